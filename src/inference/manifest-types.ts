@@ -1,0 +1,151 @@
+/**
+ * The model manifest: `models/<name>/<version>/manifest.json`.
+ *
+ * Modelled on Triton's model configuration (every input and output tensor named with dtype and
+ * shape) plus what a clinical model needs on top: how each modality is preprocessed, which coded
+ * outcomes the outputs mean, thresholds for `RiskAssessment.prediction.qualitativeRisk`, and where
+ * the model applies. The JSON Schema in `manifest-schema.ts` validates files against this shape.
+ */
+
+/** The four input modalities fhir-fusion assembles for a patient. */
+export type ModalityName = 'tabular' | 'text' | 'image' | 'ecg';
+
+/** Fixed order of modalities wherever a presence vector is used (`modality_mask`). */
+export const MODALITY_ORDER: readonly ModalityName[] = ['tabular', 'text', 'image', 'ecg'];
+
+/** ONNX tensor element types the server feeds or reads. */
+export type TensorDtype = 'float32' | 'int64' | 'int32' | 'bool';
+
+/**
+ * One graph input or output. `shape` uses -1 for a dynamic axis (the batch axis is always the
+ * first and always dynamic).
+ */
+export interface TensorSpec {
+  name: string;
+  dtype: TensorDtype;
+  shape: number[];
+  /**
+   * What the tensor carries: for inputs, which preprocessed array feeds it; for outputs,
+   * `probabilities` ([batch, outcomes], after the model's own sigmoid) or `embedding`.
+   */
+  role:
+    | 'tabular-values'
+    | 'tabular-mask'
+    | 'text-tokens'
+    | 'image'
+    | 'ecg-waveform'
+    | 'ecg-image'
+    | 'modality-mask'
+    | 'probabilities'
+    | 'embedding';
+}
+
+/** A coded concept, as in FHIR `Coding`. */
+export interface ManifestCoding {
+  system: string;
+  code: string;
+  display: string;
+}
+
+/** One tabular feature: which LOINC codes feed it, its canonical UCUM unit and how it is summarised. */
+export interface TabularFeatureSpec {
+  /** Stable feature name, used in explanations (`heart_rate`, `creatinine`, `age_years`). */
+  name: string;
+  /** LOINC codes accepted for this feature (e.g. glucose mass and molar concentration codes). */
+  loinc: string[];
+  /** Canonical UCUM unit the value is converted into before normalisation (e.g. `mg/dL`). */
+  unit: string;
+  /** Molecular weight in g/mol, for mol-based to mass-based conversions (UCUM needs it). */
+  molecularWeight?: number;
+  /** Summary over the look-back window. */
+  aggregate: 'last' | 'min' | 'max' | 'mean' | 'trend';
+  /** Physiologically possible range in `unit`; values outside are rejected with a reason. */
+  plausible: { min: number; max: number };
+  /** Normalisation statistics in `unit`: feature = (value - mean) / std. */
+  mean: number;
+  std: number;
+  /** Special sources: `age` from Patient.birthDate, `sex` from Patient.gender (1 = female). */
+  source?: 'observation' | 'age' | 'sex';
+}
+
+/** Per-modality preprocessing, each optional: a model consumes only the modalities it declares. */
+export interface ModalityPreprocessing {
+  tabular?: {
+    lookbackHours: number;
+    features: TabularFeatureSpec[];
+  };
+  text?: {
+    lookbackHours: number;
+    /** DiagnosticReport.category codes accepted (v2-0074 `RAD`, `CUS`/`EC`, ...). */
+    categories: string[];
+    /** Vocabulary file in the version folder (JSON `{ "tokens": [...] }`, index = id; 0 = pad, 1 = unknown). */
+    tokenizer: string;
+    maxTokens: number;
+    lowercase: boolean;
+    /** Prefix negated tokens (`no focal consolidation` → `NEG_consolidation`). */
+    negationPrefix?: string;
+  };
+  image?: {
+    lookbackHours: number;
+    /** DICOM Modality values accepted (`CR`, `DX`). */
+    modalities: string[];
+    bodyPart: string;
+    viewPositions: string[];
+    /** Model input height and width in pixels. */
+    size: [number, number];
+    mean: number;
+    std: number;
+  };
+  ecg?: {
+    lookbackHours: number;
+    /** Model sample rate in Hz. */
+    sampleRateHz: number;
+    durationSeconds: number;
+    /** Lead order the model expects, by standard name (`I`, `II`, `III`, `aVR`, ... `V6`). */
+    leads: string[];
+    /** `waveform`: leads × samples in mV; `image`: the 12-lead rendering, [1, H, W]. */
+    representation: 'waveform' | 'image';
+    imageSize?: [number, number];
+  };
+}
+
+/** Thresholds mapping a probability to a risk-probability code (http://terminology.hl7.org/CodeSystem/risk-probability). */
+export interface QualitativeThreshold {
+  /** Inclusive lower bound of the band. */
+  min: number;
+  code: 'negligible' | 'low' | 'moderate' | 'high' | 'certain';
+}
+
+/** One predicted outcome: output index, code and thresholds. */
+export interface OutcomeSpec {
+  index: number;
+  coding: ManifestCoding;
+  thresholds: QualitativeThreshold[];
+  /** Platt scaling applied to the logit of the raw probability, or none. */
+  calibration?: { method: 'platt'; a: number; b: number } | { method: 'none' };
+}
+
+/** The whole manifest. */
+export interface ModelManifest {
+  schemaVersion: 1;
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  /** Always stated: the reference models are trained on synthetic data. */
+  trainingData: { synthetic: boolean; description: string };
+  /** sha256 (hex) of every file in the version folder except manifest.json itself. */
+  files: Record<string, string>;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  preprocessing: ModalityPreprocessing;
+  outcomes: OutcomeSpec[];
+  applicability: {
+    /** Modalities that must be present for an assessment to be made. */
+    requires: ModalityName[];
+    /** Modalities the model tolerates missing (assessment degrades, names them). */
+    toleratesMissing: ModalityName[];
+  };
+  /** Evaluation figures written by `npm run models:evaluate`. */
+  metrics?: Record<string, unknown>;
+}
