@@ -1,0 +1,265 @@
+/**
+ * Feature export for the training recipe: generates the synthetic cohort with the project's own
+ * generator (`src/sandbox/cohort`), assembles each patient's `PatientRecord` directly from the
+ * generated FHIR resources and DICOM bytes (no server), runs the project's own preprocessing
+ * (`preprocessRecord` from `src/preprocess`) and writes the tensors as `.npy` files plus labels.
+ * Training therefore sees exactly the tensors the server will feed: serving and training cannot
+ * drift apart.
+ *
+ *   npx tsx models/training/export-features.ts [--out DIR] [--seed N] [--train N] [--validation N] [--test N]
+ *
+ * Splits are separate cohorts drawn from consecutive seeds (seed, seed + 1, seed + 2). Tabular
+ * values are written in each feature's canonical UCUM unit *before* normalisation and images in
+ * [0, 1] (the export manifest uses mean 0, std 1): train.py computes the normalisation statistics
+ * on the training split and writes them into every model's manifest.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { DiagnosticReport, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { PatientRecord } from '../../src/assembly/patient-record.js';
+import { serializeNpy, type NpyArray } from '../../src/evaluation/npy-format.js';
+import type { ModelManifest, TabularFeatureSpec, TensorSpec } from '../../src/inference/manifest-types.js';
+import { preprocessRecord } from '../../src/preprocess/preprocess-record.js';
+import { createUcumConverter } from '../../src/preprocess/tabular/unit-conversion.js';
+import { extractReportText } from '../../src/preprocess/text/extract-report-text.js';
+import { selectReports } from '../../src/preprocess/text/report-selection.js';
+import { reportTokens } from '../../src/preprocess/text/tokenize-report.js';
+import { buildVocabulary, parseVocabulary, type Vocabulary } from '../../src/preprocess/text/vocabulary.js';
+import { generateCohort, type GeneratedPatient } from '../../src/sandbox/cohort/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Model-side constants of the reference models (small, so training fits 2 CPU cores). */
+export const EXPORT_SHAPES = {
+  maxTokens: 96,
+  imageSize: [64, 64] as [number, number],
+  ecgSampleRateHz: 100,
+  ecgSeconds: 10,
+  ecgImageSize: [96, 128] as [number, number],
+  leads: ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'],
+};
+
+/** The order of outcome labels (acute heart failure, pneumonia, atrial fibrillation), as in outcomes.json. */
+const LABEL_ORDER = ['acuteHeartFailure', 'pneumonia', 'atrialFibrillation'] as const;
+
+interface FeatureFile {
+  lookbackHours: number;
+  features: Array<Omit<TabularFeatureSpec, 'mean' | 'std'>>;
+}
+
+/** A manifest feeding every modality with identity normalisation: the tensors come out in raw units. */
+export function exportManifest(): ModelManifest {
+  const spec = JSON.parse(readFileSync(join(here, 'tabular-features.json'), 'utf8')) as FeatureFile;
+  const f = spec.features.length;
+  const input = (name: string, role: TensorSpec['role'], dtype: TensorSpec['dtype'], shape: number[]): TensorSpec => ({
+    name,
+    role,
+    dtype,
+    shape: [-1, ...shape],
+  });
+  const n = EXPORT_SHAPES.ecgSampleRateHz * EXPORT_SHAPES.ecgSeconds;
+  return {
+    schemaVersion: 1,
+    name: 'feature-export',
+    version: '0',
+    title: 'Feature export (not a model)',
+    description: 'Drives preprocessRecord for the training feature export.',
+    trainingData: { synthetic: true, description: 'synthetic cohort' },
+    files: {},
+    inputs: [
+      input('tabular_values', 'tabular-values', 'float32', [f]),
+      input('tabular_mask', 'tabular-mask', 'float32', [f]),
+      input('text_tokens', 'text-tokens', 'int64', [EXPORT_SHAPES.maxTokens]),
+      input('image', 'image', 'float32', [1, ...EXPORT_SHAPES.imageSize]),
+      input('ecg_waveform', 'ecg-waveform', 'float32', [12, n]),
+      input('ecg_image', 'ecg-image', 'float32', [1, ...EXPORT_SHAPES.ecgImageSize]),
+      input('modality_mask', 'modality-mask', 'float32', [4]),
+    ],
+    outputs: [{ name: 'probabilities', role: 'probabilities', dtype: 'float32', shape: [-1, 3] }],
+    preprocessing: {
+      tabular: { lookbackHours: spec.lookbackHours, features: spec.features.map((x) => ({ ...x, mean: 0, std: 1 })) },
+      text: { lookbackHours: 720, categories: ['RAD'], tokenizer: 'vocabulary.json', maxTokens: EXPORT_SHAPES.maxTokens, lowercase: true, negationPrefix: 'NEG_' },
+      image: { lookbackHours: 720, modalities: ['CR', 'DX'], bodyPart: 'CHEST', viewPositions: ['PA', 'AP'], size: EXPORT_SHAPES.imageSize, mean: 0, std: 1 },
+      ecg: {
+        lookbackHours: 720,
+        sampleRateHz: EXPORT_SHAPES.ecgSampleRateHz,
+        durationSeconds: EXPORT_SHAPES.ecgSeconds,
+        leads: EXPORT_SHAPES.leads,
+        representation: 'waveform',
+        imageSize: EXPORT_SHAPES.ecgImageSize,
+      },
+    },
+    outcomes: [],
+    applicability: { requires: [], toleratesMissing: ['tabular', 'text', 'image', 'ecg'] },
+  };
+}
+
+function isEcgObservation(o: Observation): boolean {
+  return o.valueSampledData !== undefined || (o.component ?? []).some((c) => c.valueSampledData !== undefined);
+}
+
+/**
+ * The `PatientRecord` the assembly would build for a generated patient: every non-ECG
+ * Observation, every DiagnosticReport, the chest radiograph study with its DICOM instance, and the
+ * ECG — as the FHIR Observation for even indices and as the DICOM waveform for odd ones, so both
+ * decoding paths feed training.
+ */
+export function recordFromGenerated(p: GeneratedPatient, index: number, asOf: Date): PatientRecord {
+  const byType = <T extends Resource>(type: T['resourceType']): T[] => p.resources.filter((r): r is T => r.resourceType === type);
+  const patient = byType<Patient>('Patient')[0] as Patient;
+  const observations = byType<Observation>('Observation');
+  const labs = observations.filter((o) => !isEcgObservation(o));
+  const ecgObservation = observations.find(isEcgObservation);
+  const reports = byType<DiagnosticReport>('DiagnosticReport');
+  const cxr = p.dicom.find((d) => d.kind === 'chest-radiograph');
+  const ecgDicom = p.dicom.find((d) => d.kind === 'ecg-waveform');
+  const study = byType<ImagingStudy>('ImagingStudy').find((s) => s.identifier?.some((i) => i.value === `urn:oid:${cxr?.studyInstanceUid}`) || s.id === `${p.patientId}-cxr`);
+  const missing = { status: 'missing' as const, reason: 'none-in-window' as const, detail: 'not generated' };
+  const ref = (r: Resource) => ({ resourceType: r.resourceType, id: r.id ?? '' });
+  const useDicomEcg = index % 2 === 1 && ecgDicom !== undefined;
+  return {
+    patient,
+    asOf: asOf.toISOString(),
+    modalities: {
+      tabular: labs.length ? { status: 'present', data: labs, sources: labs.map(ref) } : missing,
+      text: reports.length ? { status: 'present', data: reports, sources: reports.map(ref) } : missing,
+      image:
+        cxr && study
+          ? { status: 'present', data: { study, instance: { ...cxr, bytes: cxr.bytes } }, sources: [ref(study)] }
+          : missing,
+      ecg: useDicomEcg
+        ? { status: 'present', data: { ...ecgDicom, bytes: ecgDicom.bytes }, sources: [] }
+        : ecgObservation
+          ? { status: 'present', data: ecgObservation, sources: [ref(ecgObservation)] }
+          : missing,
+    },
+    roundTrips: 0,
+  };
+}
+
+/** Age in years from `Patient.birthDate` (subgroup reporting only), NaN when absent. */
+function ageAt(patient: Patient, now: Date): number {
+  const born = patient.birthDate ? Date.parse(patient.birthDate) : Number.NaN;
+  return (now.getTime() - born) / (365.2425 * 86_400_000);
+}
+
+/** Growable column store for one split. */
+class SplitArrays {
+  private readonly chunks = new Map<string, Array<Float32Array | BigInt64Array>>();
+  rows = 0;
+  push(name: string, data: Float32Array | BigInt64Array): void {
+    const list = this.chunks.get(name) ?? [];
+    list.push(data);
+    this.chunks.set(name, list);
+  }
+  write(folder: string, shapes: Record<string, number[]>): void {
+    mkdirSync(folder, { recursive: true });
+    for (const [name, list] of this.chunks) {
+      const shape = [this.rows, ...(shapes[name] ?? [])];
+      const size = list[0]?.length ?? 0;
+      const first = list[0];
+      const data = first instanceof BigInt64Array ? new BigInt64Array(this.rows * size) : new Float32Array(this.rows * size);
+      list.forEach((chunk, i) => (data as Float32Array).set(chunk as Float32Array, i * size));
+      const array: NpyArray = { dtype: data instanceof BigInt64Array ? 'int64' : 'float32', shape, data };
+      writeFileSync(join(folder, `${name}.npy`), serializeNpy(array));
+    }
+  }
+}
+
+/** Vocabulary from the radiology reports of the training cohort (labels-only generation is enough: report text does not derive from signals). */
+function trainingVocabulary(seed: number, patients: number, now: Date, manifest: ModelManifest): Vocabulary {
+  const spec = manifest.preprocessing.text;
+  if (!spec) throw new Error('export manifest has no text section');
+  const texts: string[][] = [];
+  for (const p of generateCohort({ patients, seed, now, dicomwebBaseUrl: 'http://localhost/dicomweb', labelsOnly: true })) {
+    const reports = p.resources.filter((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport');
+    for (const report of selectReports(reports, spec.categories, spec.lookbackHours, now)) {
+      const text = extractReportText(report);
+      if (text.ok && text.value.text) texts.push(reportTokens(text.value.text, spec).tokens);
+    }
+  }
+  const parsed = parseVocabulary(buildVocabulary(texts, { minCount: 3, maxSize: 2000 }));
+  if (!parsed.ok) throw new Error(parsed.detail);
+  return parsed.value;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: join(here, '.data', 'cohort') },
+      seed: { type: 'string', default: '20261123' },
+      train: { type: 'string', default: '3000' },
+      validation: { type: 'string', default: '800' },
+      test: { type: 'string', default: '1200' },
+    },
+  });
+  const out = resolve(values.out);
+  const seed = Number(values.seed);
+  const counts = { train: Number(values.train), validation: Number(values.validation), test: Number(values.test) };
+  // A fixed `now` makes the export byte-for-byte reproducible (timestamps derive from it).
+  const now = new Date('2026-01-15T12:00:00Z');
+  const manifest = exportManifest();
+  const vocabulary = trainingVocabulary(seed, counts.train, now, manifest);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'vocabulary.json'), JSON.stringify({ tokens: vocabulary.tokens }));
+  const convertUnit = createUcumConverter();
+  const featureCount = manifest.preprocessing.tabular?.features.length ?? 0;
+  const shapes: Record<string, number[]> = {
+    tabular_values: [featureCount],
+    tabular_mask: [featureCount],
+    text_tokens: [EXPORT_SHAPES.maxTokens],
+    image: [1, ...EXPORT_SHAPES.imageSize],
+    ecg_waveform: [12, EXPORT_SHAPES.ecgSampleRateHz * EXPORT_SHAPES.ecgSeconds],
+    ecg_image: [1, ...EXPORT_SHAPES.ecgImageSize],
+    modality_mask: [4],
+    labels: [LABEL_ORDER.length],
+    age: [],
+    sex_female: [],
+  };
+  const missingCounts: Record<string, number> = {};
+  const splits = Object.entries(counts) as Array<[keyof typeof counts, number]>;
+  for (const [offset, [split, patients]] of splits.entries()) {
+    const arrays = new SplitArrays();
+    const started = Date.now();
+    let index = 0;
+    for (const p of generateCohort({ patients, seed: seed + offset, now, dicomwebBaseUrl: 'http://localhost/dicomweb', imageSize: 128 })) {
+      const record = recordFromGenerated(p, index, now);
+      const pre = preprocessRecord(record, manifest, out, { vocabulary, convertUnit });
+      for (const m of pre.missing) missingCounts[`${m.modality}:${m.reason}`] = (missingCounts[`${m.modality}:${m.reason}`] ?? 0) + 1;
+      for (const [name, tensor] of Object.entries(pre.tensors)) arrays.push(name, tensor.data);
+      arrays.push('labels', Float32Array.from(LABEL_ORDER, (k) => (p.labels.conditions[k] ? 1 : 0)));
+      const age = pre.tabularFeatures.find((f) => f.name === 'age_years')?.value ?? ageAt(record.patient, now);
+      arrays.push('age', Float32Array.of(age));
+      arrays.push('sex_female', Float32Array.of(record.patient.gender === 'female' ? 1 : 0));
+      arrays.rows++;
+      index++;
+      if (index % 500 === 0) process.stdout.write(`${split}: ${index}/${patients} (${((Date.now() - started) / index).toFixed(0)} ms/patient)\n`);
+    }
+    arrays.write(join(out, split), shapes);
+    process.stdout.write(`${split}: ${patients} patients in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  const dataset = {
+    source: 'cohort',
+    description:
+      `fhir-fusion synthetic cohort (src/sandbox/cohort, seed ${seed}; ${counts.train} train / ${counts.validation} validation / ` +
+      `${counts.test} test patients, one cohort per split from consecutive seeds), preprocessed by src/preprocess/preprocessRecord; every patient is synthetic`,
+    seed,
+    counts,
+    shapes,
+    ecgSampleRateHz: EXPORT_SHAPES.ecgSampleRateHz,
+    ecgSeconds: EXPORT_SHAPES.ecgSeconds,
+    ecgLeads: EXPORT_SHAPES.leads,
+    labels: ['56675007', '233604007', '49436004'],
+    missingModalities: missingCounts,
+  };
+  writeFileSync(join(out, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}

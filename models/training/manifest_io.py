@@ -1,0 +1,92 @@
+"""Writes a model version folder: ONNX export, golden tensors, manifest.json (shape of
+src/inference/manifest-types.ts `ModelManifest`) with sha256 of every other file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnx
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPSET = 17
+
+# dtype of each tensor role (manifest-types.ts TensorSpec.role).
+ROLE_DTYPE = {"tabular-values": "float32", "tabular-mask": "float32", "text-tokens": "int64",
+              "image": "float32", "ecg-waveform": "float32", "ecg-image": "float32",
+              "modality-mask": "float32", "probabilities": "float32"}
+TENSOR_ROLE = {"tabular_values": "tabular-values", "tabular_mask": "tabular-mask",
+               "text_tokens": "text-tokens", "image": "image", "ecg_waveform": "ecg-waveform",
+               "ecg_image": "ecg-image", "modality_mask": "modality-mask"}
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_json(name: str) -> dict:
+    with open(os.path.join(HERE, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], path: str) -> None:
+    """Export with a dynamic batch axis on every input and the output, then check the graph."""
+    model.eval()
+    names = list(inputs)
+    args = tuple(torch.from_numpy(inputs[n]) for n in names)
+    dynamic = {n: {0: "batch"} for n in names + ["probabilities"]}
+    torch.onnx.export(model, args, path, input_names=names, output_names=["probabilities"],
+                      dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+
+
+def write_golden(model: torch.nn.Module, inputs: dict[str, np.ndarray], folder: str) -> list[str]:
+    """Run PyTorch on the golden inputs and save inputs and outputs as .npy; returns file names."""
+    model.eval()
+    with torch.no_grad():
+        out = model(*[torch.from_numpy(v) for v in inputs.values()]).numpy().astype(np.float32)
+    files = []
+    for name, value in list(inputs.items()) + [("probabilities", out)]:
+        file = f"golden-{'output' if name == 'probabilities' else 'input'}-{name}.npy"
+        np.save(os.path.join(folder, file), value)
+        files.append(file)
+    return files
+
+
+def tensor_specs(inputs: dict[str, np.ndarray], n_outcomes: int) -> tuple[list[dict], list[dict]]:
+    specs = [{"name": n, "dtype": ROLE_DTYPE[TENSOR_ROLE[n]], "shape": [-1, *v.shape[1:]],
+              "role": TENSOR_ROLE[n]} for n, v in inputs.items()]
+    return specs, [{"name": "probabilities", "dtype": "float32", "shape": [-1, n_outcomes],
+                    "role": "probabilities"}]
+
+
+def outcome_specs() -> list[dict]:
+    spec = load_json("outcomes.json")
+    return [{"index": i, "coding": o["coding"], "thresholds": spec["thresholds"],
+             "calibration": {"method": "none"}} for i, o in enumerate(spec["outcomes"])]
+
+
+def refresh_file_hashes(folder: str) -> dict:
+    """Recompute `files` (every file but manifest.json) and rewrite the manifest."""
+    path = os.path.join(folder, "manifest.json")
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    manifest["files"] = {name: sha256_file(os.path.join(folder, name))
+                         for name in sorted(os.listdir(folder)) if name != "manifest.json"}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
+def write_manifest(folder: str, manifest: dict) -> dict:
+    with open(os.path.join(folder, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+    return refresh_file_hashes(folder)

@@ -1,0 +1,180 @@
+"""PyTorch modules of the reference models: per-modality encoders, unimodal baselines and the
+two fusion models. Every module here exports to ONNX opset 17 with a dynamic batch axis: no
+packed sequences, no -inf in masks (an all-padding report must still give finite numbers).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MODALITIES = ("tabular", "text", "image", "ecg")
+EMBED = 32
+
+
+class TabularLogistic(nn.Module):
+    """Logistic regression over normalised values and missingness indicators."""
+
+    def __init__(self, n_features: int, n_outcomes: int):
+        super().__init__()
+        self.linear = nn.Linear(2 * n_features, n_outcomes)
+
+    def forward(self, tabular_values, tabular_mask):
+        return torch.sigmoid(self.linear(torch.cat([tabular_values * tabular_mask, tabular_mask], dim=1)))
+
+
+class TabularEncoder(nn.Module):
+    """Two-layer MLP over values and missingness indicators."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 * n_features, 64), nn.ReLU(), nn.Dropout(0.1),
+                                 nn.Linear(64, EMBED), nn.ReLU())
+
+    def forward(self, values, mask):
+        return self.net(torch.cat([values * mask, mask], dim=1))
+
+
+class TextEncoder(nn.Module):
+    """Bidirectional LSTM over report tokens with additive attention pooling (pads masked)."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, 32, padding_idx=0)
+        self.lstm = nn.LSTM(32, 32, batch_first=True, bidirectional=True)
+        self.score = nn.Linear(64, 1)
+        self.out = nn.Sequential(nn.Linear(64, EMBED), nn.ReLU())
+
+    def forward(self, tokens):
+        h, _ = self.lstm(self.embed(tokens))  # [B, L, 64]
+        # Large negative instead of -inf so an all-pad row gives uniform weights, not NaN.
+        scores = self.score(h).squeeze(-1) + (tokens == 0).to(h.dtype) * -1e4
+        weights = torch.softmax(scores, dim=1).unsqueeze(-1)
+        return self.out((weights * h).sum(dim=1))
+
+
+def _conv2d_stack(channels: tuple[int, ...]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for c_in, c_out in zip(channels[:-1], channels[1:]):
+        layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class ImageEncoder(nn.Module):
+    """Small CNN for a single-channel image (chest radiograph or rendered ECG)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = _conv2d_stack((1, 8, 16, 32, 32))
+        self.out = nn.Sequential(nn.Linear(32, EMBED), nn.ReLU())
+
+    def forward(self, image):
+        return self.out(self.conv(image).mean(dim=(2, 3)))
+
+
+class EcgEncoder(nn.Module):
+    """1-D CNN over 12 leads at 100 Hz; average and max pooling keep rhythm and morphology cues."""
+
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for c_in, c_out in ((12, 16), (16, 32), (32, 32), (32, 32)):
+            layers += [nn.Conv1d(c_in, c_out, 7, stride=2, padding=3), nn.BatchNorm1d(c_out), nn.ReLU()]
+        self.conv = nn.Sequential(*layers)
+        self.out = nn.Sequential(nn.Linear(64, EMBED), nn.ReLU())
+
+    def forward(self, ecg):
+        h = self.conv(ecg)
+        return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
+
+
+class Unimodal(nn.Module):
+    """One encoder and a linear sigmoid head; `forward` takes the encoder's inputs."""
+
+    def __init__(self, encoder: nn.Module, n_outcomes: int):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(EMBED, n_outcomes)
+
+    def logits(self, *inputs):
+        return self.head(self.encoder(*inputs))
+
+    def forward(self, *inputs):
+        return torch.sigmoid(self.logits(*inputs))
+
+
+class FusionBase(nn.Module):
+    """Holds one encoder per modality; subclasses decide how the embeddings are combined."""
+
+    def __init__(self, n_features: int, vocab_size: int):
+        super().__init__()
+        self.tabular = TabularEncoder(n_features)
+        self.text = TextEncoder(vocab_size)
+        self.image = ImageEncoder()
+        self.ecg = EcgEncoder()
+
+    def embeddings(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform):
+        return [self.tabular(tabular_values, tabular_mask), self.text(text_tokens), self.image(image),
+                self.ecg(ecg_waveform)]
+
+
+class LateFusion(FusionBase):
+    """Per-modality heads averaged in logit space over the modalities present.
+
+    With nothing present the learned prior logit (the training prevalence) is returned.
+    """
+
+    def __init__(self, n_features: int, vocab_size: int, n_outcomes: int):
+        super().__init__(n_features, vocab_size)
+        self.heads = nn.ModuleList([nn.Linear(EMBED, n_outcomes) for _ in MODALITIES])
+        self.prior = nn.Parameter(torch.zeros(n_outcomes))
+
+    def modality_logits(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform):
+        embs = self.embeddings(tabular_values, tabular_mask, text_tokens, image, ecg_waveform)
+        return torch.stack([head(e) for head, e in zip(self.heads, embs)], dim=1)  # [B, 4, K]
+
+    def fuse(self, per_modality, modality_mask):
+        m = modality_mask.unsqueeze(-1)  # [B, 4, 1]
+        count = m.sum(dim=1)  # [B, 1]
+        mean = (per_modality * m).sum(dim=1) / count.clamp(min=1.0)
+        none = (count == 0).to(mean.dtype)
+        return mean * (1 - none) + self.prior * none
+
+    def forward(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform, modality_mask):
+        per = self.modality_logits(tabular_values, tabular_mask, text_tokens, image, ecg_waveform)
+        return torch.sigmoid(self.fuse(per, modality_mask))
+
+
+class AttentionFusion(FusionBase):
+    """Cross-modal attention over one token per modality plus a summary token.
+
+    A missing modality's token is replaced by a learned missing-modality embedding, and the
+    presence mask is appended to the summary before the multi-outcome sigmoid head.
+    """
+
+    def __init__(self, n_features: int, vocab_size: int, n_outcomes: int, heads: int = 4):
+        super().__init__(n_features, vocab_size)
+        self.n_heads = heads
+        self.type_embed = nn.Parameter(torch.randn(len(MODALITIES), EMBED) * 0.02)
+        self.missing_embed = nn.Parameter(torch.randn(len(MODALITIES), EMBED) * 0.02)
+        self.summary = nn.Parameter(torch.randn(1, 1, EMBED) * 0.02)
+        self.qkv = nn.Linear(EMBED, 3 * EMBED)
+        self.proj = nn.Linear(EMBED, EMBED)
+        self.norm1 = nn.LayerNorm(EMBED)
+        self.ffn = nn.Sequential(nn.Linear(EMBED, 64), nn.ReLU(), nn.Linear(64, EMBED))
+        self.norm2 = nn.LayerNorm(EMBED)
+        self.head = nn.Linear(EMBED + len(MODALITIES), n_outcomes)
+
+    def forward(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform, modality_mask):
+        embs = torch.stack(self.embeddings(tabular_values, tabular_mask, text_tokens, image, ecg_waveform), dim=1)
+        m = modality_mask.unsqueeze(-1)
+        tokens = embs * m + self.missing_embed.unsqueeze(0) * (1 - m) + self.type_embed.unsqueeze(0)
+        x = torch.cat([self.summary.expand(tokens.shape[0], -1, -1), tokens], dim=1)  # [B, 5, D]
+        b, t, d = x.shape
+        hd = d // self.n_heads
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.n_heads, hd).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) / hd**0.5, dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = self.norm1(x + self.proj(y))
+        x = self.norm2(x + self.ffn(x))
+        return torch.sigmoid(self.head(torch.cat([x[:, 0], modality_mask], dim=1)))

@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config/config-schema.js';
+import { createEhrClient } from './fhir/ehr-client.js';
+import { createEhrFetch } from './fhir/ehr-fetch.js';
+import { assessmentsPage } from './http/assessments-page.js';
+import { installErrorHandlers } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+import { intakeRoutes } from './intake/intake-routes.js';
+import { createAssessmentQueue } from './jobs/assessment-queue.js';
+import { createMetrics } from './observability/create-metrics.js';
+import { assessPatient } from './pipeline/assess-patient.js';
+import { createPipelineStages } from './pipeline/pipeline-stages.js';
+import type { ServedModel } from './pipeline/served-model.js';
+import { openDatabase } from './store/database.js';
+import { runMigrations } from './store/migrate.js';
+import { createProfileValidator } from './writeback/validate-profiles.js';
+import { loadModelRegistry } from './inference/model-registry.js';
+import { createInferenceEngine } from './inference/inference-engine.js';
+import { createInferenceMetrics } from './inference/inference-metrics.js';
+import type { FetchLike } from './fhir/outbound-fetch.js';
+
+/** Repository root (migrations and models are resolved from here unless configured). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+/** Options of the root plugin. */
+export interface AppOptions {
+  config: Config;
+  /** `intake` takes notifications only, `worker` runs jobs only, `all` does both (the default). */
+  role?: 'intake' | 'worker' | 'all';
+  /** Replaces global fetch for outbound calls (tests). */
+  fetch?: FetchLike;
+}
+
+/**
+ * The root fastify plugin: infrastructure first (database, migrations, queue), then the domain
+ * (models, inference engine, EHR client, pipeline workers), then routes. Everything it opens is
+ * closed by one `onClose` hook in reverse order, so `app.close()` is a graceful shutdown: stop
+ * taking jobs, finish or release in-flight ones, drain inference batches, close the pool.
+ */
+async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
+  const { config } = options;
+  const role = options.role ?? 'all';
+  const logger = fastify.log as unknown as import('pino').Logger;
+  const metrics = createMetrics();
+  installErrorHandlers(fastify);
+  const closers: Array<() => Promise<void>> = [];
+  fastify.addHook('onClose', async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'shutdown step failed'));
+    }
+  });
+
+  // Infrastructure.
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    embeddedPort: config.EMBEDDED_POSTGRES_PORT,
+    logger,
+  });
+  closers.push(() => database.close());
+  await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
+  const queue = createAssessmentQueue({
+    databaseUrl: database.url,
+    logger,
+    retryLimit: config.JOB_RETRY_LIMIT,
+    retryDelaySeconds: config.JOB_RETRY_DELAY_S,
+    coalesceWindowMs: config.COALESCE_WINDOW_MS,
+  });
+  await queue.start();
+  closers.push(() => queue.stop(30_000));
+
+  // Domain.
+  const outbound = createEhrFetch(config, options.fetch);
+  const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
+  const writebackEhr = config.WRITEBACK_FHIR_BASE_URL
+    ? createEhrClient({ fhirBaseUrl: config.WRITEBACK_FHIR_BASE_URL, fetch: outbound.fetch })
+    : ehr;
+  let served: ServedModel[] = [];
+  const inferenceMetrics = createInferenceMetrics(metrics.registry);
+  if (role !== 'intake') {
+    const registry = await loadModelRegistry({
+      modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
+      active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
+      executionProviders: [...config.EXECUTION_PROVIDERS],
+      logger,
+      metrics: inferenceMetrics,
+    });
+    served = await Promise.all(
+      registry.list().map(async (m) => ({
+        manifest: m.manifest,
+        dir: m.dir,
+        sha256: m.modelSha256,
+        cardMarkdown: await readFile(join(m.dir, 'card.md'), 'utf8'),
+      })),
+    );
+    const engine = createInferenceEngine({
+      registry,
+      threads: config.INFERENCE_THREADS,
+      maxBatchSize: config.BATCH_MAX_SIZE,
+      maxQueueDelayMs: config.BATCH_MAX_DELAY_MS,
+      queueLimit: config.INFERENCE_QUEUE_LIMIT,
+      logger,
+      metrics: inferenceMetrics,
+    });
+    closers.push(() => engine.close());
+    // Triton semantics: warm up before reporting ready (and before taking jobs).
+    await engine.ready();
+    const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
+    await queue.work(config.JOB_CONCURRENCY, async (job) => {
+      await assessPatient(job, {
+        pool: database.pool,
+        logger,
+        metrics,
+        models: () => served,
+        assemble: stages.assemble,
+        predict: stages.predict,
+        write: stages.write,
+      });
+    });
+  }
+
+  // Routes.
+  await fastify.register(healthRoutes, {
+    registry: metrics.registry,
+    metricsEnabled: config.METRICS_ENABLED,
+    checks: {
+      database: async () => {
+        await database.pool.query('SELECT 1');
+        return database.embedded ? 'embedded postgres' : 'postgres';
+      },
+      models: async () => {
+        if (role === 'intake') return 'not loaded (intake role)';
+        if (served.length === 0) throw new Error('no model loaded');
+        return served.map((m) => `${m.manifest.name}@${m.manifest.version}`).join(', ');
+      },
+      ehr: async () => {
+        const response = await outbound.fetch(`${config.FHIR_BASE_URL.replace(/\/$/, '')}/metadata`, {
+          headers: { accept: 'application/fhir+json' },
+        });
+        await response.body?.cancel();
+        if (!response.ok) throw new Error(`EHR /metadata answered ${response.status}`);
+        return 'reachable';
+      },
+    },
+  });
+  await fastify.register(intakeRoutes, {
+    pool: database.pool,
+    queue,
+    logger,
+    metrics,
+    maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
+  });
+  await fastify.register(assessmentsPage, {
+    pool: database.pool,
+    writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
+  });
+  fastify.decorate('fusion', { pool: database.pool, ehr, metrics });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Handles the CLI and tests use after start-up. */
+    fusion: {
+      pool: import('pg').Pool;
+      ehr: import('@medplum/core').MedplumClient;
+      metrics: import('./observability/create-metrics.js').Metrics;
+    };
+  }
+}
+
+/** The root plugin, named so shared decorations (`fusion`) are visible to the caller. */
+export default fp(app, { name: 'fhir-fusion', fastify: '5.x' });

@@ -1,0 +1,412 @@
+import { availableParallelism } from 'node:os';
+import type { SettingDefinition } from './setting-definition.js';
+import {
+  parseBoolean,
+  parseDurationMs,
+  parseEnum,
+  parseInteger,
+  parseList,
+  parseString,
+  parseStringMap,
+  parseUrl,
+} from './setting-parsers.js';
+
+/** pino's level names, most to least severe. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/** A pino log level name. */
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** How the server authenticates to the EHR's FHIR API. */
+export const FHIR_AUTH_MODES = ['none', 'bearer', 'smart-backend-services'] as const;
+/** One of {@link FHIR_AUTH_MODES}. */
+export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
+
+/** ONNX Runtime execution providers the server may request, in preference order. */
+export const EXECUTION_PROVIDER_NAMES = ['cpu', 'cuda', 'tensorrt'] as const;
+/** One of {@link EXECUTION_PROVIDER_NAMES}. */
+export type ExecutionProviderName = (typeof EXECUTION_PROVIDER_NAMES)[number];
+
+/**
+ * The server's validated configuration. Keys are the environment variable names, so the README,
+ * the JSON config file and the code all use one spelling. Optional settings are `undefined` when
+ * unset. Objects returned by `loadConfig` are deeply frozen.
+ */
+export interface Config {
+  /** Interface the HTTP server binds to. */
+  HOST: string;
+  /** TCP port of the HTTP server (0 picks a free one). */
+  PORT: number;
+  /** Externally visible base URL of this server (used in Subscription endpoints, SMART and CDS Hooks links). */
+  PUBLIC_URL: string;
+  /** pino log level. */
+  LOG_LEVEL: LogLevelName;
+  /** PostgreSQL connection URL; unset starts the embedded Postgres under `DATA_DIR/postgres`. */
+  DATABASE_URL: string | undefined;
+  /** Folder for local state (embedded Postgres data). */
+  DATA_DIR: string;
+  /** Loopback port of the embedded Postgres. */
+  EMBEDDED_POSTGRES_PORT: number;
+  /** The EHR's FHIR R4 base URL. */
+  FHIR_BASE_URL: string;
+  /** How to authenticate to the EHR. */
+  FHIR_AUTH: FhirAuthMode;
+  /** Static bearer token when `FHIR_AUTH=bearer`. */
+  FHIR_BEARER_TOKEN: string | undefined;
+  /** SMART Backend Services client id. */
+  SMART_CLIENT_ID: string | undefined;
+  /** PEM or JWK file holding the SMART Backend Services private key. */
+  SMART_PRIVATE_KEY_FILE: string | undefined;
+  /** Space-separated SMART v2 scopes to request. */
+  SMART_SCOPES: string;
+  /** FHIR base URL that results are written to. */
+  WRITEBACK_FHIR_BASE_URL: string;
+  /** DICOMweb base URL of the PACS. */
+  DICOMWEB_BASE_URL: string | undefined;
+  /** `host[:port]` entries that DICOMweb URLs found in EHR data may point to. */
+  DICOMWEB_ALLOWED_HOSTS: readonly string[];
+  /** Model repository folder (`<name>/<version>/`). */
+  MODELS_DIR: string;
+  /** `name@version` of the models to serve; empty serves every model found. */
+  ACTIVE_MODELS: readonly string[];
+  /** ONNX Runtime execution providers, in preference order. */
+  EXECUTION_PROVIDERS: readonly ExecutionProviderName[];
+  /** Worker threads running ONNX sessions. */
+  INFERENCE_THREADS: number;
+  /** Largest micro-batch sent to one `session.run`. */
+  BATCH_MAX_SIZE: number;
+  /** Longest wait for a micro-batch to fill, in ms. */
+  BATCH_MAX_DELAY_MS: number;
+  /** Pending inference requests accepted before back-pressure. */
+  INFERENCE_QUEUE_LIMIT: number;
+  /** Largest notification body accepted, in bytes. */
+  INTAKE_MAX_BODY_BYTES: number;
+  /** Per-Subscription shared secrets: subscription id → secret. */
+  SUBSCRIPTION_SECRETS: Readonly<Record<string, string>>;
+  /** Window in which notifications for one patient are coalesced into one job, in ms. */
+  COALESCE_WINDOW_MS: number;
+  /** Attempts per job before it is dead-lettered. */
+  JOB_RETRY_LIMIT: number;
+  /** First retry delay in seconds (doubles each attempt). */
+  JOB_RETRY_DELAY_S: number;
+  /** Jobs processed at once by this process. */
+  JOB_CONCURRENCY: number;
+  /** Timeout of every outbound HTTP call (FHIR, DICOMweb, token endpoint), in ms. */
+  OUTBOUND_TIMEOUT_MS: number;
+  /** Serve Prometheus metrics at `/metrics`. */
+  METRICS_ENABLED: boolean;
+  /** Emit trace spans. */
+  TRACING_ENABLED: boolean;
+}
+
+/** The declaration of every setting, in documentation order. */
+export type ConfigSchema = {
+  readonly [K in keyof Config]-?: SettingDefinition<NonNullable<Config[K]>, Config>;
+};
+
+const HTTP = ['http:', 'https:'] as const;
+
+/** Default SMART v2 scopes: read what assembly needs, create/update what write-back writes. */
+export const DEFAULT_SMART_SCOPES =
+  'system/Patient.rs system/Observation.rs system/DiagnosticReport.rs system/ImagingStudy.rs ' +
+  'system/RiskAssessment.cu system/Provenance.c system/Device.cu system/DocumentReference.cu';
+
+/**
+ * `host` or `host:port`: DNS name, IPv4 or bracketed IPv6, lower-cased. Used for the DICOMweb
+ * allow-list, which guards against SSRF through URLs inside EHR data.
+ */
+const HOST_PORT =
+  /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/i;
+/** `name@version` as used for model folders `models/<name>/<version>/`. */
+const MODEL_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+function host(value: string): string {
+  return value.toLowerCase();
+}
+
+/** Formats `http://HOST:PORT`, using loopback for wildcard binds and brackets for IPv6 literals. */
+function defaultPublicUrl(resolved: Partial<Config>): string | undefined {
+  if (resolved.HOST === undefined || resolved.PORT === undefined) return undefined;
+  const wildcard = resolved.HOST === '0.0.0.0' || resolved.HOST === '::';
+  const name = wildcard ? 'localhost' : resolved.HOST;
+  const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+  return `http://${bracketed}:${resolved.PORT}`;
+}
+
+/** Every setting fhir-fusion reads. */
+export const CONFIG_SCHEMA: ConfigSchema = {
+  HOST: {
+    type: 'string',
+    description: 'Interface the HTTP server binds to (0.0.0.0 for all).',
+    secret: false,
+    required: false,
+    parse: parseString(),
+    default: { kind: 'value', value: '127.0.0.1' },
+  },
+  PORT: {
+    type: 'integer',
+    description: 'TCP port of the HTTP server (0 picks a free port).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 65535 }),
+    default: { kind: 'value', value: 8080 },
+  },
+  PUBLIC_URL: {
+    type: 'url',
+    description:
+      'Externally visible base URL of this server, used in Subscription endpoints, SMART launch and CDS Hooks links.',
+    secret: false,
+    required: false,
+    parse: parseUrl(HTTP),
+    default: { kind: 'derived', text: 'http://HOST:PORT', derive: defaultPublicUrl },
+  },
+  LOG_LEVEL: {
+    type: 'enum',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    secret: false,
+    required: false,
+    parse: parseEnum(LOG_LEVELS),
+    default: { kind: 'value', value: 'info' },
+  },
+  DATABASE_URL: {
+    type: 'url',
+    description: 'PostgreSQL connection URL. Unset: an embedded Postgres is started under DATA_DIR/postgres.',
+    secret: true,
+    required: false,
+    parse: parseUrl(['postgres:', 'postgresql:']),
+  },
+  DATA_DIR: {
+    type: 'string',
+    description: 'Folder for local state; the embedded Postgres keeps its data in DATA_DIR/postgres.',
+    secret: false,
+    required: false,
+    parse: parseString(),
+    default: { kind: 'value', value: '.data' },
+  },
+  EMBEDDED_POSTGRES_PORT: {
+    type: 'integer',
+    description: 'Loopback port of the embedded Postgres (only used when DATABASE_URL is unset).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 65535 }),
+    default: { kind: 'value', value: 54320 },
+  },
+  FHIR_BASE_URL: {
+    type: 'url',
+    description: "The EHR's FHIR R4 base URL (e.g. https://ehr.example.org/fhir/R4).",
+    secret: false,
+    required: true,
+    parse: parseUrl(HTTP),
+  },
+  FHIR_AUTH: {
+    type: 'enum',
+    description: `How to authenticate to the EHR: ${FHIR_AUTH_MODES.join(', ')}.`,
+    secret: false,
+    required: false,
+    parse: parseEnum(FHIR_AUTH_MODES),
+    default: { kind: 'value', value: 'none' },
+  },
+  FHIR_BEARER_TOKEN: {
+    type: 'string',
+    description: 'Static bearer token for the EHR; required when FHIR_AUTH=bearer.',
+    secret: true,
+    required: false,
+    parse: parseString(),
+  },
+  SMART_CLIENT_ID: {
+    type: 'string',
+    description: 'SMART Backend Services client_id; required when FHIR_AUTH=smart-backend-services.',
+    secret: false,
+    required: false,
+    parse: parseString(),
+  },
+  SMART_PRIVATE_KEY_FILE: {
+    type: 'string',
+    description:
+      'File with the SMART Backend Services private key (PEM or JWK, RS384 or ES384); required when FHIR_AUTH=smart-backend-services.',
+    secret: false,
+    required: false,
+    parse: parseString(),
+  },
+  SMART_SCOPES: {
+    type: 'string',
+    description: 'Space-separated SMART v2 system scopes requested from the token endpoint.',
+    secret: false,
+    required: false,
+    parse: parseString({
+      pattern: /^\S+( \S+)*$/,
+      expected: 'space-separated scopes (single spaces, no leading or trailing space)',
+    }),
+    default: { kind: 'value', value: DEFAULT_SMART_SCOPES },
+  },
+  WRITEBACK_FHIR_BASE_URL: {
+    type: 'url',
+    description: 'FHIR base URL that RiskAssessment, Provenance and Device resources are written to.',
+    secret: false,
+    required: false,
+    parse: parseUrl(HTTP),
+    default: { kind: 'derived', text: 'FHIR_BASE_URL', derive: (resolved) => resolved.FHIR_BASE_URL },
+  },
+  DICOMWEB_BASE_URL: {
+    type: 'url',
+    description:
+      "DICOMweb base URL of the PACS; its host is always allowed. Unset: use the ImagingStudy's endpoints only.",
+    secret: false,
+    required: false,
+    parse: parseUrl(HTTP),
+  },
+  DICOMWEB_ALLOWED_HOSTS: {
+    type: 'list',
+    description:
+      'Comma-separated host[:port] entries that DICOMweb URLs found in EHR data may point to; others are never called.',
+    secret: false,
+    required: false,
+    parse: parseList({
+      parse: (raw) => {
+        const parsed = parseString({ pattern: HOST_PORT })(raw);
+        return parsed.ok ? { ok: true, value: host(parsed.value) } : parsed;
+      },
+      expected: 'host or host:port',
+    }),
+    default: { kind: 'value', value: [] },
+  },
+  MODELS_DIR: {
+    type: 'string',
+    description: 'Model repository folder, laid out as <name>/<version>/{model.onnx,manifest.json,card.md}.',
+    secret: false,
+    required: false,
+    parse: parseString(),
+    default: { kind: 'value', value: 'models' },
+  },
+  ACTIVE_MODELS: {
+    type: 'list',
+    description:
+      'Comma-separated name@version of the models to serve; empty serves every model in MODELS_DIR.',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: MODEL_REF }), expected: 'name@version' }),
+    default: { kind: 'value', value: [] },
+  },
+  EXECUTION_PROVIDERS: {
+    type: 'list',
+    description: `Comma-separated ONNX Runtime execution providers in preference order: ${EXECUTION_PROVIDER_NAMES.join(', ')}.`,
+    secret: false,
+    required: false,
+    parse: parseList({
+      parse: parseEnum(EXECUTION_PROVIDER_NAMES),
+      expected: EXECUTION_PROVIDER_NAMES.join(' or '),
+    }),
+    default: { kind: 'value', value: ['cpu'] },
+  },
+  INFERENCE_THREADS: {
+    type: 'integer',
+    description: 'Worker threads that run ONNX sessions (session.run blocks its thread).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 256 }),
+    default: {
+      kind: 'derived',
+      text: 'min(2, CPU cores)',
+      derive: () => Math.min(2, availableParallelism()),
+    },
+  },
+  BATCH_MAX_SIZE: {
+    type: 'integer',
+    description: 'Largest micro-batch of patients sent to one session.run.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 4096 }),
+    default: { kind: 'value', value: 32 },
+  },
+  BATCH_MAX_DELAY_MS: {
+    type: 'duration-ms',
+    description: 'Longest time a request waits for its micro-batch to fill.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 0, max: 60_000 }),
+    default: { kind: 'value', value: 5 },
+  },
+  INFERENCE_QUEUE_LIMIT: {
+    type: 'integer',
+    description: 'Inference requests waiting at once before new ones are refused (back-pressure).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1 }),
+    default: { kind: 'value', value: 1024 },
+  },
+  INTAKE_MAX_BODY_BYTES: {
+    type: 'integer',
+    description: 'Largest subscription notification body accepted, in bytes.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1024 }),
+    default: { kind: 'value', value: 1_048_576 },
+  },
+  SUBSCRIPTION_SECRETS: {
+    type: 'string-map',
+    description:
+      'JSON object of Subscription id → shared secret that the notifications of that Subscription must carry.',
+    secret: true,
+    required: false,
+    parse: parseStringMap(),
+    default: { kind: 'value', value: {} },
+  },
+  COALESCE_WINDOW_MS: {
+    type: 'duration-ms',
+    description: 'Notifications for one patient within this window become one job.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 0, max: 3_600_000 }),
+    default: { kind: 'value', value: 2000 },
+  },
+  JOB_RETRY_LIMIT: {
+    type: 'integer',
+    description: 'Retries of a failed job before it is dead-lettered.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 100 }),
+    default: { kind: 'value', value: 8 },
+  },
+  JOB_RETRY_DELAY_S: {
+    type: 'integer',
+    description: 'Delay before the first retry, in seconds; doubles on each further retry.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 86_400 }),
+    default: { kind: 'value', value: 2 },
+  },
+  JOB_CONCURRENCY: {
+    type: 'integer',
+    description: 'Jobs this process works on at once.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 1024 }),
+    default: { kind: 'value', value: 4 },
+  },
+  OUTBOUND_TIMEOUT_MS: {
+    type: 'duration-ms',
+    description: 'Timeout of every outbound HTTP call (FHIR, DICOMweb, token endpoint).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 1, max: 600_000 }),
+    default: { kind: 'value', value: 10_000 },
+  },
+  METRICS_ENABLED: {
+    type: 'boolean',
+    description: 'Serve Prometheus metrics at /metrics.',
+    secret: false,
+    required: false,
+    parse: parseBoolean(),
+    default: { kind: 'value', value: true },
+  },
+  TRACING_ENABLED: {
+    type: 'boolean',
+    description: 'Emit trace spans.',
+    secret: false,
+    required: false,
+    parse: parseBoolean(),
+    default: { kind: 'value', value: false },
+  },
+};
+
+/** Every setting key, in documentation order. */
+export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA) as ReadonlyArray<keyof Config>;

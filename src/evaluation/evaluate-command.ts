@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { evaluateReferenceModels } from './evaluate-reference-models.js';
+import { openOnnxRunner } from './onnx-runner.js';
+
+/**
+ * `fhir-fusion models evaluate [--models DIR] [--data DIR] [--only NAME ...]`: evaluate the
+ * shipped reference models on the held-out synthetic split and write the figures into their
+ * manifests and cards. Returns the process exit code.
+ *
+ * Defaults: `models/` and `models/training/.data/cohort` under `cwd` (the folder
+ * `models/training/export-features.ts` writes; `build-all.sh` runs both).
+ */
+export async function runEvaluateCommand(argv: readonly string[], cwd = process.cwd()): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      models: { type: 'string', default: 'models' },
+      data: { type: 'string', default: 'models/training/.data/cohort' },
+      only: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const reports = await evaluateReferenceModels({
+    modelsDir: resolve(cwd, values.models),
+    datasetDir: resolve(cwd, values.data),
+    openRunner: openOnnxRunner,
+    ...(values.only ? { only: values.only } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  for (const [name, report] of Object.entries(reports)) {
+    const auroc = Object.entries(report.overall)
+      .map(([code, m]) => `${code} ${m.auroc?.toFixed(3) ?? '—'}`)
+      .join(', ');
+    process.stdout.write(`${name}: AUROC ${auroc}\n`);
+  }
+  return 0;
+}
+
+// Runnable directly (`npx tsx src/evaluation/evaluate-command.ts`) until the CLI wires it in.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runEvaluateCommand(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModalityName, ModelManifest } from '../inference/manifest-types.js';
+import { MODALITY_ORDER } from '../inference/manifest-types.js';
+import { calibrationBins, rocCurve } from './binary-metrics.js';
+import { loadEvaluationDataset, type EvaluationDataset } from './evaluation-dataset.js';
+import { renderMetricsSection, replaceMetricsSection, type ModelMetricsReport } from './metrics-card-section.js';
+import { modelModalities } from './model-feeds.js';
+import { outcomeMetrics, selectPositions, subgroupPositions } from './outcome-metrics.js';
+import { calibrationPlotPng, rocPlotPng } from './plot-png.js';
+import type { ModelRunner } from './score-model.js';
+import { scoreModel } from './score-model.js';
+
+/** A model version folder found under the models directory. */
+export interface ModelFolder {
+  name: string;
+  version: string;
+  folder: string;
+  manifest: ModelManifest;
+}
+
+/** Options of {@link evaluateReferenceModels}. */
+export interface EvaluateReferenceModelsOptions {
+  /** `models/`: every `<name>/<version>/manifest.json` under it is evaluated. */
+  modelsDir: string;
+  /** Feature export folder holding `test/` and `dataset.json` (models/training/.data/cohort). */
+  datasetDir: string;
+  /** Opens a runner for a `model.onnx` path (`openOnnxRunner` in production). */
+  openRunner: (modelPath: string) => Promise<ModelRunner & { release(): Promise<void> }>;
+  /** Only these model names (default: all). */
+  only?: readonly string[];
+  /** Progress lines (model names and counts only). */
+  log?: (line: string) => void;
+}
+
+/** Discover `<modelsDir>/<name>/<version>/manifest.json`, skipping `training/`. */
+export function findModelFolders(modelsDir: string): ModelFolder[] {
+  const out: ModelFolder[] = [];
+  for (const name of readdirSync(modelsDir).sort()) {
+    if (name === 'training' || name.startsWith('.')) continue;
+    const dir = join(modelsDir, name);
+    if (!existsSync(dir) || !readdirSync(dir, { withFileTypes: true }).length) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const manifestPath = join(dir, entry.name, 'manifest.json');
+      if (!entry.isDirectory() || !existsSync(manifestPath)) continue;
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+      out.push({ name, version: entry.name, folder: join(dir, entry.name), manifest });
+    }
+  }
+  return out;
+}
+
+/** Whether the model fuses modalities (it takes the `modality-mask` input). */
+export function isFusionModel(manifest: ModelManifest): boolean {
+  return manifest.inputs.some((i) => i.role === 'modality-mask');
+}
+
+function rowsWith(dataset: EvaluationDataset, modalities: readonly ModalityName[]): number[] {
+  const rows: number[] = [];
+  for (let row = 0; row < dataset.size; row++) {
+    if (modalities.every((m) => (dataset.modalityMask[row * 4 + MODALITY_ORDER.indexOf(m)] ?? 0) > 0)) rows.push(row);
+  }
+  return rows;
+}
+
+/** Rewrite `manifest.files` with the sha256 of every file in the folder except manifest.json. */
+export function refreshManifestFiles(folder: string, manifest: ModelManifest): ModelManifest {
+  const files: Record<string, string> = {};
+  for (const file of readdirSync(folder).sort()) {
+    if (file === 'manifest.json') continue;
+    files[file] = createHash('sha256').update(readFileSync(join(folder, file))).digest('hex');
+  }
+  return { ...manifest, files };
+}
+
+/**
+ * Evaluate every shipped model on the held-out split, then write the figures into each model's
+ * `manifest.json` (`metrics`), the performance section of `card.md`, and `roc.png` /
+ * `calibration.png`, and refresh the manifest's sha256 list. Returns the reports by model name.
+ */
+export async function evaluateReferenceModels(options: EvaluateReferenceModelsOptions): Promise<Record<string, ModelMetricsReport>> {
+  const log = options.log ?? (() => undefined);
+  const dataset = loadEvaluationDataset(join(options.datasetDir, 'test'));
+  const datasetInfo = JSON.parse(readFileSync(join(options.datasetDir, 'dataset.json'), 'utf8')) as { description?: string };
+  const description = datasetInfo.description ?? 'synthetic cohort';
+  const models = findModelFolders(options.modelsDir).filter((m) => !options.only || options.only.includes(m.name));
+  const allPresentRows = rowsWith(dataset, MODALITY_ORDER);
+  const reports: Record<string, ModelMetricsReport> = {};
+  const allPresentAuroc: Record<string, Record<string, number | null>> = {};
+
+  const evaluateOne = async (model: ModelFolder): Promise<ModelMetricsReport> => {
+    const { manifest } = model;
+    const requires = isFusionModel(manifest) ? manifest.applicability.requires : modelModalities(manifest);
+    const rows = rowsWith(dataset, requires);
+    const runner = await options.openRunner(join(model.folder, 'model.onnx'));
+    try {
+      const k = manifest.outcomes.length;
+      const probabilities = await scoreModel(runner, manifest, dataset, rows);
+      const subgroups: Record<string, ReturnType<typeof outcomeMetrics>> = {};
+      for (const [group, positions] of Object.entries(subgroupPositions(dataset, rows))) {
+        const subset = selectPositions(rows, probabilities, k, positions);
+        subgroups[group] = outcomeMetrics(manifest, dataset, subset.rows, subset.probabilities);
+      }
+      const allPresent = await scoreModel(runner, manifest, dataset, allPresentRows);
+      const allModalitiesPresent = outcomeMetrics(manifest, dataset, allPresentRows, allPresent);
+      allPresentAuroc[model.name] = Object.fromEntries(Object.entries(allModalitiesPresent).map(([code, m]) => [code, m.auroc]));
+      const report: ModelMetricsReport = {
+        dataset: { description, split: 'test', patients: dataset.size },
+        population: { patients: rows.length, requires: [...requires] },
+        overall: outcomeMetrics(manifest, dataset, rows, probabilities),
+        subgroups,
+        allModalitiesPresent,
+        plots: { roc: 'roc.png', calibration: 'calibration.png' },
+      };
+      if (isFusionModel(manifest)) {
+        report.modalityRemoved = {};
+        for (const modality of modelModalities(manifest)) {
+          const removed = await scoreModel(runner, manifest, dataset, rows, { removed: [modality] });
+          report.modalityRemoved[modality] = outcomeMetrics(manifest, dataset, rows, removed);
+        }
+      }
+      const labelsOf = (index: number): number[] => rows.map((row) => dataset.labels[row * dataset.outcomes + index] ?? 0);
+      const scoresOf = (index: number): number[] => rows.map((_, r) => probabilities[r * k + index] ?? 0);
+      writeFileSync(join(model.folder, 'roc.png'), rocPlotPng(manifest.outcomes.map((o) => rocCurve(labelsOf(o.index), scoresOf(o.index)))));
+      writeFileSync(
+        join(model.folder, 'calibration.png'),
+        calibrationPlotPng(manifest.outcomes.map((o) => calibrationBins(labelsOf(o.index), scoresOf(o.index)))),
+      );
+      log(`evaluated ${model.name}/${model.version} on ${rows.length} patients`);
+      return report;
+    } finally {
+      await runner.release();
+    }
+  };
+
+  // Single-modality models first, so the fusion models can be compared against them.
+  const ordered = [...models.filter((m) => !isFusionModel(m.manifest)), ...models.filter((m) => isFusionModel(m.manifest))];
+  for (const model of ordered) reports[model.name] = await evaluateOne(model);
+
+  for (const model of ordered) {
+    const report = reports[model.name] as ModelMetricsReport;
+    if (isFusionModel(model.manifest)) {
+      const singles = ordered.filter((m) => !isFusionModel(m.manifest) && m.manifest.outcomes.length === model.manifest.outcomes.length);
+      const aurocByModel: Record<string, Record<string, number | null>> = {};
+      for (const s of singles) aurocByModel[s.name] = allPresentAuroc[s.name] ?? {};
+      aurocByModel[model.name] = allPresentAuroc[model.name] ?? {};
+      const best: Record<string, { model: string; auroc: number | null }> = {};
+      const beats: Record<string, boolean> = {};
+      for (const o of model.manifest.outcomes) {
+        const code = o.coding.code;
+        let top: { model: string; auroc: number | null } = { model: '', auroc: null };
+        for (const s of singles) {
+          const a = aurocByModel[s.name]?.[code] ?? null;
+          if (a !== null && (top.auroc === null || a > top.auroc)) top = { model: s.name, auroc: a };
+        }
+        best[code] = top;
+        const fusion = aurocByModel[model.name]?.[code] ?? null;
+        beats[code] = fusion !== null && (top.auroc === null || fusion > top.auroc);
+      }
+      report.comparison = { patients: allPresentRows.length, aurocByModel, bestSingleModality: best, fusionBeatsBestSingleModality: beats };
+    }
+    const cardPath = join(model.folder, 'card.md');
+    writeFileSync(cardPath, replaceMetricsSection(readFileSync(cardPath, 'utf8'), renderMetricsSection(model.manifest, report)));
+    const updated = refreshManifestFiles(model.folder, { ...model.manifest, metrics: report as unknown as Record<string, unknown> });
+    writeFileSync(join(model.folder, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
+  }
+  return reports;
+}

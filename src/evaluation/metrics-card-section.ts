@@ -1,0 +1,102 @@
+import type { ModelManifest } from '../inference/manifest-types.js';
+import type { MetricsByOutcome } from './outcome-metrics.js';
+
+/** Markers around the generated performance section of `card.md` (written by models/training/cards.py). */
+export const METRICS_START = '<!-- metrics:start -->';
+export const METRICS_END = '<!-- metrics:end -->';
+
+/** What `npm run models:evaluate` records for one model (also written to `manifest.metrics`). */
+export interface ModelMetricsReport {
+  dataset: { description: string; split: 'test'; patients: number };
+  /** Patients evaluated: those with every modality in `applicability.requires` present. */
+  population: { patients: number; requires: string[] };
+  overall: MetricsByOutcome;
+  subgroups: Record<string, MetricsByOutcome>;
+  /** Patients with all four modalities present. */
+  allModalitiesPresent: MetricsByOutcome;
+  /** Fusion models: the same population with one modality removed (fed as missing). */
+  modalityRemoved?: Record<string, MetricsByOutcome>;
+  /** Fusion models: AUROC against each single-modality model on patients with all four modalities. */
+  comparison?: {
+    patients: number;
+    aurocByModel: Record<string, Record<string, number | null>>;
+    bestSingleModality: Record<string, { model: string; auroc: number | null }>;
+    fusionBeatsBestSingleModality: Record<string, boolean>;
+  };
+  plots: { roc: string; calibration: string };
+}
+
+function fmt(x: number | null | undefined): string {
+  return x === null || x === undefined ? '—' : x.toFixed(3);
+}
+
+/** Short label of each outcome for table headers: the coding display. */
+function outcomeHeaders(manifest: ModelManifest): string[] {
+  return manifest.outcomes.map((o) => o.coding.display);
+}
+
+function aurocRow(label: string, byOutcome: MetricsByOutcome | undefined, manifest: ModelManifest, n?: number): string {
+  const cells = manifest.outcomes.map((o) => fmt(byOutcome?.[o.coding.code]?.auroc));
+  return `| ${label} |${n === undefined ? '' : ` ${n} |`} ${cells.join(' | ')} |`;
+}
+
+/** Render the performance section (Markdown) that goes between the markers. */
+export function renderMetricsSection(manifest: ModelManifest, report: ModelMetricsReport): string {
+  const headers = outcomeHeaders(manifest);
+  const lines: string[] = [];
+  lines.push(
+    `Measured by \`npm run models:evaluate\` on the held-out synthetic test split (${report.dataset.patients} patients; ${report.dataset.description}).`,
+    `Evaluated population: ${report.population.patients} patients with ${report.population.requires.join(', ') || 'any modality'} present. These are figures on synthetic data and say nothing about real patients.`,
+    '',
+    '| outcome (SNOMED CT) | n | positives | AUROC | AUPRC | Brier | ECE (10 bins) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const o of manifest.outcomes) {
+    const m = report.overall[o.coding.code];
+    lines.push(
+      `| ${o.coding.display} (${o.coding.code}) | ${m?.n ?? 0} | ${m?.positives ?? 0} | ${fmt(m?.auroc)} | ${fmt(m?.auprc)} | ${fmt(m?.brier)} | ${fmt(m?.ece)} |`,
+    );
+  }
+  lines.push('', '**Fairness: AUROC by subgroup** (sex from `Patient.gender`, age in years)', '');
+  lines.push(`| subgroup | n | ${headers.join(' | ')} |`, `| --- | --- | ${headers.map(() => '---').join(' | ')} |`);
+  for (const [group, byOutcome] of Object.entries(report.subgroups)) {
+    const n = Object.values(byOutcome)[0]?.n ?? 0;
+    lines.push(aurocRow(group, byOutcome, manifest, n));
+  }
+  const allN = Object.values(report.allModalitiesPresent)[0]?.n ?? 0;
+  lines.push(aurocRow('all four modalities present', report.allModalitiesPresent, manifest, allN));
+  if (report.modalityRemoved) {
+    lines.push('', '**Graceful degradation: AUROC with one modality removed** (fed as missing, mask 0)', '');
+    lines.push(`| removed | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
+    lines.push(aurocRow('none', report.overall, manifest));
+    for (const [modality, byOutcome] of Object.entries(report.modalityRemoved)) lines.push(aurocRow(modality, byOutcome, manifest));
+  }
+  if (report.comparison) {
+    const c = report.comparison;
+    lines.push('', `**Fusion against single-modality models** (AUROC, ${c.patients} patients with all four modalities)`, '');
+    lines.push(`| model | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
+    for (const [model, byOutcome] of Object.entries(c.aurocByModel)) {
+      lines.push(`| ${model} | ${manifest.outcomes.map((o) => fmt(byOutcome[o.coding.code])).join(' | ')} |`);
+    }
+    lines.push(
+      `| fusion beats best single modality | ${manifest.outcomes.map((o) => (c.fusionBeatsBestSingleModality[o.coding.code] ? 'yes' : 'no')).join(' | ')} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Plots: ROC curves \`${report.plots.roc}\` and reliability diagrams \`${report.plots.calibration}\` (axes 0–1; dashed diagonal = chance / perfect calibration; colours: ${manifest.outcomes
+      .map((o, i) => `${['orange', 'blue', 'green', 'pink'][i % 4]} = ${o.coding.display}`)
+      .join(', ')}).`,
+  );
+  return lines.join('\n');
+}
+
+/** Replace the text between the markers; appends a section when the card has none. */
+export function replaceMetricsSection(card: string, section: string): string {
+  const start = card.indexOf(METRICS_START);
+  const end = card.indexOf(METRICS_END);
+  if (start === -1 || end === -1 || end < start) {
+    return `${card.trimEnd()}\n\n## Quantitative measures of performance\n\n${METRICS_START}\n${section}\n${METRICS_END}\n`;
+  }
+  return `${card.slice(0, start + METRICS_START.length)}\n${section}\n${card.slice(end)}`;
+}

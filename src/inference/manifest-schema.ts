@@ -1,0 +1,350 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { MODALITY_ORDER, type ModelManifest } from './manifest-types.js';
+
+/**
+ * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in
+ * `manifest-types.ts`. Structural rules live here; rules that relate fields to each other (tensor
+ * names unique, outcome indices inside the probabilities output, thresholds ascending) are checked
+ * by {@link parseManifest} after the schema passes, with the same JSON-pointer error shape.
+ */
+export const MODEL_MANIFEST_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://fhir-fusion.dev/schemas/model-manifest.json',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'schemaVersion',
+    'name',
+    'version',
+    'title',
+    'description',
+    'trainingData',
+    'files',
+    'inputs',
+    'outputs',
+    'preprocessing',
+    'outcomes',
+    'applicability',
+  ],
+  definitions: {
+    modality: { enum: [...MODALITY_ORDER] },
+    dtype: { enum: ['float32', 'int64', 'int32', 'bool'] },
+    tensor: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'dtype', 'shape', 'role'],
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        dtype: { $ref: '#/definitions/dtype' },
+        // Triton-style: -1 marks a dynamic axis; the first (batch) axis must be dynamic so the
+        // dynamic batcher can concatenate patients along it.
+        shape: {
+          type: 'array',
+          minItems: 1,
+          items: [{ const: -1 }],
+          additionalItems: { type: 'integer', minimum: -1, not: { const: 0 } },
+        },
+        role: {
+          enum: [
+            'tabular-values',
+            'tabular-mask',
+            'text-tokens',
+            'image',
+            'ecg-waveform',
+            'ecg-image',
+            'modality-mask',
+            'probabilities',
+            'embedding',
+          ],
+        },
+      },
+    },
+    coding: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['system', 'code', 'display'],
+      properties: {
+        system: { type: 'string', minLength: 1 },
+        code: { type: 'string', minLength: 1 },
+        display: { type: 'string', minLength: 1 },
+      },
+    },
+    lookbackHours: { type: 'number', exclusiveMinimum: 0 },
+    feature: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'loinc', 'unit', 'aggregate', 'plausible', 'mean', 'std'],
+      properties: {
+        name: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+        loinc: { type: 'array', items: { type: 'string', pattern: '^[0-9]+-[0-9]$' } },
+        unit: { type: 'string', minLength: 1 },
+        molecularWeight: { type: 'number', exclusiveMinimum: 0 },
+        aggregate: { enum: ['last', 'min', 'max', 'mean', 'trend'] },
+        plausible: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['min', 'max'],
+          properties: { min: { type: 'number' }, max: { type: 'number' } },
+        },
+        mean: { type: 'number' },
+        std: { type: 'number', exclusiveMinimum: 0 },
+        source: { enum: ['observation', 'age', 'sex'] },
+      },
+    },
+    size: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 },
+  },
+  properties: {
+    schemaVersion: { const: 1 },
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+    version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    title: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    trainingData: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['synthetic', 'description'],
+      properties: { synthetic: { type: 'boolean' }, description: { type: 'string', minLength: 1 } },
+    },
+    files: {
+      type: 'object',
+      required: ['model.onnx'],
+      properties: { 'model.onnx': { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+      propertyNames: { not: { const: 'manifest.json' } },
+      additionalProperties: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    },
+    inputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
+    outputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
+    preprocessing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        tabular: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lookbackHours', 'features'],
+          properties: {
+            lookbackHours: { $ref: '#/definitions/lookbackHours' },
+            features: { type: 'array', minItems: 1, items: { $ref: '#/definitions/feature' } },
+          },
+        },
+        text: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lookbackHours', 'categories', 'tokenizer', 'maxTokens', 'lowercase'],
+          properties: {
+            lookbackHours: { $ref: '#/definitions/lookbackHours' },
+            categories: { type: 'array', items: { type: 'string', minLength: 1 } },
+            tokenizer: { type: 'string', minLength: 1 },
+            maxTokens: { type: 'integer', minimum: 1 },
+            lowercase: { type: 'boolean' },
+            negationPrefix: { type: 'string' },
+          },
+        },
+        image: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lookbackHours', 'modalities', 'bodyPart', 'viewPositions', 'size', 'mean', 'std'],
+          properties: {
+            lookbackHours: { $ref: '#/definitions/lookbackHours' },
+            modalities: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            bodyPart: { type: 'string' },
+            viewPositions: { type: 'array', items: { type: 'string' } },
+            size: { $ref: '#/definitions/size' },
+            mean: { type: 'number' },
+            std: { type: 'number', exclusiveMinimum: 0 },
+          },
+        },
+        ecg: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lookbackHours', 'sampleRateHz', 'durationSeconds', 'leads', 'representation'],
+          properties: {
+            lookbackHours: { $ref: '#/definitions/lookbackHours' },
+            sampleRateHz: { type: 'number', exclusiveMinimum: 0 },
+            durationSeconds: { type: 'number', exclusiveMinimum: 0 },
+            leads: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            representation: { enum: ['waveform', 'image'] },
+            imageSize: { $ref: '#/definitions/size' },
+          },
+        },
+      },
+    },
+    outcomes: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['index', 'coding', 'thresholds'],
+        properties: {
+          index: { type: 'integer', minimum: 0 },
+          coding: { $ref: '#/definitions/coding' },
+          thresholds: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['min', 'code'],
+              properties: {
+                min: { type: 'number', minimum: 0, maximum: 1 },
+                code: { enum: ['negligible', 'low', 'moderate', 'high', 'certain'] },
+              },
+            },
+          },
+          calibration: {
+            oneOf: [
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['method', 'a', 'b'],
+                properties: { method: { const: 'platt' }, a: { type: 'number' }, b: { type: 'number' } },
+              },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['method'],
+                properties: { method: { const: 'none' } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    applicability: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['requires', 'toleratesMissing'],
+      properties: {
+        requires: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
+        toleratesMissing: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
+      },
+    },
+    metrics: { type: 'object' },
+  },
+} as const;
+
+/** One problem found in a manifest: where (RFC 6901 JSON pointer) and what. */
+export interface ManifestIssue {
+  /** JSON pointer into the manifest, `''` for the document root (e.g. `/inputs/1/dtype`). */
+  pointer: string;
+  message: string;
+}
+
+/** Outcome of {@link parseManifest}: the typed manifest, or every problem found. */
+export type ManifestParseResult = { ok: true; value: ModelManifest } | { ok: false; issues: ManifestIssue[] };
+
+/** A compiled manifest validator; compile once (ajv code generation is not free) and reuse. */
+export type ManifestValidator = (json: unknown) => ManifestParseResult;
+
+/** Compiles {@link MODEL_MANIFEST_SCHEMA} into a validator. */
+export function createManifestValidator(): ManifestValidator {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTuples: false });
+  const validate = ajv.compile<ModelManifest>(MODEL_MANIFEST_SCHEMA);
+  return (json: unknown): ManifestParseResult => {
+    if (!validate(json)) return { ok: false, issues: (validate.errors ?? []).map(toIssue) };
+    const issues = crossFieldIssues(json);
+    return issues.length > 0 ? { ok: false, issues } : { ok: true, value: json };
+  };
+}
+
+/**
+ * Parses a manifest (already JSON-decoded) into a typed `ModelManifest`, or returns every problem
+ * with the JSON pointer of the offending element. Compiles the schema on each call; hold a
+ * {@link createManifestValidator} result when parsing many.
+ */
+export function parseManifest(json: unknown): ManifestParseResult {
+  return createManifestValidator()(json);
+}
+
+function toIssue(error: ErrorObject): ManifestIssue {
+  // ajv reports a missing property at its parent; point at the property itself so the message
+  // names the exact element to add.
+  if (error.keyword === 'required') {
+    const missing = String((error.params as { missingProperty?: string }).missingProperty ?? '');
+    return { pointer: `${error.instancePath}/${escapePointer(missing)}`, message: 'is required' };
+  }
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty?: string }).additionalProperty ?? '');
+    return { pointer: `${error.instancePath}/${escapePointer(extra)}`, message: 'is not an allowed property' };
+  }
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+    return { pointer: error.instancePath, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` };
+  }
+  return { pointer: error.instancePath, message: error.message ?? error.keyword };
+}
+
+function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Rules JSON Schema cannot express: uniqueness of names and references between sections. */
+function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  const seen = new Map<string, string>();
+  for (const [section, tensors] of [['inputs', manifest.inputs], ['outputs', manifest.outputs]] as const) {
+    tensors.forEach((tensor, i) => {
+      const pointer = `/${section}/${i}/name`;
+      const previous = seen.get(tensor.name);
+      if (previous) issues.push({ pointer, message: `duplicates tensor name '${tensor.name}' at ${previous}` });
+      else seen.set(tensor.name, pointer);
+    });
+  }
+  manifest.inputs.forEach((t, i) => {
+    if (t.role === 'probabilities' || t.role === 'embedding') {
+      issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' is an output role` });
+    }
+  });
+  manifest.outputs.forEach((t, i) => {
+    if (t.role !== 'probabilities' && t.role !== 'embedding') {
+      issues.push({ pointer: `/outputs/${i}/role`, message: `'${t.role}' is an input role` });
+    }
+  });
+  const probIndex = manifest.outputs.findIndex((t) => t.role === 'probabilities');
+  const probabilities = manifest.outputs[probIndex];
+  if (!probabilities) {
+    issues.push({ pointer: '/outputs', message: "needs one output with role 'probabilities'" });
+  } else if (probabilities.shape.length !== 2) {
+    issues.push({ pointer: `/outputs/${probIndex}/shape`, message: 'probabilities must be [batch, outcomes]' });
+  }
+  const outcomeCount = probabilities?.shape[1] ?? -1;
+  const indices = new Set<number>();
+  manifest.outcomes.forEach((outcome, i) => {
+    if (outcomeCount > 0 && outcome.index >= outcomeCount) {
+      issues.push({ pointer: `/outcomes/${i}/index`, message: `${outcome.index} is outside the probabilities output (${outcomeCount} outcomes)` });
+    }
+    if (indices.has(outcome.index)) issues.push({ pointer: `/outcomes/${i}/index`, message: `duplicates outcome index ${outcome.index}` });
+    indices.add(outcome.index);
+    outcome.thresholds.forEach((band, j) => {
+      const prev = outcome.thresholds[j - 1];
+      if (prev && band.min <= prev.min) {
+        issues.push({ pointer: `/outcomes/${i}/thresholds/${j}/min`, message: 'thresholds must be in ascending order of min' });
+      }
+    });
+    if (outcome.thresholds[0] && outcome.thresholds[0].min !== 0) {
+      issues.push({ pointer: `/outcomes/${i}/thresholds/0/min`, message: 'the lowest band must start at 0 so every probability has a band' });
+    }
+  });
+  const tabularRoles = manifest.inputs.filter((t) => t.role === 'tabular-values' || t.role === 'tabular-mask');
+  const features = manifest.preprocessing.tabular?.features;
+  tabularRoles.forEach((t) => {
+    const i = manifest.inputs.indexOf(t);
+    if (!features) {
+      issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' needs /preprocessing/tabular` });
+    } else if (t.shape.length !== 2 || t.shape[1] !== features.length) {
+      issues.push({ pointer: `/inputs/${i}/shape`, message: `must be [-1, ${features.length}] to match /preprocessing/tabular/features` });
+    }
+  });
+  manifest.inputs.forEach((t, i) => {
+    if (t.role === 'modality-mask' && (t.shape.length !== 2 || t.shape[1] !== MODALITY_ORDER.length)) {
+      issues.push({ pointer: `/inputs/${i}/shape`, message: `modality-mask must be [-1, ${MODALITY_ORDER.length}] (order ${MODALITY_ORDER.join(', ')})` });
+    }
+  });
+  manifest.preprocessing.tabular?.features.forEach((f, i) => {
+    if (f.plausible.min > f.plausible.max) {
+      issues.push({ pointer: `/preprocessing/tabular/features/${i}/plausible`, message: 'min is greater than max' });
+    }
+  });
+  return issues;
+}

@@ -1,0 +1,20 @@
+/** How a notification reached us; recorded on the inbox row and in metrics. */
+export type NotificationDialect =
+  | 'rest-hook-post' // R4 classic rest-hook, resource POSTed (Medplum)
+  | 'rest-hook-put' // R4 classic rest-hook, resource PUT to {endpoint}/{type}/{id} (HAPI FHIR)
+  | 'rest-hook-ping' // R4 classic rest-hook with no payload
+  | 'backport'; // Subscriptions R5 Backport IG notification Bundle
+
+/** One event extracted from a notification, ready to be stored in the inbox. */
+export interface IntakeEvent {
+  dialect: NotificationDialect;
+  /** Unique per real event: a redelivery produces the same key and is a no-op. */
+  dedupeKey: string;
+  resourceType?: string;
+  resourceId?: string;
+  versionId?: string;
+  patientId?: string;
+  eventNumber?: number;
+  /** The resource (full-resource deliveries) — stored, never logged. */
+  payload?: unknown;
+}

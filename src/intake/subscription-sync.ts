@@ -1,0 +1,77 @@
+import type { MedplumClient } from '@medplum/core';
+import type { Subscription } from '@medplum/fhirtypes';
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
+import { WATCHED_RESOURCE_TYPES } from './resource-subject.js';
+
+/** Medplum's extension carrying the HMAC secret for `X-Signature`. */
+export const MEDPLUM_SECRET_EXTENSION = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';
+
+/** One subscription fhir-fusion wants on the EHR. */
+export interface DesiredSubscription {
+  key: string;
+  criteria: string;
+}
+
+/** The R4 criteria-based subscriptions fhir-fusion holds: one per watched resource type. */
+export function desiredSubscriptions(): DesiredSubscription[] {
+  return WATCHED_RESOURCE_TYPES.map((type) => ({ key: type.toLowerCase(), criteria: type }));
+}
+
+/** What `sync` did per subscription. */
+export interface SyncResult {
+  key: string;
+  action: 'created' | 'updated';
+  ehrSubscription: string;
+}
+
+/**
+ * Creates or updates, idempotently, the R4 rest-hook Subscriptions on the EHR (FHIR R4
+ * §Subscription: criteria, channel.type rest-hook, endpoint, payload application/fhir+json,
+ * channel.header). The endpoint carries the subscription key; the secret is sent both as
+ * `Authorization: Bearer` via `channel.header` and as Medplum's HMAC secret extension, so either
+ * style of server authenticates its notifications. Secrets are kept, not rotated, on re-sync.
+ */
+export async function syncSubscriptions(options: {
+  client: MedplumClient;
+  pool: Pool;
+  publicUrl: string;
+  desired?: DesiredSubscription[];
+}): Promise<SyncResult[]> {
+  const results: SyncResult[] = [];
+  for (const want of options.desired ?? desiredSubscriptions()) {
+    const existingRow = await findSubscription(options.pool, want.key);
+    const secret = existingRow?.secret ?? randomBytes(32).toString('hex');
+    const endpoint = `${options.publicUrl.replace(/\/$/, '')}/intake/${want.key}`;
+    const resource: Subscription = {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: `fhir-fusion: assess patients when a ${want.criteria} changes`,
+      criteria: want.criteria,
+      channel: {
+        type: 'rest-hook',
+        endpoint,
+        payload: 'application/fhir+json',
+        header: [`Authorization: Bearer ${secret}`],
+      },
+      extension: [{ url: MEDPLUM_SECRET_EXTENSION, valueString: secret }],
+    };
+    const found = await options.client.searchResources('Subscription', { url: endpoint });
+    const current = found[0];
+    const saved = current
+      ? await options.client.updateResource<Subscription>({ ...resource, id: current.id, status: current.status === 'active' ? 'active' : 'requested' })
+      : await options.client.createResource<Subscription>(resource);
+    const sql = upsertSubscriptionSql({
+      key: want.key,
+      ehrSubscription: saved.id,
+      kind: 'rest-hook-criteria',
+      criteria: want.criteria,
+      secret,
+      status: saved.status,
+    });
+    await options.pool.query(sql.text, sql.values);
+    results.push({ key: want.key, action: current ? 'updated' : 'created', ehrSubscription: saved.id ?? '' });
+  }
+  return results;
+}

@@ -1,0 +1,120 @@
+import PgBoss from 'pg-boss';
+import type { PoolClient } from 'pg';
+import type { Logger } from 'pino';
+
+/** Queue name of per-patient assessment jobs. */
+export const ASSESS_QUEUE = 'assess-patient';
+
+/**
+ * Job data: ids and a trace id, never resources (the worker re-reads the EHR, so a stale or
+ * duplicated job is harmless).
+ */
+export interface AssessJobData {
+  patientId: string;
+  traceId: string;
+}
+
+/** A claimed job as the handler sees it. */
+export interface AssessJob {
+  id: string;
+  data: AssessJobData;
+  retryCount: number;
+  retryLimit: number;
+}
+
+/** Retry and coalescing policy. */
+export interface QueueOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** Attempts after the first; exponential backoff from `retryDelaySeconds`. */
+  retryLimit: number;
+  retryDelaySeconds: number;
+  /** Notifications for one patient within this window are assessed together. */
+  coalesceWindowMs: number;
+  /** A claimed job not finished within this time (worker died) is retried. */
+  expireInSeconds?: number;
+}
+
+/** The durable per-patient job queue (pg-boss on the same Postgres). */
+export interface AssessmentQueue {
+  start(): Promise<void>;
+  /**
+   * Enqueues an assessment inside the caller's transaction, so the inbox row and its job commit
+   * together. Returns false when a job for that patient is already waiting (coalesced).
+   */
+  enqueue(client: PoolClient, data: AssessJobData): Promise<boolean>;
+  /** Starts `concurrency` pollers running `handler`; a throw retries the job with backoff. */
+  work(concurrency: number, handler: (job: AssessJob) => Promise<void>): Promise<void>;
+  /** Stops taking work and waits (up to `timeoutMs`) for in-flight jobs. */
+  stop(timeoutMs: number): Promise<void>;
+  /** Counts of jobs by state. */
+  counts(): Promise<Record<string, number>>;
+}
+
+/**
+ * Creates the queue. The `stately` policy allows one queued and one active job per patient
+ * (`singletonKey`): a burst of notifications coalesces into one waiting job, and a notification
+ * arriving while the patient is being assessed still gets one follow-up run.
+ */
+export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
+  const boss = new PgBoss({
+    connectionString: options.databaseUrl,
+    schema: 'pgboss',
+    max: 4,
+    supervise: true,
+    schedule: false,
+    application_name: 'fhir-fusion-queue',
+  });
+  boss.on('error', (err: Error) => options.logger.error({ err: { message: err.message } }, 'job queue error'));
+  const workerIds: string[] = [];
+
+  return {
+    async start() {
+      await boss.start();
+      const existing = await boss.getQueue(ASSESS_QUEUE);
+      const queue = {
+        name: ASSESS_QUEUE,
+        policy: 'stately' as const,
+        retryLimit: options.retryLimit,
+        retryDelay: options.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: options.expireInSeconds ?? 300,
+      };
+      if (existing) await boss.updateQueue(ASSESS_QUEUE, queue);
+      else await boss.createQueue(ASSESS_QUEUE, queue);
+    },
+    async enqueue(client, data) {
+      const db = {
+        executeSql: async (text: string, values: unknown[]) => client.query(text, values),
+      };
+      const id = await boss.send(ASSESS_QUEUE, data, {
+        singletonKey: data.patientId,
+        startAfter: Math.ceil(options.coalesceWindowMs / 1000),
+        db,
+      });
+      return id !== null;
+    },
+    async work(concurrency, handler) {
+      for (let i = 0; i < concurrency; i++) {
+        const id = await boss.work<AssessJobData>(
+          ASSESS_QUEUE,
+          { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
+          async (jobs) => {
+            for (const job of jobs) {
+              await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+            }
+          },
+        );
+        workerIds.push(id);
+      }
+    },
+    async stop(timeoutMs) {
+      await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+    },
+    async counts() {
+      const queue = await boss.getQueue(ASSESS_QUEUE);
+      const size = queue ? await boss.getQueueSize(ASSESS_QUEUE) : 0;
+      return { queued: size };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Config } from './config/config-schema.js';
+import app from './app.js';
+import type { AppOptions } from './app.js';
+import { createLogger } from './observability/create-logger.js';
+
+/** A started server and how to stop it. */
+export interface RunningServer {
+  server: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts fhir-fusion: builds fastify with the JSON logger, registers the root plugin, listens.
+ * `stop()` (also on SIGTERM/SIGINT when `handleSignals`) closes the server: no new connections,
+ * then the app's onClose drains jobs and inference and closes the database.
+ */
+export async function startServer(
+  config: Config,
+  options: Omit<AppOptions, 'config'> & { handleSignals?: boolean } = {},
+): Promise<RunningServer> {
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.INTAKE_MAX_BODY_BYTES,
+    requestIdHeader: 'x-request-id',
+    forceCloseConnections: 'idle',
+  });
+  await server.register(app, { config, role: options.role, fetch: options.fetch });
+  const url = await server.listen({ host: config.HOST, port: config.PORT });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= server.close());
+  if (options.handleSignals) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'shutting down');
+        void stop().then(() => process.exit(0));
+      });
+    }
+  }
+  return { server, url, stop };
+}

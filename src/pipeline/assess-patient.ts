@@ -1,0 +1,141 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { missingModalities } from '../assembly/patient-record.js';
+import type { PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import { outcome } from '../fhir/operation-outcome.js';
+import type { AssessmentResult, InferenceOutput } from '../inference/assessment-result.js';
+import type { AssessJob } from '../jobs/assessment-queue.js';
+import { PermanentJobError } from '../jobs/job-errors.js';
+import type { Metrics } from '../observability/create-metrics.js';
+import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
+import { recordAssessment, recordDeadLetter } from '../store/ledger-repository.js';
+import type { ServedModel } from './served-model.js';
+
+/** What the write-back reports for one assessment. */
+export interface WrittenAssessment {
+  identity: string;
+  outcome: 'created' | 'exists';
+  riskAssessmentRef: string;
+  provenanceRef: string;
+}
+
+/** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
+export interface AssessPatientDeps {
+  pool: Pool;
+  logger: Logger;
+  metrics: Metrics;
+  models: () => ServedModel[];
+  assemble: (patientId: string, asOf: Date) => Promise<PatientRecord | undefined>;
+  /** Preprocess + infer for one model (preprocessing is pure; inference runs in worker threads). */
+  predict: (
+    record: PatientRecord,
+    model: ServedModel,
+  ) => Promise<{ output: InferenceOutput; basis: VersionedReference[]; missing: AssessmentResult['missing'] }>;
+  write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  now?: () => Date;
+}
+
+/** Summary of one job run (returned for tests and logs; no clinical values). */
+export interface AssessRunSummary {
+  notifications: number;
+  written: number;
+  skipped: Array<{ model: string; reason: string }>;
+  status: 'processed' | 'nothing-pending' | 'patient-gone' | 'dead-letter';
+}
+
+/**
+ * The per-patient job: re-read the EHR (never trust the notification's copy), assess with every
+ * active model, write each result back idempotently, record it in the ledger, and mark the
+ * notifications that triggered it as processed. Safe to run twice: the write-back is a conditional
+ * create on the assessment identity and the ledger insert is `ON CONFLICT DO NOTHING`.
+ */
+export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Promise<AssessRunSummary> {
+  const { pool, metrics } = deps;
+  const log = deps.logger.child({ jobId: job.id, traceId: job.data.traceId });
+  const pending = await pendingForPatient(pool, job.data.patientId);
+  const ids = pending.map((p) => p.id);
+  if (pending.length === 0) {
+    return { notifications: 0, written: 0, skipped: [], status: 'nothing-pending' };
+  }
+  const started = process.hrtime.bigint();
+  const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
+  try {
+    const asOf = deps.now?.() ?? new Date();
+    const t0 = process.hrtime.bigint();
+    const record = await deps.assemble(job.data.patientId, asOf);
+    metrics.stageSeconds.observe({ stage: 'assembly' }, seconds(t0));
+    if (!record) {
+      await markInbox(pool, ids, 'ignored', outcome('not-found', 'Patient no longer exists in the EHR'));
+      return { notifications: ids.length, written: 0, skipped: [], status: 'patient-gone' };
+    }
+    metrics.fhirRoundTrips.observe(record.roundTrips);
+    const summary: AssessRunSummary = { notifications: ids.length, written: 0, skipped: [], status: 'processed' };
+    const missing = missingModalities(record);
+    for (const model of deps.models()) {
+      const label = `${model.manifest.name}@${model.manifest.version}`;
+      const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
+      if (lacking.length > 0) {
+        summary.skipped.push({ model: label, reason: `requires ${lacking.join(', ')}` });
+        continue;
+      }
+      const t1 = process.hrtime.bigint();
+      const { output, basis, missing: modelMissing } = await deps.predict(record, model);
+      metrics.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
+      const result: AssessmentResult = {
+        ...output,
+        modelName: model.manifest.name,
+        modelVersion: model.manifest.version,
+        modelSha256: model.sha256,
+        patientId: job.data.patientId,
+        basis,
+        missing: modelMissing,
+        occurredAt: asOf.toISOString(),
+        traceId: job.data.traceId,
+      };
+      const t2 = process.hrtime.bigint();
+      const written = await deps.write(result, model);
+      metrics.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
+      metrics.writebacks.inc({ outcome: written.outcome });
+      await recordAssessment(pool, {
+        identity: written.identity,
+        patientId: job.data.patientId,
+        modelName: model.manifest.name,
+        modelVersion: model.manifest.version,
+        riskAssessmentRef: written.riskAssessmentRef,
+        provenanceRef: written.provenanceRef,
+        outcome: written.outcome,
+        executionProvider: output.executionProvider,
+        predictions: output.predictions.map((p) => ({
+          outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
+          probability: p.probability,
+          qualitativeRisk: p.qualitativeRisk,
+        })),
+        missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
+        traceId: job.data.traceId,
+      });
+      summary.written++;
+    }
+    await markInbox(pool, ids, 'processed');
+    metrics.stageSeconds.observe({ stage: 'end-to-end' }, seconds(started));
+    metrics.jobs.inc({ state: 'completed' });
+    log.info({ notifications: ids.length, written: summary.written, skipped: summary.skipped.length }, 'patient assessed');
+    return summary;
+  } catch (err) {
+    const permanent = err instanceof PermanentJobError;
+    const exhausted = job.retryCount >= job.retryLimit;
+    if (!permanent && !exhausted) {
+      metrics.jobs.inc({ state: 'retry' });
+      log.warn({ err: { name: (err as Error).name, message: (err as Error).message }, attempt: job.retryCount }, 'assessment failed; will retry');
+      throw err;
+    }
+    const reason = permanent
+      ? err.outcome
+      : outcome('transient', `gave up after ${job.retryCount + 1} attempts: ${(err as Error).message}`);
+    await recordDeadLetter(pool, { jobId: job.id, queue: 'assess-patient', patientId: job.data.patientId, reason, traceId: job.data.traceId });
+    await markInbox(pool, ids, 'failed', reason);
+    metrics.deadLetters.inc();
+    metrics.jobs.inc({ state: 'dead-letter' });
+    log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'assessment dead-lettered');
+    return { notifications: ids.length, written: 0, skipped: [], status: 'dead-letter' };
+  }
+}

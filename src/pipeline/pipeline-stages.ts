@@ -1,0 +1,150 @@
+import type { MedplumClient } from '@medplum/core';
+import { assemblePatient } from '../assembly/assemble-patient.js';
+import type { AssemblyWindows } from '../assembly/fetch-patient-resources.js';
+import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
+import type { PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import type { Config } from '../config/config-schema.js';
+import type { EhrFetch } from '../fhir/ehr-fetch.js';
+import type { InferenceEngine } from '../inference/inference-engine.js';
+import type { ModelManifest } from '../inference/manifest-types.js';
+import { PermanentJobError } from '../jobs/job-errors.js';
+import type { Metrics } from '../observability/create-metrics.js';
+import { loadCompressedFrameDecoder } from '../preprocess/imaging/compressed-frame-decoder.js';
+import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
+import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
+import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
+import { assessmentIdentity } from '../writeback/assessment-identity.js';
+import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
+import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
+import type { ProfileValidator } from '../writeback/validate-profiles.js';
+import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
+import type { AssessPatientDeps } from './assess-patient.js';
+import type { ServedModel } from './served-model.js';
+
+/** Version written into Provenance as the software that made the assessment. */
+export const SOFTWARE_VERSION = 'fhir-fusion 0.1.0';
+
+/** Identifier system of fhir-fusion's assessment identities (RiskAssessment.identifier). */
+export const IDENTIFIER_SYSTEM = 'https://fhir-fusion.dev/fhir/assessment-identity';
+
+/** The widest look-back window any served model asks for, per modality. */
+export function assemblyWindows(manifests: ModelManifest[]): AssemblyWindows {
+  const widest = (pick: (m: ModelManifest) => number | undefined): number =>
+    Math.max(0, ...manifests.map((m) => pick(m) ?? 0));
+  return {
+    tabular: widest((m) => m.preprocessing.tabular?.lookbackHours),
+    text: widest((m) => m.preprocessing.text?.lookbackHours),
+    image: widest((m) => m.preprocessing.image?.lookbackHours),
+    ecg: widest((m) => m.preprocessing.ecg?.lookbackHours),
+  };
+}
+
+/** The image modalities any served model accepts. */
+function imageModalities(manifests: ModelManifest[]): string[] {
+  return [...new Set(manifests.flatMap((m) => m.preprocessing.image?.modalities ?? []))];
+}
+
+/** Distinct references, first occurrence kept (RiskAssessment.basis lists each version once). */
+export function distinctReferences(refs: VersionedReference[]): VersionedReference[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const key = `${r.resourceType}/${r.id}/${r.versionId ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Binds assembly, preprocessing + inference, and write-back to the configured EHR, models and
+ * engine, in the shape the per-patient job takes.
+ */
+export function createPipelineStages(options: {
+  config: Config;
+  ehr: MedplumClient;
+  writebackEhr: MedplumClient;
+  engine: InferenceEngine;
+  outbound: EhrFetch;
+  metrics: Metrics;
+  models: () => ServedModel[];
+  /** The process's one profile validator: every resource is validated before it is sent. */
+  validator: ProfileValidator;
+}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write'> {
+  const { config } = options;
+  // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
+  const convertUnit = createUcumConverter();
+  let codecs: Promise<PreprocessOptions['codecs']> | undefined;
+  const vocabularies = new Map<string, PreprocessOptions['vocabulary']>();
+  const preprocessOptions = async (model: ServedModel): Promise<PreprocessOptions> => {
+    codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
+    const key = `${model.manifest.name}@${model.manifest.version}`;
+    const text = model.manifest.preprocessing.text;
+    if (text && !vocabularies.has(key)) {
+      const loaded = loadVocabulary(model.dir, text);
+      vocabularies.set(key, loaded.ok ? loaded.value : undefined);
+    }
+    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key) };
+  };
+  return {
+    async assemble(patientId, asOf) {
+      const manifests = options.models().map((m) => m.manifest);
+      try {
+        return await assemblePatient(patientId, {
+          client: options.ehr,
+          windows: assemblyWindows(manifests),
+          image: { modalities: imageModalities(manifests) },
+          dicom: {
+            fetch: options.outbound.dicomFetch,
+            allowList: options.outbound.allowList,
+            defaultBaseUrl: config.DICOMWEB_BASE_URL,
+            maxBytes: 64 * 1024 * 1024,
+          },
+          asOf,
+        });
+      } catch (err) {
+        if (err instanceof EhrFetchError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    async predict(record, model) {
+      const pre = preprocessRecord(record, model.manifest, model.dir, await preprocessOptions(model));
+      const output = await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
+        tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
+        presence: pre.presence,
+      });
+      return {
+        output,
+        basis: distinctReferences(pre.sources),
+        missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
+      };
+    },
+    async write(result, model) {
+      const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
+      try {
+        const bundle = buildAssessmentBundle({
+          result,
+          manifest: model.manifest,
+          cardMarkdown: model.cardMarkdown,
+          previous,
+          softwareVersion: SOFTWARE_VERSION,
+          identifierSystem: IDENTIFIER_SYSTEM,
+        });
+        const written = await writeAssessment(options.writebackEhr, bundle, {
+          validator: options.validator,
+          timeoutMs: config.OUTBOUND_TIMEOUT_MS,
+        });
+        return {
+          identity: assessmentIdentity(result),
+          outcome: written.outcome,
+          riskAssessmentRef: written.riskAssessment.reference ?? '',
+          provenanceRef: written.provenance.reference ?? '',
+        };
+      } catch (err: unknown) {
+        if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {
+          throw new PermanentJobError(err.message, err.outcome);
+        }
+        throw err;
+      }
+    },
+  };
+}

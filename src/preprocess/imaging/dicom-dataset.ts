@@ -1,0 +1,84 @@
+import { createRequire } from 'node:module';
+import { fail, ok, type PreprocessResult } from '../result.js';
+
+/** One element of a dcmjs (DICOM JSON model, PS3.18 Annex F) data set. */
+export interface DicomElement {
+  vr: string;
+  Value?: unknown[];
+}
+
+/** A data set keyed by 8-hex-digit tag (`00280010`), as dcmjs reads it. */
+export type DicomDataset = Record<string, DicomElement | undefined>;
+
+/** The slice of dcmjs this module calls (the package ships no TypeScript types). */
+interface DcmjsModule {
+  data: {
+    DicomMessage: {
+      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; noCopy?: boolean; untilTag?: string }): { meta: DicomDataset; dict: DicomDataset };
+    };
+  };
+  log: { setLevel?(level: string): void; level?: unknown };
+}
+
+/** Loads dcmjs once per caller; pass the result around instead of re-requiring it. */
+export function loadDcmjs(): DcmjsModule {
+  const require = createRequire(import.meta.url);
+  return require('dcmjs') as DcmjsModule;
+}
+
+/**
+ * Parses a Part-10 buffer (see `normaliseToPart10`) with dcmjs. Pixel data is not decoded here:
+ * dcmjs returns native pixel data as one ArrayBuffer and encapsulated pixel data as fragments.
+ */
+export function readDicomDataset(part10: ArrayBuffer, dcmjs: DcmjsModule = loadDcmjs()): PreprocessResult<DicomDataset> {
+  try {
+    const file = dcmjs.data.DicomMessage.readFile(part10, { ignoreErrors: true, noCopy: true });
+    return ok(file.dict);
+  } catch {
+    return fail('failed-to-decode', 'DICOM data set could not be parsed');
+  }
+}
+
+/** First value of an element as a number (US/SS/UL/SL/FL/FD, or DS/IS strings), if any. */
+export function numberAt(ds: DicomDataset, tag: string, index = 0): number | undefined {
+  const v = ds[tag]?.Value?.[index];
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** First value of an element as a trimmed string, if any. */
+export function stringAt(ds: DicomDataset, tag: string, index = 0): string | undefined {
+  const v = ds[tag]?.Value?.[index];
+  return typeof v === 'string' ? v.trim() : undefined;
+}
+
+/** Items of a sequence (SQ) element. */
+export function sequenceAt(ds: DicomDataset, tag: string): DicomDataset[] {
+  const items = ds[tag]?.Value ?? [];
+  return items.filter((i): i is DicomDataset => typeof i === 'object' && i !== null && !(i instanceof ArrayBuffer));
+}
+
+/**
+ * Binary values of an OB/OW/UN element as byte views (dcmjs keeps them as ArrayBuffers or views;
+ * for encapsulated multi-frame data read without copying, a frame may be an array of fragments,
+ * which is concatenated here so that each returned value is one frame or one fragment).
+ */
+export function binaryAt(ds: DicomDataset, tag: string): Uint8Array[] {
+  const values = ds[tag]?.Value ?? [];
+  const out: Uint8Array[] = [];
+  for (const v of values) {
+    const parts = Array.isArray(v) ? v : [v];
+    const views = parts.flatMap((p): Uint8Array[] => (p instanceof ArrayBuffer ? [new Uint8Array(p)] : ArrayBuffer.isView(p) ? [new Uint8Array(p.buffer, p.byteOffset, p.byteLength)] : []));
+    if (views.length === 1) out.push(views[0]!);
+    else if (views.length > 1) {
+      const joined = new Uint8Array(views.reduce((n, p) => n + p.byteLength, 0));
+      let o = 0;
+      for (const p of views) {
+        joined.set(p, o);
+        o += p.byteLength;
+      }
+      out.push(joined);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Observation } from '@medplum/fhirtypes';
+import type { FetchedDicomInstance, MissingReason, PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../inference/manifest-types.js';
+import { ecgFromDicomWaveform } from './ecg/ecg-from-dicom-waveform.js';
+import { ecgFromObservation } from './ecg/ecg-from-observation.js';
+import type { EcgLeads } from './ecg/ecg-leads.js';
+import { renderEcgImage } from './ecg/render-ecg-image.js';
+import { toModelEcg } from './ecg/to-model-ecg.js';
+import type { CompressedFrameDecoder } from './imaging/compressed-frame-decoder.js';
+import { decodeDicomImage } from './imaging/decode-dicom-image.js';
+import { toModelImage } from './imaging/to-model-image.js';
+import { fail, ok, type PreprocessResult } from './result.js';
+import { preprocessTabular, type TabularFeature } from './tabular/preprocess-tabular.js';
+import { createUcumConverter, type UnitConverter } from './tabular/unit-conversion.js';
+import { extractReportText, type FetchedAttachmentLookup } from './text/extract-report-text.js';
+import { selectReports } from './text/report-selection.js';
+import { tokenizeReport, type TextSpec } from './text/tokenize-report.js';
+import { parseVocabulary, type Vocabulary } from './text/vocabulary.js';
+
+/** One input tensor for ONNX Runtime (batch axis of 1 included). */
+export interface InputTensor {
+  dtype: TensorDtype;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+/** Everything inference needs for one patient, with what was missing and why. */
+export interface PreprocessedRecord {
+  /** Keyed by the manifest's input name. */
+  tensors: Record<string, InputTensor>;
+  presence: Record<ModalityName, boolean>;
+  /** Modalities the model consumes that could not be used, with a reason free of patient data. */
+  missing: Array<{ modality: ModalityName; reason: MissingReason; detail: string }>;
+  /** Per-feature detail of the tabular input (empty when the model has no tabular input). */
+  tabularFeatures: TabularFeature[];
+  /** Resource versions actually used by the modalities that are present. */
+  sources: VersionedReference[];
+}
+
+/** Dependencies and caches for {@link preprocessRecord}; load them once per process/model. */
+export interface PreprocessOptions {
+  /** The model's tokenizer vocabulary; when absent it is read from `modelDir` (callers should cache). */
+  vocabulary?: Vocabulary;
+  /** WASM codecs for compressed DICOM (see `loadCompressedFrameDecoder`). */
+  codecs?: CompressedFrameDecoder;
+  convertUnit?: UnitConverter;
+  /** presentedForm URL attachments the caller has fetched (after its allow-list). */
+  fetchedAttachments?: FetchedAttachmentLookup;
+  /** Largest image frame accepted, in pixels (default 50 megapixels). */
+  maxImagePixels?: number;
+}
+
+/** Reads and parses the tokenizer vocabulary of a model version folder. */
+export function loadVocabulary(modelDir: string, spec: Pick<TextSpec, 'tokenizer'>): PreprocessResult<Vocabulary> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(join(modelDir, spec.tokenizer), 'utf8'));
+  } catch {
+    return fail('invalid-value', `tokenizer file ${spec.tokenizer} could not be read`);
+  }
+  return parseVocabulary(json);
+}
+
+interface ModalityOutput {
+  arrays: Partial<Record<string, Float32Array | BigInt64Array>>;
+  sources: VersionedReference[];
+}
+
+function expectedDims(manifest: ModelManifest): Partial<Record<string, number[]>> {
+  const p = manifest.preprocessing;
+  const dims: Partial<Record<string, number[]>> = {};
+  if (p.tabular) dims['tabular-values'] = dims['tabular-mask'] = [p.tabular.features.length];
+  if (p.text) dims['text-tokens'] = [p.text.maxTokens];
+  if (p.image) dims.image = [1, p.image.size[0], p.image.size[1]];
+  if (p.ecg) {
+    dims['ecg-waveform'] = [p.ecg.leads.length, Math.round(p.ecg.durationSeconds * p.ecg.sampleRateHz)];
+    const size = p.ecg.imageSize ?? [256, 512];
+    dims['ecg-image'] = [1, size[0], size[1]];
+  }
+  dims['modality-mask'] = [MODALITY_ORDER.length];
+  return dims;
+}
+
+const ROLE_MODALITY: Partial<Record<string, ModalityName>> = {
+  'tabular-values': 'tabular', 'tabular-mask': 'tabular', 'text-tokens': 'text', image: 'image', 'ecg-waveform': 'ecg', 'ecg-image': 'ecg',
+};
+
+/**
+ * Preprocesses an assembled patient record into the model's input tensors, driven by
+ * `manifest.inputs[].role` and `manifest.preprocessing`. A modality that is missing or cannot be
+ * parsed/decoded becomes zeros with presence 0 and an entry in `missing` — never an exception —
+ * so the patient is still assessed on the other modalities (DESIGN: "nothing is lost").
+ */
+export function preprocessRecord(record: PatientRecord, manifest: ModelManifest, modelDir: string, options: PreprocessOptions = {}): PreprocessedRecord {
+  const convertUnit = options.convertUnit ?? createUcumConverter();
+  const asOf = new Date(record.asOf);
+  const consumed = new Set<ModalityName>(manifest.inputs.map((i) => ROLE_MODALITY[i.role]).filter((m): m is ModalityName => m !== undefined));
+  const presence: Record<ModalityName, boolean> = { tabular: false, text: false, image: false, ecg: false };
+  const missing: PreprocessedRecord['missing'] = [];
+  const outputs: Partial<Record<ModalityName, ModalityOutput>> = {};
+  let tabularFeatures: TabularFeature[] = [];
+  const p = manifest.preprocessing;
+
+  const run = (modality: ModalityName, build: () => PreprocessResult<ModalityOutput>) => {
+    if (!consumed.has(modality)) return;
+    const source = record.modalities[modality];
+    if (source.status === 'missing') {
+      missing.push({ modality, reason: source.reason, detail: source.detail });
+      return;
+    }
+    let result: PreprocessResult<ModalityOutput>;
+    try {
+      result = build();
+    } catch {
+      // Belt and braces: the parsers return typed failures, but one bad modality must never
+      // take the others down with it.
+      result = fail('failed-to-decode', `${modality} preprocessing failed unexpectedly`);
+    }
+    if (result.ok) {
+      outputs[modality] = result.value;
+      presence[modality] = true;
+    } else missing.push({ modality, reason: result.reason, detail: result.detail });
+  };
+
+  run('tabular', () => {
+    const src = record.modalities.tabular;
+    if (!p.tabular || src.status !== 'present') return fail('unsupported-format', 'manifest has no tabular preprocessing');
+    const r = preprocessTabular(src.data, record.patient, p.tabular, asOf, { convertUnit });
+    tabularFeatures = r.features;
+    if (!r.features.some((f) => f.present)) return fail('none-in-window', 'no usable tabular value in the look-back window');
+    const sources = dedupe(r.features.flatMap((f) => f.sources));
+    return ok({ arrays: { 'tabular-values': r.values, 'tabular-mask': r.mask }, sources });
+  });
+
+  run('text', () => {
+    const src = record.modalities.text;
+    if (!p.text || src.status !== 'present') return fail('unsupported-format', 'manifest has no text preprocessing');
+    const spec = p.text;
+    const reports = selectReports(src.data, spec.categories, spec.lookbackHours, asOf);
+    if (reports.length === 0) return fail('none-in-window', 'no final report of an accepted category in the look-back window');
+    const texts: string[] = [];
+    const sources: VersionedReference[] = [];
+    let pending = 0;
+    let firstFailure: { reason: MissingReason; detail: string } | undefined;
+    for (const report of reports) {
+      const r = extractReportText(report, options.fetchedAttachments);
+      if (!r.ok) {
+        firstFailure ??= { reason: r.reason, detail: r.detail };
+        continue;
+      }
+      pending += r.value.needsFetch.length;
+      if (r.value.text) {
+        texts.push(r.value.text);
+        sources.push(versioned('DiagnosticReport', report.id, report.meta?.versionId));
+      }
+    }
+    if (texts.length === 0) {
+      if (pending > 0) return fail('fetch-failed', `${pending} presentedForm url attachment(s) were not fetched`);
+      return firstFailure ? fail(firstFailure.reason, firstFailure.detail) : fail('none-in-window', 'reports hold no text');
+    }
+    let vocabulary = options.vocabulary;
+    if (!vocabulary) {
+      const loaded = loadVocabulary(modelDir, spec);
+      if (!loaded.ok) return loaded;
+      vocabulary = loaded.value;
+    }
+    return ok({ arrays: { 'text-tokens': tokenizeReport(texts.join('\n\n'), vocabulary, spec).ids }, sources });
+  });
+
+  run('image', () => {
+    const src = record.modalities.image;
+    if (!p.image || src.status !== 'present') return fail('unsupported-format', 'manifest has no image preprocessing');
+    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}) });
+    if (!decoded.ok) return decoded;
+    if (decoded.value.modality && p.image.modalities.length > 0 && !p.image.modalities.includes(decoded.value.modality)) {
+      return fail('unsupported-format', `DICOM Modality ${decoded.value.modality} is not one the model accepts`);
+    }
+    return ok({ arrays: { image: toModelImage(decoded.value, p.image).data }, sources: src.sources });
+  });
+
+  run('ecg', () => {
+    const src = record.modalities.ecg;
+    if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
+    const leads: PreprocessResult<EcgLeads> = isObservation(src.data)
+      ? ecgFromObservation(src.data, { convertUnit })
+      : ecgFromDicomWaveform(src.data.bytes, { convertUnit });
+    if (!leads.ok) return leads;
+    const model = toModelEcg(leads.value, p.ecg);
+    if (!model.ok) return model;
+    const arrays: ModalityOutput['arrays'] = { 'ecg-waveform': model.value.data };
+    if (manifest.inputs.some((i) => i.role === 'ecg-image')) arrays['ecg-image'] = renderEcgImage(model.value, p.ecg.imageSize ?? [256, 512]);
+    return ok({ arrays, sources: src.sources });
+  });
+
+  const dims = expectedDims(manifest);
+  const tensors: Record<string, InputTensor> = {};
+  for (const input of manifest.inputs) {
+    if (input.role === 'probabilities' || input.role === 'embedding') continue;
+    const shape = dims[input.role] ?? input.shape.slice(1).map((d) => Math.max(d, 1));
+    const size = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array | BigInt64Array;
+    if (input.role === 'modality-mask') data = Float32Array.from(MODALITY_ORDER, (m) => (presence[m] ? 1 : 0));
+    else {
+      const modality = ROLE_MODALITY[input.role];
+      const produced = modality && presence[modality] ? outputs[modality]?.arrays[input.role] : undefined;
+      data = produced && produced.length === size ? produced : input.dtype === 'int64' ? new BigInt64Array(size) : new Float32Array(size);
+    }
+    tensors[input.name] = { dtype: input.dtype, dims: [1, ...shape], data };
+  }
+  const sources = dedupe(MODALITY_ORDER.flatMap((m) => (presence[m] ? outputs[m]?.sources ?? [] : [])));
+  return { tensors, presence, missing, tabularFeatures, sources };
+}
+
+function isObservation(data: Observation | FetchedDicomInstance): data is Observation {
+  return (data as Observation).resourceType === 'Observation';
+}
+
+function versioned(resourceType: string, id: string | undefined, versionId: string | undefined): VersionedReference {
+  return { resourceType, id: id ?? '', ...(versionId ? { versionId } : {}) };
+}
+
+function dedupe(refs: VersionedReference[]): VersionedReference[] {
+  const seen = new Map<string, VersionedReference>();
+  for (const r of refs) seen.set(`${r.resourceType}/${r.id}/${r.versionId ?? ''}`, r);
+  return [...seen.values()];
+}

@@ -1,0 +1,65 @@
+import type { Queryable } from './sql.js';
+import { run } from './sql.js';
+
+/** One written assessment. */
+export interface LedgerEntry {
+  identity: string;
+  patientId: string;
+  modelName: string;
+  modelVersion: string;
+  riskAssessmentRef: string;
+  provenanceRef: string;
+  outcome: 'created' | 'exists';
+  executionProvider: string;
+  predictions: Array<{ outcome: string; probability: number; qualitativeRisk: string }>;
+  missingModalities: string[];
+  traceId: string;
+}
+
+/** Records a write-back; a second record of the same identity is a no-op (exactly-once out). */
+export async function recordAssessment(db: Queryable, entry: LedgerEntry): Promise<boolean> {
+  const rows = await run<{ id: string }>(db, {
+    text: `INSERT INTO assessment_ledger
+             (identity, patient_id, model_name, model_version, risk_assessment_ref, provenance_ref, outcome,
+              execution_provider, predictions, missing_modalities, trace_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (identity) DO NOTHING RETURNING id`,
+    values: [
+      entry.identity,
+      entry.patientId,
+      entry.modelName,
+      entry.modelVersion,
+      entry.riskAssessmentRef,
+      entry.provenanceRef,
+      entry.outcome,
+      entry.executionProvider,
+      JSON.stringify(entry.predictions),
+      entry.missingModalities,
+      entry.traceId,
+    ],
+  });
+  return rows.length > 0;
+}
+
+/** Most recent ledger rows, newest first (demo page, CLI). */
+export async function recentAssessments(
+  db: Queryable,
+  limit: number,
+): Promise<Array<Record<string, unknown> & { risk_assessment_ref: string; created_at: Date }>> {
+  return run(db, {
+    text: 'SELECT * FROM assessment_ledger ORDER BY created_at DESC, id DESC LIMIT $1',
+    values: [limit],
+  });
+}
+
+/** The dead-letter record of a job the EHR refused or that ran out of retries. */
+export async function recordDeadLetter(
+  db: Queryable,
+  letter: { jobId: string; queue: string; patientId?: string; reason: unknown; traceId?: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO dead_letters (job_id, queue, patient_id, reason, trace_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (job_id) DO NOTHING`,
+    [letter.jobId, letter.queue, letter.patientId ?? null, JSON.stringify(letter.reason), letter.traceId ?? null],
+  );
+}

@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import type { VersionedReference } from '../assembly/patient-record.js';
+import type { AssessmentResult } from '../inference/assessment-result.js';
+
+/** `Type/id/_history/versionId`, or `Type/id` when the EHR gave no versionId. */
+export function versionedReferenceString(ref: VersionedReference): string {
+  return ref.versionId ? `${ref.resourceType}/${ref.id}/_history/${ref.versionId}` : `${ref.resourceType}/${ref.id}`;
+}
+
+/**
+ * The identity of one assessment: hex sha256 over the model name, the model version and the
+ * sorted, de-duplicated `Type/id/_history/versionId` of every input. The same inputs seen through a
+ * retried job or a duplicate notification give the same identity (so conditional create finds the
+ * first write); any new input version gives a new one.
+ */
+export function assessmentIdentity(result: Pick<AssessmentResult, 'modelName' | 'modelVersion' | 'basis'>): string {
+  const inputs = [...new Set(result.basis.map(versionedReferenceString))].sort();
+  // JSON keeps field boundaries unambiguous (a name ending in a digit cannot merge with a version).
+  const canonical = JSON.stringify({ model: result.modelName, version: result.modelVersion, inputs });
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}

@@ -1,0 +1,67 @@
+import type { Device, Provenance, ProvenanceEntity, Reference } from '@medplum/fhirtypes';
+import type { AssessmentResult } from '../inference/assessment-result.js';
+import { versionedReferenceString } from './assessment-identity.js';
+import { AIAST, EXTENSION_URLS, PROFILE_URLS, PROVENANCE_PARTICIPANT_TYPE } from './fusion-terminology.js';
+import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
+
+/**
+ * The FusionProvenance of one RiskAssessment, after HL7 AI Transparency on FHIR (AI Provenance):
+ * - `reason` AIAST;
+ * - agent `author` = the model Device, agent `assembler` = the fhir-fusion software
+ *   (R4 provenance-participant-type);
+ * - entity `source` for every input version, `derivation` for the model card (the IG's choice in
+ *   R4, where `instantiates` does not exist yet) and `revision` for the assessment this one
+ *   supersedes. R4 `RiskAssessment.parent` means "part of" (e.g. a Procedure), so it is not used
+ *   for succession; provenance-entity-role `revision` ("the resulting entity is a revised version
+ *   of some original", R4 §6.3) is the standard way to say it;
+ * - extensions for the ONNX Runtime execution provider, software version and trace id;
+ * - `meta.tag` carrying the assessment identity: R4 Provenance has no `identifier`, and the tag
+ *   lets the transaction create it conditionally (`_tag=system|identity`).
+ */
+export function buildProvenance(input: {
+  result: AssessmentResult;
+  target: Reference;
+  device: Reference<Device>;
+  card: Reference;
+  previous?: Reference;
+  softwareVersion: string;
+  identifierSystem: string;
+  identity: string;
+}): Provenance {
+  const { result } = input;
+  const entity: ProvenanceEntity[] = [
+    ...result.basis.map((ref) => ({ role: 'source' as const, what: { reference: versionedReferenceString(ref) } })),
+    { role: 'derivation', what: input.card },
+    ...(input.previous ? [{ role: 'revision' as const, what: input.previous }] : []),
+  ];
+  return {
+    resourceType: 'Provenance',
+    meta: {
+      profile: [PROFILE_URLS.Provenance],
+      tag: [{ system: input.identifierSystem, code: input.identity, display: 'fhir-fusion assessment identity' }],
+    },
+    extension: [
+      { url: EXTENSION_URLS.executionProvider, valueCode: result.executionProvider },
+      { url: EXTENSION_URLS.softwareVersion, valueString: input.softwareVersion },
+      ...(result.traceId ? [{ url: EXTENSION_URLS.traceId, valueString: result.traceId }] : []),
+    ],
+    target: [input.target],
+    occurredDateTime: result.occurredAt,
+    recorded: result.occurredAt,
+    reason: [{ coding: [AIAST], text: 'AI asserted' }],
+    agent: [
+      {
+        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'author', display: 'Author' }] },
+        who: input.device,
+      },
+      {
+        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'assembler', display: 'Assembler' }] },
+        who: {
+          identifier: { system: IDENTIFIER_SYSTEMS.software, value: 'fhir-fusion' },
+          display: `fhir-fusion ${input.softwareVersion}`,
+        },
+      },
+    ],
+    entity,
+  };
+}

@@ -1,0 +1,138 @@
+import type { Device, Extension, Reference, RiskAssessment } from '@medplum/fhirtypes';
+import type { AssessmentResult } from '../inference/assessment-result.js';
+import type { ModelManifest, OutcomeSpec } from '../inference/manifest-types.js';
+import { assessmentIdentity, versionedReferenceString } from './assessment-identity.js';
+import { modelMethodCoding, trainingDataNote } from './build-model-device.js';
+import {
+  missingReasonCoding,
+  modalityCoding,
+  outcomeConcept,
+  qualitativeRiskConcept,
+  roundProbability,
+} from './fhir-codings.js';
+import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from './fusion-terminology.js';
+
+function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
+  const spec = manifest.outcomes.find((o) => o.index === index);
+  if (!spec) throw new Error(`outcome index ${index} is not in manifest ${manifest.name} ${manifest.version}`);
+  return spec;
+}
+
+function escapeXhtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function modalityContributionExtensions(result: AssessmentResult, manifest: ModelManifest): Extension[] {
+  return result.modalityContributions.flatMap((contribution) =>
+    contribution.delta.map((delta, i) => ({
+      url: EXTENSION_URLS.modalityContribution,
+      extension: [
+        { url: 'modality', valueCoding: modalityCoding(contribution.modality) },
+        { url: 'outcome', valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding) },
+        { url: 'delta', valueDecimal: roundProbability(delta) },
+      ],
+    }))
+  );
+}
+
+function featureContributionExtensions(result: AssessmentResult, manifest: ModelManifest): Extension[] {
+  return result.featureContributions.flatMap((feature) =>
+    feature.delta.map((delta, i) => ({
+      url: EXTENSION_URLS.featureContribution,
+      extension: [
+        { url: 'feature', valueString: feature.feature },
+        // Canonical units in the manifest are UCUM codes (manifest-types.ts TabularFeatureSpec.unit).
+        {
+          url: 'value',
+          valueQuantity: { value: feature.value, unit: feature.unit, system: 'http://unitsofmeasure.org', code: feature.unit },
+        },
+        { url: 'outcome', valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding) },
+        { url: 'delta', valueDecimal: roundProbability(delta) },
+      ],
+    }))
+  );
+}
+
+/** Contribution deltas are aligned with `predictions`; map position → manifest outcome index. */
+function predictionOutcome(result: AssessmentResult, position: number): number {
+  const prediction = result.predictions[position];
+  if (!prediction) throw new Error(`contribution delta ${position} has no matching prediction`);
+  return prediction.outcomeIndex;
+}
+
+function missingModalityExtensions(result: AssessmentResult): Extension[] {
+  return result.missing.map((missing) => ({
+    url: EXTENSION_URLS.missingModality,
+    extension: [
+      { url: 'modality', valueCoding: modalityCoding(missing.modality) },
+      { url: 'reason', valueCoding: missingReasonCoding(missing.reason) },
+      ...(missing.detail ? [{ url: 'detail', valueString: missing.detail }] : []),
+    ],
+  }));
+}
+
+/**
+ * The FusionRiskAssessment for one result: AIAST-labelled, identified by
+ * {@link assessmentIdentity}, performed by the model Device, based on every input version, one
+ * prediction per outcome with probabilityDecimal on the 0..1 scale (see the profile) and
+ * qualitativeRisk from risk-probability, plus modality/feature contributions and missing
+ * modalities as extensions.
+ */
+export function buildRiskAssessment(input: {
+  result: AssessmentResult;
+  manifest: ModelManifest;
+  device: Reference<Device>;
+  identifierSystem: string;
+}): RiskAssessment {
+  const { result, manifest } = input;
+  const predictions = result.predictions.map((p) => {
+    const spec = outcomeSpec(manifest, p.outcomeIndex);
+    return {
+      outcome: outcomeConcept(spec.coding),
+      probabilityDecimal: roundProbability(p.probability),
+      qualitativeRisk: qualitativeRiskConcept(p.qualitativeRisk),
+    };
+  });
+  const rows = result.predictions
+    .map((p) => {
+      const spec = outcomeSpec(manifest, p.outcomeIndex);
+      return `<li>${escapeXhtml(spec.coding.display)}: ${escapeXhtml(p.qualitativeRisk)} (${roundProbability(p.probability)})</li>`;
+    })
+    .join('');
+  const missing = result.missing.map((m) => escapeXhtml(m.modality)).join(', ');
+  const extension = [
+    ...modalityContributionExtensions(result, manifest),
+    ...featureContributionExtensions(result, manifest),
+    ...missingModalityExtensions(result),
+  ];
+  return {
+    resourceType: 'RiskAssessment',
+    meta: { profile: [PROFILE_URLS.RiskAssessment], security: [AIAST] },
+    text: {
+      status: 'generated',
+      div:
+        `<div xmlns="http://www.w3.org/1999/xhtml"><p>AI-generated risk assessment by ${escapeXhtml(manifest.title)} ` +
+        `${escapeXhtml(manifest.version)}.</p><ul>${rows}</ul>` +
+        (missing ? `<p>Assessed without: ${missing}.</p>` : '') +
+        `<p>${escapeXhtml(trainingDataNote(manifest))}</p></div>`,
+    },
+    // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.
+    ...(extension.length > 0 ? { extension } : {}),
+    identifier: [
+      {
+        type: { coding: [{ system: CODE_SYSTEMS.identifierType, code: 'assessment-identity', display: 'Assessment identity' }] },
+        system: input.identifierSystem,
+        value: assessmentIdentity(result),
+      },
+    ],
+    status: 'final',
+    method: { coding: [modelMethodCoding(manifest)], text: manifest.title },
+    code: { text: manifest.title },
+    subject: { reference: `Patient/${result.patientId}` },
+    occurrenceDateTime: result.occurredAt,
+    performer: input.device,
+    basis: result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })),
+    prediction: predictions,
+    note: [{ text: trainingDataNote(manifest) }],
+  };
+}

@@ -1,0 +1,129 @@
+import { OperationOutcomeError, loadDataType, validateResource, validateTypedValue } from '@medplum/core';
+import type {
+  Extension,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Resource,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
+import { checkFusionInvariants } from './assessment-invariants.js';
+import { PROFILE_URLS } from './fusion-terminology.js';
+import { ensureR4DefinitionsIndexed } from './index-r4-definitions.js';
+import { loadStructureDefinitions } from './load-profiles.js';
+
+/** Validates resources fhir-fusion writes against base FHIR R4 and the fhir-fusion profiles. */
+export interface ProfileValidator {
+  /** The loaded StructureDefinitions (profiles and extensions), by canonical URL. */
+  readonly structureDefinitions: ReadonlyMap<string, StructureDefinition>;
+  /**
+   * Returns an `OperationOutcome` listing every issue when the resource has at least one error,
+   * `undefined` when it is valid. Each issue's `expression` is the element path (FHIRPath).
+   */
+  validate(resource: Resource): OperationOutcome | undefined;
+}
+
+/** Options for {@link createProfileValidator}. */
+export interface ProfileValidatorOptions {
+  /** Folder holding `StructureDefinition/*.json`; defaults to the repository's `fhir-profiles/`. */
+  profileDirectory?: string;
+}
+
+/** Runs one medplum validation, turning its thrown `OperationOutcomeError` back into issues. */
+function collectIssues(run: () => OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) return err.outcome.issue ?? [];
+    throw err;
+  }
+}
+
+/** Medplum reports issues inside an extension from `Extension`; prefix them with where it sits. */
+function relocate(issues: OperationOutcomeIssue[], from: string, to: string): OperationOutcomeIssue[] {
+  return issues.map((i) => ({
+    ...i,
+    expression: i.expression?.map((e) => (e === from || e.startsWith(from + '.') ? to + e.slice(from.length) : e)),
+  }));
+}
+
+/**
+ * Drops medplum's `error` objects from diagnostics data and repeated issues, and writes choice
+ * elements as FHIRPath does (`RiskAssessment.occurrence`, not medplum's `occurrence[x]`), since
+ * `issue.expression` is FHIRPath (R4 OperationOutcome.issue.expression).
+ */
+function tidy(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  const out: OperationOutcomeIssue[] = [];
+  for (const i of issues) {
+    const clean: OperationOutcomeIssue = {
+      severity: i.severity,
+      code: i.code,
+      ...(i.details ? { details: i.details } : {}),
+      ...(i.expression ? { expression: i.expression.map((e) => e.replace(/\[x\]/g, '')) } : {}),
+    };
+    const key = JSON.stringify(clean);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(clean);
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads the fhir-fusion StructureDefinitions and returns a validator that runs, for each resource:
+ * 1. `validateResource(resource)` against base R4;
+ * 2. `validateResource(resource, { profile })` against the fhir-fusion profile for its type
+ *    (FusionRiskAssessment, FusionProvenance, FusionModelDevice, FusionModelCard);
+ * 3. each fhir-fusion extension on the resource against its extension definition;
+ * 4. {@link checkFusionInvariants}: ras-2 on the 0..1 scale and AIAST, which the validator does
+ *    not evaluate everywhere.
+ *
+ * Medplum's type index is global to the process (module state inside `@medplum/core`): creating
+ * a validator indexes the base R4 definitions there once and registers these profiles there too
+ * (`loadDataType`), where every other medplum user in the process can see them.
+ */
+export function createProfileValidator(options: ProfileValidatorOptions = {}): ProfileValidator {
+  ensureR4DefinitionsIndexed();
+  const structureDefinitions = new Map<string, StructureDefinition>();
+  for (const sd of loadStructureDefinitions(options.profileDirectory)) {
+    structureDefinitions.set(sd.url, sd);
+    loadDataType(sd);
+  }
+  for (const url of Object.values(PROFILE_URLS)) {
+    if (!structureDefinitions.has(url)) throw new Error(`profile ${url} is missing from fhir-profiles`);
+  }
+
+  const profileFor = (resource: Resource): StructureDefinition | undefined => {
+    const declared = resource.meta?.profile?.find((url) => structureDefinitions.has(url));
+    const url = declared ?? (PROFILE_URLS as Record<string, string | undefined>)[resource.resourceType];
+    return url ? structureDefinitions.get(url) : undefined;
+  };
+
+  const extensionIssues = (resource: Resource): OperationOutcomeIssue[] => {
+    const extensions = (resource as { extension?: Extension[] }).extension ?? [];
+    return extensions.flatMap((extension, index) => {
+      const sd = structureDefinitions.get(extension.url);
+      if (!sd || sd.type !== 'Extension') return [];
+      const issues = collectIssues(() =>
+        validateTypedValue({ type: 'Extension', value: extension }, { profile: sd })
+      );
+      return relocate(issues, 'Extension', `${resource.resourceType}.extension[${index}]`);
+    });
+  };
+
+  return {
+    structureDefinitions,
+    validate(resource: Resource): OperationOutcome | undefined {
+      const profile = profileFor(resource);
+      const issues = [
+        ...collectIssues(() => validateResource(resource)),
+        ...(profile ? collectIssues(() => validateResource(resource, { profile })) : []),
+        ...extensionIssues(resource),
+        ...checkFusionInvariants(resource),
+      ];
+      if (!issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) return undefined;
+      return { resourceType: 'OperationOutcome', issue: tidy(issues) };
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import type { MedplumClient } from '@medplum/core';
+import { OperationOutcomeError } from '@medplum/core';
+import type { Bundle, BundleEntry, OperationOutcome, Provenance, Reference, RiskAssessment } from '@medplum/fhirtypes';
+import type { ProfileValidator } from './validate-profiles.js';
+import { createProfileValidator } from './validate-profiles.js';
+import { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
+
+export { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
+
+/** What {@link writeAssessment} reports. */
+export interface WrittenAssessment {
+  /** `created`: the RiskAssessment is new; `exists`: the conditional create matched an earlier write. */
+  outcome: 'created' | 'exists';
+  riskAssessment: Reference<RiskAssessment>;
+  provenance: Reference<Provenance>;
+}
+
+/** Options for {@link writeAssessment}. */
+export interface WriteAssessmentOptions {
+  /**
+   * Validator to run before sending. Pass the process's one validator; when absent a new one is
+   * created for this call (it re-reads the profiles, so only do that in one-off tools).
+   */
+  validator?: ProfileValidator;
+  /** Abort the POST after this many milliseconds (then {@link WritebackUnavailable}). Default 30 s. */
+  timeoutMs?: number;
+}
+
+// OperationOutcome issue types (R4 issue-type) that describe a server-side or transient failure.
+const TRANSIENT_ISSUE_CODES = new Set(['exception', 'timeout', 'transient', 'throttled', 'lock-error', 'no-store', 'incomplete']);
+
+/**
+ * Medplum's client turns any >= 400 response into an `OperationOutcomeError` and keeps only the
+ * body, so the status is inferred from the outcome: a transient issue type (what HAPI, Medplum and
+ * the FHIR spec use for 5xx) or a non-FHIR body (a proxy's 502/503 page, which the client wraps as
+ * text) is retryable; anything else is the EHR refusing the content.
+ */
+function classifyOutcome(outcome: OperationOutcome): 'rejected' | 'unavailable' {
+  const issues = outcome.issue ?? [];
+  if (issues.some((i) => TRANSIENT_ISSUE_CODES.has(i.code))) return 'unavailable';
+  const text = issues.map((i) => i.details?.text ?? '').join(' ');
+  if (/<html|<!doctype|bad gateway|service unavailable|gateway time-?out|internal server error/i.test(text)) {
+    return 'unavailable';
+  }
+  return 'rejected';
+}
+
+function entryStatus(entry: BundleEntry | undefined): number {
+  return Number.parseInt(entry?.response?.status ?? '', 10);
+}
+
+/** `RiskAssessment/123/_history/1` (or a full URL) → `RiskAssessment/123`. */
+function referenceFromLocation(location: string | undefined, resourceType: string): string {
+  const match = location?.match(new RegExp(`(?:^|/)${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/|$)`));
+  if (!match?.[1]) throw new WritebackUnavailable(`transaction response lacks a ${resourceType} location`);
+  return `${resourceType}/${match[1]}`;
+}
+
+function validateBundle(bundle: Bundle, validator: ProfileValidator): void {
+  const issues = (bundle.entry ?? []).flatMap((entry, index) => {
+    if (!entry.resource) return [];
+    const outcome = validator.validate(entry.resource);
+    // Point each issue at the entry in the Bundle (`Bundle.entry[i].resource.…`).
+    return (outcome?.issue ?? []).map((issue) => ({
+      ...issue,
+      expression: issue.expression?.map((e) => `Bundle.entry[${index}].resource${e.slice(e.indexOf('.') < 0 ? e.length : e.indexOf('.'))}`),
+    }));
+  });
+  if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+    throw new WritebackInvalid({ resourceType: 'OperationOutcome', issue: issues });
+  }
+}
+
+/**
+ * Validates every resource in an assessment transaction Bundle (from `buildAssessmentBundle`) and
+ * POSTs it to the FHIR base (FHIR R4 §3.1.0.11 transaction). Retries are the job queue's business,
+ * so the client's own retries are off.
+ *
+ * Outcome: the transaction-response entry for the RiskAssessment is `201` when created and `200`
+ * when its conditional create matched an existing one (§3.1.0.8.1 / §2.21.0.6) → `exists`.
+ *
+ * @throws {@link WritebackInvalid} a resource failed validation; nothing was sent.
+ * @throws {@link WritebackRejected} the EHR answered 4xx (carries its OperationOutcome).
+ * @throws {@link WritebackUnavailable} 5xx, timeout, refused connection: retry later.
+ */
+export async function writeAssessment(
+  client: MedplumClient,
+  bundle: Bundle,
+  options: WriteAssessmentOptions = {}
+): Promise<WrittenAssessment> {
+  const entries = bundle.entry ?? [];
+  const riskIndex = entries.findIndex((e) => e.resource?.resourceType === 'RiskAssessment');
+  const provenanceIndex = entries.findIndex((e) => e.resource?.resourceType === 'Provenance');
+  if (bundle.type !== 'transaction' || riskIndex < 0 || provenanceIndex < 0) {
+    throw new WritebackInvalid({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'structure', details: { text: 'expected a transaction with a RiskAssessment and a Provenance' }, expression: ['Bundle'] }],
+    });
+  }
+  validateBundle(bundle, options.validator ?? createProfileValidator());
+
+  let response: Bundle;
+  try {
+    response = await client.executeBatch(bundle, {
+      maxRetries: 0,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      cache: 'no-cache',
+    });
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      if (classifyOutcome(err.outcome) === 'rejected') throw new WritebackRejected(err.outcome);
+      throw new WritebackUnavailable('EHR reported a server error', err.outcome, { cause: err });
+    }
+    // fetch failures (ECONNREFUSED, DNS), AbortSignal timeouts and the like.
+    throw new WritebackUnavailable(err instanceof Error ? err.name : 'request failed', undefined, { cause: err });
+  }
+
+  // §3.1.0.11.3: the response has one entry per request entry, in the same order.
+  const riskEntry = response.entry?.[riskIndex];
+  const provenanceEntry = response.entry?.[provenanceIndex];
+  const riskStatus = entryStatus(riskEntry);
+  if (riskStatus !== 200 && riskStatus !== 201) {
+    throw new WritebackUnavailable(`unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`);
+  }
+  return {
+    outcome: riskStatus === 201 ? 'created' : 'exists',
+    riskAssessment: { reference: referenceFromLocation(riskEntry?.response?.location, 'RiskAssessment') },
+    provenance: { reference: referenceFromLocation(provenanceEntry?.response?.location, 'Provenance') },
+  };
+}
