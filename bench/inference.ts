@@ -12,7 +12,7 @@
  *
  * Every number is measured in this one run on this machine; nothing is asserted.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -24,7 +24,12 @@ import type { InferenceLogger } from '../src/inference/inference-logger.js';
 import { createInferenceEngine } from '../src/inference/inference-engine.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest } from '../src/inference/manifest-types.js';
 import { loadModelRegistry, type RegisteredModel } from '../src/inference/model-registry.js';
-import { allocateTensorArray, elementCount, writeNumber, type TensorData } from '../src/inference/tensor-data.js';
+import {
+  allocateTensorArray,
+  elementCount,
+  writeNumber,
+  type TensorData,
+} from '../src/inference/tensor-data.js';
 
 /** Options of {@link runInferenceBenchmark}. */
 export interface InferenceBenchOptions {
@@ -109,12 +114,20 @@ export async function runInferenceBenchmark(options: InferenceBenchOptions): Pro
       const before = engine.stats();
       const delay = monitorEventLoopDelay({ resolution: 1 });
       delay.enable();
-      const { latencies, elapsedS } = await closedLoop(engine, model, concurrency, options.seconds, 7 * concurrency);
+      const { latencies, elapsedS } = await closedLoop(
+        engine,
+        model,
+        concurrency,
+        options.seconds,
+        7 * concurrency,
+      );
       delay.disable();
       const after = engine.stats();
       const meanRows = (after.rows - before.rows) / Math.max(1, after.batches - before.batches);
       const rowsPerRequest = (after.rows - before.rows) / Math.max(1, after.requests - before.requests);
-      const nearest = floor.reduce((best, f) => (Math.abs(f.batch - meanRows) < Math.abs(best.batch - meanRows) ? f : best));
+      const nearest = floor.reduce((best, f) =>
+        Math.abs(f.batch - meanRows) < Math.abs(best.batch - meanRows) ? f : best,
+      );
       const requestsPerSecond = latencies.length / elapsedS;
       points.push({
         concurrency,
@@ -142,13 +155,24 @@ export async function runInferenceBenchmark(options: InferenceBenchOptions): Pro
   };
 }
 
-async function measureFloor(model: RegisteredModel, options: InferenceBenchOptions): Promise<{ floor: FloorPoint[]; floorDelay: number }> {
-  const session = await ort.InferenceSession.create(model.modelPath, { executionProviders: [model.executionProvider], graphOptimizationLevel: 'all' });
+async function measureFloor(
+  model: RegisteredModel,
+  options: InferenceBenchOptions,
+): Promise<{ floor: FloorPoint[]; floorDelay: number }> {
+  const session = await ort.InferenceSession.create(model.modelPath, {
+    executionProviders: [model.executionProvider],
+    graphOptimizationLevel: 'all',
+  });
   const floor: FloorPoint[] = [];
   let floorDelay = 0;
   try {
     for (const batch of options.floorBatches) {
-      const feeds = Object.fromEntries(Object.entries(batchFeeds(model.manifest, batch, 1)).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.dims)]));
+      const feeds = Object.fromEntries(
+        Object.entries(batchFeeds(model, batch, 1)).map(([k, t]) => [
+          k,
+          new ort.Tensor(t.dtype, t.data, t.dims),
+        ]),
+      );
       for (let i = 0; i < 5; i++) await session.run(feeds);
       // Tight loop: back-to-back runs are the floor; nothing else gets the thread meanwhile.
       const latencies: number[] = [];
@@ -160,8 +184,15 @@ async function measureFloor(model: RegisteredModel, options: InferenceBenchOptio
       }
       const elapsedS = (performance.now() - start) / 1000;
       const { p50Ms, p99Ms } = percentiles(latencies);
-      floor.push({ batch, runs: latencies.length, rowsPerSecond: (latencies.length * batch) / elapsedS, p50Ms, p99Ms });
-      if (batch === Math.max(...options.floorBatches)) floorDelay = await loopDelayWhileRunning(session, feeds, options.seconds);
+      floor.push({
+        batch,
+        runs: latencies.length,
+        rowsPerSecond: (latencies.length * batch) / elapsedS,
+        p50Ms,
+        p99Ms,
+      });
+      if (batch === Math.max(...options.floorBatches))
+        floorDelay = await loopDelayWhileRunning(session, feeds, options.seconds);
     }
   } finally {
     await session.release();
@@ -173,7 +204,11 @@ async function measureFloor(model: RegisteredModel, options: InferenceBenchOptio
  * Event-loop delay p99 while the main thread keeps running `session.run`, yielding between runs as
  * a server would between requests: what every other request on this thread would wait.
  */
-async function loopDelayWhileRunning(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, seconds: number): Promise<number> {
+async function loopDelayWhileRunning(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  seconds: number,
+): Promise<number> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const start = performance.now();
@@ -194,7 +229,7 @@ async function closedLoop(
   seed: number,
 ): Promise<{ latencies: number[]; elapsedS: number }> {
   const presence = Object.fromEntries(MODALITY_ORDER.map((m) => [m, true])) as Record<ModalityName, boolean>;
-  const patients = Array.from({ length: concurrency }, (_, i) => batchFeeds(model.manifest, 1, seed + i + 1));
+  const patients = Array.from({ length: concurrency }, (_, i) => batchFeeds(model, 1, seed + i + 1));
   const latencies: number[] = [];
   const start = performance.now();
   const deadline = start + seconds * 1000;
@@ -210,8 +245,21 @@ async function closedLoop(
   return { latencies, elapsedS: (performance.now() - start) / 1000 };
 }
 
-/** Plausible-looking inputs: normalised values in [-2, 2], masks and modality masks all 1. */
-function batchFeeds(manifest: ModelManifest, batch: number, seed: number): Record<string, TensorData> {
+/** Token ids must stay inside the model's vocabulary (its embedding table). */
+function vocabularySize(model: RegisteredModel): number {
+  const tokenizer = model.manifest.preprocessing.text?.tokenizer;
+  if (!tokenizer) return 0;
+  const parsed = JSON.parse(readFileSync(join(model.dir, tokenizer), 'utf8')) as { tokens?: unknown[] };
+  return parsed.tokens?.length ?? 0;
+}
+
+/**
+ * Plausible-looking inputs: normalised values in [-2, 2], masks and modality masks all 1, token
+ * ids drawn from the vocabulary (ids 0 and 1 are pad and unknown).
+ */
+function batchFeeds(model: RegisteredModel, batch: number, seed: number): Record<string, TensorData> {
+  const manifest: ModelManifest = model.manifest;
+  const vocabulary = Math.max(3, vocabularySize(model));
   let state = seed * 2654435761;
   const next = (): number => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -222,7 +270,11 @@ function batchFeeds(manifest: ModelManifest, batch: number, seed: number): Recor
     const dims = input.shape.map((d, axis) => (axis === 0 ? batch : d === -1 ? 1 : d));
     const data = allocateTensorArray(input.dtype, elementCount(dims));
     for (let i = 0; i < data.length; i++) {
-      const value = input.role.endsWith('mask') ? 1 : input.role === 'text-tokens' ? 2 + Math.floor(next() * 100) : next() * 4 - 2;
+      const value = input.role.endsWith('mask')
+        ? 1
+        : input.role === 'text-tokens'
+          ? 2 + Math.floor(next() * (vocabulary - 2))
+          : next() * 4 - 2;
       writeNumber(data, i, value);
     }
     feeds[input.name] = { dtype: input.dtype, dims, data };
@@ -248,7 +300,9 @@ export function formatInferenceReport(report: InferenceBenchReport): string {
     '',
     '| batch | runs | rows/s | p50 ms | p99 ms |',
     '| ---: | ---: | ---: | ---: | ---: |',
-    ...report.floor.map((p) => `| ${p.batch} | ${p.runs} | ${f(p.rowsPerSecond, 0)} | ${f(p.p50Ms, 3)} | ${f(p.p99Ms, 3)} |`),
+    ...report.floor.map(
+      (p) => `| ${p.batch} | ${p.runs} | ${f(p.rowsPerSecond, 0)} | ${f(p.p50Ms, 3)} | ${f(p.p99Ms, 3)} |`,
+    ),
     '',
     '**(b) Engine: worker threads + dynamic batching, closed loop**',
     '',
@@ -270,7 +324,11 @@ export function defaultModelDir(repoRoot: string): string {
   if (existsSync(models)) {
     for (const name of readdirSync(models).sort()) {
       const dir = join(models, name);
-      const versions = existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'manifest.json'))).sort() : [];
+      const versions = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((v) => existsSync(join(dir, v, 'manifest.json')))
+            .sort()
+        : [];
       if (versions[0]) return join(dir, versions[0]);
     }
   }

@@ -47,7 +47,10 @@ function clone<T>(value: T): T {
 }
 
 /** Generates the snapshot of one profile. */
-function generateSnapshot(profile: StructureDefinition, bases: Map<string, StructureDefinition>): ElementDefinition[] {
+function generateSnapshot(
+  profile: StructureDefinition,
+  bases: Map<string, StructureDefinition>,
+): ElementDefinition[] {
   const base = profile.baseDefinition ? bases.get(profile.baseDefinition) : undefined;
   if (!base?.snapshot?.element) throw new Error(`${profile.url}: unknown base ${profile.baseDefinition}`);
   const elements: ElementDefinition[] = clone(base.snapshot.element);
@@ -106,7 +109,10 @@ function generateSnapshot(profile: StructureDefinition, bases: Map<string, Struc
       // A slice of a backbone element carries the backbone's own children (§2.28: a slice is a full
       // copy of the sliced element's definition); complex data types are expanded on demand below.
       const backboneChildren = elements
-        .filter((e) => (e.id ?? '').startsWith(slicedId + '.') && !(e.id ?? '').slice(slicedId.length).includes(':'))
+        .filter(
+          (e) =>
+            (e.id ?? '').startsWith(slicedId + '.') && !(e.id ?? '').slice(slicedId.length).includes(':'),
+        )
         .map((e) => ({ ...clone(e), id: id + (e.id ?? '').slice(slicedId.length) }));
       elements.splice(endOfSubtree(slicedId), 0, slice, ...backboneChildren);
       return indexOf(id);
@@ -136,16 +142,20 @@ function main(): void {
   const check = process.argv.includes('--check');
   const bases = loadBaseDefinitions();
   let stale = 0;
-  for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(profileDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const path = join(profileDir, file);
     const profile = JSON.parse(readFileSync(path, 'utf8')) as StructureDefinition;
     const next: StructureDefinition = { ...profile, snapshot: { element: generateSnapshot(profile, bases) } };
-    const text = JSON.stringify(next, null, 2) + '\n';
-    if (text !== readFileSync(path, 'utf8')) {
+    // Compare content, not text, so reformatting the JSON (prettier) never makes it "stale".
+    if (JSON.stringify(next) !== JSON.stringify(profile)) {
       stale++;
-      if (!check) writeFileSync(path, text);
+      if (!check) writeFileSync(path, JSON.stringify(next, null, 2) + '\n');
     }
-    console.log(`${check ? 'checked' : 'built'} ${file}: ${next.snapshot?.element.length ?? 0} elements`);
+    process.stdout.write(
+      `${check ? 'checked' : 'built'} ${file}: ${next.snapshot?.element.length ?? 0} elements\n`,
+    );
   }
   if (check && stale > 0) {
     console.error(`${stale} snapshot(s) out of date: run npx tsx fhir-profiles/build-snapshots.ts`);

@@ -16,6 +16,7 @@ import { assessPatient } from './pipeline/assess-patient.js';
 import { createPipelineStages } from './pipeline/pipeline-stages.js';
 import type { ServedModel } from './pipeline/served-model.js';
 import { openDatabase } from './store/database.js';
+import { inboxCounts } from './store/inbox-repository.js';
 import { runMigrations } from './store/migrate.js';
 import { createProfileValidator } from './writeback/validate-profiles.js';
 import { loadModelRegistry } from './inference/model-registry.js';
@@ -89,6 +90,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
       logger,
       metrics: inferenceMetrics,
     });
+    for (const m of registry.list()) {
+      metrics.executionProvider.set({ model: m.key, provider: m.executionProvider }, 1);
+    }
     served = await Promise.all(
       registry.list().map(async (m) => ({
         manifest: m.manifest,
@@ -127,6 +131,10 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   await fastify.register(healthRoutes, {
     registry: metrics.registry,
     metricsEnabled: config.METRICS_ENABLED,
+    beforeScrape: async () => {
+      const counts = await inboxCounts(database.pool);
+      metrics.inboxDepth.set((counts.received ?? 0) + (counts.queued ?? 0));
+    },
     checks: {
       database: async () => {
         await database.pool.query('SELECT 1');

@@ -25,8 +25,8 @@ import { preprocessRecord } from '../../src/preprocess/preprocess-record.js';
 import { createUcumConverter } from '../../src/preprocess/tabular/unit-conversion.js';
 import { extractReportText } from '../../src/preprocess/text/extract-report-text.js';
 import { selectReports } from '../../src/preprocess/text/report-selection.js';
-import { reportTokens } from '../../src/preprocess/text/tokenize-report.js';
-import { buildVocabulary, parseVocabulary, type Vocabulary } from '../../src/preprocess/text/vocabulary.js';
+import { buildVocabulary } from '../../src/preprocess/text/build-vocabulary.js';
+import { parseVocabulary, type Vocabulary } from '../../src/preprocess/text/vocabulary.js';
 import { generateCohort, type GeneratedPatient } from '../../src/sandbox/cohort/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -172,15 +172,15 @@ class SplitArrays {
 function trainingVocabulary(seed: number, patients: number, now: Date, manifest: ModelManifest): Vocabulary {
   const spec = manifest.preprocessing.text;
   if (!spec) throw new Error('export manifest has no text section');
-  const texts: string[][] = [];
+  const texts: string[] = [];
   for (const p of generateCohort({ patients, seed, now, dicomwebBaseUrl: 'http://localhost/dicomweb', labelsOnly: true })) {
     const reports = p.resources.filter((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport');
     for (const report of selectReports(reports, spec.categories, spec.lookbackHours, now)) {
       const text = extractReportText(report);
-      if (text.ok && text.value.text) texts.push(reportTokens(text.value.text, spec).tokens);
+      if (text.ok && text.value.text) texts.push(text.value.text);
     }
   }
-  const parsed = parseVocabulary(buildVocabulary(texts, { minCount: 3, maxSize: 2000 }));
+  const parsed = parseVocabulary(buildVocabulary(texts, { lowercase: spec.lowercase, negationPrefix: spec.negationPrefix ?? 'NEG_', minCount: 3, maxSize: 2000 }));
   if (!parsed.ok) throw new Error(parsed.detail);
   return parsed.value;
 }

@@ -187,17 +187,17 @@ def _ecg(rng: np.random.Generator, hf, af) -> np.ndarray:
     t = np.arange(ECG_SAMPLES, dtype=np.float32) / ECG_RATE_HZ
     out = np.empty((n, 12, ECG_SAMPLES), dtype=np.float32)
     for i in range(n):
-        rate = 70 + 10 * hf[i] + 15 * af[i] + rng.normal(0, 10)
+        rate = 72 + 5 * hf[i] + 8 * af[i] + rng.normal(0, 12)
         rr_mean = 60.0 / max(rate, 40)
         beats, x = [], rng.uniform(0, rr_mean)
         while x < ECG_SECONDS:
             beats.append(x)
             # AF: irregularly irregular RR; sinus: small variability.
-            x += rr_mean * (rng.uniform(0.6, 1.4) if af[i] else rng.normal(1.0, 0.03))
-        qrs_amp = (1.0 - 0.3 * hf[i]) * rng.uniform(0.8, 1.2)
+            x += rr_mean * (rng.uniform(0.8, 1.2) if af[i] else rng.normal(1.0, 0.06))
+        qrs_amp = (1.0 - 0.12 * hf[i]) * rng.uniform(0.7, 1.3)
         sig = np.zeros_like(t)
         for b in beats:
-            if not af[i]:
+            if not af[i] or rng.random() < 0.3:  # some AF tracings are misread as sinus
                 sig += 0.12 * np.exp(-((t - (b - 0.16)) ** 2) / (2 * 0.02**2))  # P wave
             sig += qrs_amp * np.exp(-((t - b) ** 2) / (2 * 0.012**2))  # QRS
             sig -= 0.15 * qrs_amp * np.exp(-((t - b - 0.03) ** 2) / (2 * 0.01**2))
@@ -206,7 +206,7 @@ def _ecg(rng: np.random.Generator, hf, af) -> np.ndarray:
             sig += 0.05 * np.sin(2 * np.pi * rng.uniform(5, 7) * t + rng.uniform(0, 6))
         wander = 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t + rng.uniform(0, 6))
         leads = _LEAD_GAIN[:, None] * sig[None, :] + wander[None, :]
-        out[i] = leads + rng.normal(0, 0.03, leads.shape)
+        out[i] = leads + rng.normal(0, 0.06, leads.shape)
     return out
 
 

@@ -37,7 +37,8 @@ export class SigningKeyError extends Error {
 function algorithmOf(key: KeyObject, source: string): BackendSigningAlg {
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < 2048) throw new SigningKeyError(source, `RSA key has ${bits} bits; at least 2048 are required`);
+    if (bits < 2048)
+      throw new SigningKeyError(source, `RSA key has ${bits} bits; at least 2048 are required`);
     return 'RS384';
   }
   if (key.asymmetricKeyType === 'ec') {
@@ -46,7 +47,10 @@ function algorithmOf(key: KeyObject, source: string): BackendSigningAlg {
     }
     return 'ES384';
   }
-  throw new SigningKeyError(source, `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}; use RSA (RS384) or EC P-384 (ES384)`);
+  throw new SigningKeyError(
+    source,
+    `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}; use RSA (RS384) or EC P-384 (ES384)`,
+  );
 }
 
 /**

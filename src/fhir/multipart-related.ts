@@ -111,7 +111,10 @@ export function parseMultipartRelated(body: Buffer, contentType: string): Multip
     if (body[cursor] === 0x2d && body[cursor + 1] === 0x2d) return parts;
     cursor = skipLineEnd(body, cursor);
     if (cursor < 0) {
-      throw new MultipartParseError(`malformed boundary line in part ${parts.length}`, `body.part[${parts.length}]`);
+      throw new MultipartParseError(
+        `malformed boundary line in part ${parts.length}`,
+        `body.part[${parts.length}]`,
+      );
     }
     const next = findDelimiter(body, delimiter, cursor);
     if (next < 0) {
@@ -126,11 +129,18 @@ export function parseMultipartRelated(body: Buffer, contentType: string): Multip
   }
 }
 
-/** Finds a delimiter that starts the body or a line. */
+/**
+ * Finds a delimiter line: `--boundary` at the start of the body or of a line, followed by `--`,
+ * transport padding or a line end (RFC 2046 §5.1.1), so `--boundaryXYZ` inside data is not one.
+ */
 function findDelimiter(body: Buffer, delimiter: Buffer, from: number): number {
   let at = body.indexOf(delimiter, from);
   while (at >= 0) {
-    if (at === 0 || body[at - 1] === 0x0a) return at;
+    const next = body[at + delimiter.length];
+    const startsLine = at === 0 || body[at - 1] === 0x0a;
+    const endsDelimiter =
+      next === undefined || next === 0x2d || next === 0x20 || next === 0x09 || next === 0x0d || next === 0x0a;
+    if (startsLine && endsDelimiter) return at;
     at = body.indexOf(delimiter, at + 1);
   }
   return -1;
@@ -191,7 +201,11 @@ export function buildMultipartRelated(
     const headerLines = [`Content-Type: ${part.contentType}`];
     for (const [name, value] of Object.entries(part.headers ?? {})) headerLines.push(`${name}: ${value}`);
     chunks.push(Buffer.from(`--${boundary}\r\n${headerLines.join('\r\n')}\r\n\r\n`, 'latin1'));
-    chunks.push(Buffer.isBuffer(part.body) ? part.body : Buffer.from(part.body.buffer, part.body.byteOffset, part.body.byteLength));
+    chunks.push(
+      Buffer.isBuffer(part.body)
+        ? part.body
+        : Buffer.from(part.body.buffer, part.body.byteOffset, part.body.byteLength),
+    );
     chunks.push(CRLF);
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`, 'latin1'));

@@ -76,7 +76,11 @@ export function createSmartBackendAuth(options: SmartBackendAuthOptions): SmartB
   const discover = async (): Promise<string> => {
     const url = `${base}/.well-known/smart-configuration`;
     const response = await fetchImpl(url, { headers: { accept: 'application/json' } });
-    if (!response.ok) throw new SmartBackendAuthError(`SMART discovery at ${url} answered ${response.status}`, response.status);
+    if (!response.ok)
+      throw new SmartBackendAuthError(
+        `SMART discovery at ${url} answered ${response.status}`,
+        response.status,
+      );
     const body = (await response.json()) as { token_endpoint?: unknown };
     if (typeof body.token_endpoint !== 'string') {
       throw new SmartBackendAuthError(`SMART configuration at ${url} has no token_endpoint`);
@@ -115,10 +119,21 @@ export function createSmartBackendAuth(options: SmartBackendAuthOptions): SmartB
     if (!response.ok) {
       const error = typeof body.error === 'string' ? body.error : undefined;
       const description = typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
-      throw new SmartBackendAuthError(`token endpoint refused the request (${response.status} ${error ?? 'error'}${description})`, response.status, error);
+      throw new SmartBackendAuthError(
+        `token endpoint refused the request (${response.status} ${error ?? 'error'}${description})`,
+        response.status,
+        error,
+      );
     }
-    if (typeof body.access_token !== 'string' || typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
-      throw new SmartBackendAuthError('token response lacks a Bearer access_token (RFC 6749 §5.1)', response.status);
+    if (
+      typeof body.access_token !== 'string' ||
+      typeof body.token_type !== 'string' ||
+      body.token_type.toLowerCase() !== 'bearer'
+    ) {
+      throw new SmartBackendAuthError(
+        'token response lacks a Bearer access_token (RFC 6749 §5.1)',
+        response.status,
+      );
     }
     // RFC 6749 §5.1: expires_in is RECOMMENDED; without it assume the SMART-suggested 5 minutes.
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300;

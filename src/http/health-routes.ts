@@ -9,6 +9,8 @@ export interface HealthRouteOptions {
   checks: Record<string, ReadinessCheck>;
   registry: Registry;
   metricsEnabled: boolean;
+  /** Refreshes gauges that are read from the database (inbox depth) just before a scrape. */
+  beforeScrape?: () => Promise<void>;
 }
 
 const checkSchema = {
@@ -46,6 +48,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
 
   if (options.metricsEnabled) {
     app.get('/metrics', async (_request, reply) => {
+      await options.beforeScrape?.().catch(() => undefined);
       reply.type(options.registry.contentType);
       return options.registry.metrics();
     });

@@ -65,10 +65,14 @@ interface GroupQueue<Req, Res> {
  * while fewer than `concurrency` batches run; when every worker is busy, requests keep gathering,
  * so batches grow with load (the behaviour Triton's dynamic batcher documents).
  */
-export function createDynamicBatcher<Req, Res>(options: DynamicBatcherOptions<Req, Res>): DynamicBatcher<Req, Res> {
+export function createDynamicBatcher<Req, Res>(
+  options: DynamicBatcherOptions<Req, Res>,
+): DynamicBatcher<Req, Res> {
   const { maxBatchSize, maxQueueDelayMs, queueLimit, concurrency } = options;
   if (!(maxBatchSize >= 1) || !(queueLimit >= 1) || !(concurrency >= 1) || !(maxQueueDelayMs >= 0)) {
-    throw new Error('batcher needs maxBatchSize >= 1, queueLimit >= 1, concurrency >= 1, maxQueueDelayMs >= 0');
+    throw new Error(
+      'batcher needs maxBatchSize >= 1, queueLimit >= 1, concurrency >= 1, maxQueueDelayMs >= 0',
+    );
   }
   const queues = new Map<string, GroupQueue<Req, Res>>();
   const stats: BatcherStats = { batches: 0, requests: 0, rows: 0 };
@@ -83,7 +87,9 @@ export function createDynamicBatcher<Req, Res>(options: DynamicBatcherOptions<Re
   };
 
   const isDue = (q: GroupQueue<Req, Res>, now: number): boolean =>
-    draining || q.rows >= maxBatchSize || (q.entries[0] !== undefined && now - q.entries[0].enqueuedAt >= maxQueueDelayMs);
+    draining ||
+    q.rows >= maxBatchSize ||
+    (q.entries[0] !== undefined && now - q.entries[0].enqueuedAt >= maxQueueDelayMs);
 
   const armTimer = (q: GroupQueue<Req, Res>, now: number): void => {
     if (q.timer || q.entries.length === 0 || draining) return;
@@ -117,7 +123,10 @@ export function createDynamicBatcher<Req, Res>(options: DynamicBatcherOptions<Re
     stats.rows += rows;
     let outcome: Promise<Res[]>;
     try {
-      outcome = options.execute(q.group, batch.map((e) => e.request));
+      outcome = options.execute(
+        q.group,
+        batch.map((e) => e.request),
+      );
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -144,7 +153,9 @@ export function createDynamicBatcher<Req, Res>(options: DynamicBatcherOptions<Re
   /** Dispatches due batches, oldest group first, while there is capacity. */
   function pump(): void {
     const now = performance.now();
-    const ordered = [...queues.values()].sort((a, b) => (a.entries[0]?.enqueuedAt ?? Infinity) - (b.entries[0]?.enqueuedAt ?? Infinity));
+    const ordered = [...queues.values()].sort(
+      (a, b) => (a.entries[0]?.enqueuedAt ?? Infinity) - (b.entries[0]?.enqueuedAt ?? Infinity),
+    );
     for (const q of ordered) {
       while (running < concurrency && q.entries.length > 0 && isDue(q, now)) {
         const batch = take(q);

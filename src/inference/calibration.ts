@@ -19,7 +19,10 @@ export function calibrateProbability(raw: number, calibration: OutcomeSpec['cali
  * (FHIR R4 RiskAssessment.prediction.qualitativeRisk, CodeSystem risk-probability). The manifest
  * schema guarantees bands ascend and start at 0.
  */
-export function riskBand(probability: number, thresholds: readonly QualitativeThreshold[]): QualitativeThreshold['code'] {
+export function riskBand(
+  probability: number,
+  thresholds: readonly QualitativeThreshold[],
+): QualitativeThreshold['code'] {
   let code = thresholds[0]?.code ?? 'negligible';
   for (const band of thresholds) if (probability >= band.min) code = band.code;
   return code;

@@ -1,4 +1,9 @@
-import type { FeatureContribution, InferenceOutput, ModalityContribution, OutcomePrediction } from './assessment-result.js';
+import type {
+  FeatureContribution,
+  InferenceOutput,
+  ModalityContribution,
+  OutcomePrediction,
+} from './assessment-result.js';
 import { calibrateProbability, riskBand } from './calibration.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from './manifest-types.js';
 import type { RequestTensors } from './request-tensors.js';
@@ -18,9 +23,7 @@ export interface InferenceMeta {
 
 /** One row of the batch a request contributes. */
 export type Variant =
-  | { kind: 'full' }
-  | { kind: 'modality'; modality: ModalityName }
-  | { kind: 'feature'; index: number };
+  { kind: 'full' } | { kind: 'modality'; modality: ModalityName } | { kind: 'feature'; index: number };
 
 /** A request expanded into its batch rows: the patient as-is, then one masked copy per explanation. */
 export interface ExplainedRequest {
@@ -44,7 +47,12 @@ const MODALITY_ROLES: Record<ModalityName, ReadonlyArray<TensorSpec['role']>> = 
  * present feature with that feature's value and mask zeroed. All rows go in the same batched run,
  * so explanations cost one `session.run`, not one per variant.
  */
-export function explainRows(manifest: ModelManifest, request: RequestTensors, meta: InferenceMeta, explain: boolean): ExplainedRequest {
+export function explainRows(
+  manifest: ModelManifest,
+  request: RequestTensors,
+  meta: InferenceMeta,
+  explain: boolean,
+): ExplainedRequest {
   const variants: Variant[] = [{ kind: 'full' }];
   const values = manifest.inputs.find((i) => i.role === 'tabular-values');
   const mask = manifest.inputs.find((i) => i.role === 'tabular-mask');
@@ -65,7 +73,9 @@ export function explainRows(manifest: ModelManifest, request: RequestTensors, me
     }
   }
 
-  const rowSizes = new Map(manifest.inputs.map((i) => [i.name, elementCount(request.inputs[i.name]?.dims ?? [])]));
+  const rowSizes = new Map(
+    manifest.inputs.map((i) => [i.name, elementCount(request.inputs[i.name]?.dims ?? [])]),
+  );
   return {
     variants,
     writeRows(feeds, rowOffset) {
@@ -83,12 +93,14 @@ export function explainRows(manifest: ModelManifest, request: RequestTensors, me
         }
         if (variant.kind === 'modality' && modalityMask) {
           const target = feeds[modalityMask.name];
-          if (target) writeNumber(target, row * MODALITY_ORDER.length + MODALITY_ORDER.indexOf(variant.modality), 0);
+          if (target)
+            writeNumber(target, row * MODALITY_ORDER.length + MODALITY_ORDER.indexOf(variant.modality), 0);
         }
         if (variant.kind === 'feature') {
           for (const input of [values, mask]) {
             const target = input ? feeds[input.name] : undefined;
-            if (input && target) writeNumber(target, row * (rowSizes.get(input.name) ?? 0) + variant.index, 0);
+            if (input && target)
+              writeNumber(target, row * (rowSizes.get(input.name) ?? 0) + variant.index, 0);
           }
         }
       });
@@ -112,7 +124,9 @@ export function interpretRows(
   topK: number,
 ): Omit<InferenceOutput, 'executionProvider'> {
   const calibrated = (row: number): number[] =>
-    manifest.outcomes.map((o) => calibrateProbability(Number(probabilities[row * outcomeCount + o.index] ?? 0), o.calibration));
+    manifest.outcomes.map((o) =>
+      calibrateProbability(Number(probabilities[row * outcomeCount + o.index] ?? 0), o.calibration),
+    );
   const full = calibrated(0);
   const predictions: OutcomePrediction[] = manifest.outcomes.map((o, i) => ({
     outcomeIndex: i,
@@ -135,11 +149,17 @@ export function interpretRows(
     if (!spec) return;
     const given = meta.tabularFeatures?.[variant.index]?.value;
     // Without the caller's raw value, undo the manifest's z-score normalisation.
-    const normalised = values ? readNumber(request.inputs[values.name]?.data ?? new Float32Array(0), variant.index) : 0;
+    const normalised = values
+      ? readNumber(request.inputs[values.name]?.data ?? new Float32Array(0), variant.index)
+      : 0;
     const value = typeof given === 'number' ? given : normalised * spec.std + spec.mean;
     featureContributions.push({ feature: spec.name, value, unit: spec.unit, delta });
   });
   const strength = (c: FeatureContribution): number => Math.max(...c.delta.map(Math.abs));
   featureContributions.sort((a, b) => strength(b) - strength(a));
-  return { predictions, modalityContributions, featureContributions: featureContributions.slice(0, Math.max(0, topK)) };
+  return {
+    predictions,
+    modalityContributions,
+    featureContributions: featureContributions.slice(0, Math.max(0, topK)),
+  };
 }

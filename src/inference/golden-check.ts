@@ -10,7 +10,10 @@ const ABS_TOLERANCE = 1e-4;
 const REL_TOLERANCE = 1e-3;
 
 /** Result of {@link checkGoldenTensors}: skipped when the folder has no golden tensors. */
-export type GoldenCheckResult = { status: 'skipped' } | { status: 'passed'; rows: number } | { status: 'failed'; subject: string; detail: string };
+export type GoldenCheckResult =
+  | { status: 'skipped' }
+  | { status: 'passed'; rows: number }
+  | { status: 'failed'; subject: string; detail: string };
 
 /**
  * Runs the folder's golden tensors, if it has them, and compares with the outputs the training
@@ -18,15 +21,30 @@ export type GoldenCheckResult = { status: 'skipped' } | { status: 'passed'; rows
  * for one or more outputs, written by `models/training/`). This catches an export that changed the
  * maths, which hashes and tensor signatures cannot.
  */
-export async function checkGoldenTensors(dir: string, manifest: ModelManifest, session: ort.InferenceSession, makeTensor: (t: TensorData) => ort.Tensor): Promise<GoldenCheckResult> {
+export async function checkGoldenTensors(
+  dir: string,
+  manifest: ModelManifest,
+  session: ort.InferenceSession,
+  makeTensor: (t: TensorData) => ort.Tensor,
+): Promise<GoldenCheckResult> {
   const files = new Set(await readdir(dir));
   const inputFiles = manifest.inputs.map((i) => `golden-input-${i.name}.npy`);
   const present = inputFiles.filter((f) => files.has(f));
   if (present.length === 0) return { status: 'skipped' };
   const missing = inputFiles.find((f) => !files.has(f));
-  if (missing) return { status: 'failed', subject: missing, detail: 'golden inputs are incomplete (one file per manifest input is needed)' };
+  if (missing)
+    return {
+      status: 'failed',
+      subject: missing,
+      detail: 'golden inputs are incomplete (one file per manifest input is needed)',
+    };
   const outputs = manifest.outputs.filter((o) => files.has(`golden-output-${o.name}.npy`));
-  if (outputs.length === 0) return { status: 'failed', subject: 'golden-output-*.npy', detail: 'golden inputs without any golden output' };
+  if (outputs.length === 0)
+    return {
+      status: 'failed',
+      subject: 'golden-output-*.npy',
+      detail: 'golden inputs without any golden output',
+    };
 
   const load = async (file: string): Promise<TensorData | string> => {
     const parsed = parseNpy(new Uint8Array(await readFile(join(dir, file))));
@@ -38,11 +56,19 @@ export async function checkGoldenTensors(dir: string, manifest: ModelManifest, s
     const file = `golden-input-${input.name}.npy`;
     const tensor = await load(file);
     if (typeof tensor === 'string') return { status: 'failed', subject: file, detail: tensor };
-    if (tensor.dtype !== input.dtype) return { status: 'failed', subject: file, detail: `dtype ${tensor.dtype}, manifest says ${input.dtype}` };
+    if (tensor.dtype !== input.dtype)
+      return {
+        status: 'failed',
+        subject: file,
+        detail: `dtype ${tensor.dtype}, manifest says ${input.dtype}`,
+      };
     rows = tensor.dims[0] ?? 0;
     feeds[input.name] = makeTensor(tensor);
   }
-  const results = await session.run(feeds, outputs.map((o) => o.name));
+  const results = await session.run(
+    feeds,
+    outputs.map((o) => o.name),
+  );
   for (const output of outputs) {
     const file = `golden-output-${output.name}.npy`;
     const expected = await load(file);
@@ -50,7 +76,11 @@ export async function checkGoldenTensors(dir: string, manifest: ModelManifest, s
     const actual = results[output.name];
     if (!actual) return { status: 'failed', subject: file, detail: `graph returned no '${output.name}'` };
     if (actual.dims.join(',') !== expected.dims.join(',')) {
-      return { status: 'failed', subject: file, detail: `shape [${expected.dims.join(', ')}] expected, model gives [${actual.dims.join(', ')}]` };
+      return {
+        status: 'failed',
+        subject: file,
+        detail: `shape [${expected.dims.join(', ')}] expected, model gives [${actual.dims.join(', ')}]`,
+      };
     }
     const a = actual.data as ArrayLike<number | bigint>;
     for (let i = 0; i < expected.data.length; i++) {
@@ -58,7 +88,11 @@ export async function checkGoldenTensors(dir: string, manifest: ModelManifest, s
       const got = Number(a[i]);
       if (!(Math.abs(got - want) <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want))) {
         const width = expected.dims.slice(1).reduce((n, d) => n * d, 1);
-        return { status: 'failed', subject: file, detail: `row ${Math.floor(i / width)} element ${i % width}: expected ${want}, model gives ${got}` };
+        return {
+          status: 'failed',
+          subject: file,
+          detail: `row ${Math.floor(i / width)} element ${i % width}: expected ${want}, model gives ${got}`,
+        };
       }
     }
   }

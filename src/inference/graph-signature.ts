@@ -31,17 +31,28 @@ export interface SignatureMismatch {
  * in the graph too (otherwise batching would fail at run time). Every graph input must be named in
  * the manifest, since the engine can only feed what the manifest describes.
  */
-export function compareSignature(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], graph: GraphSignature): SignatureMismatch[] {
+export function compareSignature(
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+  graph: GraphSignature,
+): SignatureMismatch[] {
   return [
     ...compareSide('input', inputs, graph.inputs),
     ...compareSide('output', outputs, graph.outputs),
     ...graph.inputs
       .filter((g) => !inputs.some((t) => t.name === g.name))
-      .map((g) => ({ subject: `graph input '${g.name}'`, detail: `not in manifest (manifest inputs: ${inputs.map((t) => t.name).join(', ')})` })),
+      .map((g) => ({
+        subject: `graph input '${g.name}'`,
+        detail: `not in manifest (manifest inputs: ${inputs.map((t) => t.name).join(', ')})`,
+      })),
   ];
 }
 
-function compareSide(side: 'input' | 'output', specs: readonly TensorSpec[], graph: readonly GraphValueInfo[]): SignatureMismatch[] {
+function compareSide(
+  side: 'input' | 'output',
+  specs: readonly TensorSpec[],
+  graph: readonly GraphValueInfo[],
+): SignatureMismatch[] {
   const out: SignatureMismatch[] = [];
   for (const spec of specs) {
     const subject = `manifest ${side} '${spec.name}'`;
@@ -54,18 +65,25 @@ function compareSide(side: 'input' | 'output', specs: readonly TensorSpec[], gra
       out.push({ subject, detail: 'graph value is not a tensor' });
       continue;
     }
-    if (info.type !== spec.dtype) out.push({ subject, detail: `dtype ${spec.dtype} in manifest, ${info.type ?? 'unknown'} in graph` });
+    if (info.type !== spec.dtype)
+      out.push({ subject, detail: `dtype ${spec.dtype} in manifest, ${info.type ?? 'unknown'} in graph` });
     // ORT reports an empty shape when the graph leaves it undefined; nothing to compare then.
     if (info.shape.length === 0) continue;
     if (info.shape.length !== spec.shape.length) {
-      out.push({ subject, detail: `rank ${spec.shape.length} [${spec.shape.join(', ')}] in manifest, rank ${info.shape.length} [${formatShape(info.shape)}] in graph` });
+      out.push({
+        subject,
+        detail: `rank ${spec.shape.length} [${spec.shape.join(', ')}] in manifest, rank ${info.shape.length} [${formatShape(info.shape)}] in graph`,
+      });
       continue;
     }
     spec.shape.forEach((dim, axis) => {
       const graphDim = info.shape[axis];
       const graphStatic = typeof graphDim === 'number' && graphDim > 0;
       if (dim === -1 && graphStatic) {
-        out.push({ subject, detail: `axis ${axis} is dynamic (-1) in manifest but static ${graphDim} in graph` });
+        out.push({
+          subject,
+          detail: `axis ${axis} is dynamic (-1) in manifest but static ${graphDim} in graph`,
+        });
       } else if (dim !== -1 && graphStatic && graphDim !== dim) {
         out.push({ subject, detail: `axis ${axis} is ${dim} in manifest, ${graphDim} in graph` });
       }

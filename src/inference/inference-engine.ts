@@ -42,7 +42,12 @@ export interface InferenceEngine {
    * read, not kept or detached. Rejects with `ModelNotFoundError`, `InferenceInputError`,
    * `InferenceQueueFull` (retry later), `InferenceEngineClosed` or `InferenceRunError`.
    */
-  infer(modelName: string, modelVersion: string | undefined, tensors: Record<string, TensorData>, meta: InferenceMeta): Promise<InferenceOutput>;
+  infer(
+    modelName: string,
+    modelVersion: string | undefined,
+    tensors: Record<string, TensorData>,
+    meta: InferenceMeta,
+  ): Promise<InferenceOutput>;
   /** Batches, requests and rows executed so far. */
   stats(): BatcherStats;
   /** Refuses new requests, finishes queued and in-flight ones, then stops the workers. */
@@ -65,18 +70,34 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
   const topK = options.explainTopK ?? 5;
   const explain = options.explain ?? true;
   const cores = availableParallelism();
-  const intraOpThreads = options.intraOpThreads ?? registry.tuning.intraOpThreads ?? Math.max(1, Math.floor(cores / options.threads));
+  const intraOpThreads =
+    options.intraOpThreads ??
+    registry.tuning.intraOpThreads ??
+    Math.max(1, Math.floor(cores / options.threads));
   const poolPromise: Promise<WorkerPool> = createWorkerPool({
     size: options.threads,
     intraOpThreads,
     logger,
-    models: registry.list().map((m) => ({ key: m.key, modelPath: m.modelPath, executionProvider: m.executionProvider, inputs: m.manifest.inputs })),
+    models: registry
+      .list()
+      .map((m) => ({
+        key: m.key,
+        modelPath: m.modelPath,
+        executionProvider: m.executionProvider,
+        inputs: m.manifest.inputs,
+      })),
   });
   // The provider gauge is the registry's too; setting it here as well means it is exported even
   // when only the engine was given the metrics.
-  for (const m of registry.list()) metrics?.modelInfo.set({ model: m.name, version: m.version, execution_provider: m.executionProvider }, 1);
+  for (const m of registry.list())
+    metrics?.modelInfo.set({ model: m.name, version: m.version, execution_provider: m.executionProvider }, 1);
   // Observed here so a start-up failure is never an unhandled rejection; callers see it via ready()/infer().
-  poolPromise.catch((error: unknown) => logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'inference workers failed to start'));
+  poolPromise.catch((error: unknown) =>
+    logger.error(
+      { reason: error instanceof Error ? error.message : String(error) },
+      'inference workers failed to start',
+    ),
+  );
 
   const batcher = createDynamicBatcher<PendingRequest, InferenceOutput>({
     maxBatchSize: options.maxBatchSize,
@@ -111,7 +132,11 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     if (!probabilities) throw new InferenceRunError(`${model.key} has no probabilities output`);
     const wire: Record<string, TensorData> = {};
     for (const input of manifest.inputs) {
-      wire[input.name] = { dtype: input.dtype, dims: dims[input.name] ?? [], data: feeds[input.name] as TensorArray };
+      wire[input.name] = {
+        dtype: input.dtype,
+        dims: dims[input.name] ?? [],
+        data: feeds[input.name] as TensorArray,
+      };
     }
     const started = performance.now();
     const result = await pool.run(model.key, wire, [probabilities.name]);
@@ -120,7 +145,9 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     metrics?.batchRequests.observe({ model: model.key }, requests.length);
     const output = result.outputs[probabilities.name];
     if (!output || output.dims[0] !== rows) {
-      throw new InferenceRunError(`${model.key}: output '${probabilities.name}' has shape [${output?.dims.join(', ') ?? ''}], expected ${rows} rows`);
+      throw new InferenceRunError(
+        `${model.key}: output '${probabilities.name}' has shape [${output?.dims.join(', ') ?? ''}], expected ${rows} rows`,
+      );
     }
     const outcomeCount = output.dims[1] ?? 1;
     const values = output.data as Float32Array;
@@ -129,7 +156,15 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
       const n = r.plan.variants.length;
       const slice = values.subarray(offset * outcomeCount, (offset + n) * outcomeCount);
       offset += n;
-      const interpreted = interpretRows(manifest, r.tensors, r.meta, r.plan.variants, slice, outcomeCount, topK);
+      const interpreted = interpretRows(
+        manifest,
+        r.tensors,
+        r.meta,
+        r.plan.variants,
+        slice,
+        outcomeCount,
+        topK,
+      );
       return { ...interpreted, executionProvider: model.executionProvider };
     });
   }
@@ -145,10 +180,12 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
       const checked = checkRequestTensors(model.manifest, tensors);
       const plan = explainRows(model.manifest, checked, meta, explain);
       const started = performance.now();
-      const output = await batcher.submit(`${model.key}|${checked.shapeKey}`, { model, tensors: checked, meta, plan }).catch((error: unknown) => {
-        if (error instanceof InferenceQueueFull) metrics?.queueRejections.inc({ model: model.key });
-        throw error;
-      });
+      const output = await batcher
+        .submit(`${model.key}|${checked.shapeKey}`, { model, tensors: checked, meta, plan })
+        .catch((error: unknown) => {
+          if (error instanceof InferenceQueueFull) metrics?.queueRejections.inc({ model: model.key });
+          throw error;
+        });
       metrics?.requestSeconds.observe({ model: model.key }, (performance.now() - started) / 1000);
       return output;
     },

@@ -36,7 +36,10 @@ export class InferenceEngineClosed extends Error {
 /** A request named a model that is not active in the registry. */
 export class ModelNotFoundError extends Error {
   override readonly name = 'ModelNotFoundError';
-  constructor(readonly model: string, readonly version: string | undefined) {
+  constructor(
+    readonly model: string,
+    readonly version: string | undefined,
+  ) {
     super(`model ${model}${version ? `@${version}` : ''} is not active`);
   }
 }
@@ -44,7 +47,10 @@ export class ModelNotFoundError extends Error {
 /** A request's tensors do not match the model manifest; `tensor` names the offending input. */
 export class InferenceInputError extends Error {
   override readonly name = 'InferenceInputError';
-  constructor(readonly tensor: string, readonly detail: string) {
+  constructor(
+    readonly tensor: string,
+    readonly detail: string,
+  ) {
     super(`input '${tensor}': ${detail}`);
   }
 }

@@ -56,7 +56,11 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    queueDepth: new Gauge({ name: 'fhir_fusion_inference_queue_depth', help: 'Requests waiting for a batch', registers }),
+    queueDepth: new Gauge({
+      name: 'fhir_fusion_inference_queue_depth',
+      help: 'Requests waiting for a batch',
+      registers,
+    }),
     queueRejections: new Counter({
       name: 'fhir_fusion_inference_queue_rejections_total',
       help: 'Requests refused because the inference queue was full',

@@ -7,7 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorDtype } from './manifest-types.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from './tensor-data.js';
-import { transferList, type InferenceWorkerData, type RunRequestMessage, type WorkerMessage } from './worker-protocol.js';
+import {
+  transferList,
+  type InferenceWorkerData,
+  type RunRequestMessage,
+  type WorkerMessage,
+} from './worker-protocol.js';
 
 const SUPPORTED: readonly string[] = ['float32', 'int64', 'int32', 'bool'];
 
@@ -15,7 +20,8 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('inference-worker must run in a worker thread');
   const data = workerData as InferenceWorkerData;
-  const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void =>
+    port.postMessage(message, transfer);
   const sessions = new Map<string, ort.InferenceSession>();
   try {
     for (const model of data.models) {
@@ -29,7 +35,11 @@ async function main(): Promise<void> {
       const feeds: Record<string, ort.Tensor> = {};
       for (const input of model.inputs) {
         const dims = input.shape.map((d, axis) => (axis === 0 ? 1 : d === -1 ? 1 : d));
-        feeds[input.name] = new ort.Tensor(input.dtype, allocateTensorArray(input.dtype, elementCount(dims)), dims);
+        feeds[input.name] = new ort.Tensor(
+          input.dtype,
+          allocateTensorArray(input.dtype, elementCount(dims)),
+          dims,
+        );
       }
       await session.run(feeds);
       sessions.set(model.key, session);
@@ -46,26 +56,36 @@ async function main(): Promise<void> {
     }
     void run(message).then(
       (outputs) => post(outputs.message, outputs.transfer),
-      (error: unknown) => post({ type: 'run-error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        post({
+          type: 'run-error',
+          id: message.id,
+          message: error instanceof Error ? error.message : String(error),
+        }),
     );
   });
   post({ type: 'ready' });
 
-  async function run(request: RunRequestMessage): Promise<{ message: WorkerMessage; transfer: ArrayBuffer[] }> {
+  async function run(
+    request: RunRequestMessage,
+  ): Promise<{ message: WorkerMessage; transfer: ArrayBuffer[] }> {
     const session = sessions.get(request.model);
     if (!session) throw new Error(`model ${request.model} is not loaded in this worker`);
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
+    for (const [name, t] of Object.entries(request.feeds))
+      feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
     const started = performance.now();
     const results = request.outputs ? await session.run(feeds, request.outputs) : await session.run(feeds);
     const runMs = performance.now() - started;
     const outputs: Record<string, TensorData> = {};
     for (const [name, value] of Object.entries(results)) {
-      if (!SUPPORTED.includes(value.type)) throw new Error(`output '${name}' has unsupported type ${value.type}`);
+      if (!SUPPORTED.includes(value.type))
+        throw new Error(`output '${name}' has unsupported type ${value.type}`);
       const raw = value.data as TensorArray;
       // Output arrays own their buffer in onnxruntime-node; copy only if that ever changes, so the
       // transfer below never detaches memory the array does not own.
-      const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : (raw.slice() as TensorArray);
+      const owned =
+        raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : (raw.slice() as TensorArray);
       outputs[name] = { dtype: value.type as TensorDtype, dims: [...value.dims], data: owned };
     }
     return { message: { type: 'result', id: request.id, outputs, runMs }, transfer: transferList(outputs) };

@@ -266,11 +266,17 @@ function toIssue(error: ErrorObject): ManifestIssue {
   }
   if (error.keyword === 'additionalProperties') {
     const extra = String((error.params as { additionalProperty?: string }).additionalProperty ?? '');
-    return { pointer: `${error.instancePath}/${escapePointer(extra)}`, message: 'is not an allowed property' };
+    return {
+      pointer: `${error.instancePath}/${escapePointer(extra)}`,
+      message: 'is not an allowed property',
+    };
   }
   if (error.keyword === 'enum') {
     const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
-    return { pointer: error.instancePath, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` };
+    return {
+      pointer: error.instancePath,
+      message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`,
+    };
   }
   return { pointer: error.instancePath, message: error.message ?? error.keyword };
 }
@@ -283,11 +289,15 @@ function escapePointer(token: string): string {
 function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
   const issues: ManifestIssue[] = [];
   const seen = new Map<string, string>();
-  for (const [section, tensors] of [['inputs', manifest.inputs], ['outputs', manifest.outputs]] as const) {
+  for (const [section, tensors] of [
+    ['inputs', manifest.inputs],
+    ['outputs', manifest.outputs],
+  ] as const) {
     tensors.forEach((tensor, i) => {
       const pointer = `/${section}/${i}/name`;
       const previous = seen.get(tensor.name);
-      if (previous) issues.push({ pointer, message: `duplicates tensor name '${tensor.name}' at ${previous}` });
+      if (previous)
+        issues.push({ pointer, message: `duplicates tensor name '${tensor.name}' at ${previous}` });
       else seen.set(tensor.name, pointer);
     });
   }
@@ -306,44 +316,68 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
   if (!probabilities) {
     issues.push({ pointer: '/outputs', message: "needs one output with role 'probabilities'" });
   } else if (probabilities.shape.length !== 2) {
-    issues.push({ pointer: `/outputs/${probIndex}/shape`, message: 'probabilities must be [batch, outcomes]' });
+    issues.push({
+      pointer: `/outputs/${probIndex}/shape`,
+      message: 'probabilities must be [batch, outcomes]',
+    });
   }
   const outcomeCount = probabilities?.shape[1] ?? -1;
   const indices = new Set<number>();
   manifest.outcomes.forEach((outcome, i) => {
     if (outcomeCount > 0 && outcome.index >= outcomeCount) {
-      issues.push({ pointer: `/outcomes/${i}/index`, message: `${outcome.index} is outside the probabilities output (${outcomeCount} outcomes)` });
+      issues.push({
+        pointer: `/outcomes/${i}/index`,
+        message: `${outcome.index} is outside the probabilities output (${outcomeCount} outcomes)`,
+      });
     }
-    if (indices.has(outcome.index)) issues.push({ pointer: `/outcomes/${i}/index`, message: `duplicates outcome index ${outcome.index}` });
+    if (indices.has(outcome.index))
+      issues.push({ pointer: `/outcomes/${i}/index`, message: `duplicates outcome index ${outcome.index}` });
     indices.add(outcome.index);
     outcome.thresholds.forEach((band, j) => {
       const prev = outcome.thresholds[j - 1];
       if (prev && band.min <= prev.min) {
-        issues.push({ pointer: `/outcomes/${i}/thresholds/${j}/min`, message: 'thresholds must be in ascending order of min' });
+        issues.push({
+          pointer: `/outcomes/${i}/thresholds/${j}/min`,
+          message: 'thresholds must be in ascending order of min',
+        });
       }
     });
     if (outcome.thresholds[0] && outcome.thresholds[0].min !== 0) {
-      issues.push({ pointer: `/outcomes/${i}/thresholds/0/min`, message: 'the lowest band must start at 0 so every probability has a band' });
+      issues.push({
+        pointer: `/outcomes/${i}/thresholds/0/min`,
+        message: 'the lowest band must start at 0 so every probability has a band',
+      });
     }
   });
-  const tabularRoles = manifest.inputs.filter((t) => t.role === 'tabular-values' || t.role === 'tabular-mask');
+  const tabularRoles = manifest.inputs.filter(
+    (t) => t.role === 'tabular-values' || t.role === 'tabular-mask',
+  );
   const features = manifest.preprocessing.tabular?.features;
   tabularRoles.forEach((t) => {
     const i = manifest.inputs.indexOf(t);
     if (!features) {
       issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' needs /preprocessing/tabular` });
     } else if (t.shape.length !== 2 || t.shape[1] !== features.length) {
-      issues.push({ pointer: `/inputs/${i}/shape`, message: `must be [-1, ${features.length}] to match /preprocessing/tabular/features` });
+      issues.push({
+        pointer: `/inputs/${i}/shape`,
+        message: `must be [-1, ${features.length}] to match /preprocessing/tabular/features`,
+      });
     }
   });
   manifest.inputs.forEach((t, i) => {
     if (t.role === 'modality-mask' && (t.shape.length !== 2 || t.shape[1] !== MODALITY_ORDER.length)) {
-      issues.push({ pointer: `/inputs/${i}/shape`, message: `modality-mask must be [-1, ${MODALITY_ORDER.length}] (order ${MODALITY_ORDER.join(', ')})` });
+      issues.push({
+        pointer: `/inputs/${i}/shape`,
+        message: `modality-mask must be [-1, ${MODALITY_ORDER.length}] (order ${MODALITY_ORDER.join(', ')})`,
+      });
     }
   });
   manifest.preprocessing.tabular?.features.forEach((f, i) => {
     if (f.plausible.min > f.plausible.max) {
-      issues.push({ pointer: `/preprocessing/tabular/features/${i}/plausible`, message: 'min is greater than max' });
+      issues.push({
+        pointer: `/preprocessing/tabular/features/${i}/plausible`,
+        message: 'min is greater than max',
+      });
     }
   });
   return issues;

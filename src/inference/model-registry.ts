@@ -77,8 +77,14 @@ export async function loadModelRegistry(options: ModelRegistryOptions): Promise<
   const models: RegisteredModel[] = [];
   for (const folder of folders) {
     const model = await loadVersion(folder, validator, sessions, true);
-    options.logger.info({ model: model.key, executionProvider: model.executionProvider, golden: model.golden }, 'model loaded, verified and warmed up');
-    options.metrics?.modelInfo.set({ model: model.name, version: model.version, execution_provider: model.executionProvider }, 1);
+    options.logger.info(
+      { model: model.key, executionProvider: model.executionProvider, golden: model.golden },
+      'model loaded, verified and warmed up',
+    );
+    options.metrics?.modelInfo.set(
+      { model: model.name, version: model.version, execution_provider: model.executionProvider },
+      1,
+    );
     models.push(model);
   }
   models.sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
@@ -87,17 +93,28 @@ export async function loadModelRegistry(options: ModelRegistryOptions): Promise<
     tuning: { ...options.tuning },
     list: () => [...models],
     get(name, version) {
-      const candidates = models.filter((m) => m.name === name && (version === undefined || m.version === version));
+      const candidates = models.filter(
+        (m) => m.name === name && (version === undefined || m.version === version),
+      );
       return candidates[candidates.length - 1];
     },
     async verify() {
       const results = [];
       for (const model of models) {
         try {
-          await loadVersion({ name: model.name, version: model.version, dir: model.dir }, validator, sessions, false);
+          await loadVersion(
+            { name: model.name, version: model.version, dir: model.dir },
+            validator,
+            sessions,
+            false,
+          );
           results.push({ key: model.key, ok: true, problems: [] });
         } catch (error) {
-          results.push({ key: model.key, ok: false, problems: [error instanceof Error ? error.message : String(error)] });
+          results.push({
+            key: model.key,
+            ok: false,
+            problems: [error instanceof Error ? error.message : String(error)],
+          });
         }
       }
       return { ok: results.every((r) => r.ok), models: results };
@@ -112,7 +129,10 @@ interface VersionFolder {
 }
 
 /** Version folders are those holding a manifest.json; others (e.g. `models/training/`) are not models. */
-async function selectVersionFolders(modelsDir: string, active: string[] | undefined): Promise<VersionFolder[]> {
+async function selectVersionFolders(
+  modelsDir: string,
+  active: string[] | undefined,
+): Promise<VersionFolder[]> {
   const found: VersionFolder[] = [];
   for (const name of await listDirs(modelsDir)) {
     for (const version of await listDirs(join(modelsDir, name))) {
@@ -121,7 +141,13 @@ async function selectVersionFolders(modelsDir: string, active: string[] | undefi
     }
   }
   if (!active) {
-    if (found.length === 0) throw new ModelRegistryError('*', '*', modelsDir, 'no model versions found (expected <name>/<version>/manifest.json)');
+    if (found.length === 0)
+      throw new ModelRegistryError(
+        '*',
+        '*',
+        modelsDir,
+        'no model versions found (expected <name>/<version>/manifest.json)',
+      );
     return found;
   }
   return active.map((entry) => {
@@ -130,13 +156,23 @@ async function selectVersionFolders(modelsDir: string, active: string[] | undefi
     const match = found.find((f) => f.name === name && f.version === version);
     if (!match) {
       const available = found.map((f) => `${f.name}@${f.version}`).join(', ') || 'none';
-      throw new ModelRegistryError(name, version || '?', 'active', `'${entry}' not found in ${modelsDir} (available: ${available})`);
+      throw new ModelRegistryError(
+        name,
+        version || '?',
+        'active',
+        `'${entry}' not found in ${modelsDir} (available: ${available})`,
+      );
     }
     return match;
   });
 }
 
-async function loadVersion(folder: VersionFolder, validator: ManifestValidator, sessions: SessionFactory, warmUp: boolean): Promise<RegisteredModel> {
+async function loadVersion(
+  folder: VersionFolder,
+  validator: ManifestValidator,
+  sessions: SessionFactory,
+  warmUp: boolean,
+): Promise<RegisteredModel> {
   const fail = (subject: string, detail: string): never => {
     throw new ModelRegistryError(folder.name, folder.version, subject, detail);
   };
@@ -144,13 +180,19 @@ async function loadVersion(folder: VersionFolder, validator: ManifestValidator, 
   try {
     json = JSON.parse(await readFile(join(folder.dir, 'manifest.json'), 'utf8'));
   } catch (error) {
-    fail('manifest.json', `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    fail(
+      'manifest.json',
+      `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = validator(json);
-  if (!parsed.ok) return fail('manifest.json', parsed.issues.map((i) => `${i.pointer || '/'} ${i.message}`).join('; '));
+  if (!parsed.ok)
+    return fail('manifest.json', parsed.issues.map((i) => `${i.pointer || '/'} ${i.message}`).join('; '));
   const manifest = parsed.value;
-  if (manifest.name !== folder.name) fail('manifest.json', `/name is '${manifest.name}' but the folder is '${folder.name}'`);
-  if (manifest.version !== folder.version) fail('manifest.json', `/version is '${manifest.version}' but the folder is '${folder.version}'`);
+  if (manifest.name !== folder.name)
+    fail('manifest.json', `/name is '${manifest.name}' but the folder is '${folder.name}'`);
+  if (manifest.version !== folder.version)
+    fail('manifest.json', `/version is '${manifest.version}' but the folder is '${folder.version}'`);
 
   for (const [file, expected] of Object.entries(manifest.files)) {
     const path = resolve(folder.dir, file);
@@ -165,7 +207,10 @@ async function loadVersion(folder: VersionFolder, validator: ManifestValidator, 
   try {
     opened = await sessions.open(modelPath);
   } catch (error) {
-    return fail('model.onnx', `ONNX Runtime cannot open it: ${error instanceof Error ? error.message : String(error)}`);
+    return fail(
+      'model.onnx',
+      `ONNX Runtime cannot open it: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const { session, executionProvider } = opened;
   let golden: RegisteredModel['golden'] = 'skipped';
@@ -175,7 +220,11 @@ async function loadVersion(folder: VersionFolder, validator: ManifestValidator, 
       outputs: session.outputMetadata as readonly GraphValueInfo[],
     });
     const first = mismatches[0];
-    if (first) fail(first.subject, mismatches.map((m) => (m === first ? m.detail : `${m.subject}: ${m.detail}`)).join('; '));
+    if (first)
+      fail(
+        first.subject,
+        mismatches.map((m) => (m === first ? m.detail : `${m.subject}: ${m.detail}`)).join('; '),
+      );
     // Triton-style warm-up: one run on a zero batch so first-request latency does not include
     // ORT's lazy allocations, and so a graph that cannot run at all is caught before `ready`.
     if (warmUp) {
@@ -185,7 +234,12 @@ async function loadVersion(folder: VersionFolder, validator: ManifestValidator, 
         fail('model.onnx', `warm-up run failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    const goldenResult = await checkGoldenTensors(folder.dir, manifest, session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
+    const goldenResult = await checkGoldenTensors(
+      folder.dir,
+      manifest,
+      session,
+      (t) => new ort.Tensor(t.dtype, t.data, t.dims),
+    );
     if (goldenResult.status === 'failed') fail(goldenResult.subject, goldenResult.detail);
     if (goldenResult.status === 'passed') golden = 'passed';
   } finally {
@@ -206,7 +260,9 @@ async function loadVersion(folder: VersionFolder, validator: ManifestValidator, 
 }
 
 function toOrtFeeds(feeds: ReturnType<typeof zeroFeeds>): Record<string, ort.Tensor> {
-  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]));
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
+  );
 }
 
 async function listDirs(dir: string): Promise<string[]> {
@@ -214,9 +270,17 @@ async function listDirs(dir: string): Promise<string[]> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    throw new ModelRegistryError('*', '*', dir, `cannot read the model repository: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ModelRegistryError(
+      '*',
+      '*',
+      dir,
+      `cannot read the model repository: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }
 
 async function isFile(path: string): Promise<boolean> {

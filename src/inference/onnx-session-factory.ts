@@ -29,7 +29,11 @@ export interface SessionFactory {
 }
 
 /** Creates a {@link SessionFactory} for a provider list from configuration. */
-export function createSessionFactory(providers: readonly string[], logger: InferenceLogger, tuning: SessionTuning = {}): SessionFactory {
+export function createSessionFactory(
+  providers: readonly string[],
+  logger: InferenceLogger,
+  tuning: SessionTuning = {},
+): SessionFactory {
   if (providers.length === 0) throw new Error('at least one execution provider must be configured');
   const failed = new Map<string, string>();
   const openOn = (modelPath: string, executionProvider: string): Promise<ort.InferenceSession> =>
@@ -53,11 +57,16 @@ export function createSessionFactory(providers: readonly string[], logger: Infer
           lastError = error;
           const reason = error instanceof Error ? error.message : String(error);
           failed.set(provider, reason);
-          logger.warn({ executionProvider: provider, reason }, 'execution provider unavailable; falling back to the next configured provider');
+          logger.warn(
+            { executionProvider: provider, reason },
+            'execution provider unavailable; falling back to the next configured provider',
+          );
         }
       }
       const tried = [...failed.entries()].map(([p, r]) => `${p}: ${r}`).join('; ');
-      throw new Error(`no configured execution provider could open the model (${tried})`, { cause: lastError });
+      throw new Error(`no configured execution provider could open the model (${tried})`, {
+        cause: lastError,
+      });
     },
   };
 }

@@ -77,6 +77,11 @@ export function writeNumber(data: TensorArray, i: number, value: number): void {
  * larger or shared buffer (transferring that would detach memory the view does not own).
  */
 export function transferableCopy<T extends TensorArray>(data: T): T {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
+  if (
+    data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength &&
+    data.buffer instanceof ArrayBuffer
+  )
+    return data;
   return data.slice() as T;
 }

@@ -9,7 +9,13 @@ import 'onnxruntime-node';
 import { InferenceRunError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { TensorData } from './tensor-data.js';
-import { transferList, type InferenceWorkerData, type RunRequestMessage, type WorkerMessage, type WorkerModelSpec } from './worker-protocol.js';
+import {
+  transferList,
+  type InferenceWorkerData,
+  type RunRequestMessage,
+  type WorkerMessage,
+  type WorkerModelSpec,
+} from './worker-protocol.js';
 
 /** Outputs of one run with how long `session.run` took inside the worker. */
 export interface WorkerRunResult {
@@ -81,8 +87,12 @@ function tsxEsmApi(moduleUrl: string): string {
 
 /** Starts `size` workers and resolves once every one has loaded and warmed up its sessions. */
 export async function createWorkerPool(options: WorkerPoolOptions): Promise<WorkerPool> {
-  if (!Number.isInteger(options.size) || options.size < 1) throw new Error(`worker pool size must be a positive integer, got ${options.size}`);
-  const data: InferenceWorkerData = { models: options.models, ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) };
+  if (!Number.isInteger(options.size) || options.size < 1)
+    throw new Error(`worker pool size must be a positive integer, got ${options.size}`);
+  const data: InferenceWorkerData = {
+    models: options.models,
+    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+  };
   const workers: PoolWorker[] = [];
   let nextId = 1;
   let closing = false;
@@ -95,7 +105,10 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
 
   const start = (): Promise<PoolWorker> => {
     const entry = inferenceWorkerEntry();
-    const worker = entry.kind === 'file' ? new Worker(entry.url, { workerData: data }) : new Worker(entry.code, { eval: true, workerData: data });
+    const worker =
+      entry.kind === 'file'
+        ? new Worker(entry.url, { workerData: data })
+        : new Worker(entry.code, { eval: true, workerData: data });
     const pw: PoolWorker = { worker, pending: new Map() };
     return new Promise<PoolWorker>((resolve, reject) => {
       let ready = false;
@@ -126,7 +139,8 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
         failAll(new InferenceRunError(`inference worker crashed: ${error.message}`));
       });
       worker.on('exit', (code) => {
-        if (!ready) reject(new InferenceRunError(`inference worker exited with code ${code} before it was ready`));
+        if (!ready)
+          reject(new InferenceRunError(`inference worker exited with code ${code} before it was ready`));
         failAll(new InferenceRunError(`inference worker exited with code ${code}`));
         const index = workers.indexOf(pw);
         if (index >= 0) workers.splice(index, 1);
@@ -135,7 +149,8 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
           options.logger.warn({ code }, 'inference worker exited; starting a replacement');
           start().then(
             (replacement) => workers.push(replacement),
-            (error: unknown) => options.logger.error({ reason: String(error) }, 'replacement inference worker failed to start'),
+            (error: unknown) =>
+              options.logger.error({ reason: String(error) }, 'replacement inference worker failed to start'),
           );
         }
       });
@@ -155,8 +170,13 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
     size: options.size,
     inFlight,
     run(model, feeds, outputs) {
-      const target = workers.reduce<PoolWorker | undefined>((best, w) => (!best || w.pending.size < best.pending.size ? w : best), undefined);
-      if (!target || closing) return Promise.reject(new InferenceRunError('inference worker pool is closed'));
+      const target = workers.reduce<PoolWorker | undefined>(
+        (best, w) => (!best || w.pending.size < best.pending.size ? w : best),
+        undefined,
+      );
+      if (closing) return Promise.reject(new InferenceRunError('inference worker pool is closed'));
+      if (!target)
+        return Promise.reject(new InferenceRunError('no inference worker is running (all exited)'));
       const id = nextId++;
       const message: RunRequestMessage = { type: 'run', id, model, feeds, ...(outputs ? { outputs } : {}) };
       return new Promise<WorkerRunResult>((resolve, reject) => {

@@ -37,7 +37,12 @@ export type WorkerMessage =
 export function transferList(tensors: Record<string, TensorData>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const t of Object.values(tensors)) {
-    if (t.data.buffer instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength) buffers.add(t.data.buffer);
+    if (
+      t.data.buffer instanceof ArrayBuffer &&
+      t.data.byteOffset === 0 &&
+      t.data.byteLength === t.data.buffer.byteLength
+    )
+      buffers.add(t.data.buffer);
   }
   return [...buffers];
 }

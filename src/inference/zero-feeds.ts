@@ -9,7 +9,11 @@ export function zeroFeeds(manifest: ModelManifest, batch: number): Record<string
   const feeds: Record<string, TensorData> = {};
   for (const input of manifest.inputs) {
     const dims = input.shape.map((d, axis) => (axis === 0 ? batch : d === -1 ? 1 : d));
-    feeds[input.name] = { dtype: input.dtype, dims, data: allocateTensorArray(input.dtype, elementCount(dims)) };
+    feeds[input.name] = {
+      dtype: input.dtype,
+      dims,
+      data: allocateTensorArray(input.dtype, elementCount(dims)),
+    };
   }
   return feeds;
 }

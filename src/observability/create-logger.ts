@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
 import { logSerializers } from './log-serializers.js';
-import { REDACTED, isSensitiveKey, redactPatientData } from './redact-patient-data.js';
+import { REDACTED, isSensitiveKey, redactPatientData, redactTopLevelKeys } from './redact-patient-data.js';
 
 /** The server's logger: pino's. */
 export type Logger = PinoLogger;
@@ -56,9 +56,9 @@ function censor(value: unknown, path: string[]): unknown {
 }
 
 /**
- * A pino JSON logger that never prints patient data: every merged object, child binding, serialized
- * error and interpolation argument passes through {@link redactPatientData}; requests are logged
- * without bodies, headers or query strings.
+ * A pino JSON logger that never prints patient data: every value of a merged object, child binding
+ * or serializer result, and every interpolation argument, passes through {@link redactPatientData};
+ * requests are logged without bodies, headers or query strings.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const settings = {
@@ -66,13 +66,15 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     serializers: logSerializers,
     redact: { paths: REDACT_PATHS, censor },
     formatters: {
-      // Catches sensitive top-level keys of a log call's object that REDACT_PATHS does not list.
-      log: (object: Record<string, unknown>) => redactPatientData(object),
+      // Top-level keys of a log call's object that REDACT_PATHS does not list (e.g. `valueRatio`);
+      // nested values are scrubbed once, by the censor.
+      log: (object: Record<string, unknown>) => redactTopLevelKeys(object),
     },
     hooks: {
       // `logger.info('%o', patient)` interpolates into `msg`, which neither redact nor formatters see.
       logMethod(this: PinoLogger, args: unknown[], method: (...parts: unknown[]) => void) {
-        const cleaned = args.map((arg) => (arg instanceof Error ? arg : redactPatientData(arg)));
+        const firstFormatArg = typeof args[0] === 'string' ? 1 : 2;
+        const cleaned = args.map((arg, index) => (index < firstFormatArg ? arg : redactPatientData(arg)));
         method.apply(this, cleaned);
       },
     },

@@ -84,3 +84,14 @@ function scrub(value: unknown, depth: number, seen: WeakSet<object>): unknown {
 export function redactPatientData<T>(value: T): T {
   return scrub(value, 0, new WeakSet()) as T;
 }
+
+/**
+ * A copy of `object` with only its own sensitive keys replaced; values are not descended into.
+ * Returns `object` itself when nothing needed replacing (the common case, and a hot path).
+ */
+export function redactTopLevelKeys(object: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(object).some(isSensitiveKey)) return object;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) copy[key] = isSensitiveKey(key) ? REDACTED : value;
+  return copy;
+}

@@ -2,7 +2,7 @@ import type { MedplumClient } from '@medplum/core';
 import { assemblePatient } from '../assembly/assemble-patient.js';
 import type { AssemblyWindows } from '../assembly/fetch-patient-resources.js';
 import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
-import type { PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import type { VersionedReference } from '../assembly/patient-record.js';
 import type { Config } from '../config/config-schema.js';
 import type { EhrFetch } from '../fhir/ehr-fetch.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';

@@ -100,6 +100,25 @@ async function commandLine(pid: number): Promise<string | undefined> {
   }
 }
 
+/**
+ * The PID of a live Node.js process that started `pid`, if any: then the server is not orphaned
+ * but belongs to another running instance, and must not be stopped. An orphan's parent is PID 1
+ * or a subreaper (`/proc/<pid>/stat` field 4 is the parent PID).
+ */
+async function liveNodeParent(pid: number): Promise<number | undefined> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Field 2 (comm) is parenthesised and may hold spaces, so count fields after its closing paren.
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (!Number.isInteger(parent) || parent <= 1 || parent === process.pid) return undefined;
+  const command = await commandLine(parent);
+  return command !== undefined && /(^|\/)node(\s|$)/.test(command.split(' ')[0] ?? '') ? parent : undefined;
+}
+
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -137,6 +156,13 @@ async function clearStalePostmaster(clusterDir: string, logger: Logger): Promise
     logger.warn('removing postmaster.pid whose process id now belongs to another program');
     await rm(pidFile, { force: true });
     return;
+  }
+  const owner = await liveNodeParent(pid);
+  if (owner !== undefined) {
+    throw new Error(
+      `Another process (pid ${owner}) is running the embedded Postgres in ${clusterDir}; ` +
+        'stop it, or give this instance its own DATA_DIR and EMBEDDED_POSTGRES_PORT.',
+    );
   }
   logger.warn({ pid }, 'stopping an orphaned embedded Postgres left by an earlier process');
   process.kill(pid, 'SIGINT');

@@ -24,7 +24,12 @@ function riskAssessmentIssues(ra: RiskAssessment): OperationOutcomeIssue[] {
     // FHIR R4 §RiskAssessment ras-2 bounds probabilityDecimal by 100; fhir-fusion states 0..1.
     if (value === undefined) out.push(issue(path, 'probabilityDecimal is required'));
     else if (!Number.isFinite(value) || value < 0 || value > 1) {
-      out.push(issue(path, 'probabilityDecimal must be a probability between 0 and 1 (ras-2, FusionRiskAssessment ffra-5)'));
+      out.push(
+        issue(
+          path,
+          'probabilityDecimal must be a probability between 0 and 1 (ras-2, FusionRiskAssessment ffra-5)',
+        ),
+      );
     }
   });
   return out;
@@ -33,7 +38,9 @@ function riskAssessmentIssues(ra: RiskAssessment): OperationOutcomeIssue[] {
 function provenanceIssues(provenance: Provenance): OperationOutcomeIssue[] {
   // AI Transparency on FHIR, AI Provenance: the activity is declared AI-asserted.
   const reasons = (provenance.reason ?? []).flatMap((r) => r.coding ?? []);
-  return hasAiast(reasons) ? [] : [issue('Provenance.reason', 'reason must include AIAST (v3-ObservationValue)')];
+  return hasAiast(reasons)
+    ? []
+    : [issue('Provenance.reason', 'reason must include AIAST (v3-ObservationValue)')];
 }
 
 /**

@@ -27,7 +27,10 @@ function entry(resource: Resource, fullUrl: string, ifNoneExist: string): Bundle
   return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType, ifNoneExist } };
 }
 
-function firstIdentifier(resource: { identifier?: Array<{ system?: string; value?: string }> }): { system: string; value: string } {
+function firstIdentifier(resource: { identifier?: Array<{ system?: string; value?: string }> }): {
+  system: string;
+  value: string;
+} {
   const id = resource.identifier?.[0];
   if (!id?.system || !id.value) throw new Error('built resource has no identifier');
   return { system: id.system, value: id.value };
@@ -51,8 +54,15 @@ export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
   const provenanceUrl = `urn:uuid:${randomUUID()}`;
 
   const card = buildModelCard({ manifest, cardMarkdown: input.cardMarkdown, date: result.occurredAt });
-  const deviceRef: Reference<Device> = { reference: deviceUrl, display: `${manifest.title} ${manifest.version}` };
-  const device = buildModelDevice({ manifest, modelSha256: result.modelSha256, card: { reference: cardUrl } });
+  const deviceRef: Reference<Device> = {
+    reference: deviceUrl,
+    display: `${manifest.title} ${manifest.version}`,
+  };
+  const device = buildModelDevice({
+    manifest,
+    modelSha256: result.modelSha256,
+    card: { reference: cardUrl },
+  });
   const riskAssessment = buildRiskAssessment({
     result,
     manifest,

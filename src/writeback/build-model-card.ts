@@ -15,7 +15,11 @@ export function modelCardIdentityValue(manifest: ModelManifest, cardMarkdown: st
  * DocumentReference): the Markdown inline, base64, with its size and SHA-1 as FHIR R4 Attachment
  * requires (`Attachment.hash` is the base64 SHA-1 of the data).
  */
-export function buildModelCard(input: { manifest: ModelManifest; cardMarkdown: string; date: string }): DocumentReference {
+export function buildModelCard(input: {
+  manifest: ModelManifest;
+  cardMarkdown: string;
+  date: string;
+}): DocumentReference {
   const { manifest, cardMarkdown } = input;
   const bytes = Buffer.from(cardMarkdown, 'utf8');
   return {
@@ -23,7 +27,11 @@ export function buildModelCard(input: { manifest: ModelManifest; cardMarkdown: s
     meta: { profile: [PROFILE_URLS.DocumentReference] },
     identifier: [
       {
-        type: { coding: [{ system: CODE_SYSTEMS.identifierType, code: 'model-card', display: 'Model card identity' }] },
+        type: {
+          coding: [
+            { system: CODE_SYSTEMS.identifierType, code: 'model-card', display: 'Model card identity' },
+          ],
+        },
         system: IDENTIFIER_SYSTEMS.modelCard,
         value: modelCardIdentityValue(manifest, cardMarkdown),
       },

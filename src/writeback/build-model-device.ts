@@ -32,7 +32,11 @@ export function buildModelDevice(input: {
     extension: [{ url: EXTENSION_URLS.modelCard, valueReference: input.card }],
     identifier: [
       {
-        type: { coding: [{ system: CODE_SYSTEMS.identifierType, code: 'model-identity', display: 'Model identity' }] },
+        type: {
+          coding: [
+            { system: CODE_SYSTEMS.identifierType, code: 'model-identity', display: 'Model identity' },
+          ],
+        },
         system: IDENTIFIER_SYSTEMS.modelIdentity,
         value: modelIdentityValue(manifest.name, manifest.version, input.modelSha256),
       },
@@ -49,6 +53,14 @@ export function buildModelDevice(input: {
 }
 
 /** The coding of `RiskAssessment.method` for a model (fhir-fusion model code system). */
-export function modelMethodCoding(manifest: ModelManifest): { system: string; code: string; display: string } {
-  return { system: CODE_SYSTEMS.model, code: manifest.name, display: `${manifest.title} ${manifest.version}` };
+export function modelMethodCoding(manifest: ModelManifest): {
+  system: string;
+  code: string;
+  display: string;
+} {
+  return {
+    system: CODE_SYSTEMS.model,
+    code: manifest.name,
+    display: `${manifest.title} ${manifest.version}`,
+  };
 }

@@ -30,7 +30,10 @@ export function buildProvenance(input: {
 }): Provenance {
   const { result } = input;
   const entity: ProvenanceEntity[] = [
-    ...result.basis.map((ref) => ({ role: 'source' as const, what: { reference: versionedReferenceString(ref) } })),
+    ...result.basis.map((ref) => ({
+      role: 'source' as const,
+      what: { reference: versionedReferenceString(ref) },
+    })),
     { role: 'derivation', what: input.card },
     ...(input.previous ? [{ role: 'revision' as const, what: input.previous }] : []),
   ];
@@ -38,7 +41,9 @@ export function buildProvenance(input: {
     resourceType: 'Provenance',
     meta: {
       profile: [PROFILE_URLS.Provenance],
-      tag: [{ system: input.identifierSystem, code: input.identity, display: 'fhir-fusion assessment identity' }],
+      tag: [
+        { system: input.identifierSystem, code: input.identity, display: 'fhir-fusion assessment identity' },
+      ],
     },
     extension: [
       { url: EXTENSION_URLS.executionProvider, valueCode: result.executionProvider },
@@ -58,7 +63,10 @@ export function buildProvenance(input: {
         type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'assembler', display: 'Assembler' }] },
         who: {
           identifier: { system: IDENTIFIER_SYSTEMS.software, value: 'fhir-fusion' },
-          display: `fhir-fusion ${input.softwareVersion}`,
+          // Accept both "0.1.0" and "fhir-fusion 0.1.0" without writing the name twice.
+          display: input.softwareVersion.startsWith('fhir-fusion')
+            ? input.softwareVersion
+            : `fhir-fusion ${input.softwareVersion}`,
         },
       },
     ],

@@ -14,7 +14,8 @@ import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from './fusion-term
 
 function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
   const spec = manifest.outcomes.find((o) => o.index === index);
-  if (!spec) throw new Error(`outcome index ${index} is not in manifest ${manifest.name} ${manifest.version}`);
+  if (!spec)
+    throw new Error(`outcome index ${index} is not in manifest ${manifest.name} ${manifest.version}`);
   return spec;
 }
 
@@ -28,10 +29,13 @@ function modalityContributionExtensions(result: AssessmentResult, manifest: Mode
       url: EXTENSION_URLS.modalityContribution,
       extension: [
         { url: 'modality', valueCoding: modalityCoding(contribution.modality) },
-        { url: 'outcome', valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding) },
+        {
+          url: 'outcome',
+          valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding),
+        },
         { url: 'delta', valueDecimal: roundProbability(delta) },
       ],
-    }))
+    })),
   );
 }
 
@@ -44,12 +48,20 @@ function featureContributionExtensions(result: AssessmentResult, manifest: Model
         // Canonical units in the manifest are UCUM codes (manifest-types.ts TabularFeatureSpec.unit).
         {
           url: 'value',
-          valueQuantity: { value: feature.value, unit: feature.unit, system: 'http://unitsofmeasure.org', code: feature.unit },
+          valueQuantity: {
+            value: feature.value,
+            unit: feature.unit,
+            system: 'http://unitsofmeasure.org',
+            code: feature.unit,
+          },
         },
-        { url: 'outcome', valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding) },
+        {
+          url: 'outcome',
+          valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, predictionOutcome(result, i)).coding),
+        },
         { url: 'delta', valueDecimal: roundProbability(delta) },
       ],
-    }))
+    })),
   );
 }
 
@@ -120,7 +132,15 @@ export function buildRiskAssessment(input: {
     ...(extension.length > 0 ? { extension } : {}),
     identifier: [
       {
-        type: { coding: [{ system: CODE_SYSTEMS.identifierType, code: 'assessment-identity', display: 'Assessment identity' }] },
+        type: {
+          coding: [
+            {
+              system: CODE_SYSTEMS.identifierType,
+              code: 'assessment-identity',
+              display: 'Assessment identity',
+            },
+          ],
+        },
         system: input.identifierSystem,
         value: assessmentIdentity(result),
       },

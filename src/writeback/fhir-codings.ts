@@ -45,7 +45,10 @@ export function qualitativeRiskConcept(code: QualitativeThreshold['code']): Code
 
 /** A manifest outcome as a CodeableConcept. */
 export function outcomeConcept(coding: ManifestCoding): CodeableConcept {
-  return { coding: [{ system: coding.system, code: coding.code, display: coding.display }], text: coding.display };
+  return {
+    coding: [{ system: coding.system, code: coding.code, display: coding.display }],
+    text: coding.display,
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ const PAGE = 10;
 export async function findPreviousAssessment(
   client: MedplumClient,
   patientId: string,
-  modelName: string
+  modelName: string,
 ): Promise<Reference<RiskAssessment> | undefined> {
   const found = await client.searchResources(
     'RiskAssessment',
@@ -28,10 +28,14 @@ export async function findPreviousAssessment(
       _sort: '-date',
       _count: String(PAGE),
     }),
-    { cache: 'no-cache' }
+    { cache: 'no-cache' },
   );
   const latest = found.find((ra) => ra.id && ra.status !== 'entered-in-error' && ra.status !== 'cancelled');
   if (!latest?.id) return undefined;
   const versionId = latest.meta?.versionId;
-  return { reference: versionId ? `RiskAssessment/${latest.id}/_history/${versionId}` : `RiskAssessment/${latest.id}` };
+  return {
+    reference: versionId
+      ? `RiskAssessment/${latest.id}/_history/${versionId}`
+      : `RiskAssessment/${latest.id}`,
+  };
 }

@@ -61,7 +61,8 @@ export const AIAST: Coding = {
 export const RISK_PROBABILITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/risk-probability';
 
 /** R4 provenance-participant-type (Provenance.agent.type). */
-export const PROVENANCE_PARTICIPANT_TYPE = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
+export const PROVENANCE_PARTICIPANT_TYPE =
+  'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
 
 /** HL7 AI Transparency on FHIR: Device.type code for an AI system. */
 export const AI_DEVICE_TYPE: Coding = {

@@ -13,7 +13,11 @@ import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
  */
 export function ensureR4DefinitionsIndexed(): void {
   if (tryGetDataType('RiskAssessment') && tryGetDataType('Provenance')) return;
-  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/profiles-medplum.json']) {
+  for (const file of [
+    'fhir/r4/profiles-types.json',
+    'fhir/r4/profiles-resources.json',
+    'fhir/r4/profiles-medplum.json',
+  ]) {
     indexStructureDefinitionBundle(readJson(file) as Bundle);
   }
   for (const file of ['fhir/r4/search-parameters.json', 'fhir/r4/search-parameters-medplum.json']) {

@@ -26,6 +26,17 @@ export interface ProfileValidator {
 export interface ProfileValidatorOptions {
   /** Folder holding `StructureDefinition/*.json`; defaults to the repository's `fhir-profiles/`. */
   profileDirectory?: string;
+  /**
+   * How many distinct valid resources to remember (default 64). The model Device and card are the
+   * same in every bundle for a model version, apart from their `urn:uuid:` placeholders, so each
+   * is validated once rather than on every write.
+   */
+  rememberValid?: number;
+}
+
+/** Content key for the valid-resource memory: placeholders differ per bundle, meaning does not. */
+function contentKey(resource: Resource): string {
+  return JSON.stringify(resource).replace(/urn:uuid:[0-9a-fA-F-]{36}/g, 'urn:uuid:_');
 }
 
 /** Runs one medplum validation, turning its thrown `OperationOutcomeError` back into issues. */
@@ -42,7 +53,9 @@ function collectIssues(run: () => OperationOutcomeIssue[]): OperationOutcomeIssu
 function relocate(issues: OperationOutcomeIssue[], from: string, to: string): OperationOutcomeIssue[] {
   return issues.map((i) => ({
     ...i,
-    expression: i.expression?.map((e) => (e === from || e.startsWith(from + '.') ? to + e.slice(from.length) : e)),
+    expression: i.expression?.map((e) =>
+      e === from || e.startsWith(from + '.') ? to + e.slice(from.length) : e,
+    ),
   }));
 }
 
@@ -106,15 +119,25 @@ export function createProfileValidator(options: ProfileValidatorOptions = {}): P
       const sd = structureDefinitions.get(extension.url);
       if (!sd || sd.type !== 'Extension') return [];
       const issues = collectIssues(() =>
-        validateTypedValue({ type: 'Extension', value: extension }, { profile: sd })
+        validateTypedValue({ type: 'Extension', value: extension }, { profile: sd }),
       );
       return relocate(issues, 'Extension', `${resource.resourceType}.extension[${index}]`);
     });
   };
 
+  const rememberValid = options.rememberValid ?? 64;
+  const knownValid = new Set<string>();
+
   return {
     structureDefinitions,
     validate(resource: Resource): OperationOutcome | undefined {
+      const key = rememberValid > 0 ? contentKey(resource) : '';
+      if (key && knownValid.has(key)) {
+        // Refresh recency, so the Device and card every write repeats are never the oldest.
+        knownValid.delete(key);
+        knownValid.add(key);
+        return undefined;
+      }
       const profile = profileFor(resource);
       const issues = [
         ...collectIssues(() => validateResource(resource)),
@@ -122,7 +145,14 @@ export function createProfileValidator(options: ProfileValidatorOptions = {}): P
         ...extensionIssues(resource),
         ...checkFusionInvariants(resource),
       ];
-      if (!issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) return undefined;
+      if (!issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+        if (key) {
+          // Insertion-ordered Set: dropping the first entry drops the oldest.
+          if (knownValid.size >= rememberValid) knownValid.delete(knownValid.values().next().value as string);
+          knownValid.add(key);
+        }
+        return undefined;
+      }
       return { resourceType: 'OperationOutcome', issue: tidy(issues) };
     },
   };

@@ -1,6 +1,13 @@
 import type { MedplumClient } from '@medplum/core';
 import { OperationOutcomeError } from '@medplum/core';
-import type { Bundle, BundleEntry, OperationOutcome, Provenance, Reference, RiskAssessment } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  OperationOutcome,
+  Provenance,
+  Reference,
+  RiskAssessment,
+} from '@medplum/fhirtypes';
 import type { ProfileValidator } from './validate-profiles.js';
 import { createProfileValidator } from './validate-profiles.js';
 import { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
@@ -27,7 +34,15 @@ export interface WriteAssessmentOptions {
 }
 
 // OperationOutcome issue types (R4 issue-type) that describe a server-side or transient failure.
-const TRANSIENT_ISSUE_CODES = new Set(['exception', 'timeout', 'transient', 'throttled', 'lock-error', 'no-store', 'incomplete']);
+const TRANSIENT_ISSUE_CODES = new Set([
+  'exception',
+  'timeout',
+  'transient',
+  'throttled',
+  'lock-error',
+  'no-store',
+  'incomplete',
+]);
 
 /**
  * Medplum's client turns any >= 400 response into an `OperationOutcomeError` and keeps only the
@@ -63,7 +78,9 @@ function validateBundle(bundle: Bundle, validator: ProfileValidator): void {
     // Point each issue at the entry in the Bundle (`Bundle.entry[i].resource.…`).
     return (outcome?.issue ?? []).map((issue) => ({
       ...issue,
-      expression: issue.expression?.map((e) => `Bundle.entry[${index}].resource${e.slice(e.indexOf('.') < 0 ? e.length : e.indexOf('.'))}`),
+      expression: issue.expression?.map(
+        (e) => `Bundle.entry[${index}].resource${e.slice(e.indexOf('.') < 0 ? e.length : e.indexOf('.'))}`,
+      ),
     }));
   });
   if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
@@ -86,7 +103,7 @@ function validateBundle(bundle: Bundle, validator: ProfileValidator): void {
 export async function writeAssessment(
   client: MedplumClient,
   bundle: Bundle,
-  options: WriteAssessmentOptions = {}
+  options: WriteAssessmentOptions = {},
 ): Promise<WrittenAssessment> {
   const entries = bundle.entry ?? [];
   const riskIndex = entries.findIndex((e) => e.resource?.resourceType === 'RiskAssessment');
@@ -94,7 +111,14 @@ export async function writeAssessment(
   if (bundle.type !== 'transaction' || riskIndex < 0 || provenanceIndex < 0) {
     throw new WritebackInvalid({
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'structure', details: { text: 'expected a transaction with a RiskAssessment and a Provenance' }, expression: ['Bundle'] }],
+      issue: [
+        {
+          severity: 'error',
+          code: 'structure',
+          details: { text: 'expected a transaction with a RiskAssessment and a Provenance' },
+          expression: ['Bundle'],
+        },
+      ],
     });
   }
   validateBundle(bundle, options.validator ?? createProfileValidator());
@@ -112,7 +136,9 @@ export async function writeAssessment(
       throw new WritebackUnavailable('EHR reported a server error', err.outcome, { cause: err });
     }
     // fetch failures (ECONNREFUSED, DNS), AbortSignal timeouts and the like.
-    throw new WritebackUnavailable(err instanceof Error ? err.name : 'request failed', undefined, { cause: err });
+    throw new WritebackUnavailable(err instanceof Error ? err.name : 'request failed', undefined, {
+      cause: err,
+    });
   }
 
   // §3.1.0.11.3: the response has one entry per request entry, in the same order.
@@ -120,7 +146,9 @@ export async function writeAssessment(
   const provenanceEntry = response.entry?.[provenanceIndex];
   const riskStatus = entryStatus(riskEntry);
   if (riskStatus !== 200 && riskStatus !== 201) {
-    throw new WritebackUnavailable(`unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`);
+    throw new WritebackUnavailable(
+      `unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`,
+    );
   }
   return {
     outcome: riskStatus === 201 ? 'created' : 'exists',

@@ -25,7 +25,7 @@ export class WritebackUnavailable extends Error {
   constructor(
     message: string,
     readonly outcome?: OperationOutcome,
-    options?: { cause?: unknown }
+    options?: { cause?: unknown },
   ) {
     super(`EHR unavailable for write-back: ${message}`, options);
   }
@@ -33,6 +33,8 @@ export class WritebackUnavailable extends Error {
 
 /** Issue codes and element paths only: diagnostics may echo resource content (patient data). */
 function summarise(outcome: OperationOutcome): string {
-  const parts = (outcome.issue ?? []).map((i) => `${i.code}${i.expression?.length ? ` at ${i.expression.join(', ')}` : ''}`);
+  const parts = (outcome.issue ?? []).map(
+    (i) => `${i.code}${i.expression?.length ? ` at ${i.expression.join(', ')}` : ''}`,
+  );
   return parts.length > 0 ? parts.join('; ') : 'no issues given';
 }

@@ -54,7 +54,13 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
     AuthenticationEnabled: false,
     HttpsCACertificates: '',
     Plugins: [DICOMWEB_PLUGIN],
-    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false, Ssl: false, Host: `127.0.0.1:${httpPort}` },
+    DicomWeb: {
+      Enable: true,
+      Root: '/dicom-web/',
+      EnableWado: false,
+      Ssl: false,
+      Host: `127.0.0.1:${httpPort}`,
+    },
     ConcurrentJobs: 1,
     StableAge: 1,
   };
@@ -87,7 +93,9 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
       throw new Error(`Orthanc exited during start-up: ${stderr}`);
     }
     try {
-      const response = await fetch(`${dicomwebBaseUrl}/studies`, { headers: { accept: 'application/dicom+json' } });
+      const response = await fetch(`${dicomwebBaseUrl}/studies`, {
+        headers: { accept: 'application/dicom+json' },
+      });
       if (response.ok) return { dicomwebBaseUrl, stop };
     } catch {
       // not listening yet

@@ -153,9 +153,12 @@ function toModalityValues(bytes: Uint8Array, frame: FrameDescription, photometri
       samples = signed ? new Int16Array(aligned.buffer, aligned.byteOffset, n) : new Uint16Array(aligned.buffer, aligned.byteOffset, n);
     } else samples = signed ? new Int8Array(bytes.buffer, bytes.byteOffset, n) : bytes.subarray(0, n);
     const needsMask = frame.bitsStored < frame.bitsAllocated;
-    for (let i = 0; i < n; i++) {
-      const raw = samples[i]!;
-      out[i] = (needsMask ? (signed ? (raw << shift) >> shift : raw & mask) : raw) * slope + intercept;
+    if (!needsMask) {
+      for (let i = 0; i < n; i++) out[i] = samples[i]! * slope + intercept;
+    } else if (signed) {
+      for (let i = 0; i < n; i++) out[i] = ((samples[i]! << shift) >> shift) * slope + intercept;
+    } else {
+      for (let i = 0; i < n; i++) out[i] = (samples[i]! & mask) * slope + intercept;
     }
     return out;
   }

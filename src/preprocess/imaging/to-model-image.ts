@@ -14,48 +14,70 @@ export interface ModelImage {
 /**
  * Display values in [0, 1] through the VOI stage (PS3.3 C.11.2): a VOI LUT when present, else
  * the first window (C.11.2.1.2.1 LINEAR, LINEAR_EXACT or SIGMOID), else the image's own min/max
- * (ignoring Pixel Padding Value).
+ * (ignoring Pixel Padding Value). With `invert` the result is 1 − value (for MONOCHROME1).
  */
-export function applyVoi(image: DecodedImage): Float32Array {
+export function applyVoi(image: DecodedImage, invert = false): Float32Array {
   const { pixels } = image;
-  const out = new Float32Array(pixels.length);
+  const n = pixels.length;
+  const out = new Float32Array(n);
+  // Every branch below maps to [0, 1] as y = clamp(a·x + b) or a LUT, then optionally 1 − y;
+  // loops are kept branch-free per pixel because this runs over millions of pixels.
+  const sign = invert ? -1 : 1;
+  const offset = invert ? 1 : 0;
   if (image.voiLut) {
     const { firstMapped, data, bits } = image.voiLut;
     const last = data.length - 1;
     const scale = 1 / (2 ** bits - 1);
-    for (let i = 0; i < pixels.length; i++) {
+    for (let i = 0; i < n; i++) {
       const idx = Math.min(last, Math.max(0, Math.round(pixels[i]!) - firstMapped));
-      out[i] = Math.min(1, data[idx]! * scale);
+      out[i] = offset + sign * Math.min(1, data[idx]! * scale);
     }
     return out;
   }
+  let a: number;
+  let b: number;
   if (image.windowCenter !== undefined && image.windowWidth !== undefined) {
     const c = image.windowCenter;
     const w = image.windowWidth;
     const fn = image.voiLutFunction ?? 'LINEAR';
-    for (let i = 0; i < pixels.length; i++) {
-      const x = pixels[i]!;
-      let y: number;
-      if (fn === 'SIGMOID') y = 1 / (1 + Math.exp((-4 * (x - c)) / w));
-      else if (fn === 'LINEAR_EXACT') y = (x - c) / w + 0.5;
-      else y = w <= 1 ? (x < c - 0.5 ? 0 : 1) : (x - (c - 0.5)) / (w - 1) + 0.5;
-      out[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+    if (fn === 'SIGMOID') {
+      for (let i = 0; i < n; i++) out[i] = offset + sign / (1 + Math.exp((-4 * (pixels[i]! - c)) / w));
+      return out;
     }
-    return out;
+    if (fn === 'LINEAR_EXACT') {
+      a = 1 / w;
+      b = 0.5 - c / w;
+    } else if (w <= 1) {
+      // Degenerate LINEAR window: a threshold at c − 0.5.
+      a = 1e30;
+      b = -(c - 0.5) * 1e30;
+    } else {
+      a = 1 / (w - 1);
+      b = 0.5 - (c - 0.5) / (w - 1);
+    }
+  } else {
+    let lo = Infinity;
+    let hi = -Infinity;
+    const pad = image.paddingValue;
+    for (let i = 0; i < n; i++) {
+      const x = pixels[i]!;
+      if (x === pad) continue;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const range = hi > lo ? hi - lo : 1;
+    a = 1 / range;
+    b = -lo / range;
+    if (pad !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const x = pixels[i]!;
+        const y = x === pad ? 0 : Math.min(1, Math.max(0, a * x + b));
+        out[i] = offset + sign * y;
+      }
+      return out;
+    }
   }
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < pixels.length; i++) {
-    const x = pixels[i]!;
-    if (x === image.paddingValue) continue;
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  const range = hi > lo ? hi - lo : 1;
-  for (let i = 0; i < pixels.length; i++) {
-    const y = pixels[i] === image.paddingValue ? 0 : (pixels[i]! - lo) / range;
-    out[i] = y < 0 ? 0 : y > 1 ? 1 : y;
-  }
+  for (let i = 0; i < n; i++) out[i] = offset + sign * Math.min(1, Math.max(0, a * pixels[i]! + b));
   return out;
 }
 
@@ -67,8 +89,7 @@ export function applyVoi(image: DecodedImage): Float32Array {
  */
 export function toModelImage(image: DecodedImage, spec: Pick<ImageSpec, 'size' | 'mean' | 'std'>): ModelImage {
   const [outH, outW] = spec.size;
-  const display = applyVoi(image);
-  if (image.photometric === 'MONOCHROME1') for (let i = 0; i < display.length; i++) display[i] = 1 - display[i]!;
+  const display = applyVoi(image, image.photometric === 'MONOCHROME1');
   const scale = Math.min(outW / image.width, outH / image.height);
   const w = Math.max(1, Math.min(outW, Math.round(image.width * scale)));
   const h = Math.max(1, Math.min(outH, Math.round(image.height * scale)));

@@ -37,8 +37,8 @@ const PSEUDO = ['no change', 'no significant change', 'no interval change', 'not
 /** Words that end a trigger's scope (NegEx termination terms: conjunctions that change the subject). */
 const TERMINATORS = new Set(['but', 'however', 'although', 'though', 'except', 'yet', 'which', 'whereas', 'apart', 'aside', 'nevertheless', 'still']);
 
-/** Scope length in words after (or before) a trigger, as in NegEx's default window. */
-const SCOPE_WORDS = 6;
+/** Scope length in words after (or before) a trigger (NegEx uses a fixed window; 8 fits lists). */
+const SCOPE_WORDS = 8;
 
 function phraseWords(list: string[]): string[][] {
   return list.map((p) => p.split(' ')).sort((a, b) => b.length - a.length);
@@ -67,12 +67,38 @@ function splitSentences(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** Words (in their original case) and clause breaks (`null`) of one sentence. */
-function wordsOf(sentence: string): Array<string | null> {
-  const out: Array<string | null> = [];
+/** Words (in their original case), commas, and clause breaks (`null`) of one sentence. */
+function wordsOf(sentence: string): Array<string | null | ','> {
+  const out: Array<string | null | ','> = [];
   const re = /[A-Za-z0-9]+(?:['/-][A-Za-z0-9]+)*|[,;:()]/g;
-  for (const m of sentence.matchAll(re)) out.push(/^[,;:()]$/.test(m[0]) ? null : m[0]);
+  for (const m of sentence.matchAll(re)) out.push(m[0] === ',' ? ',' : /^[;:()]$/.test(m[0]) ? null : m[0]);
   return out;
+}
+
+/**
+ * Groups words into clauses. `;`, `:` and brackets always end a clause. A comma ends one too,
+ * except inside an enumeration closed by "or"/"nor" ("No pneumothorax, pleural effusion, or
+ * focal consolidation"), where a negation must reach every item of the list.
+ */
+function clauses(words: Array<string | null | ','>): string[][] {
+  const out: string[][] = [];
+  let segments: string[][] = [[]];
+  const closeGroup = () => {
+    let lastListEnd = -1;
+    segments.forEach((seg, k) => {
+      if (k > 0 && seg.some((w) => /^(or|nor)$/i.test(w))) lastListEnd = k;
+    });
+    if (lastListEnd > 0) out.push(segments.slice(0, lastListEnd + 1).flat());
+    out.push(...segments.slice(lastListEnd > 0 ? lastListEnd + 1 : 0));
+    segments = [[]];
+  };
+  for (const w of words) {
+    if (w === null) closeGroup();
+    else if (w === ',') segments.push([]);
+    else segments[segments.length - 1]!.push(w);
+  }
+  closeGroup();
+  return out.filter((c) => c.length > 0);
 }
 
 function assertClause(clause: readonly string[]): { status: Assertion[]; isTrigger: Array<false | 'negation' | 'uncertainty'> } {
@@ -136,11 +162,10 @@ export function assertSentences(text: string): AssertedSentence[] {
       });
       clause = [];
     };
-    for (const w of wordsOf(sentence)) {
-      if (w === null) flush();
-      else clause.push(w);
+    for (const segment of clauses(wordsOf(sentence))) {
+      clause = segment;
+      flush();
     }
-    flush();
     return {
       text: sentence,
       words,

@@ -37,29 +37,3 @@ export function parseVocabulary(json: unknown): PreprocessResult<Vocabulary> {
   }
   return ok({ tokens: tokens as string[], ids });
 }
-
-/** Options for {@link buildVocabulary}. */
-export interface BuildVocabularyOptions {
-  /** Tokens seen fewer times are left out (map to unknown). Default 2. */
-  minCount?: number;
-  /** Largest vocabulary size including the two reserved ids. Default 20,000. */
-  maxSize?: number;
-}
-
-/**
- * Builds a vocabulary file from already tokenised texts (the output of `reportTokens`), most
- * frequent first, ties broken alphabetically so the file is reproducible. Used by the training
- * recipe; the file it returns is what `parseVocabulary` reads.
- */
-export function buildVocabulary(tokenisedTexts: Iterable<readonly string[]>, options: BuildVocabularyOptions = {}): VocabularyFile {
-  const minCount = options.minCount ?? 2;
-  const maxSize = options.maxSize ?? 20_000;
-  const counts = new Map<string, number>();
-  for (const tokens of tokenisedTexts) for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const ranked = [...counts.entries()]
-    .filter(([t, c]) => c >= minCount && t !== PAD_TOKEN && t !== UNKNOWN_TOKEN)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .slice(0, Math.max(0, maxSize - 2))
-    .map(([t]) => t);
-  return { tokens: [PAD_TOKEN, UNKNOWN_TOKEN, ...ranked] };
-}

@@ -225,7 +225,7 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
         const ribCoord = (y - 1.3 * ax * ax + 0.05 * ax) / 0.06;
         const frac = ribCoord - Math.floor(ribCoord);
         const rib = smoothstep(0.0, 0.1, frac) * (1 - smoothstep(0.25, 0.38, frac));
-        v += 0.06 * rib * smoothstep(0.06, 0.12, ax) * (0.25 + 0.75 * lungMask) * (1 - 0.7 * heart) * (1 - smoothstep(0.7, 0.8, y));
+        v += 0.06 * rib * smoothstep(0.06, 0.12, ax) * (0.25 + 0.75 * lungMask * (1 - fluid)) * (1 - 0.7 * heart) * (1 - smoothstep(0.7, 0.8, y));
         // Clavicles: oblique bands from the sternal notch to the shoulders.
         const clavicleY = 0.16 - 0.16 * ax;
         const cd = (y - clavicleY) / 0.014;

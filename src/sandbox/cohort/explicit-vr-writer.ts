@@ -60,7 +60,8 @@ const encoder = new TextEncoder();
 
 function stringValue(vr: string, values: unknown[]): Uint8Array {
   const parts = values.map((v) => {
-    if (vr === 'PN' && typeof v === 'object' && v !== null) {
+    // dcmjs gives PN either as {Alphabetic, …} (DICOM JSON, PS3.18 F.2.2) or as a String object.
+    if (vr === 'PN' && typeof v === 'object' && v !== null && !(v instanceof String)) {
       const pn = v as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
       return [pn.Alphabetic ?? '', pn.Ideographic, pn.Phonetic].filter((x, i) => i === 0 || x !== undefined).join('=');
     }

@@ -68,16 +68,20 @@ export function renderEcgPng(observation: Observation, pixelsPerMm = 4): Buffer 
     data[o + 2] = b;
     data[o + 3] = 255;
   };
+  const gridMajor = [236, 150, 150] as const;
+  const gridMinor = [250, 210, 210] as const;
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) set(x, y, 255, 246, 244);
   for (let xmm = 0; xmm <= widthMm; xmm++) {
     const major = xmm % 5 === 0;
     const x = Math.round(xmm * mm);
-    for (let y = 0; y < height; y++) major ? set(x, y, 236, 150, 150) : set(x, y, 250, 210, 210);
+    const [r, g, b] = major ? gridMajor : gridMinor;
+    for (let y = 0; y < height; y++) set(x, y, r, g, b);
   }
   for (let ymm = 0; ymm <= heightMm; ymm++) {
     const major = ymm % 5 === 0;
     const y = Math.round(ymm * mm);
-    for (let x = 0; x < width; x++) major ? set(x, y, 236, 150, 150) : set(x, y, 250, 210, 210);
+    const [r, g, b] = major ? gridMajor : gridMinor;
+    for (let x = 0; x < width; x++) set(x, y, r, g, b);
   }
   const line = (x0: number, y0: number, x1: number, y1: number) => {
     // Bresenham, 2 px thick for legibility.

@@ -56,7 +56,10 @@ export function createDcmjsReader(): Part10Reader {
   return {
     read(bytes: Buffer): DcmjsDicomDict {
       // dcmjs wants an ArrayBuffer that starts at the file's first byte.
-      const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const arrayBuffer = bytes.buffer.slice(
+        bytes.byteOffset,
+        bytes.byteOffset + bytes.byteLength,
+      ) as ArrayBuffer;
       return dcmjs.data.DicomMessage.readFile(arrayBuffer);
     },
     lookupKeyword(keyword: string) {

@@ -160,7 +160,9 @@ function extractFrames(
     }
     const frameSize = rows * columns * samples * (bitsAllocated / 8);
     if (frameSize * numberOfFrames > all.length) return { frames: undefined, mediaType: undefined };
-    const frames = Array.from({ length: numberOfFrames }, (_, i) => all.subarray(i * frameSize, (i + 1) * frameSize));
+    const frames = Array.from({ length: numberOfFrames }, (_, i) =>
+      all.subarray(i * frameSize, (i + 1) * frameSize),
+    );
     return { frames, mediaType: 'application/octet-stream' };
   }
   const mediaType = FRAME_MEDIA_TYPES[transferSyntaxUid];

@@ -47,7 +47,9 @@ export function toDicomJson(dataset: DcmjsDataset, nested = false): DicomJsonDat
     // PS3.18 §F.2.5: an attribute with no value has no "Value"; empty entries in a multi-valued
     // attribute are null.
     const cleaned = values.map((value) => (value === '' || value === undefined ? null : value));
-    out[upperTag] = cleaned.some((value) => value !== null) ? { vr: element.vr, Value: cleaned } : { vr: element.vr };
+    out[upperTag] = cleaned.some((value) => value !== null)
+      ? { vr: element.vr, Value: cleaned }
+      : { vr: element.vr };
   }
   return out;
 }

@@ -35,20 +35,38 @@ export const dicomwebPlugin: FastifyPluginAsync<DicomwebPluginOptions> = async (
     options.publicBaseUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.host}${prefix}`;
 
   // STOW-RS bodies are binary multipart; keep them as Buffers for the multipart parser.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 512 * 1024 * 1024 }, (_request, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 512 * 1024 * 1024 },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
   // Errors leave as OperationOutcomes naming the element at fault, like every other HTTP boundary.
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.validation) {
       const first = error.validation[0];
       const where = `url.${String(first?.instancePath ?? '').replace(/^\//, '') || 'params'}`;
-      return sendDicomwebError(reply, 400, 'invalid', `invalid ${where}: ${first?.message ?? error.message}`, where);
+      return sendDicomwebError(
+        reply,
+        400,
+        'invalid',
+        `invalid ${where}: ${first?.message ?? error.message}`,
+        where,
+      );
     }
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    return sendDicomwebError(reply, status, status === 413 ? 'processing' : status === 500 ? 'processing' : 'invalid', status === 500 ? 'internal error' : error.message);
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    return sendDicomwebError(
+      reply,
+      status,
+      status === 413 ? 'processing' : status === 500 ? 'processing' : 'invalid',
+      status === 500 ? 'internal error' : error.message,
+    );
   });
-  app.setNotFoundHandler((_request, reply) => sendDicomwebError(reply, 404, 'not-found', 'no such DICOMweb resource (PS3.18 §10.4–10.6)', 'url'));
+  app.setNotFoundHandler((_request, reply) =>
+    sendDicomwebError(reply, 404, 'not-found', 'no such DICOMweb resource (PS3.18 §10.4–10.6)', 'url'),
+  );
   await registerStowRoutes(app, { store, reader, baseUrl });
   await registerQidoRoutes(app, { store, reader, baseUrl });
   await registerWadoRoutes(app, { store, baseUrl });

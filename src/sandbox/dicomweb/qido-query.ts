@@ -67,7 +67,8 @@ export function parseQidoQuery(
             continue;
           }
           const attribute = resolveAttribute(field, reader);
-          if (!attribute) return { ok: false, parameter: 'includefield', message: `unknown attribute "${field}"` };
+          if (!attribute)
+            return { ok: false, parameter: 'includefield', message: `unknown attribute "${field}"` };
           if (includeFields !== 'all') includeFields.push(attribute.tag);
         }
         break;
@@ -75,7 +76,8 @@ export function parseQidoQuery(
       case 'limit':
       case 'offset': {
         const last = values[values.length - 1] ?? '';
-        if (!/^\d+$/.test(last)) return { ok: false, parameter: name, message: `${name} must be a non-negative integer` };
+        if (!/^\d+$/.test(last))
+          return { ok: false, parameter: name, message: `${name} must be a non-negative integer` };
         if (name.toLowerCase() === 'limit') limit = Number(last);
         else offset = Number(last);
         break;
@@ -85,7 +87,11 @@ export function parseQidoQuery(
         break;
       default: {
         if (name.includes('.')) {
-          return { ok: false, parameter: name, message: 'sequence (nested) attribute matching is not supported' };
+          return {
+            ok: false,
+            parameter: name,
+            message: 'sequence (nested) attribute matching is not supported',
+          };
         }
         const attribute = resolveAttribute(name, reader);
         if (!attribute) return { ok: false, parameter: name, message: `unknown query parameter "${name}"` };
@@ -112,7 +118,10 @@ export function attributeStrings(dataset: DicomJsonDataset, tag: string): string
 }
 
 function wildcardToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, caseInsensitive ? 'i' : '');
 }
 
@@ -140,7 +149,8 @@ export function matchesValue(filter: AttributeFilter, candidates: string[], fuzz
       /[*?]/.test(alternative)
         ? wildcardToRegExp(alternative, caseInsensitive).test(c)
         : caseInsensitive
-          ? c.toLowerCase() === alternative.toLowerCase() || (vr === 'PN' && fuzzy && c.toLowerCase().startsWith(alternative.toLowerCase()))
+          ? c.toLowerCase() === alternative.toLowerCase() ||
+            (vr === 'PN' && fuzzy && c.toLowerCase().startsWith(alternative.toLowerCase()))
           : c === alternative,
     ),
   );

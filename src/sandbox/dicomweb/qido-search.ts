@@ -8,21 +8,65 @@ import { attributeStrings, matchesValue, type QidoLevel, type QidoQuery } from '
  */
 const DEFAULT_TAGS: Record<QidoLevel, string[]> = {
   study: [
-    '00080005', '00080020', '00080030', '00080050', '00080056', '00080061', '00080090', '00081030',
-    '00081190', '00100010', '00100020', '00100030', '00100040', '0020000D', '00200010', '00201206', '00201208',
+    '00080005',
+    '00080020',
+    '00080030',
+    '00080050',
+    '00080056',
+    '00080061',
+    '00080090',
+    '00081030',
+    '00081190',
+    '00100010',
+    '00100020',
+    '00100030',
+    '00100040',
+    '0020000D',
+    '00200010',
+    '00201206',
+    '00201208',
   ],
   series: [
-    '00080005', '00080060', '0008103E', '00081190', '00180015', '0020000D', '0020000E', '00200011',
-    '00201209', '00400244', '00400245',
+    '00080005',
+    '00080060',
+    '0008103E',
+    '00081190',
+    '00180015',
+    '0020000D',
+    '0020000E',
+    '00200011',
+    '00201209',
+    '00400244',
+    '00400245',
   ],
   instance: [
-    '00080005', '00080016', '00080018', '00080056', '00081190', '00083002', '00185101', '0020000D',
-    '0020000E', '00200013', '00280008', '00280010', '00280011', '00280100',
+    '00080005',
+    '00080016',
+    '00080018',
+    '00080056',
+    '00081190',
+    '00083002',
+    '00185101',
+    '0020000D',
+    '0020000E',
+    '00200013',
+    '00280008',
+    '00280010',
+    '00280011',
+    '00280100',
   ],
 };
 
 /** Computed attributes (not stored in any instance) that QIDO answers from the index. */
-const COMPUTED = new Set(['00080056', '00080061', '00081190', '00083002', '00201206', '00201208', '00201209']);
+const COMPUTED = new Set([
+  '00080056',
+  '00080061',
+  '00081190',
+  '00083002',
+  '00201206',
+  '00201208',
+  '00201209',
+]);
 
 /** Result of a QIDO-RS search: the page asked for, and how many matched in all. */
 export interface QidoSearchResult {
@@ -72,7 +116,12 @@ function computedAttribute(
   }
 }
 
-function groupMatches(group: StoredInstance[], query: QidoQuery, level: QidoLevel, all: StoredInstance[]): boolean {
+function groupMatches(
+  group: StoredInstance[],
+  query: QidoQuery,
+  level: QidoLevel,
+  all: StoredInstance[],
+): boolean {
   // Entity-level attributes are the same in every instance of the entity; lower-level match keys
   // (e.g. Modality on a study search, PS3.18 §10.6.1.2) match when any instance matches them all.
   return group.some((instance) =>
@@ -118,7 +167,8 @@ export function searchQido(
     const first = group[0] as StoredInstance;
     const tags = new Set([...DEFAULT_TAGS[level], ...query.filters.map((f) => f.tag)]);
     if (query.includeFields === 'all') {
-      for (const [tag, attribute] of Object.entries(first.dataset)) if (!isBinaryVr(attribute.vr)) tags.add(tag);
+      for (const [tag, attribute] of Object.entries(first.dataset))
+        if (!isBinaryVr(attribute.vr)) tags.add(tag);
     } else {
       for (const tag of query.includeFields) tags.add(tag);
     }

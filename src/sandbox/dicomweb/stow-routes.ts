@@ -35,11 +35,23 @@ export async function registerStowRoutes(app: FastifyInstance, options: StowRout
     const contentType = request.headers['content-type'] ?? '';
     const { mediaType, parameters } = parseMediaType(contentType);
     if (mediaType !== 'multipart/related') {
-      return sendDicomwebError(reply, 415, 'not-supported', `STOW-RS needs multipart/related, got "${mediaType || 'none'}"`, 'Content-Type');
+      return sendDicomwebError(
+        reply,
+        415,
+        'not-supported',
+        `STOW-RS needs multipart/related, got "${mediaType || 'none'}"`,
+        'Content-Type',
+      );
     }
     const rootType = (parameters.type ?? 'application/dicom').toLowerCase();
     if (rootType !== 'application/dicom') {
-      return sendDicomwebError(reply, 415, 'not-supported', `only type="application/dicom" is supported, got "${rootType}"`, 'Content-Type');
+      return sendDicomwebError(
+        reply,
+        415,
+        'not-supported',
+        `only type="application/dicom" is supported, got "${rootType}"`,
+        'Content-Type',
+      );
     }
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0) {
@@ -50,7 +62,13 @@ export async function registerStowRoutes(app: FastifyInstance, options: StowRout
       parts = parseMultipartRelated(body, contentType);
     } catch (error) {
       if (error instanceof MultipartParseError) {
-        return sendDicomwebError(reply, 400, 'structure', `malformed multipart/related body: ${error.message}`, error.where);
+        return sendDicomwebError(
+          reply,
+          400,
+          'structure',
+          `malformed multipart/related body: ${error.message}`,
+          error.where,
+        );
       }
       throw error;
     }
@@ -83,7 +101,9 @@ export async function registerStowRoutes(app: FastifyInstance, options: StowRout
         '00081155': { vr: 'UI', Value: [instance.sopInstanceUid] },
         '00081190': {
           vr: 'UR',
-          Value: [`${base}/studies/${instance.studyInstanceUid}/series/${instance.seriesInstanceUid}/instances/${instance.sopInstanceUid}`],
+          Value: [
+            `${base}/studies/${instance.studyInstanceUid}/series/${instance.seriesInstanceUid}/instances/${instance.sopInstanceUid}`,
+          ],
         },
       });
     }

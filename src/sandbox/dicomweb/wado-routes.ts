@@ -63,9 +63,13 @@ function metadataOf(base: string, instance: StoredInstance): DicomJsonDataset {
 export async function registerWadoRoutes(app: FastifyInstance, options: WadoRouteOptions): Promise<void> {
   const find = (params: ResourceParams) => options.store.find(params.study, params.series, params.instance);
 
-  const retrieveInstances = async (request: FastifyRequest<{ Params: ResourceParams }>, reply: FastifyReply) => {
+  const retrieveInstances = async (
+    request: FastifyRequest<{ Params: ResourceParams }>,
+    reply: FastifyReply,
+  ) => {
     const instances = find(request.params);
-    if (!instances.length) return sendDicomwebError(reply, 404, 'not-found', 'no such study, series or instance', 'url');
+    if (!instances.length)
+      return sendDicomwebError(reply, 404, 'not-found', 'no such study, series or instance', 'url');
     if (!acceptsStoredDicom(parseAccept(request.headers.accept), instances)) {
       return sendDicomwebError(
         reply,
@@ -86,12 +90,26 @@ export async function registerWadoRoutes(app: FastifyInstance, options: WadoRout
     return reply.code(200).header('content-type', contentType).send(body);
   };
 
-  const retrieveMetadata = async (request: FastifyRequest<{ Params: ResourceParams }>, reply: FastifyReply) => {
+  const retrieveMetadata = async (
+    request: FastifyRequest<{ Params: ResourceParams }>,
+    reply: FastifyReply,
+  ) => {
     const instances = find(request.params);
-    if (!instances.length) return sendDicomwebError(reply, 404, 'not-found', 'no such study, series or instance', 'url');
+    if (!instances.length)
+      return sendDicomwebError(reply, 404, 'not-found', 'no such study, series or instance', 'url');
     const accepted = parseAccept(request.headers.accept);
-    if (!accepted.some((r) => rangeCovers(r.mediaType, 'application/dicom+json') || r.mediaType === 'application/json')) {
-      return sendDicomwebError(reply, 406, 'not-supported', 'metadata is available as application/dicom+json only', 'Accept');
+    if (
+      !accepted.some(
+        (r) => rangeCovers(r.mediaType, 'application/dicom+json') || r.mediaType === 'application/json',
+      )
+    ) {
+      return sendDicomwebError(
+        reply,
+        406,
+        'not-supported',
+        'metadata is available as application/dicom+json only',
+        'Accept',
+      );
     }
     const base = options.baseUrl(request);
     return reply
@@ -105,15 +123,33 @@ export async function registerWadoRoutes(app: FastifyInstance, options: WadoRout
     if (!instance) return sendDicomwebError(reply, 404, 'not-found', 'no such instance', 'url');
     const list = request.params.frames ?? '';
     if (!/^\d+(,\d+)*$/.test(list)) {
-      return sendDicomwebError(reply, 400, 'invalid', 'frame list must be comma-separated positive integers (PS3.18 §8.3.3.1)', 'url.frames');
+      return sendDicomwebError(
+        reply,
+        400,
+        'invalid',
+        'frame list must be comma-separated positive integers (PS3.18 §8.3.3.1)',
+        'url.frames',
+      );
     }
     if (!instance.frames || !instance.frameMediaType) {
-      return sendDicomwebError(reply, 404, 'not-found', 'this instance has no frame-addressable pixel data', 'url.frames');
+      return sendDicomwebError(
+        reply,
+        404,
+        'not-found',
+        'this instance has no frame-addressable pixel data',
+        'url.frames',
+      );
     }
     const numbers = list.split(',').map(Number);
     const bad = numbers.find((n) => n < 1 || n > (instance.frames?.length ?? 0));
     if (bad !== undefined) {
-      return sendDicomwebError(reply, 404, 'not-found', `frame ${bad} is outside 1..${instance.frames.length}`, 'url.frames');
+      return sendDicomwebError(
+        reply,
+        404,
+        'not-found',
+        `frame ${bad} is outside 1..${instance.frames.length}`,
+        'url.frames',
+      );
     }
     const mediaType = instance.frameMediaType;
     const accepted = parseAccept(request.headers.accept).some((range) => {
@@ -121,7 +157,10 @@ export async function registerWadoRoutes(app: FastifyInstance, options: WadoRout
       if (range.mediaType !== 'multipart/related') return false;
       const type = (range.parameters.type ?? 'application/octet-stream').toLowerCase();
       const syntax = range.parameters['transfer-syntax'];
-      return rangeCovers(type, mediaType) && (syntax === undefined || syntax === '*' || syntax === instance.transferSyntaxUid);
+      return (
+        rangeCovers(type, mediaType) &&
+        (syntax === undefined || syntax === '*' || syntax === instance.transferSyntaxUid)
+      );
     });
     if (!accepted) {
       return sendDicomwebError(
@@ -142,21 +181,48 @@ export async function registerWadoRoutes(app: FastifyInstance, options: WadoRout
     return reply.code(200).header('content-type', contentType).send(body);
   };
 
-  const retrieveBulkData = async (request: FastifyRequest<{ Params: ResourceParams }>, reply: FastifyReply) => {
+  const retrieveBulkData = async (
+    request: FastifyRequest<{ Params: ResourceParams }>,
+    reply: FastifyReply,
+  ) => {
     const [instance] = find(request.params);
     const tag = (request.params.tag ?? '').toUpperCase();
     const bytes = instance?.bulkData.get(tag);
-    if (!instance || !bytes) return sendDicomwebError(reply, 404, 'not-found', 'no such bulk data', 'url.tag');
-    const { body, contentType } = buildMultipartRelated([{ contentType: 'application/octet-stream', body: bytes }], 'application/octet-stream');
+    if (!instance || !bytes)
+      return sendDicomwebError(reply, 404, 'not-found', 'no such bulk data', 'url.tag');
+    const { body, contentType } = buildMultipartRelated(
+      [{ contentType: 'application/octet-stream', body: bytes }],
+      'application/octet-stream',
+    );
     return reply.code(200).header('content-type', contentType).send(body);
   };
 
   app.get('/studies/:study', { schema: { params: uidParamsSchema } }, retrieveInstances);
   app.get('/studies/:study/series/:series', { schema: { params: uidParamsSchema } }, retrieveInstances);
-  app.get('/studies/:study/series/:series/instances/:instance', { schema: { params: uidParamsSchema } }, retrieveInstances);
+  app.get(
+    '/studies/:study/series/:series/instances/:instance',
+    { schema: { params: uidParamsSchema } },
+    retrieveInstances,
+  );
   app.get('/studies/:study/metadata', { schema: { params: uidParamsSchema } }, retrieveMetadata);
-  app.get('/studies/:study/series/:series/metadata', { schema: { params: uidParamsSchema } }, retrieveMetadata);
-  app.get('/studies/:study/series/:series/instances/:instance/metadata', { schema: { params: uidParamsSchema } }, retrieveMetadata);
-  app.get('/studies/:study/series/:series/instances/:instance/frames/:frames', { schema: { params: uidParamsSchema } }, retrieveFrames);
-  app.get('/studies/:study/series/:series/instances/:instance/bulkdata/:tag', { schema: { params: uidParamsSchema } }, retrieveBulkData);
+  app.get(
+    '/studies/:study/series/:series/metadata',
+    { schema: { params: uidParamsSchema } },
+    retrieveMetadata,
+  );
+  app.get(
+    '/studies/:study/series/:series/instances/:instance/metadata',
+    { schema: { params: uidParamsSchema } },
+    retrieveMetadata,
+  );
+  app.get(
+    '/studies/:study/series/:series/instances/:instance/frames/:frames',
+    { schema: { params: uidParamsSchema } },
+    retrieveFrames,
+  );
+  app.get(
+    '/studies/:study/series/:series/instances/:instance/bulkdata/:tag',
+    { schema: { params: uidParamsSchema } },
+    retrieveBulkData,
+  );
 }

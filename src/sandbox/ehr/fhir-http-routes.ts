@@ -88,9 +88,12 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
       url = `${path}?${query.toString()}`;
     }
 
+    let prevalidated = false;
     if (interaction === 'batch' && body?.resourceType === 'Bundle') {
       const rejection = await preprocessBundle(body, repo, definitions);
       if (rejection) return sendOutcome(reply, getStatus(rejection), rejection);
+      // preprocessBundle validated every POST/PUT of a transaction; PATCH results were not.
+      prevalidated = body.type === 'transaction' && !(body.entry ?? []).some((e) => e.request?.method === 'PATCH');
     }
 
     const fhirRequest: FhirRequest = {
@@ -104,7 +107,9 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
       // Without `transactions: true` the router would run a transaction Bundle as a batch.
       config: { transactions: true },
     };
-    const [outcome, resource] = await router.handleRequest(fhirRequest, repo);
+    const [outcome, resource] = prevalidated
+      ? await repo.withPrevalidatedWrites(() => router.handleRequest(fhirRequest, repo))
+      : await router.handleRequest(fhirRequest, repo);
     const status = getStatus(outcome);
     if (!resource) return sendOutcome(reply, status, outcome);
     if (!isOk(outcome)) return sendOutcome(reply, status, outcome);

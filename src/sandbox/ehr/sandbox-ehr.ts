@@ -14,6 +14,7 @@ import { RestHookSubscriptions } from './subscriptions/rest-hook-subscriptions.j
 import type { FaultSettings } from './subscriptions/fault-injection.js';
 import { FaultInjector } from './subscriptions/fault-injection.js';
 import { FaultyDelivery } from './subscriptions/faulty-delivery.js';
+import { OrderedDelivery } from './subscriptions/ordered-delivery.js';
 import { SubscriptionEventStore } from './subscriptions/backport/event-store.js';
 import { BackportSubscriptions } from './subscriptions/backport/backport-subscriptions.js';
 import { registerSubscriptionOperations } from './subscriptions/backport/subscription-operations.js';
@@ -51,7 +52,10 @@ export interface SandboxEhr {
   faults: { set(settings: FaultSettings | undefined): void };
   /** Starts listening; returns the FHIR base URL, e.g. `http://127.0.0.1:PORT/fhir`. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Resolves when no notification delivery (including retries and held-back ones) is pending. */
+  /**
+   * Resolves when no notification delivery (retries included) is pending; first releases a
+   * notification held back by the `reorder` fault.
+   */
   idle(): Promise<void>;
   /** Stops deliveries, heartbeats and the HTTP server. */
   close(): Promise<void>;
@@ -67,18 +71,24 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
   const log = options.logger || undefined;
   const prefix = options.fhirPrefix ?? '/fhir';
   let baseUrl = options.publicBaseUrl ?? `http://localhost${prefix}`;
-  const app: FastifyInstance = log ? Fastify({ loggerInstance: log as FastifyBaseLogger }) : Fastify({ logger: false });
+  // Synthea patient Bundles reach several MB; fastify's default limit is 1 MiB.
+  const bodyLimit = 64 * 1024 * 1024;
+  const app: FastifyInstance = log
+    ? Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit })
+    : Fastify({ logger: false, bodyLimit });
   const repo = new SandboxRepository({ definitions });
   const router = new FhirRouter();
   const http = new HttpDelivery({ ...DEFAULT_RETRY_POLICY, ...options.retry }, log);
   const faults = new FaultInjector();
-  const faulty = new FaultyDelivery(http, faults);
+  // Faults act before ordering, so a deliberate reorder survives per-subscription ordering.
+  const ordered = new OrderedDelivery(http);
+  const faulty = new FaultyDelivery(ordered, faults);
   const events = new SubscriptionEventStore();
   const topics = SANDBOX_TOPICS;
-  new RestHookSubscriptions(repo, faulty, log);
+  const restHooks = new RestHookSubscriptions(repo, faulty, log);
   const backport = new BackportSubscriptions({
     repo,
-    handshakeSender: http,
+    handshakeSender: ordered,
     notificationSender: faulty,
     events,
     topics,
@@ -96,8 +106,10 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
   );
   const stop = (): void => {
     backport.close();
+    restHooks.close();
     faulty.releaseHeld();
     http.close();
+    ordered.clear();
   };
   app.addHook('onClose', async () => stop());
 
@@ -117,11 +129,11 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     },
     async idle(): Promise<void> {
       do {
-        while (faulty.holding) await new Promise((resolve) => setTimeout(resolve, 10));
+        faulty.releaseHeld();
         await http.idle();
-        // A settled delivery may have scheduled more (status updates, batched events).
+        // A settled delivery may have scheduled more (queued ones, status updates, batches).
         await new Promise((resolve) => setImmediate(resolve));
-      } while (faulty.holding || http.busy);
+      } while (faulty.holding || http.busy || ordered.busy);
     },
     async close(): Promise<void> {
       stop();

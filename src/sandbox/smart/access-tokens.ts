@@ -5,9 +5,15 @@ import type { AccessTokenClaims } from './smart-types.js';
 /** Issues and verifies the sandbox's access tokens and id_tokens with one ES256 key made at start. */
 export interface AccessTokenService {
   /** Signs an access token for `claims` (iat, exp, jti and iss/aud are filled in). */
-  issue(claims: Omit<AccessTokenClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti'>, lifetimeSeconds: number): Promise<string>;
+  issue(
+    claims: Omit<AccessTokenClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti'>,
+    lifetimeSeconds: number,
+  ): Promise<string>;
   /** Signs an OpenID Connect id_token (OIDC Core §2) for the client. */
-  issueIdToken(claims: { sub: string; aud: string; fhirUser?: string }, lifetimeSeconds: number): Promise<string>;
+  issueIdToken(
+    claims: { sub: string; aud: string; fhirUser?: string },
+    lifetimeSeconds: number,
+  ): Promise<string>;
   /**
    * Verifies signature, `iss`, `aud` (the FHIR base) and `exp`; returns the claims.
    * @throws Error when the token is not one of ours or has expired.
@@ -18,7 +24,10 @@ export interface AccessTokenService {
 }
 
 /** Creates the service with a freshly generated ES256 key pair (RFC 7518 §3.4). */
-export async function createAccessTokenService(options: { issuer: string; now: () => number }): Promise<AccessTokenService> {
+export async function createAccessTokenService(options: {
+  issuer: string;
+  now: () => number;
+}): Promise<AccessTokenService> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
@@ -46,7 +55,11 @@ export async function createAccessTokenService(options: { issuer: string; now: (
         algorithms: ['ES256'],
         currentDate: new Date(options.now() * 1000),
       });
-      if (typeof payload.scope !== 'string' || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string') {
+      if (
+        typeof payload.scope !== 'string' ||
+        typeof payload.client_id !== 'string' ||
+        typeof payload.sub !== 'string'
+      ) {
         throw new Error('access token lacks scope, client_id or sub');
       }
       return payload as unknown as AccessTokenClaims;

@@ -43,11 +43,13 @@ export function createClientAssertionVerifier(options: {
       }
       const clientId = typeof unverifiedIss === 'string' ? unverifiedIss : undefined;
       const client = options.clients.find((c) => c.clientId === clientId);
-      if (!clientId || !client) throw new OAuthError('invalid_client', 'client_assertion iss is not a registered client');
+      if (!clientId || !client)
+        throw new OAuthError('invalid_client', 'client_assertion iss is not a registered client');
       if (expectedClientId !== undefined && expectedClientId !== clientId) {
         throw new OAuthError('invalid_client', 'client_id does not match the client_assertion iss');
       }
-      if (!client.jwks?.keys.length) throw new OAuthError('invalid_client', 'client has no registered public keys');
+      if (!client.jwks?.keys.length)
+        throw new OAuthError('invalid_client', 'client has no registered public keys');
       const now = options.now();
       let payload;
       try {
@@ -63,9 +65,13 @@ export function createClientAssertionVerifier(options: {
         if (error instanceof errors.JWKSNoMatchingKey) {
           throw new OAuthError('invalid_client', 'no registered key matches the client_assertion kid/alg');
         }
-        if (error instanceof errors.JWTExpired) throw new OAuthError('invalid_client', 'client_assertion has expired');
+        if (error instanceof errors.JWTExpired)
+          throw new OAuthError('invalid_client', 'client_assertion has expired');
         if (error instanceof errors.JWTClaimValidationFailed) {
-          throw new OAuthError('invalid_client', `client_assertion claim "${error.claim}" is invalid: ${error.reason}`);
+          throw new OAuthError(
+            'invalid_client',
+            `client_assertion claim "${error.claim}" is invalid: ${error.reason}`,
+          );
         }
         if (error instanceof errors.JOSEAlgNotAllowed) {
           throw new OAuthError('invalid_client', 'client_assertion alg must be RS384 or ES384');
@@ -74,12 +80,16 @@ export function createClientAssertionVerifier(options: {
       }
       const exp = payload.exp as number;
       if (exp > now + MAX_ASSERTION_LIFETIME_SECONDS) {
-        throw new OAuthError('invalid_client', 'client_assertion exp is more than five minutes in the future');
+        throw new OAuthError(
+          'invalid_client',
+          'client_assertion exp is more than five minutes in the future',
+        );
       }
       const jti = payload.jti as string;
       forgetExpired(now);
       const key = `${clientId}\u0000${jti}`;
-      if (seenJtis.has(key)) throw new OAuthError('invalid_client', 'client_assertion jti has already been used');
+      if (seenJtis.has(key))
+        throw new OAuthError('invalid_client', 'client_assertion jti has already been used');
       seenJtis.set(key, exp);
       return client;
     },

@@ -30,7 +30,10 @@ export interface RequireSmartTokenOptions {
  * read/vread/history → `r`, search (GET type or `_search`) → `s`, create → `c`, update/patch →
  * `u`, delete → `d`. `metadata` and `.well-known` are public (FHIR R4 §3.1.0.13, SMART §Conformance).
  */
-export function requiredAccessForFhirRequest(request: FastifyRequest, fhirPrefix: string): RequiredAccess | undefined | 'public' {
+export function requiredAccessForFhirRequest(
+  request: FastifyRequest,
+  fhirPrefix: string,
+): RequiredAccess | undefined | 'public' {
   const url = new URL(request.url, 'http://local');
   const path = url.pathname.startsWith(fhirPrefix) ? url.pathname.slice(fhirPrefix.length) : url.pathname;
   const segments = path.split('/').filter(Boolean);
@@ -50,7 +53,12 @@ export function requiredAccessForFhirRequest(request: FastifyRequest, fhirPrefix
       if (typeof value === 'string') searchParams.append(name, value);
     }
   }
-  return { resourceType: first, permission, searchParams, ...(second && second !== '_search' ? { id: second } : {}) };
+  return {
+    resourceType: first,
+    permission,
+    searchParams,
+    ...(second && second !== '_search' ? { id: second } : {}),
+  };
 }
 
 /**
@@ -76,13 +84,22 @@ function patientScopeAllows(access: RequiredAccess, patient: string | undefined)
 /** Outcome of checking one request's bearer token and scopes. */
 export type SmartAccessDecision =
   | { ok: true; claims: AccessTokenClaims | undefined }
-  | { ok: false; status: 401 | 403; error: 'invalid_request' | 'invalid_token' | 'insufficient_scope'; outcome: OperationOutcome };
+  | {
+      ok: false;
+      status: 401 | 403;
+      error: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+      outcome: OperationOutcome;
+    };
 
 /**
  * Medplum's `getStatus` maps an OperationOutcome to 401/403 by its `id` (`unauthorized`,
  * `forbidden`), so the refusals carry those ids for servers built on `@medplum/fhir-router`.
  */
-function refusal(status: 401 | 403, error: 'invalid_request' | 'invalid_token' | 'insufficient_scope', diagnostics: string): SmartAccessDecision {
+function refusal(
+  status: 401 | 403,
+  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+  diagnostics: string,
+): SmartAccessDecision {
   return {
     ok: false,
     status,
@@ -90,7 +107,14 @@ function refusal(status: 401 | 403, error: 'invalid_request' | 'invalid_token' |
     outcome: {
       resourceType: 'OperationOutcome',
       id: status === 401 ? 'unauthorized' : 'forbidden',
-      issue: [{ severity: 'error', code: status === 401 ? 'login' : 'forbidden', diagnostics, expression: ['Authorization'] }],
+      issue: [
+        {
+          severity: 'error',
+          code: status === 401 ? 'login' : 'forbidden',
+          diagnostics,
+          expression: ['Authorization'],
+        },
+      ],
     },
   };
 }
@@ -99,9 +123,14 @@ function refusal(status: 401 | 403, error: 'invalid_request' | 'invalid_token' |
  * Checks a request's bearer token (RFC 6750 §2.1) and SMART v2 scopes (v1 `.read`/`.write` too).
  * Sets `request.smartToken` when the token is valid.
  */
-export async function checkSmartAccess(request: FastifyRequest, options: RequireSmartTokenOptions): Promise<SmartAccessDecision> {
+export async function checkSmartAccess(
+  request: FastifyRequest,
+  options: RequireSmartTokenOptions,
+): Promise<SmartAccessDecision> {
   const prefix = options.fhirPrefix.replace(/\/$/, '');
-  const access = options.requiredAccess ? options.requiredAccess(request) : requiredAccessForFhirRequest(request, prefix);
+  const access = options.requiredAccess
+    ? options.requiredAccess(request)
+    : requiredAccessForFhirRequest(request, prefix);
   if (access === 'public') return { ok: true, claims: undefined };
   const header = request.headers.authorization ?? '';
   const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
@@ -115,9 +144,15 @@ export async function checkSmartAccess(request: FastifyRequest, options: Require
   request.smartToken = claims;
   if (!access) return { ok: true, claims };
   const permitting = scopesPermitting(splitScopes(claims.scope), access);
-  const allowed = permitting.some((scope) => scope.context !== 'patient' || patientScopeAllows(access, claims.patient));
+  const allowed = permitting.some(
+    (scope) => scope.context !== 'patient' || patientScopeAllows(access, claims.patient),
+  );
   if (!allowed) {
-    return refusal(403, 'insufficient_scope', `the token's scopes do not permit ${access.permission} on ${access.resourceType}`);
+    return refusal(
+      403,
+      'insufficient_scope',
+      `the token's scopes do not permit ${access.permission} on ${access.resourceType}`,
+    );
   }
   return { ok: true, claims };
 }
@@ -129,13 +164,19 @@ export async function checkSmartAccess(request: FastifyRequest, options: Require
  */
 export function requireSmartToken(options: RequireSmartTokenOptions) {
   const realm = options.realm ?? 'fhir';
-  return async function smartTokenHook(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  return async function smartTokenHook(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
     const decision = await checkSmartAccess(request, options);
     if (decision.ok) return undefined;
     const description = decision.outcome.issue?.[0]?.diagnostics ?? '';
     await reply
       .code(decision.status)
-      .header('www-authenticate', `Bearer realm="${realm}", error="${decision.error}", error_description="${description.replace(/"/g, "'")}"`)
+      .header(
+        'www-authenticate',
+        `Bearer realm="${realm}", error="${decision.error}", error_description="${description.replace(/"/g, "'")}"`,
+      )
       .type('application/fhir+json')
       .send(decision.outcome);
     return reply;
@@ -146,7 +187,9 @@ export function requireSmartToken(options: RequireSmartTokenOptions) {
  * The same check shaped as the sandbox EHR's `authorize(request)` option: resolves when allowed,
  * throws a Medplum `OperationOutcomeError` (401 `unauthorized` / 403 `forbidden`) otherwise.
  */
-export function smartAuthorizer(options: RequireSmartTokenOptions): (request: FastifyRequest) => Promise<void> {
+export function smartAuthorizer(
+  options: RequireSmartTokenOptions,
+): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
     const decision = await checkSmartAccess(request, options);
     if (!decision.ok) throw new OperationOutcomeError(decision.outcome);

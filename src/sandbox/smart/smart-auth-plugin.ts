@@ -3,7 +3,12 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } 
 import fp from 'fastify-plugin';
 import { renderConsentPage } from './consent-page.js';
 import { OAuthError, sendOAuthError } from './oauth-errors.js';
-import { createSmartAuthServer, type AuthorizeOutcome, type AuthorizeParams, type SmartAuthServer } from './smart-auth-server.js';
+import {
+  createSmartAuthServer,
+  type AuthorizeOutcome,
+  type AuthorizeParams,
+  type SmartAuthServer,
+} from './smart-auth-server.js';
 import type { SmartAuthOptions } from './smart-types.js';
 
 declare module 'fastify' {
@@ -16,19 +21,45 @@ declare module 'fastify' {
 /** Options of {@link smartAuthPlugin}: the server's options, or a server made with `createSmartAuthServer`. */
 export type SmartAuthPluginOptions = SmartAuthOptions & { server?: SmartAuthServer };
 
-const FORM_FIELDS = ['grant_type', 'code', 'redirect_uri', 'client_id', 'code_verifier', 'client_assertion_type', 'client_assertion', 'scope', 'refresh_token'];
+const FORM_FIELDS = [
+  'grant_type',
+  'code',
+  'redirect_uri',
+  'client_id',
+  'code_verifier',
+  'client_assertion_type',
+  'client_assertion',
+  'scope',
+  'refresh_token',
+];
 
 function stringFields(source: unknown, names: string[]): Record<string, string | undefined> {
   const record = (source ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(names.map((name) => [name, typeof record[name] === 'string' ? (record[name] as string) : undefined]));
+  return Object.fromEntries(
+    names.map((name) => [name, typeof record[name] === 'string' ? (record[name] as string) : undefined]),
+  );
 }
 
 /** Every field a string: repeated parameters are refused (RFC 6749 §3.1, §3.2: "MUST NOT be included more than once"). */
 function stringFieldsSchema(names: string[]) {
-  return { type: 'object', properties: Object.fromEntries(names.map((name) => [name, { type: 'string' }])) } as const;
+  return {
+    type: 'object',
+    properties: Object.fromEntries(names.map((name) => [name, { type: 'string' }])),
+  } as const;
 }
 
-const AUTHORIZE_FIELDS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'aud', 'launch', 'code_challenge', 'code_challenge_method', 'patient'];
+const AUTHORIZE_FIELDS = [
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'aud',
+  'launch',
+  'code_challenge',
+  'code_challenge_method',
+  'patient',
+];
 
 /**
  * The sandbox SMART App Launch 2 authorization server as a fastify plugin: the SMART configuration
@@ -49,9 +80,13 @@ export const smartAuthPlugin: FastifyPluginAsync<SmartAuthPluginOptions> = fp(
       scope.setErrorHandler((error: FastifyError, _request, reply) => {
         if (error.validation) {
           const field = String(error.validation[0]?.instancePath ?? '').replace(/^\//, '');
-          return sendOAuthError(reply, new OAuthError('invalid_request', `parameter ${field || '(body)'} is malformed or repeated`));
+          return sendOAuthError(
+            reply,
+            new OAuthError('invalid_request', `parameter ${field || '(body)'} is malformed or repeated`),
+          );
         }
-        if (error.statusCode && error.statusCode < 500) return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
+        if (error.statusCode && error.statusCode < 500)
+          return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
         return reply.code(500).send({ error: 'server_error', error_description: 'internal error' });
       });
       const authorizeSchema = { querystring: stringFieldsSchema(AUTHORIZE_FIELDS) };
@@ -64,7 +99,10 @@ export const smartAuthPlugin: FastifyPluginAsync<SmartAuthPluginOptions> = fp(
       const answer = (reply: FastifyReply, outcome: AuthorizeOutcome) => {
         switch (outcome.kind) {
           case 'error-page':
-            return reply.code(outcome.status).type('text/plain; charset=utf-8').send(`Authorization request refused: ${outcome.message}`);
+            return reply
+              .code(outcome.status)
+              .type('text/plain; charset=utf-8')
+              .send(`Authorization request refused: ${outcome.message}`);
           case 'redirect':
             return reply.redirect(outcome.location, 302);
           case 'consent':
@@ -85,34 +123,54 @@ export const smartAuthPlugin: FastifyPluginAsync<SmartAuthPluginOptions> = fp(
         answer(reply, server.authorize(stringFields(request.query, AUTHORIZE_FIELDS) as AuthorizeParams)),
       );
       // SMART 2 capability `authorize-post`: the same request as a form POST.
-      scope.post(`${authPrefix}/authorize`, { schema: { body: stringFieldsSchema(AUTHORIZE_FIELDS) } }, async (request, reply) =>
-        answer(reply, server.authorize(stringFields(request.body, AUTHORIZE_FIELDS) as AuthorizeParams)),
+      scope.post(
+        `${authPrefix}/authorize`,
+        { schema: { body: stringFieldsSchema(AUTHORIZE_FIELDS) } },
+        async (request, reply) =>
+          answer(reply, server.authorize(stringFields(request.body, AUTHORIZE_FIELDS) as AuthorizeParams)),
       );
-      scope.post(`${authPrefix}/authorize/decision`, { schema: { body: stringFieldsSchema(['request_id', 'decision', 'patient']) } }, async (request, reply) => {
-        const form = stringFields(request.body, ['request_id', 'decision', 'patient']);
-        return answer(
-          reply,
-          server.decide(form.request_id ?? '', { approve: form.decision === 'approve', ...(form.patient ? { patient: form.patient } : {}) }),
-        );
-      });
-      scope.post(`${authPrefix}/token`, { schema: { body: stringFieldsSchema(FORM_FIELDS) } }, async (request, reply) => {
-        // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded only.
-        const contentType = request.headers['content-type'] ?? '';
-        if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-          return sendOAuthError(reply, new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded'));
-        }
-        try {
-          const response = await server.token(stringFields(request.body, FORM_FIELDS));
-          request.log.info({ scopeCount: response.scope.split(' ').length }, 'SMART token issued');
-          return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(response);
-        } catch (error) {
-          if (error instanceof OAuthError) {
-            request.log.info({ error: error.code }, 'SMART token request refused');
-            return sendOAuthError(reply, error);
+      scope.post(
+        `${authPrefix}/authorize/decision`,
+        { schema: { body: stringFieldsSchema(['request_id', 'decision', 'patient']) } },
+        async (request, reply) => {
+          const form = stringFields(request.body, ['request_id', 'decision', 'patient']);
+          return answer(
+            reply,
+            server.decide(form.request_id ?? '', {
+              approve: form.decision === 'approve',
+              ...(form.patient ? { patient: form.patient } : {}),
+            }),
+          );
+        },
+      );
+      scope.post(
+        `${authPrefix}/token`,
+        { schema: { body: stringFieldsSchema(FORM_FIELDS) } },
+        async (request, reply) => {
+          // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded only.
+          const contentType = request.headers['content-type'] ?? '';
+          if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+            return sendOAuthError(
+              reply,
+              new OAuthError(
+                'invalid_request',
+                'the token request must be application/x-www-form-urlencoded',
+              ),
+            );
           }
-          throw error;
-        }
-      });
+          try {
+            const response = await server.token(stringFields(request.body, FORM_FIELDS));
+            request.log.info({ scopeCount: response.scope.split(' ').length }, 'SMART token issued');
+            return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(response);
+          } catch (error) {
+            if (error instanceof OAuthError) {
+              request.log.info({ error: error.code }, 'SMART token request refused');
+              return sendOAuthError(reply, error);
+            }
+            throw error;
+          }
+        },
+      );
     });
   },
   { name: 'smart-auth', fastify: '5.x' },

@@ -1,6 +1,14 @@
 import { createAccessTokenService, type AccessTokenService } from './access-tokens.js';
-import { createAuthorizationState, type AuthorizationState, type PendingAuthorization } from './authorization-state.js';
-import { createClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE, type ClientAssertionVerifier } from './client-assertion.js';
+import {
+  createAuthorizationState,
+  type AuthorizationState,
+  type PendingAuthorization,
+} from './authorization-state.js';
+import {
+  createClientAssertionVerifier,
+  JWT_BEARER_ASSERTION_TYPE,
+  type ClientAssertionVerifier,
+} from './client-assertion.js';
 import { OAuthError } from './oauth-errors.js';
 import { verifyS256 } from './pkce.js';
 import { buildSmartConfiguration, type SmartConfiguration } from './smart-configuration.js';
@@ -9,7 +17,19 @@ import type { AccessTokenClaims, LaunchContext, RegisteredClient, SmartAuthOptio
 
 /** Parameters of an authorization request (RFC 6749 §4.1.1 + SMART App Launch 2 §"Obtain authorization code"). */
 export type AuthorizeParams = Partial<
-  Record<'response_type' | 'client_id' | 'redirect_uri' | 'scope' | 'state' | 'aud' | 'launch' | 'code_challenge' | 'code_challenge_method' | 'patient', string>
+  Record<
+    | 'response_type'
+    | 'client_id'
+    | 'redirect_uri'
+    | 'scope'
+    | 'state'
+    | 'aud'
+    | 'launch'
+    | 'code_challenge'
+    | 'code_challenge_method'
+    | 'patient',
+    string
+  >
 >;
 
 /** What the authorize endpoint does next. */
@@ -66,12 +86,21 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
   const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
   const tokens = await createAccessTokenService({ issuer, now });
   const state: AuthorizationState = createAuthorizationState(now);
-  const assertions: ClientAssertionVerifier = createClientAssertionVerifier({ clients: options.clients, tokenEndpoint, now });
-  const findClient = (id: string | undefined): RegisteredClient | undefined => options.clients.find((c) => c.clientId === id);
+  const assertions: ClientAssertionVerifier = createClientAssertionVerifier({
+    clients: options.clients,
+    tokenEndpoint,
+    now,
+  });
+  const findClient = (id: string | undefined): RegisteredClient | undefined =>
+    options.clients.find((c) => c.clientId === id);
 
-  const redirectWith = (redirectUri: string, params: Record<string, string | undefined>): AuthorizeOutcome => {
+  const redirectWith = (
+    redirectUri: string,
+    params: Record<string, string | undefined>,
+  ): AuthorizeOutcome => {
     const url = new URL(redirectUri);
-    for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(params))
+      if (value !== undefined) url.searchParams.set(name, value);
     return { kind: 'redirect', location: url.toString() };
   };
 
@@ -98,7 +127,10 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
     const client = findClient(form.client_id);
     if (!client) throw new OAuthError('invalid_client', 'unknown client_id');
     if (client.type === 'confidential') {
-      throw new OAuthError('invalid_client', 'confidential clients authenticate with a client_assertion (private_key_jwt)');
+      throw new OAuthError(
+        'invalid_client',
+        'confidential clients authenticate with a client_assertion (private_key_jwt)',
+      );
     }
     return client;
   };
@@ -122,18 +154,32 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
       },
       lifetime,
     );
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: scopes.join(' ') };
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: lifetime,
+      scope: scopes.join(' '),
+    };
     if (context?.patient) response.patient = context.patient;
     if (context?.encounter) response.encounter = context.encounter;
     if (isLaunch && context?.patient) response.need_patient_banner = true;
     if (scopes.includes('openid')) {
       response.id_token = await tokens.issueIdToken(
-        { sub: user?.id ?? client.clientId, aud: client.clientId, ...(wantsUser ? { fhirUser: user.fhirUser } : {}) },
+        {
+          sub: user?.id ?? client.clientId,
+          aud: client.clientId,
+          ...(wantsUser ? { fhirUser: user.fhirUser } : {}),
+        },
         lifetime,
       );
     }
     if (scopes.includes('offline_access') || scopes.includes('online_access')) {
-      response.refresh_token = state.addRefresh({ clientId: client.clientId, scopes, context, expiresAt: now() + REFRESH_LIFETIME_SECONDS });
+      response.refresh_token = state.addRefresh({
+        clientId: client.clientId,
+        scopes,
+        context,
+        expiresAt: now() + REFRESH_LIFETIME_SECONDS,
+      });
     }
     return response;
   };
@@ -145,30 +191,42 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
     jwksUri,
     createLaunch: (context) => state.createLaunch(context),
     verifyAccessToken: (token) => tokens.verify(token),
-    smartConfiguration: () => buildSmartConfiguration({ issuer, jwksUri, authorizationEndpoint, tokenEndpoint }),
+    smartConfiguration: () =>
+      buildSmartConfiguration({ issuer, jwksUri, authorizationEndpoint, tokenEndpoint }),
     publicJwks: () => tokens.publicJwks(),
 
     authorize(params) {
       const client = findClient(params.client_id);
       if (!client) return { kind: 'error-page', status: 400, message: 'unknown client_id' };
       if (!params.redirect_uri || !client.redirectUris.includes(params.redirect_uri)) {
-        return { kind: 'error-page', status: 400, message: 'redirect_uri is missing or not registered for this client' };
+        return {
+          kind: 'error-page',
+          status: 400,
+          message: 'redirect_uri is missing or not registered for this client',
+        };
       }
       const fail = (error: string, description: string) =>
-        redirectWith(params.redirect_uri as string, { error, error_description: description, state: params.state });
-      if (params.response_type !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+        redirectWith(params.redirect_uri as string, {
+          error,
+          error_description: description,
+          state: params.state,
+        });
+      if (params.response_type !== 'code')
+        return fail('unsupported_response_type', 'response_type must be code');
       // SMART 2 §"Obtain authorization code": aud must be the FHIR base URL of the resource server.
       if ((params.aud ?? '').replace(/\/$/, '') !== issuer) {
         return fail('invalid_request', `aud must be the FHIR base URL ${issuer}`);
       }
       // SMART 2 requires PKCE with S256; `plain` is not allowed (§"Considerations for PKCE Support").
-      if (params.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256');
+      if (params.code_challenge_method !== 'S256')
+        return fail('invalid_request', 'code_challenge_method must be S256');
       if (!params.code_challenge || !/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) {
         return fail('invalid_request', 'code_challenge must be a base64url SHA-256 digest (43 characters)');
       }
       const requested = splitScopes(params.scope);
       const scopes = grantableScopes(requested, client.scopes);
-      if (!scopes.length) return fail('invalid_scope', 'none of the requested scopes is allowed for this client');
+      if (!scopes.length)
+        return fail('invalid_scope', 'none of the requested scopes is allowed for this client');
       if (scopes.some((s) => parseResourceScope(s)?.context === 'system')) {
         return fail('invalid_scope', 'system/ scopes are for the client_credentials grant only');
       }
@@ -196,7 +254,11 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
       if (options.autoApprove) {
         if (needsPatientPick) {
           const first = options.patients?.[0];
-          if (!first) return fail('invalid_request', 'launch/patient needs a patient: pass patient=<id> or configure patients');
+          if (!first)
+            return fail(
+              'invalid_request',
+              'launch/patient needs a patient: pass patient=<id> or configure patients',
+            );
           return issueCode(pending, { patient: first.id });
         }
         return issueCode(pending, context);
@@ -206,14 +268,23 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
 
     decide(requestId, decision) {
       const pending = state.takePending(requestId);
-      if (!pending) return { kind: 'error-page', status: 400, message: 'unknown or expired authorization request' };
+      if (!pending)
+        return { kind: 'error-page', status: 400, message: 'unknown or expired authorization request' };
       if (!decision.approve) {
-        return redirectWith(pending.redirectUri, { error: 'access_denied', error_description: 'the user denied access', state: pending.state });
+        return redirectWith(pending.redirectUri, {
+          error: 'access_denied',
+          error_description: 'the user denied access',
+          state: pending.state,
+        });
       }
       let context = pending.context;
       if (pending.needsPatientPick) {
         if (!decision.patient) {
-          return redirectWith(pending.redirectUri, { error: 'invalid_request', error_description: 'no patient was selected', state: pending.state });
+          return redirectWith(pending.redirectUri, {
+            error: 'invalid_request',
+            error_description: 'no patient was selected',
+            state: pending.state,
+          });
         }
         context = { patient: decision.patient };
       }
@@ -228,11 +299,17 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
           const reused = state.wasRedeemed(form.code);
           const grant = state.takeCode(form.code);
           if (!grant) {
-            throw new OAuthError('invalid_grant', reused ? 'authorization code has already been used' : 'unknown or expired authorization code');
+            throw new OAuthError(
+              'invalid_grant',
+              reused ? 'authorization code has already been used' : 'unknown or expired authorization code',
+            );
           }
-          if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'code was issued to another client');
-          if (form.redirect_uri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
-          if (!form.code_verifier) throw new OAuthError('invalid_request', 'code_verifier is missing (PKCE is required)');
+          if (grant.clientId !== client.clientId)
+            throw new OAuthError('invalid_grant', 'code was issued to another client');
+          if (form.redirect_uri !== grant.redirectUri)
+            throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+          if (!form.code_verifier)
+            throw new OAuthError('invalid_request', 'code_verifier is missing (PKCE is required)');
           if (!verifyS256(form.code_verifier, grant.codeChallenge)) {
             throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
           }
@@ -241,22 +318,40 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
         case 'client_credentials': {
           // SMART 2 §Backend Services: the client authenticates with a signed JWT assertion only.
           if (form.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE || !form.client_assertion) {
-            throw new OAuthError('invalid_client', `client_credentials requires client_assertion_type=${JWT_BEARER_ASSERTION_TYPE} and a client_assertion`);
+            throw new OAuthError(
+              'invalid_client',
+              `client_credentials requires client_assertion_type=${JWT_BEARER_ASSERTION_TYPE} and a client_assertion`,
+            );
           }
           const client = await assertions.verify(form.client_assertion, form.client_id);
+          // RFC 6749 §5.2 unauthorized_client: a client registered without system/ scopes is not a backend service.
+          if (!client.scopes.some((s) => parseResourceScope(s)?.context === 'system')) {
+            throw new OAuthError(
+              'unauthorized_client',
+              'this client is not registered for the client_credentials grant',
+            );
+          }
           const requested = splitScopes(form.scope);
           if (!requested.length) throw new OAuthError('invalid_scope', 'scope is required');
-          const scopes = grantableScopes(requested, client.scopes).filter((s) => parseResourceScope(s)?.context === 'system');
-          if (!scopes.length) throw new OAuthError('invalid_scope', 'none of the requested system/ scopes is allowed for this client');
+          const scopes = grantableScopes(requested, client.scopes).filter(
+            (s) => parseResourceScope(s)?.context === 'system',
+          );
+          if (!scopes.length)
+            throw new OAuthError(
+              'invalid_scope',
+              'none of the requested system/ scopes is allowed for this client',
+            );
           return tokenResponse(client, scopes, undefined, false);
         }
         case 'refresh_token': {
           const client = await authenticateClient(form);
           const grant = form.refresh_token ? state.refresh(form.refresh_token) : undefined;
-          if (!grant || grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'unknown or expired refresh_token');
+          if (!grant || grant.clientId !== client.clientId)
+            throw new OAuthError('invalid_grant', 'unknown or expired refresh_token');
           const requested = form.scope ? splitScopes(form.scope) : grant.scopes;
           const scopes = grantableScopes(requested, grant.scopes);
-          if (!scopes.length) throw new OAuthError('invalid_scope', 'requested scopes exceed the original grant');
+          if (!scopes.length)
+            throw new OAuthError('invalid_scope', 'requested scopes exceed the original grant');
           return tokenResponse(client, scopes, grant.context, false);
         }
         case undefined:

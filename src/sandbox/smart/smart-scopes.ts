@@ -23,7 +23,13 @@ const ORDER: SmartPermission[] = ['c', 'r', 'u', 'd', 's'];
 export function parseResourceScope(scope: string): ResourceScope | undefined {
   const match = /^(patient|user|system)\/([A-Za-z]+|\*)\.([a-z*]+)(?:\?(.*))?$/.exec(scope);
   if (!match) return undefined;
-  const [, context, resourceType, perms, query] = match as unknown as [string, ResourceScope['context'], string, string, string | undefined];
+  const [, context, resourceType, perms, query] = match as unknown as [
+    string,
+    ResourceScope['context'],
+    string,
+    string,
+    string | undefined,
+  ];
   let permissions: SmartPermission[];
   if (perms === 'read') permissions = ['r', 's'];
   else if (perms === 'write') permissions = ['c', 'u', 'd'];
@@ -39,7 +45,12 @@ export function parseResourceScope(scope: string): ResourceScope | undefined {
     }
     permissions = letters as SmartPermission[];
   }
-  return { context, resourceType, permissions: new Set(permissions), query: query ? new URLSearchParams(query) : undefined };
+  return {
+    context,
+    resourceType,
+    permissions: new Set(permissions),
+    query: query ? new URLSearchParams(query) : undefined,
+  };
 }
 
 /** Whether `ceiling` (a registered scope) covers `requested` (SMART 2: a narrower scope is a subset). */
@@ -56,7 +67,10 @@ export function scopeCovers(ceiling: string, requested: string): boolean {
 
 /** Splits a space-delimited `scope` parameter (RFC 6749 §3.3). */
 export function splitScopes(scope: string | undefined): string[] {
-  return (scope ?? '').split(' ').map((s) => s.trim()).filter(Boolean);
+  return (scope ?? '')
+    .split(' ')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The requested scopes that some registered scope covers; the rest are silently not granted (RFC 6749 §3.3). */
@@ -82,10 +96,16 @@ export function scopesPermitting(granted: string[], access: RequiredAccess): Res
   return granted
     .map(parseResourceScope)
     .filter((s): s is ResourceScope => s !== undefined)
-    .filter((s) => (s.resourceType === '*' || s.resourceType === access.resourceType) && s.permissions.has(access.permission))
+    .filter(
+      (s) =>
+        (s.resourceType === '*' || s.resourceType === access.resourceType) &&
+        s.permissions.has(access.permission),
+    )
     .filter((s) => {
       if (!s.query) return true;
       if (access.permission !== 's' || !access.searchParams) return false;
-      return [...s.query.entries()].every(([name, value]) => access.searchParams?.getAll(name).includes(value));
+      return [...s.query.entries()].every(([name, value]) =>
+        access.searchParams?.getAll(name).includes(value),
+      );
     });
 }

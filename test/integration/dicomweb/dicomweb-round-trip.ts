@@ -6,7 +6,12 @@ import { generateDicom } from '../../unit/sandbox/dicomweb/generated-dicom.js';
 
 /** A raw HTTP exchange against a DICOMweb service root. */
 export interface DicomwebHttp {
-  (request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: Buffer }): Promise<{
+  (request: {
+    method: 'GET' | 'POST';
+    path: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+  }): Promise<{
     status: number;
     headers: Record<string, string>;
     body: Buffer;
@@ -56,29 +61,59 @@ export async function runDicomwebRoundTrip(http: DicomwebHttp, suffix: string): 
 
   // QIDO-RS: by PatientID (keyword), then by tag, then study-scoped series and instances.
   const studies = JSON.parse(
-    (await http({ method: 'GET', path: `/studies?PatientID=RT-${suffix}`, headers: { accept: 'application/dicom+json' } })).body.toString(),
+    (
+      await http({
+        method: 'GET',
+        path: `/studies?PatientID=RT-${suffix}`,
+        headers: { accept: 'application/dicom+json' },
+      })
+    ).body.toString(),
   ) as DicomJson[];
   expect(studies).toHaveLength(1);
   expect(uid(studies[0], '0020000D')).toBe(generated.studyInstanceUid);
 
   const crStudies = JSON.parse(
-    (await http({ method: 'GET', path: `/studies?0020000D=${realStudy}`, headers: { accept: 'application/dicom+json' } })).body.toString(),
+    (
+      await http({
+        method: 'GET',
+        path: `/studies?0020000D=${realStudy}`,
+        headers: { accept: 'application/dicom+json' },
+      })
+    ).body.toString(),
   ) as DicomJson[];
   expect(crStudies).toHaveLength(1);
   expect(crStudies[0]?.['00080061']?.Value).toContain('CR');
 
   const series = JSON.parse(
-    (await http({ method: 'GET', path: `/studies/${realStudy}/series?Modality=CR`, headers: { accept: 'application/dicom+json' } })).body.toString(),
+    (
+      await http({
+        method: 'GET',
+        path: `/studies/${realStudy}/series?Modality=CR`,
+        headers: { accept: 'application/dicom+json' },
+      })
+    ).body.toString(),
   ) as DicomJson[];
   expect(series).toHaveLength(1);
   const seriesUid = uid(series[0], '0020000E') as string;
   const noSeries = JSON.parse(
-    (await http({ method: 'GET', path: `/studies/${realStudy}/series?Modality=MR`, headers: { accept: 'application/dicom+json' } })).body.toString(),
+    (
+      await http({
+        method: 'GET',
+        path: `/studies/${realStudy}/series?Modality=MR`,
+        headers: { accept: 'application/dicom+json' },
+      })
+    ).body.toString(),
   ) as DicomJson[];
   expect(noSeries).toHaveLength(0);
 
   const instances = JSON.parse(
-    (await http({ method: 'GET', path: `/studies/${realStudy}/series/${seriesUid}/instances`, headers: { accept: 'application/dicom+json' } })).body.toString(),
+    (
+      await http({
+        method: 'GET',
+        path: `/studies/${realStudy}/series/${seriesUid}/instances`,
+        headers: { accept: 'application/dicom+json' },
+      })
+    ).body.toString(),
   ) as DicomJson[];
   expect(instances).toHaveLength(1);
   const sopUid = uid(instances[0], '00080018') as string;

@@ -4,7 +4,12 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceOutput } from '../../../src/inference/assessment-result.js';
 import { calibrateProbability } from '../../../src/inference/calibration.js';
-import { InferenceEngineClosed, InferenceInputError, InferenceQueueFull, ModelNotFoundError } from '../../../src/inference/inference-errors.js';
+import {
+  InferenceEngineClosed,
+  InferenceInputError,
+  InferenceQueueFull,
+  ModelNotFoundError,
+} from '../../../src/inference/inference-errors.js';
 import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/inference-engine.js';
 import { createInferenceMetrics } from '../../../src/inference/inference-metrics.js';
 import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/model-registry.js';
@@ -12,7 +17,10 @@ import type { TensorData } from '../../../src/inference/tensor-data.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
 
 /** Deterministic per-patient inputs for tiny-fusion: patient i gets its own values and image. */
-function fusionPatient(i: number, options: { image?: boolean; missingFeature?: number } = {}): Record<string, TensorData> {
+function fusionPatient(
+  i: number,
+  options: { image?: boolean; missingFeature?: number } = {},
+): Record<string, TensorData> {
   let seed = 1000 + i * 7919;
   const next = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -38,7 +46,9 @@ let direct: ort.InferenceSession;
 
 /** The reference: one patient, batch 1, straight through ONNX Runtime on this thread, then calibration. */
 async function singleRun(tensors: Record<string, TensorData>): Promise<number[]> {
-  const feeds = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data.slice(), t.dims)]));
+  const feeds = Object.fromEntries(
+    Object.entries(tensors).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data.slice(), t.dims)]),
+  );
   const out = await direct.run(feeds);
   const raw = out.probabilities!.data as Float32Array;
   const manifest = registry.get('tiny-fusion')!.manifest;
@@ -46,15 +56,29 @@ async function singleRun(tensors: Record<string, TensorData>): Promise<number[]>
 }
 
 beforeAll(async () => {
-  registry = await loadModelRegistry({ modelsDir: testModelsDir, executionProviders: ['cuda', 'cpu'], logger: capturingLogger() });
-  direct = await ort.InferenceSession.create(join(testModelsDir, 'tiny-fusion', '1.0.0', 'model.onnx'), { executionProviders: ['cpu'] });
+  registry = await loadModelRegistry({
+    modelsDir: testModelsDir,
+    executionProviders: ['cuda', 'cpu'],
+    logger: capturingLogger(),
+  });
+  direct = await ort.InferenceSession.create(join(testModelsDir, 'tiny-fusion', '1.0.0', 'model.onnx'), {
+    executionProviders: ['cpu'],
+  });
 });
 afterAll(async () => {
   await direct.release();
 });
 
 function engine(overrides: Partial<Parameters<typeof createInferenceEngine>[0]> = {}): InferenceEngine {
-  return createInferenceEngine({ registry, threads: 1, maxBatchSize: 256, maxQueueDelayMs: 20, queueLimit: 100, logger: capturingLogger(), ...overrides });
+  return createInferenceEngine({
+    registry,
+    threads: 1,
+    maxBatchSize: 256,
+    maxQueueDelayMs: 20,
+    queueLimit: 100,
+    logger: capturingLogger(),
+    ...overrides,
+  });
 }
 
 describe('inference engine', () => {
@@ -64,25 +88,42 @@ describe('inference engine', () => {
     const unbatched = engine({ maxBatchSize: 1, maxQueueDelayMs: 0 });
     try {
       await Promise.all([batched.ready(), unbatched.ready()]);
-      const patients = Array.from({ length: 16 }, (_, i) => fusionPatient(i, { image: i % 3 !== 0, missingFeature: i % 5 === 0 ? 1 : undefined }));
+      const patients = Array.from({ length: 16 }, (_, i) =>
+        fusionPatient(i, { image: i % 3 !== 0, missingFeature: i % 5 === 0 ? 1 : undefined }),
+      );
       const metaOf = (i: number) => ({ presence: { tabular: true, image: i % 3 !== 0 } });
-      const results = await Promise.all(patients.map((t, i) => batched.infer('tiny-fusion', '1.0.0', t, metaOf(i))));
+      const results = await Promise.all(
+        patients.map((t, i) => batched.infer('tiny-fusion', '1.0.0', t, metaOf(i))),
+      );
       const stats = batched.stats();
       expect(stats.requests).toBe(16);
       expect(stats.batches).toBeLessThan(16);
       const rowsHistogram = await metrics.batchRequests.get();
-      expect(rowsHistogram.values.find((v) => v.metricName === 'fhir_fusion_inference_batch_requests_count')?.value).toBe(stats.batches);
+      expect(
+        rowsHistogram.values.find((v) => v.metricName === 'fhir_fusion_inference_batch_requests_count')
+          ?.value,
+      ).toBe(stats.batches);
 
       for (const [i, tensors] of patients.entries()) {
         const reference = await singleRun(tensors);
         const result = results[i]!;
         expect(result.executionProvider).toBe('cpu');
-        result.predictions.forEach((p, k) => expect(Math.abs(p.probability - reference[k]!)).toBeLessThan(1e-6));
+        result.predictions.forEach((p, k) =>
+          expect(Math.abs(p.probability - reference[k]!)).toBeLessThan(1e-6),
+        );
         // And the explanations match an engine that never batches (one run per request, rows of one patient only).
         const alone: InferenceOutput = await unbatched.infer('tiny-fusion', '1.0.0', tensors, metaOf(i));
-        expect(alone.modalityContributions.map((c) => c.modality)).toEqual(result.modalityContributions.map((c) => c.modality));
-        alone.modalityContributions.forEach((c, k) => c.delta.forEach((d, o) => expect(Math.abs(d - result.modalityContributions[k]!.delta[o]!)).toBeLessThan(1e-6)));
-        expect(alone.featureContributions.map((f) => f.feature)).toEqual(result.featureContributions.map((f) => f.feature));
+        expect(alone.modalityContributions.map((c) => c.modality)).toEqual(
+          result.modalityContributions.map((c) => c.modality),
+        );
+        alone.modalityContributions.forEach((c, k) =>
+          c.delta.forEach((d, o) =>
+            expect(Math.abs(d - result.modalityContributions[k]!.delta[o]!)).toBeLessThan(1e-6),
+          ),
+        );
+        expect(alone.featureContributions.map((f) => f.feature)).toEqual(
+          result.featureContributions.map((f) => f.feature),
+        );
       }
       expect(unbatched.stats().batches).toBe(16);
     } finally {
@@ -108,7 +149,15 @@ describe('inference engine', () => {
       expect(result.featureContributions.length).toBeGreaterThan(0);
       expect(result.featureContributions.length).toBeLessThanOrEqual(5);
       expect(result.predictions.map((p) => p.qualitativeRisk)).toEqual(
-        result.predictions.map((p) => (p.probability >= 0.5 ? 'high' : p.probability >= 0.2 ? 'moderate' : p.probability >= 0.05 ? 'low' : 'negligible')),
+        result.predictions.map((p) =>
+          p.probability >= 0.5
+            ? 'high'
+            : p.probability >= 0.2
+              ? 'moderate'
+              : p.probability >= 0.05
+                ? 'low'
+                : 'negligible',
+        ),
       );
     } finally {
       await e.close();
@@ -129,9 +178,14 @@ describe('inference engine', () => {
       const w = [0.9, 1.3, 0.7, -0.4];
       const p = sigmoid(w.reduce((s, wi, k) => s + wi * values[k]!, -1.2));
       expect(result.predictions[0]!.probability).toBeCloseTo(p, 6);
-      expect(result.modalityContributions).toEqual([{ modality: 'tabular', delta: [expect.closeTo(p - sigmoid(-1.2), 6)] }]);
+      expect(result.modalityContributions).toEqual([
+        { modality: 'tabular', delta: [expect.closeTo(p - sigmoid(-1.2), 6)] },
+      ]);
       const creatinine = result.featureContributions.find((f) => f.feature === 'creatinine');
-      expect(creatinine?.delta[0]).toBeCloseTo(p - sigmoid(w.reduce((s, wi, k) => s + (k === 1 ? 0 : wi * values[k]!), -1.2)), 6);
+      expect(creatinine?.delta[0]).toBeCloseTo(
+        p - sigmoid(w.reduce((s, wi, k) => s + (k === 1 ? 0 : wi * values[k]!), -1.2)),
+        6,
+      );
       expect(creatinine?.value).toBeCloseTo(-0.5 * 0.4 + 1.0, 6);
     } finally {
       await e.close();
@@ -141,24 +195,38 @@ describe('inference engine', () => {
   it('refuses beyond the queue limit with InferenceQueueFull, and close() drains what was accepted', async () => {
     const e = engine({ queueLimit: 2, maxQueueDelayMs: 60_000 });
     await e.ready();
-    const accepted = [e.infer('tiny-fusion', '1.0.0', fusionPatient(1), { presence }), e.infer('tiny-fusion', '1.0.0', fusionPatient(2), { presence })];
-    await expect(e.infer('tiny-fusion', '1.0.0', fusionPatient(3), { presence })).rejects.toBeInstanceOf(InferenceQueueFull);
+    const accepted = [
+      e.infer('tiny-fusion', '1.0.0', fusionPatient(1), { presence }),
+      e.infer('tiny-fusion', '1.0.0', fusionPatient(2), { presence }),
+    ];
+    await expect(e.infer('tiny-fusion', '1.0.0', fusionPatient(3), { presence })).rejects.toBeInstanceOf(
+      InferenceQueueFull,
+    );
     // The queue delay is a minute: only the drain on close() makes these finish now.
     await e.close();
     const done = await Promise.all(accepted);
     expect(done).toHaveLength(2);
     expect(e.stats()).toMatchObject({ batches: 1, requests: 2 });
-    await expect(e.infer('tiny-fusion', '1.0.0', fusionPatient(4), { presence })).rejects.toBeInstanceOf(InferenceEngineClosed);
+    await expect(e.infer('tiny-fusion', '1.0.0', fusionPatient(4), { presence })).rejects.toBeInstanceOf(
+      InferenceEngineClosed,
+    );
   });
 
   it('names the model or tensor for bad requests', async () => {
     const e = engine();
     try {
-      await expect(e.infer('nope', undefined, fusionPatient(0), { presence })).rejects.toBeInstanceOf(ModelNotFoundError);
+      await expect(e.infer('nope', undefined, fusionPatient(0), { presence })).rejects.toBeInstanceOf(
+        ModelNotFoundError,
+      );
       const bad = fusionPatient(0);
       bad.image = { dtype: 'float32', dims: [1, 1, 4, 4], data: new Float32Array(16) };
-      await expect(e.infer('tiny-fusion', '1.0.0', bad, { presence })).rejects.toMatchObject({ name: 'InferenceInputError', tensor: 'image' });
-      await expect(e.infer('tiny-fusion', '1.0.0', bad, { presence })).rejects.toBeInstanceOf(InferenceInputError);
+      await expect(e.infer('tiny-fusion', '1.0.0', bad, { presence })).rejects.toMatchObject({
+        name: 'InferenceInputError',
+        tensor: 'image',
+      });
+      await expect(e.infer('tiny-fusion', '1.0.0', bad, { presence })).rejects.toBeInstanceOf(
+        InferenceInputError,
+      );
     } finally {
       await e.close();
     }

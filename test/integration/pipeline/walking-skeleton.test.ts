@@ -132,4 +132,18 @@ describe('walking skeleton: notification → inbox → job → EHR → ONNX → 
       expect(prov.target?.[0]?.reference).toContain(`RiskAssessment/${ra.id}`);
     }
   });
+
+  it('reports liveness, readiness (database, models, EHR) and Prometheus metrics', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(body.status).toBe('ready');
+    expect(Object.keys(body.checks).sort()).toEqual(['database', 'ehr', 'models']);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^fhir_fusion_notifications_received_total\{dialect="rest-hook-post"\} [1-9]/m);
+    expect(metrics).toMatch(/^fhir_fusion_writebacks_total\{outcome="created"\} [1-9]/m);
+    expect(metrics).toContain('fhir_fusion_stage_seconds_bucket{');
+  });
 });

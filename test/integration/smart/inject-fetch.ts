@@ -16,8 +16,12 @@ export function injectFetch(app: FastifyInstance): typeof fetch {
     });
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : String(value));
+      if (value !== undefined)
+        responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : String(value));
     }
-    return new Response(response.rawPayload.length ? new Uint8Array(response.rawPayload) : null, { status: response.statusCode, headers: responseHeaders });
+    return new Response(response.rawPayload.length ? new Uint8Array(response.rawPayload) : null, {
+      status: response.statusCode,
+      headers: responseHeaders,
+    });
   }) as typeof fetch;
 }

@@ -16,15 +16,31 @@ describe('sandbox EHR guarded by the SMART authorization server', () => {
   let key: SigningKey;
 
   beforeAll(async () => {
-    key = await signingKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    key = await signingKeyFrom(
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }) as string,
+    );
     auth = await createSmartAuthServer({
       issuer: FHIR_BASE,
       fhirPrefix: '/fhir',
       clients: [
-        { clientId: 'reader', type: 'confidential', redirectUris: [], jwks: { keys: [key.publicJwk] }, scopes: ['system/Patient.rs', 'system/Observation.rs'] },
+        {
+          clientId: 'reader',
+          type: 'confidential',
+          redirectUris: [],
+          jwks: { keys: [key.publicJwk] },
+          scopes: ['system/Patient.rs', 'system/Observation.rs'],
+        },
       ],
     });
-    ehr = await createSandboxEhr({ authorize: smartAuthorizer({ verifyAccessToken: (t) => auth.verifyAccessToken(t), fhirPrefix: '/fhir' }) });
+    ehr = await createSandboxEhr({
+      authorize: smartAuthorizer({
+        verifyAccessToken: (t) => auth.verifyAccessToken(t),
+        fhirPrefix: '/fhir',
+      }),
+    });
     await ehr.app.register(smartAuthPlugin, { ...auth.options, server: auth });
     await ehr.app.ready();
   });
@@ -34,9 +50,10 @@ describe('sandbox EHR guarded by the SMART authorization server', () => {
 
   it('serves metadata and SMART discovery without a token, and FHIR data only with one', async () => {
     expect((await ehr.app.inject({ method: 'GET', url: '/fhir/metadata' })).statusCode).toBe(200);
-    expect((await ehr.app.inject({ method: 'GET', url: '/fhir/.well-known/smart-configuration' })).json().token_endpoint).toBe(
-      'http://sandbox.test/auth/token',
-    );
+    expect(
+      (await ehr.app.inject({ method: 'GET', url: '/fhir/.well-known/smart-configuration' })).json()
+        .token_endpoint,
+    ).toBe('http://sandbox.test/auth/token');
 
     const anonymous = await ehr.app.inject({ method: 'GET', url: '/fhir/Patient' });
     expect(anonymous.statusCode).toBe(401);

@@ -124,6 +124,11 @@ describe('openDatabase with the embedded Postgres', () => {
         child.on('exit', (code) => fail(new Error(`child exited with ${code}: ${stderr}`)));
       });
       const orphan = await postmasterPid(dir);
+      // While its owner lives, the server is not an orphan: a second instance must not stop it.
+      await expect(openDatabase({ dataDir: dir, embeddedPort: port, logger })).rejects.toThrow(
+        `Another process (pid ${child.pid}) is running the embedded Postgres`,
+      );
+      expect(orphan && alive(orphan)).toBe(true);
       child.kill('SIGKILL');
       await new Promise((done) => child.on('exit', done));
       expect(orphan && alive(orphan)).toBe(true);

@@ -22,13 +22,17 @@ export async function startMinimalFhirServer(): Promise<MinimalFhirServer> {
   const router = new FhirRouter();
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'application/fhir+json'], { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(String(body)) as unknown);
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/json', 'application/fhir+json'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, JSON.parse(String(body)) as unknown);
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
   app.all('/*', async (request, reply) => {
     const url = request.url.replace(/^\/+/, '');
     const fhirRequest: FhirRequest = {

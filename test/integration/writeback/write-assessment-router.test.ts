@@ -19,15 +19,30 @@ let client: MedplumClient;
 let validator: ProfileValidator;
 
 function clientFor(baseUrl: string): MedplumClient {
-  return new MedplumClient({ baseUrl, fhirUrlPath: '', cacheTime: 0, autoBatchTime: 0, fetch: (url: string, init?: RequestInit) => fetch(url, init) });
+  return new MedplumClient({
+    baseUrl,
+    fhirUrlPath: '',
+    cacheTime: 0,
+    autoBatchTime: 0,
+    fetch: (url: string, init?: RequestInit) => fetch(url, init),
+  });
 }
 
 function bundleFor(result = sampleResult('pat-7'), previous?: Reference<RiskAssessment>): Bundle {
   const { manifest, cardMarkdown } = referenceModel();
-  return buildAssessmentBundle({ result, manifest, cardMarkdown, previous, softwareVersion: '0.1.0', identifierSystem: IDENTIFIER_SYSTEM });
+  return buildAssessmentBundle({
+    result,
+    manifest,
+    cardMarkdown,
+    previous,
+    softwareVersion: '0.1.0',
+    identifierSystem: IDENTIFIER_SYSTEM,
+  });
 }
 
-async function count(resourceType: 'RiskAssessment' | 'Provenance' | 'Device' | 'DocumentReference'): Promise<number> {
+async function count(
+  resourceType: 'RiskAssessment' | 'Provenance' | 'Device' | 'DocumentReference',
+): Promise<number> {
   const found = await client.searchResources(resourceType, { _count: '100' }, { cache: 'no-cache' });
   return found.length;
 }
@@ -73,7 +88,9 @@ describe('writeAssessment against @medplum/fhir-router', () => {
     expect(ra.performer?.reference).toMatch(/^Device\/[^/]+$/);
     const provenance = await client.readReference<Provenance>(first.provenance, { cache: 'no-cache' });
     expect(provenance.target[0]?.reference).toBe(first.riskAssessment.reference);
-    expect(provenance.entity?.find((e) => e.role === 'derivation')?.what.reference).toMatch(/^DocumentReference\//);
+    expect(provenance.entity?.find((e) => e.role === 'derivation')?.what.reference).toMatch(
+      /^DocumentReference\//,
+    );
   });
 
   it('links a new assessment to the one it follows and reuses the model Device and card', async () => {
@@ -105,19 +122,26 @@ describe('writeAssessment against @medplum/fhir-router', () => {
     const assessments = await client.searchResources(
       'RiskAssessment',
       { subject: 'Patient/pat-7', _security: AIAST },
-      { cache: 'no-cache' }
+      { cache: 'no-cache' },
     );
     expect(assessments).toHaveLength(2);
     expect(assessments.every((ra) => ra.subject?.reference === 'Patient/pat-7')).toBe(true);
     for (const ra of assessments) {
-      const provenances = await client.searchResources('Provenance', { target: `RiskAssessment/${ra.id}` }, { cache: 'no-cache' });
+      const provenances = await client.searchResources(
+        'Provenance',
+        { target: `RiskAssessment/${ra.id}` },
+        { cache: 'no-cache' },
+      );
       expect(provenances).toHaveLength(1);
       expect(provenances[0]?.reason?.[0]?.coding?.[0]?.code).toBe('AIAST');
     }
     const unlabelled = await client.searchResources(
       'RiskAssessment',
-      { subject: 'Patient/pat-7', _security: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue|OTHER' },
-      { cache: 'no-cache' }
+      {
+        subject: 'Patient/pat-7',
+        _security: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue|OTHER',
+      },
+      { cache: 'no-cache' },
     );
     expect(unlabelled).toHaveLength(0);
   });

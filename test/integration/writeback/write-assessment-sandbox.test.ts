@@ -17,14 +17,26 @@ let validator: ProfileValidator;
 
 function bundleFor(patientId: string) {
   const { manifest, cardMarkdown } = referenceModel();
-  return buildAssessmentBundle({ result: sampleResult(patientId), manifest, cardMarkdown, softwareVersion: '0.1.0', identifierSystem: IDENTIFIER_SYSTEM });
+  return buildAssessmentBundle({
+    result: sampleResult(patientId),
+    manifest,
+    cardMarkdown,
+    softwareVersion: '0.1.0',
+    identifierSystem: IDENTIFIER_SYSTEM,
+  });
 }
 
 beforeAll(async () => {
   validator = createProfileValidator();
   ehr = await createSandboxEhr();
   const base = await ehr.listen();
-  client = new MedplumClient({ baseUrl: `${base}/`, fhirUrlPath: '', cacheTime: 0, autoBatchTime: 0, fetch: (url: string, init?: RequestInit) => fetch(url, init) });
+  client = new MedplumClient({
+    baseUrl: `${base}/`,
+    fhirUrlPath: '',
+    cacheTime: 0,
+    autoBatchTime: 0,
+    fetch: (url: string, init?: RequestInit) => fetch(url, init),
+  });
 });
 
 afterAll(async () => {
@@ -39,11 +51,18 @@ describe('writeAssessment against the sandbox EHR', () => {
     expect(second).toEqual({ ...first, outcome: 'exists' });
     const assessments = await client.searchResources(
       'RiskAssessment',
-      { subject: 'Patient/pat-s1', _security: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue|AIAST' },
-      { cache: 'no-cache' }
+      {
+        subject: 'Patient/pat-s1',
+        _security: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue|AIAST',
+      },
+      { cache: 'no-cache' },
     );
     expect(assessments.map((ra) => `RiskAssessment/${ra.id}`)).toEqual([first.riskAssessment.reference]);
-    const provenances = await client.searchResources('Provenance', { target: first.riskAssessment.reference ?? '' }, { cache: 'no-cache' });
+    const provenances = await client.searchResources(
+      'Provenance',
+      { target: first.riskAssessment.reference ?? '' },
+      { cache: 'no-cache' },
+    );
     expect(provenances.map((p) => `Provenance/${p.id}`)).toEqual([first.provenance.reference]);
     const previous = await findPreviousAssessment(client, 'pat-s1', 'tabular-risk');
     expect(previous?.reference?.startsWith(`${first.riskAssessment.reference}/_history/`)).toBe(true);

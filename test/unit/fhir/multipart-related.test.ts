@@ -25,12 +25,22 @@ describe('parseMultipartRelated', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 5 }), (bodies) => {
         const { body, contentType } = buildMultipartRelated(
-          bodies.map((b) => ({ contentType: 'application/dicom', body: b, headers: { 'Content-Location': 'x' } })),
+          bodies.map((b) => ({
+            contentType: 'application/dicom',
+            body: b,
+            headers: { 'Content-Location': 'x' },
+          })),
           'application/dicom',
         );
         const parts = parseMultipartRelated(body, contentType);
-        expect(parts.map((p) => Buffer.from(p.body).toString('hex'))).toEqual(bodies.map((b) => Buffer.from(b).toString('hex')));
-        expect(parts.every((p) => p.headers['content-type'] === 'application/dicom' && p.headers['content-location'] === 'x')).toBe(true);
+        expect(parts.map((p) => Buffer.from(p.body).toString('hex'))).toEqual(
+          bodies.map((b) => Buffer.from(b).toString('hex')),
+        );
+        expect(
+          parts.every(
+            (p) => p.headers['content-type'] === 'application/dicom' && p.headers['content-location'] === 'x',
+          ),
+        ).toBe(true);
       }),
     );
   });
@@ -44,7 +54,9 @@ describe('parseMultipartRelated', () => {
 
   it('does not split on the boundary string inside a part body', () => {
     const body = Buffer.from('--xyz\r\n\r\nabc--xyzdef\r\n--xyz--');
-    expect(parseMultipartRelated(body, 'multipart/related; boundary=xyz')[0]?.body.toString()).toBe('abc--xyzdef');
+    expect(parseMultipartRelated(body, 'multipart/related; boundary=xyz')[0]?.body.toString()).toBe(
+      'abc--xyzdef',
+    );
   });
 
   it('names what is wrong', () => {
@@ -59,7 +71,11 @@ describe('parseMultipartRelated', () => {
     expect(attempt('x', 'application/dicom')).toBe('Content-Type');
     expect(attempt('x', 'multipart/related')).toBe('Content-Type');
     expect(attempt('no delimiter', 'multipart/related; boundary=q')).toBe('body');
-    expect(attempt('--q\r\nContent-Type: a\r\n\r\nbody', 'multipart/related; boundary=q')).toBe('body.part[0]');
-    expect(attempt('--q\r\nno-colon-header\r\n\r\nbody\r\n--q--', 'multipart/related; boundary=q')).toBe('body.part[0]');
+    expect(attempt('--q\r\nContent-Type: a\r\n\r\nbody', 'multipart/related; boundary=q')).toBe(
+      'body.part[0]',
+    );
+    expect(attempt('--q\r\nno-colon-header\r\n\r\nbody\r\n--q--', 'multipart/related; boundary=q')).toBe(
+      'body.part[0]',
+    );
   });
 });

@@ -22,7 +22,10 @@ describe('SMART Backend Services client against the sandbox authorization server
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'smart-client-'));
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'jwk' });
     await writeFile(join(dir, 'old.pem'), rsa);
     await writeFile(join(dir, 'new.json'), JSON.stringify({ ...ec, kid: 'ec-2026' }));
@@ -32,7 +35,15 @@ describe('SMART Backend Services client against the sandbox authorization server
       issuer: FHIR_BASE,
       fhirPrefix: '/fhir',
       now: () => clock,
-      clients: [{ clientId: 'fhir-fusion', type: 'confidential', redirectUris: [], jwks: keys.publicJwks(), scopes: ['system/*.rs', 'system/RiskAssessment.c'] }],
+      clients: [
+        {
+          clientId: 'fhir-fusion',
+          type: 'confidential',
+          redirectUris: [],
+          jwks: keys.publicJwks(),
+          scopes: ['system/*.rs', 'system/RiskAssessment.c'],
+        },
+      ],
     });
     await app.ready();
     const inner = injectFetch(app);
@@ -122,7 +133,10 @@ describe('SMART Backend Services client against the sandbox authorization server
   });
 
   it('names the file when a key cannot be used', async () => {
-    const weak = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const weak = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     await writeFile(join(dir, 'p256.pem'), weak);
     await writeFile(join(dir, 'garbage.pem'), 'not a key');
     await expect(loadSigningKeys([join(dir, 'p256.pem')])).rejects.toThrow(/P-384/);

@@ -7,7 +7,9 @@ import { InferenceEngineClosed, InferenceQueueFull } from '../../../src/inferenc
 function controlledExecutor() {
   const batches: Array<{ group: string; requests: number[]; release: () => void }> = [];
   const execute = (group: string, requests: number[]): Promise<number[]> =>
-    new Promise((resolve) => batches.push({ group, requests, release: () => resolve(requests.map((r) => r * 10)) }));
+    new Promise((resolve) =>
+      batches.push({ group, requests, release: () => resolve(requests.map((r) => r * 10)) }),
+    );
   return { batches, execute };
 }
 
@@ -16,7 +18,14 @@ const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(reso
 describe('createDynamicBatcher', () => {
   it('gathers requests that arrive within the queue delay into one batch and splits results back', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 16, maxQueueDelayMs: 20, queueLimit: 100, concurrency: 1, rowsOf: () => 1, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 16,
+      maxQueueDelayMs: 20,
+      queueLimit: 100,
+      concurrency: 1,
+      rowsOf: () => 1,
+      execute,
+    });
     const results = [1, 2, 3, 4, 5].map((n) => batcher.submit('m', n));
     expect(batches).toHaveLength(0);
     await tick(40);
@@ -29,7 +38,14 @@ describe('createDynamicBatcher', () => {
 
   it('dispatches a full batch at once without waiting for the delay', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 4, maxQueueDelayMs: 60_000, queueLimit: 100, concurrency: 2, rowsOf: () => 2, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 4,
+      maxQueueDelayMs: 60_000,
+      queueLimit: 100,
+      concurrency: 2,
+      rowsOf: () => 2,
+      execute,
+    });
     void batcher.submit('m', 1);
     expect(batches).toHaveLength(0);
     void batcher.submit('m', 2);
@@ -40,7 +56,14 @@ describe('createDynamicBatcher', () => {
 
   it('keeps separate groups apart', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 8, maxQueueDelayMs: 5, queueLimit: 100, concurrency: 4, rowsOf: () => 1, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 8,
+      maxQueueDelayMs: 5,
+      queueLimit: 100,
+      concurrency: 4,
+      rowsOf: () => 1,
+      execute,
+    });
     const all = [batcher.submit('a', 1), batcher.submit('b', 2), batcher.submit('a', 3)];
     await tick(20);
     expect(batches.map((b) => [b.group, b.requests])).toEqual([
@@ -53,7 +76,14 @@ describe('createDynamicBatcher', () => {
 
   it('lets batches grow while every slot is busy', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 64, maxQueueDelayMs: 0, queueLimit: 100, concurrency: 1, rowsOf: () => 1, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 64,
+      maxQueueDelayMs: 0,
+      queueLimit: 100,
+      concurrency: 1,
+      rowsOf: () => 1,
+      execute,
+    });
     const first = batcher.submit('m', 0);
     const rest = Array.from({ length: 9 }, (_, i) => batcher.submit('m', i + 1));
     expect(batches).toHaveLength(1);
@@ -68,7 +98,14 @@ describe('createDynamicBatcher', () => {
 
   it('refuses requests beyond the queue limit with InferenceQueueFull, and takes them again once drained', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 100, maxQueueDelayMs: 10_000, queueLimit: 3, concurrency: 1, rowsOf: () => 1, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 100,
+      maxQueueDelayMs: 10_000,
+      queueLimit: 3,
+      concurrency: 1,
+      rowsOf: () => 1,
+      execute,
+    });
     const accepted = [1, 2, 3].map((n) => batcher.submit('m', n));
     await expect(batcher.submit('m', 4)).rejects.toBeInstanceOf(InferenceQueueFull);
     expect(batcher.waiting()).toBe(3);
@@ -81,7 +118,14 @@ describe('createDynamicBatcher', () => {
 
   it('drain runs queued work without waiting for the delay, finishes in-flight batches and refuses new work', async () => {
     const { batches, execute } = controlledExecutor();
-    const batcher = createDynamicBatcher<number, number>({ maxBatchSize: 2, maxQueueDelayMs: 60_000, queueLimit: 100, concurrency: 1, rowsOf: () => 1, execute });
+    const batcher = createDynamicBatcher<number, number>({
+      maxBatchSize: 2,
+      maxQueueDelayMs: 60_000,
+      queueLimit: 100,
+      concurrency: 1,
+      rowsOf: () => 1,
+      execute,
+    });
     const results = [1, 2, 3].map((n) => batcher.submit('m', n));
     expect(batches).toHaveLength(1); // [1, 2] is full
     let drained = false;
@@ -99,7 +143,11 @@ describe('createDynamicBatcher', () => {
   it('rejects every request of a failed batch with the error, and keeps serving', async () => {
     let calls = 0;
     const batcher = createDynamicBatcher<number, number>({
-      maxBatchSize: 8, maxQueueDelayMs: 1, queueLimit: 10, concurrency: 1, rowsOf: () => 1,
+      maxBatchSize: 8,
+      maxQueueDelayMs: 1,
+      queueLimit: 10,
+      concurrency: 1,
+      rowsOf: () => 1,
       execute: async (_g, requests) => {
         calls++;
         if (calls === 1) throw new Error('boom');
@@ -114,7 +162,11 @@ describe('createDynamicBatcher', () => {
   it('runs a request larger than maxBatchSize alone rather than starving it', async () => {
     const sizes: number[] = [];
     const batcher = createDynamicBatcher<number, number>({
-      maxBatchSize: 4, maxQueueDelayMs: 1, queueLimit: 10, concurrency: 1, rowsOf: (r) => r,
+      maxBatchSize: 4,
+      maxQueueDelayMs: 1,
+      queueLimit: 10,
+      concurrency: 1,
+      rowsOf: (r) => r,
       execute: async (_g, requests) => {
         sizes.push(requests.length);
         return requests;
@@ -127,13 +179,24 @@ describe('createDynamicBatcher', () => {
   it('never mixes results up between requests, whatever the arrival pattern, sizes and groups', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ group: fc.constantFrom('a', 'b', 'c'), rows: fc.integer({ min: 1, max: 5 }), gapMs: fc.constantFrom(0, 0, 0, 1, 3) }), { minLength: 1, maxLength: 40 }),
+        fc.array(
+          fc.record({
+            group: fc.constantFrom('a', 'b', 'c'),
+            rows: fc.integer({ min: 1, max: 5 }),
+            gapMs: fc.constantFrom(0, 0, 0, 1, 3),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
         fc.integer({ min: 1, max: 12 }),
         fc.integer({ min: 1, max: 3 }),
         async (arrivals, maxBatchSize, concurrency) => {
           const seen: Array<{ group: string; rows: number }> = [];
           const batcher = createDynamicBatcher<{ id: number; group: string; rows: number }, number>({
-            maxBatchSize, maxQueueDelayMs: 2, queueLimit: 1000, concurrency, rowsOf: (r) => r.rows,
+            maxBatchSize,
+            maxQueueDelayMs: 2,
+            queueLimit: 1000,
+            concurrency,
+            rowsOf: (r) => r.rows,
             execute: async (group, requests) => {
               await tick(Math.random() * 3);
               expect(requests.every((r) => r.group === group)).toBe(true);

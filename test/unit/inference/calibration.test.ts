@@ -17,22 +17,33 @@ describe('calibrateProbability', () => {
 
   it('applies Platt scaling on the logit', () => {
     // logit(0.5) = 0, so p' = sigmoid(b).
-    expect(calibrateProbability(0.5, { method: 'platt', a: 2, b: 1 })).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
+    expect(calibrateProbability(0.5, { method: 'platt', a: 2, b: 1 })).toBeCloseTo(
+      1 / (1 + Math.exp(-1)),
+      12,
+    );
     const p = 0.8;
     const logit = Math.log(p / (1 - p));
-    expect(calibrateProbability(p, { method: 'platt', a: 1.1, b: -0.2 })).toBeCloseTo(1 / (1 + Math.exp(-(1.1 * logit - 0.2))), 12);
+    expect(calibrateProbability(p, { method: 'platt', a: 1.1, b: -0.2 })).toBeCloseTo(
+      1 / (1 + Math.exp(-(1.1 * logit - 0.2))),
+      12,
+    );
   });
 
   it('stays finite and in [0, 1] for saturated inputs and is monotone for a > 0', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0.1, max: 5, noNaN: true }), (x, y, a) => {
-        const cal = { method: 'platt' as const, a, b: -0.3 };
-        const cx = calibrateProbability(x, cal);
-        const cy = calibrateProbability(y, cal);
-        expect(cx).toBeGreaterThanOrEqual(0);
-        expect(cx).toBeLessThanOrEqual(1);
-        if (x < y) expect(cx).toBeLessThanOrEqual(cy);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0.1, max: 5, noNaN: true }),
+        (x, y, a) => {
+          const cal = { method: 'platt' as const, a, b: -0.3 };
+          const cx = calibrateProbability(x, cal);
+          const cy = calibrateProbability(y, cal);
+          expect(cx).toBeGreaterThanOrEqual(0);
+          expect(cx).toBeLessThanOrEqual(1);
+          if (x < y) expect(cx).toBeLessThanOrEqual(cy);
+        },
+      ),
     );
   });
 });

@@ -6,7 +6,9 @@ import type { ModelManifest } from '../../../src/inference/manifest-types.js';
 import { checkRequestTensors } from '../../../src/inference/request-tensors.js';
 import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
 
-const fusion = JSON.parse(readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'manifest.json'), 'utf8')) as ModelManifest;
+const fusion = JSON.parse(
+  readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'manifest.json'), 'utf8'),
+) as ModelManifest;
 
 function request(mask: number[]) {
   return checkRequestTensors(fusion, {
@@ -28,7 +30,12 @@ function feedsFor(rows: number) {
 
 describe('explainRows', () => {
   it('plans the patient, one row per present consumed modality and one per present feature', () => {
-    const plan = explainRows(fusion, request([1, 0, 1, 1]), { presence: { tabular: true, image: true, text: true } }, true);
+    const plan = explainRows(
+      fusion,
+      request([1, 0, 1, 1]),
+      { presence: { tabular: true, image: true, text: true } },
+      true,
+    );
     // text is "present" but this model has no text input, so no row for it; feature 1 is masked out.
     expect(plan.variants).toEqual([
       { kind: 'full' },
@@ -41,11 +48,19 @@ describe('explainRows', () => {
   });
 
   it('plans only the patient row when explanations are off', () => {
-    expect(explainRows(fusion, request([1, 1, 1, 1]), { presence: { tabular: true, image: true } }, false).variants).toEqual([{ kind: 'full' }]);
+    expect(
+      explainRows(fusion, request([1, 1, 1, 1]), { presence: { tabular: true, image: true } }, false)
+        .variants,
+    ).toEqual([{ kind: 'full' }]);
   });
 
   it('writes masked copies at the right offsets without touching the other rows', () => {
-    const plan = explainRows(fusion, request([1, 1, 1, 1]), { presence: { tabular: true, image: true } }, true);
+    const plan = explainRows(
+      fusion,
+      request([1, 1, 1, 1]),
+      { presence: { tabular: true, image: true } },
+      true,
+    );
     const feeds = feedsFor(plan.variants.length + 1);
     plan.writeRows(feeds, 1);
     expect([...feeds.tabular_values.subarray(0, 4)]).toEqual([0, 0, 0, 0]); // row 0 is someone else's
@@ -68,14 +83,24 @@ describe('explainRows', () => {
 describe('interpretRows', () => {
   it('calibrates, bands and computes deltas against the patient row, top-k by strength', () => {
     const tensors = request([1, 1, 1, 1]);
-    const meta = { presence: { tabular: true, image: true }, tabularFeatures: [{ name: 'heart_rate', value: 95 }, { name: 'creatinine', value: null }] };
+    const meta = {
+      presence: { tabular: true, image: true },
+      tabularFeatures: [
+        { name: 'heart_rate', value: 95 },
+        { name: 'creatinine', value: null },
+      ],
+    };
     const plan = explainRows(fusion, tensors, meta, true);
     // rows: full, -tabular, -image, -f0, -f1, -f2, -f3; two outcomes each (outcome 0 has Platt calibration)
     const raw = [0.5, 0.6, 0.5, 0.1, 0.5, 0.6, 0.5, 0.59, 0.5, 0.3, 0.5, 0.6, 0.5, 0.45];
     const out = interpretRows(fusion, tensors, meta, plan.variants, raw, 2, 2);
     const p0 = 1 / (1 + Math.exp(0.2)); // Platt a=1.1, b=-0.2 at logit 0
     expect(out.predictions[0]!.probability).toBeCloseTo(p0, 9);
-    expect(out.predictions[1]).toEqual({ outcomeIndex: 1, probability: expect.closeTo(0.6, 6), qualitativeRisk: 'high' });
+    expect(out.predictions[1]).toEqual({
+      outcomeIndex: 1,
+      probability: expect.closeTo(0.6, 6),
+      qualitativeRisk: 'high',
+    });
     expect(out.modalityContributions).toEqual([
       { modality: 'tabular', delta: [expect.closeTo(0, 9), expect.closeTo(0.5, 6)] },
       { modality: 'image', delta: [expect.closeTo(0, 9), expect.closeTo(0, 6)] },

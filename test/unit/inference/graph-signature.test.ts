@@ -24,8 +24,14 @@ describe('compareSignature', () => {
       { name: 'x', dtype: 'int64', shape: [-1, 16], role: 'text-tokens' },
     ];
     const found = compareSignature(inputs, out, { inputs: graphIn, outputs: graphOut });
-    expect(found).toContainEqual({ subject: "manifest input 'x'", detail: 'not in graph (graph inputs: a, b)' });
-    expect(found).toContainEqual({ subject: "graph input 'b'", detail: 'not in manifest (manifest inputs: a, x)' });
+    expect(found).toContainEqual({
+      subject: "manifest input 'x'",
+      detail: 'not in graph (graph inputs: a, b)',
+    });
+    expect(found).toContainEqual({
+      subject: "graph input 'b'",
+      detail: 'not in manifest (manifest inputs: a, x)',
+    });
   });
 
   it('reports dtype, rank, static-dim and dynamic-batch differences exactly', () => {

@@ -5,7 +5,10 @@ import { parseManifest } from '../../../src/inference/manifest-schema.js';
 import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
 
 const load = (model: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(testModelsDir, model, '1.0.0', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  JSON.parse(readFileSync(join(testModelsDir, model, '1.0.0', 'manifest.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('parseManifest', () => {
   it('accepts both test manifests and returns them typed', () => {
@@ -60,7 +63,9 @@ describe('parseManifest', () => {
     expect(second.ok).toBe(false);
     if (second.ok) return;
     const pointers = second.issues.map((i) => i.pointer);
-    expect(pointers).toEqual(expect.arrayContaining(['/outcomes/1/index', '/outcomes/0/thresholds/2/min', '/outputs/1/name']));
+    expect(pointers).toEqual(
+      expect.arrayContaining(['/outcomes/1/index', '/outcomes/0/thresholds/2/min', '/outputs/1/name']),
+    );
   });
 
   it('refuses tabular inputs whose width differs from the feature list', () => {
@@ -68,7 +73,8 @@ describe('parseManifest', () => {
     manifest.inputs[1]!.shape = [-1, 5];
     const result = parseManifest(manifest);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues).toContainEqual(expect.objectContaining({ pointer: '/inputs/1/shape' }));
+    if (!result.ok)
+      expect(result.issues).toContainEqual(expect.objectContaining({ pointer: '/inputs/1/shape' }));
   });
 
   it('refuses an unknown property with its pointer', () => {
@@ -76,6 +82,7 @@ describe('parseManifest', () => {
     manifest.extra = true;
     const result = parseManifest(manifest);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues).toContainEqual({ pointer: '/extra', message: 'is not an allowed property' });
+    if (!result.ok)
+      expect(result.issues).toContainEqual({ pointer: '/extra', message: 'is not an allowed property' });
   });
 });

@@ -19,7 +19,9 @@ function npy(descr: string, shape: number[], body: Uint8Array, fortran = false):
 
 describe('parseNpy', () => {
   it('reads the golden tensors numpy wrote for the test model', () => {
-    const parsed = parseNpy(readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'golden-input-image.npy')));
+    const parsed = parseNpy(
+      readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'golden-input-image.npy')),
+    );
     expect(parsed.ok).toBe(true);
     if (parsed.ok) {
       expect(parsed.value.dtype).toBe('float32');
@@ -30,13 +32,25 @@ describe('parseNpy', () => {
 
   it('reads int64 and one-dimensional shapes', () => {
     const parsed = parseNpy(npy('<i8', [3], new Uint8Array(new BigInt64Array([1n, -2n, 3n]).buffer)));
-    expect(parsed).toEqual({ ok: true, value: { dtype: 'int64', dims: [3], data: new BigInt64Array([1n, -2n, 3n]) } });
+    expect(parsed).toEqual({
+      ok: true,
+      value: { dtype: 'int64', dims: [3], data: new BigInt64Array([1n, -2n, 3n]) },
+    });
   });
 
   it('refuses bad magic, unsupported dtypes, Fortran order and truncated data with a reason', () => {
     expect(parseNpy(new Uint8Array(20))).toEqual({ ok: false, reason: 'not a .npy file (bad magic)' });
-    expect(parseNpy(npy('>f8', [1], new Uint8Array(8)))).toEqual({ ok: false, reason: 'unsupported dtype >f8' });
-    expect(parseNpy(npy('<f4', [1], new Uint8Array(4), true))).toEqual({ ok: false, reason: 'Fortran-order arrays are not supported' });
-    expect(parseNpy(npy('<f4', [2, 2], new Uint8Array(8)))).toEqual({ ok: false, reason: 'truncated: 4 elements need 16 bytes' });
+    expect(parseNpy(npy('>f8', [1], new Uint8Array(8)))).toEqual({
+      ok: false,
+      reason: 'unsupported dtype >f8',
+    });
+    expect(parseNpy(npy('<f4', [1], new Uint8Array(4), true))).toEqual({
+      ok: false,
+      reason: 'Fortran-order arrays are not supported',
+    });
+    expect(parseNpy(npy('<f4', [2, 2], new Uint8Array(8)))).toEqual({
+      ok: false,
+      reason: 'truncated: 4 elements need 16 bytes',
+    });
   });
 });

@@ -28,7 +28,14 @@ describe('createWorkerPool (worker threads started from vitest through tsx)', ()
     const pool = await createWorkerPool({
       size: 2,
       logger: capturingLogger(),
-      models: [{ key: 'tiny-logistic@1.0.0', modelPath: join(dir, 'model.onnx'), executionProvider: 'cpu', inputs: manifest.inputs }],
+      models: [
+        {
+          key: 'tiny-logistic@1.0.0',
+          modelPath: join(dir, 'model.onnx'),
+          executionProvider: 'cpu',
+          inputs: manifest.inputs,
+        },
+      ],
     });
     try {
       const values = new Float32Array([1, 0, 0, 0, 0, 0, 0, 0]);
@@ -55,7 +62,9 @@ describe('createWorkerPool (worker threads started from vitest through tsx)', ()
       createWorkerPool({
         size: 1,
         logger: capturingLogger(),
-        models: [{ key: 'x@1', modelPath: join(dir, 'card.md'), executionProvider: 'cpu', inputs: manifest.inputs }],
+        models: [
+          { key: 'x@1', modelPath: join(dir, 'card.md'), executionProvider: 'cpu', inputs: manifest.inputs },
+        ],
       }),
     ).rejects.toThrow(/inference worker failed to start/);
   });

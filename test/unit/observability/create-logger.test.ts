@@ -100,8 +100,12 @@ describe('createLogger redaction', () => {
       },
     });
     logger.info({ config: { FHIR_BEARER_TOKEN: 'tok-456', SUBSCRIPTION_SECRETS: { s: 'shh-789' } } });
+    // Top-level keys that pino's redact paths do not list are still caught.
+    logger.info({ valueRatio: { numerator: 'ratio-321' }, 'x-api-key': 'key-654' }, 'top level');
     const output = raw();
-    for (const text of ['abc.def.ghi', 'sig-123', 'tok-456', 'shh-789']) expect(output).not.toContain(text);
+    for (const text of ['abc.def.ghi', 'sig-123', 'tok-456', 'shh-789', 'ratio-321', 'key-654']) {
+      expect(output).not.toContain(text);
+    }
     expect(output).toContain('application/fhir+json');
   });
 

@@ -14,7 +14,10 @@ export function referenceModel(): { manifest: ModelManifest; cardMarkdown: strin
 }
 
 /** A realistic result for that model: three outcomes, tabular only, the other modalities missing. */
-export function sampleResult(patientId = 'pat-1', overrides: Partial<AssessmentResult> = {}): AssessmentResult {
+export function sampleResult(
+  patientId = 'pat-1',
+  overrides: Partial<AssessmentResult> = {},
+): AssessmentResult {
   return {
     modelName: 'tabular-risk',
     modelVersion: '1',
@@ -38,7 +41,12 @@ export function sampleResult(patientId = 'pat-1', overrides: Partial<AssessmentR
     executionProvider: 'cpu',
     missing: [
       { modality: 'text', status: 'missing', reason: 'none-in-window', detail: 'No report in the last 72 h' },
-      { modality: 'image', status: 'missing', reason: 'failed-to-decode', detail: 'Transfer syntax not supported' },
+      {
+        modality: 'image',
+        status: 'missing',
+        reason: 'failed-to-decode',
+        detail: 'Transfer syntax not supported',
+      },
       { modality: 'ecg', status: 'missing', reason: 'none-in-window', detail: 'No ECG in the last 24 h' },
     ],
     occurredAt: '2026-11-23T18:00:00.000Z',

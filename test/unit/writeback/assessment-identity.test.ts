@@ -10,7 +10,7 @@ const reference = fc.record({
 });
 
 function identity(basis: VersionedReference[], modelVersion = '1'): string {
-  return assessmentIdentity({ modelName: 'tabular-risk', modelVersion, basis });
+  return assessmentIdentity({ modelName: 'tabular-risk', modelVersion, patientId: 'p1', basis });
 }
 
 describe('assessmentIdentity', () => {
@@ -23,12 +23,17 @@ describe('assessmentIdentity', () => {
       fc.property(
         fc
           .array(reference, { minLength: 1, maxLength: 12 })
-          .chain((basis) => fc.tuple(fc.constant(basis), fc.shuffledSubarray(basis, { minLength: basis.length, maxLength: basis.length }))),
+          .chain((basis) =>
+            fc.tuple(
+              fc.constant(basis),
+              fc.shuffledSubarray(basis, { minLength: basis.length, maxLength: basis.length }),
+            ),
+          ),
         ([basis, shuffled]) => {
-        expect(identity(shuffled)).toBe(identity(basis));
-        expect(identity([...basis, ...basis])).toBe(identity(basis));
-        }
-      )
+          expect(identity(shuffled)).toBe(identity(basis));
+          expect(identity([...basis, ...basis])).toBe(identity(basis));
+        },
+      ),
     );
   });
 
@@ -36,23 +41,37 @@ describe('assessmentIdentity', () => {
     fc.assert(
       fc.property(fc.array(reference, { minLength: 1, maxLength: 8 }), fc.nat(), (basis, pick) => {
         const index = pick % basis.length;
-        const changed = basis.map((r, i) => (i === index ? { ...r, versionId: `${r.versionId ?? '0'}9` } : r));
-        fc.pre(basis.filter((r) => r.resourceType === basis[index]?.resourceType && r.id === basis[index]?.id).length === 1);
+        const changed = basis.map((r, i) =>
+          i === index ? { ...r, versionId: `${r.versionId ?? '0'}9` } : r,
+        );
+        fc.pre(
+          basis.filter((r) => r.resourceType === basis[index]?.resourceType && r.id === basis[index]?.id)
+            .length === 1,
+        );
         expect(identity(changed)).not.toBe(identity(basis));
-      })
+      }),
     );
   });
 
   it('changes with the model version and name', () => {
     const basis: VersionedReference[] = [{ resourceType: 'Observation', id: 'o1', versionId: '1' }];
     expect(identity(basis, '2')).not.toBe(identity(basis, '1'));
-    expect(assessmentIdentity({ modelName: 'other', modelVersion: '1', basis })).not.toBe(identity(basis));
+    expect(assessmentIdentity({ modelName: 'other', modelVersion: '1', patientId: 'p1', basis })).not.toBe(
+      identity(basis),
+    );
   });
 
   it('keeps field boundaries: name "a1" version "" differs from name "a" version "1"', () => {
     const basis: VersionedReference[] = [{ resourceType: 'Patient', id: 'p', versionId: '1' }];
-    expect(assessmentIdentity({ modelName: 'a1', modelVersion: '', basis })).not.toBe(
-      assessmentIdentity({ modelName: 'a', modelVersion: '1', basis })
+    expect(assessmentIdentity({ modelName: 'a1', modelVersion: '', patientId: 'p1', basis })).not.toBe(
+      assessmentIdentity({ modelName: 'a', modelVersion: '1', patientId: 'p1', basis }),
+    );
+  });
+
+  it('differs between patients even when their basis is identical or empty', () => {
+    const basis: VersionedReference[] = [];
+    expect(assessmentIdentity({ modelName: 'm', modelVersion: '1', patientId: 'a', basis })).not.toBe(
+      assessmentIdentity({ modelName: 'm', modelVersion: '1', patientId: 'b', basis }),
     );
   });
 });

@@ -9,7 +9,14 @@ const SYSTEM = 'https://hospital.example.org/fhir-fusion/assessment';
 function build(previous?: { reference: string }) {
   const { manifest, cardMarkdown } = referenceModel();
   const result = sampleResult();
-  const bundle = buildAssessmentBundle({ result, manifest, cardMarkdown, previous, softwareVersion: '0.1.0', identifierSystem: SYSTEM });
+  const bundle = buildAssessmentBundle({
+    result,
+    manifest,
+    cardMarkdown,
+    previous,
+    softwareVersion: '0.1.0',
+    identifierSystem: SYSTEM,
+  });
   const byType = <T extends Resource>(type: T['resourceType']) => {
     const entry = bundle.entry?.find((e) => e.resource?.resourceType === type);
     if (!entry?.resource || !entry.fullUrl) throw new Error(`no ${type}`);
@@ -22,7 +29,12 @@ describe('buildAssessmentBundle', () => {
   it('is one transaction of conditional creates with urn:uuid fullUrls', () => {
     const { bundle } = build();
     expect(bundle.type).toBe('transaction');
-    expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['DocumentReference', 'Device', 'RiskAssessment', 'Provenance']);
+    expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual([
+      'DocumentReference',
+      'Device',
+      'RiskAssessment',
+      'Provenance',
+    ]);
     for (const entry of bundle.entry ?? []) {
       expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
       expect(entry.request?.method).toBe('POST');
@@ -35,9 +47,13 @@ describe('buildAssessmentBundle', () => {
     const { byType, result } = build();
     const identity = assessmentIdentity(result);
     const encodedSystem = encodeURIComponent(SYSTEM);
-    expect(byType<RiskAssessment>('RiskAssessment').request?.ifNoneExist).toBe(`identifier=${encodedSystem}|${identity}`);
+    expect(byType<RiskAssessment>('RiskAssessment').request?.ifNoneExist).toBe(
+      `identifier=${encodedSystem}|${identity}`,
+    );
     expect(byType<Provenance>('Provenance').request?.ifNoneExist).toBe(`_tag=${encodedSystem}|${identity}`);
-    expect(byType<Provenance>('Provenance').resource.meta?.tag).toEqual([expect.objectContaining({ system: SYSTEM, code: identity })]);
+    expect(byType<Provenance>('Provenance').resource.meta?.tag).toEqual([
+      expect.objectContaining({ system: SYSTEM, code: identity }),
+    ]);
   });
 
   it('identifies the Device by name:version:sha256 and the card by its content', () => {
@@ -65,8 +81,12 @@ describe('buildAssessmentBundle', () => {
     expect(device.resource.extension?.[0]?.valueReference?.reference).toBe(card.fullUrl);
     expect(ra.resource.performer?.reference).toBe(device.fullUrl);
     expect(provenance.resource.target[0]?.reference).toBe(ra.fullUrl);
-    expect(provenance.resource.agent.find((a) => a.type?.coding?.[0]?.code === 'author')?.who.reference).toBe(device.fullUrl);
-    expect(provenance.resource.entity?.find((e) => e.role === 'derivation')?.what.reference).toBe(card.fullUrl);
+    expect(provenance.resource.agent.find((a) => a.type?.coding?.[0]?.code === 'author')?.who.reference).toBe(
+      device.fullUrl,
+    );
+    expect(provenance.resource.entity?.find((e) => e.role === 'derivation')?.what.reference).toBe(
+      card.fullUrl,
+    );
   });
 
   it('writes predictions on the 0..1 scale with risk-probability codes, and the basis as versioned references', () => {
@@ -75,20 +95,35 @@ describe('buildAssessmentBundle', () => {
     expect(ra.meta?.security).toEqual([expect.objectContaining({ code: 'AIAST' })]);
     expect(ra.prediction?.map((p) => p.probabilityDecimal)).toEqual([0.612346, 0.12, 0.31]);
     expect(ra.prediction?.map((p) => p.qualitativeRisk?.coding?.[0])).toEqual([
-      expect.objectContaining({ system: 'http://terminology.hl7.org/CodeSystem/risk-probability', code: 'high' }),
+      expect.objectContaining({
+        system: 'http://terminology.hl7.org/CodeSystem/risk-probability',
+        code: 'high',
+      }),
       expect.objectContaining({ code: 'low' }),
       expect.objectContaining({ code: 'moderate' }),
     ]);
-    expect(ra.prediction?.[0]?.outcome?.coding?.[0]).toEqual(expect.objectContaining({ system: 'http://snomed.info/sct', code: '56675007' }));
-    expect(ra.basis?.map((b) => b.reference)).toEqual(['Patient/pat-1/_history/1', 'Observation/pat-1-hr/_history/3', 'Observation/pat-1-creatinine/_history/1']);
+    expect(ra.prediction?.[0]?.outcome?.coding?.[0]).toEqual(
+      expect.objectContaining({ system: 'http://snomed.info/sct', code: '56675007' }),
+    );
+    expect(ra.basis?.map((b) => b.reference)).toEqual([
+      'Patient/pat-1/_history/1',
+      'Observation/pat-1-hr/_history/3',
+      'Observation/pat-1-creatinine/_history/1',
+    ]);
   });
 
   it('names every missing modality with its reason, and each contribution per outcome', () => {
     const { byType } = build();
     const ra = byType<RiskAssessment>('RiskAssessment').resource;
     const missing = ra.extension?.filter((e) => e.url.endsWith('/missing-modality')) ?? [];
-    expect(missing.map((e) => e.extension?.find((x) => x.url === 'modality')?.valueCoding?.code)).toEqual(['text', 'image', 'ecg']);
-    expect(missing[1]?.extension?.find((x) => x.url === 'reason')?.valueCoding?.code).toBe('failed-to-decode');
+    expect(missing.map((e) => e.extension?.find((x) => x.url === 'modality')?.valueCoding?.code)).toEqual([
+      'text',
+      'image',
+      'ecg',
+    ]);
+    expect(missing[1]?.extension?.find((x) => x.url === 'reason')?.valueCoding?.code).toBe(
+      'failed-to-decode',
+    );
     expect(ra.extension?.filter((e) => e.url.endsWith('/modality-contribution'))).toHaveLength(3);
     expect(ra.extension?.filter((e) => e.url.endsWith('/feature-contribution'))).toHaveLength(6);
   });
@@ -98,8 +133,14 @@ describe('buildAssessmentBundle', () => {
     const provenance = byType<Provenance>('Provenance').resource;
     expect(provenance.extension?.find((e) => e.url.endsWith('/execution-provider'))?.valueCode).toBe('cpu');
     expect(provenance.extension?.find((e) => e.url.endsWith('/software-version'))?.valueString).toBe('0.1.0');
-    expect(provenance.entity?.find((e) => e.role === 'revision')?.what.reference).toBe('RiskAssessment/older/_history/2');
+    expect(provenance.entity?.find((e) => e.role === 'revision')?.what.reference).toBe(
+      'RiskAssessment/older/_history/2',
+    );
     expect(provenance.entity?.filter((e) => e.role === 'source')).toHaveLength(3);
-    expect(build().byType<Provenance>('Provenance').resource.entity?.some((e) => e.role === 'revision')).toBe(false);
+    expect(
+      build()
+        .byType<Provenance>('Provenance')
+        .resource.entity?.some((e) => e.role === 'revision'),
+    ).toBe(false);
   });
 });

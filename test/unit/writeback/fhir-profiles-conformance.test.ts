@@ -18,7 +18,10 @@ const profilesDir = join(repoRoot, 'fhir-profiles');
 function readAll(folder: string): Array<{ file: string; resource: Resource }> {
   return readdirSync(join(profilesDir, folder))
     .filter((f) => f.endsWith('.json'))
-    .map((file) => ({ file: `${folder}/${file}`, resource: JSON.parse(readFileSync(join(profilesDir, folder, file), 'utf8')) as Resource }));
+    .map((file) => ({
+      file: `${folder}/${file}`,
+      resource: JSON.parse(readFileSync(join(profilesDir, folder, file), 'utf8')) as Resource,
+    }));
 }
 
 function errors(resource: Resource): string[] {
@@ -27,12 +30,16 @@ function errors(resource: Resource): string[] {
     return [];
   } catch (err) {
     if (!(err instanceof OperationOutcomeError)) throw err;
-    return err.outcome.issue.filter((i) => i.severity === 'error').map((i) => `${i.expression?.join(',')}: ${i.details?.text}`);
+    return err.outcome.issue
+      .filter((i) => i.severity === 'error')
+      .map((i) => `${i.expression?.join(',')}: ${i.details?.text}`);
   }
 }
 
 const codes = (file: string): string[] =>
-  ((JSON.parse(readFileSync(join(profilesDir, 'CodeSystem', file), 'utf8')) as CodeSystem).concept ?? []).map((c) => c.code);
+  ((JSON.parse(readFileSync(join(profilesDir, 'CodeSystem', file), 'utf8')) as CodeSystem).concept ?? []).map(
+    (c) => c.code,
+  );
 
 beforeAll(() => ensureR4DefinitionsIndexed());
 
@@ -50,27 +57,43 @@ describe('fhir-profiles', () => {
   });
 
   it('keeps checked-in snapshots in step with the differentials', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(profilesDir, 'build-snapshots.ts'), '--check'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(profilesDir, 'build-snapshots.ts'), '--check'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    );
     expect(out).toContain('checked FusionRiskAssessment.json');
   });
 
   it('defines every profile and extension the write-back uses', () => {
     const urls = readAll('StructureDefinition').map(({ resource }) => (resource as { url?: string }).url);
-    for (const url of [...Object.values(PROFILE_URLS), ...Object.values(EXTENSION_URLS)]) expect(urls).toContain(url);
+    for (const url of [...Object.values(PROFILE_URLS), ...Object.values(EXTENSION_URLS)])
+      expect(urls).toContain(url);
   });
 
   it('has a code for every modality and missing reason the write-back emits', () => {
-    const reasons: MissingReason[] = ['none-in-window', 'fetch-failed', 'unsupported-format', 'failed-to-decode', 'not-allowed', 'invalid-value'];
+    const reasons: MissingReason[] = [
+      'none-in-window',
+      'fetch-failed',
+      'unsupported-format',
+      'failed-to-decode',
+      'not-allowed',
+      'invalid-value',
+    ];
     expect(codes('modality.json').sort()).toEqual(MODALITY_ORDER.map((m) => modalityCoding(m).code).sort());
-    expect(codes('missing-reason.json').sort()).toEqual(reasons.map((r) => missingReasonCoding(r).code).sort());
+    expect(codes('missing-reason.json').sort()).toEqual(
+      reasons.map((r) => missingReasonCoding(r).code).sort(),
+    );
   });
 
   it('declares only R4 search parameters in the CapabilityStatement', () => {
     const known = new Set(
-      (readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry?.map((e) => e.resource?.url)
+      (readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry?.map(
+        (e) => e.resource?.url,
+      ),
     );
     const cap = readAll('CapabilityStatement')[0]?.resource as CapabilityStatement;
     const declared = (cap.rest ?? []).flatMap((r) => r.resource ?? []).flatMap((r) => r.searchParam ?? []);
@@ -80,10 +103,17 @@ describe('fhir-profiles', () => {
 
   it('documents exactly the topics the sandbox EHR offers, in R5 and R4 Backport form alike', () => {
     const topics = readAll('SubscriptionTopic');
-    const r5 = topics.filter(({ resource }) => resource.resourceType === ('SubscriptionTopic' as string)).map(({ resource }) => (resource as unknown as { url: string }).url);
+    const r5 = topics
+      .filter(({ resource }) => resource.resourceType === ('SubscriptionTopic' as string))
+      .map(({ resource }) => (resource as unknown as { url: string }).url);
     const basic = topics
       .filter(({ resource }) => resource.resourceType === 'Basic')
-      .map(({ resource }) => (resource as { extension?: Array<{ url: string; valueUri?: string }> }).extension?.find((e) => e.url.endsWith('SubscriptionTopic.url'))?.valueUri);
+      .map(
+        ({ resource }) =>
+          (resource as { extension?: Array<{ url: string; valueUri?: string }> }).extension?.find((e) =>
+            e.url.endsWith('SubscriptionTopic.url'),
+          )?.valueUri,
+      );
     const sandbox = SANDBOX_TOPICS.map((t) => t.url).sort();
     expect(r5.sort()).toEqual(sandbox);
     expect(basic.sort()).toEqual(sandbox);

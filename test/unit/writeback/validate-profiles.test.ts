@@ -1,4 +1,11 @@
-import type { Bundle, Device, OperationOutcome, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  Device,
+  OperationOutcome,
+  Provenance,
+  Resource,
+  RiskAssessment,
+} from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
@@ -34,7 +41,16 @@ beforeAll(() => {
 describe('createProfileValidator', () => {
   it('loads every fhir-fusion profile and extension with a snapshot', () => {
     const urls = [...validator.structureDefinitions.keys()];
-    for (const id of ['FusionRiskAssessment', 'FusionProvenance', 'FusionModelDevice', 'FusionModelCard', 'modality-contribution', 'missing-modality', 'feature-contribution', 'execution-provider']) {
+    for (const id of [
+      'FusionRiskAssessment',
+      'FusionProvenance',
+      'FusionModelDevice',
+      'FusionModelCard',
+      'modality-contribution',
+      'missing-modality',
+      'feature-contribution',
+      'execution-provider',
+    ]) {
       expect(urls).toContain(`https://fhir-fusion.dev/fhir/StructureDefinition/${id}`);
     }
   });
@@ -63,7 +79,10 @@ describe('createProfileValidator', () => {
 
   it('rejects a RiskAssessment without the AIAST label at meta.security', () => {
     const ra = resourceOf<RiskAssessment>('RiskAssessment');
-    ra.meta = { ...ra.meta, security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' }] };
+    ra.meta = {
+      ...ra.meta,
+      security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' }],
+    };
     expect(expressions(validator.validate(ra))).toContain('RiskAssessment.meta.security');
   });
 
@@ -110,5 +129,22 @@ describe('createProfileValidator', () => {
     const device = resourceOf<Device>('Device');
     delete device.identifier;
     expect(expressions(validator.validate(device))).toContain('Device.identifier');
+  });
+
+  it('remembers a valid model Device across bundles yet still catches a changed one', () => {
+    const { manifest, cardMarkdown } = referenceModel();
+    const other = buildAssessmentBundle({
+      result: sampleResult('pat-2'),
+      manifest,
+      cardMarkdown,
+      softwareVersion: '0.1.0',
+      identifierSystem: 'urn:x',
+    });
+    const device = other.entry?.find((e) => e.resource?.resourceType === 'Device')?.resource as Device;
+    expect(validator.validate(device)).toBeUndefined();
+    expect(validator.validate(device)).toBeUndefined();
+    const broken = structuredClone(device);
+    broken.type = { text: 'not coded' };
+    expect(expressions(validator.validate(broken))).toContain('Device.type');
   });
 });

@@ -31,12 +31,20 @@ function clientAnswering(respond: Responder): MedplumClient {
 }
 
 function json(status: number, body: unknown): Promise<Response> {
-  return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/fhir+json' } }));
+  return Promise.resolve(
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/fhir+json' } }),
+  );
 }
 
 function bundle(): Bundle {
   const { manifest, cardMarkdown } = referenceModel();
-  return buildAssessmentBundle({ result: sampleResult(), manifest, cardMarkdown, softwareVersion: '0.1.0', identifierSystem: 'urn:ietf:rfc:3986' });
+  return buildAssessmentBundle({
+    result: sampleResult(),
+    manifest,
+    cardMarkdown,
+    softwareVersion: '0.1.0',
+    identifierSystem: 'urn:ietf:rfc:3986',
+  });
 }
 
 function transactionResponse(statuses: string[]): Bundle {
@@ -44,7 +52,9 @@ function transactionResponse(statuses: string[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'transaction-response',
-    entry: statuses.map((status, i) => ({ response: { status, location: `${types[i]}/id-${i}/_history/1` } })),
+    entry: statuses.map((status, i) => ({
+      response: { status, location: `${types[i]}/id-${i}/_history/1` },
+    })),
   };
 }
 
@@ -55,9 +65,23 @@ beforeAll(() => {
 describe('writeAssessment', () => {
   it('reports created from 201 and exists from 200 on the RiskAssessment entry', async () => {
     calls = 0;
-    const created = await writeAssessment(clientAnswering(() => json(200, transactionResponse(['201 Created', '201 Created', '201 Created', '201 Created']))), bundle(), { validator });
-    expect(created).toEqual({ outcome: 'created', riskAssessment: { reference: 'RiskAssessment/id-2' }, provenance: { reference: 'Provenance/id-3' } });
-    const exists = await writeAssessment(clientAnswering(() => json(200, transactionResponse(['200 OK', '200 OK', '200 OK', '200 OK']))), bundle(), { validator });
+    const created = await writeAssessment(
+      clientAnswering(() =>
+        json(200, transactionResponse(['201 Created', '201 Created', '201 Created', '201 Created'])),
+      ),
+      bundle(),
+      { validator },
+    );
+    expect(created).toEqual({
+      outcome: 'created',
+      riskAssessment: { reference: 'RiskAssessment/id-2' },
+      provenance: { reference: 'Provenance/id-3' },
+    });
+    const exists = await writeAssessment(
+      clientAnswering(() => json(200, transactionResponse(['200 OK', '200 OK', '200 OK', '200 OK']))),
+      bundle(),
+      { validator },
+    );
     expect(exists.outcome).toBe('exists');
     expect(calls).toBe(2);
   });
@@ -70,7 +94,7 @@ describe('writeAssessment', () => {
         return json(200, transactionResponse(['201', '201', '201', '201']));
       }),
       bundle(),
-      { validator }
+      { validator },
     );
     expect(seen?.url).toBe('http://ehr.test/fhir/');
     expect(seen?.method).toBe('POST');
@@ -82,7 +106,11 @@ describe('writeAssessment', () => {
     const bad = bundle();
     const ra = bad.entry?.[2]?.resource as RiskAssessment;
     ra.prediction![0]!.probabilityDecimal = 3;
-    const error = await writeAssessment(clientAnswering(() => json(200, {})), bad, { validator }).catch((e: unknown) => e);
+    const error = await writeAssessment(
+      clientAnswering(() => json(200, {})),
+      bad,
+      { validator },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WritebackInvalid);
     expect((error as WritebackInvalid).retryable).toBe(false);
     const paths = (error as WritebackInvalid).outcome.issue.flatMap((i) => i.expression ?? []);
@@ -91,8 +119,22 @@ describe('writeAssessment', () => {
   });
 
   it('turns a 4xx into WritebackRejected carrying the EHR OperationOutcome', async () => {
-    const outcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', details: { text: 'Unknown code system' }, expression: ['RiskAssessment.method'] }] };
-    const error = await writeAssessment(clientAnswering(() => json(422, outcome)), bundle(), { validator }).catch((e: unknown) => e);
+    const outcome = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code: 'invalid',
+          details: { text: 'Unknown code system' },
+          expression: ['RiskAssessment.method'],
+        },
+      ],
+    };
+    const error = await writeAssessment(
+      clientAnswering(() => json(422, outcome)),
+      bundle(),
+      { validator },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WritebackRejected);
     expect((error as WritebackRejected).outcome).toEqual(outcome);
     expect((error as WritebackRejected).retryable).toBe(false);
@@ -100,28 +142,56 @@ describe('writeAssessment', () => {
 
   it('turns a 5xx into a retryable WritebackUnavailable, without retrying itself', async () => {
     calls = 0;
-    const outcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text: 'database down' } }] };
-    const error = await writeAssessment(clientAnswering(() => json(503, outcome)), bundle(), { validator }).catch((e: unknown) => e);
+    const outcome = {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'exception', details: { text: 'database down' } }],
+    };
+    const error = await writeAssessment(
+      clientAnswering(() => json(503, outcome)),
+      bundle(),
+      { validator },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WritebackUnavailable);
     expect((error as WritebackUnavailable).retryable).toBe(true);
     expect(calls).toBe(1);
   });
 
   it("treats a proxy's HTML 502 page as unavailable, not as a rejection", async () => {
-    const page = () => Promise.resolve(new Response('<html><body>502 Bad Gateway</body></html>', { status: 502, headers: { 'content-type': 'text/html' } }));
-    await expect(writeAssessment(clientAnswering(page), bundle(), { validator })).rejects.toBeInstanceOf(WritebackUnavailable);
+    const page = () =>
+      Promise.resolve(
+        new Response('<html><body>502 Bad Gateway</body></html>', {
+          status: 502,
+          headers: { 'content-type': 'text/html' },
+        }),
+      );
+    await expect(writeAssessment(clientAnswering(page), bundle(), { validator })).rejects.toBeInstanceOf(
+      WritebackUnavailable,
+    );
   });
 
   it('turns a refused connection and a timeout into WritebackUnavailable', async () => {
-    const refused = () => Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
-    await expect(writeAssessment(clientAnswering(refused), bundle(), { validator })).rejects.toBeInstanceOf(WritebackUnavailable);
+    const refused = () =>
+      Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
+    await expect(writeAssessment(clientAnswering(refused), bundle(), { validator })).rejects.toBeInstanceOf(
+      WritebackUnavailable,
+    );
     const hang: Responder = (_url, init) =>
-      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
-    await expect(writeAssessment(clientAnswering(hang), bundle(), { validator, timeoutMs: 50 })).rejects.toBeInstanceOf(WritebackUnavailable);
+      new Promise((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      );
+    await expect(
+      writeAssessment(clientAnswering(hang), bundle(), { validator, timeoutMs: 50 }),
+    ).rejects.toBeInstanceOf(WritebackUnavailable);
   });
 
   it('refuses a Bundle that is not an assessment transaction', async () => {
     const notTransaction: Bundle = { ...bundle(), type: 'batch' };
-    await expect(writeAssessment(clientAnswering(() => json(200, {})), notTransaction, { validator })).rejects.toBeInstanceOf(WritebackInvalid);
+    await expect(
+      writeAssessment(
+        clientAnswering(() => json(200, {})),
+        notTransaction,
+        { validator },
+      ),
+    ).rejects.toBeInstanceOf(WritebackInvalid);
   });
 });

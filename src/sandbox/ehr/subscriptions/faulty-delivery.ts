@@ -8,14 +8,17 @@ interface Pending {
   options: SendOptions | undefined;
 }
 
-/** How long a held-back notification waits for a successor before it goes out anyway. */
-const HOLD_BACK_MS = 100;
+/**
+ * How long a held-back notification waits for a successor before it goes out anyway (so one is
+ * not held for ever when no further write comes; `SandboxEhr.idle()` releases it at once).
+ */
+const HOLD_BACK_MS = 2000;
 
 /**
  * A {@link NotificationSender} that applies the {@link FaultInjector}'s decisions before handing
  * deliveries to the real sender: a dropped notification reports success without being sent (the
  * server believes it delivered it, as with a lost response); a duplicated one is sent twice; a
- * held-back one goes out after the next notification (or after 100 ms).
+ * held-back one goes out after the next notification (or after 2 s, or on `releaseHeld()`).
  */
 export class FaultyDelivery implements NotificationSender {
   private held: Pending | undefined;

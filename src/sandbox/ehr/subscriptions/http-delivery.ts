@@ -15,6 +15,8 @@ export interface DeliveryRequest {
 export interface SendOptions {
   /** Per-attempt timeout (e.g. a backport Subscription's `backport-timeout`). */
   timeoutMs?: number;
+  /** Deliveries with the same key are made one after another (see OrderedDelivery). */
+  orderKey?: string;
 }
 
 /** Anything that can send a notification in the background (the HTTP sender, or a faulty one). */
@@ -46,7 +48,10 @@ export class HttpDelivery implements NotificationSender {
 
   /** Starts a delivery in the background; `done` is told the final result. */
   send(request: () => DeliveryRequest, label: string, done: (result: DeliveryResult) => void, options?: SendOptions): void {
-    if (this.closed) return;
+    if (this.closed) {
+      done({ ok: false, attempts: 0, error: 'sandbox closed' });
+      return;
+    }
     const promise = this.attemptAll(request, label, options?.timeoutMs ?? this.policy.timeoutMs);
     this.inFlight.add(promise);
     void promise.then((result) => {

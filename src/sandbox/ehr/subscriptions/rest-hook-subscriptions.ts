@@ -32,6 +32,13 @@ export class RestHookSubscriptions {
     repo.addWriteListener((event) => this.onWrite(event));
   }
 
+  private closed = false;
+
+  /** Stops reacting to delivery results (on shutdown). */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Number of active classic subscriptions. */
   get activeCount(): number {
     return this.index.size;
@@ -69,8 +76,9 @@ export class RestHookSubscriptions {
         () => buildRestHookRequest(subscription, resource),
         `Subscription/${subscription.id}`,
         (result) => {
-          if (!result.ok) void this.markError(subscription.id, result.error, result.attempts);
+          if (!result.ok && !this.closed) void this.markError(subscription.id, result.error, result.attempts);
         },
+        { orderKey: `Subscription/${subscription.id}` },
       );
     }
   }

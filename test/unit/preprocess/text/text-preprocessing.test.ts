@@ -4,7 +4,8 @@ import { extractReportText } from '../../../../src/preprocess/text/extract-repor
 import { htmlToText } from '../../../../src/preprocess/text/html-to-text.js';
 import { assertSentences } from '../../../../src/preprocess/text/negation.js';
 import { reportTokens, tokenizeReport, type TextSpec } from '../../../../src/preprocess/text/tokenize-report.js';
-import { buildVocabulary, parseVocabulary } from '../../../../src/preprocess/text/vocabulary.js';
+import { buildVocabulary } from '../../../../src/preprocess/text/build-vocabulary.js';
+import { parseVocabulary } from '../../../../src/preprocess/text/vocabulary.js';
 
 const spec: TextSpec = { lookbackHours: 72, categories: ['RAD'], tokenizer: 'vocab.json', maxTokens: 12, lowercase: true, negationPrefix: 'NEG_' };
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -61,11 +62,11 @@ describe('tokenizeReport', () => {
   });
 
   it('builds a reproducible vocabulary with pad and unknown first', () => {
-    const texts = ['No pleural effusion.', 'Small pleural effusion.', 'Pleural thickening.'].map((t) => reportTokens(t, spec).tokens);
-    const file = buildVocabulary(texts, { minCount: 1 });
+    const texts = ['No pleural effusion.', 'Small pleural effusion.', 'Pleural thickening.'];
+    const file = buildVocabulary(texts, { ...spec, minCount: 1 });
     expect(file.tokens.slice(0, 3)).toEqual(['<pad>', '<unk>', 'pleural']);
     expect(file.tokens).toContain('NEG_effusion');
-    expect(buildVocabulary(texts, { minCount: 2 }).tokens).toEqual(['<pad>', '<unk>', 'pleural']);
+    expect(buildVocabulary(texts, { ...spec, minCount: 2 }).tokens).toEqual(['<pad>', '<unk>', 'pleural']);
   });
 
   it('rejects malformed vocabulary files', () => {

@@ -9,12 +9,26 @@ const reader = createDcmjsReader();
 
 describe('parsePart10Instance', () => {
   it('indexes UIDs, keeps the bytes and splits native frames', () => {
-    const generated = generateDicom({ studyInstanceUid: '2.25.1', seriesInstanceUid: '2.25.1.1', sopInstanceUid: '2.25.1.1.1', patientId: 'X', modality: 'OT', frames: 2 });
+    const generated = generateDicom({
+      studyInstanceUid: '2.25.1',
+      seriesInstanceUid: '2.25.1.1',
+      sopInstanceUid: '2.25.1.1.1',
+      patientId: 'X',
+      modality: 'OT',
+      frames: 2,
+    });
     const parsed = parsePart10Instance(generated.bytes, reader);
     if (!parsed.ok) throw new Error(parsed.message);
-    expect(parsed.value).toMatchObject({ studyInstanceUid: '2.25.1', seriesInstanceUid: '2.25.1.1', sopInstanceUid: '2.25.1.1.1', transferSyntaxUid: '1.2.840.10008.1.2.1' });
+    expect(parsed.value).toMatchObject({
+      studyInstanceUid: '2.25.1',
+      seriesInstanceUid: '2.25.1.1',
+      sopInstanceUid: '2.25.1.1.1',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+    });
     expect(parsed.value.bytes).toBe(generated.bytes);
-    expect(parsed.value.frames?.map((f) => f.toString('hex'))).toEqual(generated.frames.map((f) => f.toString('hex')));
+    expect(parsed.value.frames?.map((f) => f.toString('hex'))).toEqual(
+      generated.frames.map((f) => f.toString('hex')),
+    );
     expect(parsed.value.frameMediaType).toBe('application/octet-stream');
     // File Meta is not part of the dataset (PS3.10 §7.1) and binary attributes carry no inline value.
     expect(Object.keys(parsed.value.dataset).some((tag) => tag.startsWith('0002'))).toBe(false);
@@ -35,6 +49,9 @@ describe('parsePart10Instance', () => {
     expect(ecg.ok && ecg.value.frames).toBeUndefined();
     const raw = parsePart10Instance(readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm')), reader);
     expect(raw).toMatchObject({ ok: false, failureReason: 0xc000 });
-    expect(parsePart10Instance(Buffer.from('nope'), reader)).toMatchObject({ ok: false, failureReason: 0xc000 });
+    expect(parsePart10Instance(Buffer.from('nope'), reader)).toMatchObject({
+      ok: false,
+      failureReason: 0xc000,
+    });
   });
 });

@@ -69,7 +69,10 @@ export function generateDicom(options: {
     '00280101': { vr: 'US', Value: [16] },
     '00280102': { vr: 'US', Value: [15] },
     '00280103': { vr: 'US', Value: [0] },
-    '7FE00010': { vr: 'OW', Value: [pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.length)] },
+    '7FE00010': {
+      vr: 'OW',
+      Value: [pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.length)],
+    },
   };
   return {
     bytes: Buffer.from(dict.write()),

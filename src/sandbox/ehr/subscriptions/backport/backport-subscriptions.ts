@@ -3,7 +3,7 @@ import type { WithId } from '@medplum/core';
 import { evalFhirPath, getSearchParameter, matchesSearchRequest } from '@medplum/core';
 import type { Logger } from 'pino';
 import type { ResourceWriteEvent, SandboxRepository } from '../../sandbox-repository.js';
-import type { DeliveryRequest, NotificationSender } from '../http-delivery.js';
+import type { DeliveryRequest, NotificationSender, SendOptions } from '../http-delivery.js';
 import { channelHeaders } from '../rest-hook-request.js';
 import { isBackportSubscription } from '../backport-detection.js';
 import type { BackportSettings, PayloadContent } from './backport-settings.js';
@@ -150,7 +150,7 @@ export class BackportSubscriptions {
         if (result.ok) void this.setStatus(subscription.id, 'active');
         else void this.setStatus(subscription.id, 'error', `Handshake failed after ${result.attempts} attempts: ${result.error}`);
       },
-      settings.timeout ? { timeoutMs: settings.timeout * 1000 } : undefined,
+      this.sendOptions(subscription.id, settings),
     );
   }
 
@@ -177,8 +177,12 @@ export class BackportSubscriptions {
       (result) => {
         if (!result.ok) void this.setStatus(subscription.id, 'error', `Notification failed after ${result.attempts} attempts: ${result.error}`);
       },
-      settings.timeout ? { timeoutMs: settings.timeout * 1000 } : undefined,
+      this.sendOptions(subscription.id, settings),
     );
+  }
+
+  private sendOptions(id: string, settings: BackportSettings): SendOptions {
+    return { orderKey: `Subscription/${id}`, ...(settings.timeout ? { timeoutMs: settings.timeout * 1000 } : {}) };
   }
 
   private armHeartbeat(entry: Registered): void {
@@ -194,6 +198,7 @@ export class BackportSubscriptions {
         () => this.request(entry.subscription, entry.settings, 'heartbeat', [], 'empty'),
         `Subscription/${entry.subscription.id} heartbeat`,
         () => undefined,
+        this.sendOptions(entry.subscription.id, entry.settings),
       );
       this.armHeartbeat(entry);
     }, period * 1000);

@@ -18,8 +18,6 @@ export interface StatusInput {
   eventsSinceSubscriptionStart: number;
   events?: readonly StoredEvent[];
   content?: PayloadContent;
-  /** Error text, reported as `error` when the subscription is in error. */
-  error?: string;
 }
 
 /**
@@ -53,8 +51,8 @@ export function buildStatusParameters(input: StatusInput): Parameters & { id: st
     parameter.push({
       name: 'error',
       valueCodeableConcept: {
+        // The reason in words is in Subscription.error; here only the coded reason, as in the IG.
         coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscription-error', code: 'no-response' }],
-        ...(input.error ? { text: input.error } : {}),
       },
     });
   }

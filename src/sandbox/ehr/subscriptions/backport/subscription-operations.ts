@@ -66,7 +66,6 @@ export function registerSubscriptionOperations(options: SubscriptionOperationsOp
         eventsSinceSubscriptionStart: options.events.count(subscription.id),
         events: stored,
         content,
-        error: options.subscriptions.errorOf(subscription.id),
       },
       content === 'full-resource' ? options.subscriptions.resolveContext(stored) : [],
     );
@@ -91,7 +90,6 @@ function statusSearchset(options: SubscriptionOperationsOptions, subscriptions: 
         subscription,
         type: 'query-status',
         eventsSinceSubscriptionStart: options.events.count(subscription.id),
-        error: options.subscriptions.errorOf(subscription.id),
       });
       return { fullUrl: `urn:uuid:${status.id}`, resource: status, search: { mode: 'match' } };
     }),

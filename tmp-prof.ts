@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { createSandboxEhr } from './src/sandbox/ehr/sandbox-ehr.js';
+const dir = '/work/shared/fixtures/synthea-r4';
+const s = await createSandboxEhr();
+for (const f of ['hospitalInformation1559319163815.json', 'practitionerInformation1559319163815.json']) await s.app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json' }, payload: readFileSync(`${dir}/${f}`, 'utf8') });
+const body = readFileSync(`${dir}/Barrett_Douglas_d21c38f7-9fc7-4729-b414-3e0fe5ce3d8b.json`, 'utf8');
+const t = performance.now();
+const r = await s.app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json' }, payload: body });
+console.log(r.statusCode, performance.now() - t);
+await s.close();
