@@ -14,7 +14,13 @@ const cpuStart = process.cpuUsage();
 let resources = 0;
 let dicomBytes = 0;
 let dicomFiles = 0;
-for (const p of generateCohort({ patients, seed: 1, now: new Date('2026-01-15T12:00:00Z'), dicomwebBaseUrl: 'http://localhost/dicomweb', imageSize })) {
+for (const p of generateCohort({
+  patients,
+  seed: 1,
+  now: new Date('2026-01-15T12:00:00Z'),
+  dicomwebBaseUrl: 'http://localhost/dicomweb',
+  imageSize,
+})) {
   resources += p.resources.length;
   for (const d of p.dicom) {
     dicomBytes += d.bytes.byteLength;

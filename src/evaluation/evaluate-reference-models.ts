@@ -64,6 +64,29 @@ function rowsWith(dataset: EvaluationDataset, modalities: readonly ModalityName[
   return rows;
 }
 
+/** Best single-modality AUROC per outcome and whether the fusion model beats it. */
+function compareWithSingles(
+  fusion: string,
+  singles: readonly string[],
+  aurocByModel: Record<string, Record<string, number | null>>,
+  manifest: ModelManifest,
+): { bestSingleModality: Record<string, { model: string; auroc: number | null }>; fusionBeatsBestSingleModality: Record<string, boolean> } {
+  const bestSingleModality: Record<string, { model: string; auroc: number | null }> = {};
+  const fusionBeatsBestSingleModality: Record<string, boolean> = {};
+  for (const o of manifest.outcomes) {
+    const code = o.coding.code;
+    let top: { model: string; auroc: number | null } = { model: '', auroc: null };
+    for (const s of singles) {
+      const a = aurocByModel[s]?.[code] ?? null;
+      if (a !== null && (top.auroc === null || a > top.auroc)) top = { model: s, auroc: a };
+    }
+    bestSingleModality[code] = top;
+    const f = aurocByModel[fusion]?.[code] ?? null;
+    fusionBeatsBestSingleModality[code] = f !== null && (top.auroc === null || f > top.auroc);
+  }
+  return { bestSingleModality, fusionBeatsBestSingleModality };
+}
+
 /** Rewrite `manifest.files` with the sha256 of every file in the folder except manifest.json. */
 export function refreshManifestFiles(folder: string, manifest: ModelManifest): ModelManifest {
   const files: Record<string, string> = {};
@@ -88,6 +111,10 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
   const allPresentRows = rowsWith(dataset, MODALITY_ORDER);
   const reports: Record<string, ModelMetricsReport> = {};
   const allPresentAuroc: Record<string, Record<string, number | null>> = {};
+  // Single-modality models over the whole test split: their own probability where their
+  // modality is present, else their mean probability (what a deployment of that model alone
+  // could say about a patient without the modality: nothing patient-specific).
+  const fullScores: Record<string, Float32Array> = {};
 
   const evaluateOne = async (model: ModelFolder): Promise<ModelMetricsReport> => {
     const { manifest } = model;
@@ -101,6 +128,17 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       for (const [group, positions] of Object.entries(subgroupPositions(dataset, rows))) {
         const subset = selectPositions(rows, probabilities, k, positions);
         subgroups[group] = outcomeMetrics(manifest, dataset, subset.rows, subset.probabilities);
+      }
+      if (!isFusionModel(manifest)) {
+        const full = new Float32Array(dataset.size * k);
+        for (let j = 0; j < k; j++) {
+          let sum = 0;
+          for (let r = 0; r < rows.length; r++) sum += probabilities[r * k + j] ?? 0;
+          const mean = rows.length ? sum / rows.length : 0;
+          for (let row = 0; row < dataset.size; row++) full[row * k + j] = mean;
+        }
+        rows.forEach((row, r) => full.set(probabilities.subarray(r * k, (r + 1) * k), row * k));
+        fullScores[model.name] = full;
       }
       const allPresent = await scoreModel(runner, manifest, dataset, allPresentRows);
       const allModalitiesPresent = outcomeMetrics(manifest, dataset, allPresentRows, allPresent);
@@ -145,20 +183,31 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       const aurocByModel: Record<string, Record<string, number | null>> = {};
       for (const s of singles) aurocByModel[s.name] = allPresentAuroc[s.name] ?? {};
       aurocByModel[model.name] = allPresentAuroc[model.name] ?? {};
-      const best: Record<string, { model: string; auroc: number | null }> = {};
-      const beats: Record<string, boolean> = {};
-      for (const o of model.manifest.outcomes) {
-        const code = o.coding.code;
-        let top: { model: string; auroc: number | null } = { model: '', auroc: null };
-        for (const s of singles) {
-          const a = aurocByModel[s.name]?.[code] ?? null;
-          if (a !== null && (top.auroc === null || a > top.auroc)) top = { model: s.name, auroc: a };
-        }
-        best[code] = top;
-        const fusion = aurocByModel[model.name]?.[code] ?? null;
-        beats[code] = fusion !== null && (top.auroc === null || fusion > top.auroc);
+      const { bestSingleModality: best, fusionBeatsBestSingleModality: beats } = compareWithSingles(
+        model.name,
+        singles.map((s) => s.name),
+        aurocByModel,
+        model.manifest,
+      );
+      const population = rowsWith(dataset, model.manifest.applicability.requires);
+      const fullAuroc: Record<string, Record<string, number | null>> = {};
+      for (const s of singles) {
+        const scores = fullScores[s.name];
+        if (!scores) continue;
+        const k = s.manifest.outcomes.length;
+        const selected = new Float32Array(population.length * k);
+        population.forEach((row, r) => selected.set(scores.subarray(row * k, (row + 1) * k), r * k));
+        fullAuroc[s.name] = Object.fromEntries(Object.entries(outcomeMetrics(s.manifest, dataset, population, selected)).map(([code, m]) => [code, m.auroc]));
       }
-      report.comparison = { patients: allPresentRows.length, aurocByModel, bestSingleModality: best, fusionBeatsBestSingleModality: beats };
+      fullAuroc[model.name] = Object.fromEntries(Object.entries(report.overall).map(([code, m]) => [code, m.auroc]));
+      const full = compareWithSingles(model.name, singles.map((s) => s.name), fullAuroc, model.manifest);
+      report.comparison = {
+        patients: allPresentRows.length,
+        aurocByModel,
+        bestSingleModality: best,
+        fusionBeatsBestSingleModality: beats,
+        wholePopulation: { patients: population.length, aurocByModel: fullAuroc, ...full },
+      };
     }
     const cardPath = join(model.folder, 'card.md');
     writeFileSync(cardPath, replaceMetricsSection(readFileSync(cardPath, 'utf8'), renderMetricsSection(model.manifest, report)));

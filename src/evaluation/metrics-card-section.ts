@@ -22,6 +22,16 @@ export interface ModelMetricsReport {
     aurocByModel: Record<string, Record<string, number | null>>;
     bestSingleModality: Record<string, { model: string; auroc: number | null }>;
     fusionBeatsBestSingleModality: Record<string, boolean>;
+    /**
+     * The fusion model's whole population, where a single-modality model says its mean
+     * probability for a patient without its modality (it cannot assess them).
+     */
+    wholePopulation?: {
+      patients: number;
+      aurocByModel: Record<string, Record<string, number | null>>;
+      bestSingleModality: Record<string, { model: string; auroc: number | null }>;
+      fusionBeatsBestSingleModality: Record<string, boolean>;
+    };
   };
   plots: { roc: string; calibration: string };
 }
@@ -81,6 +91,21 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
     lines.push(
       `| fusion beats best single modality | ${manifest.outcomes.map((o) => (c.fusionBeatsBestSingleModality[o.coding.code] ? 'yes' : 'no')).join(' | ')} |`,
     );
+    const w = c.wholePopulation;
+    if (w) {
+      lines.push(
+        '',
+        `**Fusion against single-modality models on the whole evaluated population** (AUROC, ${w.patients} patients; a single-modality model gives its mean probability to patients without its modality, which it cannot assess)`,
+        '',
+      );
+      lines.push(`| model | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
+      for (const [model, byOutcome] of Object.entries(w.aurocByModel)) {
+        lines.push(`| ${model} | ${manifest.outcomes.map((o) => fmt(byOutcome[o.coding.code])).join(' | ')} |`);
+      }
+      lines.push(
+        `| fusion beats best single modality | ${manifest.outcomes.map((o) => (w.fusionBeatsBestSingleModality[o.coding.code] ? 'yes' : 'no')).join(' | ')} |`,
+      );
+    }
   }
   lines.push(
     '',

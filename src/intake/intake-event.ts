@@ -3,7 +3,9 @@ export type NotificationDialect =
   | 'rest-hook-post' // R4 classic rest-hook, resource POSTed (Medplum)
   | 'rest-hook-put' // R4 classic rest-hook, resource PUT to {endpoint}/{type}/{id} (HAPI FHIR)
   | 'rest-hook-ping' // R4 classic rest-hook with no payload
-  | 'backport'; // Subscriptions R5 Backport IG notification Bundle
+  | 'backport' // Subscriptions R5 Backport IG notification Bundle
+  | 'recovered' // fetched with `$events` after a gap in event numbers
+  | 'search'; // found by a `_lastUpdated` search (ping, empty event, gap without `$events`, polling)
 
 /** One event extracted from a notification, ready to be stored in the inbox. */
 export interface IntakeEvent {
@@ -17,4 +19,6 @@ export interface IntakeEvent {
   eventNumber?: number;
   /** The resource (full-resource deliveries) — stored, never logged. */
   payload?: unknown;
+  /** Set when the event cannot change an assessment: stored (for counting) as `ignored`. */
+  ignoredReason?: string;
 }

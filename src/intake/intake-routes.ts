@@ -6,11 +6,15 @@ import { allOk, outcome } from '../fhir/operation-outcome.js';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { findSubscription } from '../store/subscriptions-repository.js';
+import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { authenticateNotification } from './authenticate-notification.js';
 import type { IntakeEvent } from './intake-event.js';
 import type { ParseResult } from './parse-rest-hook.js';
 import { parseRestHookResource } from './parse-rest-hook.js';
 import { storeNotification } from './store-notification.js';
+import type { StoreOptions } from './store-notification.js';
+import { parseBackportDelivery } from './parse-backport-delivery.js';
+import type { IntakeAlerts } from './intake-alerts.js';
 
 /** Dependencies of the intake endpoints. */
 export interface IntakeRouteOptions {
@@ -19,6 +23,14 @@ export interface IntakeRouteOptions {
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
+  /** Where subscription `error`/`off` states are reported (logs + metrics). */
+  alerts: IntakeAlerts;
+}
+
+/** What a parser hands to the store: events, and for Backport IG notifications the status. */
+interface ParsedDelivery {
+  events: IntakeEvent[];
+  store?: StoreOptions;
 }
 
 const operationOutcomeSchema = {
@@ -52,7 +64,7 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     request: FastifyRequest,
     reply: FastifyReply,
     key: string,
-    parse: (raw: Buffer) => ParseResult<IntakeEvent[]>,
+    parse: (raw: Buffer, subscription: SubscriptionRow) => ParseResult<ParsedDelivery>,
     dialect: string,
   ): Promise<unknown> {
     metrics.notificationsReceived.inc({ dialect });
@@ -66,12 +78,13 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     if (!subscription.secret || !authenticateNotification(subscription.secret, request.headers, raw)) {
       return reject(401, outcome('security', 'Notification is not authenticated for this subscription'), 'unauthenticated');
     }
-    const parsed = parse(raw);
-    if (!parsed.ok) return reject(parsed.status, parsed.outcome, 'invalid');
+    const parsed = parse(raw, subscription);
+    if (!parsed.ok) return reject(parsed.status, parsed.outcome, parsed.status === 404 ? 'unknown-subscription' : 'invalid');
     const traceId = randomUUID();
-    const stored = await storeNotification(pool, queue, key, parsed.value, traceId);
+    const { subscription: updated, ...stored } = await storeNotification(pool, queue, key, parsed.value.events, traceId, parsed.value.store);
     metrics.notificationsAccepted.inc();
     request.log.info({ traceId, subscription: key, ...stored }, 'notification stored');
+    if (updated && (updated.status === 'error' || updated.status === 'off')) options.alerts.subscriptionState(updated);
     return reply
       .status(200)
       .type('application/fhir+json')
@@ -87,13 +100,25 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
       },
     },
     async (request, reply) => {
+      if (request.body !== undefined && request.body !== null && !Buffer.isBuffer(request.body) && String(request.body).length > 0) {
+        // A body in another media type (fastify parsed it as text): not a FHIR notification.
+        metrics.notificationsRejected.inc({ reason: 'unsupported-media-type' });
+        return reply
+          .status(415)
+          .type('application/fhir+json')
+          .send(outcome('not-supported', 'Notifications must be application/fhir+json or application/json'));
+      }
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       if (raw.length === 0) {
         // A ping (R4 rest-hook without payload): remember it; the catch-up search runs from the inbox.
         return accept(request, reply, request.params.key, () => ({
           ok: true,
-          value: [{ dialect: 'rest-hook-ping', dedupeKey: `ping:${request.params.key}:${randomUUID()}` }],
+          value: { events: [{ dialect: 'rest-hook-ping', dedupeKey: `ping:${request.params.key}:${randomUUID()}` }] },
         }), 'rest-hook-ping');
+      }
+      // A Bundle is a Subscriptions Backport IG notification; any other resource is Medplum's POST.
+      if (looksLikeBundle(raw)) {
+        return accept(request, reply, request.params.key, (body, row) => parseBackportDelivery(body, row), 'backport');
       }
       return accept(request, reply, request.params.key, (body) => wrap(parseRestHookResource(body, 'rest-hook-post')), 'rest-hook-post');
     },
@@ -125,6 +150,11 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
   );
 }
 
-function wrap(result: ParseResult<IntakeEvent>): ParseResult<IntakeEvent[]> {
-  return result.ok ? { ok: true, value: [result.value] } : result;
+function wrap(result: ParseResult<IntakeEvent>): ParseResult<ParsedDelivery> {
+  return result.ok ? { ok: true, value: { events: [result.value] } } : result;
+}
+
+/** Cheap check on the first bytes, so only Bundles take the Backport path (full parse follows). */
+function looksLikeBundle(raw: Buffer): boolean {
+  return /"resourceType"\s*:\s*"Bundle"/.test(raw.subarray(0, 4096).toString('utf8'));
 }

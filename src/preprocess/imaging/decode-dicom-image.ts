@@ -17,7 +17,7 @@ export interface DecodedImage {
   height: number;
   /** Row-major modality values: stored value × RescaleSlope + RescaleIntercept (PS3.3 C.11.1). */
   pixels: Float32Array;
-  /** MONOCHROME1, MONOCHROME2, or RGB (colour frames are reduced to luma in `pixels`). */
+  /** MONOCHROME1, MONOCHROME2, or RGB (RGB and YBR_FULL frames are reduced to luma in `pixels`). */
   photometric: string;
   windowCenter?: number;
   windowWidth?: number;
@@ -107,7 +107,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** The first frame's bytes, decoded to native little-endian, interleaved samples. */
-function firstFrameBytes(ds: DicomDataset, ts: string, frame: FrameDescription, codecs: CompressedFrameDecoder | undefined): PreprocessResult<{ bytes: Uint8Array; photometric: string }> {
+function firstFrameBytes(ds: DicomDataset, ts: string, frame: FrameDescription, codecs: CompressedFrameDecoder | undefined): PreprocessResult<{ bytes: Uint8Array; photometric: string; interleaved: boolean }> {
   const values = binaryAt(ds, Tag.pixelData);
   if (values.length === 0) return fail('invalid-value', 'PixelData (7FE0,0010) missing');
   const bytesPerSample = frame.bitsAllocated / 8;
@@ -115,7 +115,7 @@ function firstFrameBytes(ds: DicomDataset, ts: string, frame: FrameDescription, 
   if (NATIVE.has(ts)) {
     const data = concat(values);
     if (data.byteLength < frameBytes) return fail('failed-to-decode', `PixelData holds ${data.byteLength} bytes, one frame needs ${frameBytes}`);
-    return ok({ bytes: data.subarray(0, frameBytes), photometric: frame.photometric });
+    return ok({ bytes: data.subarray(0, frameBytes), photometric: frame.photometric, interleaved: frame.planarConfiguration !== 1 });
   }
   const frames = numberAt(ds, Tag.numberOfFrames) ?? 1;
   // PS3.5 A.4: with one frame every fragment belongs to it; with several, dcmjs returns one value
@@ -126,20 +126,22 @@ function firstFrameBytes(ds: DicomDataset, ts: string, frame: FrameDescription, 
   else return fail('unsupported-format', 'multi-frame encapsulated pixel data without frame boundaries');
   if (ts === TransferSyntaxUid.rle) {
     const decoded = decodeRleFrame(encoded, frame.rows, frame.columns, bytesPerSample, frame.samplesPerPixel);
-    return decoded.ok ? ok({ bytes: decoded.value, photometric: frame.samplesPerPixel === 3 ? 'RGB' : frame.photometric }) : decoded;
+    // RLE output is always colour-by-pixel (PS3.5 G.2), whatever PlanarConfiguration says.
+    return decoded.ok ? ok({ bytes: decoded.value, photometric: frame.photometric, interleaved: true }) : decoded;
   }
   if (!codecs?.supports(ts)) return fail('unsupported-format', `transfer syntax ${ts} has no decoder here`);
   try {
     const decoded = codecs.decode(ts, encoded, frame);
     if (decoded.bytes.byteLength < frameBytes) return fail('failed-to-decode', `decoder returned ${decoded.bytes.byteLength} bytes, expected ${frameBytes}`);
-    return ok(decoded);
+    // The WASM codecs hand back colour-by-pixel data.
+    return ok({ ...decoded, interleaved: true });
   } catch {
     return fail('failed-to-decode', `compressed frame (${ts}) could not be decoded`);
   }
 }
 
 /** Stored values → modality values, honouring BitsStored and sign (PS3.5 §8.1.1, PS3.3 C.7.6.3.1). */
-function toModalityValues(bytes: Uint8Array, frame: FrameDescription, photometric: string, slope: number, intercept: number): Float32Array {
+function toModalityValues(bytes: Uint8Array, frame: FrameDescription, photometric: string, interleaved: boolean, slope: number, intercept: number): Float32Array {
   const n = frame.rows * frame.columns;
   const out = new Float32Array(n);
   const signed = frame.pixelRepresentation === 1;
@@ -166,11 +168,20 @@ function toModalityValues(bytes: Uint8Array, frame: FrameDescription, photometri
     ? (i: number) => bytes[2 * i]! | (bytes[2 * i + 1]! << 8)
     : (i: number) => bytes[i]!;
   const stored = (raw: number) => (signed ? (raw << shift) >> shift : raw & mask);
-  // RGB: ITU-R BT.601 luma, so colour-encoded radiographs still feed a greyscale model.
-  const planar = frame.planarConfiguration === 1 && photometric === frame.photometric;
+  // Colour: RGB becomes ITU-R BT.601 luma; YBR_FULL already carries luma as its Y sample.
+  const planeStride = interleaved ? 1 : n;
+  const sampleStride = interleaved ? 3 : 1;
+  const ybr = photometric === 'YBR_FULL';
   for (let i = 0; i < n; i++) {
-    const [r, g, b] = planar ? [readSample(i), readSample(n + i), readSample(2 * n + i)] : [readSample(3 * i), readSample(3 * i + 1), readSample(3 * i + 2)];
-    out[i] = 0.299 * stored(r) + 0.587 * stored(g) + 0.114 * stored(b);
+    const base = i * sampleStride;
+    const r = stored(readSample(base));
+    if (ybr) {
+      out[i] = r * slope + intercept;
+      continue;
+    }
+    const g = stored(readSample(base + planeStride));
+    const b = stored(readSample(base + 2 * planeStride));
+    out[i] = 0.299 * r + 0.587 * g + 0.114 * b;
   }
   return out;
 }
@@ -233,12 +244,15 @@ function decode(bytes: Uint8Array, limits: DecodeLimits): PreprocessResult<Decod
   if (!raw.ok) return raw;
   const slope = numberAt(ds, Tag.rescaleSlope) ?? 1;
   const intercept = numberAt(ds, Tag.rescaleIntercept) ?? 0;
-  const pixels = toModalityValues(raw.value.bytes, frame, raw.value.photometric, slope, intercept);
+  if (frame.samplesPerPixel === 3 && raw.value.photometric !== 'RGB' && raw.value.photometric !== 'YBR_FULL') {
+    return fail('unsupported-format', `PhotometricInterpretation (0028,0004) ${raw.value.photometric} with three samples`);
+  }
+  const pixels = toModalityValues(raw.value.bytes, frame, raw.value.photometric, raw.value.interleaved, slope, intercept);
   const image: DecodedImage = {
     width: frame.columns,
     height: frame.rows,
     pixels,
-    photometric: frame.samplesPerPixel === 3 ? 'RGB' : frame.photometric,
+    photometric: frame.samplesPerPixel === 3 ? 'RGB' : frame.photometric, // colour is reduced to luma above
     rescaleSlope: slope,
     rescaleIntercept: intercept,
     bitsStored: frame.bitsStored,

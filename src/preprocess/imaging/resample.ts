@@ -43,13 +43,42 @@ function axisWeights(inSize: number, outSize: number): Weights {
 }
 
 /**
- * Resizes a row-major single-channel image, separably (horizontal pass, then vertical), with
- * area averaging when shrinking and bilinear interpolation when enlarging.
+ * A clamped linear map applied to each source pixel as it is read: v = clamp(a·x + b, 0, 1),
+ * then 1 − v when `invert`. Lets a linear VOI window be fused into the resize so that no
+ * full-resolution intermediate image is allocated.
  */
-export function resizeImage(src: Float32Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
+export interface PixelWindow {
+  a: number;
+  b: number;
+  invert: boolean;
+}
+
+/**
+ * Resizes a row-major single-channel image, separably (horizontal pass, then vertical), with
+ * area averaging when shrinking and bilinear interpolation when enlarging. With `window`, each
+ * source pixel goes through the clamped linear map first (windowing precedes averaging).
+ */
+export function resizeImage(src: Float32Array, width: number, height: number, outWidth: number, outHeight: number, window?: PixelWindow): Float32Array {
   const wx = axisWeights(width, outWidth);
   const wy = axisWeights(height, outHeight);
   const tmp = new Float32Array(height * outWidth);
+  if (window) {
+    const { a, b } = window;
+    const sign = window.invert ? -1 : 1;
+    const offset = window.invert ? 1 : 0;
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      for (let x = 0; x < outWidth; x++) {
+        const s = wx.start[x]!;
+        const c = wx.count[x]!;
+        const base = x * wx.stride;
+        let acc = 0;
+        for (let k = 0; k < c; k++) acc += (offset + sign * Math.min(1, Math.max(0, a * src[row + s + k]! + b))) * wx.weights[base + k]!;
+        tmp[y * outWidth + x] = acc;
+      }
+    }
+    return verticalPass(tmp, height, outWidth, outHeight, wy);
+  }
   for (let y = 0; y < height; y++) {
     const row = y * width;
     for (let x = 0; x < outWidth; x++) {
@@ -61,6 +90,10 @@ export function resizeImage(src: Float32Array, width: number, height: number, ou
       tmp[y * outWidth + x] = acc;
     }
   }
+  return verticalPass(tmp, height, outWidth, outHeight, wy);
+}
+
+function verticalPass(tmp: Float32Array, height: number, outWidth: number, outHeight: number, wy: Weights): Float32Array {
   const out = new Float32Array(outHeight * outWidth);
   for (let y = 0; y < outHeight; y++) {
     const s = wy.start[y]!;

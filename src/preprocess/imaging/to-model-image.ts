@@ -12,6 +12,36 @@ export interface ModelImage {
 }
 
 /**
+ * The VOI stage as a clamped linear map y = clamp(a·x + b) when it is one (a LINEAR or
+ * LINEAR_EXACT window, or min/max without padding); `undefined` for a VOI LUT, SIGMOID, or
+ * min/max with Pixel Padding Value, which need {@link applyVoi}.
+ */
+export function linearVoi(image: DecodedImage): { a: number; b: number } | undefined {
+  if (image.voiLut) return undefined;
+  if (image.windowCenter !== undefined && image.windowWidth !== undefined) {
+    const c = image.windowCenter;
+    const w = image.windowWidth;
+    const fn = image.voiLutFunction ?? 'LINEAR';
+    if (fn === 'SIGMOID') return undefined;
+    if (fn === 'LINEAR_EXACT') return { a: 1 / w, b: 0.5 - c / w };
+    // PS3.3 C.11.2.1.2.1; a width ≤ 1 degenerates to a threshold at c − 0.5.
+    if (w <= 1) return { a: 1e30, b: -(c - 0.5) * 1e30 };
+    return { a: 1 / (w - 1), b: 0.5 - (c - 0.5) / (w - 1) };
+  }
+  if (image.paddingValue !== undefined) return undefined;
+  const { pixels } = image;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < pixels.length; i++) {
+    const x = pixels[i]!;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  const range = hi > lo ? hi - lo : 1;
+  return { a: 1 / range, b: -lo / range };
+}
+
+/**
  * Display values in [0, 1] through the VOI stage (PS3.3 C.11.2): a VOI LUT when present, else
  * the first window (C.11.2.1.2.1 LINEAR, LINEAR_EXACT or SIGMOID), else the image's own min/max
  * (ignoring Pixel Padding Value). With `invert` the result is 1 − value (for MONOCHROME1).
@@ -34,28 +64,15 @@ export function applyVoi(image: DecodedImage, invert = false): Float32Array {
     }
     return out;
   }
-  let a: number;
-  let b: number;
-  if (image.windowCenter !== undefined && image.windowWidth !== undefined) {
+  if (image.windowCenter !== undefined && image.windowWidth !== undefined && image.voiLutFunction === 'SIGMOID') {
     const c = image.windowCenter;
     const w = image.windowWidth;
-    const fn = image.voiLutFunction ?? 'LINEAR';
-    if (fn === 'SIGMOID') {
-      for (let i = 0; i < n; i++) out[i] = offset + sign / (1 + Math.exp((-4 * (pixels[i]! - c)) / w));
-      return out;
-    }
-    if (fn === 'LINEAR_EXACT') {
-      a = 1 / w;
-      b = 0.5 - c / w;
-    } else if (w <= 1) {
-      // Degenerate LINEAR window: a threshold at c − 0.5.
-      a = 1e30;
-      b = -(c - 0.5) * 1e30;
-    } else {
-      a = 1 / (w - 1);
-      b = 0.5 - (c - 0.5) / (w - 1);
-    }
-  } else {
+    for (let i = 0; i < n; i++) out[i] = offset + sign / (1 + Math.exp((-4 * (pixels[i]! - c)) / w));
+    return out;
+  }
+  const linear = linearVoi(image);
+  if (!linear) {
+    // Min/max excluding Pixel Padding Value; padding itself maps to 0 (black) even when inverted.
     let lo = Infinity;
     let hi = -Infinity;
     const pad = image.paddingValue;
@@ -66,17 +83,13 @@ export function applyVoi(image: DecodedImage, invert = false): Float32Array {
       if (x > hi) hi = x;
     }
     const range = hi > lo ? hi - lo : 1;
-    a = 1 / range;
-    b = -lo / range;
-    if (pad !== undefined) {
-      for (let i = 0; i < n; i++) {
-        const x = pixels[i]!;
-        const y = x === pad ? 0 : Math.min(1, Math.max(0, a * x + b));
-        out[i] = offset + sign * y;
-      }
-      return out;
+    for (let i = 0; i < n; i++) {
+      const x = pixels[i]!;
+      out[i] = x === pad ? 0 : offset + sign * Math.min(1, Math.max(0, (x - lo) / range));
     }
+    return out;
   }
+  const { a, b } = linear;
   for (let i = 0; i < n; i++) out[i] = offset + sign * Math.min(1, Math.max(0, a * pixels[i]! + b));
   return out;
 }
@@ -89,11 +102,15 @@ export function applyVoi(image: DecodedImage, invert = false): Float32Array {
  */
 export function toModelImage(image: DecodedImage, spec: Pick<ImageSpec, 'size' | 'mean' | 'std'>): ModelImage {
   const [outH, outW] = spec.size;
-  const display = applyVoi(image, image.photometric === 'MONOCHROME1');
+  const invert = image.photometric === 'MONOCHROME1';
   const scale = Math.min(outW / image.width, outH / image.height);
   const w = Math.max(1, Math.min(outW, Math.round(image.width * scale)));
   const h = Math.max(1, Math.min(outH, Math.round(image.height * scale)));
-  const resized = resizeImage(display, image.width, image.height, w, h);
+  // A linear window is fused into the resize (no full-size intermediate); others go through applyVoi.
+  const linear = linearVoi(image);
+  const resized = linear
+    ? resizeImage(image.pixels, image.width, image.height, w, h, { ...linear, invert })
+    : resizeImage(applyVoi(image, invert), image.width, image.height, w, h);
   const std = spec.std > 0 ? spec.std : 1;
   const data = new Float32Array(outH * outW).fill((0 - spec.mean) / std);
   const x0 = Math.floor((outW - w) / 2);

@@ -145,26 +145,19 @@ function assertClause(clause: readonly string[]): { status: Assertion[]; isTrigg
 /**
  * Marks each word of the text as affirmed, negated or uncertain with NegEx-style rules: trigger
  * phrases (`no`, `without`, `negative for`, post-position `resolved`; hedges such as `cannot
- * exclude`, `possible`) open a scope of up to six words that ends at punctuation or a
- * conjunction such as `but`. Negation trigger words are dropped from `words`; hedging cues are kept.
+ * exclude`, `possible`) open a scope of up to eight words that ends at punctuation (a comma
+ * only outside an "or" list) or a conjunction such as `but`. Negation trigger words are dropped from `words`; hedging cues are kept.
  */
 export function assertSentences(text: string): AssertedSentence[] {
   return splitSentences(text).map((sentence) => {
     const words: AssertedWord[] = [];
-    let clause: string[] = [];
-    const flush = () => {
-      if (clause.length === 0) return;
+    for (const clause of clauses(wordsOf(sentence))) {
       const { status, isTrigger } = assertClause(clause.map((w) => w.toLowerCase()));
       clause.forEach((word, k) => {
         // Negation cues are carried by the prefix on the words they negate; hedging cues stay as
         // words of their own so the model still sees "possible", "cannot exclude".
         if (isTrigger[k] !== 'negation') words.push({ word, assertion: isTrigger[k] ? 'affirmed' : status[k]! });
       });
-      clause = [];
-    };
-    for (const segment of clauses(wordsOf(sentence))) {
-      clause = segment;
-      flush();
     }
     return {
       text: sentence,

@@ -26,7 +26,12 @@ export const radiographSopClass = {
  * MONOCHROME1 the stored values are inverted (PS3.3 C.7.6.3.1.2: minimum sample value is white)
  * so that every variant displays identically.
  */
-export function encodeChestRadiographDicom(dcmjs: DcmjsData, image: RadiographPixels, enc: RadiographEncoding, p: DicomPatientStudy): Uint8Array {
+export function encodeChestRadiographDicom(
+  dcmjs: DcmjsData,
+  image: RadiographPixels,
+  enc: RadiographEncoding,
+  p: DicomPatientStudy,
+): Uint8Array {
   const maxValue = enc.bitsStored === 12 ? 4095 : 65535;
   const n = image.size * image.size;
   const stored = new Uint16Array(n);
@@ -37,7 +42,9 @@ export function encodeChestRadiographDicom(dcmjs: DcmjsData, image: RadiographPi
     stored[i] = invert ? maxValue - q : q;
   }
   const rle = enc.transferSyntaxUid === TransferSyntax.rleLossless;
-  const pixelBytes = rle ? encodeRleFrame(stored, 16) : new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+  const pixelBytes = rle
+    ? encodeRleFrame(stored, 16)
+    : new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
   const dx = enc.modality === 'DX';
   const dataset = {
     ...patientStudyAttributes(p, radiographSopClass[enc.modality], enc.modality, 1),
@@ -49,7 +56,14 @@ export function encodeChestRadiographDicom(dcmjs: DcmjsData, image: RadiographPi
     PatientOrientation: ['L', 'F'],
     ImageLaterality: 'U',
     AnatomicRegionSequence: [{ CodeValue: '43799004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Chest' }],
-    ...(dx ? { PresentationIntentType: 'FOR PRESENTATION', ImagerPixelSpacing: [0.7, 0.7], DetectorType: 'SCINTILLATOR', BurnedInAnnotation: 'NO' } : { ImagerPixelSpacing: [0.7, 0.7] }),
+    ...(dx
+      ? {
+          PresentationIntentType: 'FOR PRESENTATION',
+          ImagerPixelSpacing: [0.7, 0.7],
+          DetectorType: 'SCINTILLATOR',
+          BurnedInAnnotation: 'NO',
+        }
+      : { ImagerPixelSpacing: [0.7, 0.7] }),
     SamplesPerPixel: 1,
     PhotometricInterpretation: enc.photometricInterpretation,
     Rows: image.size,

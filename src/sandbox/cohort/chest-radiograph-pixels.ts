@@ -100,8 +100,22 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
   const rotation = rng.uniform(-0.015, 0.015);
   const exposure = rng.uniform(0.9, 1.1);
   const lungs: LungGeometry[] = [
-    { side: 'right', lateral: 0.1 + rng.uniform(-0.01, 0.01), medial: 0.45, apex: 0.1, base: 0.76 + inspiration, dome: 0.09 },
-    { side: 'left', lateral: 0.9 + rng.uniform(-0.01, 0.01), medial: 0.55, apex: 0.11, base: 0.79 + inspiration, dome: 0.08 },
+    {
+      side: 'right',
+      lateral: 0.1 + rng.uniform(-0.01, 0.01),
+      medial: 0.45,
+      apex: 0.1,
+      base: 0.76 + inspiration,
+      dome: 0.09,
+    },
+    {
+      side: 'left',
+      lateral: 0.9 + rng.uniform(-0.01, 0.01),
+      medial: 0.55,
+      apex: 0.11,
+      base: 0.79 + inspiration,
+      dome: 0.08,
+    },
   ];
   const thoraxWidth = (lungs[1] as LungGeometry).lateral - (lungs[0] as LungGeometry).lateral;
   const heartHalfWidth = (state.cardiothoracicRatio * thoraxWidth) / 2;
@@ -113,13 +127,28 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
   const heartSin = Math.sin(heartTilt);
   const heartB = 0.125 + 0.12 * (state.cardiothoracicRatio - 0.45);
   // Horizontal half-extent of a rotated ellipse: sqrt(a²cos² + b²sin²) = heartHalfWidth.
-  const heartA = Math.sqrt(Math.max(heartB * heartB, (heartHalfWidth * heartHalfWidth - heartB * heartB * heartSin * heartSin) / (heartCos * heartCos)));
+  const heartA = Math.sqrt(
+    Math.max(
+      heartB * heartB,
+      (heartHalfWidth * heartHalfWidth - heartB * heartB * heartSin * heartSin) / (heartCos * heartCos),
+    ),
+  );
   const hilumY = 0.43;
   const vesselPhase = rng.uniform(0, 6.283);
   const vesselCount = rng.int(9, 13);
   const consolidation = state.consolidation;
-  const consolidationCy = consolidation ? ({ lower: 0.63, middle: 0.53, upper: 0.26 } as const)[consolidation.zone] : 0;
-  const consolidationCx = consolidation ? (consolidation.side === 'right' ? (consolidation.zone === 'middle' ? 0.36 : 0.27) : consolidation.zone === 'upper' ? 0.7 : 0.73) : 0;
+  const consolidationCy = consolidation
+    ? ({ lower: 0.63, middle: 0.53, upper: 0.26 } as const)[consolidation.zone]
+    : 0;
+  const consolidationCx = consolidation
+    ? consolidation.side === 'right'
+      ? consolidation.zone === 'middle'
+        ? 0.36
+        : 0.27
+      : consolidation.zone === 'upper'
+        ? 0.7
+        : 0.73
+    : 0;
   const inv = 1 / size;
 
   for (let py = 0; py < size; py++) {
@@ -139,7 +168,8 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
       for (const lung of lungs) {
         const t = (y - lung.apex) / (lung.base - lung.apex);
         if (t < -0.05 || t > 1.25) continue;
-        const lateralAt = lung.lateral + (lung.side === 'right' ? 1 : -1) * 0.16 * (1 - Math.min(1, Math.max(0, t))) ** 2.2;
+        const lateralAt =
+          lung.lateral + (lung.side === 'right' ? 1 : -1) * 0.16 * (1 - Math.min(1, Math.max(0, t))) ** 2.2;
         const lo = Math.min(lateralAt, lung.medial);
         const hi = Math.max(lateralAt, lung.medial);
         if (x < lo - 0.02 || x > hi + 0.02) continue;
@@ -161,7 +191,10 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
           // blunting the costophrenic angle (the first sign on an erect PA film).
           const effusionSize = state.effusion[lung.side];
           if (effusionSize > 0) {
-            const level = lung.base - effusionSize * 0.2 - 0.22 * effusionSize * (1 - Math.min(1, Math.max(0, across))) ** 3;
+            const level =
+              lung.base -
+              effusionSize * 0.2 -
+              0.22 * effusionSize * (1 - Math.min(1, Math.max(0, across))) ** 3;
             fluid = smoothstep(level - 0.015, level + 0.02, y);
           }
         }
@@ -176,7 +209,12 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
         const dist = Math.sqrt(ddx * ddx + ddy * ddy);
         const angle = Math.atan2(ddy, ddx);
         const stripes = Math.cos(vesselCount * 2 * angle + vesselPhase + 9 * texture.at(x, y) + 14 * dist);
-        const vessels = Math.max(0, stripes - 0.7) * 0.22 * Math.exp(-dist * 5) * smoothstep(0.02, 0.08, dist) * (1 + 1.5 * state.edema);
+        const vessels =
+          Math.max(0, stripes - 0.7) *
+          0.22 *
+          Math.exp(-dist * 5) *
+          smoothstep(0.02, 0.08, dist) *
+          (1 + 1.5 * state.edema);
         const hilum = 0.09 * Math.exp(-(ddx * ddx) / 0.0012 - (ddy * ddy) / 0.004);
         // Perihilar "bat-wing" haze of oedema and a diffuse ground-glass veil.
         const haze = state.edema * (0.2 * Math.exp(-(dist * dist) / 0.03) + 0.06);
@@ -216,7 +254,10 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
       v += 0.1 * spine * trunk * smoothstep(0.05, 0.2, y);
       const mediastinum = (1 - smoothstep(0.06, 0.08, Math.abs(dx))) * smoothstep(0.1, 0.2, y);
       v += 0.05 * mediastinum * (1 - heart);
-      const trachea = (1 - smoothstep(0.012, 0.02, Math.abs(dx))) * (1 - smoothstep(0.3, 0.36, y)) * smoothstep(0.02, 0.06, y);
+      const trachea =
+        (1 - smoothstep(0.012, 0.02, Math.abs(dx))) *
+        (1 - smoothstep(0.3, 0.36, y)) *
+        smoothstep(0.02, 0.06, y);
       v -= 0.12 * trachea;
 
       // Posterior ribs: arcs descending laterally, seen over the lungs and chest wall only.
@@ -225,7 +266,13 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
         const ribCoord = (y - 1.3 * ax * ax + 0.05 * ax) / 0.06;
         const frac = ribCoord - Math.floor(ribCoord);
         const rib = smoothstep(0.0, 0.1, frac) * (1 - smoothstep(0.25, 0.38, frac));
-        v += 0.06 * rib * smoothstep(0.06, 0.12, ax) * (0.25 + 0.75 * lungMask * (1 - fluid)) * (1 - 0.7 * heart) * (1 - smoothstep(0.7, 0.8, y));
+        v +=
+          0.06 *
+          rib *
+          smoothstep(0.06, 0.12, ax) *
+          (0.25 + 0.75 * lungMask * (1 - fluid)) *
+          (1 - 0.7 * heart) *
+          (1 - smoothstep(0.7, 0.8, y));
         // Clavicles: oblique bands from the sternal notch to the shoulders.
         const clavicleY = 0.16 - 0.16 * ax;
         const cd = (y - clavicleY) / 0.014;

@@ -51,83 +51,194 @@ function logNormal(rng: Rng, median: number, sdLog: number): number {
   return median * Math.exp(sdLog * rng.normal());
 }
 
-const u = (loinc: string, display: string, ucum: string, decimals: number, factor = 1, offset = 0): Unit => ({ loinc, display, ucum, decimals, factor, offset });
+const u = (loinc: string, display: string, ucum: string, decimals: number, factor = 1, offset = 0): Unit => ({
+  loinc,
+  display,
+  ucum,
+  decimals,
+  factor,
+  offset,
+});
 
 /** Labs and vitals drawn for every patient; LOINC codes and UCUM units per the LOINC table. */
 const seriesSpecs: SeriesSpec[] = [
   {
-    key: 'hr', category: 'vital-signs', primary: u('8867-4', 'Heart rate', '/min', 0), count: [3, 6], noise: 5, errors: [0, 999], range: [30, 220],
+    key: 'hr',
+    category: 'vital-signs',
+    primary: u('8867-4', 'Heart rate', '/min', 0),
+    count: [3, 6],
+    noise: 5,
+    errors: [0, 999],
+    range: [30, 220],
     level: (s) => s.ecg.heartRateBpm,
-    trend: (s, r) => (s.conditions.acuteHeartFailure || s.conditions.pneumonia ? -0.15 * r.next() : 0.05 * r.normal()),
+    trend: (s, r) =>
+      s.conditions.acuteHeartFailure || s.conditions.pneumonia ? -0.15 * r.next() : 0.05 * r.normal(),
   },
   {
-    key: 'rr', category: 'vital-signs', primary: u('9279-1', 'Respiratory rate', '/min', 0), count: [3, 6], noise: 2, errors: [0], range: [6, 50],
+    key: 'rr',
+    category: 'vital-signs',
+    primary: u('9279-1', 'Respiratory rate', '/min', 0),
+    count: [3, 6],
+    noise: 2,
+    errors: [0],
+    range: [6, 50],
     level: (s, r) => 15 + 7 * s.heartFailureSeverity + 6 * s.pneumoniaSeverity + 2 * r.normal(),
     trend: (s, r) => (s.conditions.acuteHeartFailure ? -0.2 * r.next() : 0.05 * r.normal()),
   },
   {
-    key: 'spo2', category: 'vital-signs', primary: u('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry', '%', 0), count: [3, 6], noise: 1.2, errors: [0], range: [65, 100],
-    level: (s, r) => 97.5 - 6 * s.edema - 6 * s.pneumoniaSeverity - (s.ageYears > 75 ? 1.5 : 0) + 1.2 * r.normal(),
+    key: 'spo2',
+    category: 'vital-signs',
+    primary: u('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry', '%', 0),
+    count: [3, 6],
+    noise: 1.2,
+    errors: [0],
+    range: [65, 100],
+    level: (s, r) =>
+      97.5 - 6 * s.edema - 6 * s.pneumoniaSeverity - (s.ageYears > 75 ? 1.5 : 0) + 1.2 * r.normal(),
     trend: (s, r) => (s.edema > 0 ? 0.03 * r.next() : 0.01 * r.normal()),
   },
   {
-    key: 'temp', category: 'vital-signs', primary: u('8310-5', 'Body temperature', 'Cel', 1), alternative: u('8310-5', 'Body temperature', '[degF]', 1, 1.8, 32), count: [2, 5], noise: 0.2, range: [33, 42],
+    key: 'temp',
+    category: 'vital-signs',
+    primary: u('8310-5', 'Body temperature', 'Cel', 1),
+    alternative: u('8310-5', 'Body temperature', '[degF]', 1, 1.8, 32),
+    count: [2, 5],
+    noise: 0.2,
+    range: [33, 42],
     level: (s) => s.temperatureC,
     trend: (s, r) => (s.conditions.pneumonia ? -0.03 * r.next() : 0),
   },
   {
-    key: 'ntprobnp', category: 'laboratory', primary: u('33762-6', 'Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma', 'pg/mL', 0), count: [1, 2], noise: 0, range: [5, 35000],
+    key: 'ntprobnp',
+    category: 'laboratory',
+    primary: u(
+      '33762-6',
+      'Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma',
+      'pg/mL',
+      0,
+    ),
+    count: [1, 2],
+    noise: 0,
+    range: [5, 35000],
     level: (s, r) => {
-      let median = 60 + 4 * Math.max(0, s.ageYears - 40);
-      if (s.conditions.acuteHeartFailure) median = 1200 + 6000 * s.heartFailureSeverity;
-      if (s.conditions.atrialFibrillation) median *= 2.2;
-      return logNormal(r, median, 0.75);
+      // Overlap on purpose (real NT-proBNP AUC for acute HF is ~0.85–0.9): age, AF and sepsis
+      // raise it without heart failure; mild decompensation stays in the grey zone.
+      if (s.conditions.acuteHeartFailure) return logNormal(r, 700 + 2500 * s.heartFailureSeverity, 1);
+      let median = 120 + 10 * Math.max(0, s.ageYears - 40);
+      if (s.conditions.atrialFibrillation) median *= 2.5;
+      if (s.conditions.pneumonia) median *= 1 + s.pneumoniaSeverity;
+      return logNormal(r, median, 1.1);
     },
     trend: (s, r) => (s.conditions.acuteHeartFailure ? -0.3 * r.next() : 0.05 * r.normal()),
   },
   {
-    key: 'troponin', category: 'laboratory', primary: u('89579-7', 'Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method', 'ng/L', 1), alternative: u('10839-9', 'Troponin I.cardiac [Mass/volume] in Serum or Plasma', 'ng/mL', 3, 0.001), count: [1, 3], noise: 0, range: [0.5, 50000],
+    key: 'troponin',
+    category: 'laboratory',
+    primary: u(
+      '89579-7',
+      'Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method',
+      'ng/L',
+      1,
+    ),
+    alternative: u('10839-9', 'Troponin I.cardiac [Mass/volume] in Serum or Plasma', 'ng/mL', 3, 0.001),
+    count: [1, 3],
+    noise: 0,
+    range: [0.5, 50000],
     level: (s, r) => logNormal(r, s.conditions.acuteHeartFailure ? 25 + 30 * s.heartFailureSeverity : 5, 0.8),
     trend: (_s, r) => 0.2 * r.normal(),
   },
   {
-    key: 'wbc', category: 'laboratory', primary: u('6690-2', 'Leukocytes [#/volume] in Blood by Automated count', '10*3/uL', 1), count: [1, 3], noise: 0.6, range: [0.5, 60],
+    key: 'wbc',
+    category: 'laboratory',
+    primary: u('6690-2', 'Leukocytes [#/volume] in Blood by Automated count', '10*3/uL', 1),
+    count: [1, 3],
+    noise: 0.6,
+    range: [0.5, 60],
     level: (s, r) => Math.max(2, 7.2 + 7 * s.pneumoniaSeverity * r.uniform(0.3, 1.2) + 2.2 * r.normal()),
     trend: (s, r) => (s.conditions.pneumonia ? -0.2 * r.next() : 0.05 * r.normal()),
   },
   {
-    key: 'crp', category: 'laboratory', primary: u('1988-5', 'C reactive protein [Mass/volume] in Serum or Plasma', 'mg/L', 1), count: [1, 3], noise: 0, range: [0.2, 500],
-    level: (s, r) => logNormal(r, s.conditions.pneumonia ? 40 + 120 * s.pneumoniaSeverity : s.conditions.acuteHeartFailure ? 9 : 4, 0.85),
+    key: 'crp',
+    category: 'laboratory',
+    primary: u('1988-5', 'C reactive protein [Mass/volume] in Serum or Plasma', 'mg/L', 1),
+    count: [1, 3],
+    noise: 0,
+    range: [0.2, 500],
+    level: (s, r) =>
+      logNormal(
+        r,
+        s.conditions.pneumonia ? 40 + 120 * s.pneumoniaSeverity : s.conditions.acuteHeartFailure ? 9 : 4,
+        0.85,
+      ),
     trend: (s, r) => (s.conditions.pneumonia ? 0.3 * r.normal() : 0.1 * r.normal()),
   },
   {
-    key: 'pct', category: 'laboratory', primary: u('33959-8', 'Procalcitonin [Mass/volume] in Serum or Plasma', 'ng/mL', 2), count: [1, 1], noise: 0, range: [0.01, 200],
+    key: 'pct',
+    category: 'laboratory',
+    primary: u('33959-8', 'Procalcitonin [Mass/volume] in Serum or Plasma', 'ng/mL', 2),
+    count: [1, 1],
+    noise: 0,
+    range: [0.01, 200],
     level: (s, r) => logNormal(r, s.conditions.pneumonia ? 0.3 + 2 * s.pneumoniaSeverity : 0.05, 1),
     trend: () => 0,
   },
   {
-    key: 'creatinine', category: 'laboratory', primary: u('2160-0', 'Creatinine [Mass/volume] in Serum or Plasma', 'mg/dL', 2), alternative: u('14682-9', 'Creatinine [Moles/volume] in Serum or Plasma', 'umol/L', 0, 88.42), count: [1, 3], noise: 0.05, range: [0.3, 12],
+    key: 'creatinine',
+    category: 'laboratory',
+    primary: u('2160-0', 'Creatinine [Mass/volume] in Serum or Plasma', 'mg/dL', 2),
+    alternative: u('14682-9', 'Creatinine [Moles/volume] in Serum or Plasma', 'umol/L', 0, 88.42),
+    count: [1, 3],
+    noise: 0.05,
+    range: [0.3, 12],
     level: (s, r) => logNormal(r, 0.9 + 0.6 * s.heartFailureSeverity + (s.ageYears > 70 ? 0.15 : 0), 0.22),
     trend: (s, r) => (s.conditions.acuteHeartFailure ? 0.15 * r.normal() : 0.03 * r.normal()),
   },
   {
-    key: 'glucose', category: 'laboratory', primary: u('2345-7', 'Glucose [Mass/volume] in Serum or Plasma', 'mg/dL', 0), alternative: u('14749-6', 'Glucose [Moles/volume] in Serum or Plasma', 'mmol/L', 1, 1 / 18.016), count: [1, 3], noise: 8, range: [30, 700],
+    key: 'glucose',
+    category: 'laboratory',
+    primary: u('2345-7', 'Glucose [Mass/volume] in Serum or Plasma', 'mg/dL', 0),
+    alternative: u('14749-6', 'Glucose [Moles/volume] in Serum or Plasma', 'mmol/L', 1, 1 / 18.016),
+    count: [1, 3],
+    noise: 8,
+    range: [30, 700],
     level: (s, r) => logNormal(r, 105 + 10 * s.pneumoniaSeverity, 0.2),
     trend: (_s, r) => 0.08 * r.normal(),
   },
   {
-    key: 'sodium', category: 'laboratory', primary: u('2951-2', 'Sodium [Moles/volume] in Serum or Plasma', 'mmol/L', 0), count: [1, 3], noise: 1, range: [110, 170],
+    key: 'sodium',
+    category: 'laboratory',
+    primary: u('2951-2', 'Sodium [Moles/volume] in Serum or Plasma', 'mmol/L', 0),
+    count: [1, 3],
+    noise: 1,
+    range: [110, 170],
     level: (s, r) => 139.5 - 5 * s.heartFailureSeverity - 2 * s.pneumoniaSeverity + 2.5 * r.normal(),
     trend: (_s, r) => 0.01 * r.normal(),
   },
   {
-    key: 'potassium', category: 'laboratory', primary: u('2823-3', 'Potassium [Moles/volume] in Serum or Plasma', 'mmol/L', 1), count: [1, 3], noise: 0.15, range: [2, 8],
+    key: 'potassium',
+    category: 'laboratory',
+    primary: u('2823-3', 'Potassium [Moles/volume] in Serum or Plasma', 'mmol/L', 1),
+    count: [1, 3],
+    noise: 0.15,
+    range: [2, 8],
     level: (s, r) => 4.2 + 0.3 * s.heartFailureSeverity + 0.4 * r.normal(),
     trend: (_s, r) => 0.04 * r.normal(),
   },
   {
-    key: 'lactate', category: 'laboratory', primary: u('2524-7', 'Lactate [Moles/volume] in Serum or Plasma', 'mmol/L', 1), count: [1, 2], noise: 0.1, range: [0.3, 20],
-    level: (s, r) => logNormal(r, 1.1 + 1.6 * s.pneumoniaSeverity * s.pneumoniaSeverity + 0.8 * s.heartFailureSeverity * s.heartFailureSeverity, 0.3),
+    key: 'lactate',
+    category: 'laboratory',
+    primary: u('2524-7', 'Lactate [Moles/volume] in Serum or Plasma', 'mmol/L', 1),
+    count: [1, 2],
+    noise: 0.1,
+    range: [0.3, 20],
+    level: (s, r) =>
+      logNormal(
+        r,
+        1.1 +
+          1.6 * s.pneumoniaSeverity * s.pneumoniaSeverity +
+          0.8 * s.heartFailureSeverity * s.heartFailureSeverity,
+        0.3,
+      ),
     trend: (s, r) => (s.pneumoniaSeverity > 0.5 ? -0.3 * r.next() : 0.05 * r.normal()),
   },
 ];
@@ -172,7 +283,12 @@ function measurementTimes(rng: Rng, count: number, ctx: ObservationContext): num
  * series are missing, some are reported in alternative units (creatinine µmol/L, glucose mmol/L,
  * temperature °F, troponin ng/mL), and a few values are device or typing errors.
  */
-export function generateClinicalObservations(state: LatentState, rng: Rng, ctx: ObservationContext, rates: CohortMissingRates): Observation[] {
+export function generateClinicalObservations(
+  state: LatentState,
+  rng: Rng,
+  ctx: ObservationContext,
+  rates: CohortMissingRates,
+): Observation[] {
   const out: Observation[] = [];
   for (const spec of seriesSpecs) {
     // Draw everything before deciding on missingness so the random stream (and thus every other
@@ -206,9 +322,14 @@ export function generateClinicalObservations(state: LatentState, rng: Rng, ctx: 
       };
       if (spec.key === 'spo2') {
         // FHIR R4 vital-signs profile (oxygensat): 2708-6 alongside the pulse-oximetry code.
-        observation.code.coding?.push({ system: LOINC, code: '2708-6', display: 'Oxygen saturation in Arterial blood' });
+        observation.code.coding?.push({
+          system: LOINC,
+          code: '2708-6',
+          display: 'Oxygen saturation in Arterial blood',
+        });
       }
-      if (spec.category === 'laboratory') observation.issued = new Date(Math.min(ctx.endMs, t + 45 * 60000)).toISOString();
+      if (spec.category === 'laboratory')
+        observation.issued = new Date(Math.min(ctx.endMs, t + 45 * 60000)).toISOString();
       out.push(observation);
     });
   }
@@ -217,8 +338,18 @@ export function generateClinicalObservations(state: LatentState, rng: Rng, ctx: 
 }
 
 /** Blood pressure as the LOINC 85354-9 panel with systolic and diastolic components (FHIR R4 bp profile). */
-function bloodPressure(state: LatentState, rng: Rng, ctx: ObservationContext, rates: CohortMissingRates): Observation[] {
-  const systolicLevel = 128 + (state.ageYears - 60) * 0.3 + (state.conditions.acuteHeartFailure && rng.chance(0.5) ? 18 : 0) - 18 * state.pneumoniaSeverity * state.pneumoniaSeverity + 12 * rng.normal();
+function bloodPressure(
+  state: LatentState,
+  rng: Rng,
+  ctx: ObservationContext,
+  rates: CohortMissingRates,
+): Observation[] {
+  const systolicLevel =
+    128 +
+    (state.ageYears - 60) * 0.3 +
+    (state.conditions.acuteHeartFailure && rng.chance(0.5) ? 18 : 0) -
+    18 * state.pneumoniaSeverity * state.pneumoniaSeverity +
+    12 * rng.normal();
   const count = rng.int(3, 6);
   const missing = rng.chance(rates.labValue);
   const times = measurementTimes(rng, count, ctx);
@@ -240,11 +371,19 @@ function bloodPressure(state: LatentState, rng: Rng, ctx: ObservationContext, ra
       id: `${ctx.patientId}-bp-${i + 1}`,
       status: 'final',
       category: category('vital-signs'),
-      code: { coding: [{ system: LOINC, code: '85354-9', display: 'Blood pressure panel with all children optional' }], text: 'Blood pressure' },
+      code: {
+        coding: [
+          { system: LOINC, code: '85354-9', display: 'Blood pressure panel with all children optional' },
+        ],
+        text: 'Blood pressure',
+      },
       subject: { reference: `Patient/${ctx.patientId}` },
       encounter: { reference: `Encounter/${ctx.encounterId}` },
       effectiveDateTime: new Date(t).toISOString(),
-      component: [component('8480-6', 'Systolic blood pressure', systolic), component('8462-4', 'Diastolic blood pressure', diastolic)],
+      component: [
+        component('8480-6', 'Systolic blood pressure', systolic),
+        component('8462-4', 'Diastolic blood pressure', diastolic),
+      ],
     });
   });
   return out;

@@ -98,7 +98,8 @@ export function resolveCohortOptions(options: CohortOptions): ResolvedCohortOpti
   if (!Number.isInteger(options.patients) || options.patients < 0) {
     throw new RangeError(`cohort option patients must be a non-negative integer, got ${options.patients}`);
   }
-  if (!Number.isInteger(options.seed)) throw new RangeError(`cohort option seed must be an integer, got ${options.seed}`);
+  if (!Number.isInteger(options.seed))
+    throw new RangeError(`cohort option seed must be an integer, got ${options.seed}`);
   const imageSize = options.imageSize ?? 512;
   if (!Number.isInteger(imageSize) || imageSize < 64 || imageSize > 4096) {
     throw new RangeError(`cohort option imageSize must be an integer in [64, 4096], got ${imageSize}`);

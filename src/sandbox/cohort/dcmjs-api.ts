@@ -17,7 +17,10 @@ export interface DcmjsData {
     write(options?: { fragmentMultiframe?: boolean; allowInvalidVRLength?: boolean }): ArrayBuffer;
   };
   DicomMessage: {
-    readFile(buffer: ArrayBuffer, options?: { untilTag?: string; includeUntilTagValue?: boolean }): { meta: DenaturalizedDataset; dict: DenaturalizedDataset };
+    readFile(
+      buffer: ArrayBuffer,
+      options?: { untilTag?: string; includeUntilTagValue?: boolean },
+    ): { meta: DenaturalizedDataset; dict: DenaturalizedDataset };
   };
 }
 

@@ -27,7 +27,10 @@ function base64Utf8(text: string): string {
  * radiology, EC (electrocardiac) for the ECG.
  */
 export function diagnosticReport(input: DiagnosticReportInput): DiagnosticReport {
-  const category = input.kind === 'radiology' ? { code: 'RAD', display: 'Radiology' } : { code: 'EC', display: 'Electrocardiac (e.g., EKG, EEC, Holter)' };
+  const category =
+    input.kind === 'radiology'
+      ? { code: 'RAD', display: 'Radiology' }
+      : { code: 'EC', display: 'Electrocardiac (e.g., EKG, EEC, Holter)' };
   const report: DiagnosticReport = {
     resourceType: 'DiagnosticReport',
     id: input.id,
@@ -39,7 +42,14 @@ export function diagnosticReport(input: DiagnosticReportInput): DiagnosticReport
     effectiveDateTime: input.effective.toISOString(),
     issued: input.issued.toISOString(),
     conclusion: input.text.conclusion,
-    presentedForm: [{ contentType: 'text/plain; charset=utf-8', language: 'en', data: base64Utf8(input.text.text), title: input.kind === 'radiology' ? 'Radiology report' : 'ECG interpretation' }],
+    presentedForm: [
+      {
+        contentType: 'text/plain; charset=utf-8',
+        language: 'en',
+        data: base64Utf8(input.text.text),
+        title: input.kind === 'radiology' ? 'Radiology report' : 'ECG interpretation',
+      },
+    ],
   };
   if (input.imagingStudyId) report.imagingStudy = [{ reference: `ImagingStudy/${input.imagingStudyId}` }];
   if (input.resultObservationId) report.result = [{ reference: `Observation/${input.resultObservationId}` }];

@@ -28,7 +28,12 @@ export function dicomDateTime(d: Date): { date: string; time: string } {
  * Patient, General Study, General Series and SOP Common module attributes (PS3.3 C.7.1.1,
  * C.7.2.1, C.7.3.1, C.12.1). Times are UTC and say so via Timezone Offset From UTC.
  */
-export function patientStudyAttributes(p: DicomPatientStudy, sopClassUid: string, modality: string, seriesNumber: number): NaturalizedDataset {
+export function patientStudyAttributes(
+  p: DicomPatientStudy,
+  sopClassUid: string,
+  modality: string,
+  seriesNumber: number,
+): NaturalizedDataset {
   const { date, time } = dicomDateTime(p.acquired);
   return {
     SpecificCharacterSet: 'ISO_IR 192',
@@ -67,7 +72,11 @@ export function patientStudyAttributes(p: DicomPatientStudy, sopClassUid: string
  * slow for thousands of files. RLE Lossless encapsulates Pixel Data, one fragment per frame
  * (PS3.5 A.4.2).
  */
-export function writePart10(dcmjs: DcmjsData, dataset: NaturalizedDataset, transferSyntaxUid: string): Uint8Array {
+export function writePart10(
+  dcmjs: DcmjsData,
+  dataset: NaturalizedDataset,
+  transferSyntaxUid: string,
+): Uint8Array {
   const meta = dcmjs.DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: dataset.SOPClassUID,

@@ -38,7 +38,10 @@ export interface EcgObservationContext {
 export function ecgObservation(ecg: EcgRecording, ctx: EcgObservationContext): Observation {
   const periodMs = 1000 / ecg.sampleRateHz;
   const component: ObservationComponent[] = ecgLeadNames.map((lead, i) => ({
-    code: { coding: [{ system: mdcSystem, code: mdcLeadCodes[lead].code, display: mdcLeadCodes[lead].display }], text: `Lead ${lead}` },
+    code: {
+      coding: [{ system: mdcSystem, code: mdcLeadCodes[lead].code, display: mdcLeadCodes[lead].display }],
+      text: `Lead ${lead}`,
+    },
     valueSampledData: {
       origin: { value: 0, unit: 'mV', system: 'http://unitsofmeasure.org', code: 'mV' },
       period: periodMs,
@@ -53,7 +56,17 @@ export function ecgObservation(ecg: EcgRecording, ctx: EcgObservationContext): O
     resourceType: 'Observation',
     id: ctx.id,
     status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'procedure', display: 'Procedure' }] }],
+    category: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+            code: 'procedure',
+            display: 'Procedure',
+          },
+        ],
+      },
+    ],
     code: {
       coding: [
         { system: 'http://loinc.org', code: '11524-6', display: 'EKG study' },

@@ -3,7 +3,20 @@ import type { EcgMeasurements } from './report-text.js';
 import type { Rng } from './seeded-random.js';
 
 /** The twelve standard leads in the conventional order. */
-export const ecgLeadNames = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'] as const;
+export const ecgLeadNames = [
+  'I',
+  'II',
+  'III',
+  'aVR',
+  'aVL',
+  'aVF',
+  'V1',
+  'V2',
+  'V3',
+  'V4',
+  'V5',
+  'V6',
+] as const;
 
 /** Name of one of the twelve standard leads. */
 export type EcgLeadName = (typeof ecgLeadNames)[number];
@@ -85,7 +98,12 @@ function projectOnLeads(v: Vec3): Float64Array {
  * shows either an LVH pattern with strain or low voltage; otherwise sinus rhythm with
  * respiratory sinus arrhythmia. Baseline wander, mains hum and white noise are added.
  */
-export function synthesiseEcg(state: LatentState, rng: Rng, durationS = 10, sampleRateHz = 500): EcgRecording {
+export function synthesiseEcg(
+  state: LatentState,
+  rng: Rng,
+  durationS = 10,
+  sampleRateHz = 500,
+): EcgRecording {
   const n = Math.round(durationS * sampleRateHz);
   const af = state.conditions.atrialFibrillation;
   const lvh = state.ecg.leftVentricularHypertrophy;
@@ -93,17 +111,46 @@ export function synthesiseEcg(state: LatentState, rng: Rng, durationS = 10, samp
   const meanRr = 60 / state.ecg.heartRateBpm;
 
   // Individual variation of the electrical axis and amplitudes.
-  const jitter = (v: Vec3, sd: number): Vec3 => [v[0] + sd * rng.normal(), v[1] + sd * rng.normal(), v[2] + sd * rng.normal()];
+  const jitter = (v: Vec3, sd: number): Vec3 => [
+    v[0] + sd * rng.normal(),
+    v[1] + sd * rng.normal(),
+    v[2] + sd * rng.normal(),
+  ];
   const qrsScale = (lvh ? 1.75 : low ? 0.38 : 1) * (1 + 0.12 * rng.normal());
   const qrsWiden = lvh ? 1.15 : 1;
-  const tVector: Vec3 = lvh ? jitter([-0.16, 0.04, 0.2], 0.03) : scale(jitter([0.25, 0.2, 0.12], 0.04), low ? 0.6 : 1);
+  const tVector: Vec3 = lvh
+    ? jitter([-0.16, 0.04, 0.2], 0.03)
+    : scale(jitter([0.25, 0.2, 0.12], 0.04), low ? 0.6 : 1);
   const waves: Wave[] = [
-    { centre: -0.025 * qrsWiden, widthBefore: 0.009 * qrsWiden, widthAfter: 0.009 * qrsWiden, vector: scale(jitter([-0.12, 0.02, 0.15], 0.02), qrsScale) },
-    { centre: 0, widthBefore: 0.011 * qrsWiden, widthAfter: 0.012 * qrsWiden, vector: scale(jitter([1.2, 0.75, -0.6], 0.1), qrsScale) },
-    { centre: 0.027 * qrsWiden, widthBefore: 0.01 * qrsWiden, widthAfter: 0.011 * qrsWiden, vector: scale(jitter([-0.25, -0.15, -0.35], 0.05), qrsScale) },
+    {
+      centre: -0.025 * qrsWiden,
+      widthBefore: 0.009 * qrsWiden,
+      widthAfter: 0.009 * qrsWiden,
+      vector: scale(jitter([-0.12, 0.02, 0.15], 0.02), qrsScale),
+    },
+    {
+      centre: 0,
+      widthBefore: 0.011 * qrsWiden,
+      widthAfter: 0.012 * qrsWiden,
+      vector: scale(jitter([1.2, 0.75, -0.6], 0.1), qrsScale),
+    },
+    {
+      centre: 0.027 * qrsWiden,
+      widthBefore: 0.01 * qrsWiden,
+      widthAfter: 0.011 * qrsWiden,
+      vector: scale(jitter([-0.25, -0.15, -0.35], 0.05), qrsScale),
+    },
   ];
   const prInterval = af ? undefined : 0.15 + 0.02 * rng.normal();
-  const pWave: Wave | undefined = af || prInterval === undefined ? undefined : { centre: -prInterval + 0.005, widthBefore: 0.022, widthAfter: 0.022, vector: jitter([0.1, 0.12, 0.02], 0.015) };
+  const pWave: Wave | undefined =
+    af || prInterval === undefined
+      ? undefined
+      : {
+          centre: -prInterval + 0.005,
+          widthBefore: 0.022,
+          widthAfter: 0.022,
+          vector: jitter([0.1, 0.12, 0.02], 0.015),
+        };
 
   // R-peak times. Sinus: respiratory sinus arrhythmia (~0.25 Hz) and small beat-to-beat noise.
   // AF: independent log-normal RR draws (irregularly irregular, CV ≈ 0.2).
@@ -112,7 +159,9 @@ export function synthesiseEcg(state: LatentState, rng: Rng, durationS = 10, samp
   const respPhase = rng.uniform(0, 2 * Math.PI);
   while (t < durationS + meanRr) {
     peaks.push(t);
-    const rr = af ? Math.max(0.3, meanRr * Math.exp(0.2 * rng.normal() - 0.02)) : meanRr * (1 + 0.035 * Math.sin(2 * Math.PI * 0.25 * t + respPhase) + 0.012 * rng.normal());
+    const rr = af
+      ? Math.max(0.3, meanRr * Math.exp(0.2 * rng.normal() - 0.02))
+      : meanRr * (1 + 0.035 * Math.sin(2 * Math.PI * 0.25 * t + respPhase) + 0.012 * rng.normal());
     t += rr;
   }
 
@@ -163,7 +212,12 @@ export function synthesiseEcg(state: LatentState, rng: Rng, durationS = 10, samp
     const mains = mainsAmp * Math.sin(2 * Math.PI * mainsFreq * time);
     for (let l = 0; l < 12; l++) {
       const wander = wanderAmp * Math.sin(2 * Math.PI * wanderFreq * time + (wanderPhase[l] as number));
-      const mv = (leads[l] as Float64Array)[s]! + f * Math.abs(fAxis[l] as number) * 5 + wander + mains + noiseSd * rng.approxNormal();
+      const mv =
+        (leads[l] as Float64Array)[s]! +
+        f * Math.abs(fAxis[l] as number) * 5 +
+        wander +
+        mains +
+        noiseSd * rng.approxNormal();
       (out[l] as Int16Array)[s] = Math.max(-32768, Math.min(32767, Math.round(mv * 1000)));
     }
   }

@@ -29,7 +29,11 @@ export const scpEcgLeadCodes: Record<EcgLeadName, { code: string; meaning: strin
  * channels, 16-bit signed samples interleaved by sample (PS3.3 C.10.9.1.5), sensitivity 1 µV per
  * unit (UCUM "uV"), explicit VR little endian.
  */
-export function encodeEcgWaveformDicom(dcmjs: DcmjsData, ecg: EcgRecording, p: DicomPatientStudy): Uint8Array {
+export function encodeEcgWaveformDicom(
+  dcmjs: DcmjsData,
+  ecg: EcgRecording,
+  p: DicomPatientStudy,
+): Uint8Array {
   const channels = ecg.leadsMicrovolts.length;
   const n = ecg.samplesPerLead;
   const interleaved = new Int16Array(n * channels);
@@ -55,9 +59,18 @@ export function encodeEcgWaveformDicom(dcmjs: DcmjsData, ecg: EcgRecording, p: D
         ChannelDefinitionSequence: ecgLeadNames.slice(0, channels).map((lead, i) => ({
           WaveformChannelNumber: i + 1,
           ChannelLabel: lead,
-          ChannelSourceSequence: [{ CodeValue: scpEcgLeadCodes[lead].code, CodingSchemeDesignator: 'SCPECG', CodingSchemeVersion: '1.3', CodeMeaning: scpEcgLeadCodes[lead].meaning }],
+          ChannelSourceSequence: [
+            {
+              CodeValue: scpEcgLeadCodes[lead].code,
+              CodingSchemeDesignator: 'SCPECG',
+              CodingSchemeVersion: '1.3',
+              CodeMeaning: scpEcgLeadCodes[lead].meaning,
+            },
+          ],
           ChannelSensitivity: 1,
-          ChannelSensitivityUnitsSequence: [{ CodeValue: 'uV', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'microvolt' }],
+          ChannelSensitivityUnitsSequence: [
+            { CodeValue: 'uV', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'microvolt' },
+          ],
           ChannelSensitivityCorrectionFactor: 1,
           ChannelBaseline: 0,
           ChannelTimeSkew: 0,

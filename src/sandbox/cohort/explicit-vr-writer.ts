@@ -63,7 +63,9 @@ function stringValue(vr: string, values: unknown[]): Uint8Array {
     // dcmjs gives PN either as {Alphabetic, …} (DICOM JSON, PS3.18 F.2.2) or as a String object.
     if (vr === 'PN' && typeof v === 'object' && v !== null && !(v instanceof String)) {
       const pn = v as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
-      return [pn.Alphabetic ?? '', pn.Ideographic, pn.Phonetic].filter((x, i) => i === 0 || x !== undefined).join('=');
+      return [pn.Alphabetic ?? '', pn.Ideographic, pn.Phonetic]
+        .filter((x, i) => i === 0 || x !== undefined)
+        .join('=');
     }
     return String(v ?? '');
   });
@@ -167,7 +169,11 @@ function writeDataset(sink: ByteSink, dataset: DenaturalizedDataset, encapsulate
  * under a millisecond, which is what makes 1,000 patients a minute possible. Files are checked by
  * reading them back with dcmjs in the tests.
  */
-export function writeExplicitVrLittleEndianPart10(meta: DenaturalizedDataset, dataset: DenaturalizedDataset, encapsulatedPixelData: boolean): Uint8Array {
+export function writeExplicitVrLittleEndianPart10(
+  meta: DenaturalizedDataset,
+  dataset: DenaturalizedDataset,
+  encapsulatedPixelData: boolean,
+): Uint8Array {
   const metaSink = new ByteSink();
   const metaWithoutLength = { ...meta };
   delete metaWithoutLength['00020000'];

@@ -68,7 +68,12 @@ export function cohortPatientId(seed: number, index: number): string {
  * @param rng - seeded generator; `generateCohort` gives each patient its own stream.
  * @param dcmjs - DICOM writer; loaded on demand when not passed.
  */
-export function generatePatient(index: number, options: CohortOptions | ResolvedCohortOptions, rng: Rng, dcmjs?: DcmjsData): GeneratedPatient {
+export function generatePatient(
+  index: number,
+  options: CohortOptions | ResolvedCohortOptions,
+  rng: Rng,
+  dcmjs?: DcmjsData,
+): GeneratedPatient {
   const opts = resolveCohortOptions(options);
   // Independent sub-streams in a fixed order, so that skipping signals (labelsOnly) or dropping
   // a modality never changes the other parts of the patient.
@@ -102,8 +107,23 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
   const patient: Patient = {
     resourceType: 'Patient',
     id: patientId,
-    meta: { tag: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HTEST', display: 'test health data' }] },
-    identifier: [{ use: 'usual', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: syntheticMrnSystem, value: identity.mrn }],
+    meta: {
+      tag: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
+          code: 'HTEST',
+          display: 'test health data',
+        },
+      ],
+    },
+    identifier: [
+      {
+        use: 'usual',
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+        system: syntheticMrnSystem,
+        value: identity.mrn,
+      },
+    ],
     active: true,
     name: [{ use: 'official', family: identity.family, given: [identity.given] }],
     gender: state.sex,
@@ -113,12 +133,18 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
     resourceType: 'Encounter',
     id: encounterId,
     status: 'in-progress',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP', display: 'inpatient encounter' },
+    class: {
+      system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+      code: 'IMP',
+      display: 'inpatient encounter',
+    },
     subject: { reference: `Patient/${patientId}` },
     period: { start: new Date(startMs).toISOString() },
   };
   const resources: Resource[] = [patient, encounter];
-  resources.push(...generateClinicalObservations(state, labsRng, { patientId, encounterId, startMs, endMs }, opts.rates));
+  resources.push(
+    ...generateClinicalObservations(state, labsRng, { patientId, encounterId, startMs, endMs }, opts.rates),
+  );
 
   const dicom: GeneratedDicomInstance[] = [];
   const writer = opts.labelsOnly ? undefined : (dcmjs ?? loadDcmjs());
@@ -137,11 +163,21 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
     modality: imageRng.chance(0.6) ? 'DX' : 'CR',
     photometricInterpretation: imageRng.chance(0.3) ? 'MONOCHROME1' : 'MONOCHROME2',
     bitsStored: imageRng.chance(0.5) ? 12 : 16,
-    transferSyntaxUid: imageRng.chance(0.4) ? TransferSyntax.rleLossless : TransferSyntax.explicitVrLittleEndian,
+    transferSyntaxUid: imageRng.chance(0.4)
+      ? TransferSyntax.rleLossless
+      : TransferSyntax.explicitVrLittleEndian,
     viewPosition: imageRng.chance(0.7) ? 'PA' : 'AP',
   };
-  const cxrUids = { studyInstanceUid: randomDicomUid(uidRng), seriesInstanceUid: randomDicomUid(uidRng), sopInstanceUid: randomDicomUid(uidRng) };
-  const ecgUids = { studyInstanceUid: randomDicomUid(uidRng), seriesInstanceUid: randomDicomUid(uidRng), sopInstanceUid: randomDicomUid(uidRng) };
+  const cxrUids = {
+    studyInstanceUid: randomDicomUid(uidRng),
+    seriesInstanceUid: randomDicomUid(uidRng),
+    sopInstanceUid: randomDicomUid(uidRng),
+  };
+  const ecgUids = {
+    studyInstanceUid: randomDicomUid(uidRng),
+    seriesInstanceUid: randomDicomUid(uidRng),
+    sopInstanceUid: randomDicomUid(uidRng),
+  };
   const cxrAccession = `ACC${index}${uidRng.int(100000, 999999)}`;
   const ecgAccession = `ACC${index}${uidRng.int(100000, 999999)}`;
   const views = encoding.viewPosition === 'PA' ? 'PA and lateral' : 'AP portable';
@@ -163,7 +199,13 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
     );
     if (writer) {
       const pixels = drawChestRadiograph(state, imageRng, opts.imageSize);
-      const bytes = encodeChestRadiographDicom(writer, pixels, encoding, { ...dicomPatient, ...cxrUids, accessionNumber: cxrAccession, acquired: imageAt, studyDescription: `XR chest ${encoding.viewPosition}` });
+      const bytes = encodeChestRadiographDicom(writer, pixels, encoding, {
+        ...dicomPatient,
+        ...cxrUids,
+        accessionNumber: cxrAccession,
+        acquired: imageAt,
+        studyDescription: `XR chest ${encoding.viewPosition}`,
+      });
       dicom.push({ kind: 'chest-radiograph', ...cxrUids, bytes });
     }
   }
@@ -174,7 +216,10 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
         patientId,
         encounterId,
         kind: 'radiology',
-        loinc: views === 'PA and lateral' ? { code: '36643-5', display: 'XR Chest 2 Views' } : { code: '36554-4', display: 'XR Chest Single view' },
+        loinc:
+          views === 'PA and lateral'
+            ? { code: '36643-5', display: 'XR Chest 2 Views' }
+            : { code: '36554-4', display: 'XR Chest Single view' },
         effective: imageAt,
         issued: radiologyIssued,
         text: cxrText,
@@ -188,9 +233,21 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
   if (presence.ecg && writer) {
     const recording = synthesiseEcg(state, ecgRng);
     const observationId = `${patientId}-ecg`;
-    resources.push(ecgObservation(recording, { id: observationId, patientId, encounterId, effective: ecgAt }));
     resources.push(
-      imagingStudy({ id: `${patientId}-ecg-study`, patientId, encounterId, started: ecgAt, modality: 'ECG', description: 'Resting 12-lead ECG', ...ecgUids, sopClassUid: twelveLeadEcgSopClass, accessionNumber: ecgAccession }),
+      ecgObservation(recording, { id: observationId, patientId, encounterId, effective: ecgAt }),
+    );
+    resources.push(
+      imagingStudy({
+        id: `${patientId}-ecg-study`,
+        patientId,
+        encounterId,
+        started: ecgAt,
+        modality: 'ECG',
+        description: 'Resting 12-lead ECG',
+        ...ecgUids,
+        sopClassUid: twelveLeadEcgSopClass,
+        accessionNumber: ecgAccession,
+      }),
     );
     resources.push(
       diagnosticReport({
@@ -205,7 +262,17 @@ export function generatePatient(index: number, options: CohortOptions | Resolved
         resultObservationId: observationId,
       }),
     );
-    dicom.push({ kind: 'ecg-waveform', ...ecgUids, bytes: encodeEcgWaveformDicom(writer, recording, { ...dicomPatient, ...ecgUids, accessionNumber: ecgAccession, acquired: ecgAt, studyDescription: 'Resting 12-lead ECG' }) });
+    dicom.push({
+      kind: 'ecg-waveform',
+      ...ecgUids,
+      bytes: encodeEcgWaveformDicom(writer, recording, {
+        ...dicomPatient,
+        ...ecgUids,
+        accessionNumber: ecgAccession,
+        acquired: ecgAt,
+        studyDescription: 'Resting 12-lead ECG',
+      }),
+    });
   }
   return { patientId, resources, dicom, labels: { patientId, conditions: { ...state.conditions } } };
 }

@@ -13,8 +13,23 @@ export function dicomwebEndpoint(baseUrl: string): Endpoint {
     id: cohortEndpointId,
     status: 'active',
     name: 'Synthetic cohort DICOMweb (WADO-RS)',
-    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs', display: 'DICOM WADO-RS' },
-    payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any', display: 'Any' }], text: 'DICOM' }],
+    connectionType: {
+      system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+      code: 'dicom-wado-rs',
+      display: 'DICOM WADO-RS',
+    },
+    payloadType: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type',
+            code: 'any',
+            display: 'Any',
+          },
+        ],
+        text: 'DICOM',
+      },
+    ],
     payloadMimeType: ['application/dicom'],
     address: baseUrl,
   };
@@ -49,7 +64,10 @@ export function imagingStudy(input: ImagingStudyInput): ImagingStudy {
     id: input.id,
     identifier: [
       { system: 'urn:dicom:uid', value: `urn:oid:${input.studyInstanceUid}` },
-      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, value: input.accessionNumber },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+        value: input.accessionNumber,
+      },
     ],
     status: 'available',
     modality: [modality],
@@ -68,9 +86,23 @@ export function imagingStudy(input: ImagingStudyInput): ImagingStudy {
         description: input.description,
         numberOfInstances: 1,
         endpoint: [{ reference: `Endpoint/${cohortEndpointId}` }],
-        ...(input.bodySite ? { bodySite: { system: 'http://snomed.info/sct', code: input.bodySite.code, display: input.bodySite.display } } : {}),
+        ...(input.bodySite
+          ? {
+              bodySite: {
+                system: 'http://snomed.info/sct',
+                code: input.bodySite.code,
+                display: input.bodySite.display,
+              },
+            }
+          : {}),
         started: input.started.toISOString(),
-        instance: [{ uid: input.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${input.sopClassUid}` }, number: 1 }],
+        instance: [
+          {
+            uid: input.sopInstanceUid,
+            sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${input.sopClassUid}` },
+            number: 1,
+          },
+        ],
       },
     ],
   };

@@ -3,7 +3,12 @@
  * ECGs agree with each other through shared latent conditions. For the demo, tests and
  * benchmarks only; the pipeline never imports `src/sandbox/`.
  */
-export type { CohortMissingRates, CohortOptions, CohortPrevalence, ResolvedCohortOptions } from './cohort-options.js';
+export type {
+  CohortMissingRates,
+  CohortOptions,
+  CohortPrevalence,
+  ResolvedCohortOptions,
+} from './cohort-options.js';
 export { defaultMissingRates, defaultPrevalence, resolveCohortOptions } from './cohort-options.js';
 export type { CohortLabel, GeneratedDicomInstance, GeneratedPatient } from './generate-patient.js';
 export { cohortPatientId, generateCohort, generatePatient } from './generate-patient.js';

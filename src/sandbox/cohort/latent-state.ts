@@ -65,29 +65,41 @@ export function sampleLatentState(rng: Rng, prevalence: CohortPrevalence): Laten
   const heartFailureSeverity = acuteHeartFailure ? rng.uniform(0.25, 1) : 0;
   const pneumoniaSeverity = pneumonia ? rng.uniform(0.25, 1) : 0;
 
-  // Heart size: normal CTR ~0.45 with spread; heart failure shows cardiomegaly in ~80 %, and a
-  // minority of healthy patients have a chronically large heart (false positives).
+  // Heart size: normal CTR ~0.45 with spread; heart failure shows cardiomegaly in ~65 %, and
+  // 12–30 % of the others (more with AF or age > 75) have a chronically large heart.
   let ctr = 0.45 + 0.035 * rng.normal();
-  if (acuteHeartFailure && rng.chance(0.8)) ctr = 0.54 + 0.08 * heartFailureSeverity + 0.03 * rng.normal();
-  else if (!acuteHeartFailure && rng.chance(0.07)) ctr = 0.53 + 0.03 * rng.normal();
+  if (acuteHeartFailure && rng.chance(0.65)) ctr = 0.54 + 0.08 * heartFailureSeverity + 0.03 * rng.normal();
+  else if (!acuteHeartFailure && rng.chance(atrialFibrillation || ageYears > 75 ? 0.3 : 0.12))
+    ctr = 0.53 + 0.03 * rng.normal();
   ctr = Math.min(0.72, Math.max(0.36, ctr));
 
-  const edema = acuteHeartFailure && rng.chance(0.75) ? Math.min(1, heartFailureSeverity * rng.uniform(0.6, 1.2)) : rng.chance(0.03) ? 0.2 : 0;
+  // Oedema in half of decompensations; a few others are fluid-overloaded for other reasons.
+  const edema =
+    acuteHeartFailure && rng.chance(0.5)
+      ? Math.min(1, heartFailureSeverity * rng.uniform(0.6, 1.2))
+      : rng.chance(0.06)
+        ? rng.uniform(0.2, 0.4)
+        : 0;
 
   const effusion: Record<Side, number> = { left: 0, right: 0 };
-  if (acuteHeartFailure && rng.chance(0.5)) {
+  if (acuteHeartFailure && rng.chance(0.4)) {
     effusion.right = rng.uniform(0.2, 0.5 + 0.5 * heartFailureSeverity);
     if (rng.chance(0.6)) effusion.left = rng.uniform(0.15, 0.4 + 0.4 * heartFailureSeverity);
   }
   let consolidation: LatentState['consolidation'];
   if (pneumonia && rng.chance(0.8)) {
     const side: Side = rng.chance(0.6) ? 'right' : 'left';
-    const zone = rng.pick(side === 'right' ? (['lower', 'lower', 'middle', 'upper'] as const) : (['lower', 'lower', 'upper'] as const));
+    const zone = rng.pick(
+      side === 'right'
+        ? (['lower', 'lower', 'middle', 'upper'] as const)
+        : (['lower', 'lower', 'upper'] as const),
+    );
     consolidation = { side, zone, extent: Math.min(1, pneumoniaSeverity * rng.uniform(0.6, 1.3)) };
     // Parapneumonic effusion on the same side.
     if (rng.chance(0.2)) effusion[side] = Math.max(effusion[side], rng.uniform(0.15, 0.45));
   }
-  if (!acuteHeartFailure && !pneumonia && rng.chance(0.03)) effusion[rng.chance(0.5) ? 'left' : 'right'] = rng.uniform(0.12, 0.3);
+  if (!acuteHeartFailure && !pneumonia && rng.chance(0.03))
+    effusion[rng.chance(0.5) ? 'left' : 'right'] = rng.uniform(0.12, 0.3);
   const atelectasis: Side | undefined = rng.chance(0.1) ? (rng.chance(0.5) ? 'left' : 'right') : undefined;
 
   let heartRateBpm = 72 + 10 * rng.normal();
@@ -96,8 +108,10 @@ export function sampleLatentState(rng: Rng, prevalence: CohortPrevalence): Laten
   if (atrialFibrillation) heartRateBpm += 15 + 10 * rng.normal();
   heartRateBpm = Math.min(165, Math.max(45, heartRateBpm));
 
-  const leftVentricularHypertrophy = (acuteHeartFailure && rng.chance(0.35)) || (!acuteHeartFailure && rng.chance(0.05));
-  const lowVoltage = !leftVentricularHypertrophy && ((acuteHeartFailure && rng.chance(0.25)) || rng.chance(0.03));
+  const leftVentricularHypertrophy =
+    (acuteHeartFailure && rng.chance(0.35)) || (!acuteHeartFailure && rng.chance(0.05));
+  const lowVoltage =
+    !leftVentricularHypertrophy && ((acuteHeartFailure && rng.chance(0.25)) || rng.chance(0.03));
 
   let temperatureC = 36.8 + 0.3 * rng.normal();
   if (pneumonia && rng.chance(0.75)) temperatureC += 0.8 + 1.5 * pneumoniaSeverity * rng.uniform(0.5, 1);

@@ -65,13 +65,21 @@ export function transactionBundle(resources: readonly Resource[], fhirBaseUrl: s
     type: 'transaction',
     entry: resources.map((resource): BundleEntry => {
       if (!resource.id) throw new Error(`${resource.resourceType} without id cannot be loaded idempotently`);
-      return { fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } };
+      return {
+        fullUrl: `${base}/${resource.resourceType}/${resource.id}`,
+        resource,
+        request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
+      };
     }),
   };
 }
 
 function isOperationOutcome(x: unknown): x is OperationOutcome {
-  return typeof x === 'object' && x !== null && (x as { resourceType?: unknown }).resourceType === 'OperationOutcome';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x as { resourceType?: unknown }).resourceType === 'OperationOutcome'
+  );
 }
 
 async function readJson(response: Response): Promise<unknown> {
@@ -85,7 +93,11 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 /** Sends a transaction and checks every entry's status (FHIR R4 §3.1.0.11.3: all or nothing). */
-async function postTransaction(doFetch: typeof fetch, opts: LoadCohortOptions, resources: readonly Resource[]): Promise<void> {
+async function postTransaction(
+  doFetch: typeof fetch,
+  opts: LoadCohortOptions,
+  resources: readonly Resource[],
+): Promise<void> {
   const response = await doFetch(opts.fhirBaseUrl.replace(/\/+$/, ''), {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', ...opts.headers },
@@ -93,23 +105,41 @@ async function postTransaction(doFetch: typeof fetch, opts: LoadCohortOptions, r
   });
   const body = await readJson(response);
   if (!response.ok) {
-    throw new CohortLoadError(`FHIR transaction failed with HTTP ${response.status}`, 'fhir', response.status, isOperationOutcome(body) ? body : undefined);
+    throw new CohortLoadError(
+      `FHIR transaction failed with HTTP ${response.status}`,
+      'fhir',
+      response.status,
+      isOperationOutcome(body) ? body : undefined,
+    );
   }
   const bundle = body as Bundle | undefined;
   if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction-response') {
-    throw new CohortLoadError('FHIR transaction answered without a transaction-response Bundle', 'fhir', response.status);
+    throw new CohortLoadError(
+      'FHIR transaction answered without a transaction-response Bundle',
+      'fhir',
+      response.status,
+    );
   }
   for (const entry of bundle.entry ?? []) {
     const status = Number.parseInt(entry.response?.status ?? '', 10);
     if (!(status >= 200 && status < 300)) {
       const outcome = entry.response?.outcome;
-      throw new CohortLoadError(`FHIR transaction entry failed: ${entry.response?.status ?? 'no status'}`, 'fhir', status, isOperationOutcome(outcome) ? outcome : undefined);
+      throw new CohortLoadError(
+        `FHIR transaction entry failed: ${entry.response?.status ?? 'no status'}`,
+        'fhir',
+        status,
+        isOperationOutcome(outcome) ? outcome : undefined,
+      );
     }
   }
 }
 
 /** Stores instances with STOW-RS (PS3.18 §10.5); 200 and 202 succeed unless instances failed. */
-async function postStow(doFetch: typeof fetch, opts: LoadCohortOptions, instances: readonly Uint8Array[]): Promise<void> {
+async function postStow(
+  doFetch: typeof fetch,
+  opts: LoadCohortOptions,
+  instances: readonly Uint8Array[],
+): Promise<void> {
   if (instances.length === 0) return;
   const { contentType, body } = stowMultipartBody(instances);
   const response = await doFetch(`${opts.dicomwebBaseUrl.replace(/\/+$/, '')}/studies`, {
@@ -120,7 +150,11 @@ async function postStow(doFetch: typeof fetch, opts: LoadCohortOptions, instance
   const json = await readJson(response);
   const result = parseStowResponse(response.status, json);
   if (!response.ok || result.failedSopInstanceUids.length > 0) {
-    throw new CohortLoadError(`STOW-RS failed with HTTP ${response.status}; ${result.failedSopInstanceUids.length} instance(s) refused`, 'dicomweb', response.status);
+    throw new CohortLoadError(
+      `STOW-RS failed with HTTP ${response.status}; ${result.failedSopInstanceUids.length} instance(s) refused`,
+      'dicomweb',
+      response.status,
+    );
   }
 }
 
@@ -130,7 +164,9 @@ class NdjsonReader {
   private head: Resource | undefined;
   private done = false;
   constructor(path: string) {
-    this.lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity })[Symbol.asyncIterator]();
+    this.lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity })[
+      Symbol.asyncIterator
+    ]();
   }
   async peek(): Promise<Resource | undefined> {
     while (this.head === undefined && !this.done) {
@@ -156,14 +192,22 @@ function subjectOf(resource: Resource): string | undefined {
  * file lists resources in patient order, so a merge over all files yields one patient at a time.
  * Resources without a subject (the shared Endpoint) come first as their own group.
  */
-async function* patientsFromDirectory(dir: string): AsyncGenerator<{ patientId: string | undefined; resources: Resource[] }> {
+async function* patientsFromDirectory(
+  dir: string,
+): AsyncGenerator<{ patientId: string | undefined; resources: Resource[] }> {
   const fhirDir = join(dir, 'fhir');
-  const files = readdirSync(fhirDir).filter((f) => f.endsWith('.ndjson')).sort();
+  const files = readdirSync(fhirDir)
+    .filter((f) => f.endsWith('.ndjson'))
+    .sort();
   if (!files.includes('Patient.ndjson')) throw new Error(`${fhirDir} has no Patient.ndjson`);
   const others = files.filter((f) => f !== 'Patient.ndjson').map((f) => new NdjsonReader(join(fhirDir, f)));
   const shared: Resource[] = [];
   for (const reader of others) {
-    for (let r = await reader.peek(); r !== undefined && subjectOf(r) === undefined; r = await reader.peek()) {
+    for (
+      let r = await reader.peek();
+      r !== undefined && subjectOf(r) === undefined;
+      r = await reader.peek()
+    ) {
       shared.push(r);
       reader.take();
     }
@@ -174,7 +218,11 @@ async function* patientsFromDirectory(dir: string): AsyncGenerator<{ patientId: 
     patients.take();
     const resources: Resource[] = [patient];
     for (const reader of others) {
-      for (let r = await reader.peek(); r !== undefined && subjectOf(r) === patient.id; r = await reader.peek()) {
+      for (
+        let r = await reader.peek();
+        r !== undefined && subjectOf(r) === patient.id;
+        r = await reader.peek()
+      ) {
         resources.push(r);
         reader.take();
       }
@@ -183,7 +231,10 @@ async function* patientsFromDirectory(dir: string): AsyncGenerator<{ patientId: 
   }
   for (const reader of others) {
     const left = await reader.peek();
-    if (left) throw new Error(`${left.resourceType}/${left.id ?? ''} is out of patient order or references an unknown patient`);
+    if (left)
+      throw new Error(
+        `${left.resourceType}/${left.id ?? ''} is out of patient order or references an unknown patient`,
+      );
   }
 }
 
@@ -195,7 +246,8 @@ async function* patientsFromDirectory(dir: string): AsyncGenerator<{ patientId: 
  * @throws CohortLoadError when a server refuses a request; earlier patients stay loaded.
  */
 export async function loadCohort(opts: LoadCohortOptions): Promise<LoadSummary> {
-  if ((opts.dir === undefined) === (opts.generator === undefined)) throw new TypeError('loadCohort needs exactly one of dir or generator');
+  if ((opts.dir === undefined) === (opts.generator === undefined))
+    throw new TypeError('loadCohort needs exactly one of dir or generator');
   const doFetch = opts.fetch ?? fetch;
   const started = performance.now();
   const rate = (done: number) => done / Math.max(1e-3, (performance.now() - started) / 1000);
@@ -215,7 +267,11 @@ export async function loadCohort(opts: LoadCohortOptions): Promise<LoadSummary> 
         return true;
       });
       await postTransaction(doFetch, opts, toSend);
-      await postStow(doFetch, opts, patient.dicom.map((d) => d.bytes));
+      await postStow(
+        doFetch,
+        opts,
+        patient.dicom.map((d) => d.bytes),
+      );
       patients++;
       resources += toSend.length;
       dicomInstances += patient.dicom.length;
@@ -224,7 +280,9 @@ export async function loadCohort(opts: LoadCohortOptions): Promise<LoadSummary> 
   } else if (opts.dir) {
     const dir = opts.dir;
     const cohortJson = join(dir, 'cohort.json');
-    const total = existsSync(cohortJson) ? (JSON.parse(readFileSync(cohortJson, 'utf8')) as { counts?: { patients?: number } }).counts?.patients : undefined;
+    const total = existsSync(cohortJson)
+      ? (JSON.parse(readFileSync(cohortJson, 'utf8')) as { counts?: { patients?: number } }).counts?.patients
+      : undefined;
     for await (const group of patientsFromDirectory(dir)) {
       await postTransaction(doFetch, opts, group.resources);
       resources += group.resources.length;
@@ -234,14 +292,23 @@ export async function loadCohort(opts: LoadCohortOptions): Promise<LoadSummary> 
       }
     }
     const dicomDir = join(dir, 'dicom');
-    const files = existsSync(dicomDir) ? readdirSync(dicomDir).filter((f) => f.endsWith('.dcm')).sort() : [];
+    const files = existsSync(dicomDir)
+      ? readdirSync(dicomDir)
+          .filter((f) => f.endsWith('.dcm'))
+          .sort()
+      : [];
     const batch = Math.max(1, opts.stowBatchSize ?? 8);
     const dicomStarted = performance.now();
     for (let i = 0; i < files.length; i += batch) {
       const chunk = files.slice(i, i + batch).map((f) => new Uint8Array(readFileSync(join(dicomDir, f))));
       await postStow(doFetch, opts, chunk);
       dicomInstances += chunk.length;
-      opts.onProgress?.({ phase: 'dicom', done: dicomInstances, total: files.length, ratePerSecond: dicomInstances / Math.max(1e-3, (performance.now() - dicomStarted) / 1000) });
+      opts.onProgress?.({
+        phase: 'dicom',
+        done: dicomInstances,
+        total: files.length,
+        ratePerSecond: dicomInstances / Math.max(1e-3, (performance.now() - dicomStarted) / 1000),
+      });
     }
   }
   return { patients, resources, dicomInstances, seconds: (performance.now() - started) / 1000 };

@@ -21,12 +21,17 @@ const glyphs: Record<string, string[]> = {
 };
 
 /** Leads of a FHIR ECG Observation as mV arrays, keyed by lead name (MDC component codes). */
-export function ecgLeadsFromObservation(observation: Observation): { leads: Map<EcgLeadName, Float64Array>; periodMs: number } {
+export function ecgLeadsFromObservation(observation: Observation): {
+  leads: Map<EcgLeadName, Float64Array>;
+  periodMs: number;
+} {
   const byCode = new Map<string, EcgLeadName>(ecgLeadNames.map((l) => [mdcLeadCodes[l].code, l]));
   const leads = new Map<EcgLeadName, Float64Array>();
   let periodMs = 2;
   for (const c of observation.component ?? []) {
-    const coding = c.code.coding?.find((x) => x.system === mdcSystem && x.code !== undefined && byCode.has(x.code));
+    const coding = c.code.coding?.find(
+      (x) => x.system === mdcSystem && x.code !== undefined && byCode.has(x.code),
+    );
     const sd = c.valueSampledData;
     if (!coding?.code || !sd?.data) continue;
     const factor = sd.factor ?? 1;
@@ -114,9 +119,14 @@ export function renderEcgPng(observation: Observation, pixelsPerMm = 4): Buffer 
     let cx = x;
     for (const ch of text) {
       const glyph = glyphs[ch];
-      if (glyph) glyph.forEach((row, gy) => [...row].forEach((bit, gx) => {
-        if (bit === '1') for (let a = 0; a < px; a++) for (let b = 0; b < px; b++) set(cx + gx * px + a, y + gy * px + b, 20, 20, 20);
-      }));
+      if (glyph)
+        glyph.forEach((row, gy) =>
+          [...row].forEach((bit, gx) => {
+            if (bit === '1')
+              for (let a = 0; a < px; a++)
+                for (let b = 0; b < px; b++) set(cx + gx * px + a, y + gy * px + b, 20, 20, 20);
+          }),
+        );
       cx += 6 * px;
     }
   };

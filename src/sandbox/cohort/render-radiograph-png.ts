@@ -21,20 +21,26 @@ function firstString(dict: Record<string, { Value?: unknown[] }>, tag: string): 
  * @throws Error when the file is not a monochrome 16-bit image in a supported transfer syntax.
  */
 export function renderRadiographPng(dicomBytes: Uint8Array, dcmjs: DcmjsData = loadDcmjs()): Buffer {
-  const buffer = dicomBytes.buffer.slice(dicomBytes.byteOffset, dicomBytes.byteOffset + dicomBytes.byteLength) as ArrayBuffer;
+  const buffer = dicomBytes.buffer.slice(
+    dicomBytes.byteOffset,
+    dicomBytes.byteOffset + dicomBytes.byteLength,
+  ) as ArrayBuffer;
   const file = dcmjs.DicomMessage.readFile(buffer);
   const ts = firstString(file.meta, '00020010');
   const rows = firstNumber(file.dict, '00280010');
   const cols = firstNumber(file.dict, '00280011');
   const bitsAllocated = firstNumber(file.dict, '00280100');
   const photometric = firstString(file.dict, '00280004');
-  if (rows === undefined || cols === undefined || bitsAllocated !== 16) throw new Error('renderRadiographPng: expected a 16-bit single-frame image');
-  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') throw new Error(`renderRadiographPng: unsupported photometric interpretation ${photometric}`);
+  if (rows === undefined || cols === undefined || bitsAllocated !== 16)
+    throw new Error('renderRadiographPng: expected a 16-bit single-frame image');
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')
+    throw new Error(`renderRadiographPng: unsupported photometric interpretation ${photometric}`);
   const frame = file.dict['7FE00010']?.Value?.[0];
   if (!(frame instanceof ArrayBuffer)) throw new Error('renderRadiographPng: no pixel data');
   let samples: Uint16Array;
   if (ts === TransferSyntax.rleLossless) samples = decodeRleFrame(new Uint8Array(frame), rows * cols, 16);
-  else if (ts === TransferSyntax.explicitVrLittleEndian || ts === '1.2.840.10008.1.2') samples = new Uint16Array(frame.slice(0, rows * cols * 2));
+  else if (ts === TransferSyntax.explicitVrLittleEndian || ts === '1.2.840.10008.1.2')
+    samples = new Uint16Array(frame.slice(0, rows * cols * 2));
   else throw new Error(`renderRadiographPng: unsupported transfer syntax ${ts}`);
   const bitsStored = firstNumber(file.dict, '00280101') ?? 16;
   const center = firstNumber(file.dict, '00281050') ?? 2 ** (bitsStored - 1);

@@ -94,7 +94,8 @@ export function decodeRleFrame(fragment: Uint8Array, pixelCount: number, bitsAll
         for (let j = 0; j < 257 - h && k < pixelCount; j++) out[k++]! |= v;
       }
     }
-    if (k !== pixelCount) throw new Error(`RLE segment ${p + 1} decoded to ${k} samples, expected ${pixelCount}`);
+    if (k !== pixelCount)
+      throw new Error(`RLE segment ${p + 1} decoded to ${k} samples, expected ${pixelCount}`);
   }
   return out;
 }

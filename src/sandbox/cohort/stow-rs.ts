@@ -12,11 +12,15 @@ export interface MultipartBody {
  * separated by CRLF-delimited boundaries per RFC 2046 §5.1.1. The boundary is random and
  * checked not to occur in any part.
  */
-export function stowMultipartBody(instances: readonly Uint8Array[], boundary = `fhir-fusion-${randomUUID()}`): MultipartBody {
+export function stowMultipartBody(
+  instances: readonly Uint8Array[],
+  boundary = `fhir-fusion-${randomUUID()}`,
+): MultipartBody {
   const encoder = new TextEncoder();
   const boundaryBytes = encoder.encode(boundary);
   for (const part of instances) {
-    if (Buffer.from(part.buffer, part.byteOffset, part.byteLength).indexOf(boundaryBytes) >= 0) throw new Error('multipart boundary occurs in a DICOM part; retry with another boundary');
+    if (Buffer.from(part.buffer, part.byteOffset, part.byteLength).indexOf(boundaryBytes) >= 0)
+      throw new Error('multipart boundary occurs in a DICOM part; retry with another boundary');
   }
   const head = encoder.encode(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
   const between = encoder.encode('\r\n');

@@ -1,8 +1,55 @@
 import type { Rng } from './seeded-random.js';
 
-const femaleGiven = ['Ada', 'Beatrix', 'Clara', 'Dora', 'Edith', 'Freya', 'Greta', 'Hilde', 'Ines', 'Julia', 'Karin', 'Lena', 'Mira', 'Nora', 'Olga', 'Petra'] as const;
-const maleGiven = ['Anton', 'Bruno', 'Carl', 'David', 'Emil', 'Felix', 'Georg', 'Hugo', 'Ivan', 'Jonas', 'Karl', 'Leon', 'Max', 'Nils', 'Oskar', 'Paul'] as const;
-const family = ['Synthia', 'Testwood', 'Mockridge', 'Fakeley', 'Simms', 'Placeholder', 'Sampleton', 'Dummer', 'Examplar', 'Modelson', 'Demoff', 'Fictor'] as const;
+const femaleGiven = [
+  'Ada',
+  'Beatrix',
+  'Clara',
+  'Dora',
+  'Edith',
+  'Freya',
+  'Greta',
+  'Hilde',
+  'Ines',
+  'Julia',
+  'Karin',
+  'Lena',
+  'Mira',
+  'Nora',
+  'Olga',
+  'Petra',
+] as const;
+const maleGiven = [
+  'Anton',
+  'Bruno',
+  'Carl',
+  'David',
+  'Emil',
+  'Felix',
+  'Georg',
+  'Hugo',
+  'Ivan',
+  'Jonas',
+  'Karl',
+  'Leon',
+  'Max',
+  'Nils',
+  'Oskar',
+  'Paul',
+] as const;
+const family = [
+  'Synthia',
+  'Testwood',
+  'Mockridge',
+  'Fakeley',
+  'Simms',
+  'Placeholder',
+  'Sampleton',
+  'Dummer',
+  'Examplar',
+  'Modelson',
+  'Demoff',
+  'Fictor',
+] as const;
 
 /** A made-up person: obviously synthetic names so that nobody mistakes the cohort for real data. */
 export interface SyntheticIdentity {
@@ -17,7 +64,14 @@ export interface SyntheticIdentity {
 export const syntheticMrnSystem = 'https://fhir-fusion.example.org/fhir/sid/synthetic-mrn';
 
 /** Draws a name and a birth date consistent with `ageYears` at `now`; the MRN derives from the index. */
-export function sampleIdentity(rng: Rng, index: number, seed: number, sex: 'male' | 'female', ageYears: number, now: Date): SyntheticIdentity {
+export function sampleIdentity(
+  rng: Rng,
+  index: number,
+  seed: number,
+  sex: 'male' | 'female',
+  ageYears: number,
+  now: Date,
+): SyntheticIdentity {
   const given = rng.pick(sex === 'female' ? femaleGiven : maleGiven);
   const birth = new Date(now.getTime());
   birth.setUTCFullYear(birth.getUTCFullYear() - ageYears);

@@ -19,8 +19,22 @@ export interface CohortProgress {
 /** What `writeCohort` wrote. */
 export interface CohortManifest {
   generator: 'fhir-fusion synthetic cohort';
-  options: { patients: number; seed: number; now: string; dicomwebBaseUrl: string; imageSize: number; labelsOnly: boolean; rates: object; prevalence: object };
-  counts: { patients: number; resources: Record<string, number>; dicom: Record<string, number>; labels: Record<string, number> };
+  options: {
+    patients: number;
+    seed: number;
+    now: string;
+    dicomwebBaseUrl: string;
+    imageSize: number;
+    labelsOnly: boolean;
+    rates: object;
+    prevalence: object;
+  };
+  counts: {
+    patients: number;
+    resources: Record<string, number>;
+    dicom: Record<string, number>;
+    labels: Record<string, number>;
+  };
 }
 
 async function writeLine(stream: WriteStream, line: string): Promise<void> {
@@ -32,7 +46,11 @@ async function writeLine(stream: WriteStream, line: string): Promise<void> {
  * line; the shared `Endpoint` once), `dicom/<SOPInstanceUID>.dcm`, `labels.ndjson` (ground truth,
  * kept apart from FHIR) and `cohort.json` (resolved options, counts and the prevalence table).
  */
-export async function writeCohort(dir: string, options: CohortOptions, onProgress?: (p: CohortProgress) => void): Promise<CohortManifest> {
+export async function writeCohort(
+  dir: string,
+  options: CohortOptions,
+  onProgress?: (p: CohortProgress) => void,
+): Promise<CohortManifest> {
   const opts = resolveCohortOptions(options);
   mkdirSync(join(dir, 'fhir'), { recursive: true });
   mkdirSync(join(dir, 'dicom'), { recursive: true });
@@ -66,7 +84,11 @@ export async function writeCohort(dir: string, options: CohortOptions, onProgres
       labels.push(patient.labels);
       await writeLine(labelStream, `${JSON.stringify(patient.labels)}\n`);
       done++;
-      onProgress?.({ done, total: opts.patients, ratePerSecond: done / Math.max(1e-3, (performance.now() - started) / 1000) });
+      onProgress?.({
+        done,
+        total: opts.patients,
+        ratePerSecond: done / Math.max(1e-3, (performance.now() - started) / 1000),
+      });
     }
   } finally {
     const closing = [...streams.values(), labelStream].map(async (s) => {
@@ -75,13 +97,31 @@ export async function writeCohort(dir: string, options: CohortOptions, onProgres
     });
     await Promise.all(closing);
   }
-  const conditionCounts: Record<string, number> = { acuteHeartFailure: 0, pneumonia: 0, atrialFibrillation: 0 };
-  for (const l of labels) for (const [k, v] of Object.entries(l.conditions)) if (v) conditionCounts[k] = (conditionCounts[k] ?? 0) + 1;
+  const conditionCounts: Record<string, number> = {
+    acuteHeartFailure: 0,
+    pneumonia: 0,
+    atrialFibrillation: 0,
+  };
+  for (const l of labels)
+    for (const [k, v] of Object.entries(l.conditions))
+      if (v) conditionCounts[k] = (conditionCounts[k] ?? 0) + 1;
   const manifest: CohortManifest = {
     generator: 'fhir-fusion synthetic cohort',
-    options: { patients: opts.patients, seed: opts.seed, now: opts.now.toISOString(), dicomwebBaseUrl: opts.dicomwebBaseUrl, imageSize: opts.imageSize, labelsOnly: opts.labelsOnly, rates: opts.rates, prevalence: opts.prevalence },
+    options: {
+      patients: opts.patients,
+      seed: opts.seed,
+      now: opts.now.toISOString(),
+      dicomwebBaseUrl: opts.dicomwebBaseUrl,
+      imageSize: opts.imageSize,
+      labelsOnly: opts.labelsOnly,
+      rates: opts.rates,
+      prevalence: opts.prevalence,
+    },
     counts: { patients: done, resources: resourceCounts, dicom: dicomCounts, labels: conditionCounts },
   };
-  writeFileSync(join(dir, 'cohort.json'), `${JSON.stringify({ ...manifest, prevalenceTable: prevalenceTable(labels) }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'cohort.json'),
+    `${JSON.stringify({ ...manifest, prevalenceTable: prevalenceTable(labels) }, null, 2)}\n`,
+  );
   return manifest;
 }

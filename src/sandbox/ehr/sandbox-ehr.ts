@@ -2,7 +2,6 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { FhirRouter } from '@medplum/fhir-router';
-import type { MemoryRepository } from '@medplum/fhir-router';
 import type { FhirDefinitions } from './fhir-definitions.js';
 import { loadFhirDefinitions } from './fhir-definitions.js';
 import { SandboxRepository } from './sandbox-repository.js';
@@ -44,8 +43,11 @@ export interface SandboxEhrOptions {
 export interface SandboxEhr {
   /** The fastify app; use `app.inject` in tests, or register more plugins before `listen`. */
   app: FastifyInstance;
-  /** The in-memory store behind the FHIR API (writes through it are validated and notified). */
-  repo: MemoryRepository;
+  /**
+   * The in-memory store behind the FHIR API: a `MemoryRepository` whose writes are validated and
+   * notified to subscriptions like HTTP writes.
+   */
+  repo: SandboxRepository;
   /** The SubscriptionTopics offered (also stored as `Basic` resources). */
   topics: readonly SandboxTopic[];
   /** Fault injection on notification deliveries (not handshakes); `set(undefined)` clears. */

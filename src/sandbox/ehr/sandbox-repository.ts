@@ -8,6 +8,7 @@ import type { FhirDefinitions } from './fhir-definitions.js';
 import { compareBySortRules } from './search-sort.js';
 import { collectIncludes } from './search-includes.js';
 import { ReferenceIndex } from './reference-index.js';
+import { normalizeReferenceFilters } from './reference-filters.js';
 
 /** What happened to a resource, as seen by subscription matching. */
 export type WriteInteraction = 'create' | 'update' | 'delete';
@@ -239,9 +240,11 @@ export class SandboxRepository extends MemoryRepository {
   /**
    * FHIR search (R4 §3.1.1 search.html) over the in-memory store: filters via
    * `matchesSearchRequest`, multi-key `_sort`, `_offset`/`_count` paging, `_include` and
-   * `_revinclude`. Only the returned page is cloned.
+   * `_revinclude`; reference values may be bare ids or absolute URLs. Only the returned page is
+   * cloned.
    */
-  override async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+  override async search<T extends Resource>(request: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const searchRequest = normalizeReferenceFilters(request);
     const byId = this.internals().resources.get(searchRequest.resourceType);
     const matches: Resource[] = [];
     if (byId) {

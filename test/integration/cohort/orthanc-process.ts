@@ -24,7 +24,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts Orthanc with the DICOMweb plugin on free ports and a temporary storage folder. */
-export async function startOrthanc(binary = '/usr/sbin/Orthanc', pluginDir = '/usr/share/orthanc/plugins'): Promise<OrthancProcess> {
+export async function startOrthanc(
+  binary = '/usr/sbin/Orthanc',
+  pluginDir = '/usr/share/orthanc/plugins',
+): Promise<OrthancProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'orthanc-cohort-'));
   const httpPort = await freePort();
   const dicomPort = await freePort();

@@ -137,6 +137,13 @@ describe('preprocessRecord', () => {
     expect(out.tensors.ecg!.data).toHaveLength(12 * 1000);
   });
 
+  it('refuses an image whose DICOM view position the model does not accept', () => {
+    const apOnly: ModelManifest = { ...manifest, preprocessing: { ...manifest.preprocessing, image: { ...manifest.preprocessing.image!, viewPositions: ['AP'] } } };
+    const out = preprocessRecord(record, apOnly, modelDir, { codecs, convertUnit });
+    expect(out.presence.image).toBe(false);
+    expect(out.missing).toEqual([{ modality: 'image', reason: 'unsupported-format', detail: 'DICOM ViewPosition PA is not one the model accepts' }]);
+  });
+
   it('names a text report outside the window or category, and an unreadable vocabulary, as missing text', () => {
     const old: PatientRecord = { ...record, asOf: '2024-06-01T00:00:00Z' };
     const out = preprocessRecord(old, manifest, modelDir, { codecs, convertUnit });

@@ -105,6 +105,26 @@ describe('loadConfig defaults', () => {
     expect(config.DATABASE_URL).toBe('postgres://u:p@db:5432/fhir_fusion');
   });
 
+  it('normalises HTTP base URLs without a trailing slash and refuses queries and fragments', () => {
+    const config = loadConfig({
+      FHIR_BASE_URL: 'https://ehr.example.org/fhir/R4/',
+      PUBLIC_URL: 'http://fusion:8080/',
+    });
+    expect(config.FHIR_BASE_URL).toBe('https://ehr.example.org/fhir/R4');
+    expect(config.WRITEBACK_FHIR_BASE_URL).toBe('https://ehr.example.org/fhir/R4');
+    expect(config.PUBLIC_URL).toBe('http://fusion:8080');
+    const error = configError(() =>
+      loadConfig({
+        FHIR_BASE_URL: 'https://ehr.example.org/fhir?_format=json',
+        DICOMWEB_BASE_URL: 'http://pacs/#x',
+      }),
+    );
+    expect(error.issues.map((issue) => issue.key)).toEqual(['FHIR_BASE_URL', 'DICOMWEB_BASE_URL']);
+    expect(error.message).toContain(
+      'FHIR_BASE_URL: expected an absolute URL with scheme http or https, a host, and no query or fragment',
+    );
+  });
+
   it('treats an empty environment variable as unset', () => {
     expect(loadConfig({ ...MINIMAL, PORT: '', LOG_LEVEL: '' })).toMatchObject({
       PORT: 8080,
@@ -118,7 +138,7 @@ describe('loadConfig errors', () => {
     const error = configError(() => loadConfig({}));
     expect(error.issues.map((issue) => issue.key)).toEqual(['FHIR_BASE_URL']);
     expect(error.message).toMatch(
-      /FHIR_BASE_URL: expected an absolute URL with scheme http or https \(required\)/,
+      /FHIR_BASE_URL: expected an absolute URL with scheme http or https, .* \(required\); found nothing/,
     );
   });
 

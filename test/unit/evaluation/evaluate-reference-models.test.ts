@@ -121,6 +121,8 @@ describe('evaluateReferenceModels', () => {
     expect(fused).toBeGreaterThan(single);
     expect(fusion?.comparison?.fusionBeatsBestSingleModality['233604007']).toBe(true);
     expect(fusion?.comparison?.bestSingleModality['233604007']?.model).toBe('tabular-only');
+    expect(fusion?.comparison?.wholePopulation?.patients).toBe(N);
+    expect(fusion?.comparison?.wholePopulation?.fusionBeatsBestSingleModality['233604007']).toBe(true);
     // Without the image the fusion model sees what the single model sees: the same AUROC.
     expect(fusion?.modalityRemoved?.['image']?.['233604007']?.auroc).toBeCloseTo(single, 6);
   });

@@ -1,7 +1,9 @@
 import type { Device, DocumentReference, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import { OperationOutcomeError, validateResource } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
 import { assessmentIdentity } from '../../../src/writeback/assessment-identity.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel, sampleResult } from './assessment-fixture.js';
 
 const SYSTEM = 'https://hospital.example.org/fhir-fusion/assessment';
@@ -26,6 +28,20 @@ function build(previous?: { reference: string }) {
 }
 
 describe('buildAssessmentBundle', () => {
+  it('is a valid R4 transaction Bundle (bdl-* invariants included)', () => {
+    ensureR4DefinitionsIndexed();
+    const { bundle } = build();
+    const errors = (() => {
+      try {
+        return validateResource(bundle).filter((i) => i.severity === 'error');
+      } catch (err) {
+        if (err instanceof OperationOutcomeError) return err.outcome.issue;
+        throw err;
+      }
+    })();
+    expect(errors).toEqual([]);
+  });
+
   it('is one transaction of conditional creates with urn:uuid fullUrls', () => {
     const { bundle } = build();
     expect(bundle.type).toBe('transaction');

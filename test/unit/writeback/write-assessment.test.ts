@@ -86,6 +86,36 @@ describe('writeAssessment', () => {
     expect(calls).toBe(2);
   });
 
+  it('finds the resources by their conditional query when the server gives no location', async () => {
+    const searched: string[] = [];
+    const written = await writeAssessment(
+      clientAnswering((url) => {
+        if (url === 'http://ehr.test/fhir/') {
+          const response = transactionResponse(['200 OK', '200 OK', '200 OK', '200 OK']);
+          for (const entry of response.entry ?? []) delete entry.response?.location;
+          return json(200, response);
+        }
+        searched.push(decodeURIComponent(url));
+        const type = url.includes('/Provenance?') ? 'Provenance' : 'RiskAssessment';
+        return json(200, {
+          resourceType: 'Bundle',
+          type: 'searchset',
+          entry: [{ resource: { resourceType: type, id: `found-${type}` } }],
+        });
+      }),
+      bundle(),
+      { validator },
+    );
+    expect(written.riskAssessment.reference).toBe('RiskAssessment/found-RiskAssessment');
+    expect(written.provenance.reference).toBe('Provenance/found-Provenance');
+    expect(
+      searched.some((u) => u.includes('RiskAssessment?') && u.includes('identifier=urn:ietf:rfc:3986|')),
+    ).toBe(true);
+    expect(searched.some((u) => u.includes('Provenance?') && u.includes('_tag=urn:ietf:rfc:3986|'))).toBe(
+      true,
+    );
+  });
+
   it('posts the transaction to the FHIR base', async () => {
     let seen: { url: string; method?: string; body?: unknown } | undefined;
     await writeAssessment(

@@ -2,6 +2,7 @@ import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { SearchRequest, WithId } from '@medplum/core';
 import { OperationOutcomeError, matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import type { ResourceWriteEvent } from '../sandbox-repository.js';
+import { normalizeReferenceFilters } from '../reference-filters.js';
 
 /** An active criteria subscription with its parsed criteria. */
 export interface ActiveCriteriaSubscription {
@@ -21,7 +22,7 @@ export class CriteriaSubscriptionIndex {
   track(subscription: WithId<Subscription>, active: boolean): void {
     this.remove(subscription.id);
     if (!active) return;
-    const search = parseCriteria(subscription.criteria);
+    const search = normalizeReferenceFilters(parseCriteria(subscription.criteria));
     let group = this.byType.get(search.resourceType);
     if (!group) {
       group = new Map();

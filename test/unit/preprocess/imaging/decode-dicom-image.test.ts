@@ -53,6 +53,22 @@ describe('decodeDicomImage on generated files, each transfer syntax', () => {
     expect(meanAbsError).toBeLessThan(3);
   });
 
+  it('reduces RGB (interleaved, planar, RLE) to BT.601 luma', () => {
+    const w = 8;
+    const h = 4;
+    const rgb = Array.from({ length: w * h }, (_, i) => [(i * 7) % 256, (i * 13) % 256, (i * 29) % 256] as const);
+    const luma = rgb.map(([r, g, b]) => 0.299 * r + 0.587 * g + 0.114 * b);
+    const interleaved = new Uint8Array(rgb.flat());
+    const planar = new Uint8Array([...rgb.map((p) => p[0]), ...rgb.map((p) => p[1]), ...rgb.map((p) => p[2])]);
+    const base = { ...imageElements(w, h, new Int32Array(w * h), { bitsAllocated: 8, bitsStored: 8 }), SamplesPerPixel: 3, PhotometricInterpretation: 'RGB' };
+    for (const [planarConfiguration, data, ts] of [[0, interleaved, TS.explicitLittle], [1, planar, TS.explicitLittle], [0, interleaved, TS.rle]] as const) {
+      const el = { ...base, PlanarConfiguration: planarConfiguration, PixelData: [data.slice().buffer] };
+      const image = decodeOk(writePart10(el, ts, TS.explicitLittle));
+      expect(image.photometric).toBe('RGB');
+      Array.from(image.pixels).forEach((v, i) => expect(v).toBeCloseTo(luma[i]!, 3));
+    }
+  });
+
   it('deflated explicit VR little endian inflates and decodes exactly', () => {
     const dataset = writeBareDataset(elements12, TS.explicitLittle);
     const file = new Uint8Array(buildPart10(TS.deflatedExplicitLittle, deflateRawSync(dataset)));

@@ -35,6 +35,13 @@ describe('negation and hedging', () => {
     expect(reportTokens('Without consolidation, cardiomegaly present.', spec).tokens).toEqual(['NEG_consolidation', 'cardiomegaly', 'present']);
   });
 
+  it('negates every item of an "or" list but not past a plain comma', () => {
+    expect(reportTokens('No pneumothorax, pleural effusion, or focal consolidation.', spec).tokens).toEqual([
+      'NEG_pneumothorax', 'NEG_pleural', 'NEG_effusion', 'NEG_or', 'NEG_focal', 'NEG_consolidation',
+    ]);
+    expect(reportTokens('No effusion, cardiomegaly present; no edema.', spec).tokens).toEqual(['NEG_effusion', 'cardiomegaly', 'present', 'NEG_edema']);
+  });
+
   it('handles "negative for", post-position "resolved" and pseudo-triggers', () => {
     expect(reportTokens('Negative for pneumonia.', spec).tokens).toEqual(['NEG_pneumonia']);
     expect(reportTokens('The left effusion has resolved.', spec).tokens).toEqual(['NEG_the', 'NEG_left', 'NEG_effusion']);

@@ -41,8 +41,11 @@ function rrVariation(peaks: number[]): number {
 }
 
 describe('ECG Observation', () => {
-  const patients = [...generateCohort(testOptions({ patients: 60, seed: 9, imageSize: 64, rates: { image: 1, ecg: 0 } }))];
-  const ecgOf = (resources: ReturnType<typeof ofType<'Observation'>>): Observation | undefined => resources.find((o) => o.code.coding?.some((c) => c.code === '11524-6'));
+  const patients = [
+    ...generateCohort(testOptions({ patients: 60, seed: 9, imageSize: 64, rates: { image: 1, ecg: 0 } })),
+  ];
+  const ecgOf = (resources: ReturnType<typeof ofType<'Observation'>>): Observation | undefined =>
+    resources.find((o) => o.code.coding?.some((c) => c.code === '11524-6'));
 
   it('has one MDC-coded component per lead with 5,000 samples of SampledData at 2 ms', () => {
     const observation = ecgOf(ofType(patients[0]?.resources ?? [], 'Observation'));
@@ -82,9 +85,13 @@ describe('ECG Observation', () => {
 
   it('writes an ECG report that names the rhythm actually generated', () => {
     for (const p of patients) {
-      const report = ofType(p.resources, 'DiagnosticReport').find((r) => r.code.coding?.[0]?.code === '11524-6');
+      const report = ofType(p.resources, 'DiagnosticReport').find(
+        (r) => r.code.coding?.[0]?.code === '11524-6',
+      );
       expect(report?.category?.[0]?.coding?.[0]?.code).toBe('EC');
-      expect(report?.conclusion?.includes('Atrial fibrillation')).toBe(p.labels.conditions.atrialFibrillation);
+      expect(report?.conclusion?.includes('Atrial fibrillation')).toBe(
+        p.labels.conditions.atrialFibrillation,
+      );
     }
   });
 });

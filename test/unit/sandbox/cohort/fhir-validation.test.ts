@@ -8,7 +8,8 @@ import { testOptions } from './cohort-test-helpers.js';
 describe('generated FHIR resources', () => {
   beforeAll(() => {
     // R4 base definitions only, as the pinned Medplum 4.5 expects (see the task brief).
-    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) indexStructureDefinitionBundle(readJson(file) as Bundle);
+    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
+      indexStructureDefinitionBundle(readJson(file) as Bundle);
     indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   });
 
@@ -23,11 +24,20 @@ describe('generated FHIR resources', () => {
         count++;
       }
     }
-    expect([...seen].sort()).toEqual(['DiagnosticReport', 'Encounter', 'Endpoint', 'ImagingStudy', 'Observation', 'Patient']);
+    expect([...seen].sort()).toEqual([
+      'DiagnosticReport',
+      'Encounter',
+      'Endpoint',
+      'ImagingStudy',
+      'Observation',
+      'Patient',
+    ]);
     expect(count).toBeGreaterThan(300);
   });
 
   it('the validator used here does reject a broken resource (so the test above can fail)', () => {
-    expect(() => validateResource({ resourceType: 'Observation', code: { text: 'x' } } as never)).toThrow(/status/);
+    expect(() => validateResource({ resourceType: 'Observation', code: { text: 'x' } } as never)).toThrow(
+      /status/,
+    );
   });
 });

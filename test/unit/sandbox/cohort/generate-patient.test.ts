@@ -7,10 +7,16 @@ describe('generatePatient / generateCohort', () => {
     const options = testOptions({ patients: 4 });
     const first = [...generateCohort(options)];
     const second = [...generateCohort(options)];
-    expect(JSON.stringify(second.map((p) => p.resources))).toBe(JSON.stringify(first.map((p) => p.resources)));
-    expect(second.flatMap((p) => p.dicom.map((d) => Buffer.from(d.bytes).toString('base64')))).toEqual(first.flatMap((p) => p.dicom.map((d) => Buffer.from(d.bytes).toString('base64'))));
+    expect(JSON.stringify(second.map((p) => p.resources))).toBe(
+      JSON.stringify(first.map((p) => p.resources)),
+    );
+    expect(second.flatMap((p) => p.dicom.map((d) => Buffer.from(d.bytes).toString('base64')))).toEqual(
+      first.flatMap((p) => p.dicom.map((d) => Buffer.from(d.bytes).toString('base64'))),
+    );
     const other = [...generateCohort({ ...options, seed: 43 })];
-    expect(JSON.stringify(other.map((p) => p.resources))).not.toBe(JSON.stringify(first.map((p) => p.resources)));
+    expect(JSON.stringify(other.map((p) => p.resources))).not.toBe(
+      JSON.stringify(first.map((p) => p.resources)),
+    );
   });
 
   it('regenerates patient i alone exactly as inside the cohort', () => {
@@ -38,7 +44,8 @@ describe('generatePatient / generateCohort', () => {
     const options = testOptions({ patients: 6 });
     const now = options.now?.getTime() ?? 0;
     for (const p of generateCohort(options)) {
-      const times = JSON.stringify(p.resources).match(/"(effectiveDateTime|issued|started|start)":"([^"]+)"/g) ?? [];
+      const times =
+        JSON.stringify(p.resources).match(/"(effectiveDateTime|issued|started|start)":"([^"]+)"/g) ?? [];
       expect(times.length).toBeGreaterThan(5);
       for (const t of times) {
         const ms = Date.parse(t.split('":"')[1]?.replace('"', '') ?? '');
@@ -51,13 +58,16 @@ describe('generatePatient / generateCohort', () => {
   it('never writes the labels into FHIR resources', () => {
     for (const p of generateCohort(testOptions({ patients: 10, labelsOnly: true }))) {
       const json = JSON.stringify(p.resources);
-      for (const key of ['acuteHeartFailure', 'atrialFibrillation', '"pneumonia"', 'labels', 'conditions']) expect(json).not.toContain(key);
+      for (const key of ['acuteHeartFailure', 'atrialFibrillation', '"pneumonia"', 'labels', 'conditions'])
+        expect(json).not.toContain(key);
       expect(p.resources.some((r) => r.resourceType === 'Condition')).toBe(false);
     }
   });
 
   it('leaves out whole modalities at the configured rates', () => {
-    const all = [...generateCohort(testOptions({ patients: 30, labelsOnly: true, rates: { image: 1, report: 1 } }))];
+    const all = [
+      ...generateCohort(testOptions({ patients: 30, labelsOnly: true, rates: { image: 1, report: 1 } })),
+    ];
     for (const p of all) {
       expect(ofType(p.resources, 'ImagingStudy')).toHaveLength(0);
       expect(ofType(p.resources, 'DiagnosticReport')).toHaveLength(0);
@@ -70,9 +80,30 @@ describe('generatePatient / generateCohort', () => {
   });
 
   it('codes vitals and labs with LOINC and UCUM, including alternative units and data errors', () => {
-    const obs = [...generateCohort(testOptions({ patients: 60, labelsOnly: true, rates: { dataError: 0.2 } }))].flatMap((p) => ofType(p.resources, 'Observation'));
+    const obs = [
+      ...generateCohort(testOptions({ patients: 60, labelsOnly: true, rates: { dataError: 0.2 } })),
+    ].flatMap((p) => ofType(p.resources, 'Observation'));
     const codes = new Set(obs.flatMap((o) => o.code.coding?.map((c) => c.code) ?? []));
-    for (const code of ['8867-4', '9279-1', '59408-5', '2708-6', '85354-9', '8310-5', '33762-6', '89579-7', '6690-2', '1988-5', '2160-0', '14682-9', '2345-7', '14749-6', '2951-2', '2823-3', '2524-7']) expect(codes).toContain(code);
+    for (const code of [
+      '8867-4',
+      '9279-1',
+      '59408-5',
+      '2708-6',
+      '85354-9',
+      '8310-5',
+      '33762-6',
+      '89579-7',
+      '6690-2',
+      '1988-5',
+      '2160-0',
+      '14682-9',
+      '2345-7',
+      '14749-6',
+      '2951-2',
+      '2823-3',
+      '2524-7',
+    ])
+      expect(codes).toContain(code);
     for (const o of obs) {
       const q = o.valueQuantity ?? o.component?.[0]?.valueQuantity;
       expect(q?.system).toBe('http://unitsofmeasure.org');
@@ -85,7 +116,9 @@ describe('generatePatient / generateCohort', () => {
     expect(bp?.component?.map((c) => c.code.coding?.[0]?.code)).toEqual(['8480-6', '8462-4']);
     // Trends: some series have several measurements over time.
     const perPatientHr = new Map<string, number>();
-    for (const o of obs) if (o.code.coding?.[0]?.code === '8867-4') perPatientHr.set(o.subject?.reference ?? '', (perPatientHr.get(o.subject?.reference ?? '') ?? 0) + 1);
+    for (const o of obs)
+      if (o.code.coding?.[0]?.code === '8867-4')
+        perPatientHr.set(o.subject?.reference ?? '', (perPatientHr.get(o.subject?.reference ?? '') ?? 0) + 1);
     expect(Math.max(...perPatientHr.values())).toBeGreaterThanOrEqual(3);
   });
 

@@ -5,7 +5,8 @@ import { ofType, testOptions } from './cohort-test-helpers.js';
 describe('prevalence over 2,000 patients (labels only)', () => {
   const patients = [...generateCohort(testOptions({ patients: 2000, seed: 11, labelsOnly: true }))];
   const labels = patients.map((p) => p.labels);
-  const share = (f: (c: (typeof labels)[number]['conditions']) => boolean) => labels.filter((l) => f(l.conditions)).length / labels.length;
+  const share = (f: (c: (typeof labels)[number]['conditions']) => boolean) =>
+    labels.filter((l) => f(l.conditions)).length / labels.length;
 
   it('matches the default prevalence within sampling tolerance', () => {
     // Binomial sd at n = 2000 and p = 0.2 is 0.009; allow ~3.5 sd.
@@ -16,22 +17,37 @@ describe('prevalence over 2,000 patients (labels only)', () => {
   });
 
   it('raises the odds of heart failure with atrial fibrillation, allows co-occurrence', () => {
-    const ahfGivenAf = labels.filter((l) => l.conditions.atrialFibrillation && l.conditions.acuteHeartFailure).length / labels.filter((l) => l.conditions.atrialFibrillation).length;
-    const ahfGivenNoAf = labels.filter((l) => !l.conditions.atrialFibrillation && l.conditions.acuteHeartFailure).length / labels.filter((l) => !l.conditions.atrialFibrillation).length;
+    const ahfGivenAf =
+      labels.filter((l) => l.conditions.atrialFibrillation && l.conditions.acuteHeartFailure).length /
+      labels.filter((l) => l.conditions.atrialFibrillation).length;
+    const ahfGivenNoAf =
+      labels.filter((l) => !l.conditions.atrialFibrillation && l.conditions.acuteHeartFailure).length /
+      labels.filter((l) => !l.conditions.atrialFibrillation).length;
     expect(ahfGivenAf).toBeGreaterThan(1.5 * ahfGivenNoAf);
     expect(share((c) => c.acuteHeartFailure && c.pneumonia)).toBeGreaterThan(0);
   });
 
   it('honours configured prevalence', () => {
-    const custom = [...generateCohort(testOptions({ patients: 1000, seed: 12, labelsOnly: true, prevalence: { pneumonia: 0.5, atrialFibrillation: 0 } }))];
+    const custom = [
+      ...generateCohort(
+        testOptions({
+          patients: 1000,
+          seed: 12,
+          labelsOnly: true,
+          prevalence: { pneumonia: 0.5, atrialFibrillation: 0 },
+        }),
+      ),
+    ];
     const pna = custom.filter((p) => p.labels.conditions.pneumonia).length / custom.length;
     expect(Math.abs(pna - 0.5)).toBeLessThan(0.06);
     expect(custom.some((p) => p.labels.conditions.atrialFibrillation)).toBe(false);
   });
 
   it('misses whole modalities at about the default rates', () => {
-    const noImage = patients.filter((p) => ofType(p.resources, 'ImagingStudy').length === 0).length / patients.length;
-    const noReport = patients.filter((p) => ofType(p.resources, 'DiagnosticReport').length === 0).length / patients.length;
+    const noImage =
+      patients.filter((p) => ofType(p.resources, 'ImagingStudy').length === 0).length / patients.length;
+    const noReport =
+      patients.filter((p) => ofType(p.resources, 'DiagnosticReport').length === 0).length / patients.length;
     expect(Math.abs(noImage - 0.12)).toBeLessThan(0.03);
     expect(Math.abs(noReport - 0.1)).toBeLessThan(0.03);
   });

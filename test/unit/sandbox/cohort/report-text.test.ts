@@ -3,9 +3,13 @@ import { generateCohort } from '../../../../src/sandbox/cohort/index.js';
 import { ofType, testOptions } from './cohort-test-helpers.js';
 
 describe('radiology report text', () => {
-  const patients = [...generateCohort(testOptions({ patients: 400, seed: 21, labelsOnly: true, rates: { report: 0 } }))];
-  const reportOf = (p: (typeof patients)[number]) => ofType(p.resources, 'DiagnosticReport').find((r) => r.category?.[0]?.coding?.[0]?.code === 'RAD');
-  const textOf = (p: (typeof patients)[number]) => Buffer.from(reportOf(p)?.presentedForm?.[0]?.data ?? '', 'base64').toString('utf8');
+  const patients = [
+    ...generateCohort(testOptions({ patients: 400, seed: 21, labelsOnly: true, rates: { report: 0 } })),
+  ];
+  const reportOf = (p: (typeof patients)[number]) =>
+    ofType(p.resources, 'DiagnosticReport').find((r) => r.category?.[0]?.coding?.[0]?.code === 'RAD');
+  const textOf = (p: (typeof patients)[number]) =>
+    Buffer.from(reportOf(p)?.presentedForm?.[0]?.data ?? '', 'base64').toString('utf8');
 
   it('is a RAD DiagnosticReport with the impression in conclusion and the full text as text/plain', () => {
     for (const p of patients.slice(0, 50)) {
@@ -20,10 +24,16 @@ describe('radiology report text', () => {
 
   it('negates consolidation in some pneumonia-negative patients and hedges some findings', () => {
     const negative = patients.filter((p) => !p.labels.conditions.pneumonia);
-    const negated = negative.filter((p) => /No focal (consolidation|airspace disease)|without focal consolidation/.test(textOf(p)));
+    const negated = negative.filter((p) =>
+      /No focal (consolidation|airspace disease)|without focal consolidation/.test(textOf(p)),
+    );
     expect(negated.length).toBeGreaterThan(negative.length / 2);
-    expect(patients.some((p) => /Cannot exclude a small (left|right) pleural effusion\./.test(textOf(p)))).toBe(true);
-    expect(patients.some((p) => textOf(p).includes('Cardiomegaly with pulmonary vascular congestion.'))).toBe(true);
+    expect(
+      patients.some((p) => /Cannot exclude a small (left|right) pleural effusion\./.test(textOf(p))),
+    ).toBe(true);
+    expect(patients.some((p) => textOf(p).includes('Cardiomegaly with pulmonary vascular congestion.'))).toBe(
+      true,
+    );
   });
 
   it('is informative but not decisive: most pneumonia patients have an opacity described, not all', () => {

@@ -5,12 +5,18 @@ import { decodeRleFrame, encodeRleFrame, packBits } from '../../../../src/sandbo
 describe('RLE Lossless (PS3.5 Annex G)', () => {
   it('round-trips any 16-bit frame', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constant(0), fc.constant(4095)), { minLength: 1, maxLength: 700 }), (values) => {
-        const pixels = Uint16Array.from(values);
-        const frame = encodeRleFrame(pixels, 16);
-        expect(frame.length % 2).toBe(0);
-        expect(Array.from(decodeRleFrame(frame, pixels.length, 16))).toEqual(values);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constant(0), fc.constant(4095)), {
+          minLength: 1,
+          maxLength: 700,
+        }),
+        (values) => {
+          const pixels = Uint16Array.from(values);
+          const frame = encodeRleFrame(pixels, 16);
+          expect(frame.length % 2).toBe(0);
+          expect(Array.from(decodeRleFrame(frame, pixels.length, 16))).toEqual(values);
+        },
+      ),
     );
   });
 

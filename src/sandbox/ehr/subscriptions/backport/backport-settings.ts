@@ -2,6 +2,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import type { SearchRequest } from '@medplum/core';
 import { OperationOutcomeError, parseSearchRequest } from '@medplum/core';
 import type { SandboxTopic } from './sandbox-topics.js';
+import { normalizeReferenceFilters } from '../../reference-filters.js';
 
 /** Backport IG extension URLs (StructureDefinition ids under this base). */
 export const BACKPORT_SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
@@ -72,7 +73,7 @@ export function parseBackportSubscription(subscription: Subscription, topics: re
     }
     const unsupported = (search.filters ?? []).find((f) => !topic.canFilterBy.includes(f.code));
     if (unsupported) return fail(expression, `topic cannot filter by ${unsupported.code}; allowed: ${topic.canFilterBy.join(', ')}`);
-    filters.push(search);
+    filters.push(normalizeReferenceFilters(search));
   }
 
   const payloadExtensions = (channel as { _payload?: { extension?: Array<{ url: string; valueCode?: string }> } })._payload?.extension ?? [];

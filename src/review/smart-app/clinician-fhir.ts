@@ -1,0 +1,68 @@
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import { ReviewError } from './review-error.js';
+
+/** FHIR REST calls made with the clinician's access token, so they see only what the EHR lets them. */
+export interface ClinicianFhir {
+  /** Reads `Type/id` or `Type/id/_history/v`. */
+  read<T extends Resource>(reference: string): Promise<T>;
+  /** A searchset Bundle (one page is enough for one patient's AI assessments). */
+  search(resourceType: string, params: URLSearchParams): Promise<Bundle>;
+  create<T extends Resource>(resource: T): Promise<T>;
+}
+
+/** Relative `Type/id[/_history/v]` only: a reference in EHR data never sends the token elsewhere. */
+const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** Maps the EHR's refusals onto the pages the clinician sees (RFC 6750 §3.1: 401 = token invalid or expired). */
+function refusal(status: number, what: string): ReviewError {
+  if (status === 401) {
+    return new ReviewError(
+      401,
+      'Your session has expired',
+      'The EHR no longer accepts this session’s access token.',
+      'Open the app again from the patient chart to sign in afresh.',
+    );
+  }
+  if (status === 403) {
+    return new ReviewError(403, 'Not permitted', `The EHR does not allow you to ${what}.`, 'Ask your EHR administrator for access.');
+  }
+  return new ReviewError(502, 'The EHR could not answer', `The EHR answered HTTP ${status} when asked to ${what}.`, 'Try again in a minute.');
+}
+
+/** Creates the client for one session. */
+export function createClinicianFhir(input: { iss: string; accessToken: string; fetch: FetchLike }): ClinicianFhir {
+  const base = input.iss.replace(/\/$/, '');
+  const headers = { authorization: `Bearer ${input.accessToken}`, accept: 'application/fhir+json' };
+  const call = async <T>(url: string, what: string, init?: RequestInit): Promise<T> => {
+    let response: Response;
+    try {
+      response = await input.fetch(url, { ...init, headers: { ...headers, ...(init?.headers as Record<string, string> | undefined) } });
+    } catch (error) {
+      throw new ReviewError(502, 'The EHR could not be reached', `${what}: ${(error as Error).message}`, 'Try again in a minute.');
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw refusal(response.status, what);
+    }
+    return (await response.json()) as T;
+  };
+  return {
+    read<T extends Resource>(reference: string) {
+      if (!RELATIVE_REFERENCE.test(reference)) {
+        return Promise.reject(new ReviewError(400, 'Unexpected reference', `Not a relative FHIR reference: ${reference}`));
+      }
+      return call<T>(`${base}/${reference}`, `read ${reference.split('/')[0] ?? 'a resource'}`);
+    },
+    search(resourceType, params) {
+      return call<Bundle>(`${base}/${resourceType}?${params.toString()}`, `search ${resourceType}`);
+    },
+    create<T extends Resource>(resource: T) {
+      return call<T>(`${base}/${resource.resourceType}`, `write a ${resource.resourceType}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
+    },
+  };
+}

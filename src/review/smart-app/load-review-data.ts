@@ -1,0 +1,175 @@
+import type {
+  Bundle,
+  Device,
+  DiagnosticReport,
+  DocumentReference,
+  ImagingStudy,
+  Observation,
+  Patient,
+  Provenance,
+  Resource,
+  RiskAssessment,
+} from '@medplum/fhirtypes';
+import { AIAST } from '../../writeback/fusion-terminology.js';
+import {
+  assessmentView,
+  executionProviderOf,
+  isFusionAssessment,
+  isFusionProvenance,
+  isReviewProvenance,
+  modelCardOf,
+  unversioned,
+  type AssessmentView,
+} from './assessment-view.js';
+import type { ClinicianFhir } from './clinician-fhir.js';
+import { reviewView, type ReviewView } from './feedback-provenance.js';
+import { reportSentences, type ReportSentence } from './report-sentences.js';
+
+/** One input resource the assessment was based on. */
+export interface InputView {
+  reference: string;
+  resourceType: string;
+  label: string;
+  /** The resource, when the clinician may read it; `undefined` when the EHR refused. */
+  resource: Resource | undefined;
+}
+
+/** What the model that made the newest assessment was. */
+export interface ModelView {
+  name: string;
+  /** The model's machine name (`models/<name>/`). */
+  code: string | undefined;
+  version: string | undefined;
+  cardTitle: string | undefined;
+  cardReference: string | undefined;
+  cardText: string | undefined;
+  executionProvider: string | undefined;
+  deviceReference: string | undefined;
+}
+
+/** Everything the review page shows for the patient in context. */
+export interface ReviewData {
+  patient: Patient;
+  /** Newest first. */
+  assessments: AssessmentView[];
+  /** The version of each assessment as read, for the feedback Provenance. */
+  versions: Record<string, string | undefined>;
+  reviews: ReviewView[];
+  model: ModelView | undefined;
+  inputs: InputView[];
+  sentences: ReportSentence[];
+  ecg: Observation | undefined;
+  imaging: ImagingStudy | undefined;
+}
+
+function entries<T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] {
+  return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
+}
+
+function labelOf(resource: Resource | undefined, reference: string): string {
+  switch (resource?.resourceType) {
+    case 'Observation':
+      return resource.code?.text ?? resource.code?.coding?.[0]?.display ?? resource.code?.coding?.[0]?.code ?? 'Observation';
+    case 'DiagnosticReport':
+      return resource.code?.text ?? resource.code?.coding?.[0]?.display ?? 'Diagnostic report';
+    case 'ImagingStudy':
+      return resource.description ?? `Imaging study (${resource.numberOfInstances ?? '?'} images)`;
+    default:
+      return reference.split('/')[0] ?? 'Resource';
+  }
+}
+
+/** An ECG Observation carries SampledData (FHIR R4 §2.24.0.13) in its value or components. */
+function isWaveform(resource: Resource | undefined): resource is Observation {
+  return (
+    resource?.resourceType === 'Observation' &&
+    (resource.valueSampledData !== undefined || (resource.component ?? []).some((c) => c.valueSampledData))
+  );
+}
+
+function decodeAttachment(data: string | undefined): string | undefined {
+  return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+}
+
+function reportText(report: DiagnosticReport): string {
+  const form = report.presentedForm?.find((a) => (a.contentType ?? '').startsWith('text/plain'));
+  return decodeAttachment(form?.data) ?? report.conclusion ?? '';
+}
+
+/**
+ * Reads what the review page needs with the clinician's token: the patient, every AI-asserted
+ * RiskAssessment fhir-fusion wrote (`_security` AIAST, method in the fhir-fusion model system)
+ * with their Provenances (`_revinclude`), and for the newest one its model, card and inputs.
+ * Inputs the clinician may not read are listed without content.
+ */
+export async function loadReviewData(fhir: ClinicianFhir, patientId: string): Promise<ReviewData> {
+  const [patient, bundle] = await Promise.all([
+    fhir.read<Patient>(`Patient/${patientId}`),
+    fhir.search(
+      'RiskAssessment',
+      new URLSearchParams({
+        subject: `Patient/${patientId}`,
+        _security: `${AIAST.system}|${AIAST.code}`,
+        _sort: '-date',
+        _count: '50',
+        _revinclude: 'Provenance:target',
+      }),
+    ),
+  ]);
+  const raw = entries<RiskAssessment>(bundle, 'RiskAssessment').filter(isFusionAssessment);
+  const assessments = raw
+    .map(assessmentView)
+    .sort((a, b) => (b.occurredAt ?? '').localeCompare(a.occurredAt ?? ''));
+  const versions = Object.fromEntries(raw.map((ra) => [ra.id ?? '', ra.meta?.versionId]));
+  const provenances = entries<Provenance>(bundle, 'Provenance');
+  const reviews = provenances
+    .filter(isReviewProvenance)
+    .map(reviewView)
+    .sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
+  const latest = assessments[0];
+  if (!latest) {
+    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined };
+  }
+  const fusionProvenance = provenances.find(
+    (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === latest.reference),
+  );
+  const cardReference = modelCardOf(fusionProvenance);
+  const tryRead = <T extends Resource>(reference: string | undefined): Promise<T | undefined> =>
+    reference ? fhir.read<T>(reference).catch(() => undefined) : Promise.resolve(undefined);
+  const [card, device, ...inputResources] = await Promise.all([
+    tryRead<DocumentReference>(cardReference),
+    tryRead<Device>(latest.performer),
+    ...latest.basis.map((reference) => tryRead<Resource>(reference)),
+  ]);
+  const inputs: InputView[] = latest.basis.map((reference, i) => {
+    const resource = inputResources[i];
+    return { reference, resourceType: reference.split('/')[0] ?? 'Resource', label: labelOf(resource, reference), resource };
+  });
+  const reports = inputResources.filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
+  const cardAttachment = card?.content?.[0]?.attachment;
+  return {
+    patient,
+    assessments,
+    versions,
+    reviews,
+    model: {
+      name:
+        device?.deviceName?.find((n) => n.type === 'user-friendly-name')?.name ??
+        device?.deviceName?.[0]?.name ??
+        latest.modelTitle ??
+        latest.modelCode ??
+        'Unknown model',
+      code: device?.deviceName?.find((n) => n.type === 'model-name')?.name ?? latest.modelCode,
+      version: device?.version?.[0]?.value,
+      cardTitle: card?.description ?? cardAttachment?.title,
+      cardReference,
+      cardText: cardAttachment?.contentType?.startsWith('text/') ? decodeAttachment(cardAttachment.data) : undefined,
+      executionProvider: executionProviderOf(fusionProvenance),
+      deviceReference: latest.performer,
+    },
+    inputs,
+    sentences: reports.flatMap((report) => reportSentences(reportText(report))),
+    ecg: inputResources.find(isWaveform),
+    imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+  };
+}

@@ -1,0 +1,237 @@
+import type { HumanName, Patient } from '@medplum/fhirtypes';
+import type { AssessmentView, PredictionView } from './assessment-view.js';
+import { ecgStripSvg } from './ecg-strip-svg.js';
+import type { ReviewView } from './feedback-provenance.js';
+import { escapeHtml, pageShell } from './html.js';
+import type { ReviewData } from './load-review-data.js';
+import { contributionChartSvg, riskColour, trendChartSvg } from './svg-charts.js';
+
+/** Links and tokens the page needs besides the data. */
+export interface ReviewPageContext {
+  /** `/review` prefix of the app's routes. */
+  prefix: string;
+  /** FHIR base the data came from, for links to the input resources. */
+  iss: string;
+  csrfToken: string;
+  /** A one-line notice after a redirect (e.g. "Feedback saved"). */
+  notice: string | undefined;
+  /** Signed-in clinician (`fhirUser`), shown in the header. */
+  fhirUser: string | undefined;
+}
+
+function patientName(patient: Patient): string {
+  const name: HumanName | undefined = patient.name?.find((n) => n.use === 'official') ?? patient.name?.[0];
+  if (!name) return `Patient ${patient.id ?? ''}`;
+  if (name.text) return name.text;
+  return [name.family?.toUpperCase(), (name.given ?? []).join(' ')].filter(Boolean).join(', ');
+}
+
+function age(birthDate: string | undefined): string {
+  if (!birthDate) return '';
+  const born = new Date(birthDate);
+  const now = new Date();
+  let years = now.getUTCFullYear() - born.getUTCFullYear();
+  if (now.getUTCMonth() < born.getUTCMonth() || (now.getUTCMonth() === born.getUTCMonth() && now.getUTCDate() < born.getUTCDate())) years--;
+  return `${years} y`;
+}
+
+function when(iso: string | undefined): string {
+  if (!iso) return 'unknown time';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+}
+
+function percent(p: number | undefined): string {
+  return p === undefined ? '—' : `${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%`;
+}
+
+function riskBadge(p: PredictionView): string {
+  return `<span class="risk-badge" style="background:${riskColour(p.riskCode)}">${escapeHtml(p.riskDisplay ?? 'Unknown')}</span>`;
+}
+
+function banner(data: ReviewData, ctx: ReviewPageContext): string {
+  const p = data.patient;
+  const mrn = p.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'))?.value ?? p.identifier?.[0]?.value;
+  return `<header class="banner">
+  <div class="brand"><span class="logo" aria-hidden="true">◆</span> AI risk review <span class="brand-sub">fhir-fusion</span></div>
+  <div class="patient" aria-label="Patient in context">
+    <strong class="patient-name">${escapeHtml(patientName(p))}</strong>
+    <span>${escapeHtml(p.gender ?? 'unknown')}</span>
+    <span>DOB ${escapeHtml(p.birthDate ?? '—')} ${escapeHtml(age(p.birthDate) ? `(${age(p.birthDate)})` : '')}</span>
+    ${mrn ? `<span>MRN ${escapeHtml(mrn)}</span>` : ''}
+  </div>
+  <div class="user">${escapeHtml(ctx.fhirUser ?? '')}</div>
+</header>`;
+}
+
+function headline(latest: AssessmentView): string {
+  const rows = latest.predictions
+    .map(
+      (p) => `<div class="prediction">
+      <div class="outcome">${escapeHtml(p.outcome)}</div>
+      <div class="probability" style="color:${riskColour(p.riskCode)}">${percent(p.probability)}</div>
+      ${riskBadge(p)}
+    </div>`,
+    )
+    .join('');
+  return `<section class="card headline" aria-labelledby="latest-h">
+  <h2 id="latest-h">Latest assessment</h2>
+  <p class="meta">${escapeHtml(when(latest.occurredAt))} · ${escapeHtml(latest.modelTitle ?? latest.modelCode ?? '')}</p>
+  ${rows}
+  ${latest.missing.length ? `<p class="warning">Assessed without: ${latest.missing.map((m) => escapeHtml(m.modality)).join(', ')}</p>` : ''}
+  <p class="disclaimer">AI-generated (AIAST). Reference model trained on synthetic data — not for clinical use.</p>
+</section>`;
+}
+
+function trend(data: ReviewData): string {
+  const points = data.assessments.flatMap((a) => {
+    const p = a.predictions[0];
+    return p?.probability !== undefined && a.occurredAt ? [{ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode }] : [];
+  });
+  const outcome = data.assessments[0]?.predictions[0]?.outcome ?? '';
+  return `<section class="card" aria-labelledby="trend-h">
+  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${points.length} assessment${points.length === 1 ? '' : 's'}</span></h2>
+  ${points.length ? trendChartSvg(points) : '<p class="empty">No earlier assessments.</p>'}
+</section>`;
+}
+
+function why(latest: AssessmentView, data: ReviewData): string {
+  const outcome = latest.predictions[0]?.outcome;
+  const modalities = latest.modalities.filter((m) => m.outcome === outcome || outcome === undefined);
+  const features = latest.features
+    .filter((f) => f.outcome === outcome || outcome === undefined)
+    .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta))
+    .slice(0, 8);
+  const featureRows = features
+    .map(
+      (f) => `<tr><td>${escapeHtml(f.label)}</td><td class="num">${escapeHtml(f.value ?? '—')} ${escapeHtml(f.unit ?? '')}</td>
+      <td class="num ${f.delta >= 0 ? 'up' : 'down'}">${f.delta >= 0 ? '▲ +' : '▼ −'}${(Math.abs(f.delta) * 100).toFixed(1)} pts</td></tr>`,
+    )
+    .join('');
+  const sentences = data.sentences.slice(0, 6);
+  return `<section class="card why" aria-labelledby="why-h">
+  <h2 id="why-h">Why <span class="h-sub">change in risk when each input is left out</span></h2>
+  <h3>Contribution by modality</h3>
+  ${modalities.length ? contributionChartSvg(modalities.map((m) => ({ label: m.label, delta: m.delta }))) : '<p class="empty">No modality contributions recorded.</p>'}
+  <h3>Top lab and vital-sign features</h3>
+  ${features.length ? `<table class="features"><thead><tr><th>Feature</th><th class="num">Value</th><th class="num">Effect</th></tr></thead><tbody>${featureRows}</tbody></table>` : '<p class="empty">No tabular features recorded.</p>'}
+  <h3>Report sentences the model read</h3>
+  ${
+    sentences.length
+      ? `<ul class="sentences">${sentences
+          .map(
+            (s) =>
+              `<li class="${s.assertion}"><span class="tag">${escapeHtml(s.assertion === 'positive' ? 'finding' : s.assertion)}</span> ${escapeHtml(s.text)}</li>`,
+          )
+          .join('')}</ul>`
+      : '<p class="empty">No report text was used.</p>'
+  }
+</section>`;
+}
+
+function media(data: ReviewData, ctx: ReviewPageContext): string {
+  const ecg = data.ecg ? ecgStripSvg(data.ecg) : undefined;
+  const image = data.imaging?.id
+    ? `<figure class="thumb"><img src="${escapeHtml(ctx.prefix)}/images/${escapeHtml(data.imaging.id)}/thumbnail.png" alt="Image used by the model" width="256" height="256" loading="lazy"><figcaption>${escapeHtml(data.imaging.description ?? 'Imaging study')}</figcaption></figure>`
+    : '<p class="empty">No image was used.</p>';
+  return `<section class="card media" aria-labelledby="media-h">
+  <h2 id="media-h">Image and ECG used</h2>
+  <div class="media-row">
+    <div class="media-image">${image}</div>
+    <div class="media-ecg">${ecg ?? '<p class="empty">No ECG was used.</p>'}</div>
+  </div>
+</section>`;
+}
+
+function provenance(latest: AssessmentView, data: ReviewData, ctx: ReviewPageContext): string {
+  const base = ctx.iss.replace(/\/$/, '');
+  const m = data.model;
+  const inputs = data.inputs
+    .map(
+      (i) =>
+        `<li><a href="${escapeHtml(`${base}/${i.reference}`)}" target="_blank" rel="noopener">${escapeHtml(i.reference)}</a> <span class="muted">${escapeHtml(i.label)}${i.resource ? '' : ' (not readable with your access)'}</span></li>`,
+    )
+    .join('');
+  const missing = latest.missing
+    .map((x) => `<li><strong>${escapeHtml(x.modality)}</strong>: ${escapeHtml(x.reason)}${x.detail ? ` — ${escapeHtml(x.detail)}` : ''}</li>`)
+    .join('');
+  return `<section class="card provenance" aria-labelledby="prov-h">
+  <h2 id="prov-h">What made it</h2>
+  <dl class="facts">
+    <dt>Model</dt><dd>${escapeHtml(m?.name ?? '—')} <span class="muted">${escapeHtml(m?.code ?? '')}</span></dd>
+    <dt>Version</dt><dd>${escapeHtml(m?.version ?? '—')}</dd>
+    <dt>Model card</dt><dd>${
+      m?.cardReference
+        ? `<a href="${escapeHtml(`${base}/${m.cardReference}`)}" target="_blank" rel="noopener">${escapeHtml(m.cardTitle ?? m.cardReference)}</a>`
+        : '—'
+    }</dd>
+    <dt>Runtime</dt><dd>ONNX Runtime, ${escapeHtml(m?.executionProvider ?? 'unknown')} execution provider</dd>
+    <dt>Ran at</dt><dd>${escapeHtml(when(latest.occurredAt))}</dd>
+    <dt>Assessment</dt><dd><a href="${escapeHtml(`${base}/${latest.reference}`)}" target="_blank" rel="noopener">${escapeHtml(latest.reference)}</a></dd>
+  </dl>
+  <h3>Missing modalities</h3>
+  ${missing ? `<ul class="missing">${missing}</ul>` : '<p class="empty">None — every modality was available.</p>'}
+  <h3>Inputs (${data.inputs.length})</h3>
+  <ul class="inputs">${inputs}</ul>
+  ${m?.cardText ? `<details class="model-card"><summary>Read the model card</summary><pre>${escapeHtml(m.cardText)}</pre></details>` : ''}
+</section>`;
+}
+
+function reviewItem(r: ReviewView): string {
+  return `<li class="review ${r.verdict ?? ''}"><span class="verdict">${r.verdict === 'agree' ? '✔ Agreed' : r.verdict === 'disagree' ? '✖ Disagreed' : 'Reviewed'}</span>
+  <span class="muted">${escapeHtml(r.reviewer)} · ${escapeHtml(when(r.recorded))}</span>${r.comment ? `<blockquote>${escapeHtml(r.comment)}</blockquote>` : ''}</li>`;
+}
+
+function feedback(latest: AssessmentView, data: ReviewData, ctx: ReviewPageContext): string {
+  const reviews = data.reviews.filter((r) => r.target === latest.reference);
+  const earlier = data.reviews.filter((r) => r.target !== latest.reference);
+  return `<section class="card feedback" aria-labelledby="fb-h">
+  <h2 id="fb-h">Your review</h2>
+  ${reviews.length ? `<ul class="reviews">${reviews.map(reviewItem).join('')}</ul>` : '<p class="empty">Not reviewed yet.</p>'}
+  <form method="post" action="${escapeHtml(ctx.prefix)}/feedback" class="feedback-form">
+    <input type="hidden" name="csrf" value="${escapeHtml(ctx.csrfToken)}">
+    <input type="hidden" name="assessment" value="${escapeHtml(latest.id)}">
+    <fieldset>
+      <legend>Do you agree with this assessment?</legend>
+      <label class="choice agree"><input type="radio" name="verdict" value="agree" required> Agree</label>
+      <label class="choice disagree"><input type="radio" name="verdict" value="disagree"> Disagree</label>
+    </fieldset>
+    <label for="comment">Comment <span class="muted">(optional, saved to the chart)</span></label>
+    <textarea id="comment" name="comment" rows="3" maxlength="2000"></textarea>
+    <button type="submit">Save review to chart</button>
+  </form>
+  ${earlier.length ? `<h3>Reviews of earlier assessments</h3><ul class="reviews">${earlier.slice(0, 5).map(reviewItem).join('')}</ul>` : ''}
+</section>`;
+}
+
+function history(data: ReviewData): string {
+  const rows = data.assessments
+    .map((a) => {
+      const p = a.predictions[0];
+      return `<tr><td>${escapeHtml(when(a.occurredAt))}</td><td>${escapeHtml(p?.outcome ?? '—')}</td><td class="num">${percent(p?.probability)}</td><td>${p ? riskBadge(p) : '—'}</td><td>${escapeHtml(a.modelTitle ?? a.modelCode ?? '')}</td><td>${a.missing.length ? escapeHtml(a.missing.map((m) => m.modality).join(', ')) : '—'}</td></tr>`;
+    })
+    .join('');
+  return `<section class="card history" aria-labelledby="hist-h">
+  <h2 id="hist-h">All AI assessments <span class="h-sub">newest first</span></h2>
+  <table class="assessments"><thead><tr><th>When</th><th>Outcome</th><th class="num">Probability</th><th>Risk</th><th>Model</th><th>Missing</th></tr></thead><tbody>${rows}</tbody></table>
+</section>`;
+}
+
+/** The review page for the patient in context (server-rendered HTML, no script). */
+export function renderReviewPage(data: ReviewData, ctx: ReviewPageContext): string {
+  const latest = data.assessments[0];
+  const notice = ctx.notice ? `<p class="notice" role="status">${escapeHtml(ctx.notice)}</p>` : '';
+  const body = latest
+    ? `<div class="grid">
+  <div class="col-main">${headline(latest)}${trend(data)}${why(latest, data)}</div>
+  <div class="col-side">${feedback(latest, data, ctx)}${provenance(latest, data, ctx)}</div>
+</div>
+${media(data, ctx)}
+${history(data)}`
+    : `<section class="card"><h2>No AI assessments</h2><p class="empty">fhir-fusion has not assessed this patient yet.</p></section>`;
+  return pageShell({
+    title: `AI risk review — ${patientName(data.patient)}`,
+    assetsPrefix: `${ctx.prefix}/assets`,
+    body: `${banner(data, ctx)}<main>${notice}${body}</main>`,
+  });
+}
