@@ -7,9 +7,14 @@ import type { Config } from './config/config-schema.js';
 import { createEhrClient } from './fhir/ehr-client.js';
 import { createEhrFetch } from './fhir/ehr-fetch.js';
 import { createEhrAuth, jwksRoute } from './fhir/ehr-auth.js';
+import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
+import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
+import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
 import { healthRoutes } from './http/health-routes.js';
+import { securityOptions, securityPlugin } from './security/security-plugin.js';
+import { createAuditedFetch, startAuditRetention } from './security/audit-trail.js';
 import { intakeRoutes } from './intake/intake-routes.js';
 import { startIntakeWorkers } from './intake/intake-workers.js';
 import { createIntakeAlerts } from './intake/intake-alerts.js';
@@ -52,8 +57,15 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   const metrics = createMetrics();
   const intakeAlerts = createIntakeAlerts(metrics.registry, logger);
   installErrorHandlers(fastify);
+  await fastify.register(securityPlugin, securityOptions(config));
   const closers: Array<() => Promise<void>> = [];
+  // Shutdown: first stop taking jobs and let in-flight ones finish (they still need the engine,
+  // the EHR client and the pool), then close everything else in reverse order of opening.
+  let stopTakingWork: (() => Promise<void>) | undefined;
   fastify.addHook('onClose', async () => {
+    await stopTakingWork?.().catch((err: unknown) =>
+      logger.error({ err: { message: (err as Error).message } }, 'stopping the job queue failed'),
+    );
     for (const close of closers.reverse()) {
       await close().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'shutdown step failed'));
     }
@@ -76,11 +88,14 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     coalesceWindowMs: config.COALESCE_WINDOW_MS,
   });
   await queue.start();
-  closers.push(() => queue.stop(30_000));
+  stopTakingWork = () => queue.stop(30_000);
 
   // Domain.
   const ehrAuth = await createEhrAuth(config, options.fetch);
-  const outbound = createEhrFetch(config, options.fetch, ehrAuth?.request);
+  // Every call to the EHR and the PACS is recorded in ehr_audit (who, what, when, why).
+  const audited = createAuditedFetch({ db: database.pool, agent: config.SMART_CLIENT_ID ?? 'fhir-fusion', fetch: options.fetch });
+  closers.push(startAuditRetention({ db: database.pool, retentionDays: config.AUDIT_RETENTION_DAYS, logger }));
+  const outbound = createEhrFetch(config, audited, ehrAuth?.request);
   const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
   const writebackEhr = config.WRITEBACK_FHIR_BASE_URL
     ? createEhrClient({ fhirBaseUrl: config.WRITEBACK_FHIR_BASE_URL, fetch: outbound.fetch })
@@ -174,6 +189,13 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
   });
   await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
+  await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
+  await fastify.register(reviewAppPlugin, {
+    config,
+    pool: database.pool,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    thumbnails: reviewThumbnails(config, outbound),
+  });
   fastify.decorate('fusion', { pool: database.pool, ehr, metrics });
 }
 

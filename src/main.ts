@@ -27,6 +27,9 @@ export async function startServer(
     bodyLimit: config.INTAKE_MAX_BODY_BYTES,
     requestIdHeader: 'x-request-id',
     forceCloseConnections: 'idle',
+    // Start-up initialises embedded Postgres (initdb on first run) and loads and warms every model:
+    // far longer than fastify's 10 s default plugin timeout on a small machine.
+    pluginTimeout: 600_000,
   });
   await server.register(app, { config, role: options.role, fetch: options.fetch });
   const url = await server.listen({ host: config.HOST, port: config.PORT });

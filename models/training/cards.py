@@ -72,14 +72,14 @@ def render_card(*, name: str, version: str, title: str, summary: str, inputs_tex
 - Demographic variables ({'(b)(11)(iv)(A)(5)–(13)'}): {demographics} Race, ethnicity, language,
   sexual orientation, gender identity and social determinants of health are not used and not
   generated.
-- Demographic representativeness: synthetic age ~ N(67, 14) clipped to 18–100, sex 50/50; it
-  represents no real population.
+- Demographic representativeness: ages and sex are drawn by the synthetic generator named under
+  training data (roughly 50/50 sex, adult ages); the cohort represents no real population.
 {feature_lines}
 ## Process used to ensure fairness in development
 
-Performance is reported per sex and per age band on the held-out synthetic split (below). The
-synthetic outcomes depend on age by construction and on sex only for atrial fibrillation; no
-mitigation beyond reporting is applied because the data are synthetic.
+Performance is reported per sex and per age band on the held-out synthetic split (below). No
+mitigation beyond reporting is applied because the data are synthetic; any subgroup difference
+reflects the generator's assumptions, not real populations.
 
 ## External validation process
 

@@ -190,9 +190,9 @@ async function main(): Promise<void> {
     options: {
       out: { type: 'string', default: join(here, '.data', 'cohort') },
       seed: { type: 'string', default: '20261123' },
-      train: { type: 'string', default: '3000' },
-      validation: { type: 'string', default: '800' },
-      test: { type: 'string', default: '1200' },
+      train: { type: 'string', default: '2400' },
+      validation: { type: 'string', default: '600' },
+      test: { type: 'string', default: '1000' },
     },
   });
   const out = resolve(values.out);

@@ -321,7 +321,7 @@ def main() -> None:
             "architecture": "the four unimodal encoders (initialised from the baselines) give one 32-d token "
                             "each; a missing modality's token is a learned embedding; a summary token attends "
                             "over the modality tokens (one 4-head attention block with feed-forward layer); "
-                            "the summary and presence mask feed a sigmoid head. Modality dropout (p = 0.25) "
+                            "the summary and presence mask feed a sigmoid head. Modality dropout (p = 0.4) "
                             "in training.",
             "inputs_text": "all four modalities and the presence mask `modality_mask` (tabular, text, image, ecg); "
                            "a missing modality is fed as zeros with its mask entry 0.",
@@ -341,7 +341,7 @@ def main() -> None:
             for head, src in zip(model.heads, ("tabular-mlp", "text-bilstm", "image-cnn", "ecg-cnn")):
                 head.load_state_dict(trained[src].head.state_dict())
         fit(model, train, val, FUSION_INPUTS, epochs=6, lr=1e-3, rows_train=present_rows(train, None),
-            rows_val=present_rows(val, None), modality_dropout=0.25, aux_late=isinstance(model, LateFusion))
+            rows_val=present_rows(val, None), modality_dropout=0.4, aux_late=isinstance(model, LateFusion))
         print(f"  {time.time() - t0:.0f} s", flush=True)
         log_test_auroc(model, test, FUSION_INPUTS, present_rows(test, None))
         write_version(name, model, FUSION_INPUTS, ["tabular", "text", "image", "ecg-waveform"], info, ctx)

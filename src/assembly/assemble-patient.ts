@@ -2,7 +2,7 @@ import type { MedplumClient } from '@medplum/core';
 import type { DiagnosticReport, Observation, Resource } from '@medplum/fhirtypes';
 import type { DicomFetchOptions, SeriesSelection } from './fetch-dicom-instance.js';
 import { fetchDicomInstance, selectInstance } from './fetch-dicom-instance.js';
-import type { AssemblyWindows } from './fetch-patient-resources.js';
+import type { AssemblyWindows, PatientResources } from './fetch-patient-resources.js';
 import { fetchPatientResources } from './fetch-patient-resources.js';
 import type { ModalityResult, PatientRecord, VersionedReference } from './patient-record.js';
 
@@ -49,8 +49,19 @@ function present<T>(data: T, sources: Resource[]): ModalityResult<T> {
  * reason; a failure in one modality never fails the record.
  */
 export async function assemblePatient(patientId: string, options: AssemblyOptions): Promise<PatientRecord> {
+  const fetched = await fetchPatientResources(options.client, patientId, options.windows, options.asOf);
+  return assembleFromResources(fetched, options);
+}
+
+/**
+ * Builds the record from resources already in hand (a FHIR search, or a Bulk Data export's NDJSON
+ * grouped per patient): window filters, modality selection, and the DICOMweb fetches for images.
+ */
+export async function assembleFromResources(
+  fetched: PatientResources,
+  options: Omit<AssemblyOptions, 'client'>,
+): Promise<PatientRecord> {
   const { windows, asOf } = options;
-  const fetched = await fetchPatientResources(options.client, patientId, windows, asOf);
   let roundTrips = fetched.roundTrips;
   const usable = (o: Observation): boolean => ['final', 'amended', 'corrected'].includes(o.status);
 

@@ -43,6 +43,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     FHIR_BASE_URL: sandbox.fhirBaseUrl,
     DICOMWEB_BASE_URL: sandbox.dicomwebBaseUrl,
     COALESCE_WINDOW_MS: '1000',
+    // The fusion models; the unimodal baselines in models/ are there for evaluation.
+    ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1',
     ...process.env,
   });
   console.log(config.DATABASE_URL ? 'using DATABASE_URL' : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`);
@@ -69,7 +71,10 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     });
   }, options.intervalMs);
 
+  let polling = false;
   const watch = setInterval(() => {
+    if (polling) return;
+    polling = true;
     void pool
       .query<{ id: string; risk_assessment_ref: string; model_name: string; model_version: string; predictions: Array<{ outcome: string; probability: number; qualitativeRisk: string }>; missing_modalities: string[]; execution_provider: string }>(
         'SELECT * FROM assessment_ledger WHERE id > $1 ORDER BY id',
@@ -87,7 +92,10 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
         }
         if (options.stopAfter !== undefined && written >= options.stopAfter) resolveDone();
       })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        polling = false;
+      });
   }, 500);
 
   const stop = async (): Promise<void> => {

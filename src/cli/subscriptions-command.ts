@@ -5,6 +5,7 @@ import { syncSubscriptions } from '../intake/subscription-sync.js';
 import { createLogger } from '../observability/create-logger.js';
 import { openDatabase } from '../store/database.js';
 import { listSubscriptions } from '../store/subscriptions-repository.js';
+import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { runMigrations } from '../store/migrate.js';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../app.js';
@@ -28,18 +29,42 @@ export async function subscriptionsCommand(action: string): Promise<number> {
     if (action === 'sync') {
       const outbound = createEhrFetch(config);
       const client = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
-      for (const r of await syncSubscriptions({ client, pool: database.pool, publicUrl: config.PUBLIC_URL })) {
-        console.log(`${r.key.padEnd(18)} ${r.action.padEnd(8)} Subscription/${r.ehrSubscription}`);
+      const results = await syncSubscriptions({
+        client,
+        pool: database.pool,
+        publicUrl: config.PUBLIC_URL,
+        mode: config.SUBSCRIPTION_MODE,
+        heartbeatSeconds: config.SUBSCRIPTION_HEARTBEAT_S,
+      });
+      for (const r of results) {
+        const target = r.kind === 'polling' ? '(polling: _lastUpdated search)' : `Subscription/${r.ehrSubscription}`;
+        console.log(`${r.key.padEnd(18)} ${r.kind.padEnd(20)} ${r.action.padEnd(8)} ${target}`);
       }
     } else {
       const rows = await listSubscriptions(database.pool);
       if (rows.length === 0) console.log('no subscriptions; run `fhir-fusion subscriptions sync`');
-      for (const r of rows) {
-        console.log(`${r.key.padEnd(18)} ${r.kind.padEnd(20)} ${r.status.padEnd(10)} ${r.criteria}  last event: ${r.last_event_number ?? '—'}`);
-      }
+      for (const line of formatSubscriptionStatus(rows)) console.log(line);
     }
     return 0;
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Lines of `fhir-fusion subscriptions status`: one per subscription with its kind, the EHR's
+ * status (flagged `ALERT` when `error`/`off`), events since start, last event seen, gaps detected
+ * and events recovered, last heartbeat, and the EHR's error text.
+ */
+export function formatSubscriptionStatus(rows: readonly SubscriptionRow[]): string[] {
+  return rows.map((r) => {
+    const alert = r.status === 'error' || r.status === 'off' ? 'ALERT ' : '';
+    const heartbeat = r.last_heartbeat_at ? r.last_heartbeat_at.toISOString() : '—';
+    return [
+      `${r.key.padEnd(18)} ${r.kind.padEnd(18)} ${alert}${r.status.padEnd(10)} ${r.topic ?? r.criteria}`,
+      `events since start: ${r.events_since_start ?? '—'}  last event: ${r.last_event_number ?? '—'}`,
+      `gaps: ${r.gaps_detected}  recovered: ${r.events_recovered}  last heartbeat: ${heartbeat}`,
+      ...(r.last_error ? [`error: ${r.last_error}`] : []),
+    ].join('  ');
+  });
 }

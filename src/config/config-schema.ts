@@ -66,6 +66,14 @@ export interface Config {
   SMART_APP_ISSUERS: readonly string[];
   /** Space-separated scopes the review app requests at launch. */
   SMART_APP_SCOPES: string;
+  /** CDS Hooks clients allowed to call the service: JWT `iss` → URL of that client's JWKS. */
+  CDS_HOOKS_CLIENTS: Readonly<Record<string, string>>;
+  /** Assessments older than this (ms) are not shown as risk cards. */
+  CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: number;
+  /** Model names whose assessments become cards; empty: every model. */
+  CDS_HOOKS_MODELS: readonly string[];
+  /** Origins browser-based CDS clients may call from (CORS); `*` for any. */
+  CDS_HOOKS_CORS_ORIGINS: readonly string[];
   /** FHIR base URL that results are written to. */
   WRITEBACK_FHIR_BASE_URL: string;
   /** DICOMweb base URL of the PACS. */
@@ -110,6 +118,14 @@ export interface Config {
   METRICS_ENABLED: boolean;
   /** Emit trace spans. */
   TRACING_ENABLED: boolean;
+  /** Requests one client (IP) may make per `RATE_LIMIT_WINDOW_MS`. */
+  RATE_LIMIT_MAX: number;
+  /** Window of the per-client rate limit, in ms. */
+  RATE_LIMIT_WINDOW_MS: number;
+  /** Bearer token for the operator page (`GET /`, `/api/assessments`); unset: loopback callers only. */
+  OPERATOR_TOKEN: string | undefined;
+  /** Days EHR audit-trail rows are kept before being pruned. */
+  AUDIT_RETENTION_DAYS: number;
 }
 
 /** The declaration of every setting, in documentation order. */
@@ -296,6 +312,39 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       expected: 'space-separated scopes (single spaces, no leading or trailing space)',
     }),
     default: { kind: 'value', value: DEFAULT_SMART_APP_SCOPES },
+  },
+  CDS_HOOKS_CLIENTS: {
+    type: 'string-map',
+    description:
+      'JSON object of CDS client JWT iss → JWKS URL of its signing keys (ES384/RS384); calls from any other iss are refused with 401.',
+    secret: false,
+    required: false,
+    parse: parseStringMap(),
+    default: { kind: 'value', value: {} },
+  },
+  CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: {
+    type: 'duration-ms',
+    description: 'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 1000 }),
+    default: { kind: 'value', value: 7 * 24 * 3_600_000 },
+  },
+  CDS_HOOKS_MODELS: {
+    type: 'list',
+    description: 'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
+    default: { kind: 'value', value: [] },
+  },
+  CDS_HOOKS_CORS_ORIGINS: {
+    type: 'list',
+    description: 'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }), expected: '* or http(s)://host[:port] origins' }),
+    default: { kind: 'value', value: ['*'] },
   },
   WRITEBACK_FHIR_BASE_URL: {
     type: 'url',
@@ -489,6 +538,37 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseBoolean(),
     default: { kind: 'value', value: false },
+  },
+  RATE_LIMIT_MAX: {
+    type: 'integer',
+    description: 'Requests one client (IP) may make per RATE_LIMIT_WINDOW_MS before 429 Too Many Requests.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1 }),
+    default: { kind: 'value', value: 1200 },
+  },
+  RATE_LIMIT_WINDOW_MS: {
+    type: 'duration-ms',
+    description: 'Window of the per-client rate limit.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 1000, max: 3_600_000 }),
+    default: { kind: 'value', value: 60_000 },
+  },
+  OPERATOR_TOKEN: {
+    type: 'string',
+    description: 'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
+    secret: true,
+    required: false,
+    parse: parseString(),
+  },
+  AUDIT_RETENTION_DAYS: {
+    type: 'integer',
+    description: 'Days rows of the EHR audit trail (every read from and write to the EHR) are kept.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1 }),
+    default: { kind: 'value', value: 2190 },
   },
 };
 

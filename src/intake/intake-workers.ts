@@ -6,6 +6,10 @@ import type { Metrics } from '../observability/create-metrics.js';
 import type { IntakeAlerts } from './intake-alerts.js';
 import { resolveNotifications } from './resolve-notifications.js';
 import { startSubscriptionWatchdog } from './subscription-watchdog.js';
+import { requeueStranded } from './requeue-stranded.js';
+
+/** Inbox rows unfinished for this long are re-enqueued by the watchdog (ms). */
+const STRANDED_AFTER_MS = 60_000;
 
 /** Dependencies of the intake's background work. */
 export interface IntakeWorkerOptions {
@@ -28,5 +32,8 @@ export async function startIntakeWorkers(options: IntakeWorkerOptions): Promise<
   await queue.workResolve(async (job) => {
     await resolveNotifications(job, { pool, queue, ehr, logger, metrics });
   });
-  return startSubscriptionWatchdog({ pool, queue, ehr, logger, alerts }, options.checkIntervalMs);
+  // Work stranded by a crash (kill -9) resumes now, not when pg-boss expires the dead claim.
+  const requeued = await requeueStranded(pool, queue, 0);
+  if (requeued.patients + requeued.subscriptions > 0) logger.info(requeued, 're-enqueued work left by a previous run');
+  return startSubscriptionWatchdog({ pool, queue, ehr, logger, alerts, strandedAfterMs: STRANDED_AFTER_MS }, options.checkIntervalMs);
 }

@@ -3,6 +3,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
+import { supportsBackport, syncTopicSubscriptions } from './topic-subscription-sync.js';
 import { WATCHED_RESOURCE_TYPES } from './resource-subject.js';
 
 /** Medplum's extension carrying the HMAC secret for `X-Signature`. */
@@ -24,7 +25,11 @@ export interface SyncResult {
   key: string;
   action: 'created' | 'updated';
   ehrSubscription: string;
+  kind: 'rest-hook-criteria' | 'backport-topic' | 'polling';
 }
+
+/** How to subscribe (`SUBSCRIPTION_MODE`). */
+export type SubscriptionMode = 'auto' | 'criteria' | 'topic' | 'polling';
 
 /**
  * Creates or updates, idempotently, the R4 rest-hook Subscriptions on the EHR (FHIR R4
@@ -34,6 +39,43 @@ export interface SyncResult {
  * style of server authenticates its notifications. Secrets are kept, not rotated, on re-sync.
  */
 export async function syncSubscriptions(options: {
+  client: MedplumClient;
+  pool: Pool;
+  publicUrl: string;
+  desired?: DesiredSubscription[];
+  /** Default `criteria` (the walking skeleton's behaviour); the CLI passes `SUBSCRIPTION_MODE`. */
+  mode?: SubscriptionMode;
+  /** Heartbeat period asked of topic-based subscriptions, seconds. */
+  heartbeatSeconds?: number;
+  /** Payload content of topic-based subscriptions (default `id-only`). */
+  content?: 'empty' | 'id-only' | 'full-resource';
+}): Promise<SyncResult[]> {
+  const mode = options.mode ?? 'criteria';
+  if (mode === 'polling') return [await syncPolling(options.pool)];
+  if (mode === 'topic' || (mode === 'auto' && (await supportsBackport(options.client)))) {
+    return syncTopicSubscriptions({ ...options, heartbeatSeconds: options.heartbeatSeconds ?? 60, content: options.content ?? 'id-only' });
+  }
+  return syncCriteriaSubscriptions(options);
+}
+
+/** Registers the polling pseudo-subscription: no EHR subscription, a `_lastUpdated` search per check. */
+async function syncPolling(pool: Pool): Promise<SyncResult> {
+  const existing = await findSubscription(pool, POLLING_KEY);
+  const sql = upsertSubscriptionSql({
+    key: POLLING_KEY,
+    kind: 'polling',
+    criteria: WATCHED_RESOURCE_TYPES.join(','),
+    secret: existing?.secret ?? randomBytes(32).toString('hex'),
+    status: 'active',
+  });
+  await pool.query(sql.text, sql.values);
+  return { key: POLLING_KEY, action: existing ? 'updated' : 'created', ehrSubscription: '', kind: 'polling' };
+}
+
+/** Key of the polling pseudo-subscription. */
+export const POLLING_KEY = 'poll';
+
+async function syncCriteriaSubscriptions(options: {
   client: MedplumClient;
   pool: Pool;
   publicUrl: string;
@@ -71,7 +113,7 @@ export async function syncSubscriptions(options: {
       status: saved.status,
     });
     await options.pool.query(sql.text, sql.values);
-    results.push({ key: want.key, action: current ? 'updated' : 'created', ehrSubscription: saved.id ?? '' });
+    results.push({ key: want.key, action: current ? 'updated' : 'created', ehrSubscription: saved.id ?? '', kind: 'rest-hook-criteria' });
   }
   return results;
 }

@@ -8,6 +8,7 @@ import { listSubscriptions } from '../store/subscriptions-repository.js';
 import { parseStatusResource } from './backport-notification.js';
 import type { IntakeAlerts } from './intake-alerts.js';
 import { storeNotification } from './store-notification.js';
+import { requeueStranded } from './requeue-stranded.js';
 
 /** Dependencies of the watchdog. */
 export interface WatchdogDeps {
@@ -16,6 +17,8 @@ export interface WatchdogDeps {
   ehr: MedplumClient;
   logger: Logger;
   alerts: IntakeAlerts;
+  /** Re-enqueue inbox rows unfinished for this long (ms); absent → no sweep. */
+  strandedAfterMs?: number;
   now?: () => Date;
 }
 
@@ -64,6 +67,7 @@ export async function checkSubscriptions(deps: WatchdogDeps): Promise<WatchdogSu
       deps.logger.warn({ subscription: row.key, err: { name: (err as Error).name, message: (err as Error).message } }, 'subscription check failed');
     }
   }
+  if (deps.strandedAfterMs !== undefined) await requeueStranded(deps.pool, deps.queue, deps.strandedAfterMs);
   return summary;
 }
 

@@ -1,3 +1,4 @@
+import { bulkExportPlugin } from './bulk-export/bulk-export-plugin.js';
 import { dicomwebPlugin } from './dicomweb/dicomweb-plugin.js';
 import { createDicomStore } from './dicomweb/dicom-store.js';
 import { generateCohort } from './cohort/generate-patient.js';
@@ -26,6 +27,7 @@ export async function startDemoSandbox(options: {
 }): Promise<DemoSandbox> {
   const ehr = await createSandboxEhr({ logger: false });
   await ehr.app.register(dicomwebPlugin, { prefix: '/dicomweb', store: createDicomStore() });
+  await ehr.app.register(bulkExportPlugin, { prefix: '/fhir', repo: ehr.repo });
   const fhirBaseUrl = await ehr.listen(options.port, options.host ?? '127.0.0.1');
   const dicomwebBaseUrl = `${new URL(fhirBaseUrl).origin}/dicomweb`;
   const patientIds: string[] = [];

@@ -53,7 +53,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would crash
   // the process. The pool drops the client and opens a new one on the next checkout.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
+  // The error carries the pg client (connection parameters included): log only what helps.
+  pool.on('error', (error: Error & { code?: string }) =>
+    logger.warn({ err: { message: error.message, code: error.code } }, 'idle database connection lost'),
+  );
 
   try {
     await pool.query('SELECT 1');

@@ -1,11 +1,23 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StructureDefinition } from '@medplum/fhirtypes';
 
-/** `fhir-profiles/` at the repository root (two levels above `src/writeback/`). */
+/**
+ * `fhir-profiles/` at the repository root: the nearest ancestor of this module's folder that holds
+ * `fhir-profiles/StructureDefinition` — `src/writeback/` under tsx, `dist/src/writeback/` when
+ * compiled, so both find the same checked-in files.
+ */
 export function defaultProfileDirectory(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fhir-profiles');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'fhir-profiles');
+    if (existsSync(join(candidate, 'StructureDefinition'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new Error('fhir-profiles/StructureDefinition not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
 }
 
 /**

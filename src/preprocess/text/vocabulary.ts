@@ -4,8 +4,9 @@ import { fail, ok, type PreprocessResult } from '../result.js';
 export const PAD_ID = 0;
 /** Id of the unknown-token token (manifest contract: index 1). */
 export const UNKNOWN_ID = 1;
-/** Token strings at the reserved ids. */
+/** Token string at the padding id. */
 export const PAD_TOKEN = '<pad>';
+/** Token string at the unknown id. */
 export const UNKNOWN_TOKEN = '<unk>';
 
 /** A loaded tokenizer vocabulary: the file's token list and its reverse index. */

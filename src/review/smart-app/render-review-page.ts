@@ -4,7 +4,7 @@ import { ecgStripSvg } from './ecg-strip-svg.js';
 import type { ReviewView } from './feedback-provenance.js';
 import { escapeHtml, pageShell } from './html.js';
 import type { ReviewData } from './load-review-data.js';
-import { contributionChartSvg, riskColour, trendChartSvg } from './svg-charts.js';
+import { contributionChartSvg, trendChartSvg } from './svg-charts.js';
 
 /** Links and tokens the page needs besides the data. */
 export interface ReviewPageContext {
@@ -45,8 +45,13 @@ function percent(p: number | undefined): string {
   return p === undefined ? '—' : `${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%`;
 }
 
+/** CSS class suffix of a risk-probability code; inline styles are not allowed by the page's CSP. */
+function riskClass(code: string | undefined): string {
+  return code && /^[a-z]+$/.test(code) ? code : 'unknown';
+}
+
 function riskBadge(p: PredictionView): string {
-  return `<span class="risk-badge" style="background:${riskColour(p.riskCode)}">${escapeHtml(p.riskDisplay ?? 'Unknown')}</span>`;
+  return `<span class="risk-badge risk-${riskClass(p.riskCode)}">${escapeHtml(p.riskDisplay ?? 'Unknown')}</span>`;
 }
 
 function banner(data: ReviewData, ctx: ReviewPageContext): string {
@@ -69,7 +74,7 @@ function headline(latest: AssessmentView): string {
     .map(
       (p) => `<div class="prediction">
       <div class="outcome">${escapeHtml(p.outcome)}</div>
-      <div class="probability" style="color:${riskColour(p.riskCode)}">${percent(p.probability)}</div>
+      <div class="probability risk-text-${riskClass(p.riskCode)}">${percent(p.probability)}</div>
       ${riskBadge(p)}
     </div>`,
     )

@@ -37,13 +37,6 @@ export function loadDcmjs(): DcmjsData {
   return dcmjs.data;
 }
 
-/** Copies a view into a standalone ArrayBuffer (dcmjs expects whole ArrayBuffers). */
-export function toArrayBuffer(view: ArrayBufferView): ArrayBuffer {
-  const out = new ArrayBuffer(view.byteLength);
-  new Uint8Array(out).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  return out;
-}
-
 /** DICOM transfer syntax UIDs used by the generator (PS3.5 §10, Annex A). */
 export const TransferSyntax = {
   explicitVrLittleEndian: '1.2.840.10008.1.2.1',

@@ -30,6 +30,12 @@ export interface LoadCohortOptions {
   headers?: Record<string, string>;
   /** DICOM files per STOW-RS request for directory loads (default 8). */
   stowBatchSize?: number;
+  /**
+   * Most entries per transaction Bundle (default 50). Servers cap transaction size (Medplum's
+   * router refuses more than 50 updates); resources are PUT at fixed ids, so a patient split over
+   * several transactions keeps its references intact and a re-run is still idempotent.
+   */
+  maxTransactionEntries?: number;
   onProgress?: (p: LoadProgress) => void;
 }
 
@@ -92,8 +98,20 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-/** Sends a transaction and checks every entry's status (FHIR R4 §3.1.0.11.3: all or nothing). */
+/** Sends the resources in transactions of at most `maxTransactionEntries` entries, Patient first. */
 async function postTransaction(
+  doFetch: typeof fetch,
+  opts: LoadCohortOptions,
+  resources: readonly Resource[],
+): Promise<void> {
+  const size = Math.max(1, opts.maxTransactionEntries ?? 50);
+  for (let i = 0; i < resources.length; i += size) {
+    await postOneTransaction(doFetch, opts, resources.slice(i, i + size));
+  }
+}
+
+/** Sends one transaction and checks every entry's status (FHIR R4 §3.1.0.11.3: all or nothing). */
+async function postOneTransaction(
   doFetch: typeof fetch,
   opts: LoadCohortOptions,
   resources: readonly Resource[],
@@ -158,12 +176,13 @@ async function postStow(
   }
 }
 
-/** Line iterator over an NDJSON file with one-line look-ahead. */
+/** Line iterator over an NDJSON file with one-line look-ahead; every line must be a resource with an id. */
 class NdjsonReader {
   private readonly lines: AsyncIterator<string>;
   private head: Resource | undefined;
   private done = false;
-  constructor(path: string) {
+  private lineNumber = 0;
+  constructor(private readonly path: string) {
     this.lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity })[
       Symbol.asyncIterator
     ]();
@@ -171,13 +190,27 @@ class NdjsonReader {
   async peek(): Promise<Resource | undefined> {
     while (this.head === undefined && !this.done) {
       const next = await this.lines.next();
+      this.lineNumber++;
       if (next.done) this.done = true;
-      else if (next.value.trim() !== '') this.head = JSON.parse(next.value) as Resource;
+      else if (next.value.trim() !== '') this.head = this.parse(next.value);
     }
     return this.head;
   }
   take(): void {
     this.head = undefined;
+  }
+  private parse(line: string): Resource {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`${this.path}:${this.lineNumber}: not JSON`);
+    }
+    const candidate = value as { resourceType?: unknown; id?: unknown } | null;
+    if (typeof candidate?.resourceType !== 'string' || typeof candidate.id !== 'string') {
+      throw new Error(`${this.path}:${this.lineNumber}: not a FHIR resource with resourceType and id`);
+    }
+    return value as Resource;
   }
 }
 

@@ -163,6 +163,34 @@ function decorateBundle(
       }),
     };
   }
+  if (bundle.type === 'history') {
+    // FHIR R4 §3.1.0.11 / Bundle bdl-3: history entries carry request and response. The
+    // repository lists versions newest first, so the last entry is the create.
+    const count = bundle.entry?.length ?? 0;
+    return {
+      ...bundle,
+      entry: bundle.entry?.map((entry, i) => {
+        const resource = entry.resource;
+        const created = i === count - 1;
+        return {
+          fullUrl: fullUrlOf(baseUrl, resource),
+          ...(resource && !entry.request
+            ? {
+                request: created
+                  ? { method: 'POST' as const, url: resource.resourceType }
+                  : { method: 'PUT' as const, url: `${resource.resourceType}/${resource.id}` },
+                response: {
+                  status: created ? '201' : '200',
+                  ...(resource.meta?.versionId ? { etag: `W/"${resource.meta.versionId}"` } : {}),
+                  ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+                },
+              }
+            : {}),
+          ...entry,
+        };
+      }),
+    };
+  }
   return { ...bundle, entry: bundle.entry?.map((entry) => ({ fullUrl: fullUrlOf(baseUrl, entry.resource), ...entry })) };
 }
 

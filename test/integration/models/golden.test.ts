@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseNpy, type NpyArray } from '../../../src/evaluation/npy-format.js';
+import { parseManifest } from '../../../src/inference/manifest-schema.js';
 import type { ModelManifest } from '../../../src/inference/manifest-types.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
@@ -37,6 +38,11 @@ describe('shipped reference models', () => {
 
   describe.each(folders.map((f) => [f.split('/').slice(-2).join('/'), f] as const))('%s', (_label, folder) => {
     const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as ModelManifest;
+
+    it('obeys the manifest schema', () => {
+      const parsed = parseManifest(JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')));
+      expect(parsed.ok ? [] : parsed.issues).toEqual([]);
+    });
 
     it('lists every file with its sha256', () => {
       const present = readdirSync(folder).filter((f) => f !== 'manifest.json').sort();

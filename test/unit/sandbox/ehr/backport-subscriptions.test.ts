@@ -162,7 +162,7 @@ describe('Subscriptions R5 Backport IG on R4', () => {
   });
 
   it('numbers events in order, filters by criteria and batches a transaction up to max-count', async () => {
-    await subscribe({ filter: 'Observation?patient=Patient/p2', maxCount: 2 });
+    await subscribe({ filter: 'Observation?patient=p2', maxCount: 2 });
     await call('PUT', 'Patient/p2', { resourceType: 'Patient', id: 'p2' });
     await call('POST', 'Observation', observation(1, 'p2'));
     await call('POST', 'Observation', observation(2, 'other'));

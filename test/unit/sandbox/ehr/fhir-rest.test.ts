@@ -58,6 +58,7 @@ describe('sandbox EHR FHIR REST', () => {
     expect(read.body.gender).toBe('female');
     const history = await request<Bundle>('GET', `Patient/${patient.id}/_history`);
     expect(history.body.entry).toHaveLength(2);
+    expect(history.body.entry?.map((e) => `${e.request?.method} ${e.response?.status}`)).toEqual(['PUT 200', 'POST 201']);
 
     const stale = await request<OperationOutcome>('PUT', `Patient/${patient.id}`, { ...patient, gender: 'male' }, { 'if-match': `W/"${patient.meta?.versionId}"` });
     expect(stale.status).toBe(412);

@@ -1,0 +1,68 @@
+import { missingModalities } from '../assembly/patient-record.js';
+import type { PatientRecord } from '../assembly/patient-record.js';
+import type { AssessmentResult } from '../inference/assessment-result.js';
+import type { AssessPatientDeps } from '../pipeline/assess-patient.js';
+import type { ServedModel } from '../pipeline/served-model.js';
+import type { Queryable } from '../store/sql.js';
+import { recordAssessment } from '../store/ledger-repository.js';
+
+/** Outcome of scoring one patient with every model. */
+export interface PatientScore {
+  written: number;
+  /** Models skipped for lack of a required modality, with the reason. */
+  skipped: Array<{ model: string; reason: string }>;
+}
+
+/**
+ * Scores one assembled record with every served model and writes each result back, exactly as
+ * the per-patient job does (same predict and write stages, same ledger row), so a backfilled
+ * assessment is indistinguishable from a notified one and shares its identity: a patient scored
+ * again after a crash gets `exists`, never a second RiskAssessment.
+ */
+export async function scorePatient(
+  record: PatientRecord,
+  deps: Pick<AssessPatientDeps, 'predict' | 'write'> & { db: Queryable; models: ServedModel[]; traceId: string },
+): Promise<PatientScore> {
+  const patientId = record.patient.id ?? '';
+  const missing = missingModalities(record);
+  const score: PatientScore = { written: 0, skipped: [] };
+  for (const model of deps.models) {
+    const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
+    if (lacking.length > 0) {
+      score.skipped.push({ model: `${model.manifest.name}@${model.manifest.version}`, reason: `requires ${lacking.join(', ')}` });
+      continue;
+    }
+    const { output, basis, missing: modelMissing } = await deps.predict(record, model);
+    const result: AssessmentResult = {
+      ...output,
+      modelName: model.manifest.name,
+      modelVersion: model.manifest.version,
+      modelSha256: model.sha256,
+      patientId,
+      basis,
+      missing: modelMissing,
+      occurredAt: record.asOf,
+      traceId: deps.traceId,
+    };
+    const written = await deps.write(result, model);
+    await recordAssessment(deps.db, {
+      identity: written.identity,
+      patientId,
+      modelName: model.manifest.name,
+      modelVersion: model.manifest.version,
+      riskAssessmentRef: written.riskAssessmentRef,
+      provenanceRef: written.provenanceRef,
+      outcome: written.outcome,
+      executionProvider: output.executionProvider,
+      predictions: output.predictions.map((p) => ({
+        outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
+        probability: p.probability,
+        qualitativeRisk: p.qualitativeRisk,
+      })),
+      missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
+      traceId: deps.traceId,
+    });
+    score.written++;
+  }
+  return score;
+}

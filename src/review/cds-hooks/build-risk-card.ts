@@ -1,0 +1,101 @@
+import type { Coding, RiskAssessment } from '@medplum/fhirtypes';
+import type { CdsCard, CdsLink } from './cds-hooks-types.js';
+import { cardDetailMarkdown } from './card-detail-markdown.js';
+import { headlinePrediction, indicatorFor, riskCode } from './risk-indicator.js';
+import type { LatestAssessment } from './select-latest-assessments.js';
+
+/** CDS Hooks 2.0 §Card attributes: summary "SHOULD be under 140 characters". */
+export const SUMMARY_MAX = 139;
+
+/** The model a card is about, as the card's `source` names it. */
+export interface CardModel {
+  /** Human label with version (`source.label`, required by §Source). */
+  label: string;
+  /** Where its model card can be read (`source.url`), when this server serves the model. */
+  cardUrl?: string;
+}
+
+/** What every card needs besides the assessment. */
+export interface CardContext {
+  /** SMART launch URL of the review app (`/review/launch`); the client adds `iss` and `launch`. */
+  reviewLaunchUrl: string;
+  /** Assessments older than this many ms get an out-of-date info card instead. */
+  maxAgeMs: number;
+  now: number;
+  newUuid: () => string;
+  model: (latest: LatestAssessment) => CardModel;
+}
+
+/** Override reasons offered with every card (§Overridden guidance: card.overrideReasons). */
+export const OVERRIDE_REASONS: readonly Coding[] = [
+  { system: 'https://fhir-fusion.dev/fhir/CodeSystem/cds-override-reason', code: 'already-addressed', display: 'Already addressed' },
+  { system: 'https://fhir-fusion.dev/fhir/CodeSystem/cds-override-reason', code: 'not-clinically-relevant', display: 'Not clinically relevant' },
+  { system: 'https://fhir-fusion.dev/fhir/CodeSystem/cds-override-reason', code: 'disagree-with-assessment', display: 'Disagree with the assessment' },
+];
+
+/** Shortens to {@link SUMMARY_MAX} characters, ending with an ellipsis when cut. */
+export function clampSummary(text: string): string {
+  const chars = [...text];
+  return chars.length <= SUMMARY_MAX ? text : `${chars.slice(0, SUMMARY_MAX - 1).join('').trimEnd()}…`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function reviewLink(ctx: CardContext, ra: RiskAssessment): CdsLink {
+  return {
+    label: 'Open in fhir-fusion review',
+    url: ctx.reviewLaunchUrl,
+    // §Link: "smart" links are launched by the client with iss + launch; appContext is passed through.
+    type: 'smart',
+    ...(ra.id ? { appContext: JSON.stringify({ riskAssessment: `RiskAssessment/${ra.id}` }) } : {}),
+  };
+}
+
+/**
+ * One CDS Hooks card for the newest assessment of one model: summary naming the outcome and risk,
+ * indicator from the qualitative risk, markdown detail with contributions, source with the model
+ * label/version and model-card link, a `smart` link into the review app and a uuid for feedback.
+ * An assessment older than `maxAgeMs` gives an `info` card that says so and shows no risk.
+ */
+export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCard {
+  const ra = latest.assessment;
+  const model = ctx.model(latest);
+  const source = { label: model.label, ...(model.cardUrl ? { url: model.cardUrl } : {}) };
+  const links = [reviewLink(ctx, ra)];
+  const ageMs = ctx.now - latest.at;
+  if (ageMs > ctx.maxAgeMs) {
+    const days = Math.floor(ageMs / 86_400_000);
+    return {
+      uuid: ctx.newUuid(),
+      summary: clampSummary(`No current multimodal risk assessment (last one ${days} day${days === 1 ? '' : 's'} old)`),
+      detail: `The latest assessment by ${model.label} is older than the configured maximum age, so its risk is not shown here. Open the review app to see it.`,
+      indicator: 'info',
+      source,
+      links,
+    };
+  }
+  const headline = headlinePrediction(ra.prediction ?? []);
+  if (!headline) {
+    return {
+      uuid: ctx.newUuid(),
+      summary: clampSummary(`Multimodal risk assessment has no predictions (${model.label})`),
+      indicator: 'info',
+      source,
+      links,
+    };
+  }
+  const code = riskCode(headline);
+  const outcome = headline.outcome?.text ?? headline.outcome?.coding?.[0]?.display ?? 'the outcome';
+  const pct = headline.probabilityDecimal === undefined ? '' : ` (${Math.round(headline.probabilityDecimal * 100)}%)`;
+  return {
+    uuid: ctx.newUuid(),
+    summary: clampSummary(`${capitalised(code ?? 'unknown')} risk of ${outcome}${pct} — ${model.label}`),
+    detail: cardDetailMarkdown(ra, headline),
+    indicator: indicatorFor(code),
+    source,
+    links,
+    overrideReasons: [...OVERRIDE_REASONS],
+  };
+}

@@ -1,0 +1,292 @@
+import formbody from '@fastify/formbody';
+import type { Endpoint, ImagingStudy, RiskAssessment } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config/config-schema.js';
+import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { Queryable } from '../../store/sql.js';
+import { isFusionAssessment } from './assessment-view.js';
+import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
+import { buildFeedbackProvenance } from './feedback-provenance.js';
+import { renderStudyThumbnail, type ThumbnailSource } from './image-thumbnail.js';
+import { loadReviewData } from './load-review-data.js';
+import { renderErrorPage, ReviewError } from './review-error.js';
+import { renderReviewPage } from './render-review-page.js';
+import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from './review-store.js';
+import { LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
+import { discoverSmartEndpoints } from './smart-discovery.js';
+import { exchangeCode } from './token-exchange.js';
+
+/** Settings the review app reads. */
+export type ReviewAppConfig = Pick<
+  Config,
+  'PUBLIC_URL' | 'FHIR_BASE_URL' | 'SMART_APP_CLIENT_ID' | 'SMART_APP_ISSUERS' | 'SMART_APP_SCOPES'
+>;
+
+/** Options of {@link reviewAppPlugin}. */
+export interface ReviewAppOptions {
+  config: ReviewAppConfig;
+  /** Database holding launches and sessions (migration 0003). */
+  pool: Queryable;
+  /** For discovery, the token endpoint and FHIR reads with the clinician's token (tests inject). */
+  fetch?: FetchLike;
+  /** How thumbnails reach the PACS; without it the page shows no image. */
+  thumbnails?: ThumbnailSource;
+  /** Folder with review.css (default `src/review/assets`). */
+  assetsDir?: string;
+}
+
+/** Route prefix of the app: launch URL `{PUBLIC_URL}/review/launch`, redirect URL `{PUBLIC_URL}/review/callback`. */
+export const REVIEW_PREFIX = '/review';
+const LAUNCH_TTL_SECONDS = 600;
+const ASSETS = new Set(['review.css']);
+/** Resolves to `src/review/assets` both from `src/` (tsx) and from `dist/` (built). */
+const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../../src/review/assets/', import.meta.url));
+
+function normalisedIss(value: string): string {
+  return value.replace(/\/+$/, '');
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+function s256(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+/** RFC 7636 §4.1: 43–128 characters from the unreserved set. */
+const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+const stringQuery = (request: FastifyRequest): Record<string, string | undefined> => {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+};
+
+/**
+ * The clinician review app (SMART App Launch 2): EHR launch (`iss` + `launch`) and standalone
+ * launch at `/review/launch`, authorization code + PKCE S256 + `state` bound to the browser,
+ * tokens kept server-side (Postgres, migration 0003) behind an opaque HttpOnly cookie, the review
+ * page at `/review`, feedback at `/review/feedback`, image thumbnails and the page's CSS. Every
+ * refusal is an HTML error page with the reason, never a stack trace.
+ */
+export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOptions): Promise<void> {
+  const { config } = options;
+  const fetchImpl: FetchLike = options.fetch ?? fetch;
+  const store = createReviewStore(options.pool);
+  const publicUrl = config.PUBLIC_URL.replace(/\/$/, '');
+  const redirectUri = `${publicUrl}${REVIEW_PREFIX}/callback`;
+  const secure = publicUrl.startsWith('https:');
+  const allowed = (config.SMART_APP_ISSUERS.length ? config.SMART_APP_ISSUERS : [config.FHIR_BASE_URL]).map(normalisedIss);
+  const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
+  const assetsPrefix = `${REVIEW_PREFIX}/assets`;
+
+  await app.register(formbody);
+  app.setErrorHandler((error, request, reply) => {
+    const refusal =
+      error instanceof ReviewError
+        ? error
+        : new ReviewError(500, 'Something went wrong', 'The review page could not be shown because of an internal error.', 'Try again; if it keeps happening, tell your EHR integration team.');
+    if (!(error instanceof ReviewError)) {
+      request.log.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'review app request failed');
+    }
+    return reply
+      .status(refusal.status)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(renderErrorPage(refusal, assetsPrefix));
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // No script, no external resource: the page works with the strictest policy (CSP Level 3).
+    reply.header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'",
+    );
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+
+  const sessionFor = async (request: FastifyRequest): Promise<ReviewSession> => {
+    const id = readCookie(request, SESSION_COOKIE);
+    const session = id ? await store.findSession(id) : undefined;
+    if (!session) {
+      throw new ReviewError(401, 'Not signed in', 'There is no review session in this browser.', 'Open the app from the patient chart in your EHR.');
+    }
+    if (session.expiresAt.getTime() <= Date.now()) {
+      throw new ReviewError(401, 'Your session has expired', 'The access token the EHR granted for this review has expired.', 'Open the app again from the patient chart to sign in afresh.');
+    }
+    return session;
+  };
+  const fhirFor = (session: ReviewSession): ClinicianFhir =>
+    createClinicianFhir({ iss: session.iss, accessToken: session.accessToken, fetch: fetchImpl });
+
+  // SMART App Launch 2 §"EHR launch" / §"Standalone launch": the launch URL registered with the EHR.
+  app.get(`${REVIEW_PREFIX}/launch`, async (request, reply) => {
+    const query = stringQuery(request);
+    const iss = query.iss ? normalisedIss(query.iss) : allowed[0];
+    if (!iss || !allowed.includes(iss)) {
+      throw new ReviewError(
+        400,
+        'Launch refused: unknown EHR',
+        `This app is not configured to be launched from ${query.iss ?? '(no iss)'}. Allowed: ${allowed.join(', ')}.`,
+        'Ask your EHR integration team to add this EHR to SMART_APP_ISSUERS.',
+      );
+    }
+    const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
+    const state = opaqueValue();
+    const verifier = opaqueValue();
+    const browser = opaqueValue();
+    await store.saveLaunch(
+      state,
+      { iss, tokenEndpoint: endpoints.tokenEndpoint, codeVerifier: verifier, browserHash: hashOpaque(browser) },
+      LAUNCH_TTL_SECONDS,
+    );
+    await store.purgeExpired();
+    const scopes = config.SMART_APP_SCOPES.split(' ');
+    const requested = query.launch ? scopes : scopes.map((s) => (s === 'launch' ? 'launch/patient' : s));
+    const authorize = new URL(endpoints.authorizationEndpoint);
+    const params: Record<string, string> = {
+      response_type: 'code',
+      client_id: config.SMART_APP_CLIENT_ID,
+      redirect_uri: redirectUri,
+      scope: requested.join(' '),
+      state,
+      aud: iss,
+      code_challenge: s256(verifier),
+      code_challenge_method: 'S256',
+      ...(query.launch ? { launch: query.launch } : {}),
+    };
+    for (const [k, v] of Object.entries(params)) authorize.searchParams.set(k, v);
+    setCookie(reply, { name: LAUNCH_COOKIE, value: browser, path: REVIEW_PREFIX, maxAgeSeconds: LAUNCH_TTL_SECONDS, secure });
+    return reply.header('cache-control', 'no-store').redirect(authorize.toString(), 302);
+  });
+
+  // RFC 6749 §4.1.2: the EHR redirects back with `code` and the `state` it was given.
+  app.get(`${REVIEW_PREFIX}/callback`, async (request, reply) => {
+    const query = stringQuery(request);
+    const launch = query.state ? await store.takeLaunch(query.state) : undefined;
+    const browser = readCookie(request, LAUNCH_COOKIE);
+    if (!launch || !browser || !sameSecret(hashOpaque(browser), launch.browserHash)) {
+      // RFC 6749 §10.12: a state this browser did not start is a possible CSRF / injection attempt.
+      throw new ReviewError(
+        400,
+        'Sign-in could not be verified',
+        'The sign-in response does not match a launch started in this browser (unknown, reused or forged state).',
+      );
+    }
+    if (query.error) {
+      throw new ReviewError(
+        query.error === 'access_denied' ? 403 : 400,
+        'The EHR did not grant access',
+        `${query.error}${query.error_description ? `: ${query.error_description}` : ''}`,
+      );
+    }
+    if (!VERIFIER.test(launch.codeVerifier)) {
+      throw new ReviewError(400, 'Sign-in could not be completed', 'The PKCE code verifier for this launch is missing, so the authorization code cannot be redeemed.');
+    }
+    if (!query.code) throw new ReviewError(400, 'Sign-in could not be completed', 'The EHR sent no authorization code.');
+    const tokens = await exchangeCode({
+      tokenEndpoint: launch.tokenEndpoint,
+      code: query.code,
+      codeVerifier: launch.codeVerifier,
+      redirectUri,
+      clientId: config.SMART_APP_CLIENT_ID,
+      fetch: fetchImpl,
+    });
+    const sessionId = opaqueValue();
+    await store.saveSession(sessionId, {
+      iss: launch.iss,
+      accessToken: tokens.accessToken,
+      scope: tokens.scope,
+      patientId: tokens.patient,
+      fhirUser: tokens.fhirUser,
+      csrfToken: opaqueValue(),
+      expiresAt: new Date(Date.now() + tokens.expiresIn * 1000),
+    });
+    setCookie(reply, { name: SESSION_COOKIE, value: sessionId, path: REVIEW_PREFIX, maxAgeSeconds: tokens.expiresIn, secure });
+    setCookie(reply, { name: LAUNCH_COOKIE, value: '', path: REVIEW_PREFIX, maxAgeSeconds: 0, secure });
+    return reply.header('cache-control', 'no-store').redirect(REVIEW_PREFIX, 303);
+  });
+
+  app.get(REVIEW_PREFIX, async (request, reply) => {
+    const session = await sessionFor(request);
+    const data = await loadReviewData(fhirFor(session), session.patientId);
+    const notice = stringQuery(request).saved === '1' ? 'Your review was saved to the chart.' : undefined;
+    const html = renderReviewPage(data, {
+      prefix: REVIEW_PREFIX,
+      iss: session.iss,
+      csrfToken: session.csrfToken,
+      notice,
+      fhirUser: session.fhirUser,
+    });
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  });
+
+  app.post(`${REVIEW_PREFIX}/feedback`, async (request, reply) => {
+    const session = await sessionFor(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const field = (name: string): string => (typeof body[name] === 'string' ? (body[name] as string) : '');
+    if (!field('csrf') || !sameSecret(field('csrf'), session.csrfToken)) {
+      throw new ReviewError(403, 'Review not saved', 'The form did not come from this review session.', 'Reload the review page and try again.');
+    }
+    const verdict = field('verdict');
+    if (verdict !== 'agree' && verdict !== 'disagree') {
+      throw new ReviewError(400, 'Review not saved', 'Choose Agree or Disagree.', 'Go back and choose one.');
+    }
+    const comment = field('comment');
+    if (comment.length > 2000) throw new ReviewError(400, 'Review not saved', 'The comment is longer than 2,000 characters.', 'Go back and shorten it.');
+    const id = field('assessment');
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw new ReviewError(400, 'Review not saved', 'The form names no assessment.', 'Reload the review page and try again.');
+    const fhir = fhirFor(session);
+    const assessment = await fhir.read<RiskAssessment>(`RiskAssessment/${id}`);
+    if (assessment.subject?.reference !== `Patient/${session.patientId}` || !isFusionAssessment(assessment)) {
+      throw new ReviewError(403, 'Review not saved', 'That assessment is not an AI assessment of the patient in context.');
+    }
+    await fhir.create(
+      buildFeedbackProvenance({
+        assessment: { id, versionId: assessment.meta?.versionId },
+        verdict,
+        comment,
+        fhirUser: session.fhirUser,
+        recorded: new Date().toISOString(),
+      }),
+    );
+    return reply.redirect(`${REVIEW_PREFIX}?saved=1`, 303);
+  });
+
+  app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, async (request, reply) => {
+    const session = await sessionFor(request);
+    if (!options.thumbnails) throw new ReviewError(404, 'No image', 'Image retrieval is not configured.', 'Nothing to do.');
+    const { id } = request.params;
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw new ReviewError(400, 'No image', 'Not an ImagingStudy id.', 'Nothing to do.');
+    const fhir = fhirFor(session);
+    // Read with the clinician's token first: they see the image only if they may read the study.
+    const study = await fhir.read<ImagingStudy>(`ImagingStudy/${id}`);
+    if (study.subject?.reference !== `Patient/${session.patientId}`) {
+      throw new ReviewError(403, 'Not permitted', 'That study belongs to another patient.');
+    }
+    const endpointRefs = (study.endpoint ?? []).flatMap((r) => (r.reference ? [r.reference] : []));
+    const endpoints = (await Promise.all(endpointRefs.map((r) => fhir.read<Endpoint>(r).catch(() => undefined)))).filter(
+      (e): e is Endpoint => e !== undefined,
+    );
+    const png = await renderStudyThumbnail(study, endpoints, options.thumbnails);
+    return reply.header('cache-control', 'private, max-age=300').type('image/png').send(png);
+  });
+
+  const assets = new Map<string, string>();
+  app.get<{ Params: { file: string } }>(`${assetsPrefix}/:file`, async (request, reply) => {
+    const { file } = request.params;
+    if (!ASSETS.has(file)) throw new ReviewError(404, 'Not found', 'No such file.', 'Nothing to do.');
+    let text = assets.get(file);
+    if (text === undefined) {
+      text = await readFile(`${assetsDir}/${file}`, 'utf8');
+      assets.set(file, text);
+    }
+    return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(text);
+  });
+}

@@ -1,0 +1,106 @@
+import type { Provenance, RiskAssessment } from '@medplum/fhirtypes';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { startReviewSandbox, waitFor, type ReviewSandbox } from '../integration/review/review-sandbox.js';
+
+/** Debian's Chromium (`apt-get install chromium`); CI installs it. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+
+describe('review app end to end in headless Chromium', () => {
+  let db: TestDatabase;
+  let sandbox: ReviewSandbox;
+  let context: BrowserContext;
+  let userDataDir: string;
+  let patientId: string;
+  let assessment: RiskAssessment;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sandbox = await startReviewSandbox({ databaseUrl: db.url, patients: 1, seed: 4242 });
+    patientId = sandbox.patientIds[0] ?? '';
+    assessment = await waitFor(async () => {
+      const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}` }, { cache: 'no-cache' });
+      return found[0];
+    }, 'a RiskAssessment for the demo patient');
+    await mkdir(ARTIFACTS, { recursive: true });
+    userDataDir = await mkdtemp(join(tmpdir(), 'review-chromium-'));
+    // A fresh profile per run: launchPersistentContext owns --user-data-dir.
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      viewport: { width: 1024, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await sandbox?.close();
+    await db?.drop();
+  });
+
+  it('EHR launch → consent → review page with the assessment and chart → feedback saved as a Provenance in the EHR', async () => {
+    const page = await context.newPage();
+    const external: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.hostname !== '127.0.0.1') external.push(url.origin);
+    });
+    const launch = sandbox.auth.createLaunch({ patient: patientId });
+    await page.goto(`${sandbox.server.url}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`);
+
+    // The sandbox EHR's consent page.
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${sandbox.server.url}/review`);
+
+    await expect(page.getByRole('heading', { name: 'Latest assessment' }).isVisible()).resolves.toBe(true);
+    const trend = page.locator('svg.chart.trend');
+    await expect(trend.isVisible()).resolves.toBe(true);
+    await expect(page.locator('svg.chart.bars').first().isVisible()).resolves.toBe(true);
+    await expect(page.locator('svg.ecg').isVisible()).resolves.toBe(true);
+    const thumbnail = page.locator('.thumb img');
+    await thumbnail.scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('.thumb img');
+      return img !== null && img.complete;
+    });
+    expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
+    const bodyText = await page.locator('body').innerText();
+    expect(bodyText).toContain(`RiskAssessment/${assessment.id}`);
+    // Works at 1024 px: nothing wider than the viewport.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(ARTIFACTS, 'review-page.png'), fullPage: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'docs', 'images', 'review-app.png'), fullPage: false });
+
+    await page.getByLabel('Agree', { exact: true }).check();
+    await page.getByLabel(/Comment/).fill('Agree: bibasal crackles and raised BNP fit.');
+    await page.getByRole('button', { name: 'Save review to chart' }).click();
+    await page.waitForURL(/\/review\?saved=1$/);
+    await expect(page.getByRole('status').innerText()).resolves.toContain('Your review was saved');
+    await expect(page.locator('.reviews .review.agree').first().innerText()).resolves.toContain('Agreed');
+    await page.screenshot({ path: join(ARTIFACTS, 'review-page-after-feedback.png'), fullPage: true });
+
+    const provenances = await sandbox.admin.searchResources('Provenance', { target: `RiskAssessment/${assessment.id}` }, { cache: 'no-cache' });
+    const review = provenances.find((p: Provenance) => p.agent?.some((a) => a.type?.coding?.some((c) => c.code === 'verifier')));
+    expect(review?.agent?.[0]?.who?.reference).toBe(`Practitioner/${sandbox.practitionerId}`);
+    expect(review?.extension?.find((e) => e.url.endsWith('review-verdict'))?.valueCode).toBe('agree');
+    expect(external).toEqual([]);
+    await page.close();
+  });
+});
