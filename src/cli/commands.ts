@@ -10,16 +10,60 @@ export interface CommandArgs {
 export interface Command {
   summary: string;
   options?: ParseArgsConfig['options'];
+  /** The command parses its own arguments: `positionals` holds them unparsed. */
+  rawArguments?: boolean;
   run(args: CommandArgs): Promise<number>;
 }
 
 /** Every sub-command, loaded lazily. */
 export const commands: Record<string, Command> = {
   serve: {
-    summary: 'Start the server (configuration from the environment; see README).',
-    async run() {
+    summary: 'Start the server (configuration from the environment; see README). --role intake|worker|all',
+    options: { role: { type: 'string', default: 'all' } },
+    async run({ values }) {
+      const role = String(values.role);
+      if (role !== 'intake' && role !== 'worker' && role !== 'all') {
+        console.error('--role must be intake, worker or all');
+        return 2;
+      }
       const { serveCommand } = await import('./serve-command.js');
-      return serveCommand();
+      return serveCommand(role);
+    },
+  },
+  backfill: {
+    summary: 'First assessment for every patient of a FHIR Bulk Data $export (resumable).',
+    options: {
+      level: { type: 'string', default: 'patient' },
+      group: { type: 'string' },
+      type: { type: 'string', default: 'Patient,Observation,DiagnosticReport,ImagingStudy' },
+      since: { type: 'string' },
+      'type-filter': { type: 'string', multiple: true },
+      'batch-size': { type: 'string', default: '256' },
+      concurrency: { type: 'string', default: '8' },
+    },
+    async run({ values }) {
+      const level = String(values.level);
+      if (level !== 'system' && level !== 'patient' && level !== 'group') {
+        console.error('--level must be system, patient or group');
+        return 2;
+      }
+      if (level === 'group' && typeof values.group !== 'string') {
+        console.error('--group ID is required with --level group');
+        return 2;
+      }
+      const { backfillCommand } = await import('./backfill-command.js');
+      const filters = values['type-filter'] as unknown;
+      return backfillCommand({
+        export: {
+          level,
+          groupId: typeof values.group === 'string' ? values.group : undefined,
+          types: String(values.type).split(',').filter(Boolean),
+          since: typeof values.since === 'string' ? values.since : undefined,
+          typeFilters: Array.isArray(filters) ? filters.map(String) : undefined,
+        },
+        batchSize: Number(values['batch-size']),
+        concurrency: Number(values.concurrency),
+      });
     },
   },
   demo: {
@@ -56,6 +100,27 @@ export const commands: Record<string, Command> = {
     async run({ positionals }) {
       const { subscriptionsCommand } = await import('./subscriptions-command.js');
       return subscriptionsCommand(positionals[0] ?? 'status');
+    },
+  },
+  models: {
+    summary: 'models list | verify | evaluate [--only NAME] — the model repository (MODELS_DIR).',
+    rawArguments: true,
+    async run({ positionals }) {
+      const [action, ...rest] = positionals;
+      if (action === 'evaluate') {
+        const { runEvaluateCommand } = await import('../evaluation/evaluate-command.js');
+        return runEvaluateCommand(rest);
+      }
+      const { modelsCommand } = await import('./models-command.js');
+      return modelsCommand(action ?? 'list');
+    },
+  },
+  cohort: {
+    summary: 'cohort generate --patients N --seed S --out DIR | cohort load --dir DIR --fhir URL --dicomweb URL',
+    rawArguments: true,
+    async run({ positionals }) {
+      const { cohortCommand } = await import('./cohort-command.js');
+      return cohortCommand(positionals);
     },
   },
 };

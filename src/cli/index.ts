@@ -13,6 +13,7 @@ async function main(argv: string[]): Promise<number> {
     for (const [key, c] of Object.entries(commands)) console.log(`  ${key.padEnd(14)} ${c.summary}`);
     return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
+  if (command.rawArguments) return command.run({ values: {}, positionals: rest });
   const { values, positionals } = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
   return command.run({ values: values as Record<string, string | boolean | undefined>, positionals });
 }

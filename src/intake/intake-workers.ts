@@ -9,7 +9,7 @@ import { startSubscriptionWatchdog } from './subscription-watchdog.js';
 import { requeueStranded } from './requeue-stranded.js';
 
 /** Inbox rows unfinished for this long are re-enqueued by the watchdog (ms). */
-const STRANDED_AFTER_MS = 60_000;
+const STRANDED_AFTER_MS = 30_000;
 
 /** Dependencies of the intake's background work. */
 export interface IntakeWorkerOptions {
@@ -34,6 +34,6 @@ export async function startIntakeWorkers(options: IntakeWorkerOptions): Promise<
   });
   // Work stranded by a crash (kill -9) resumes now, not when pg-boss expires the dead claim.
   const requeued = await requeueStranded(pool, queue, 0);
-  if (requeued.patients + requeued.subscriptions > 0) logger.info(requeued, 're-enqueued work left by a previous run');
+  if (requeued.patients + requeued.subscriptions + requeued.reclaimed > 0) logger.info(requeued, 're-enqueued work left by a previous run');
   return startSubscriptionWatchdog({ pool, queue, ehr, logger, alerts, strandedAfterMs: STRANDED_AFTER_MS }, options.checkIntervalMs);
 }

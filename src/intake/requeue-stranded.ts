@@ -4,10 +4,15 @@ import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { Queryable } from '../store/sql.js';
 import { run } from '../store/sql.js';
 
+/** A running job has taken its advisory lock well within this many seconds of being claimed. */
+const ORPHAN_MIN_AGE_S = 5;
+
 /** What a sweep re-enqueued. */
 export interface RequeueSummary {
   patients: number;
   subscriptions: number;
+  /** Active jobs of dead workers failed back to retry. */
+  reclaimed: number;
 }
 
 async function strandedPatients(db: Queryable, olderThanMs: number): Promise<string[]> {
@@ -34,13 +39,15 @@ async function strandedSubscriptions(db: Queryable, olderThanMs: number): Promis
  * The inbox is the source of truth: every row still `received`/`queued` after `olderThanMs` gets
  * its job enqueued again. A worker killed with `kill -9` leaves its claimed job `active` until
  * pg-boss expires it; this sweep (at start-up and on every watchdog pass) lets the work resume at
- * once instead. Safe to repeat: the queue keeps at most one waiting job per patient/subscription,
+ * once instead; claims of dead workers are failed back to retry first. Safe to repeat: the queue keeps at most one waiting job per patient/subscription,
  * and a job that finds nothing pending does nothing.
  */
 export async function requeueStranded(pool: Pool, queue: AssessmentQueue, olderThanMs: number): Promise<RequeueSummary> {
+  // A dead worker's claim blocks its patient's next job (one active job per patient): release it.
+  const reclaimed = await queue.reclaimOrphans(ORPHAN_MIN_AGE_S);
   const patients = await strandedPatients(pool, olderThanMs);
   const subscriptions = await strandedSubscriptions(pool, olderThanMs);
-  const summary: RequeueSummary = { patients: 0, subscriptions: 0 };
+  const summary: RequeueSummary = { patients: 0, subscriptions: 0, reclaimed };
   if (patients.length === 0 && subscriptions.length === 0) return summary;
   const client = await pool.connect();
   try {

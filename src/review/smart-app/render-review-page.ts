@@ -1,5 +1,5 @@
 import type { HumanName, Patient } from '@medplum/fhirtypes';
-import type { AssessmentView, PredictionView } from './assessment-view.js';
+import { unversioned, type AssessmentView, type PredictionView } from './assessment-view.js';
 import { ecgStripSvg } from './ecg-strip-svg.js';
 import type { ReviewView } from './feedback-provenance.js';
 import { escapeHtml, pageShell } from './html.js';
@@ -48,6 +48,23 @@ function percent(p: number | undefined): string {
 /** CSS class suffix of a risk-probability code; inline styles are not allowed by the page's CSP. */
 function riskClass(code: string | undefined): string {
   return code && /^[a-z]+$/.test(code) ? code : 'unknown';
+}
+
+/** `c_reactive_protein` → `C reactive protein`: manifest feature names are identifiers, not labels. */
+function featureLabel(name: string): string {
+  const words = name.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Four significant digits at most: the stored value is a float32 from the model input. */
+function formatValue(value: number | undefined): string {
+  if (value === undefined) return '—';
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+/** UCUM `1` is "dimensionless" (UCUM §2.2): show nothing rather than a bare 1. */
+function displayUnit(unit: string | undefined): string {
+  return !unit || unit === '1' ? '' : unit;
 }
 
 function riskBadge(p: PredictionView): string {
@@ -109,7 +126,7 @@ function why(latest: AssessmentView, data: ReviewData): string {
     .slice(0, 8);
   const featureRows = features
     .map(
-      (f) => `<tr><td>${escapeHtml(f.label)}</td><td class="num">${escapeHtml(f.value ?? '—')} ${escapeHtml(f.unit ?? '')}</td>
+      (f) => `<tr><td>${escapeHtml(featureLabel(f.label))}</td><td class="num">${escapeHtml(formatValue(f.value))} ${escapeHtml(displayUnit(f.unit))}</td>
       <td class="num ${f.delta >= 0 ? 'up' : 'down'}">${f.delta >= 0 ? '▲ +' : '▼ −'}${(Math.abs(f.delta) * 100).toFixed(1)} pts</td></tr>`,
     )
     .join('');
@@ -126,7 +143,7 @@ function why(latest: AssessmentView, data: ReviewData): string {
       ? `<ul class="sentences">${sentences
           .map(
             (s) =>
-              `<li class="${s.assertion}"><span class="tag">${escapeHtml(s.assertion === 'positive' ? 'finding' : s.assertion)}</span> ${escapeHtml(s.text)}</li>`,
+              `<li class="${s.assertion}"><span class="tag">${escapeHtml(s.assertion === 'positive' ? 'asserted' : s.assertion)}</span> ${escapeHtml(s.text)}</li>`,
           )
           .join('')}</ul>`
       : '<p class="empty">No report text was used.</p>'
@@ -154,7 +171,7 @@ function provenance(latest: AssessmentView, data: ReviewData, ctx: ReviewPageCon
   const inputs = data.inputs
     .map(
       (i) =>
-        `<li><a href="${escapeHtml(`${base}/${i.reference}`)}" target="_blank" rel="noopener">${escapeHtml(i.reference)}</a> <span class="muted">${escapeHtml(i.label)}${i.resource ? '' : ' (not readable with your access)'}</span></li>`,
+        `<li>${escapeHtml(i.label)} <a href="${escapeHtml(`${base}/${i.reference}`)}" target="_blank" rel="noopener" class="muted">${escapeHtml(unversioned(i.reference))}</a>${i.resource ? '' : ' <span class="muted">(not readable with your access)</span>'}</li>`,
     )
     .join('');
   const missing = latest.missing

@@ -123,4 +123,29 @@ describe('topic-based subscription with dropped, duplicated and reordered delive
     const { rows: gap } = await pool.query("SELECT gaps_detected::int AS gaps, events_recovered::int AS recovered FROM subscriptions WHERE key = 'observation-topic'");
     expect(gap[0]?.recovered).toBeGreaterThan(0);
   });
+
+  it('notices silence past the heartbeat period, asks $status and recovers everything that was dropped', async () => {
+    const client = createEhrClient({ fhirBaseUrl, fetch });
+    const patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1947-07-08' });
+    // Every notification and heartbeat is lost from now on.
+    ehr.faults.set({ drop: 1, seed: 7 });
+    const created: Observation[] = [];
+    for (let i = 0; i < 3; i++) created.push(await client.createResource(heartRate(patient.id ?? '', 100 + i)));
+    await waitFor(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM notification_inbox WHERE resource_id = ANY($1::text[]) AND patient_id = $2',
+        [created.map((o) => o.id), patient.id],
+      );
+      return rows[0]?.n === 3 ? true : undefined;
+    }, 'the dropped events recovered via $status and $events');
+    ehr.faults.set(undefined);
+    const { rows: dialects } = await pool.query<{ dialect: string }>('SELECT DISTINCT dialect FROM notification_inbox WHERE resource_id = ANY($1::text[])', [
+      created.map((o) => o.id),
+    ]);
+    expect(dialects.map((d) => d.dialect)).toEqual(['recovered']); // nothing was delivered
+    const { rows } = await pool.query("SELECT status_checked_at FROM subscriptions WHERE key = 'observation-topic'");
+    expect(rows[0]?.status_checked_at).toBeInstanceOf(Date);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^fhir_fusion_subscription_alerts_total\{kind="heartbeat-missed"\} [1-9]/m);
+  });
 });

@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import { REPO_ROOT } from '../app.js';
+import { loadConfig } from '../config/load-config.js';
+import { loadModelRegistry } from '../inference/model-registry.js';
+import { createLogger } from '../observability/create-logger.js';
+
+/**
+ * `fhir-fusion models list|verify`: loads the model repository exactly as the server does (schema,
+ * sha256 of every file, graph tensors against the manifest, golden tensors, warm-up) and prints
+ * what would be served, or every problem found.
+ */
+export async function modelsCommand(action: string): Promise<number> {
+  if (action !== 'list' && action !== 'verify') {
+    console.error('usage: fhir-fusion models list | verify | evaluate [--only NAME]');
+    return 2;
+  }
+  const config = loadConfig({ FHIR_BASE_URL: 'http://unused.invalid/fhir', ...process.env });
+  const logger = createLogger({ level: 'error' });
+  const registry = await loadModelRegistry({
+    modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
+    active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
+    executionProviders: [...config.EXECUTION_PROVIDERS],
+    logger,
+  });
+  if (action === 'list') {
+    console.log('model                      provider  outcomes                                   synthetic training data');
+    for (const m of registry.list()) {
+      const outcomes = m.manifest.outcomes.map((o) => o.coding.display).join(', ');
+      console.log(`${m.key.padEnd(26)} ${m.executionProvider.padEnd(9)} ${outcomes.padEnd(42)} ${m.manifest.trainingData.synthetic ? 'yes — not for clinical use' : 'no'}`);
+    }
+    return 0;
+  }
+  const result = await registry.verify();
+  for (const m of result.models) console.log(`${m.ok ? 'ok  ' : 'FAIL'} ${m.key}${m.problems.length ? `: ${m.problems.join('; ')}` : ''}`);
+  return result.ok ? 0 : 1;
+}

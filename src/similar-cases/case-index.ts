@@ -1,0 +1,158 @@
+import type { Pool } from 'pg';
+import { createVectorIndex, type VectorIndex, type VectorIndexOptions } from './vector-index.js';
+
+/** One indexed past case: references to the EHR resources, never their content. */
+export interface IndexedCase {
+  /** `Patient/{id}`. */
+  patientRef: string;
+  /** `Observation/{id}` (or `ImagingStudy/{id}`) of the ECG. */
+  ecgRef: string;
+  /** `DiagnosticReport/{id}` of the ECG interpretation, if any. */
+  reportRef?: string;
+  ecgRecorded?: string;
+}
+
+/** What to store for a patient: the references plus the model's embeddings. */
+export interface CaseEmbeddings extends IndexedCase {
+  ecgEmbedding: Float32Array;
+  reportEmbedding?: Float32Array;
+}
+
+/** A neighbour found by a query. */
+export interface CaseHit extends IndexedCase {
+  /** Cosine similarity in [-1, 1]. */
+  similarity: number;
+}
+
+/** The past-case index: rows in Postgres (`similar_case`), HNSW graphs in process. */
+export interface CaseIndex {
+  /** Reloads every row of this model from Postgres into fresh HNSW graphs; returns the count. */
+  rebuild(): Promise<number>;
+  /** Stores (or replaces) a patient's case and updates the graphs. */
+  upsert(entry: CaseEmbeddings): Promise<void>;
+  /** The patient's stored ECG embedding, if indexed. */
+  ecgEmbeddingOf(patientRef: string): Promise<Float32Array | undefined>;
+  /** Past cases whose ECG embedding is nearest `query`, never those of `excludePatientRef`. */
+  nearestByEcg(query: Float32Array, k: number, excludePatientRef?: string): Promise<CaseHit[]>;
+  /** Past cases whose ECG embedding is nearest a text embedding (text → ECG). */
+  nearestEcgToText(textEmbedding: Float32Array, k: number): Promise<CaseHit[]>;
+  /** Past cases whose report embedding is nearest `query` (ECG → report). */
+  nearestByReport(query: Float32Array, k: number, excludePatientRef?: string): Promise<CaseHit[]>;
+  size(): number;
+}
+
+/** Options for {@link createCaseIndex}. */
+export interface CaseIndexOptions extends Omit<VectorIndexOptions, 'dimensions'> {
+  pool: Pool;
+  /** `name@version` of the embedding model; rows of other models are not loaded. */
+  model: string;
+  dimensions: number;
+}
+
+interface CaseRow {
+  case_key: string;
+  patient_ref: string;
+  ecg_ref: string;
+  report_ref: string | null;
+  ecg_recorded: Date | null;
+}
+
+/**
+ * Creates the case index. Postgres is the system of record; the HNSW graphs (ECG and report
+ * embeddings) are derived and rebuilt by {@link CaseIndex.rebuild} on start. Row references are
+ * looked up in Postgres per query (k rows by primary key), so graph and table cannot disagree on
+ * what a key means.
+ */
+export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
+  const { pool, model, dimensions } = options;
+  let ecg: VectorIndex = createVectorIndex({ ...options });
+  let report: VectorIndex = createVectorIndex({ ...options });
+  const vector = (v: Float32Array): number[] => Array.from(v);
+
+  async function keyOf(patientRef: string | undefined): Promise<bigint | undefined> {
+    if (!patientRef) return undefined;
+    const r = await pool.query<{ case_key: string }>('SELECT case_key FROM similar_case WHERE patient_ref = $1 AND model = $2', [patientRef, model]);
+    return r.rows[0] ? BigInt(r.rows[0].case_key) : undefined;
+  }
+
+  async function hydrate(hits: Array<{ key: bigint; similarity: number }>): Promise<CaseHit[]> {
+    if (hits.length === 0) return [];
+    const r = await pool.query<CaseRow>(
+      'SELECT case_key, patient_ref, ecg_ref, report_ref, ecg_recorded FROM similar_case WHERE case_key = ANY($1::bigint[])',
+      [hits.map((h) => h.key.toString())],
+    );
+    const rows = new Map(r.rows.map((row) => [row.case_key, row]));
+    return hits.flatMap((h) => {
+      const row = rows.get(h.key.toString());
+      if (!row) return [];
+      return [{
+        patientRef: row.patient_ref,
+        ecgRef: row.ecg_ref,
+        ...(row.report_ref ? { reportRef: row.report_ref } : {}),
+        ...(row.ecg_recorded ? { ecgRecorded: row.ecg_recorded.toISOString() } : {}),
+        similarity: h.similarity,
+      }];
+    });
+  }
+
+  const exclusion = async (patientRef?: string): Promise<Set<bigint>> => {
+    const key = await keyOf(patientRef);
+    return new Set(key === undefined ? [] : [key]);
+  };
+
+  return {
+    async rebuild() {
+      const nextEcg = createVectorIndex({ ...options });
+      const nextReport = createVectorIndex({ ...options });
+      const r = await pool.query<{ case_key: string; ecg_embedding: number[]; report_embedding: number[] | null }>(
+        'SELECT case_key, ecg_embedding, report_embedding FROM similar_case WHERE model = $1',
+        [model],
+      );
+      for (const row of r.rows) {
+        const key = BigInt(row.case_key);
+        if (row.ecg_embedding.length === dimensions) nextEcg.upsert(key, Float32Array.from(row.ecg_embedding));
+        if (row.report_embedding?.length === dimensions) nextReport.upsert(key, Float32Array.from(row.report_embedding));
+      }
+      ecg = nextEcg;
+      report = nextReport;
+      return r.rows.length;
+    },
+    async upsert(entry) {
+      const r = await pool.query<{ case_key: string }>(
+        `INSERT INTO similar_case (patient_ref, ecg_ref, report_ref, ecg_recorded, model, ecg_embedding, report_embedding)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (patient_ref) DO UPDATE SET ecg_ref = EXCLUDED.ecg_ref, report_ref = EXCLUDED.report_ref,
+           ecg_recorded = EXCLUDED.ecg_recorded, model = EXCLUDED.model, ecg_embedding = EXCLUDED.ecg_embedding,
+           report_embedding = EXCLUDED.report_embedding, indexed_at = now()
+         RETURNING case_key`,
+        [
+          entry.patientRef,
+          entry.ecgRef,
+          entry.reportRef ?? null,
+          entry.ecgRecorded ?? null,
+          model,
+          vector(entry.ecgEmbedding),
+          entry.reportEmbedding ? vector(entry.reportEmbedding) : null,
+        ],
+      );
+      const key = BigInt(r.rows[0]!.case_key);
+      ecg.upsert(key, entry.ecgEmbedding);
+      if (entry.reportEmbedding) report.upsert(key, entry.reportEmbedding);
+      else report.remove(key);
+    },
+    async ecgEmbeddingOf(patientRef) {
+      const r = await pool.query<{ ecg_embedding: number[] }>('SELECT ecg_embedding FROM similar_case WHERE patient_ref = $1 AND model = $2', [patientRef, model]);
+      return r.rows[0] ? Float32Array.from(r.rows[0].ecg_embedding) : undefined;
+    },
+    async nearestByEcg(query, k, excludePatientRef) {
+      return hydrate(ecg.search(query, k, await exclusion(excludePatientRef)));
+    },
+    async nearestEcgToText(textEmbedding, k) {
+      return hydrate(ecg.search(textEmbedding, k));
+    },
+    async nearestByReport(query, k, excludePatientRef) {
+      return hydrate(report.search(query, k, await exclusion(excludePatientRef)));
+    },
+    size: () => ecg.size(),
+  };
+}
