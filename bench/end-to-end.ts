@@ -5,7 +5,7 @@
 // from notification receipt to write-back (inbox.received_at → ledger.created_at), stage times
 // from the server's own histograms, event-loop delay and peak RSS — all from this one run.
 import type { Observation } from '@medplum/fhirtypes';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,6 +21,7 @@ const patients = Number(process.argv[4] ?? 40);
 const models = process.env.ACTIVE_MODELS ?? 'attention-fusion@1';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fhir-fusion-bench-'));
+await chmod(dataDir, 0o755); // the embedded Postgres runs as user postgres when we are root
 const sandbox = await startDemoSandbox({ port: 0, patients, seed: 3 });
 const config = loadConfig({
   LOG_LEVEL: 'error',

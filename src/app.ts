@@ -86,6 +86,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     retryLimit: config.JOB_RETRY_LIMIT,
     retryDelaySeconds: config.JOB_RETRY_DELAY_S,
     coalesceWindowMs: config.COALESCE_WINDOW_MS,
+    expireInSeconds: config.JOB_EXPIRE_S,
+    maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_S,
   });
   await queue.start();
   stopTakingWork = () => queue.stop(30_000);

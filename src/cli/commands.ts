@@ -123,4 +123,11 @@ export const commands: Record<string, Command> = {
       return cohortCommand(positionals);
     },
   },
+  jobs: {
+    summary: 'jobs | jobs failed — notification inbox counts; dead-lettered jobs with their OperationOutcome.',
+    async run({ positionals }) {
+      const { jobsCommand } = await import('./jobs-command.js');
+      return jobsCommand(positionals[0]);
+    },
+  },
 };

@@ -110,6 +110,10 @@ export interface Config {
   JOB_RETRY_LIMIT: number;
   /** First retry delay in seconds (doubles each attempt). */
   JOB_RETRY_DELAY_S: number;
+  /** A claimed job not finished within this many seconds (its worker died) is retried by another worker. */
+  JOB_EXPIRE_S: number;
+  /** How often queue maintenance (expiry of dead workers' jobs) runs, in seconds; one process does it per interval. */
+  JOB_MAINTENANCE_INTERVAL_S: number;
   /** Jobs processed at once by this process. */
   JOB_CONCURRENCY: number;
   /** Timeout of every outbound HTTP call (FHIR, DICOMweb, token endpoint), in ms. */
@@ -506,6 +510,23 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseInteger({ min: 0, max: 86_400 }),
     default: { kind: 'value', value: 2 },
+  },
+  JOB_EXPIRE_S: {
+    type: 'integer',
+    description:
+      'Seconds a claimed job may run before it is presumed lost (worker killed) and retried elsewhere; keep it above the slowest assessment.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 5, max: 86_400 }),
+    default: { kind: 'value', value: 300 },
+  },
+  JOB_MAINTENANCE_INTERVAL_S: {
+    type: 'integer',
+    description: 'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 3600 }),
+    default: { kind: 'value', value: 60 },
   },
   JOB_CONCURRENCY: {
     type: 'integer',

@@ -51,6 +51,8 @@ export interface QueueOptions {
   coalesceWindowMs: number;
   /** A claimed job not finished within this time (worker died) is retried. */
   expireInSeconds?: number;
+  /** How often expired jobs are swept (pg-boss maintenance; one process per interval does it). */
+  maintenanceIntervalSeconds?: number;
 }
 
 /** The durable per-patient job queue (pg-boss on the same Postgres). */
@@ -93,6 +95,7 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
     schema: 'pgboss',
     max: 4,
     supervise: true,
+    maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 60,
     schedule: false,
     application_name: 'fhir-fusion-queue',
   });

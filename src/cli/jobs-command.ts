@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { REPO_ROOT } from '../app.js';
+import { loadConfig } from '../config/load-config.js';
+import { createLogger } from '../observability/create-logger.js';
+import { openDatabase } from '../store/database.js';
+import { inboxCounts } from '../store/inbox-repository.js';
+import { runMigrations } from '../store/migrate.js';
+
+/**
+ * `fhir-fusion jobs` (inbox counts by status) and `fhir-fusion jobs failed` (the dead-letter table:
+ * jobs the EHR refused with a 4xx or that ran out of retries, with their OperationOutcome). Prints
+ * job ids, queues and outcomes — no patient data.
+ */
+export async function jobsCommand(action: string | undefined): Promise<number> {
+  const config = loadConfig({ FHIR_BASE_URL: 'http://unused.invalid/fhir', ...process.env });
+  const logger = createLogger({ level: 'error' });
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    embeddedPort: config.EMBEDDED_POSTGRES_PORT,
+    logger,
+  });
+  try {
+    await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
+    if (action === 'failed') {
+      const { rows } = await database.pool.query<{ job_id: string; queue: string; failed_at: Date; reason: { issue?: Array<{ code?: string; diagnostics?: string }> } }>(
+        'SELECT job_id, queue, failed_at, reason FROM dead_letters ORDER BY failed_at DESC LIMIT 100',
+      );
+      if (rows.length === 0) console.log('no failed jobs');
+      for (const r of rows) {
+        const issue = r.reason.issue?.[0];
+        console.log(`${r.failed_at.toISOString()}  ${r.queue}  ${r.job_id}  ${issue?.code ?? ''}: ${issue?.diagnostics ?? ''}`);
+      }
+      return 0;
+    }
+    const counts = await inboxCounts(database.pool);
+    for (const [status, n] of Object.entries(counts)) console.log(`${status.padEnd(10)} ${n}`);
+    const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
+    console.log(`${'dead'.padEnd(10)} ${rows[0]?.n ?? 0}`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}

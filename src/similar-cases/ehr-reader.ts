@@ -1,0 +1,33 @@
+import type { Resource } from '@medplum/fhirtypes';
+
+/** `fetch` as the server passes it around (tests inject a fake). */
+export type FetchLike = (input: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
+
+/** Result of reading one resource through the EHR with the caller's own token. */
+export type ReadResult<T extends Resource> =
+  | { ok: true; resource: T }
+  | { ok: false; status: number };
+
+/**
+ * Reads `Type/id` from the EHR with the caller's bearer token, so the EHR's authorization (SMART
+ * scopes, patient compartment, consent) decides what this caller may see: fhir-fusion never
+ * widens access with its own backend credentials (SMART App Launch 2.0 §"Access token").
+ */
+export async function readAsCaller<T extends Resource>(
+  fetch: FetchLike,
+  fhirBaseUrl: string,
+  reference: string,
+  bearerToken: string,
+): Promise<ReadResult<T>> {
+  if (!/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) return { ok: false, status: 400 };
+  const response = await fetch(`${fhirBaseUrl.replace(/\/$/, '')}/${reference}`, {
+    headers: { accept: 'application/fhir+json', authorization: `Bearer ${bearerToken}` },
+  });
+  if (!response.ok) {
+    await response.body?.cancel();
+    return { ok: false, status: response.status };
+  }
+  const body = (await response.json()) as T;
+  if (body.resourceType !== reference.split('/')[0]) return { ok: false, status: 502 };
+  return { ok: true, resource: body };
+}

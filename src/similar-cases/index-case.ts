@@ -1,0 +1,32 @@
+import type { CaseIndex } from './case-index.js';
+import type { EmbeddingModel } from './embedding-model.js';
+
+/** A patient's ECG (model-ready, see `toModelEcg`) and its interpretation report, to be indexed. */
+export interface CaseToIndex {
+  /** `Patient/{id}`. */
+  patientRef: string;
+  /** `Observation/{id}` or `ImagingStudy/{id}` the ECG came from. */
+  ecgRef: string;
+  /** `[leads × samples]` row-major in mV, in the manifest's lead order and sample rate. */
+  ecgWaveform: Float32Array;
+  ecgRecorded?: string;
+  /** `DiagnosticReport/{id}` and the report's text, when the ECG has an interpretation. */
+  report?: { ref: string; text: string };
+}
+
+/**
+ * Embeds a patient's ECG (and report) and stores the case, replacing any older one: call it after
+ * an assessment so later patients can find this one. Only references and embeddings are stored.
+ */
+export async function indexCase(model: EmbeddingModel, index: CaseIndex, entry: CaseToIndex): Promise<void> {
+  const [ecgEmbedding] = await model.embedEcg([entry.ecgWaveform]);
+  const [reportEmbedding] = entry.report ? await model.embedText([entry.report.text]) : [];
+  await index.upsert({
+    patientRef: entry.patientRef,
+    ecgRef: entry.ecgRef,
+    ...(entry.ecgRecorded ? { ecgRecorded: entry.ecgRecorded } : {}),
+    ...(entry.report ? { reportRef: entry.report.ref } : {}),
+    ecgEmbedding: ecgEmbedding!,
+    ...(reportEmbedding ? { reportEmbedding } : {}),
+  });
+}

@@ -1,0 +1,118 @@
+import type { Bundle, BundleEntry, DiagnosticReport, Patient } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { outcome, type IssueCode } from '../fhir/operation-outcome.js';
+import type { CaseHit, CaseIndex } from './case-index.js';
+import type { EmbeddingModel } from './embedding-model.js';
+import { readAsCaller, type FetchLike } from './ehr-reader.js';
+
+/** Options for {@link similarCasesRoutes}. */
+export interface SimilarCasesRoutesOptions {
+  index: CaseIndex;
+  model: Pick<EmbeddingModel, 'embedText' | 'key'>;
+  /** The EHR's FHIR base URL; every read uses the caller's token. */
+  fhirBaseUrl: string;
+  fetch: FetchLike;
+  /** Largest `_count` accepted (default 20). */
+  maxCount?: number;
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+function fail(reply: FastifyReply, status: number, code: IssueCode, diagnostics: string, expression?: string): FastifyReply {
+  return reply.code(status).type(FHIR_JSON).send(outcome(code, diagnostics, expression));
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+function parseCount(raw: unknown, max: number): number | undefined {
+  if (raw === undefined) return 5;
+  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= 1 && n <= max ? n : undefined;
+}
+
+/**
+ * FHIR operations for similar-case retrieval (FHIR R4 §2.21 "Extending REST with operations"):
+ *
+ * - `GET /fhir-fusion/Patient/{id}/$similar-cases?_count=k`: the k past patients whose ECG
+ *   embedding is nearest this patient's, never the patient themself.
+ * - `GET /fhir-fusion/$similar-ecgs?text=...&_count=k`: past ECGs nearest a free-text description.
+ *
+ * Both answer a `searchset` Bundle of the neighbours' ECG interpretation reports (their
+ * `conclusion`/`conclusionCode` are the diagnoses), `search.score` = cosine similarity, each read
+ * through the EHR with the caller's bearer token: a neighbour the caller may not read is left out,
+ * and the query patient must itself be readable. Errors are OperationOutcomes with the element
+ * path in `issue.expression`.
+ */
+export async function similarCasesRoutes(fastify: FastifyInstance, options: SimilarCasesRoutesOptions): Promise<void> {
+  const maxCount = options.maxCount ?? 20;
+
+  async function bundleOf(token: string, hits: CaseHit[], selfUrl: string): Promise<Bundle> {
+    const entry: BundleEntry[] = [];
+    for (const hit of hits) {
+      if (!hit.reportRef) continue;
+      const read = await readAsCaller<DiagnosticReport>(options.fetch, options.fhirBaseUrl, hit.reportRef, token);
+      if (!read.ok) continue; // not visible to this caller (401/403/404): never disclosed
+      entry.push({
+        fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${hit.reportRef}`,
+        resource: read.resource,
+        search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
+      });
+    }
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: entry.length,
+      link: [{ relation: 'self', url: selfUrl }],
+      meta: { tag: [{ system: 'https://fhir-fusion.dev/embedding-model', code: options.model.key }] },
+      entry,
+    };
+  }
+
+  fastify.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    '/fhir-fusion/Patient/:id/$similar-cases',
+    async (request, reply) => {
+      const token = bearer(request);
+      if (!token) return fail(reply, 401, 'login', 'a bearer token is required', 'Authorization');
+      const { id } = request.params;
+      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return fail(reply, 400, 'value', 'invalid Patient id', 'Patient.id');
+      const count = parseCount(request.query._count, maxCount);
+      if (count === undefined) return fail(reply, 400, 'value', `_count must be an integer from 1 to ${maxCount}`, '_count');
+      const patient = await readAsCaller<Patient>(options.fetch, options.fhirBaseUrl, `Patient/${id}`, token);
+      if (!patient.ok) {
+        if (patient.status === 401) return fail(reply, 401, 'login', 'the EHR did not accept the bearer token', 'Authorization');
+        if (patient.status === 403) return fail(reply, 403, 'forbidden', 'the token does not allow reading this patient', 'Patient.id');
+        return fail(reply, 404, 'not-found', 'patient not found on the EHR', 'Patient.id');
+      }
+      const patientRef = `Patient/${id}`;
+      const query = await options.index.ecgEmbeddingOf(patientRef);
+      if (!query) return fail(reply, 404, 'not-found', 'this patient has no indexed ECG yet', 'Patient.id');
+      // Ask for extra neighbours: some may be hidden from this caller or lack a report.
+      const hits = await options.index.nearestByEcg(query, Math.min(count * 3, count + 50), patientRef);
+      const bundle = await bundleOf(token, hits, request.url);
+      bundle.entry = bundle.entry?.slice(0, count);
+      bundle.total = bundle.entry?.length ?? 0;
+      return reply.type(FHIR_JSON).send(bundle);
+    },
+  );
+
+  fastify.get<{ Querystring: Record<string, unknown> }>('/fhir-fusion/$similar-ecgs', async (request, reply) => {
+    const token = bearer(request);
+    if (!token) return fail(reply, 401, 'login', 'a bearer token is required', 'Authorization');
+    const text = request.query.text;
+    if (typeof text !== 'string' || text.trim() === '' || text.length > 500)
+      return fail(reply, 400, 'required', 'text is required (1 to 500 characters)', 'text');
+    const count = parseCount(request.query._count, maxCount);
+    if (count === undefined) return fail(reply, 400, 'value', `_count must be an integer from 1 to ${maxCount}`, '_count');
+    const [embedding] = await options.model.embedText([text]);
+    const hits = await options.index.nearestEcgToText(embedding!, Math.min(count * 3, count + 50));
+    const bundle = await bundleOf(token, hits, request.url);
+    bundle.entry = bundle.entry?.slice(0, count);
+    bundle.total = bundle.entry?.length ?? 0;
+    return reply.type(FHIR_JSON).send(bundle);
+  });
+}
