@@ -21,6 +21,7 @@ import { createIntakeAlerts } from './intake/intake-alerts.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import { createMetrics } from './observability/create-metrics.js';
 import { assessPatient } from './pipeline/assess-patient.js';
+import type { AssessPatientDeps } from './pipeline/assess-patient.js';
 import { createPipelineStages } from './pipeline/pipeline-stages.js';
 import type { ServedModel } from './pipeline/served-model.js';
 import { openDatabase } from './store/database.js';
@@ -103,6 +104,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     ? createEhrClient({ fhirBaseUrl: config.WRITEBACK_FHIR_BASE_URL, fetch: outbound.fetch })
     : ehr;
   let served: ServedModel[] = [];
+  let pipeline: AssessPatientDeps | undefined;
   const inferenceMetrics = createInferenceMetrics(metrics.registry);
   if (role !== 'intake') {
     const registry = await loadModelRegistry({
@@ -136,16 +138,18 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     // Triton semantics: warm up before reporting ready (and before taking jobs).
     await engine.ready();
     const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
+    pipeline = {
+      pool: database.pool,
+      logger,
+      metrics,
+      models: () => served,
+      assemble: stages.assemble,
+      predict: stages.predict,
+      write: stages.write,
+    };
+    const deps = pipeline;
     await queue.work(config.JOB_CONCURRENCY, async (job) => {
-      await assessPatient(job, {
-        pool: database.pool,
-        logger,
-        metrics,
-        models: () => served,
-        assemble: stages.assemble,
-        predict: stages.predict,
-        write: stages.write,
-      });
+      await assessPatient(job, deps);
     });
     closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS }));
   }
@@ -198,7 +202,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     ...(options.fetch ? { fetch: options.fetch } : {}),
     thumbnails: reviewThumbnails(config, outbound),
   });
-  fastify.decorate('fusion', { pool: database.pool, ehr, metrics });
+  fastify.decorate('fusion', { pool: database.pool, ehr, metrics, pipeline });
 }
 
 declare module 'fastify' {
@@ -208,6 +212,8 @@ declare module 'fastify' {
       pool: import('pg').Pool;
       ehr: import('@medplum/core').MedplumClient;
       metrics: import('./observability/create-metrics.js').Metrics;
+      /** The per-patient job's stages (undefined in the intake role). */
+      pipeline: AssessPatientDeps | undefined;
     };
   }
 }

@@ -1,0 +1,137 @@
+import type { Observation, Patient, Provenance, RiskAssessment } from '@medplum/fhirtypes';
+import { createHmac } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEhrClient } from '../../../src/fhir/ehr-client.js';
+import type { RunningServer } from '../../../src/main.js';
+import { startServer } from '../../../src/main.js';
+import type { AssessPatientDeps } from '../../../src/pipeline/assess-patient.js';
+import { assessPatient } from '../../../src/pipeline/assess-patient.js';
+import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
+import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
+import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
+import { EXTENSION_URLS } from '../../../src/writeback/fusion-terminology.js';
+import { testConfig } from '../../helpers/test-config.js';
+import type { TestDatabase } from '../../helpers/test-database.js';
+import { createTestDatabase } from '../../helpers/test-database.js';
+
+const SECRET = 'exactly-once-secret';
+
+/**
+ * Exactly-once out: the same notification delivered three times, and a job that crashes after
+ * its write reached the EHR but before it was acknowledged, both leave exactly one RiskAssessment.
+ * The server asks for `cuda,cpu` on a machine without CUDA: it must serve on CPU and say so.
+ */
+describe('exactly one RiskAssessment per assessment identity', () => {
+  let db: TestDatabase;
+  let ehr: SandboxEhr;
+  let fhirBaseUrl: string;
+  let server: RunningServer;
+  let pool: pg.Pool;
+  let patientId: string;
+  let observation: Observation;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ehr = await createSandboxEhr({ logger: false });
+    fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
+    const client = createEhrClient({ fhirBaseUrl, fetch });
+    const patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1941-05-06' });
+    patientId = patient.id ?? '';
+    observation = await client.createResource<Observation>({
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${patientId}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 124, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    server = await startServer(
+      testConfig({
+        DATABASE_URL: db.url,
+        FHIR_BASE_URL: fhirBaseUrl,
+        ACTIVE_MODELS: 'tabular-risk@1',
+        EXECUTION_PROVIDERS: 'cuda,cpu',
+      }),
+    );
+    pool = server.server.fusion.pool;
+    const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
+    await pool.query(sql.text, sql.values);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await ehr?.close();
+    await db?.drop();
+  });
+
+  async function riskAssessments(): Promise<RiskAssessment[]> {
+    return createEhrClient({ fhirBaseUrl, fetch }).searchResources('RiskAssessment', { subject: `Patient/${patientId}` });
+  }
+
+  it('writes one RiskAssessment for a notification delivered three times, on CPU when asked for cuda,cpu', async () => {
+    const body = JSON.stringify(observation);
+    const signature = createHmac('sha256', SECRET).update(body).digest('hex');
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${server.url}/intake/observation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', 'x-signature': signature },
+        body,
+      });
+      expect(response.status).toBe(200);
+    }
+    const until = Date.now() + 60_000;
+    while (Date.now() < until) {
+      const { rows } = await pool.query<{ status: string }>('SELECT status FROM notification_inbox WHERE resource_id = $1', [observation.id]);
+      if (rows[0]?.status === 'processed') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const written = await riskAssessments();
+    expect(written).toHaveLength(1);
+    const provenance = await createEhrClient({ fhirBaseUrl, fetch }).searchResources('Provenance', {
+      target: `RiskAssessment/${written[0]?.id}`,
+    });
+    expect(provenance).toHaveLength(1);
+    const provider = (provenance[0] as Provenance).extension?.find((e) => e.url === EXTENSION_URLS.executionProvider);
+    expect(provider?.valueCode).toBe('cpu');
+  });
+
+  it('replays a job that crashed between the EHR write and its acknowledgement without a second write', async () => {
+    // A second, real job for the same patient and the same inputs, whose process "dies" right after
+    // the EHR accepted the transaction: the ledger row and the inbox update never happen.
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO notification_inbox (dialect, subscription, dedupe_key, resource_type, resource_id, patient_id, trace_id, status)
+       VALUES ('rest-hook-post', 'observation', 'crash-test', 'Observation', $1, $2, 'trace-crash', 'queued') RETURNING id`,
+      [observation.id, patientId],
+    );
+    const inboxId = rows[0]?.id;
+    await pool.query('DELETE FROM assessment_ledger');
+    const stages = server.server.fusion.pipeline;
+    if (!stages) throw new Error('server runs no pipeline');
+    let crash = true;
+    const deps: AssessPatientDeps = {
+      ...stages,
+      write: async (result, model) => {
+        const written = await stages.write(result, model);
+        if (crash) {
+          crash = false;
+          throw new Error('process killed after the EHR write');
+        }
+        return written;
+      },
+    };
+    const job = { id: 'crash-job', data: { patientId, traceId: 'trace-crash' }, retryCount: 0, retryLimit: 3 };
+    await expect(assessPatient(job, deps)).rejects.toThrow(/process killed/);
+    const afterCrash = await pool.query('SELECT count(*)::int AS n FROM assessment_ledger');
+    expect(afterCrash.rows[0]?.n).toBe(0);
+    // pg-boss retries the job (same id, next attempt): the conditional create finds the first write.
+    const summary = await assessPatient({ ...job, retryCount: 1 }, deps);
+    expect(summary.written).toBe(1);
+    const ledger = await pool.query<{ outcome: string }>('SELECT outcome FROM assessment_ledger');
+    expect(ledger.rows.map((r) => r.outcome)).toEqual(['exists']);
+    expect(await riskAssessments()).toHaveLength(1);
+    const inbox = await pool.query<{ status: string }>('SELECT status FROM notification_inbox WHERE id = $1', [inboxId]);
+    expect(inbox.rows[0]?.status).toBe('processed');
+  });
+});
