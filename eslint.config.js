@@ -12,5 +12,6 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['error'] }],
     },
   },
-  { files: ['src/cli/**', 'bench/**', 'test/**', 'bin/**'], rules: { 'no-console': 'off' } },
+  { files: ['src/cli/**', 'bench/**', 'test/**', 'bin/**', 'scripts/**', '.ci/**'], rules: { 'no-console': 'off' } },
+  { files: ['.ci/**/*.mjs', 'bin/**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
 );

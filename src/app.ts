@@ -62,9 +62,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   const closers: Array<() => Promise<void>> = [];
   // Shutdown: first stop taking jobs and let in-flight ones finish (they still need the engine,
   // the EHR client and the pool), then close everything else in reverse order of opening.
-  let stopTakingWork: (() => Promise<void>) | undefined;
+  const shutdown: { stopTakingWork?: () => Promise<void> } = {};
   fastify.addHook('onClose', async () => {
-    await stopTakingWork?.().catch((err: unknown) =>
+    await shutdown.stopTakingWork?.().catch((err: unknown) =>
       logger.error({ err: { message: (err as Error).message } }, 'stopping the job queue failed'),
     );
     for (const close of closers.reverse()) {
@@ -91,7 +91,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_S,
   });
   await queue.start();
-  stopTakingWork = () => queue.stop(30_000);
+  shutdown.stopTakingWork = () => queue.stop(30_000);
 
   // Domain.
   const ehrAuth = await createEhrAuth(config, options.fetch);

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateReferenceModels } from './evaluate-reference-models.js';
@@ -22,6 +23,15 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
     },
     strict: true,
   });
+  const datasetDir = resolve(cwd, values.data);
+  if (!existsSync(join(datasetDir, 'dataset.json'))) {
+    process.stderr.write(
+      `No held-out dataset at ${values.data}. Export it with the project's own generator and preprocessing first ` +
+        `(about 14 min on 2 cores for the default splits):\n  npx tsx models/training/export-features.ts --out ${values.data}\n` +
+        `or re-create everything with models/training/build-all.sh.\n`,
+    );
+    return 2;
+  }
   const reports = await evaluateReferenceModels({
     modelsDir: resolve(cwd, values.models),
     datasetDir: resolve(cwd, values.data),
