@@ -8,6 +8,7 @@ import { createEhrClient } from './fhir/ehr-client.js';
 import { createEhrFetch } from './fhir/ehr-fetch.js';
 import { createEhrAuth, jwksRoute } from './fhir/ehr-auth.js';
 import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
+import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
@@ -15,6 +16,7 @@ import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
 import { healthRoutes } from './http/health-routes.js';
 import { securityOptions, securityPlugin } from './security/security-plugin.js';
 import { createAuditedFetch, startAuditRetention } from './security/audit-trail.js';
+import { createLogSpanExporter, createTracedFetch, startTracing, tracingPlugin } from './observability/tracing.js';
 import { intakeRoutes } from './intake/intake-routes.js';
 import { startIntakeWorkers } from './intake/intake-workers.js';
 import { createIntakeAlerts } from './intake/intake-alerts.js';
@@ -59,6 +61,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   const intakeAlerts = createIntakeAlerts(metrics.registry, logger);
   installErrorHandlers(fastify);
   await fastify.register(securityPlugin, securityOptions(config));
+  // OpenTelemetry (off by default): request spans, client spans with traceparent on EHR calls.
+  const tracing = config.TRACING_ENABLED ? startTracing({ exporter: createLogSpanExporter(logger) }) : undefined;
+  if (tracing) await fastify.register(tracingPlugin, { tracer: tracing.tracer });
   const closers: Array<() => Promise<void>> = [];
   // Shutdown: first stop taking jobs and let in-flight ones finish (they still need the engine,
   // the EHR client and the pool), then close everything else in reverse order of opening.
@@ -96,7 +101,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   // Domain.
   const ehrAuth = await createEhrAuth(config, options.fetch);
   // Every call to the EHR and the PACS is recorded in ehr_audit (who, what, when, why).
-  const audited = createAuditedFetch({ db: database.pool, agent: config.SMART_CLIENT_ID ?? 'fhir-fusion', fetch: options.fetch });
+  const audited = createAuditedFetch({ db: database.pool, agent: config.SMART_CLIENT_ID ?? 'fhir-fusion', fetch: tracing ? createTracedFetch(tracing.tracer, options.fetch) : options.fetch });
+  if (tracing) closers.push(() => tracing.shutdown());
   closers.push(startAuditRetention({ db: database.pool, retentionDays: config.AUDIT_RETENTION_DAYS, logger }));
   const outbound = createEhrFetch(config, audited, ehrAuth?.request);
   const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
@@ -196,6 +202,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   });
   await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
   await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
+  await fastify.register(similarCasesPlugin, { pool: database.pool, modelDir: resolve(REPO_ROOT, 'models/ecg-report-clip/1'), fhirBaseUrl: config.FHIR_BASE_URL, ...(options.fetch ? { fetch: options.fetch } : {}) });
   await fastify.register(reviewAppPlugin, {
     config,
     pool: database.pool,

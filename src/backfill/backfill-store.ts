@@ -213,3 +213,15 @@ export async function reasonCounts(pool: Pool, runId: string): Promise<Array<{ s
   );
   return rows;
 }
+
+/**
+ * Puts the run's failed patients back to pending: running the backfill again retries them
+ * (failures are transient more often than not: an EHR timeout, a restart), so none is skipped.
+ */
+export async function retryFailedPatients(pool: Pool, runId: string): Promise<number> {
+  const { rowCount } = await pool.query(
+    "UPDATE backfill_patients SET state = 'pending', reason = NULL, updated_at = now() WHERE run_id = $1 AND state = 'failed'",
+    [runId],
+  );
+  return rowCount ?? 0;
+}

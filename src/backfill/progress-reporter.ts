@@ -44,7 +44,7 @@ export function createProgressReporter(
   const interval = stream.isTTY ? 100 : (options.intervalMs ?? 5000);
   let phase: string | undefined;
   let phaseStart = now();
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   let drawn = false;
   return {
     update(p) {
@@ -52,7 +52,7 @@ export function createProgressReporter(
         if (drawn && stream.isTTY) stream.write('\n');
         phase = p.phase;
         phaseStart = now();
-        last = 0;
+        last = Number.NEGATIVE_INFINITY;
       }
       const t = now();
       const complete = p.done >= p.total;

@@ -18,6 +18,7 @@ import {
   pendingPatients,
   reasonCounts,
   resourcesOf,
+  retryFailedPatients,
   saveManifest,
   saveStatusUrl,
   setRunState,
@@ -140,7 +141,9 @@ export async function runBackfill(deps: BackfillDeps, options: BackfillOptions):
   options.onProgress?.({ phase: 'loading', done: loadedFiles, total: totalFiles });
   await setRunState(pool, run.id, 'scoring');
 
-  // 3. Score pending patients.
+  // 3. Score pending patients (and, on a re-run, the ones that failed last time).
+  const retried = await retryFailedPatients(pool, run.id);
+  if (retried > 0) log.info({ retried }, 'retrying patients that failed before');
   const start = await patientCounts(pool, run.id);
   const total = start.pending + start.scored + start.skipped + start.failed;
   let done = total - start.pending;

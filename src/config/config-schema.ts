@@ -566,7 +566,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     secret: false,
     required: false,
     parse: parseInteger({ min: 1 }),
-    default: { kind: 'value', value: 1200 },
+    // 100/s: an EHR is one client and delivers bursts (e.g. a lab batch); abusive clients still stop.
+    default: { kind: 'value', value: 6000 },
   },
   RATE_LIMIT_WINDOW_MS: {
     type: 'duration-ms',

@@ -160,10 +160,11 @@ async function recoverGap(
       eventNumber: n,
       ignoredReason: 'not returned by $events; covered by a _lastUpdated search',
     }));
-  const stored = await inTransaction(deps.pool, (client) =>
-    storeInTransaction(client, deps.queue, row.key, [...events, ...uncovered], traceId),
-  );
-  await countRecovery(deps.pool, row.key, missing.length, events.length);
+  const stored = await inTransaction(deps.pool, async (client) => {
+    const result = await storeInTransaction(client, deps.queue, row.key, [...events, ...uncovered], traceId);
+    await countRecovery(client, row.key, missing.length, events.length);
+    return result;
+  });
   deps.metrics.missedEventRecoveries.inc(events.length);
   return { recovered: stored.stored - uncovered.length, needsSearch: uncovered.length > 0 };
 }

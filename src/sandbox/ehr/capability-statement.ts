@@ -33,6 +33,9 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     status: 'active',
     date: new Date().toISOString(),
     kind: 'instance',
+    // Subscriptions R5 Backport IG §Conformance: servers supporting topic-based subscriptions in R4
+    // declare it with `instantiates`, which clients use to choose topic-based over criteria-based.
+    instantiates: ['http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/backport-subscription-server-r4'],
     software: { name: 'fhir-fusion sandbox EHR' },
     implementation: { description: 'fhir-fusion sandbox EHR (demo and test fixture only)', url: baseUrl },
     fhirVersion: '4.0.1',

@@ -122,7 +122,7 @@ describe('topic-based subscription with dropped, duplicated and reordered delive
     expect(new Set(written.map((r) => `RiskAssessment/${r.id}`))).toEqual(new Set(ledger.map((l) => l.risk_assessment_ref)));
     const { rows: gap } = await pool.query("SELECT gaps_detected::int AS gaps, events_recovered::int AS recovered FROM subscriptions WHERE key = 'observation-topic'");
     expect(gap[0]?.recovered).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('notices silence past the heartbeat period, asks $status and recovers everything that was dropped', async () => {
     const client = createEhrClient({ fhirBaseUrl, fetch });

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNpy } from '../../../src/evaluation/npy-format.js';
+import { runMigrations } from '../../../src/store/migrate.js';
+import { createCaseIndex } from '../../../src/similar-cases/case-index.js';
+import type { FetchLike } from '../../../src/similar-cases/ehr-reader.js';
+import { loadEmbeddingModel, type EmbeddingModel } from '../../../src/similar-cases/embedding-model.js';
+import { parseEmbeddingManifest } from '../../../src/similar-cases/embedding-manifest.js';
+import { indexCase } from '../../../src/similar-cases/index-case.js';
+import { similarCasesRoutes } from '../../../src/similar-cases/similar-cases-routes.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
+
+const MODEL_DIR = resolve('models/ecg-report-clip/1');
+const EHR = 'http://ehr.test/fhir';
+const AF = '12-LEAD ECG INTERPRETATION\nAtrial fibrillation with rapid ventricular response, ventricular rate 132 bpm.\nIrregularly irregular rhythm; no discernible P waves.\nSUMMARY: Abnormal ECG: atrial fibrillation.\n';
+const NSR = '12-LEAD ECG INTERPRETATION\nNormal sinus rhythm, rate 72 bpm.\nNormal QRS voltage.\nNo acute ST-T changes.\nSUMMARY: Normal ECG.\n';
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  return a.reduce((s, x, i) => s + x * b[i]!, 0);
+}
+
+describe('ECG ↔ report embedding model', () => {
+  let model: EmbeddingModel;
+  beforeAll(async () => {
+    model = await loadEmbeddingModel(MODEL_DIR);
+  });
+  afterAll(async () => model.close());
+
+  it('loads with verified hashes and golden tensors and yields unit vectors', async () => {
+    expect(model.key).toBe('ecg-report-clip@1');
+    const golden = parseNpy(readFileSync(resolve(MODEL_DIR, 'golden-input-ecg_waveform.npy')));
+    const n = golden.shape[1]! * golden.shape[2]!;
+    const ecgs = [0, 1].map((i) => (golden.data as Float32Array).slice(i * n, (i + 1) * n));
+    for (const v of [...(await model.embedEcg(ecgs)), ...(await model.embedText([AF, NSR]))]) {
+      expect(v).toHaveLength(model.dimension);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('places an AF query nearer an AF report than a normal one', async () => {
+    const [query, af, nsr] = await model.embedText(['atrial fibrillation with rapid ventricular response', AF, NSR]);
+    expect(cosine(query!, af!)).toBeGreaterThan(cosine(query!, nsr!));
+  });
+
+  it('rejects a manifest whose encoder output width is not the embedding dimension', () => {
+    const json = JSON.parse(readFileSync(resolve(MODEL_DIR, 'embedding-manifest.json'), 'utf8'));
+    json.encoders.text.outputs[0].shape = [-1, 32];
+    const parsed = parseEmbeddingManifest(json);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problems.join()).toContain('/encoders/text/outputs/0/shape');
+  });
+});
+
+describe('$similar-cases and $similar-ecgs', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let model: EmbeddingModel;
+  let app: FastifyInstance;
+  const seenTokens: string[] = [];
+
+  // A fake EHR: token "clinician" may read everything but p2's report; "other" may read nothing.
+  const fetch: FetchLike = async (url, init) => {
+    const token = init?.headers?.authorization?.replace('Bearer ', '') ?? '';
+    seenTokens.push(token);
+    const path = url.slice(EHR.length + 1);
+    if (token !== 'clinician') return new Response('{}', { status: 403 });
+    if (path === 'DiagnosticReport/p2-ecg-report') return new Response('{}', { status: 403 });
+    const [type, id] = path.split('/');
+    if (type === 'Patient' && id!.startsWith('p')) return Response.json({ resourceType: 'Patient', id });
+    if (type === 'DiagnosticReport') return Response.json({ resourceType: 'DiagnosticReport', id, status: 'final', code: {}, conclusion: `report ${id}` });
+    return new Response('{}', { status: 404 });
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    await runMigrations(pool, resolve('migrations'), pino({ level: 'silent' }));
+    model = await loadEmbeddingModel(MODEL_DIR);
+    const index = createCaseIndex({ pool, model: model.key, dimensions: model.dimension });
+    const golden = parseNpy(readFileSync(resolve(MODEL_DIR, 'golden-input-ecg_waveform.npy')));
+    const n = golden.shape[1]! * golden.shape[2]!;
+    for (let i = 0; i < 4; i++) {
+      await indexCase(model, index, {
+        patientRef: `Patient/p${i}`,
+        ecgRef: `Observation/p${i}-ecg`,
+        ecgWaveform: (golden.data as Float32Array).slice(i * n, (i + 1) * n),
+        report: { ref: `DiagnosticReport/p${i}-ecg-report`, text: i % 2 ? AF : NSR },
+      });
+    }
+    app = Fastify();
+    await app.register(similarCasesRoutes, { index, model, fhirBaseUrl: EHR, fetch });
+  });
+  afterAll(async () => {
+    await app.close();
+    await model.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('returns neighbours the caller may read, never the patient, scored, with the caller’s token', async () => {
+    const res = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases?_count=5', headers: { authorization: 'Bearer clinician' } });
+    expect(res.statusCode).toBe(200);
+    const bundle = res.json();
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    const ids = bundle.entry.map((e: { resource: { id: string } }) => e.resource.id);
+    expect(ids.sort()).toEqual(['p1-ecg-report', 'p3-ecg-report']);
+    expect(bundle.total).toBe(2);
+    for (const e of bundle.entry) expect(e.search.score).toBeLessThanOrEqual(1);
+    expect(seenTokens.every((t) => t === 'clinician')).toBe(true);
+  });
+
+  it('answers OperationOutcomes for a missing token, a forbidden patient, an unindexed patient and a bad _count', async () => {
+    const noToken = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases' });
+    expect(noToken.statusCode).toBe(401);
+    expect(noToken.json().issue[0].expression).toEqual(['Authorization']);
+    const forbidden = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer other' } });
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json().issue[0]).toMatchObject({ code: 'forbidden', expression: ['Patient.id'] });
+    const unindexed = await app.inject({ url: '/fhir-fusion/Patient/p9/$similar-cases', headers: { authorization: 'Bearer clinician' } });
+    expect(unindexed.statusCode).toBe(404);
+    const badCount = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases?_count=0', headers: { authorization: 'Bearer clinician' } });
+    expect(badCount.statusCode).toBe(400);
+    expect(badCount.json().issue[0].expression).toEqual(['_count']);
+  });
+
+  it('finds ECGs from text', async () => {
+    const res = await app.inject({ url: '/fhir-fusion/$similar-ecgs?text=atrial%20fibrillation&_count=2', headers: { authorization: 'Bearer clinician' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().entry.length).toBeGreaterThan(0);
+    const missing = await app.inject({ url: '/fhir-fusion/$similar-ecgs', headers: { authorization: 'Bearer clinician' } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().issue[0].expression).toEqual(['text']);
+  });
+});
