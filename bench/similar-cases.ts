@@ -1,5 +1,5 @@
 // `npx tsx bench/similar-cases.ts [sizes...]`: similar-case query latency (p50/p95) of the
-// in-process HNSW index (usearch, cosine, M=16, efConstruction=128, ef=64) at 10,000 and 100,000
+// in-process HNSW index (usearch, cosine, M=16, efConstruction=128, ef=256) at 10,000 and 100,000
 // indexed cases of the model's 64-dimensional embeddings, plus recall@10 against exact search,
 // and the time to embed one query ECG with the ONNX encoder. Measured in one run, printed as JSON.
 import { performance } from 'node:perf_hooks';
