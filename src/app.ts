@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/config-schema.js';
@@ -23,6 +22,7 @@ import { createIntakeAlerts } from './intake/intake-alerts.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import { createMetrics } from './observability/create-metrics.js';
 import { assessPatient } from './pipeline/assess-patient.js';
+import { loadServedModels } from './pipeline/load-served-models.js';
 import type { AssessPatientDeps } from './pipeline/assess-patient.js';
 import { createPipelineStages } from './pipeline/pipeline-stages.js';
 import type { ServedModel } from './pipeline/served-model.js';
@@ -30,8 +30,6 @@ import { openDatabase } from './store/database.js';
 import { inboxCounts } from './store/inbox-repository.js';
 import { runMigrations } from './store/migrate.js';
 import { createProfileValidator } from './writeback/validate-profiles.js';
-import { loadModelRegistry } from './inference/model-registry.js';
-import { createInferenceEngine } from './inference/inference-engine.js';
 import { createInferenceMetrics } from './inference/inference-metrics.js';
 import type { FetchLike } from './fhir/outbound-fetch.js';
 
@@ -113,36 +111,13 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   let pipeline: AssessPatientDeps | undefined;
   const inferenceMetrics = createInferenceMetrics(metrics.registry);
   if (role !== 'intake') {
-    const registry = await loadModelRegistry({
-      modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
-      active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
-      executionProviders: [...config.EXECUTION_PROVIDERS],
-      logger,
-      metrics: inferenceMetrics,
-    });
-    for (const m of registry.list()) {
+    const serving = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
+    const { engine } = serving;
+    closers.push(() => engine.close());
+    served = serving.models;
+    for (const m of serving.registry.list()) {
       metrics.executionProvider.set({ model: m.key, provider: m.executionProvider }, 1);
     }
-    served = await Promise.all(
-      registry.list().map(async (m) => ({
-        manifest: m.manifest,
-        dir: m.dir,
-        sha256: m.modelSha256,
-        cardMarkdown: await readFile(join(m.dir, 'card.md'), 'utf8'),
-      })),
-    );
-    const engine = createInferenceEngine({
-      registry,
-      threads: config.INFERENCE_THREADS,
-      maxBatchSize: config.BATCH_MAX_SIZE,
-      maxQueueDelayMs: config.BATCH_MAX_DELAY_MS,
-      queueLimit: config.INFERENCE_QUEUE_LIMIT,
-      logger,
-      metrics: inferenceMetrics,
-    });
-    closers.push(() => engine.close());
-    // Triton semantics: warm up before reporting ready (and before taking jobs).
-    await engine.ready();
     const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
     pipeline = {
       pool: database.pool,

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { assembleFromResources } from '../assembly/assemble-patient.js';
 import { REPO_ROOT } from '../app.js';
@@ -8,12 +7,10 @@ import { createEhrAuth } from '../fhir/ehr-auth.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { createEhrFetch } from '../fhir/ehr-fetch.js';
 import type { FetchLike } from '../fhir/outbound-fetch.js';
-import { createInferenceEngine } from '../inference/inference-engine.js';
 import { createInferenceMetrics } from '../inference/inference-metrics.js';
-import { loadModelRegistry } from '../inference/model-registry.js';
 import { createMetrics } from '../observability/create-metrics.js';
+import { loadServedModels } from '../pipeline/load-served-models.js';
 import { assemblyWindows, createPipelineStages } from '../pipeline/pipeline-stages.js';
-import type { ServedModel } from '../pipeline/served-model.js';
 import { openDatabase } from '../store/database.js';
 import { runMigrations } from '../store/migrate.js';
 import { createProfileValidator } from '../writeback/validate-profiles.js';
@@ -47,32 +44,8 @@ export async function openBackfillRuntime(config: Config, logger: Logger, fetch?
     await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
     const metrics = createMetrics();
     const inferenceMetrics = createInferenceMetrics(metrics.registry);
-    const registry = await loadModelRegistry({
-      modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
-      active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
-      executionProviders: [...config.EXECUTION_PROVIDERS],
-      logger,
-      metrics: inferenceMetrics,
-    });
-    const models: ServedModel[] = await Promise.all(
-      registry.list().map(async (m) => ({
-        manifest: m.manifest,
-        dir: m.dir,
-        sha256: m.modelSha256,
-        cardMarkdown: await readFile(join(m.dir, 'card.md'), 'utf8'),
-      })),
-    );
-    const engine = createInferenceEngine({
-      registry,
-      threads: config.INFERENCE_THREADS,
-      maxBatchSize: config.BATCH_MAX_SIZE,
-      maxQueueDelayMs: config.BATCH_MAX_DELAY_MS,
-      queueLimit: config.INFERENCE_QUEUE_LIMIT,
-      logger,
-      metrics: inferenceMetrics,
-    });
+    const { models, engine } = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
     closers.push(() => engine.close());
-    await engine.ready();
     const ehrAuth = await createEhrAuth(config, fetch);
     const outbound = createEhrFetch(config, fetch, ehrAuth?.request);
     const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });

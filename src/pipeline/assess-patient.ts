@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { missingModalities } from '../assembly/patient-record.js';
 import type { PatientRecord, VersionedReference } from '../assembly/patient-record.js';
 import { outcome } from '../fhir/operation-outcome.js';
 import type { AssessmentResult, InferenceOutput } from '../inference/assessment-result.js';
@@ -8,7 +7,8 @@ import type { AssessJob } from '../jobs/assessment-queue.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
-import { recordAssessment, recordDeadLetter } from '../store/ledger-repository.js';
+import { recordDeadLetter } from '../store/ledger-repository.js';
+import { scorePatient } from './score-record.js';
 import type { ServedModel } from './served-model.js';
 
 /** What the write-back reports for one assessment. */
@@ -70,51 +70,16 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
     }
     metrics.fhirRoundTrips.observe(record.roundTrips);
     const summary: AssessRunSummary = { notifications: ids.length, written: 0, skipped: [], status: 'processed' };
-    const missing = missingModalities(record);
-    for (const model of deps.models()) {
-      const label = `${model.manifest.name}@${model.manifest.version}`;
-      const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
-      if (lacking.length > 0) {
-        summary.skipped.push({ model: label, reason: `requires ${lacking.join(', ')}` });
-        continue;
-      }
-      const t1 = process.hrtime.bigint();
-      const { output, basis, missing: modelMissing } = await deps.predict(record, model);
-      metrics.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
-      const result: AssessmentResult = {
-        ...output,
-        modelName: model.manifest.name,
-        modelVersion: model.manifest.version,
-        modelSha256: model.sha256,
-        patientId: job.data.patientId,
-        basis,
-        missing: modelMissing,
-        occurredAt: asOf.toISOString(),
-        traceId: job.data.traceId,
-      };
-      const t2 = process.hrtime.bigint();
-      const written = await deps.write(result, model);
-      metrics.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
-      metrics.writebacks.inc({ outcome: written.outcome });
-      await recordAssessment(pool, {
-        identity: written.identity,
-        patientId: job.data.patientId,
-        modelName: model.manifest.name,
-        modelVersion: model.manifest.version,
-        riskAssessmentRef: written.riskAssessmentRef,
-        provenanceRef: written.provenanceRef,
-        outcome: written.outcome,
-        executionProvider: output.executionProvider,
-        predictions: output.predictions.map((p) => ({
-          outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
-          probability: p.probability,
-          qualitativeRisk: p.qualitativeRisk,
-        })),
-        missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
-        traceId: job.data.traceId,
-      });
-      summary.written++;
-    }
+    const scored = await scorePatient(record, {
+      predict: deps.predict,
+      write: deps.write,
+      db: pool,
+      models: deps.models(),
+      traceId: job.data.traceId,
+      metrics,
+    });
+    summary.written = scored.written;
+    summary.skipped = scored.skipped;
     await markInbox(pool, ids, 'processed');
     metrics.stageSeconds.observe({ stage: 'end-to-end' }, seconds(started));
     metrics.jobs.inc({ state: 'completed' });

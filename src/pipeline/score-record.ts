@@ -1,8 +1,9 @@
 import { missingModalities } from '../assembly/patient-record.js';
 import type { PatientRecord } from '../assembly/patient-record.js';
 import type { AssessmentResult } from '../inference/assessment-result.js';
-import type { AssessPatientDeps } from '../pipeline/assess-patient.js';
-import type { ServedModel } from '../pipeline/served-model.js';
+import type { Metrics } from '../observability/create-metrics.js';
+import type { AssessPatientDeps } from './assess-patient.js';
+import type { ServedModel } from './served-model.js';
 import type { Queryable } from '../store/sql.js';
 import { recordAssessment } from '../store/ledger-repository.js';
 
@@ -14,15 +15,21 @@ export interface PatientScore {
 }
 
 /**
- * Scores one assembled record with every served model and writes each result back, exactly as
- * the per-patient job does (same predict and write stages, same ledger row), so a backfilled
- * assessment is indistinguishable from a notified one and shares its identity: a patient scored
- * again after a crash gets `exists`, never a second RiskAssessment.
+ * Scores one assembled record with every served model and writes each result back, then records
+ * it in the ledger. The per-patient job and the backfill both use it, so a backfilled assessment is
+ * indistinguishable from a notified one and shares its identity: a patient scored again after a
+ * crash gets `exists`, never a second RiskAssessment.
  */
 export async function scorePatient(
   record: PatientRecord,
-  deps: Pick<AssessPatientDeps, 'predict' | 'write'> & { db: Queryable; models: ServedModel[]; traceId: string },
+  deps: Pick<AssessPatientDeps, 'predict' | 'write'> & {
+    db: Queryable;
+    models: readonly ServedModel[];
+    traceId: string;
+    metrics?: Metrics;
+  },
 ): Promise<PatientScore> {
+  const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
   const patientId = record.patient.id ?? '';
   const missing = missingModalities(record);
   const score: PatientScore = { written: 0, skipped: [] };
@@ -32,7 +39,9 @@ export async function scorePatient(
       score.skipped.push({ model: `${model.manifest.name}@${model.manifest.version}`, reason: `requires ${lacking.join(', ')}` });
       continue;
     }
+    const t1 = process.hrtime.bigint();
     const { output, basis, missing: modelMissing } = await deps.predict(record, model);
+    deps.metrics?.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
     const result: AssessmentResult = {
       ...output,
       modelName: model.manifest.name,
@@ -44,7 +53,10 @@ export async function scorePatient(
       occurredAt: record.asOf,
       traceId: deps.traceId,
     };
+    const t2 = process.hrtime.bigint();
     const written = await deps.write(result, model);
+    deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
+    deps.metrics?.writebacks.inc({ outcome: written.outcome });
     await recordAssessment(deps.db, {
       identity: written.identity,
       patientId,
