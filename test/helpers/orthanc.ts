@@ -1,14 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 /** A running Orthanc with its DICOMweb plugin, started for one test file. */
 export interface RunningOrthanc {
   /** DICOMweb service root without trailing slash, e.g. `http://127.0.0.1:40123/dicom-web`. */
   dicomwebBaseUrl: string;
+  /** Orthanc's own REST API root, e.g. `http://127.0.0.1:40123` (for `/instances` counts). */
+  restUrl: string;
   /** Stops Orthanc and deletes its storage. */
   stop(): Promise<void>;
 }
@@ -17,17 +19,6 @@ const ORTHANC_BINARY = '/usr/sbin/Orthanc';
 // Debian's orthanc-dicomweb installs the plugin here (`dpkg -L orthanc-dicomweb`).
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts Debian's Orthanc (packages `orthanc`, `orthanc-dicomweb`) on free loopback ports with a
@@ -85,7 +76,8 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
     }
     await rm(dir, { recursive: true, force: true });
   };
-  const dicomwebBaseUrl = `http://127.0.0.1:${httpPort}/dicom-web`;
+  const restUrl = `http://127.0.0.1:${httpPort}`;
+  const dicomwebBaseUrl = `${restUrl}/dicom-web`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited) {
@@ -96,7 +88,7 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
       const response = await fetch(`${dicomwebBaseUrl}/studies`, {
         headers: { accept: 'application/dicom+json' },
       });
-      if (response.ok) return { dicomwebBaseUrl, stop };
+      if (response.ok) return { dicomwebBaseUrl, restUrl, stop };
     } catch {
       // not listening yet
     }

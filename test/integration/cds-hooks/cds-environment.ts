@@ -7,7 +7,7 @@ import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { startCdsTestClient, type CdsTestClient } from './cds-client-keys.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../helpers/free-port.js';
 
 /** Sandbox EHR + fhir-fusion + a CDS client, with one patient already assessed. */
 export interface CdsEnvironment {

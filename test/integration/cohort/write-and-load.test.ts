@@ -13,8 +13,8 @@ import {
   writeCohort,
 } from '../../../src/sandbox/cohort/index.js';
 import type { CohortOptions, LoadProgress } from '../../../src/sandbox/cohort/index.js';
-import type { OrthancProcess } from './orthanc-process.js';
-import { startOrthanc } from './orthanc-process.js';
+import type { RunningOrthanc } from '../../helpers/orthanc.js';
+import { startOrthanc } from '../../helpers/orthanc.js';
 
 const fhirBase = 'http://ehr.test/fhir/R4';
 
@@ -55,7 +55,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     rates: { image: 0.25, ecg: 0.25 },
   };
   let dir: string;
-  let orthanc: OrthancProcess;
+  let orthanc: RunningOrthanc;
 
   beforeAll(async () => {
     for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
@@ -107,7 +107,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     const summary = await loadCohort({
       dir,
       fhirBaseUrl: fhirBase,
-      dicomwebBaseUrl: orthanc.dicomwebUrl,
+      dicomwebBaseUrl: orthanc.dicomwebBaseUrl,
       fetch: doFetch,
       onProgress: (p) => events.push(p),
     });
@@ -123,7 +123,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     expect(instances).toHaveLength(dicomCount);
 
     // Second load: same state (PUT with ids in FHIR; STOW of the same SOP instances).
-    await loadCohort({ dir, fhirBaseUrl: fhirBase, dicomwebBaseUrl: orthanc.dicomwebUrl, fetch: doFetch });
+    await loadCohort({ dir, fhirBaseUrl: fhirBase, dicomwebBaseUrl: orthanc.dicomwebBaseUrl, fetch: doFetch });
     expect(await countOf(repo, 'Patient')).toBe(4);
     expect(await countOf(repo, 'Observation')).toBe(observations);
     expect((await (await fetch(`${orthanc.restUrl}/instances`)).json()) as string[]).toHaveLength(dicomCount);
@@ -132,7 +132,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     const study = (await repo.search<ImagingStudy>({ resourceType: 'ImagingStudy', count: 1 })).entry?.[0]
       ?.resource;
     const studyUid = study?.identifier?.[0]?.value?.replace('urn:oid:', '') ?? '';
-    const metadata = await fetch(`${orthanc.dicomwebUrl}/studies/${studyUid}/metadata`, {
+    const metadata = await fetch(`${orthanc.dicomwebBaseUrl}/studies/${studyUid}/metadata`, {
       headers: { accept: 'application/dicom+json' },
     });
     expect(metadata.status).toBe(200);
@@ -147,7 +147,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     const summary = await loadCohort({
       generator: generated,
       fhirBaseUrl: fhirBase,
-      dicomwebBaseUrl: orthanc.dicomwebUrl,
+      dicomwebBaseUrl: orthanc.dicomwebBaseUrl,
       fetch: medplumFetch(repo, router, fetch),
     });
     expect(summary.patients).toBe(4);
@@ -170,7 +170,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     const error = await loadCohort({
       generator: generateCohort({ ...options, patients: 1, labelsOnly: true }),
       fhirBaseUrl: fhirBase,
-      dicomwebBaseUrl: orthanc.dicomwebUrl,
+      dicomwebBaseUrl: orthanc.dicomwebBaseUrl,
       fetch: refusing,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CohortLoadError);

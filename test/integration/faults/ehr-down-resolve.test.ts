@@ -6,7 +6,7 @@ import { startServer } from '../../../src/main.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
-import { freePort } from '../../helpers/embedded-postgres-for-tests.js';
+import { freePort } from '../../helpers/free-port.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';

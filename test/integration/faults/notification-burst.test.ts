@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/main.js';
 import { startServer } from '../../../src/main.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
-import { freePort } from '../../helpers/embedded-postgres-for-tests.js';
+import { freePort } from '../../helpers/free-port.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';

@@ -1,7 +1,6 @@
 import type { Practitioner } from '@medplum/fhirtypes';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signingKeyFrom, type SigningKey } from '../../../src/fhir/jwks.js';
@@ -18,19 +17,8 @@ import { smartAuthorizer } from '../../../src/sandbox/smart/require-smart-token.
 import { smartAuthPlugin } from '../../../src/sandbox/smart/smart-auth-plugin.js';
 import { createSmartAuthServer, type SmartAuthServer } from '../../../src/sandbox/smart/smart-auth-server.js';
 import { testConfig } from '../../helpers/test-config.js';
+import { freePort } from '../../helpers/free-port.js';
 
-/** A free loopback port (the SMART server must know the URLs before anything listens). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function ecKeyPem(): Promise<string> {
   return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;

@@ -1,17 +1,10 @@
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { startSandboxServer } from '../../../src/sandbox/sandbox-server.js';
 import type { SandboxServer } from '../../../src/sandbox/sandbox-server.js';
+import { freePort } from '../../helpers/free-port.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let sandbox: SandboxServer;
 

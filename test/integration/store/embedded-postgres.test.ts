@@ -6,7 +6,7 @@ import exitHook from 'async-exit-hook';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observability/create-logger.js';
 import { openDatabase, type Database } from '../../../src/store/database.js';
-import { freePort } from '../../helpers/embedded-postgres-for-tests.js';
+import { freePort } from '../../helpers/free-port.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 const logger = createLogger({ level: 'silent' });
