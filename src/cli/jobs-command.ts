@@ -1,10 +1,6 @@
-import { join } from 'node:path';
-import { REPO_ROOT } from '../app.js';
+import { openCliDatabase } from './open-cli-database.js';
 import { loadConfig } from '../config/load-config.js';
-import { createLogger } from '../observability/create-logger.js';
-import { openDatabase } from '../store/database.js';
 import { inboxCounts } from '../store/inbox-repository.js';
-import { runMigrations } from '../store/migrate.js';
 
 /**
  * `fhir-fusion jobs` (inbox counts by status) and `fhir-fusion jobs failed` (the dead-letter table:
@@ -13,15 +9,8 @@ import { runMigrations } from '../store/migrate.js';
  */
 export async function jobsCommand(action: string | undefined): Promise<number> {
   const config = loadConfig({ FHIR_BASE_URL: 'http://unused.invalid/fhir', ...process.env });
-  const logger = createLogger({ level: 'error' });
-  const database = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    embeddedPort: config.EMBEDDED_POSTGRES_PORT,
-    logger,
-  });
+  const { database } = await openCliDatabase(config, 'error');
   try {
-    await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
     if (action === 'failed') {
       const { rows } = await database.pool.query<{ job_id: string; queue: string; failed_at: Date; reason: { issue?: Array<{ code?: string; diagnostics?: string }> } }>(
         'SELECT job_id, queue, failed_at, reason FROM dead_letters ORDER BY failed_at DESC LIMIT 100',

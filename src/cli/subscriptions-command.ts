@@ -1,14 +1,10 @@
+import { openCliDatabase } from './open-cli-database.js';
 import { loadConfig } from '../config/load-config.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { createEhrFetch } from '../fhir/ehr-fetch.js';
 import { syncSubscriptions } from '../intake/subscription-sync.js';
-import { createLogger } from '../observability/create-logger.js';
-import { openDatabase } from '../store/database.js';
 import { listSubscriptions } from '../store/subscriptions-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
-import { runMigrations } from '../store/migrate.js';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../app.js';
 
 /** `fhir-fusion subscriptions sync|status`. */
 export async function subscriptionsCommand(action: string): Promise<number> {
@@ -17,15 +13,8 @@ export async function subscriptionsCommand(action: string): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.LOG_LEVEL });
-  const database = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    embeddedPort: config.EMBEDDED_POSTGRES_PORT,
-    logger,
-  });
+  const { database } = await openCliDatabase(config);
   try {
-    await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
     if (action === 'sync') {
       const outbound = createEhrFetch(config);
       const client = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
