@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 
 /** A running Orthanc with its DICOMweb plugin, started for one test file. */
 export interface RunningOrthanc {
@@ -32,8 +32,7 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
     );
   }
   const dir = await mkdtemp(join(tmpdir(), 'fhir-fusion-orthanc-'));
-  const httpPort = await freePort();
-  const dicomPort = await freePort();
+  const [httpPort = 0, dicomPort = 0] = await freePorts(2);
   const config = {
     Name: 'fhir-fusion-test',
     StorageDirectory: join(dir, 'storage'),

@@ -17,7 +17,7 @@ import { smartAuthorizer } from '../../../src/sandbox/smart/require-smart-token.
 import { smartAuthPlugin } from '../../../src/sandbox/smart/smart-auth-plugin.js';
 import { createSmartAuthServer, type SmartAuthServer } from '../../../src/sandbox/smart/smart-auth-server.js';
 import { testConfig } from '../../helpers/test-config.js';
-import { freePort } from '../../helpers/free-port.js';
+import { freePorts } from '../../helpers/free-port.js';
 
 
 async function ecKeyPem(): Promise<string> {
@@ -51,8 +51,7 @@ export const CLIENTS = { fusion: 'fhir-fusion', review: 'fhir-fusion-review', ad
  * subscribes, so fhir-fusion assesses them.
  */
 export async function startReviewSandbox(input: { databaseUrl: string; patients: number; seed: number; autoApprove?: boolean }): Promise<ReviewSandbox> {
-  const ehrPort = await freePort();
-  const fusionPort = await freePort();
+  const [ehrPort = 0, fusionPort = 0] = await freePorts(2);
   const fhirBaseUrl = `http://127.0.0.1:${ehrPort}/fhir`;
   const fusionUrl = `http://127.0.0.1:${fusionPort}`;
   const keyDir = await mkdtemp(join(tmpdir(), 'review-keys-'));
