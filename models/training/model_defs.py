@@ -118,8 +118,26 @@ class FusionBase(nn.Module):
                 self.ecg(ecg_waveform)]
 
 
+def gated_mean(per_modality, modality_mask, gate):
+    """Mean of per-modality logits over the present modalities, weighted per outcome.
+
+    `gate` [4, K] holds a learned log-weight per modality and outcome; the weights are a softmax
+    over the modalities present (no -inf: absent ones get weight 0 by multiplication), so when a
+    modality is missing its weight moves to the others in proportion, per outcome. Returns the
+    fused logits and the number of modalities present.
+    """
+    m = modality_mask.unsqueeze(-1)  # [B, 4, 1]
+    w = torch.exp(gate - gate.max(dim=0, keepdim=True).values).unsqueeze(0) * m  # [B, 4, K]
+    total = w.sum(dim=1)  # [B, K]
+    fused = (per_modality * w).sum(dim=1) / total.clamp(min=1e-6)
+    return fused, m.sum(dim=1)
+
+
 class LateFusion(FusionBase):
-    """Per-modality heads averaged in logit space over the modalities present.
+    """Per-modality heads combined in logit space over the modalities present, with a learned
+    weight per modality and outcome (a modality that says little about an outcome gets little
+    say in it, so removing a strong modality leaves the next-best one in charge instead of an
+    average with weak ones).
 
     With nothing present the learned prior logit (the training prevalence) is returned.
     """
@@ -127,6 +145,7 @@ class LateFusion(FusionBase):
     def __init__(self, n_features: int, vocab_size: int, n_outcomes: int):
         super().__init__(n_features, vocab_size)
         self.heads = nn.ModuleList([nn.Linear(EMBED, n_outcomes) for _ in MODALITIES])
+        self.gate = nn.Parameter(torch.zeros(len(MODALITIES), n_outcomes))
         self.prior = nn.Parameter(torch.zeros(n_outcomes))
 
     def modality_logits(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform):
@@ -134,9 +153,7 @@ class LateFusion(FusionBase):
         return torch.stack([head(e) for head, e in zip(self.heads, embs)], dim=1)  # [B, 4, K]
 
     def fuse(self, per_modality, modality_mask):
-        m = modality_mask.unsqueeze(-1)  # [B, 4, 1]
-        count = m.sum(dim=1)  # [B, 1]
-        mean = (per_modality * m).sum(dim=1) / count.clamp(min=1.0)
+        mean, count = gated_mean(per_modality, modality_mask, self.gate)
         none = (count == 0).to(mean.dtype)
         return mean * (1 - none) + self.prior * none
 
@@ -149,7 +166,10 @@ class AttentionFusion(FusionBase):
     """Cross-modal attention over one token per modality plus a summary token.
 
     A missing modality's token is replaced by a learned missing-modality embedding, and the
-    presence mask is appended to the summary before the multi-outcome sigmoid head.
+    presence mask is appended to the summary before the multi-outcome head. The head's logits
+    are added to a gated mean of per-modality logits (as in `LateFusion`): attention learns the
+    cross-modal interactions on top of what each modality says alone, and a removed modality
+    degrades the result towards the remaining modalities rather than towards the prior.
     """
 
     def __init__(self, n_features: int, vocab_size: int, n_outcomes: int, heads: int = 4):
@@ -164,9 +184,20 @@ class AttentionFusion(FusionBase):
         self.ffn = nn.Sequential(nn.Linear(EMBED, 64), nn.ReLU(), nn.Linear(64, EMBED))
         self.norm2 = nn.LayerNorm(EMBED)
         self.head = nn.Linear(EMBED + len(MODALITIES), n_outcomes)
+        self.heads = nn.ModuleList([nn.Linear(EMBED, n_outcomes) for _ in MODALITIES])
+        self.gate = nn.Parameter(torch.zeros(len(MODALITIES), n_outcomes))
+        # Start as the late-fusion model: the attention head's contribution begins at zero.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def modality_logits(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform):
+        embs = self.embeddings(tabular_values, tabular_mask, text_tokens, image, ecg_waveform)
+        return torch.stack([head(e) for head, e in zip(self.heads, embs)], dim=1)  # [B, 4, K]
 
     def forward(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform, modality_mask):
         embs = torch.stack(self.embeddings(tabular_values, tabular_mask, text_tokens, image, ecg_waveform), dim=1)
+        per = torch.stack([head(embs[:, i]) for i, head in enumerate(self.heads)], dim=1)  # [B, 4, K]
+        late, _ = gated_mean(per, modality_mask, self.gate)
         m = modality_mask.unsqueeze(-1)
         tokens = embs * m + self.missing_embed.unsqueeze(0) * (1 - m) + self.type_embed.unsqueeze(0)
         x = torch.cat([self.summary.expand(tokens.shape[0], -1, -1), tokens], dim=1)  # [B, 5, D]
@@ -177,4 +208,4 @@ class AttentionFusion(FusionBase):
         y = (att @ v).transpose(1, 2).reshape(b, t, d)
         x = self.norm1(x + self.proj(y))
         x = self.norm2(x + self.ffn(x))
-        return torch.sigmoid(self.head(torch.cat([x[:, 0], modality_mask], dim=1)))
+        return torch.sigmoid(late + self.head(torch.cat([x[:, 0], modality_mask], dim=1)))

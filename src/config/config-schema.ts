@@ -94,6 +94,10 @@ export interface Config {
   BATCH_MAX_DELAY_MS: number;
   /** Pending inference requests accepted before back-pressure. */
   INFERENCE_QUEUE_LIMIT: number;
+  /** Where batches run: local worker threads, or a remote KServe V2 / Triton server. */
+  INFERENCE_BACKEND: 'local' | 'kserve-v2';
+  /** Base URL of the KServe V2 / Triton HTTP endpoint (INFERENCE_BACKEND=kserve-v2). */
+  KSERVE_BASE_URL: string | undefined;
   /** Largest notification body accepted, in bytes. */
   INTAKE_MAX_BODY_BYTES: number;
   /** Per-Subscription shared secrets: subscription id → secret. */
@@ -444,6 +448,23 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseInteger({ min: 1 }),
     default: { kind: 'value', value: 1024 },
+  },
+  INFERENCE_BACKEND: {
+    type: 'enum',
+    description:
+      'Where inference batches run: local (ONNX Runtime in worker threads) or kserve-v2 (a Triton / KServe V2 HTTP server serving the same model repository; models are still verified locally).',
+    secret: false,
+    required: false,
+    parse: parseEnum(['local', 'kserve-v2'] as const),
+    default: { kind: 'value', value: 'local' },
+  },
+  KSERVE_BASE_URL: {
+    type: 'url',
+    description:
+      'Base URL of the KServe V2 / Triton HTTP endpoint (e.g. http://triton:8000); required when INFERENCE_BACKEND=kserve-v2.',
+    secret: false,
+    required: false,
+    parse: parseUrl(HTTP),
   },
   INTAKE_MAX_BODY_BYTES: {
     type: 'integer',

@@ -83,10 +83,17 @@ const someExecutionProvider: CrossFieldRule = (config) =>
       ]
     : [];
 
+/** A remote inference backend needs its address. */
+const kserveNeedsUrl: CrossFieldRule = (config) =>
+  config.INFERENCE_BACKEND === 'kserve-v2' && config.KSERVE_BASE_URL === undefined
+    ? [{ key: 'KSERVE_BASE_URL', expected: 'a URL when INFERENCE_BACKEND=kserve-v2', found: NOT_SET }]
+    : [];
+
 /** Every cross-field rule, applied after each setting parsed on its own. */
 export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   bearerNeedsToken,
   smartNeedsClient,
   embeddedPortDiffers,
   someExecutionProvider,
+  kserveNeedsUrl,
 ];

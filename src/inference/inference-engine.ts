@@ -8,6 +8,7 @@ import type { InferenceMetrics } from './inference-metrics.js';
 import type { ModelRegistry, RegisteredModel } from './model-registry.js';
 import { checkRequestTensors, type RequestTensors } from './request-tensors.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from './tensor-data.js';
+import type { RemoteModelSpec } from './kserve-v2-backend.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
 
 export type { InferenceMeta } from './explain.js';
@@ -31,6 +32,11 @@ export interface InferenceEngineOptions {
   explain?: boolean;
   /** ORT intra-op threads per worker session (default: cores / threads, at least 1). */
   intraOpThreads?: number;
+  /**
+   * Runs batches somewhere other than local worker threads (e.g. {@link connectKserveV2}); it gets
+   * the registry's verified models. `executionProvider` is then what results and Provenance name.
+   */
+  remote?: { connect: (models: RemoteModelSpec[]) => Promise<WorkerPool>; executionProvider: string };
 }
 
 /** The inference engine: registry-backed, worker-threaded, dynamically batched. */
@@ -74,23 +80,35 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     options.intraOpThreads ??
     registry.tuning.intraOpThreads ??
     Math.max(1, Math.floor(cores / options.threads));
-  const poolPromise: Promise<WorkerPool> = createWorkerPool({
-    size: options.threads,
-    intraOpThreads,
-    logger,
-    models: registry
-      .list()
-      .map((m) => ({
-        key: m.key,
-        modelPath: m.modelPath,
-        executionProvider: m.executionProvider,
-        inputs: m.manifest.inputs,
-      })),
-  });
+  const remote = options.remote;
+  const poolPromise: Promise<WorkerPool> = remote
+    ? remote.connect(
+        registry
+          .list()
+          .map((m) => ({
+            key: m.key,
+            name: m.name,
+            version: m.version,
+            inputs: m.manifest.inputs,
+            outputs: m.manifest.outputs,
+          })),
+      )
+    : createWorkerPool({
+        size: options.threads,
+        intraOpThreads,
+        logger,
+        models: registry.list().map((m) => ({
+          key: m.key,
+          modelPath: m.modelPath,
+          executionProvider: m.executionProvider,
+          inputs: m.manifest.inputs,
+        })),
+      });
   // The provider gauge is the registry's too; setting it here as well means it is exported even
   // when only the engine was given the metrics.
+  const providerOf = (m: RegisteredModel): string => remote?.executionProvider ?? m.executionProvider;
   for (const m of registry.list())
-    metrics?.modelInfo.set({ model: m.name, version: m.version, execution_provider: m.executionProvider }, 1);
+    metrics?.modelInfo.set({ model: m.name, version: m.version, execution_provider: providerOf(m) }, 1);
   // Observed here so a start-up failure is never an unhandled rejection; callers see it via ready()/infer().
   poolPromise.catch((error: unknown) =>
     logger.error(
@@ -165,7 +183,7 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
         outcomeCount,
         topK,
       );
-      return { ...interpreted, executionProvider: model.executionProvider };
+      return { ...interpreted, executionProvider: providerOf(model) };
     });
   }
 

@@ -5,6 +5,7 @@ import type { Config } from '../config/config-schema.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
 import { createInferenceEngine } from '../inference/inference-engine.js';
 import type { InferenceMetrics } from '../inference/inference-metrics.js';
+import { connectKserveV2, type RemoteModelSpec } from '../inference/kserve-v2-backend.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import { loadModelRegistry } from '../inference/model-registry.js';
 import type { ServedModel } from './served-model.js';
@@ -19,7 +20,9 @@ export interface ServingModels {
 /**
  * Loads and verifies the model repository (`MODELS_DIR`, `ACTIVE_MODELS`, `EXECUTION_PROVIDERS`),
  * reads each model card, and starts the inference engine, resolving once every worker has warmed
- * up (Triton semantics: nothing is served before that). Shared by the server and the backfill.
+ * up (Triton semantics: nothing is served before that) — or, with `INFERENCE_BACKEND=kserve-v2`,
+ * once the remote server has confirmed it serves every model as its manifest declares. Shared by
+ * the server and the backfill.
  */
 export async function loadServedModels(options: {
   config: Config;
@@ -51,6 +54,20 @@ export async function loadServedModels(options: {
     queueLimit: config.INFERENCE_QUEUE_LIMIT,
     logger,
     metrics,
+    ...(config.INFERENCE_BACKEND === 'kserve-v2' && config.KSERVE_BASE_URL
+      ? {
+          remote: {
+            executionProvider: 'kserve-v2',
+            connect: (specs: RemoteModelSpec[]) =>
+              connectKserveV2({
+                baseUrl: config.KSERVE_BASE_URL as string,
+                models: specs,
+                timeoutMs: config.OUTBOUND_TIMEOUT_MS,
+                concurrency: config.INFERENCE_THREADS,
+              }),
+          },
+        }
+      : {}),
   });
   try {
     await engine.ready();

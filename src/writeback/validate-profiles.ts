@@ -85,11 +85,11 @@ function tidy(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
 
 /**
  * Loads the fhir-fusion StructureDefinitions and returns a validator that runs, for each resource:
- * 1. `validateResource(resource)` against base R4;
- * 2. `validateResource(resource, { profile })` against the fhir-fusion profile for its type
- *    (FusionRiskAssessment, FusionProvenance, FusionModelDevice, FusionModelCard);
- * 3. each fhir-fusion extension on the resource against its extension definition;
- * 4. {@link checkFusionInvariants}: ras-2 on the 0..1 scale and AIAST, which the validator does
+ * 1. `validateResource(resource, { profile })` against the fhir-fusion profile for its type
+ *    (FusionRiskAssessment, FusionProvenance, FusionModelDevice, FusionModelCard), whose snapshot
+ *    includes base R4; `validateResource(resource)` against base R4 for any other type;
+ * 2. each fhir-fusion extension on the resource against its extension definition;
+ * 3. {@link checkFusionInvariants}: ras-2 on the 0..1 scale and AIAST, which the validator does
  *    not evaluate everywhere.
  *
  * Medplum's type index is global to the process (module state inside `@medplum/core`): creating
@@ -139,9 +139,11 @@ export function createProfileValidator(options: ProfileValidatorOptions = {}): P
         return undefined;
       }
       const profile = profileFor(resource);
+      // A profile's snapshot carries every element and constraint of its base type
+      // (R4 §2.27.0.2 profiling.html: snapshot = base + differential), so validating against the
+      // profile also validates against base R4; doing both would crawl the resource twice.
       const issues = [
-        ...collectIssues(() => validateResource(resource)),
-        ...(profile ? collectIssues(() => validateResource(resource, { profile })) : []),
+        ...collectIssues(() => (profile ? validateResource(resource, { profile }) : validateResource(resource))),
         ...extensionIssues(resource),
         ...checkFusionInvariants(resource),
       ];

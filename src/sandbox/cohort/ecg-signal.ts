@@ -90,6 +90,9 @@ function projectOnLeads(v: Vec3): Float64Array {
   return out;
 }
 
+/** Share of atrial-fibrillation patients in sinus rhythm during the recording (paroxysmal AF). */
+export const PAROXYSMAL_AF_SHARE = 0.3;
+
 /**
  * Synthesises a 10 s, 500 Hz resting 12-lead ECG from a sum-of-Gaussians heart-dipole model
  * (after McSharry et al., IEEE TBME 2003, extended to a 3-D dipole projected on lead axes).
@@ -97,6 +100,11 @@ function projectOnLeads(v: Vec3): Float64Array {
  * RR intervals, no P waves and a 4–9 Hz fibrillatory baseline; heart failure raises the rate and
  * shows either an LVH pattern with strain or low voltage; otherwise sinus rhythm with
  * respiratory sinus arrhythmia. Baseline wander, mains hum and white noise are added.
+ *
+ * Atrial fibrillation is paroxysmal in a share of patients ({@link PAROXYSMAL_AF_SHARE}): they
+ * are in sinus rhythm while the 10 s recording is taken, so the ECG alone misses them — as a
+ * resting ECG does in real paroxysmal AF (a quarter to a half of AF; ESC 2020 AF guideline §4).
+ * Their other findings (rate, age, NT-proBNP, heart size) still follow the latent condition.
  */
 export function synthesiseEcg(
   state: LatentState,
@@ -105,7 +113,8 @@ export function synthesiseEcg(
   sampleRateHz = 500,
 ): EcgRecording {
   const n = Math.round(durationS * sampleRateHz);
-  const af = state.conditions.atrialFibrillation;
+  // First draw of the ECG stream, so the rest of the recording depends on the rhythm only.
+  const af = state.conditions.atrialFibrillation && !rng.chance(PAROXYSMAL_AF_SHARE);
   const lvh = state.ecg.leftVentricularHypertrophy;
   const low = state.ecg.lowVoltage;
   const meanRr = 60 / state.ecg.heartRateBpm;

@@ -33,6 +33,8 @@ export interface GeneratedDicomInstance {
 export interface CohortLabel {
   patientId: string;
   conditions: LatentConditions;
+  /** The rhythm the ECG recording shows (absent without an ECG); sinus in paroxysmal AF. */
+  ecgRhythm?: 'sinus' | 'atrial-fibrillation';
 }
 
 /** Everything generated for one patient. */
@@ -230,8 +232,10 @@ export function generatePatient(
 
   // ECG: the waveform as a FHIR Observation and as DICOM, an ImagingStudy for the DICOM copy,
   // and the interpretation report. Signals are skipped in labelsOnly mode.
+  let ecgRhythm: CohortLabel['ecgRhythm'];
   if (presence.ecg && writer) {
     const recording = synthesiseEcg(state, ecgRng);
+    ecgRhythm = recording.measurements.rhythm;
     const observationId = `${patientId}-ecg`;
     resources.push(
       ecgObservation(recording, { id: observationId, patientId, encounterId, effective: ecgAt }),
@@ -274,7 +278,8 @@ export function generatePatient(
       }),
     });
   }
-  return { patientId, resources, dicom, labels: { patientId, conditions: { ...state.conditions } } };
+  const labels: CohortLabel = { patientId, conditions: { ...state.conditions }, ...(ecgRhythm ? { ecgRhythm } : {}) };
+  return { patientId, resources, dicom, labels };
 }
 
 /**

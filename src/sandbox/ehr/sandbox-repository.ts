@@ -7,7 +7,7 @@ import type { CreateResourceOptions, UpdateResourceOptions } from '@medplum/fhir
 import type { FhirDefinitions } from './fhir-definitions.js';
 import { compareBySortRules } from './search-sort.js';
 import { collectIncludes } from './search-includes.js';
-import { ReferenceIndex } from './reference-index.js';
+import { SearchIndex } from './search-index.js';
 import { normalizeReferenceFilters } from './reference-filters.js';
 
 /** What happened to a resource, as seen by subscription matching. */
@@ -62,7 +62,7 @@ export class SandboxRepository extends MemoryRepository {
   private readonly transactionContext = new AsyncLocalStorage<TransactionContext>();
   private readonly prevalidatedScope = new AsyncLocalStorage<true>();
   private transactionQueue: Promise<unknown> = Promise.resolve();
-  private readonly referenceIndex = new ReferenceIndex();
+  private readonly searchIndex = new SearchIndex();
 
   /** @param options - the definitions used to validate writes. */
   constructor(options: SandboxRepositoryOptions) {
@@ -132,7 +132,7 @@ export class SandboxRepository extends MemoryRepository {
     const previous = this.current(copy.resourceType, id);
     const historyLength = this.internals().history.get(copy.resourceType)?.get(id)?.length ?? 0;
     const stored = await super.createResource(copy);
-    this.referenceIndex.put(stored);
+    this.searchIndex.put(stored);
     const effective: WriteInteraction = interaction === 'update' && !previous ? 'create' : interaction;
     this.recordWrite({ resourceType: copy.resourceType, id, previous, historyLength }, {
       interaction: effective,
@@ -187,7 +187,7 @@ export class SandboxRepository extends MemoryRepository {
     if (!previous) throw new OperationOutcomeError(notFound);
     const historyLength = this.internals().history.get(resourceType)?.get(id)?.length ?? 0;
     await super.deleteResource(resourceType, id);
-    this.referenceIndex.remove(resourceType, id);
+    this.searchIndex.remove(resourceType, id);
     this.recordWrite({ resourceType, id, previous, historyLength }, {
       interaction: 'delete',
       resource: structuredClone(previous) as WithId<Resource>,
@@ -229,10 +229,10 @@ export class SandboxRepository extends MemoryRepository {
           resources.set(step.resourceType, byId);
         }
         byId.set(step.id, step.previous);
-        this.referenceIndex.put(step.previous);
+        this.searchIndex.put(step.previous);
       } else {
         resources.get(step.resourceType)?.delete(step.id);
-        this.referenceIndex.remove(step.resourceType, step.id);
+        this.searchIndex.remove(step.resourceType, step.id);
       }
     }
   }
@@ -248,7 +248,7 @@ export class SandboxRepository extends MemoryRepository {
     const byId = this.internals().resources.get(searchRequest.resourceType);
     const matches: Resource[] = [];
     if (byId) {
-      const candidateIds = this.referenceIndex.candidates(searchRequest);
+      const candidateIds = this.searchIndex.candidates(searchRequest);
       const candidates: Iterable<Resource | undefined> = candidateIds
         ? [...candidateIds].map((id) => byId.get(id))
         : byId.values();

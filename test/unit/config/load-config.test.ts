@@ -210,6 +210,15 @@ describe('loadConfig errors', () => {
     );
   });
 
+  it('requires KSERVE_BASE_URL when INFERENCE_BACKEND=kserve-v2, and rejects an unknown backend', () => {
+    const error = configError(() => loadConfig({ ...MINIMAL, INFERENCE_BACKEND: 'kserve-v2' }));
+    expect(error.message).toContain('KSERVE_BASE_URL: expected a URL when INFERENCE_BACKEND=kserve-v2; found not set');
+    expect(configError(() => loadConfig({ ...MINIMAL, INFERENCE_BACKEND: 'grpc' })).issues.map((i) => i.key)).toEqual(['INFERENCE_BACKEND']);
+    const config = loadConfig({ ...MINIMAL, INFERENCE_BACKEND: 'kserve-v2', KSERVE_BASE_URL: 'http://triton:8000' });
+    expect([config.INFERENCE_BACKEND, config.KSERVE_BASE_URL]).toEqual(['kserve-v2', 'http://triton:8000']);
+    expect(loadConfig(MINIMAL).INFERENCE_BACKEND).toBe('local');
+  });
+
   it('requires a client id and a readable key file for SMART backend services', () => {
     const error = configError(() =>
       loadConfig({

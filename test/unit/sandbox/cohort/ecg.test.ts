@@ -1,6 +1,10 @@
 import type { Observation } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
+import { defaultPrevalence } from '../../../../src/sandbox/cohort/cohort-options.js';
+import { PAROXYSMAL_AF_SHARE, synthesiseEcg } from '../../../../src/sandbox/cohort/ecg-signal.js';
 import { generateCohort } from '../../../../src/sandbox/cohort/index.js';
+import { sampleLatentState } from '../../../../src/sandbox/cohort/latent-state.js';
+import { createRng } from '../../../../src/sandbox/cohort/seeded-random.js';
 import { ecgLeadsFromObservation } from '../../../../src/sandbox/cohort/render-ecg-png.js';
 import { ofType, testOptions } from './cohort-test-helpers.js';
 
@@ -63,7 +67,7 @@ describe('ECG Observation', () => {
     expect(observation?.component?.[0]?.code.coding?.[0]?.code).toBe('131329');
   });
 
-  it('AF patients have more irregular RR intervals than sinus-rhythm patients (measured from lead II)', () => {
+  it('recordings in AF have more irregular RR intervals than sinus-rhythm ones (measured from lead II)', () => {
     const af: number[] = [];
     const sinus: number[] = [];
     for (const p of patients) {
@@ -73,7 +77,7 @@ describe('ECG Observation', () => {
       const leadII = leads.get('II');
       if (!leadII) continue;
       const cv = rrVariation(rPeaks(leadII, 1000 / periodMs));
-      (p.labels.conditions.atrialFibrillation ? af : sinus).push(cv);
+      (p.labels.ecgRhythm === 'atrial-fibrillation' ? af : sinus).push(cv);
     }
     expect(af.length).toBeGreaterThanOrEqual(4);
     expect(sinus.length).toBeGreaterThanOrEqual(20);
@@ -89,9 +93,21 @@ describe('ECG Observation', () => {
         (r) => r.code.coding?.[0]?.code === '11524-6',
       );
       expect(report?.category?.[0]?.coding?.[0]?.code).toBe('EC');
-      expect(report?.conclusion?.includes('Atrial fibrillation')).toBe(
-        p.labels.conditions.atrialFibrillation,
-      );
+      expect(report?.conclusion?.includes('Atrial fibrillation')).toBe(p.labels.ecgRhythm === 'atrial-fibrillation');
     }
+  });
+
+  it('records AF only in patients who have it, and sinus rhythm in about 30 % of them (paroxysmal AF)', () => {
+    const rhythms = { withAf: [] as string[], withoutAf: [] as string[] };
+    for (let seed = 1; seed <= 300; seed++) {
+      const state = sampleLatentState(createRng(seed), { ...defaultPrevalence, atrialFibrillation: 0.5 });
+      const { rhythm } = synthesiseEcg(state, createRng(seed, 1), 2, 100).measurements;
+      (state.conditions.atrialFibrillation ? rhythms.withAf : rhythms.withoutAf).push(rhythm);
+    }
+    expect(rhythms.withoutAf.every((r) => r === 'sinus')).toBe(true);
+    const paroxysmal = rhythms.withAf.filter((r) => r === 'sinus').length / rhythms.withAf.length;
+    expect(rhythms.withAf.length).toBeGreaterThan(100);
+    expect(paroxysmal).toBeGreaterThan(PAROXYSMAL_AF_SHARE - 0.1);
+    expect(paroxysmal).toBeLessThan(PAROXYSMAL_AF_SHARE + 0.1);
   });
 });

@@ -45,6 +45,30 @@ describe('SandboxRepository', () => {
     expect(await ids(repo, `Observation?_id=${a1.id}`)).toEqual([]);
   });
 
+  it('finds resources by identifier and tag tokens through the index, with FHIR token semantics', async () => {
+    const repo = new SandboxRepository({ definitions });
+    const tagged = (value: number, system: string | undefined, code: string): Observation => ({
+      ...observation('a', value),
+      identifier: [{ ...(system ? { system } : {}), value: code }],
+      meta: { tag: [{ system: 'urn:tags', code: `t${code}` }] },
+    });
+    const one = await repo.createResource(tagged(1, 'urn:a', 'X1'));
+    await repo.createResource(tagged(2, 'urn:b', 'X1'));
+    await repo.createResource(tagged(3, undefined, 'X1'));
+    await repo.createResource(tagged(4, 'urn:a', 'Y2'));
+    expect(await ids(repo, 'Observation?identifier=urn:a|X1')).toEqual([1]);
+    expect(await ids(repo, 'Observation?identifier=X1')).toEqual([1, 2, 3]);
+    expect(await ids(repo, 'Observation?identifier=|X1')).toEqual([3]);
+    expect(await ids(repo, 'Observation?identifier=urn:a|X1,urn:a|Y2')).toEqual([1, 4]);
+    // `system|` (any code of a system) is not indexable: answered by the full scan, still right.
+    expect(await ids(repo, 'Observation?identifier=urn:a|')).toEqual([1, 4]);
+    expect(await ids(repo, 'Observation?_tag=urn:tags|tY2')).toEqual([4]);
+    expect(await ids(repo, 'Observation?_tag=urn:tags|tX1&identifier=urn:b|X1')).toEqual([2]);
+    await repo.updateResource({ ...one, identifier: [{ system: 'urn:a', value: 'Z9' }] });
+    expect(await ids(repo, 'Observation?identifier=urn:a|X1')).toEqual([]);
+    expect(await ids(repo, 'Observation?identifier=urn:a|Z9')).toEqual([1]);
+  });
+
   it('rolls a failed transaction back completely and tells listeners only of committed writes', async () => {
     const repo = new SandboxRepository({ definitions });
     const heard: ResourceWriteEvent[] = [];
