@@ -7,6 +7,7 @@ import { createEhrClient } from './fhir/ehr-client.js';
 import { createEhrFetch } from './fhir/ehr-fetch.js';
 import { createEhrAuth, jwksRoute } from './fhir/ehr-auth.js';
 import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
+import { indexSimilarCase, openSimilarCases, reviewSimilarCases } from './similar-cases/open-similar-cases.js';
 import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { assessmentsPage } from './http/assessments-page.js';
@@ -109,6 +110,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     : ehr;
   let served: ServedModel[] = [];
   let pipeline: AssessPatientDeps | undefined;
+  const similarCases = await openSimilarCases(config, database.pool, REPO_ROOT, logger);
+  if (similarCases) closers.push(() => similarCases.close());
   const inferenceMetrics = createInferenceMetrics(metrics.registry);
   if (role !== 'intake') {
     const serving = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
@@ -127,6 +130,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
       assemble: stages.assemble,
       predict: stages.predict,
       write: stages.write,
+      ...(similarCases ? { afterScoring: indexSimilarCase(similarCases, metrics, logger) } : {}),
     };
     const deps = pipeline;
     await queue.work(config.JOB_CONCURRENCY, async (job) => {
@@ -177,12 +181,15 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   });
   await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
   await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
-  await fastify.register(similarCasesPlugin, { pool: database.pool, modelDir: resolve(REPO_ROOT, 'models/ecg-report-clip/1'), fhirBaseUrl: config.FHIR_BASE_URL, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  if (similarCases) {
+    await fastify.register(similarCasesPlugin, { similarCases, fhirBaseUrl: config.FHIR_BASE_URL, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  }
   await fastify.register(reviewAppPlugin, {
     config,
     pool: database.pool,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     thumbnails: reviewThumbnails(config, outbound),
+    ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
   });
   fastify.decorate('fusion', { pool: database.pool, ehr, metrics, pipeline });
 }

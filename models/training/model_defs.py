@@ -118,16 +118,38 @@ class FusionBase(nn.Module):
                 self.ecg(ecg_waveform)]
 
 
+class ModalityGate(nn.Module):
+    """Log-weights of each modality per outcome, conditioned on which modalities are present.
+
+    A base weight per modality and outcome plus a linear function of the presence mask (starting
+    at zero), so the model can learn, say, that without the ECG the labs should carry atrial
+    fibrillation rather than the image: the weights for every subset of modalities are learned,
+    not only their ratios.
+    """
+
+    def __init__(self, n_outcomes: int):
+        super().__init__()
+        self.n_outcomes = n_outcomes
+        self.base = nn.Parameter(torch.zeros(len(MODALITIES), n_outcomes))
+        self.by_mask = nn.Linear(len(MODALITIES), len(MODALITIES) * n_outcomes)
+        nn.init.zeros_(self.by_mask.weight)
+        nn.init.zeros_(self.by_mask.bias)
+
+    def forward(self, modality_mask):
+        shift = self.by_mask(modality_mask).reshape(-1, len(MODALITIES), self.n_outcomes)
+        return self.base.unsqueeze(0) + shift  # [B, 4, K]
+
+
 def gated_mean(per_modality, modality_mask, gate):
     """Mean of per-modality logits over the present modalities, weighted per outcome.
 
-    `gate` [4, K] holds a learned log-weight per modality and outcome; the weights are a softmax
-    over the modalities present (no -inf: absent ones get weight 0 by multiplication), so when a
-    modality is missing its weight moves to the others in proportion, per outcome. Returns the
-    fused logits and the number of modalities present.
+    `gate` [B, 4, K] holds log-weights per modality and outcome; the weights are a softmax over the
+    modalities present (no -inf: absent ones get weight 0 by multiplication), so a missing
+    modality's weight moves to the others. Returns the fused logits and the number of modalities
+    present.
     """
     m = modality_mask.unsqueeze(-1)  # [B, 4, 1]
-    w = torch.exp(gate - gate.max(dim=0, keepdim=True).values).unsqueeze(0) * m  # [B, 4, K]
+    w = torch.exp(gate - gate.max(dim=1, keepdim=True).values) * m  # [B, 4, K]
     total = w.sum(dim=1)  # [B, K]
     fused = (per_modality * w).sum(dim=1) / total.clamp(min=1e-6)
     return fused, m.sum(dim=1)
@@ -135,9 +157,10 @@ def gated_mean(per_modality, modality_mask, gate):
 
 class LateFusion(FusionBase):
     """Per-modality heads combined in logit space over the modalities present, with a learned
-    weight per modality and outcome (a modality that says little about an outcome gets little
-    say in it, so removing a strong modality leaves the next-best one in charge instead of an
-    average with weak ones).
+    weight per modality and outcome that depends on which modalities are present
+    (`ModalityGate`): a modality that says little about an outcome gets little say in it, so
+    removing a strong modality leaves the next-best one in charge instead of an average with weak
+    ones.
 
     With nothing present the learned prior logit (the training prevalence) is returned.
     """
@@ -145,7 +168,7 @@ class LateFusion(FusionBase):
     def __init__(self, n_features: int, vocab_size: int, n_outcomes: int):
         super().__init__(n_features, vocab_size)
         self.heads = nn.ModuleList([nn.Linear(EMBED, n_outcomes) for _ in MODALITIES])
-        self.gate = nn.Parameter(torch.zeros(len(MODALITIES), n_outcomes))
+        self.gate = ModalityGate(n_outcomes)
         self.prior = nn.Parameter(torch.zeros(n_outcomes))
 
     def modality_logits(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform):
@@ -153,7 +176,7 @@ class LateFusion(FusionBase):
         return torch.stack([head(e) for head, e in zip(self.heads, embs)], dim=1)  # [B, 4, K]
 
     def fuse(self, per_modality, modality_mask):
-        mean, count = gated_mean(per_modality, modality_mask, self.gate)
+        mean, count = gated_mean(per_modality, modality_mask, self.gate(modality_mask))
         none = (count == 0).to(mean.dtype)
         return mean * (1 - none) + self.prior * none
 
@@ -185,7 +208,7 @@ class AttentionFusion(FusionBase):
         self.norm2 = nn.LayerNorm(EMBED)
         self.head = nn.Linear(EMBED + len(MODALITIES), n_outcomes)
         self.heads = nn.ModuleList([nn.Linear(EMBED, n_outcomes) for _ in MODALITIES])
-        self.gate = nn.Parameter(torch.zeros(len(MODALITIES), n_outcomes))
+        self.gate = ModalityGate(n_outcomes)
         # Start as the late-fusion model: the attention head's contribution begins at zero.
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -197,7 +220,7 @@ class AttentionFusion(FusionBase):
     def forward(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform, modality_mask):
         embs = torch.stack(self.embeddings(tabular_values, tabular_mask, text_tokens, image, ecg_waveform), dim=1)
         per = torch.stack([head(embs[:, i]) for i, head in enumerate(self.heads)], dim=1)  # [B, 4, K]
-        late, _ = gated_mean(per, modality_mask, self.gate)
+        late, _ = gated_mean(per, modality_mask, self.gate(modality_mask))
         m = modality_mask.unsqueeze(-1)
         tokens = embs * m + self.missing_embed.unsqueeze(0) * (1 - m) + self.type_embed.unsqueeze(0)
         x = torch.cat([self.summary.expand(tokens.shape[0], -1, -1), tokens], dim=1)  # [B, 5, D]

@@ -308,11 +308,11 @@ def main() -> None:
         "late-fusion": (LateFusion, {
             "title": "Late fusion of labs, report text, chest radiograph and ECG",
             "summary": "One encoder and head per modality; logits combined over the modalities present with a "
-                       "learned weight per modality and outcome.",
+                       "learned weight per modality and outcome that depends on which modalities are present.",
             "architecture": "tabular MLP, report BiLSTM with attention, image CNN and ECG 1-D CNN (each "
                             "initialised from its unimodal baseline), a linear head per modality, a weighted "
-                            "mean of logits over present modalities (softmax of a learned weight per modality "
-                            "and outcome, renormalised over those present; learned prior when none), sigmoid "
+                            "mean of logits over present modalities (softmax over those present of a learned weight per "
+                            "modality and outcome that depends on the presence mask; learned prior when none), sigmoid "
                             "per outcome; auxiliary per-modality losses and modality dropout (p = 0.4) in training.",
             "inputs_text": "all four modalities and the presence mask `modality_mask` (tabular, text, image, ecg); "
                            "a missing modality is fed as zeros with its mask entry 0.",

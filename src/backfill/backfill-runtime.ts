@@ -13,6 +13,7 @@ import { loadServedModels } from '../pipeline/load-served-models.js';
 import { assemblyWindows, createPipelineStages } from '../pipeline/pipeline-stages.js';
 import { openDatabase } from '../store/database.js';
 import { runMigrations } from '../store/migrate.js';
+import { indexSimilarCase, openSimilarCases } from '../similar-cases/open-similar-cases.js';
 import { createProfileValidator } from '../writeback/validate-profiles.js';
 import type { BackfillDeps } from './run-backfill.js';
 
@@ -62,6 +63,8 @@ export async function openBackfillRuntime(config: Config, logger: Logger, fetch?
       models: () => models,
       validator: createProfileValidator(),
     });
+    const similarCases = await openSimilarCases(config, database.pool, REPO_ROOT, logger);
+    if (similarCases) closers.push(() => similarCases.close());
     const manifests = models.map((m) => m.manifest);
     const imageModalities = [...new Set(manifests.flatMap((m) => m.preprocessing.image?.modalities ?? []))];
     const deps: BackfillDeps = {
@@ -71,6 +74,7 @@ export async function openBackfillRuntime(config: Config, logger: Logger, fetch?
       models,
       predict: stages.predict,
       write: stages.write,
+      ...(similarCases ? { afterScoring: indexSimilarCase(similarCases, metrics, logger) } : {}),
       assemble: (resources, asOf) =>
         assembleFromResources(resources, {
           windows: assemblyWindows(manifests),

@@ -40,6 +40,8 @@ export interface BackfillDeps {
   assemble: (resources: PatientResources, asOf: Date) => Promise<PatientRecord>;
   predict: AssessPatientDeps['predict'];
   write: AssessPatientDeps['write'];
+  /** Runs after a patient's assessments are written (similar-case indexing); must not throw. */
+  afterScoring?: AssessPatientDeps['afterScoring'];
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -167,6 +169,7 @@ export async function runBackfill(deps: BackfillDeps, options: BackfillOptions):
           try {
             const record = await deps.assemble(resources, asOf);
             const score = await scorePatient(record, { ...deps, db: pool, traceId });
+            await deps.afterScoring?.(record);
             written += score.written;
             if (score.written > 0) await finishPatient(pool, run.id, patientId, 'scored', score.written);
             else {

@@ -82,6 +82,8 @@ export interface Config {
   DICOMWEB_ALLOWED_HOSTS: readonly string[];
   /** Model repository folder (`<name>/<version>/`). */
   MODELS_DIR: string;
+  /** `name@version` of the ECG ↔ report embedding model for similar cases, or `off`. */
+  SIMILAR_CASES_MODEL: string;
   /** `name@version` of the models to serve; empty serves every model found. */
   ACTIVE_MODELS: readonly string[];
   /** ONNX Runtime execution providers, in preference order. */
@@ -151,11 +153,13 @@ export const DEFAULT_SMART_SCOPES =
 /**
  * Default review-app scopes (SMART App Launch 2 §Scopes): the launch context, the clinician's
  * identity (`fhirUser`, for the feedback Provenance agent), read of what the page shows and
- * create of the feedback Provenance.
+ * create of the feedback Provenance, and `user/DiagnosticReport.r` so the similar-cases panel can
+ * show other patients' ECG reports — only those the EHR lets this clinician read.
  */
 export const DEFAULT_SMART_APP_SCOPES =
   'launch openid fhirUser patient/Patient.r patient/RiskAssessment.rs patient/Provenance.rs patient/Provenance.c ' +
-  'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r';
+  'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r ' +
+  'user/DiagnosticReport.r';
 
 /**
  * `host` or `host:port`: DNS name, IPv4 or bracketed IPv6, lower-cased. Used for the DICOMweb
@@ -312,7 +316,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   },
   SMART_APP_SCOPES: {
     type: 'string',
-    description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser).',
+    description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
     secret: false,
     required: false,
     parse: parseString({
@@ -392,6 +396,15 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseString(),
     default: { kind: 'value', value: 'models' },
+  },
+  SIMILAR_CASES_MODEL: {
+    type: 'string',
+    description:
+      'name@version of the ECG ↔ report embedding model (MODELS_DIR/<name>/<version>/embedding-manifest.json) that indexes assessed patients and answers $similar-cases; off disables similar-case retrieval.',
+    secret: false,
+    required: false,
+    parse: parseString({ pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off' }),
+    default: { kind: 'value', value: 'ecg-report-clip@1' },
   },
   ACTIVE_MODELS: {
     type: 'list',

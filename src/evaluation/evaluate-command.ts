@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateReferenceModels } from './evaluate-reference-models.js';
+import { evaluateRetrieval, publishRetrievalReport } from './evaluate-retrieval.js';
 import { openOnnxRunner } from './onnx-runner.js';
 
 /**
@@ -14,15 +15,23 @@ import { openOnnxRunner } from './onnx-runner.js';
  * `models/training/export-features.ts` writes; `build-all.sh` runs both).
  */
 export async function runEvaluateCommand(argv: readonly string[], cwd = process.cwd()): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: [...argv],
     options: {
       models: { type: 'string', default: 'models' },
       data: { type: 'string', default: 'models/training/.data/cohort' },
+      clip: { type: 'string', default: 'models/training/.data/clip' },
+      model: { type: 'string', default: 'ecg-report-clip/1' },
       only: { type: 'string', multiple: true },
     },
+    allowPositionals: true,
     strict: true,
   });
+  if (positionals[0] === 'retrieval') return runRetrievalEvaluation(resolve(cwd, values.models, values.model), resolve(cwd, values.data), resolve(cwd, values.clip));
+  if (positionals.length > 0) {
+    process.stderr.write(`unknown evaluation ${positionals.join(' ')}: use no argument (risk models) or retrieval\n`);
+    return 2;
+  }
   const datasetDir = resolve(cwd, values.data);
   if (!existsSync(join(datasetDir, 'dataset.json'))) {
     process.stderr.write(
@@ -45,6 +54,29 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
       .join(', ');
     process.stdout.write(`${name}: AUROC ${auroc}\n`);
   }
+  return 0;
+}
+
+/** `models evaluate retrieval`: the ECG ↔ report model on the held-out split (issue 13). */
+async function runRetrievalEvaluation(modelDir: string, cohortDir: string, clipDir: string): Promise<number> {
+  for (const [dir, file, how] of [
+    [cohortDir, 'test/ecg_waveform.npy', 'npx tsx models/training/export-features.ts'],
+    [clipDir, 'test/report_text.json', 'npx tsx src/similar-cases/export-clip-features.ts'],
+  ] as const) {
+    if (!existsSync(join(dir, file))) {
+      process.stderr.write(`No held-out split at ${join(dir, file)}. Export it first:\n  ${how}\n`);
+      return 2;
+    }
+  }
+  const report = await evaluateRetrieval({ modelDir, cohortDir, clipDir });
+  await publishRetrievalReport(modelDir, report);
+  const f = (x: number) => x.toFixed(3);
+  process.stdout.write(
+    `${report.queries} held-out synthetic patients\n` +
+      `ECG → report recall@1/5/10 ${f(report.ecgToReport.recallAt1)} ${f(report.ecgToReport.recallAt5)} ${f(report.ecgToReport.recallAt10)}\n` +
+      `report → ECG recall@1/5/10 ${f(report.reportToEcg.recallAt1)} ${f(report.reportToEcg.recallAt5)} ${f(report.reportToEcg.recallAt10)}\n` +
+      `top-5 condition match ${f(report.top5ConditionMatch)} exact, ${f(report.top5ConditionMatchIndexed)} HNSW (chance ${f(report.top5ConditionMatchChance)}); HNSW recall@10 vs exact ${f(report.indexRecallAt10)}\n`,
+  );
   return 0;
 }
 

@@ -40,6 +40,8 @@ export interface Metrics {
   missedEventRecoveries: Counter;
   /** Clinician feedback on CDS Hooks cards, by outcome (`accepted`, `overridden`, …). */
   cdsFeedback: Counter<'outcome'>;
+  /** Assessed patients offered to the similar-case index, by outcome (`indexed`, `no-ecg`, `ecg-unusable`, `failed`). */
+  similarCasesIndexed: Counter<'outcome'>;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -130,6 +132,12 @@ export function createMetrics(): Metrics {
     cdsFeedback: new Counter({
       name: 'fhir_fusion_cds_feedback_total',
       help: 'Clinician feedback on CDS Hooks cards, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    similarCasesIndexed: new Counter({
+      name: 'fhir_fusion_similar_cases_indexed_total',
+      help: 'Assessed patients offered to the similar-case index, by outcome.',
       labelNames: ['outcome'] as const,
       registers,
     }),

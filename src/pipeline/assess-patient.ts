@@ -32,6 +32,8 @@ export interface AssessPatientDeps {
     model: ServedModel,
   ) => Promise<{ output: InferenceOutput; basis: VersionedReference[]; missing: AssessmentResult['missing'] }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  /** Runs after the patient's assessments are written (e.g. similar-case indexing); must not throw. */
+  afterScoring?: (record: PatientRecord) => Promise<void>;
   now?: () => Date;
 }
 
@@ -80,6 +82,7 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
     });
     summary.written = scored.written;
     summary.skipped = scored.skipped;
+    await deps.afterScoring?.(record);
     await markInbox(pool, ids, 'processed');
     metrics.stageSeconds.observe({ stage: 'end-to-end' }, seconds(started));
     metrics.jobs.inc({ state: 'completed' });

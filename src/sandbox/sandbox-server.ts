@@ -58,16 +58,26 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   const smart = options.smart
     ? await createSmartAuthServer({ ...options.smart, issuer: `${origin}${FHIR_PREFIX}`, fhirPrefix: FHIR_PREFIX })
     : undefined;
-  const ehr = await createSandboxEhr({
+  // The authorizer checks reads by id against the stored resource's patient; the repository it
+  // asks exists once the EHR does.
+  const late: { repo?: SandboxEhr['repo'] } = {};
+  const ehr: SandboxEhr = await createSandboxEhr({
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.definitions ? { definitions: options.definitions } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.publicOrigin ? { publicBaseUrl: `${origin}${FHIR_PREFIX}` } : {}),
     fhirPrefix: FHIR_PREFIX,
     ...(smart
-      ? { authorize: smartAuthorizer({ verifyAccessToken: (token) => smart.verifyAccessToken(token), fhirPrefix: FHIR_PREFIX }) }
+      ? {
+          authorize: smartAuthorizer({
+            verifyAccessToken: (token) => smart.verifyAccessToken(token),
+            fhirPrefix: FHIR_PREFIX,
+            patientOf: (type, id) => late.repo?.patientOf(type, id),
+          }),
+        }
       : {}),
   });
+  late.repo = ehr.repo;
   try {
     if (smart) await ehr.app.register(smartAuthPlugin, { ...smart.options, server: smart });
     if (options.dicomweb !== false) {

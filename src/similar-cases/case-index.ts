@@ -28,6 +28,11 @@ export interface CaseHit extends IndexedCase {
 export interface CaseIndex {
   /** Reloads every row of this model from Postgres into fresh HNSW graphs; returns the count. */
   rebuild(): Promise<number>;
+  /**
+   * Pulls rows other processes inserted or changed since the last look into the graphs; returns
+   * how many. Queries call it themselves (at most every `refreshIntervalMs`).
+   */
+  refresh(): Promise<number>;
   /** Stores (or replaces) a patient's case and updates the graphs. */
   upsert(entry: CaseEmbeddings): Promise<void>;
   /** The patient's stored ECG embedding, if indexed. */
@@ -47,6 +52,22 @@ export interface CaseIndexOptions extends Omit<VectorIndexOptions, 'dimensions'>
   /** `name@version` of the embedding model; rows of other models are not loaded. */
   model: string;
   dimensions: number;
+  /** Queries pull other processes' new rows at most this often (default 500 ms; 0: every query). */
+  refreshIntervalMs?: number;
+}
+
+/**
+ * How far back a refresh looks before the newest `indexed_at` it has seen: a row committed late
+ * (its statement began before a row already seen) still has a timestamp inside this margin.
+ */
+const COMMIT_SKEW_MS = 5000;
+
+interface EmbeddingRow {
+  case_key: string;
+  change_seq: string;
+  indexed_at: Date;
+  ecg_embedding: number[];
+  report_embedding: number[] | null;
 }
 
 interface CaseRow {
@@ -59,7 +80,8 @@ interface CaseRow {
 
 /**
  * Creates the case index. Postgres is the system of record; the HNSW graphs (ECG and report
- * embeddings) are derived and rebuilt by {@link CaseIndex.rebuild} on start. Row references are
+ * embeddings) are derived: rebuilt by {@link CaseIndex.rebuild} on start, and brought up to date
+ * with what other processes indexed by {@link CaseIndex.refresh} before queries. Row references are
  * looked up in Postgres per query (k rows by primary key), so graph and table cannot disagree on
  * what a key means.
  */
@@ -95,6 +117,42 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
     });
   }
 
+  // case_key → change_seq of the version in the graphs; newest indexed_at seen (ms).
+  const known = new Map<string, string>();
+  let newest = 0;
+  let lastRefresh = 0;
+  const refreshIntervalMs = options.refreshIntervalMs ?? 500;
+
+  function apply(row: EmbeddingRow, into = ecg, reportInto = report): void {
+    known.set(row.case_key, row.change_seq);
+    newest = Math.max(newest, row.indexed_at.getTime());
+    const key = BigInt(row.case_key);
+    if (row.ecg_embedding.length === dimensions) into.upsert(key, Float32Array.from(row.ecg_embedding));
+    if (row.report_embedding?.length === dimensions) reportInto.upsert(key, Float32Array.from(row.report_embedding));
+    else reportInto.remove(key);
+  }
+
+  async function refresh(): Promise<number> {
+    lastRefresh = Date.now();
+    // Keys and versions first; embeddings only of rows not yet in the graphs at that version.
+    const changed = await pool.query<{ case_key: string; change_seq: string }>(
+      'SELECT case_key, change_seq FROM similar_case WHERE model = $1 AND indexed_at > $2',
+      [model, new Date(newest - COMMIT_SKEW_MS)],
+    );
+    const stale = changed.rows.filter((row) => known.get(row.case_key) !== row.change_seq).map((row) => row.case_key);
+    if (stale.length === 0) return 0;
+    const r = await pool.query<EmbeddingRow>(
+      'SELECT case_key, change_seq, indexed_at, ecg_embedding, report_embedding FROM similar_case WHERE case_key = ANY($1::bigint[])',
+      [stale],
+    );
+    for (const row of r.rows) apply(row);
+    return r.rows.length;
+  }
+
+  const fresh = async (): Promise<void> => {
+    if (Date.now() - lastRefresh >= refreshIntervalMs) await refresh();
+  };
+
   const exclusion = async (patientRef?: string): Promise<Set<bigint>> => {
     const key = await keyOf(patientRef);
     return new Set(key === undefined ? [] : [key]);
@@ -104,27 +162,28 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
     async rebuild() {
       const nextEcg = createVectorIndex({ ...options });
       const nextReport = createVectorIndex({ ...options });
-      const r = await pool.query<{ case_key: string; ecg_embedding: number[]; report_embedding: number[] | null }>(
-        'SELECT case_key, ecg_embedding, report_embedding FROM similar_case WHERE model = $1',
+      known.clear();
+      newest = 0;
+      const r = await pool.query<EmbeddingRow>(
+        'SELECT case_key, change_seq, indexed_at, ecg_embedding, report_embedding FROM similar_case WHERE model = $1',
         [model],
       );
-      for (const row of r.rows) {
-        const key = BigInt(row.case_key);
-        if (row.ecg_embedding.length === dimensions) nextEcg.upsert(key, Float32Array.from(row.ecg_embedding));
-        if (row.report_embedding?.length === dimensions) nextReport.upsert(key, Float32Array.from(row.report_embedding));
-      }
+      for (const row of r.rows) apply(row, nextEcg, nextReport);
       ecg = nextEcg;
       report = nextReport;
+      lastRefresh = Date.now();
       return r.rows.length;
     },
+    refresh,
     async upsert(entry) {
-      const r = await pool.query<{ case_key: string }>(
+      const r = await pool.query<EmbeddingRow>(
         `INSERT INTO similar_case (patient_ref, ecg_ref, report_ref, ecg_recorded, model, ecg_embedding, report_embedding)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (patient_ref) DO UPDATE SET ecg_ref = EXCLUDED.ecg_ref, report_ref = EXCLUDED.report_ref,
            ecg_recorded = EXCLUDED.ecg_recorded, model = EXCLUDED.model, ecg_embedding = EXCLUDED.ecg_embedding,
-           report_embedding = EXCLUDED.report_embedding, indexed_at = now()
-         RETURNING case_key`,
+           report_embedding = EXCLUDED.report_embedding, indexed_at = clock_timestamp(),
+           change_seq = nextval('similar_case_change_seq')
+         RETURNING case_key, change_seq, indexed_at, ecg_embedding, report_embedding`,
         [
           entry.patientRef,
           entry.ecgRef,
@@ -135,22 +194,22 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
           entry.reportEmbedding ? vector(entry.reportEmbedding) : null,
         ],
       );
-      const key = BigInt(r.rows[0]!.case_key);
-      ecg.upsert(key, entry.ecgEmbedding);
-      if (entry.reportEmbedding) report.upsert(key, entry.reportEmbedding);
-      else report.remove(key);
+      apply(r.rows[0]!);
     },
     async ecgEmbeddingOf(patientRef) {
       const r = await pool.query<{ ecg_embedding: number[] }>('SELECT ecg_embedding FROM similar_case WHERE patient_ref = $1 AND model = $2', [patientRef, model]);
       return r.rows[0] ? Float32Array.from(r.rows[0].ecg_embedding) : undefined;
     },
     async nearestByEcg(query, k, excludePatientRef) {
+      await fresh();
       return hydrate(ecg.search(query, k, await exclusion(excludePatientRef)));
     },
     async nearestEcgToText(textEmbedding, k) {
+      await fresh();
       return hydrate(ecg.search(textEmbedding, k));
     },
     async nearestByReport(query, k, excludePatientRef) {
+      await fresh();
       return hydrate(report.search(query, k, await exclusion(excludePatientRef)));
     },
     size: () => ecg.size(),

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { parseNpy } from '../evaluation/npy-format.js';
 import { fileSha256 } from '../inference/file-sha256.js';
+import type { InferenceLogger } from '../inference/inference-logger.js';
+import { createSessionFactory } from '../inference/onnx-session-factory.js';
 import { parseVocabulary, type Vocabulary } from '../preprocess/text/vocabulary.js';
 import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
 import { parseEmbeddingManifest, type EmbeddingModelManifest } from './embedding-manifest.js';
@@ -26,13 +28,14 @@ export class EmbeddingModelError extends Error {
 }
 
 const GOLDEN_TOLERANCE = 1e-4;
+const SILENT: InferenceLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Loads `<dir>/embedding-manifest.json`, checks every file's sha256, opens both encoders with
  * ONNX Runtime on `executionProviders` and re-runs the golden tensors, so a corrupted or
  * mismatched model refuses to load (as the risk-model registry does, Triton repository semantics).
  */
-export async function loadEmbeddingModel(dir: string, executionProviders: readonly string[] = ['cpu']): Promise<EmbeddingModel> {
+export async function loadEmbeddingModel(dir: string, executionProviders: readonly string[] = ['cpu'], logger: InferenceLogger = SILENT): Promise<EmbeddingModel> {
   const folder = resolve(dir);
   const parsed = parseEmbeddingManifest(JSON.parse(await readFile(join(folder, 'embedding-manifest.json'), 'utf8')));
   if (!parsed.ok) throw new EmbeddingModelError(`${folder}/embedding-manifest.json: ${parsed.problems.join('; ')}`);
@@ -43,7 +46,9 @@ export async function loadEmbeddingModel(dir: string, executionProviders: readon
   }
   const vocabulary = parseVocabulary(JSON.parse(await readFile(join(folder, manifest.preprocessing.text.tokenizer), 'utf8')));
   if (!vocabulary.ok) throw new EmbeddingModelError(`${folder}/${manifest.preprocessing.text.tokenizer}: ${vocabulary.detail}`);
-  const open = (file: string) => ort.InferenceSession.create(join(folder, file), { executionProviders: [...executionProviders] });
+  // Providers in order with the registry's fallback: on a CPU-only host `cuda,cpu` opens on CPU.
+  const sessions = createSessionFactory(executionProviders, logger);
+  const open = async (file: string) => (await sessions.open(join(folder, file))).session;
   const ecgSession = await open(manifest.encoders.ecg.file);
   const textSession = await open(manifest.encoders.text.file);
   const model = createModel(manifest, ecgSession, textSession, vocabulary.value);

@@ -1,41 +1,74 @@
-import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import type { PatientRecord } from '../assembly/patient-record.js';
+import type { InferenceLogger } from '../inference/inference-logger.js';
+import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
+import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';
 import { createCaseIndex, type CaseIndex } from './case-index.js';
 import type { FetchLike } from './ehr-reader.js';
 import { loadEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
+import { indexCase } from './index-case.js';
 import { similarCasesRoutes } from './similar-cases-routes.js';
 
-/** Options for {@link similarCasesPlugin}. */
-export interface SimilarCasesPluginOptions {
-  pool: Pool;
-  /** Version folder of the embedding model (holds `embedding-manifest.json`). */
-  modelDir: string;
-  fhirBaseUrl: string;
-  fetch?: FetchLike;
-  executionProviders?: readonly string[];
-}
-
-/** What the plugin decorates the instance with, for indexing after an assessment. */
+/** The loaded similar-case machinery: the verified model, the case index, and indexing. */
 export interface SimilarCases {
   model: EmbeddingModel;
   index: CaseIndex;
+  /**
+   * Adds an assessed patient's ECG (and ECG report) to the index so later patients can find it;
+   * resolves with what happened. Only references and embeddings are stored.
+   */
+  indexRecord(record: PatientRecord): Promise<'indexed' | CaseSkipReason>;
+  close(): Promise<void>;
+}
+
+/** Options for {@link loadSimilarCases}. */
+export interface LoadSimilarCasesOptions {
+  pool: Pool;
+  /** Version folder of the embedding model (holds `embedding-manifest.json`). */
+  modelDir: string;
+  executionProviders?: readonly string[];
+  /** Told once of an execution provider that could not be loaded. */
+  logger?: InferenceLogger;
 }
 
 /**
- * Loads and verifies the ECG ↔ report model, rebuilds the HNSW graphs from Postgres and registers
- * the `$similar-cases` / `$similar-ecgs` operations. Decorates `fastify.similarCases`.
+ * Loads and verifies the ECG ↔ report model (sha256 of every file, golden tensors) and rebuilds
+ * the HNSW graphs from Postgres. The pipeline and the backfill index assessed patients through
+ * it; {@link similarCasesPlugin} answers queries with it.
  */
-export async function similarCasesPlugin(fastify: FastifyInstance, options: SimilarCasesPluginOptions): Promise<void> {
-  const model = await loadEmbeddingModel(resolve(options.modelDir), options.executionProviders ?? ['cpu']);
+export async function loadSimilarCases(options: LoadSimilarCasesOptions): Promise<SimilarCases> {
+  const model = await loadEmbeddingModel(options.modelDir, options.executionProviders ?? ['cpu'], options.logger);
   const index = createCaseIndex({ pool: options.pool, model: model.key, dimensions: model.dimension });
   await index.rebuild();
-  fastify.addHook('onClose', async () => model.close());
-  const similarCases: SimilarCases = { model, index };
+  const convertUnit = createUcumConverter();
+  return {
+    model,
+    index,
+    async indexRecord(record) {
+      const entry = caseFromRecord(record, model.manifest, convertUnit);
+      if (!entry.ok) return entry.reason;
+      await indexCase(model, index, entry.value);
+      return 'indexed';
+    },
+    close: () => model.close(),
+  };
+}
+
+/** Options for {@link similarCasesPlugin}. */
+export interface SimilarCasesPluginOptions {
+  similarCases: SimilarCases;
+  fhirBaseUrl: string;
+  fetch?: FetchLike;
+}
+
+/** Registers the `$similar-cases` / `$similar-ecgs` operations and decorates `fastify.similarCases`. */
+export async function similarCasesPlugin(fastify: FastifyInstance, options: SimilarCasesPluginOptions): Promise<void> {
+  const { similarCases } = options;
   fastify.decorate('similarCases', similarCases);
   await fastify.register(similarCasesRoutes, {
-    index,
-    model,
+    index: similarCases.index,
+    model: similarCases.model,
     fhirBaseUrl: options.fhirBaseUrl,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   });

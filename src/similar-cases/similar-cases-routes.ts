@@ -1,9 +1,10 @@
 import type { Bundle, BundleEntry, DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outcome, type IssueCode } from '../fhir/operation-outcome.js';
-import type { CaseHit, CaseIndex } from './case-index.js';
+import type { CaseIndex } from './case-index.js';
 import type { EmbeddingModel } from './embedding-model.js';
 import { readAsCaller, type FetchLike } from './ehr-reader.js';
+import { neighboursToFetch, similarCasesOf, visibleNeighbours, type VisibleNeighbour } from './visible-neighbours.js';
 
 /** Options for {@link similarCasesRoutes}. */
 export interface SimilarCasesRoutesOptions {
@@ -51,18 +52,17 @@ function parseCount(raw: unknown, max: number): number | undefined {
 export async function similarCasesRoutes(fastify: FastifyInstance, options: SimilarCasesRoutesOptions): Promise<void> {
   const maxCount = options.maxCount ?? 20;
 
-  async function bundleOf(token: string, hits: CaseHit[], selfUrl: string): Promise<Bundle> {
-    const entry: BundleEntry[] = [];
-    for (const hit of hits) {
-      if (!hit.reportRef) continue;
-      const read = await readAsCaller<DiagnosticReport>(options.fetch, options.fhirBaseUrl, hit.reportRef, token);
-      if (!read.ok) continue; // not visible to this caller (401/403/404): never disclosed
-      entry.push({
-        fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${hit.reportRef}`,
-        resource: read.resource,
-        search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
-      });
-    }
+  const readerFor = (token: string) => async (reference: string): Promise<DiagnosticReport | undefined> => {
+    const read = await readAsCaller<DiagnosticReport>(options.fetch, options.fhirBaseUrl, reference, token);
+    return read.ok ? read.resource : undefined; // not visible to this caller (401/403/404): never disclosed
+  };
+
+  function bundleOf(neighbours: VisibleNeighbour[], selfUrl: string): Bundle {
+    const entry: BundleEntry[] = neighbours.map(({ hit, report }) => ({
+      fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${hit.reportRef ?? ''}`,
+      resource: report,
+      search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
+    }));
     return {
       resourceType: 'Bundle',
       type: 'searchset',
@@ -88,15 +88,9 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
         if (patient.status === 403) return fail(reply, 403, 'forbidden', 'the token does not allow reading this patient', 'Patient.id');
         return fail(reply, 404, 'not-found', 'patient not found on the EHR', 'Patient.id');
       }
-      const patientRef = `Patient/${id}`;
-      const query = await options.index.ecgEmbeddingOf(patientRef);
-      if (!query) return fail(reply, 404, 'not-found', 'this patient has no indexed ECG yet', 'Patient.id');
-      // Ask for extra neighbours: some may be hidden from this caller or lack a report.
-      const hits = await options.index.nearestByEcg(query, Math.min(count * 3, count + 50), patientRef);
-      const bundle = await bundleOf(token, hits, request.url);
-      bundle.entry = bundle.entry?.slice(0, count);
-      bundle.total = bundle.entry?.length ?? 0;
-      return reply.type(FHIR_JSON).send(bundle);
+      const neighbours = await similarCasesOf(options.index, `Patient/${id}`, count, readerFor(token));
+      if (!neighbours) return fail(reply, 404, 'not-found', 'this patient has no indexed ECG yet', 'Patient.id');
+      return reply.type(FHIR_JSON).send(bundleOf(neighbours, request.url));
     },
   );
 
@@ -109,10 +103,7 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
     const count = parseCount(request.query._count, maxCount);
     if (count === undefined) return fail(reply, 400, 'value', `_count must be an integer from 1 to ${maxCount}`, '_count');
     const [embedding] = await options.model.embedText([text]);
-    const hits = await options.index.nearestEcgToText(embedding!, Math.min(count * 3, count + 50));
-    const bundle = await bundleOf(token, hits, request.url);
-    bundle.entry = bundle.entry?.slice(0, count);
-    bundle.total = bundle.entry?.length ?? 0;
-    return reply.type(FHIR_JSON).send(bundle);
+    const hits = await options.index.nearestEcgToText(embedding!, neighboursToFetch(count));
+    return reply.type(FHIR_JSON).send(bundleOf(await visibleNeighbours(hits, count, readerFor(token)), request.url));
   });
 }

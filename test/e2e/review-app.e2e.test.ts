@@ -22,7 +22,8 @@ describe('review app end to end in headless Chromium', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    sandbox = await startReviewSandbox({ databaseUrl: db.url, patients: 1, seed: 4242 });
+    // A few patients, so the similar-cases panel has past cases to show.
+    sandbox = await startReviewSandbox({ databaseUrl: db.url, patients: 4, seed: 4242 });
     patientId = sandbox.patientIds[0] ?? '';
     assessment = await waitFor(async () => {
       const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}` }, { cache: 'no-cache' });
@@ -42,6 +43,10 @@ describe('review app end to end in headless Chromium', () => {
       const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}`, _sort: '-date' }, { cache: 'no-cache' });
       return found.length >= 2 ? found[0] : undefined;
     }, 'a second RiskAssessment after a new vital sign');
+    await waitFor(async () => {
+      const { rows } = await sandbox.server.server.fusion.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
+      return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
+    }, 'every patient in the similar-case index');
     await mkdir(ARTIFACTS, { recursive: true });
     userDataDir = await mkdtemp(join(tmpdir(), 'review-chromium-'));
     // A fresh profile per run: launchPersistentContext owns --user-data-dir.
@@ -99,6 +104,14 @@ describe('review app end to end in headless Chromium', () => {
     // Every assessment is listed, newest first, and plotted.
     await expect(page.locator('table.assessments tbody tr').count()).resolves.toBe(2);
     await expect(trend.locator('circle').count()).resolves.toBe(2);
+    // Similar past cases: the other patients' ECG reports, never this patient's own.
+    const similar = page.locator('section.similar');
+    await expect(similar.isVisible()).resolves.toBe(true);
+    await expect(similar.locator('table.similar-cases tbody tr').count()).resolves.toBe(sandbox.patientIds.length - 1);
+    const similarText = await similar.innerText();
+    expect(similarText).not.toContain(`DiagnosticReport/${patientId}-ecg-report`);
+    expect(similarText).toContain('trained on synthetic data');
+    await similar.screenshot({ path: join(REPO_ROOT, 'docs', 'images', 'similar-cases.png') });
     // Works at 1024 px: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
     await page.evaluate(() => window.scrollTo(0, 0));

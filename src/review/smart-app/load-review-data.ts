@@ -60,7 +60,31 @@ export interface ReviewData {
   sentences: ReportSentence[];
   ecg: Observation | undefined;
   imaging: ImagingStudy | undefined;
+  /**
+   * Past patients whose ECG looked most like this patient's, with what their ECG reports said, as
+   * far as the clinician's token lets them read those reports; `undefined` when similar-case
+   * retrieval is off or the patient's ECG is not indexed yet.
+   */
+  similarCases: SimilarCaseView[] | undefined;
 }
+
+/** One similar past case as the page shows it: no identity, only the ECG report and the similarity. */
+export interface SimilarCaseView {
+  /** Cosine similarity of the ECG embeddings, in [-1, 1]. */
+  similarity: number;
+  reportReference: string;
+  /** The report's conclusion (its diagnoses), or its title when it has none. */
+  conclusion: string;
+  /** `conclusionCode` displays. */
+  codes: string[];
+  recorded: string | undefined;
+}
+
+/** Finds the patient's similar past cases, reading each neighbour's report with `read`. */
+export type SimilarCasesFinder = (
+  patientRef: string,
+  read: (reference: string) => Promise<DiagnosticReport | undefined>,
+) => Promise<Array<{ similarity: number; report: DiagnosticReport; reportReference: string }> | undefined>;
 
 function entries<T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] {
   return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
@@ -102,7 +126,7 @@ function reportText(report: DiagnosticReport): string {
  * with their Provenances (`_revinclude`), and for the newest one its model, card and inputs.
  * Inputs the clinician may not read are listed without content.
  */
-export async function loadReviewData(fhir: ClinicianFhir, patientId: string): Promise<ReviewData> {
+export async function loadReviewData(fhir: ClinicianFhir, patientId: string, findSimilar?: SimilarCasesFinder): Promise<ReviewData> {
   const [patient, bundle] = await Promise.all([
     fhir.read<Patient>(`Patient/${patientId}`),
     fhir.search(
@@ -128,7 +152,7 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string): Pr
     .sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
   const latest = assessments[0];
   if (!latest) {
-    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined };
+    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined, similarCases: undefined };
   }
   const fusionProvenance = provenances.find(
     (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === latest.reference),
@@ -136,7 +160,8 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string): Pr
   const cardReference = modelCardOf(fusionProvenance);
   const tryRead = <T extends Resource>(reference: string | undefined): Promise<T | undefined> =>
     reference ? fhir.read<T>(reference).catch(() => undefined) : Promise.resolve(undefined);
-  const [card, device, ...inputResources] = await Promise.all([
+  const [similar, card, device, ...inputResources] = await Promise.all([
+    findSimilar ? findSimilar(`Patient/${patientId}`, (reference) => tryRead<DiagnosticReport>(reference)) : Promise.resolve(undefined),
     tryRead<DocumentReference>(cardReference),
     tryRead<Device>(latest.performer),
     ...latest.basis.map((reference) => tryRead<Resource>(reference)),
@@ -171,5 +196,12 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string): Pr
     sentences: reports.flatMap((report) => reportSentences(reportText(report))),
     ecg: inputResources.find(isWaveform),
     imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+    similarCases: similar?.map(({ similarity, report, reportReference }) => ({
+      similarity,
+      reportReference,
+      conclusion: report.conclusion ?? report.code?.text ?? report.code?.coding?.[0]?.display ?? 'ECG report',
+      codes: (report.conclusionCode ?? []).map((c) => c.text ?? c.coding?.[0]?.display ?? c.coding?.[0]?.code ?? '').filter(Boolean),
+      recorded: report.effectiveDateTime ?? report.issued,
+    })),
   };
 }

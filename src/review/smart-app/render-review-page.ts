@@ -165,6 +165,28 @@ function media(data: ReviewData, ctx: ReviewPageContext): string {
 </section>`;
 }
 
+function similarCases(data: ReviewData, ctx: ReviewPageContext): string {
+  if (data.similarCases === undefined) return '';
+  const base = ctx.iss.replace(/\/$/, '');
+  const rows = data.similarCases
+    .map(
+      (c, i) =>
+        `<tr><td class="num">${i + 1}</td><td class="num">${c.similarity.toFixed(2)}</td><td>${escapeHtml(c.conclusion)}${
+          c.codes.length ? `<div class="muted">${escapeHtml(c.codes.join(' · '))}</div>` : ''
+        }</td><td>${escapeHtml(when(c.recorded))}</td><td><a href="${escapeHtml(`${base}/${c.reportReference}`)}" target="_blank" rel="noopener" class="muted">${escapeHtml(c.reportReference)}</a></td></tr>`,
+    )
+    .join('');
+  return `<section class="card similar" aria-labelledby="similar-h">
+  <h2 id="similar-h">Similar past cases <span class="h-sub">patients whose ECG looked most like this one, and what their ECG reports said</span></h2>
+  ${
+    rows
+      ? `<table class="similar-cases"><thead><tr><th class="num">#</th><th class="num">ECG similarity <span class="muted">(cosine)</span></th><th>Their ECG report said</th><th>When</th><th>Report</th></tr></thead><tbody>${rows}</tbody></table>`
+      : '<p class="empty">No similar past case that your access lets you read.</p>'
+  }
+  <p class="muted">Found with an ECG ↔ report embedding model trained on synthetic data, for demonstrating the pipeline; not for clinical use.</p>
+</section>`;
+}
+
 function provenance(latest: AssessmentView, data: ReviewData, ctx: ReviewPageContext): string {
   const base = ctx.iss.replace(/\/$/, '');
   const m = data.model;
@@ -249,6 +271,7 @@ export function renderReviewPage(data: ReviewData, ctx: ReviewPageContext): stri
   <div class="col-side">${feedback(latest, data, ctx)}${provenance(latest, data, ctx)}</div>
 </div>
 ${media(data, ctx)}
+${similarCases(data, ctx)}
 ${history(data)}`
     : `<section class="card"><h2>No AI assessments</h2><p class="empty">fhir-fusion has not assessed this patient yet.</p></section>`;
   return pageShell({

@@ -11,7 +11,7 @@ import { isFusionAssessment } from './assessment-view.js';
 import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
 import { buildFeedbackProvenance } from './feedback-provenance.js';
 import { renderStudyThumbnail, type ThumbnailSource } from './image-thumbnail.js';
-import { loadReviewData } from './load-review-data.js';
+import { loadReviewData, type SimilarCasesFinder } from './load-review-data.js';
 import { renderErrorPage, ReviewError } from './review-error.js';
 import { renderReviewPage } from './render-review-page.js';
 import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from './review-store.js';
@@ -36,6 +36,8 @@ export interface ReviewAppOptions {
   thumbnails?: ThumbnailSource;
   /** Folder with review.css (default `src/review/assets`). */
   assetsDir?: string;
+  /** Similar-case retrieval; without it the page has no similar-cases panel. */
+  findSimilar?: SimilarCasesFinder;
 }
 
 /** Route prefix of the app: launch URL `{PUBLIC_URL}/review/launch`, redirect URL `{PUBLIC_URL}/review/callback`. */
@@ -215,7 +217,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
 
   app.get(REVIEW_PREFIX, async (request, reply) => {
     const session = await sessionFor(request);
-    const data = await loadReviewData(fhirFor(session), session.patientId);
+    const data = await loadReviewData(fhirFor(session), session.patientId, options.findSimilar);
     const notice = stringQuery(request).saved === '1' ? 'Your review was saved to the chart.' : undefined;
     const html = renderReviewPage(data, {
       prefix: REVIEW_PREFIX,

@@ -98,6 +98,17 @@ export class SandboxRepository extends MemoryRepository {
     return this.current(resourceType, id);
   }
 
+  /**
+   * `Patient/{id}` whose compartment a stored resource is in (the Patient itself, else its
+   * `subject` or `patient` reference), or `undefined` (not stored, or in no patient's compartment).
+   */
+  patientOf(resourceType: string, id: string): string | undefined {
+    if (resourceType === 'Patient') return this.current(resourceType, id) ? `Patient/${id}` : undefined;
+    const resource = this.current(resourceType, id) as { subject?: { reference?: string }; patient?: { reference?: string } } | undefined;
+    const reference = resource?.subject?.reference ?? resource?.patient?.reference;
+    return reference?.startsWith('Patient/') ? reference : undefined;
+  }
+
   /** Number of current resources of a type (for tests, metrics and benchmarks). */
   countResources(resourceType: string): number {
     return this.internals().resources.get(resourceType)?.size ?? 0;

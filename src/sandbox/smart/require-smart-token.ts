@@ -23,6 +23,13 @@ export interface RequireSmartTokenOptions {
    * requests that need only a valid token (e.g. batch/transaction, checked per entry by the server).
    */
   requiredAccess?: (request: FastifyRequest) => RequiredAccess | undefined | 'public';
+  /**
+   * `Patient/{id}` a stored resource belongs to (its `subject` or `patient`), for reads by id
+   * under a `patient/` scope: a read of another patient's resource is then refused (SMART App
+   * Launch 2 §"Scopes for requesting FHIR resources": patient-specific scopes are limited to the
+   * patient in context). Without it such reads are allowed.
+   */
+  patientOf?: (resourceType: string, id: string) => string | undefined;
 }
 
 /**
@@ -64,10 +71,10 @@ export function requiredAccessForFhirRequest(
 /**
  * Whether a `patient/` scope permits the request for the token's patient: reads of the patient
  * itself, and searches pinned to that patient (`patient=`/`subject=` or `_id=` on Patient).
- * Reads of other resources by id cannot be checked without loading them; the FHIR server sees
- * `request.smartToken` and filters by compartment.
+ * Reads of other resources by id are checked with `patientOf` (the stored resource's patient)
+ * where the server provides it.
  */
-function patientScopeAllows(access: RequiredAccess, patient: string | undefined): boolean {
+function patientScopeAllows(access: RequiredAccess, patient: string | undefined, patientOf?: RequireSmartTokenOptions['patientOf']): boolean {
   if (!patient) return false;
   const isPatient = (value: string | null) => value === patient || value === `Patient/${patient}`;
   if (access.resourceType === 'Patient') {
@@ -77,6 +84,10 @@ function patientScopeAllows(access: RequiredAccess, patient: string | undefined)
   if (access.permission === 's') {
     const params = access.searchParams;
     return ['patient', 'subject', 'subject:Patient'].some((name) => params?.getAll(name).some(isPatient));
+  }
+  if (access.id !== undefined && patientOf) {
+    const owner = patientOf(access.resourceType, access.id);
+    return owner === undefined || isPatient(owner);
   }
   return true;
 }
@@ -145,7 +156,7 @@ export async function checkSmartAccess(
   if (!access) return { ok: true, claims };
   const permitting = scopesPermitting(splitScopes(claims.scope), access);
   const allowed = permitting.some(
-    (scope) => scope.context !== 'patient' || patientScopeAllows(access, claims.patient),
+    (scope) => scope.context !== 'patient' || patientScopeAllows(access, claims.patient, options.patientOf),
   );
   if (!allowed) {
     return refusal(

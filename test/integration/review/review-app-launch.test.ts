@@ -134,6 +134,34 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
     expect(next.body).toContain('Chest film looks clear to me.');
   });
 
+  it('shows the similar past cases the clinician may read (the other patient, never this one), also through $similar-cases', async () => {
+    const pool = sandbox.server.server.fusion.pool;
+    await waitFor(async () => {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
+      return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
+    }, 'every assessed patient in the similar-case index');
+    const other = sandbox.patientIds[1] ?? '';
+    const cookies = await signIn();
+    const page = await app().inject({ method: 'GET', url: '/review', headers: { cookie: cookieHeader(cookies) } });
+    const section = /<section class="card similar"[\s\S]*?<\/section>/.exec(page.body)?.[0] ?? '';
+    expect(section).toContain('Similar past cases');
+    expect(section).toContain(`DiagnosticReport/${other}-ecg-report`);
+    expect(section).not.toContain(`DiagnosticReport/${patientId}-ecg-report`);
+    expect(section).toContain('trained on synthetic data');
+
+    // The same neighbours through the FHIR operation, with the clinician's own token.
+    const { rows } = await pool.query<{ access_token: string }>('SELECT access_token FROM review_session ORDER BY expires_at DESC LIMIT 1');
+    const token = rows[0]!.access_token;
+    const answer = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${patientId}/$similar-cases?_count=3`, headers: { authorization: `Bearer ${token}` } });
+    expect(answer.statusCode).toBe(200);
+    const bundle = answer.json() as { type: string; entry?: Array<{ resource: { id: string; subject?: { reference?: string } }; search: { score: number } }> };
+    expect(bundle.type).toBe('searchset');
+    expect(bundle.entry?.map((e) => e.resource.subject?.reference)).toEqual([`Patient/${other}`]);
+    expect(bundle.entry?.[0]?.search.score).toBeGreaterThan(-1);
+    const refused = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${patientId}/$similar-cases`, headers: { authorization: 'Bearer not-a-token' } });
+    expect(refused.statusCode).toBe(401);
+  });
+
   it('standalone launch asks for the patient and ends on the same page', async () => {
     const { callback, cookies } = await launchToCallback({ iss: sandbox.fhirBaseUrl });
     const done = await app().inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie: cookieHeader(cookies) } });

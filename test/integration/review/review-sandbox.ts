@@ -85,21 +85,23 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
         clientId: CLIENTS.review,
         type: 'public',
         redirectUris: [`${fusionUrl}/review/callback`],
-        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r'],
+        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r', 'user/DiagnosticReport.r'],
       },
     ],
     users: [{ id: 'dr-review-login', fhirUser: `Practitioner/${practitionerId}` }],
   });
   const backendTokenRequests: string[] = [];
   const backendFhirRequests: string[] = [];
-  const authorize = smartAuthorizer({ verifyAccessToken: (t) => auth.verifyAccessToken(t), fhirPrefix: '/fhir' });
-  const ehr = await createSandboxEhr({
+  const late: { repo?: SandboxEhr['repo'] } = {};
+  const authorize = smartAuthorizer({ verifyAccessToken: (t) => auth.verifyAccessToken(t), fhirPrefix: '/fhir', patientOf: (type, id) => late.repo?.patientOf(type, id) });
+  const ehr: SandboxEhr = await createSandboxEhr({
     logger: false,
     authorize: async (request) => {
       await authorize(request);
       if (request.smartToken?.client_id === CLIENTS.fusion) backendFhirRequests.push(request.url.split('?')[0] ?? '');
     },
   });
+  late.repo = ehr.repo;
   ehr.app.addHook('preHandler', async (request) => {
     if (request.url.startsWith('/auth/token')) {
       const body = (request.body ?? {}) as Record<string, unknown>;

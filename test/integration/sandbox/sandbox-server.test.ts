@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { startSandboxServer } from '../../../src/sandbox/sandbox-server.js';

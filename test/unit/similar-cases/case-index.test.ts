@@ -114,4 +114,21 @@ describe('case index (Postgres rows + HNSW graphs)', () => {
     const count = await pool.query('SELECT count(*)::int AS n FROM similar_case WHERE patient_ref = $1', ['Patient/p5']);
     expect(count.rows[0].n).toBe(1);
   });
+
+  it('sees cases another process indexed, and their re-indexing, before answering a query', async () => {
+    const a = createCaseIndex({ pool, model: 'clip@3', dimensions: DIM });
+    const b = createCaseIndex({ pool, model: 'clip@3', dimensions: DIM, refreshIntervalMs: 0 });
+    await b.rebuild();
+    const first = unit([1, 0, 0, 0, 0, 0, 0, 0]);
+    const second = unit([0, 0, 0, 0, 0, 0, 0, 1]);
+    await a.upsert({ patientRef: 'Patient/x1', ecgRef: 'Observation/x1-ecg', ecgEmbedding: first });
+    await a.upsert({ patientRef: 'Patient/x2', ecgRef: 'Observation/x2-ecg', ecgEmbedding: second });
+    expect((await b.nearestByEcg(first, 1))[0]!.patientRef).toBe('Patient/x1');
+    expect(b.size()).toBe(2);
+    // x1 re-indexed by process A with x2's direction: B follows the new version.
+    await a.upsert({ patientRef: 'Patient/x1', ecgRef: 'Observation/x1-ecg-2', ecgEmbedding: second });
+    const hits = await b.nearestByEcg(second, 2);
+    expect(hits.map((h) => h.similarity.toFixed(3))).toEqual(['1.000', '1.000']);
+    expect(await b.refresh()).toBe(0);
+  });
 });

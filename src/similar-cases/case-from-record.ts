@@ -1,0 +1,64 @@
+import type { DiagnosticReport, Observation } from '@medplum/fhirtypes';
+import type { FetchedDicomInstance, PatientRecord } from '../assembly/patient-record.js';
+import { ecgFromDicomWaveform } from '../preprocess/ecg/ecg-from-dicom-waveform.js';
+import { ecgFromObservation } from '../preprocess/ecg/ecg-from-observation.js';
+import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
+import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';
+import { extractReportText } from '../preprocess/text/extract-report-text.js';
+import type { EmbeddingModelManifest } from './embedding-manifest.js';
+import type { CaseToIndex } from './index-case.js';
+
+/** Why an assessed patient was not added to the similar-case index (no patient data in it). */
+export type CaseSkipReason = 'no-ecg' | 'ecg-unusable';
+
+function isObservation(data: Observation | FetchedDicomInstance): data is Observation {
+  return (data as Observation).resourceType === 'Observation';
+}
+
+function isEcgReport(report: DiagnosticReport, categories: readonly string[]): boolean {
+  // DiagnosticReport.category from HL7 v2 table 0074 (`EC` = electrocardiac), as the model's
+  // manifest names them (its `preprocessing.text.categories`).
+  return (report.category ?? []).some((c) => (c.coding ?? []).some((k) => k.code !== undefined && categories.includes(k.code)));
+}
+
+function newest(reports: DiagnosticReport[]): DiagnosticReport | undefined {
+  const time = (r: DiagnosticReport) => r.effectiveDateTime ?? r.effectivePeriod?.start ?? r.issued ?? '';
+  return [...reports].sort((a, b) => time(b).localeCompare(time(a)))[0];
+}
+
+/**
+ * What to index for an assessed patient: the ECG of the assembled record, preprocessed exactly as
+ * the embedding model's manifest says (the same `src/preprocess` functions the risk models use), and
+ * the newest ECG interpretation report in the record, if any. `reason` says why there is nothing to
+ * index; a patient without a usable ECG is simply not a past case.
+ */
+export function caseFromRecord(
+  record: PatientRecord,
+  manifest: EmbeddingModelManifest,
+  convertUnit: UnitConverter,
+): { ok: true; value: CaseToIndex } | { ok: false; reason: CaseSkipReason } {
+  const ecg = record.modalities.ecg;
+  const patientId = record.patient.id;
+  if (ecg.status !== 'present' || !patientId) return { ok: false, reason: 'no-ecg' };
+  const leads = isObservation(ecg.data) ? ecgFromObservation(ecg.data, { convertUnit }) : ecgFromDicomWaveform(ecg.data.bytes, { convertUnit });
+  if (!leads.ok) return { ok: false, reason: 'ecg-unusable' };
+  const model = toModelEcg(leads.value, manifest.preprocessing.ecg);
+  if (!model.ok) return { ok: false, reason: 'ecg-unusable' };
+  const source = ecg.sources[0];
+  if (!source) return { ok: false, reason: 'no-ecg' };
+  const recorded = isObservation(ecg.data) ? (ecg.data.effectiveDateTime ?? ecg.data.effectiveInstant) : undefined;
+
+  const reports = record.modalities.text.status === 'present' ? record.modalities.text.data : [];
+  const report = newest(reports.filter((r) => isEcgReport(r, manifest.preprocessing.text.categories)));
+  const text = report ? extractReportText(report) : undefined;
+  return {
+    ok: true,
+    value: {
+      patientRef: `Patient/${patientId}`,
+      ecgRef: `${source.resourceType}/${source.id}`,
+      ecgWaveform: model.value.data,
+      ...(recorded ? { ecgRecorded: recorded } : {}),
+      ...(report?.id && text?.ok && text.value.text ? { report: { ref: `DiagnosticReport/${report.id}`, text: text.value.text } } : {}),
+    },
+  };
+}
