@@ -36,7 +36,7 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
   if (!existsSync(join(datasetDir, 'dataset.json'))) {
     process.stderr.write(
       `No held-out dataset at ${values.data}. Export it with the project's own generator and preprocessing first ` +
-        `(about 14 min on 2 cores for the default splits):\n  npx tsx models/training/export-features.ts --out ${values.data}\n` +
+        `(about 5 min on 2 cores for the default splits):\n  npx tsx models/training/export-features.ts --out ${values.data}\n` +
         `or re-create everything with models/training/build-all.sh.\n`,
     );
     return 2;
