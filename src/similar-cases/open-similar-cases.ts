@@ -34,7 +34,8 @@ export function indexSimilarCase(similarCases: SimilarCases, metrics: Metrics, l
       metrics.similarCasesIndexed.inc({ outcome: await similarCases.indexRecord(record) });
     } catch (err) {
       metrics.similarCasesIndexed.inc({ outcome: 'failed' });
-      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'similar-case indexing failed');
+      // The error's name only: driver and runtime messages may quote the row (a patient reference).
+      logger.warn({ err: { name: (err as Error).name } }, 'similar-case indexing failed');
     }
   };
 }

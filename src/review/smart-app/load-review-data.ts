@@ -161,7 +161,8 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, fin
   const tryRead = <T extends Resource>(reference: string | undefined): Promise<T | undefined> =>
     reference ? fhir.read<T>(reference).catch(() => undefined) : Promise.resolve(undefined);
   const [similar, card, device, ...inputResources] = await Promise.all([
-    findSimilar ? findSimilar(`Patient/${patientId}`, (reference) => tryRead<DiagnosticReport>(reference)) : Promise.resolve(undefined),
+    // A failing index leaves the panel out; it never costs the clinician the review page.
+    findSimilar ? findSimilar(`Patient/${patientId}`, (reference) => tryRead<DiagnosticReport>(reference)).catch(() => undefined) : Promise.resolve(undefined),
     tryRead<DocumentReference>(cardReference),
     tryRead<Device>(latest.performer),
     ...latest.basis.map((reference) => tryRead<Resource>(reference)),
