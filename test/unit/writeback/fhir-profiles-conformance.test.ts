@@ -50,6 +50,7 @@ describe('fhir-profiles', () => {
       ...readAll('CodeSystem'),
       ...readAll('ValueSet'),
       ...readAll('CapabilityStatement'),
+      ...readAll('OperationDefinition'),
       ...readAll('SubscriptionTopic').filter(({ resource }) => resource.resourceType === 'Basic'),
     ];
     expect(r4Files.length).toBeGreaterThan(20);
