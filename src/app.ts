@@ -119,7 +119,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     closers.push(() => engine.close());
     served = serving.models;
     for (const m of serving.registry.list()) {
-      metrics.executionProvider.set({ model: m.key, provider: m.executionProvider }, 1);
+      // With a remote backend the batches run there, whatever the local verification ran on.
+      metrics.executionProvider.set({ model: m.key, provider: config.INFERENCE_BACKEND === 'kserve-v2' ? 'kserve-v2' : m.executionProvider }, 1);
     }
     const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
     pipeline = {
