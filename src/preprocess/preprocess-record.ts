@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Observation } from '@medplum/fhirtypes';
-import type { FetchedDicomInstance, MissingReason, PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import type { MissingReason, PatientRecord, VersionedReference } from '../assembly/patient-record.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../inference/manifest-types.js';
-import { ecgFromDicomWaveform } from './ecg/ecg-from-dicom-waveform.js';
-import { ecgFromObservation } from './ecg/ecg-from-observation.js';
-import type { EcgLeads } from './ecg/ecg-leads.js';
+import { ecgLeadsFromSource } from './ecg/ecg-from-record-source.js';
 import { renderEcgImage } from './ecg/render-ecg-image.js';
 import { toModelEcg } from './ecg/to-model-ecg.js';
 import type { CompressedFrameDecoder } from './imaging/compressed-frame-decoder.js';
@@ -187,9 +184,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   run('ecg', () => {
     const src = record.modalities.ecg;
     if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
-    const leads: PreprocessResult<EcgLeads> = isObservation(src.data)
-      ? ecgFromObservation(src.data, { convertUnit })
-      : ecgFromDicomWaveform(src.data.bytes, { convertUnit });
+    const leads = ecgLeadsFromSource(src.data, { convertUnit });
     if (!leads.ok) return leads;
     const model = toModelEcg(leads.value, p.ecg);
     if (!model.ok) return model;
@@ -215,10 +210,6 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   }
   const sources = dedupe(MODALITY_ORDER.flatMap((m) => (presence[m] ? outputs[m]?.sources ?? [] : [])));
   return { tensors, presence, missing, tabularFeatures, sources };
-}
-
-function isObservation(data: Observation | FetchedDicomInstance): data is Observation {
-  return (data as Observation).resourceType === 'Observation';
 }
 
 function versioned(resourceType: string, id: string | undefined, versionId: string | undefined): VersionedReference {

@@ -1,7 +1,6 @@
-import type { DiagnosticReport, Observation } from '@medplum/fhirtypes';
-import type { FetchedDicomInstance, PatientRecord } from '../assembly/patient-record.js';
-import { ecgFromDicomWaveform } from '../preprocess/ecg/ecg-from-dicom-waveform.js';
-import { ecgFromObservation } from '../preprocess/ecg/ecg-from-observation.js';
+import type { DiagnosticReport } from '@medplum/fhirtypes';
+import type { PatientRecord } from '../assembly/patient-record.js';
+import { ecgLeadsFromSource, isEcgObservation } from '../preprocess/ecg/ecg-from-record-source.js';
 import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
 import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';
 import { extractReportText } from '../preprocess/text/extract-report-text.js';
@@ -10,10 +9,6 @@ import type { CaseToIndex } from './index-case.js';
 
 /** Why an assessed patient was not added to the similar-case index (no patient data in it). */
 export type CaseSkipReason = 'no-ecg' | 'ecg-unusable';
-
-function isObservation(data: Observation | FetchedDicomInstance): data is Observation {
-  return (data as Observation).resourceType === 'Observation';
-}
 
 function isEcgReport(report: DiagnosticReport, categories: readonly string[]): boolean {
   // DiagnosticReport.category from HL7 v2 table 0074 (`EC` = electrocardiac), as the model's
@@ -40,13 +35,13 @@ export function caseFromRecord(
   const ecg = record.modalities.ecg;
   const patientId = record.patient.id;
   if (ecg.status !== 'present' || !patientId) return { ok: false, reason: 'no-ecg' };
-  const leads = isObservation(ecg.data) ? ecgFromObservation(ecg.data, { convertUnit }) : ecgFromDicomWaveform(ecg.data.bytes, { convertUnit });
+  const leads = ecgLeadsFromSource(ecg.data, { convertUnit });
   if (!leads.ok) return { ok: false, reason: 'ecg-unusable' };
   const model = toModelEcg(leads.value, manifest.preprocessing.ecg);
   if (!model.ok) return { ok: false, reason: 'ecg-unusable' };
   const source = ecg.sources[0];
   if (!source) return { ok: false, reason: 'no-ecg' };
-  const recorded = isObservation(ecg.data) ? (ecg.data.effectiveDateTime ?? ecg.data.effectiveInstant) : undefined;
+  const recorded = isEcgObservation(ecg.data) ? (ecg.data.effectiveDateTime ?? ecg.data.effectiveInstant) : undefined;
 
   const reports = record.modalities.text.status === 'present' ? record.modalities.text.data : [];
   const report = newest(reports.filter((r) => isEcgReport(r, manifest.preprocessing.text.categories)));

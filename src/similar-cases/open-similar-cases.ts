@@ -47,6 +47,6 @@ const REVIEW_SIMILAR_CASES = 5;
 export function reviewSimilarCases(similarCases: SimilarCases): SimilarCasesFinder {
   return async (patientRef, read) => {
     const found = await similarCasesOf(similarCases.index, patientRef, REVIEW_SIMILAR_CASES, read);
-    return found?.map(({ hit, report }) => ({ similarity: hit.similarity, report, reportReference: hit.reportRef ?? `DiagnosticReport/${report.id ?? ''}` }));
+    return found?.map(({ hit, reportRef, report }) => ({ similarity: hit.similarity, report, reportReference: reportRef }));
   };
 }

@@ -58,8 +58,8 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
   };
 
   function bundleOf(neighbours: VisibleNeighbour[], selfUrl: string): Bundle {
-    const entry: BundleEntry[] = neighbours.map(({ hit, report }) => ({
-      fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${hit.reportRef ?? ''}`,
+    const entry: BundleEntry[] = neighbours.map(({ hit, reportRef, report }) => ({
+      fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${reportRef}`,
       resource: report,
       search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
     }));

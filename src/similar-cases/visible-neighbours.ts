@@ -1,9 +1,10 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import type { CaseHit, CaseIndex } from './case-index.js';
 
-/** A past case the caller may see: the index hit and its ECG report as the EHR returned it. */
+/** A past case the caller may see: the index hit, its report's reference, and the report as the EHR returned it. */
 export interface VisibleNeighbour {
   hit: CaseHit;
+  reportRef: string;
   report: DiagnosticReport;
 }
 
@@ -22,7 +23,7 @@ export async function visibleNeighbours(
     if (out.length >= count) break;
     if (!hit.reportRef) continue;
     const report = await read(hit.reportRef);
-    if (report) out.push({ hit, report });
+    if (report) out.push({ hit, reportRef: hit.reportRef, report });
   }
   return out;
 }
