@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { AIAST } from '../src/writeback/fusion-terminology.js';
+import { AIAST } from '../src/contracts/fusion-terminology.js';
 import { startCdsEnvironment } from '../test/integration/cds-hooks/cds-environment.js';
 
 const calls = Number(process.argv[2] ?? 300);

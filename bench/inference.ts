@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import type { InferenceLogger } from '../src/inference/inference-logger.js';
 import { createInferenceEngine } from '../src/inference/inference-engine.js';
-import { MODALITY_ORDER, type ModalityName, type ModelManifest } from '../src/inference/manifest-types.js';
+import { MODALITY_ORDER, type ModalityName, type ModelManifest } from '../src/contracts/manifest-types.js';
 import { loadModelRegistry, type RegisteredModel } from '../src/inference/model-registry.js';
 import {
   allocateTensorArray,

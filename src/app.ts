@@ -26,7 +26,7 @@ import { assessPatient } from './pipeline/assess-patient.js';
 import { loadServedModels } from './pipeline/load-served-models.js';
 import type { AssessPatientDeps } from './pipeline/assess-patient.js';
 import { createPipelineStages } from './pipeline/pipeline-stages.js';
-import type { ServedModel } from './pipeline/served-model.js';
+import type { ServedModel } from './contracts/served-model.js';
 import { openDatabase } from './store/database.js';
 import { inboxCounts } from './store/inbox-repository.js';
 import { runMigrations } from './store/migrate.js';

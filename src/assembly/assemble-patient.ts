@@ -4,7 +4,7 @@ import type { DicomFetchOptions, SeriesSelection } from './fetch-dicom-instance.
 import { fetchDicomInstance, selectInstance } from './fetch-dicom-instance.js';
 import type { AssemblyWindows, PatientResources } from './fetch-patient-resources.js';
 import { fetchPatientResources } from './fetch-patient-resources.js';
-import type { ModalityResult, PatientRecord, VersionedReference } from './patient-record.js';
+import type { ModalityResult, PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 
 /** What assembling a patient needs, all passed in. */
 export interface AssemblyOptions {

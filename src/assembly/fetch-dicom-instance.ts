@@ -2,7 +2,7 @@ import type { Endpoint, ImagingStudy, ImagingStudySeries, Reference } from '@med
 import type { FetchLike } from '../fhir/outbound-fetch.js';
 import type { AllowList } from '../fhir/outbound-fetch.js';
 import { parseMultipartRelated } from '../fhir/multipart-related.js';
-import type { FetchedDicomInstance, ModalityResult } from './patient-record.js';
+import type { FetchedDicomInstance, ModalityResult } from '../contracts/patient-record.js';
 
 /** Which series and instance to take from a study (from the model manifests). */
 export interface SeriesSelection {

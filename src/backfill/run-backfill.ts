@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { PatientResources } from '../assembly/fetch-patient-resources.js';
-import type { PatientRecord } from '../assembly/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
 import type { FetchLike } from '../fhir/outbound-fetch.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import type { AssessPatientDeps } from '../pipeline/assess-patient.js';
-import type { ServedModel } from '../pipeline/served-model.js';
+import type { ServedModel } from '../contracts/served-model.js';
 import type { ExportParameters } from './bulk-data-client.js';
 import { BulkDataError, kickOffExport, kickOffUrl, pollExport, streamNdjson } from './bulk-data-client.js';
 import {

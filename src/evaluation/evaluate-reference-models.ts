@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModalityName, ModelManifest } from '../inference/manifest-types.js';
-import { MODALITY_ORDER } from '../inference/manifest-types.js';
+import type { ModalityName, ModelManifest } from '../contracts/manifest-types.js';
+import { MODALITY_ORDER } from '../contracts/manifest-types.js';
 import { calibrationBins, rocCurve } from './binary-metrics.js';
 import { loadEvaluationDataset, type EvaluationDataset } from './evaluation-dataset.js';
 import { renderMetricsSection, replaceMetricsSection, type ModelMetricsReport } from './metrics-card-section.js';

@@ -1,4 +1,4 @@
-import type { ModelManifest } from '../inference/manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import type { MetricsByOutcome } from './outcome-metrics.js';
 
 /** Markers around the generated performance section of `card.md` (written by models/training/cards.py). */

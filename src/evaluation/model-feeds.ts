@@ -1,5 +1,5 @@
-import type { ModalityName, ModelManifest, TensorSpec } from '../inference/manifest-types.js';
-import { MODALITY_ORDER } from '../inference/manifest-types.js';
+import type { ModalityName, ModelManifest, TensorSpec } from '../contracts/manifest-types.js';
+import { MODALITY_ORDER } from '../contracts/manifest-types.js';
 import type { EvaluationDataset } from './evaluation-dataset.js';
 import type { NpyArray } from './npy-format.js';
 

@@ -1,4 +1,4 @@
-import type { ModelManifest } from '../inference/manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import { binaryMetrics } from './binary-metrics.js';
 import type { EvaluationDataset } from './evaluation-dataset.js';
 

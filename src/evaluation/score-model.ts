@@ -1,4 +1,4 @@
-import type { ModalityName, ModelManifest } from '../inference/manifest-types.js';
+import type { ModalityName, ModelManifest } from '../contracts/manifest-types.js';
 import type { EvaluationDataset } from './evaluation-dataset.js';
 import { buildFeeds, type FeedTensor } from './model-feeds.js';
 

@@ -3,9 +3,9 @@ import type {
   InferenceOutput,
   ModalityContribution,
   OutcomePrediction,
-} from './assessment-result.js';
+} from '../contracts/assessment-result.js';
 import { calibrateProbability, riskBand } from './calibration.js';
-import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from './manifest-types.js';
+import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from '../contracts/manifest-types.js';
 import type { RequestTensors } from './request-tensors.js';
 import { elementCount, readNumber, writeNumber, zeroRange, type TensorArray } from './tensor-data.js';
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { InferenceOutput } from './assessment-result.js';
+import type { InferenceOutput } from '../contracts/assessment-result.js';
 import { createDynamicBatcher, type BatcherStats } from './batcher.js';
 import { explainRows, interpretRows, type ExplainedRequest, type InferenceMeta } from './explain.js';
 import { InferenceQueueFull, InferenceRunError, ModelNotFoundError } from './inference-errors.js';

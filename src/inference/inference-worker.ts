@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { TensorDtype } from './manifest-types.js';
+import type { TensorDtype } from '../contracts/manifest-types.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from './tensor-data.js';
 import {
   transferList,

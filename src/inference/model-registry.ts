@@ -8,7 +8,7 @@ import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { InferenceMetrics } from './inference-metrics.js';
 import { createManifestValidator, type ManifestValidator } from './manifest-schema.js';
-import type { ModelManifest } from './manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import { createSessionFactory, type SessionFactory, type SessionTuning } from './onnx-session-factory.js';
 import { zeroFeeds } from './zero-feeds.js';
 

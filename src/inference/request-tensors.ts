@@ -1,5 +1,5 @@
 import { InferenceInputError } from './inference-errors.js';
-import type { ModelManifest } from './manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import { elementCount, isArrayOfDtype, type TensorData } from './tensor-data.js';
 
 /** A request's tensors checked against the manifest: one row each, keyed by input name. */

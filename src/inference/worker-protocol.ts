@@ -1,4 +1,4 @@
-import type { TensorSpec } from './manifest-types.js';
+import type { TensorSpec } from '../contracts/manifest-types.js';
 import type { TensorData } from './tensor-data.js';
 
 /** What a worker loads: one entry per active model version. */

@@ -1,4 +1,4 @@
-import type { ModelManifest } from './manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import { allocateTensorArray, elementCount, type TensorData } from './tensor-data.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { BackportEvent, BackportNotification, CarriedResource } from './backport-notification.js';
-import type { IntakeEvent } from './intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference } from './resource-subject.js';
 
 /**

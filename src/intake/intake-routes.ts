@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/create-metrics.js';
 import { findSubscription } from '../store/subscriptions-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { authenticateNotification } from './authenticate-notification.js';
-import type { IntakeEvent } from './intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 import type { ParseResult } from './parse-rest-hook.js';
 import { parseRestHookResource } from './parse-rest-hook.js';
 import { storeNotification } from './store-notification.js';

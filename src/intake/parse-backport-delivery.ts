@@ -3,7 +3,7 @@ import type { SubscriptionRow, SubscriptionStatusUpdate } from '../store/subscri
 import { backportIntakeEvents } from './backport-events.js';
 import type { BackportNotification } from './backport-notification.js';
 import { parseNotificationBundle } from './backport-notification.js';
-import type { IntakeEvent } from './intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 import type { ParseResult } from './parse-rest-hook.js';
 import { parseJsonObject } from './parse-rest-hook.js';
 

@@ -1,7 +1,7 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { outcome } from '../fhir/operation-outcome.js';
-import type { IntakeEvent, NotificationDialect } from './intake-event.js';
+import type { IntakeEvent, NotificationDialect } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from './resource-subject.js';
 
 /** Result of parsing outside input: the value, or the OperationOutcome and HTTP status to answer with. */

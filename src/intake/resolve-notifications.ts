@@ -13,7 +13,7 @@ import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { countRecovery, findSubscription, missingEventNumbers, setPolledAt } from '../store/subscriptions-repository.js';
 import { backportDedupeKey, backportIntakeEvents } from './backport-events.js';
 import { parseNotificationBundle } from './backport-notification.js';
-import type { IntakeEvent } from './intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from './resource-subject.js';
 import type { WatchedResourceType } from './resource-subject.js';
 import { storeInTransaction } from './store-notification.js';

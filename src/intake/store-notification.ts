@@ -3,7 +3,7 @@ import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import { hasNewerVersion, insertInboxEvent, markInbox } from '../store/inbox-repository.js';
 import type { SubscriptionRow, SubscriptionStatusUpdate } from '../store/subscriptions-repository.js';
 import { missingEventNumbers, updateSubscriptionStatus } from '../store/subscriptions-repository.js';
-import type { IntakeEvent } from './intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 
 /** What happened to each event of a notification. */
 export interface StoreResult {

@@ -1,15 +1,15 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { PatientRecord, VersionedReference } from '../assembly/patient-record.js';
+import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import { outcome } from '../fhir/operation-outcome.js';
-import type { AssessmentResult, InferenceOutput } from '../inference/assessment-result.js';
+import type { AssessmentResult, InferenceOutput } from '../contracts/assessment-result.js';
 import type { AssessJob } from '../jobs/assessment-queue.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
 import { scorePatient } from './score-record.js';
-import type { ServedModel } from './served-model.js';
+import type { ServedModel } from '../contracts/served-model.js';
 
 /** What the write-back reports for one assessment. */
 export interface WrittenAssessment {

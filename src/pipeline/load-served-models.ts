@@ -8,7 +8,7 @@ import type { InferenceMetrics } from '../inference/inference-metrics.js';
 import { connectKserveV2, type RemoteModelSpec } from '../inference/kserve-v2-backend.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import { loadModelRegistry } from '../inference/model-registry.js';
-import type { ServedModel } from './served-model.js';
+import type { ServedModel } from '../contracts/served-model.js';
 
 /** The verified models, their cards, and a warmed-up engine serving them. */
 export interface ServingModels {

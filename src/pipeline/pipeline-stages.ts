@@ -2,24 +2,24 @@ import type { MedplumClient } from '@medplum/core';
 import { assemblePatient } from '../assembly/assemble-patient.js';
 import type { AssemblyWindows } from '../assembly/fetch-patient-resources.js';
 import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
-import type { VersionedReference } from '../assembly/patient-record.js';
+import type { VersionedReference } from '../contracts/patient-record.js';
 import type { Config } from '../config/config-schema.js';
 import type { EhrFetch } from '../fhir/ehr-fetch.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
-import type { ModelManifest } from '../inference/manifest-types.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { loadCompressedFrameDecoder } from '../preprocess/imaging/compressed-frame-decoder.js';
 import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
 import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
-import { assessmentIdentity } from '../writeback/assessment-identity.js';
+import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
 import type { AssessPatientDeps } from './assess-patient.js';
-import type { ServedModel } from './served-model.js';
+import type { ServedModel } from '../contracts/served-model.js';
 
 /** Version written into Provenance as the software that made the assessment. */
 export const SOFTWARE_VERSION = 'fhir-fusion 0.1.0';

@@ -1,9 +1,9 @@
-import { missingModalities } from '../assembly/patient-record.js';
-import type { PatientRecord } from '../assembly/patient-record.js';
-import type { AssessmentResult } from '../inference/assessment-result.js';
+import { missingModalities } from '../contracts/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
+import type { AssessmentResult } from '../contracts/assessment-result.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import type { AssessPatientDeps } from './assess-patient.js';
-import type { ServedModel } from './served-model.js';
+import type { ServedModel } from '../contracts/served-model.js';
 import type { Queryable } from '../store/sql.js';
 import { recordAssessment } from '../store/ledger-repository.js';
 

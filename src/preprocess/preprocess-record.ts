@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MissingReason, PatientRecord, VersionedReference } from '../assembly/patient-record.js';
-import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../inference/manifest-types.js';
+import type { MissingReason, PatientRecord, VersionedReference } from '../contracts/patient-record.js';
+import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../contracts/manifest-types.js';
 import { ecgLeadsFromSource } from './ecg/ecg-from-record-source.js';
 import { renderEcgImage } from './ecg/render-ecg-image.js';
 import { toModelEcg } from './ecg/to-model-ecg.js';

@@ -1,4 +1,4 @@
-import type { MissingReason } from '../assembly/patient-record.js';
+import type { MissingReason } from '../contracts/patient-record.js';
 
 /**
  * Outcome of parsing or preprocessing outside input. Nothing in `src/preprocess/` throws on bad

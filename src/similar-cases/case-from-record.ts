@@ -1,5 +1,5 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
-import type { PatientRecord } from '../assembly/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
 import { ecgLeadsFromSource, isEcgObservation } from '../preprocess/ecg/ecg-from-record-source.js';
 import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
 import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { PatientRecord } from '../assembly/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
 import type { Config } from '../config/config-schema.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import type { SimilarCasesFinder } from '../review/smart-app/load-review-data.js';

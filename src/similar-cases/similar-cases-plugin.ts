@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import type { PatientRecord } from '../assembly/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
 import type { InferenceLogger } from '../inference/inference-logger.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';

@@ -1,4 +1,4 @@
-import type { IntakeEvent } from '../intake/intake-event.js';
+import type { IntakeEvent } from '../contracts/intake-event.js';
 import type { Queryable, Sql } from './sql.js';
 import { run } from './sql.js';
 

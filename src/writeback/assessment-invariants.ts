@@ -1,5 +1,5 @@
 import type { OperationOutcomeIssue, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
-import { AIAST } from './fusion-terminology.js';
+import { AIAST } from '../contracts/fusion-terminology.js';
 
 function issue(expression: string, text: string): OperationOutcomeIssue {
   return { severity: 'error', code: 'invariant', details: { text }, expression: [expression] };

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Device, Reference, Resource } from '@medplum/fhirtypes';
-import type { AssessmentResult } from '../inference/assessment-result.js';
-import type { ModelManifest } from '../inference/manifest-types.js';
-import { assessmentIdentity } from './assessment-identity.js';
+import type { AssessmentResult } from '../contracts/assessment-result.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
+import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { buildModelCard } from './build-model-card.js';
 import { buildModelDevice } from './build-model-device.js';
 import { buildProvenance } from './build-provenance.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DocumentReference } from '@medplum/fhirtypes';
-import type { ModelManifest } from '../inference/manifest-types.js';
-import { AI_MODEL_CARD_TYPE, CODE_SYSTEMS, PROFILE_URLS } from './fusion-terminology.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
+import { AI_MODEL_CARD_TYPE, CODE_SYSTEMS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 
 /** `name:version:sha256-of-card` — an edited card gets a new DocumentReference. */

@@ -1,6 +1,6 @@
 import type { Device, Reference } from '@medplum/fhirtypes';
-import type { ModelManifest } from '../inference/manifest-types.js';
-import { AI_DEVICE_TYPE, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from './fusion-terminology.js';
+import type { ModelManifest } from '../contracts/manifest-types.js';
+import { AI_DEVICE_TYPE, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 
 /** `name:version:sha256` — the model Device's identity (Device.identifier:modelIdentity.value). */

@@ -1,7 +1,7 @@
 import type { Device, Provenance, ProvenanceEntity, Reference } from '@medplum/fhirtypes';
-import type { AssessmentResult } from '../inference/assessment-result.js';
-import { versionedReferenceString } from './assessment-identity.js';
-import { AIAST, EXTENSION_URLS, PROFILE_URLS, PROVENANCE_PARTICIPANT_TYPE } from './fusion-terminology.js';
+import type { AssessmentResult } from '../contracts/assessment-result.js';
+import { versionedReferenceString } from '../contracts/assessment-identity.js';
+import { AIAST, EXTENSION_URLS, PROFILE_URLS, PROVENANCE_PARTICIPANT_TYPE } from '../contracts/fusion-terminology.js';
 import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Device, Extension, Reference, RiskAssessment } from '@medplum/fhirtypes';
-import type { AssessmentResult } from '../inference/assessment-result.js';
-import type { ModelManifest, OutcomeSpec } from '../inference/manifest-types.js';
-import { assessmentIdentity, versionedReferenceString } from './assessment-identity.js';
+import type { AssessmentResult } from '../contracts/assessment-result.js';
+import type { ModelManifest, OutcomeSpec } from '../contracts/manifest-types.js';
+import { assessmentIdentity, versionedReferenceString } from '../contracts/assessment-identity.js';
 import { modelMethodCoding, trainingDataNote } from './build-model-device.js';
 import {
   missingReasonCoding,
@@ -10,7 +10,7 @@ import {
   qualitativeRiskConcept,
   roundProbability,
 } from './fhir-codings.js';
-import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from './fusion-terminology.js';
+import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 
 function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
   const spec = manifest.outcomes.find((o) => o.index === index);

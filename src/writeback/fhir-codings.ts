@@ -1,7 +1,7 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
-import type { MissingReason } from '../assembly/patient-record.js';
-import type { ManifestCoding, ModalityName, QualitativeThreshold } from '../inference/manifest-types.js';
-import { CODE_SYSTEMS, RISK_PROBABILITY_SYSTEM } from './fusion-terminology.js';
+import type { MissingReason } from '../contracts/patient-record.js';
+import type { ManifestCoding, ModalityName, QualitativeThreshold } from '../contracts/manifest-types.js';
+import { CODE_SYSTEMS, RISK_PROBABILITY_SYSTEM } from '../contracts/fusion-terminology.js';
 
 const MODALITY_DISPLAY: Record<ModalityName, string> = {
   tabular: 'Labs and vital signs',

@@ -1,6 +1,6 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Reference, RiskAssessment } from '@medplum/fhirtypes';
-import { AIAST, CODE_SYSTEMS } from './fusion-terminology.js';
+import { AIAST, CODE_SYSTEMS } from '../contracts/fusion-terminology.js';
 
 /** How many recent assessments to look through for one that was not withdrawn. */
 const PAGE = 10;

@@ -1,4 +1,4 @@
-import { FUSION_CANONICAL_BASE } from './fusion-terminology.js';
+import { FUSION_CANONICAL_BASE } from '../contracts/fusion-terminology.js';
 
 /**
  * Identifier systems for what fhir-fusion writes. The model and card identities are global (name,

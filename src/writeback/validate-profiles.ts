@@ -7,7 +7,7 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { checkFusionInvariants } from './assessment-invariants.js';
-import { PROFILE_URLS } from './fusion-terminology.js';
+import { PROFILE_URLS } from '../contracts/fusion-terminology.js';
 import { ensureR4DefinitionsIndexed } from './index-r4-definitions.js';
 import { loadStructureDefinitions } from './load-profiles.js';
 

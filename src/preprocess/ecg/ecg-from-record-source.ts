@@ -1,5 +1,5 @@
 import type { Observation } from '@medplum/fhirtypes';
-import type { FetchedDicomInstance } from '../../assembly/patient-record.js';
+import type { FetchedDicomInstance } from '../../contracts/patient-record.js';
 import type { PreprocessResult } from '../result.js';
 import type { UnitConverter } from '../tabular/unit-conversion.js';
 import { ecgFromDicomWaveform } from './ecg-from-dicom-waveform.js';

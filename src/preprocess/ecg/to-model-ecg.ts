@@ -1,4 +1,4 @@
-import type { ModalityPreprocessing } from '../../inference/manifest-types.js';
+import type { ModalityPreprocessing } from '../../contracts/manifest-types.js';
 import { fail, ok, type PreprocessResult } from '../result.js';
 import { deriveLimbLeads, normaliseLeadName, type EcgLeads } from './ecg-leads.js';
 import { fillGaps, removeBaselineWander, resampleSignal } from './signal-filters.js';

@@ -1,4 +1,4 @@
-import type { ModalityPreprocessing } from '../../inference/manifest-types.js';
+import type { ModalityPreprocessing } from '../../contracts/manifest-types.js';
 import type { DecodedImage } from './decode-dicom-image.js';
 import { resizeImage } from './resample.js';
 

@@ -1,4 +1,4 @@
-import type { TabularFeatureSpec } from '../../inference/manifest-types.js';
+import type { TabularFeatureSpec } from '../../contracts/manifest-types.js';
 
 /** A converted, plausible value with its time (ms since epoch). */
 export interface TimedValue {

@@ -1,5 +1,5 @@
 import type { Observation, Quantity } from '@medplum/fhirtypes';
-import type { VersionedReference } from '../../assembly/patient-record.js';
+import type { VersionedReference } from '../../contracts/patient-record.js';
 
 /** LOINC's code system URI (FHIR R4 terminology: http://loinc.org). */
 export const LOINC_SYSTEM = 'http://loinc.org';

@@ -1,6 +1,6 @@
 import type { Observation, Patient } from '@medplum/fhirtypes';
-import type { VersionedReference } from '../../assembly/patient-record.js';
-import type { ModalityPreprocessing, TabularFeatureSpec } from '../../inference/manifest-types.js';
+import type { VersionedReference } from '../../contracts/patient-record.js';
+import type { ModalityPreprocessing, TabularFeatureSpec } from '../../contracts/manifest-types.js';
 import { aggregateValues, type TimedValue } from './aggregate.js';
 import { collectObservedValues, type ObservedValue } from './observation-values.js';
 import { createUcumConverter, type UnitConverter } from './unit-conversion.js';

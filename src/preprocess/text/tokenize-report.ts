@@ -1,4 +1,4 @@
-import type { ModalityPreprocessing } from '../../inference/manifest-types.js';
+import type { ModalityPreprocessing } from '../../contracts/manifest-types.js';
 import { assertSentences } from './negation.js';
 import { QUESTION_SECTIONS, splitSections } from './report-sections.js';
 import { PAD_ID, UNKNOWN_ID, type Vocabulary } from './vocabulary.js';

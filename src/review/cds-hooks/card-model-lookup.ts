@@ -1,4 +1,4 @@
-import type { ServedModel } from '../../pipeline/served-model.js';
+import type { ServedModel } from '../../contracts/served-model.js';
 import type { CardModel } from './build-risk-card.js';
 import type { LatestAssessment } from './select-latest-assessments.js';
 

@@ -7,7 +7,7 @@ import type { Config } from '../../config/config-schema.js';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../fhir/outbound-fetch.js';
 import type { Metrics } from '../../observability/create-metrics.js';
-import type { ServedModel } from '../../pipeline/served-model.js';
+import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';
 import { recordFeedback, recordIssuedCards, unknownCards } from './cds-card-store.js';
 import { CDS_SERVICES, findCdsService } from './cds-service-definitions.js';

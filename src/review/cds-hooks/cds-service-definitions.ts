@@ -1,4 +1,4 @@
-import { AIAST } from '../../writeback/fusion-terminology.js';
+import { AIAST } from '../../contracts/fusion-terminology.js';
 import type { CdsServiceDefinition } from './cds-hooks-types.js';
 
 /** Prefetch keys this service understands. */

@@ -1,7 +1,7 @@
 import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../fhir/outbound-fetch.js';
-import { AIAST } from '../../writeback/fusion-terminology.js';
+import { AIAST } from '../../contracts/fusion-terminology.js';
 import type { HookRequest } from './cds-hooks-types.js';
 import { PREFETCH_KEYS } from './cds-service-definitions.js';
 

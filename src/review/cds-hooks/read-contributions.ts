@@ -1,5 +1,5 @@
 import type { Extension, RiskAssessment } from '@medplum/fhirtypes';
-import { EXTENSION_URLS } from '../../writeback/fusion-terminology.js';
+import { EXTENSION_URLS } from '../../contracts/fusion-terminology.js';
 
 /** One modality's contribution to one outcome (FusionRiskAssessment modality-contribution extension). */
 export interface ModalityContributionView {

@@ -1,5 +1,5 @@
 import type { RiskAssessmentPrediction } from '@medplum/fhirtypes';
-import { RISK_PROBABILITY_SYSTEM } from '../../writeback/fusion-terminology.js';
+import { RISK_PROBABILITY_SYSTEM } from '../../contracts/fusion-terminology.js';
 import type { CdsCard } from './cds-hooks-types.js';
 
 /** risk-probability codes, least to most severe (THO CodeSystem risk-probability). */

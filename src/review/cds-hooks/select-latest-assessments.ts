@@ -1,5 +1,5 @@
 import type { Bundle, Resource, RiskAssessment } from '@medplum/fhirtypes';
-import { AIAST, CODE_SYSTEMS } from '../../writeback/fusion-terminology.js';
+import { AIAST, CODE_SYSTEMS } from '../../contracts/fusion-terminology.js';
 
 /** The newest fhir-fusion RiskAssessment of one model for the patient. */
 export interface LatestAssessment {

@@ -5,7 +5,7 @@ import {
   EXTENSION_URLS,
   PROVENANCE_PARTICIPANT_TYPE,
   RISK_PROBABILITY_SYSTEM,
-} from '../../writeback/fusion-terminology.js';
+} from '../../contracts/fusion-terminology.js';
 
 /** One outcome's prediction as shown. */
 export interface PredictionView {

@@ -1,5 +1,5 @@
 import type { Provenance } from '@medplum/fhirtypes';
-import { PROVENANCE_PARTICIPANT_TYPE, structureDefinitionUrl } from '../../writeback/fusion-terminology.js';
+import { PROVENANCE_PARTICIPANT_TYPE, structureDefinitionUrl } from '../../contracts/fusion-terminology.js';
 
 /** A clinician's verdict on an AI assessment. */
 export type ReviewVerdict = 'agree' | 'disagree';

@@ -10,7 +10,7 @@ import type {
   Resource,
   RiskAssessment,
 } from '@medplum/fhirtypes';
-import { AIAST } from '../../writeback/fusion-terminology.js';
+import { AIAST } from '../../contracts/fusion-terminology.js';
 import {
   assessmentView,
   executionProviderOf,

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../../../src/app.js';
 import type { CdsResponse } from '../../../src/review/cds-hooks/cds-hooks-types.js';
 import { renderCardsHtml } from '../../../src/review/cds-hooks/render-cards-html.js';
-import { AIAST } from '../../../src/writeback/fusion-terminology.js';
+import { AIAST } from '../../../src/contracts/fusion-terminology.js';
 import { startCdsEnvironment } from './cds-environment.js';
 
 const CHROMIUM_FLAGS = [

@@ -2,7 +2,7 @@ import type { Bundle, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import type { CdsCard, CdsResponse } from '../../../src/review/cds-hooks/cds-hooks-types.js';
-import { AIAST } from '../../../src/writeback/fusion-terminology.js';
+import { AIAST } from '../../../src/contracts/fusion-terminology.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
 import { startCdsEnvironment, type CdsEnvironment } from './cds-environment.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateProbability } from '../../../src/inference/calibration.js';
 import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/inference-engine.js';
-import { MODALITY_ORDER, type ModalityName } from '../../../src/inference/manifest-types.js';
+import { MODALITY_ORDER, type ModalityName } from '../../../src/contracts/manifest-types.js';
 import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/model-registry.js';
 import { parseNpy } from '../../../src/inference/npy-reader.js';
 import type { TensorArray, TensorData } from '../../../src/inference/tensor-data.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InferenceOutput } from '../../../src/inference/assessment-result.js';
+import type { InferenceOutput } from '../../../src/contracts/assessment-result.js';
 import { calibrateProbability } from '../../../src/inference/calibration.js';
 import {
   InferenceEngineClosed,

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseNpy, type NpyArray } from '../../../src/evaluation/npy-format.js';
 import { parseManifest } from '../../../src/inference/manifest-schema.js';
-import type { ModelManifest } from '../../../src/inference/manifest-types.js';
+import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 /** Every shipped model version folder: models/<name>/<version>/manifest.json. */

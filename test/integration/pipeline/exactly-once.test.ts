@@ -10,7 +10,7 @@ import { assessPatient } from '../../../src/pipeline/assess-patient.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
-import { EXTENSION_URLS } from '../../../src/writeback/fusion-terminology.js';
+import { EXTENSION_URLS } from '../../../src/contracts/fusion-terminology.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';

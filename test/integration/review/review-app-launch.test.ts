@@ -1,6 +1,6 @@
 import type { Provenance, RiskAssessment } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AIAST } from '../../../src/writeback/fusion-terminology.js';
+import { AIAST } from '../../../src/contracts/fusion-terminology.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 import { startReviewSandbox, waitFor, type ReviewSandbox } from './review-sandbox.js';
 

@@ -6,7 +6,7 @@ import { assessmentView, isFusionAssessment } from '../../../src/review/smart-ap
 import { ecgStripSvg } from '../../../src/review/smart-app/ecg-strip-svg.js';
 import { buildFeedbackProvenance, reviewView } from '../../../src/review/smart-app/feedback-provenance.js';
 import { contributionChartSvg, trendChartSvg } from '../../../src/review/smart-app/svg-charts.js';
-import { AIAST, CODE_SYSTEMS, EXTENSION_URLS } from '../../../src/writeback/fusion-terminology.js';
+import { AIAST, CODE_SYSTEMS, EXTENSION_URLS } from '../../../src/contracts/fusion-terminology.js';
 import { testConfig } from '../../helpers/test-config.js';
 
 const assessment: RiskAssessment = {

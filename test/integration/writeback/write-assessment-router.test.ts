@@ -1,7 +1,7 @@
 import { MedplumClient } from '@medplum/core';
 import type { Bundle, Provenance, Reference, RiskAssessment } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assessmentIdentity } from '../../../src/writeback/assessment-identity.js';
+import { assessmentIdentity } from '../../../src/contracts/assessment-identity.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../../../src/writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';

@@ -8,7 +8,7 @@ import { evaluateReferenceModels } from '../../../src/evaluation/evaluate-refere
 import { METRICS_END, METRICS_START, type ModelMetricsReport } from '../../../src/evaluation/metrics-card-section.js';
 import type { FeedTensor } from '../../../src/evaluation/model-feeds.js';
 import { serializeNpy } from '../../../src/evaluation/npy-format.js';
-import type { ModelManifest, TensorSpec } from '../../../src/inference/manifest-types.js';
+import type { ModelManifest, TensorSpec } from '../../../src/contracts/manifest-types.js';
 
 /**
  * A small world where the outcome is decided by two signals: the tabular value (seen by both

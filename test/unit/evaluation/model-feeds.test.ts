@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationDataset } from '../../../src/evaluation/evaluation-dataset.js';
 import { buildFeeds, modelModalities } from '../../../src/evaluation/model-feeds.js';
-import type { ModelManifest } from '../../../src/inference/manifest-types.js';
+import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 
 function manifest(): ModelManifest {
   return {

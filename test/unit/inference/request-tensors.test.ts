@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InferenceInputError } from '../../../src/inference/inference-errors.js';
-import type { ModelManifest } from '../../../src/inference/manifest-types.js';
+import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { checkRequestTensors } from '../../../src/inference/request-tensors.js';
 import type { TensorData } from '../../../src/inference/tensor-data.js';
 import { testModelsDir } from '../../fixtures/models/model-fixtures.js';

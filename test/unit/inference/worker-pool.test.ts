@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModelManifest } from '../../../src/inference/manifest-types.js';
+import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { createWorkerPool, inferenceWorkerEntry } from '../../../src/inference/worker-pool.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
 

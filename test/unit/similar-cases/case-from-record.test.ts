@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiagnosticReport, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import type { PatientRecord } from '../../../src/assembly/patient-record.js';
+import type { PatientRecord } from '../../../src/contracts/patient-record.js';
 import { createUcumConverter } from '../../../src/preprocess/tabular/unit-conversion.js';
 import { generateCohort } from '../../../src/sandbox/cohort/index.js';
 import { caseFromRecord } from '../../../src/similar-cases/case-from-record.js';

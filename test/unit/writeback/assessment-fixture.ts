@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssessmentResult } from '../../../src/inference/assessment-result.js';
-import type { ModelManifest } from '../../../src/inference/manifest-types.js';
+import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
+import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 /** The shipped reference model's manifest and card (models/tabular-risk/1). */

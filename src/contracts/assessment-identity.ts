@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { VersionedReference } from '../assembly/patient-record.js';
-import type { AssessmentResult } from '../inference/assessment-result.js';
+import type { VersionedReference } from './patient-record.js';
+import type { AssessmentResult } from './assessment-result.js';
 
 /** `Type/id/_history/versionId`, or `Type/id` when the EHR gave no versionId. */
 export function versionedReferenceString(ref: VersionedReference): string {

@@ -1,5 +1,5 @@
 import type { DiagnosticReport, ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
-import type { ModalityName } from '../inference/manifest-types.js';
+import type { ModalityName } from './manifest-types.js';
 
 /** A reference to exactly one version of a FHIR resource that an assessment used. */
 export interface VersionedReference {

@@ -1,4 +1,4 @@
-import type { ModelManifest } from '../inference/manifest-types.js';
+import type { ModelManifest } from './manifest-types.js';
 
 /** A model the pipeline runs for every patient, as loaded and verified by the registry. */
 export interface ServedModel {
