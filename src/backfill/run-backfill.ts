@@ -27,7 +27,7 @@ import {
 import type { PatientCounts } from './backfill-store.js';
 import { exportedPatientId, groupPatientResources } from './group-patient-resources.js';
 import type { BackfillProgress } from './progress-reporter.js';
-import { scorePatient } from '../pipeline/score-record.js';
+import { scorePatient } from '../pipeline/score-patient.js';
 
 /** Everything a backfill needs, passed in. */
 export interface BackfillDeps {

@@ -8,7 +8,7 @@ import { PermanentJobError } from '../jobs/job-errors.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
-import { scorePatient } from './score-record.js';
+import { scorePatient } from './score-patient.js';
 import type { ServedModel } from '../contracts/served-model.js';
 
 /** What the write-back reports for one assessment. */
