@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DiagnosticReport, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import type { PatientRecord } from '../../src/contracts/patient-record.js';
-import { serializeNpy, type NpyArray } from '../../src/evaluation/npy-format.js';
+import { serializeNpy, type NpyArray } from '../../src/inference/manifest/npy-format.js';
 import type { ModelManifest, TabularFeatureSpec, TensorSpec } from '../../src/contracts/manifest-types.js';
 import { preprocessRecord } from '../../src/preprocess/preprocess-record.js';
 import { createUcumConverter } from '../../src/preprocess/tabular/unit-conversion.js';

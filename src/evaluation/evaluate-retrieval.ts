@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileSha256 } from '../inference/file-sha256.js';
 import { loadEmbeddingModel } from '../similar-cases/embedding-model.js';
 import { createVectorIndex } from '../similar-cases/vector-index.js';
-import { parseNpy } from './npy-format.js';
+import { parseNpy } from '../inference/manifest/npy-format.js';
 
 /** Recall@k: the share of queries whose own pair ranks within the first k candidates. */
 export interface RecallAtK {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNpy, type NpyArray } from './npy-format.js';
+import { parseNpy, type NpyArray } from '../inference/manifest/npy-format.js';
 
 /**
  * A held-out split as written by `models/training/export-features.ts` (or the interim generator):

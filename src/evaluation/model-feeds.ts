@@ -1,7 +1,7 @@
 import type { ModalityName, ModelManifest, TensorSpec } from '../contracts/manifest-types.js';
 import { MODALITY_ORDER } from '../contracts/manifest-types.js';
 import type { EvaluationDataset } from './evaluation-dataset.js';
-import type { NpyArray } from './npy-format.js';
+import type { NpyArray } from '../inference/manifest/npy-format.js';
 
 /** A feed for one graph input: dtype, dims and data, independent of the ONNX Runtime binding. */
 export interface FeedTensor {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
-import { parseNpy } from '../evaluation/npy-format.js';
+import { parseNpy } from '../inference/manifest/npy-format.js';
 import { fileSha256 } from '../inference/file-sha256.js';
 import type { InferenceLogger } from '../inference/inference-logger.js';
 import { createSessionFactory } from '../inference/onnx-session-factory.js';

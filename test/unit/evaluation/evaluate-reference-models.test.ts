@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateReferenceModels } from '../../../src/evaluation/evaluate-reference-models.js';
 import { METRICS_END, METRICS_START, type ModelMetricsReport } from '../../../src/evaluation/metrics-card-section.js';
 import type { FeedTensor } from '../../../src/evaluation/model-feeds.js';
-import { serializeNpy } from '../../../src/evaluation/npy-format.js';
+import { serializeNpy } from '../../../src/inference/manifest/npy-format.js';
 import type { ModelManifest, TensorSpec } from '../../../src/contracts/manifest-types.js';
 
 /**

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNpy } from '../../../src/evaluation/npy-format.js';
+import { parseNpy } from '../../../src/inference/manifest/npy-format.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createCaseIndex } from '../../../src/similar-cases/case-index.js';
 import type { FetchLike } from '../../../src/similar-cases/ehr-reader.js';

@@ -16,13 +16,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DiagnosticReport } from '@medplum/fhirtypes';
-import { parseNpy, serializeNpy } from '../evaluation/npy-format.js';
-import { buildVocabulary } from '../preprocess/text/build-vocabulary.js';
-import { extractReportText } from '../preprocess/text/extract-report-text.js';
-import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
-import { parseVocabulary } from '../preprocess/text/vocabulary.js';
-import { generateCohort } from '../sandbox/cohort/index.js';
-import { ECG_REPORT_TEXT_SPEC } from './ecg-report-text.js';
+import { parseNpy, serializeNpy } from '../../src/inference/manifest/npy-format.js';
+import { buildVocabulary } from '../../src/preprocess/text/build-vocabulary.js';
+import { extractReportText } from '../../src/preprocess/text/extract-report-text.js';
+import { tokenizeReport } from '../../src/preprocess/text/tokenize-report.js';
+import { parseVocabulary } from '../../src/preprocess/text/vocabulary.js';
+import { generateCohort } from '../../src/sandbox/cohort/index.js';
+import { ECG_REPORT_TEXT_SPEC } from '../../src/similar-cases/ecg-report-text.js';
 
 const LABEL_ORDER = ['acuteHeartFailure', 'pneumonia', 'atrialFibrillation'] as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NpyFormatError, parseNpy, serializeNpy } from '../../../src/evaluation/npy-format.js';
+import { NpyFormatError, parseNpy, serializeNpy } from '../../../../src/inference/manifest/npy-format.js';
 
 /** The bytes numpy 1.24 writes for `np.save(f, np.arange(6, dtype=np.float32).reshape(2, 3))`. */
 function numpyFloat32Example(): Uint8Array {
