@@ -5,7 +5,8 @@ import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import { performance } from 'node:perf_hooks';
 import { assemblePatient } from '../src/assembly/assemble-patient.js';
 import { createEhrClient } from '../src/fhir/ehr-client.js';
-import { createAllowList, createOutboundFetch, type FetchLike } from '../src/fhir/outbound-fetch.js';
+import type { FetchLike } from '../src/contracts/fetch-like.js';
+import { createAllowList, createOutboundFetch } from '../src/fhir/outbound-fetch.js';
 import { startDemoSandbox } from '../src/sandbox/demo-sandbox.js';
 
 const patients = Number(process.argv[2] ?? 40);

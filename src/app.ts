@@ -24,7 +24,7 @@ import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import { createMetrics } from './observability/create-metrics.js';
 import { assessPatient } from './pipeline/assess-patient.js';
 import { loadServedModels } from './pipeline/load-served-models.js';
-import type { AssessPatientDeps } from './pipeline/assess-patient.js';
+import type { AssessPatientDeps } from './pipeline/stage-types.js';
 import { createPipelineStages } from './pipeline/pipeline-stages.js';
 import type { ServedModel } from './contracts/served-model.js';
 import { openDatabase } from './store/database.js';
@@ -32,7 +32,7 @@ import { inboxCounts } from './store/inbox-repository.js';
 import { runMigrations } from './store/migrate.js';
 import { createProfileValidator } from './writeback/validate-profiles.js';
 import { createInferenceMetrics } from './inference/inference-metrics.js';
-import type { FetchLike } from './fhir/outbound-fetch.js';
+import type { FetchLike } from './contracts/fetch-like.js';
 
 /** Repository root (migrations and models are resolved from here unless configured). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');

@@ -33,7 +33,7 @@ npx tsx src/evaluation/evaluate-command.ts --data "$DATA"
 # The ECG <-> report model for similar cases (issue 13): report tokens from the same cohort,
 # contrastive training, then the retrieval evaluation through ONNX Runtime.
 if [ "$SOURCE" = cohort ]; then
-  npx tsx src/similar-cases/export-clip-features.ts --cohort "$DATA" --out models/training/.data/clip
+  npx tsx models/training/export-clip-features.ts --cohort "$DATA" --out models/training/.data/clip
   /usr/bin/python3 models/training/train_clip.py --data "$DATA" --clip models/training/.data/clip
   npx tsx src/evaluation/evaluate-command.ts retrieval --data "$DATA" --clip models/training/.data/clip
 fi

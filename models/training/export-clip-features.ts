@@ -9,7 +9,7 @@
  * report text (for the evaluation's text queries). The labels of both exports are compared row by
  * row, so a changed generator cannot silently misalign ECG and report.
  *
- *   npx tsx src/similar-cases/export-clip-features.ts [--cohort models/training/.data/cohort] [--out models/training/.data/clip]
+ *   npx tsx models/training/export-clip-features.ts [--cohort models/training/.data/cohort] [--out models/training/.data/clip]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 import type { Endpoint, ImagingStudy, ImagingStudySeries, Reference } from '@medplum/fhirtypes';
-import type { FetchLike } from '../fhir/outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import type { AllowList } from '../fhir/outbound-fetch.js';
 import { parseMultipartRelated } from '../fhir/multipart-related.js';
 import type { FetchedDicomInstance, ModalityResult } from '../contracts/patient-record.js';

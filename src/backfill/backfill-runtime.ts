@@ -6,7 +6,7 @@ import type { Config } from '../config/config-schema.js';
 import { createEhrAuth } from '../fhir/ehr-auth.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { createEhrFetch } from '../fhir/ehr-fetch.js';
-import type { FetchLike } from '../fhir/outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import { createInferenceMetrics } from '../inference/inference-metrics.js';
 import { createMetrics } from '../observability/create-metrics.js';
 import { loadServedModels } from '../pipeline/load-served-models.js';

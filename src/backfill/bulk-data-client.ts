@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { FetchLike } from '../fhir/outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 
 /** One output file listed in a Bulk Data completion manifest. */
 export interface ExportOutputFile {

@@ -61,7 +61,7 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
 async function runRetrievalEvaluation(modelDir: string, cohortDir: string, clipDir: string): Promise<number> {
   for (const [dir, file, how] of [
     [cohortDir, 'test/ecg_waveform.npy', 'npx tsx models/training/export-features.ts'],
-    [clipDir, 'test/report_text.json', 'npx tsx src/similar-cases/export-clip-features.ts'],
+    [clipDir, 'test/report_text.json', 'npx tsx models/training/export-clip-features.ts'],
   ] as const) {
     if (!existsSync(join(dir, file))) {
       process.stderr.write(`No held-out split at ${join(dir, file)}. Export it first:\n  ${how}\n`);

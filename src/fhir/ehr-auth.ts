@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config-schema.js';
 import { loadSigningKeys, type SigningKeySet } from './jwks.js';
-import type { FetchLike } from './outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import { createSmartBackendAuth, type SmartBackendAuth } from './smart-backend-client.js';
 
 /** What `createEhrFetch` needs to put credentials on EHR requests. */

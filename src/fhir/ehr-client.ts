@@ -1,5 +1,5 @@
 import { MedplumClient } from '@medplum/core';
-import type { FetchLike } from './outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 
 /**
  * A `@medplum/core` client for any FHIR R4 server. Medplum's client composes URLs as

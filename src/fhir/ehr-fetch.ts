@@ -1,5 +1,6 @@
 import type { Config } from '../config/config-schema.js';
-import type { AllowList, FetchLike } from './outbound-fetch.js';
+import type { AllowList } from './outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import { createAllowList, createOutboundFetch } from './outbound-fetch.js';
 
 /** Outbound HTTP for the pipeline: allow-listed, with timeouts and the EHR's auth. */

@@ -1,5 +1,4 @@
-/** The subset of `fetch` fhir-fusion uses for outbound calls. */
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+import type { FetchLike } from '../contracts/fetch-like.js';
 
 /** Thrown before any byte leaves the process when a URL's host is not allow-listed. */
 export class OutboundNotAllowedError extends Error {

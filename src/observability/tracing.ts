@@ -6,7 +6,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { FetchLike } from '../fhir/outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import type { Logger } from './create-logger.js';
 
 /** W3C Trace Context (https://www.w3.org/TR/trace-context/) `traceparent` / `tracestate`. */

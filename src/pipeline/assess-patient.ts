@@ -1,41 +1,10 @@
-import type { Pool } from 'pg';
-import type { Logger } from 'pino';
-import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import { outcome } from '../fhir/operation-outcome.js';
-import type { AssessmentResult, InferenceOutput } from '../contracts/assessment-result.js';
 import type { AssessJob } from '../jobs/assessment-queue.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
-import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
 import { scorePatient } from './score-patient.js';
-import type { ServedModel } from '../contracts/served-model.js';
-
-/** What the write-back reports for one assessment. */
-export interface WrittenAssessment {
-  identity: string;
-  outcome: 'created' | 'exists';
-  riskAssessmentRef: string;
-  provenanceRef: string;
-}
-
-/** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
-export interface AssessPatientDeps {
-  pool: Pool;
-  logger: Logger;
-  metrics: Metrics;
-  models: () => ServedModel[];
-  assemble: (patientId: string, asOf: Date) => Promise<PatientRecord | undefined>;
-  /** Preprocess + infer for one model (preprocessing is pure; inference runs in worker threads). */
-  predict: (
-    record: PatientRecord,
-    model: ServedModel,
-  ) => Promise<{ output: InferenceOutput; basis: VersionedReference[]; missing: AssessmentResult['missing'] }>;
-  write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
-  /** Runs after the patient's assessments are written (e.g. similar-case indexing); must not throw. */
-  afterScoring?: (record: PatientRecord) => Promise<void>;
-  now?: () => Date;
-}
+import type { AssessPatientDeps } from './stage-types.js';
 
 /** Summary of one job run (returned for tests and logs; no clinical values). */
 export interface AssessRunSummary {

@@ -2,7 +2,7 @@ import { missingModalities } from '../contracts/patient-record.js';
 import type { PatientRecord } from '../contracts/patient-record.js';
 import type { AssessmentResult } from '../contracts/assessment-result.js';
 import type { Metrics } from '../observability/create-metrics.js';
-import type { AssessPatientDeps } from './assess-patient.js';
+import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import type { Queryable } from '../store/sql.js';
 import { recordAssessment } from '../store/ledger-repository.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/create-logger.js';
-import type { FetchLike } from '../fhir/outbound-fetch.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
 import type { Queryable } from '../store/sql.js';
 
 /** FHIR R4 AuditEvent.action codes (http://hl7.org/fhir/R4/valueset-audit-event-action.html). */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PatientRecord } from '../contracts/patient-record.js';
 import type { Config } from '../config/config-schema.js';
 import type { Metrics } from '../observability/create-metrics.js';
-import type { SimilarCasesFinder } from '../review/smart-app/load-review-data.js';
+import type { SimilarCasesFinder } from '../contracts/similar-cases-finder.js';
 import { similarCasesOf } from './visible-neighbours.js';
 import { loadSimilarCases, type SimilarCases } from './similar-cases-plugin.js';
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Config } from '../../config/config-schema.js';
 import { outcome } from '../../fhir/operation-outcome.js';
-import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import type { Metrics } from '../../observability/create-metrics.js';
 import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';

@@ -1,6 +1,6 @@
 import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../../fhir/operation-outcome.js';
-import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import { AIAST } from '../../contracts/fusion-terminology.js';
 import type { HookRequest } from './cds-hooks-types.js';
 import { PREFETCH_KEYS } from './cds-service-definitions.js';

@@ -1,5 +1,5 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import { ReviewError } from './review-error.js';
 
 /** FHIR REST calls made with the clinician's access token, so they see only what the EHR lets them. */

@@ -1,7 +1,8 @@
 import type { Endpoint, ImagingStudy } from '@medplum/fhirtypes';
 import { PNG } from 'pngjs';
 import { fetchDicomInstance } from '../../assembly/fetch-dicom-instance.js';
-import type { AllowList, FetchLike } from '../../fhir/outbound-fetch.js';
+import type { AllowList } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import { loadCompressedFrameDecoder, type CompressedFrameDecoder } from '../../preprocess/imaging/compressed-frame-decoder.js';
 import { decodeDicomImage } from '../../preprocess/imaging/decode-dicom-image.js';
 import { toModelImage } from '../../preprocess/imaging/to-model-image.js';

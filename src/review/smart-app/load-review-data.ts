@@ -11,6 +11,7 @@ import type {
   RiskAssessment,
 } from '@medplum/fhirtypes';
 import { AIAST } from '../../contracts/fusion-terminology.js';
+import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js';
 import {
   assessmentView,
   executionProviderOf,
@@ -79,12 +80,6 @@ export interface SimilarCaseView {
   codes: string[];
   recorded: string | undefined;
 }
-
-/** Finds the patient's similar past cases, reading each neighbour's report with `read`. */
-export type SimilarCasesFinder = (
-  patientRef: string,
-  read: (reference: string) => Promise<DiagnosticReport | undefined>,
-) => Promise<Array<{ similarity: number; report: DiagnosticReport; reportReference: string }> | undefined>;
 
 function entries<T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] {
   return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));

@@ -1,4 +1,4 @@
-import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import { ReviewError } from './review-error.js';
 
 /** The parts of `.well-known/smart-configuration` the review app uses (SMART App Launch 2 §Conformance). */

@@ -1,4 +1,4 @@
-import type { FetchLike } from '../../fhir/outbound-fetch.js';
+import type { FetchLike } from '../../contracts/fetch-like.js';
 import { ReviewError } from './review-error.js';
 
 /** The fields of a SMART token response the review app keeps (RFC 6749 §5.1 + SMART launch context). */

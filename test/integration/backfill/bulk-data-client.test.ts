@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FetchLike } from '../../../src/fhir/outbound-fetch.js';
+import type { FetchLike } from '../../../src/contracts/fetch-like.js';
 import { BulkDataError, kickOffExport, kickOffUrl, pollExport, retryAfterSeconds, streamNdjson } from '../../../src/backfill/bulk-data-client.js';
 import { createProgressReporter, progressLine } from '../../../src/backfill/progress-reporter.js';
 import { parseExportRequest } from '../../../src/sandbox/bulk-export/export-request.js';

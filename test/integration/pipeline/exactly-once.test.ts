@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import type { RunningServer } from '../../../src/main.js';
 import { startServer } from '../../../src/main.js';
-import type { AssessPatientDeps } from '../../../src/pipeline/assess-patient.js';
+import type { AssessPatientDeps } from '../../../src/pipeline/stage-types.js';
 import { assessPatient } from '../../../src/pipeline/assess-patient.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';

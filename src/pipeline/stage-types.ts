@@ -1,0 +1,38 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { AssessmentResult, InferenceOutput } from '../contracts/assessment-result.js';
+import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
+import type { ServedModel } from '../contracts/served-model.js';
+import type { Metrics } from '../observability/create-metrics.js';
+
+/*
+ * The types that pass between the stages of the per-patient job (#22): the job (assess-patient.ts),
+ * the scoring loop it shares with the backfill (score-patient.ts) and the stage factory
+ * (pipeline-stages.ts) all import these, so none of them imports another for a type.
+ */
+
+/** What the write-back reports for one assessment. */
+export interface WrittenAssessment {
+  identity: string;
+  outcome: 'created' | 'exists';
+  riskAssessmentRef: string;
+  provenanceRef: string;
+}
+
+/** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
+export interface AssessPatientDeps {
+  pool: Pool;
+  logger: Logger;
+  metrics: Metrics;
+  models: () => ServedModel[];
+  assemble: (patientId: string, asOf: Date) => Promise<PatientRecord | undefined>;
+  /** Preprocess + infer for one model (preprocessing is pure; inference runs in worker threads). */
+  predict: (
+    record: PatientRecord,
+    model: ServedModel,
+  ) => Promise<{ output: InferenceOutput; basis: VersionedReference[]; missing: AssessmentResult['missing'] }>;
+  write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  /** Runs after the patient's assessments are written (e.g. similar-case indexing); must not throw. */
+  afterScoring?: (record: PatientRecord) => Promise<void>;
+  now?: () => Date;
+}
