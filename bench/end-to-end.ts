@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load-config.js';
 import { createEhrClient } from '../src/fhir/ehr-client.js';
-import { syncSubscriptions } from '../src/intake/subscription-sync.js';
+import { syncSubscriptions } from '../src/subscriptions/subscription-sync.js';
 import { startServer } from '../src/main.js';
 import { startDemoSandbox } from '../src/sandbox/demo-sandbox.js';
 

@@ -18,7 +18,7 @@ import { securityOptions, securityPlugin } from './security/security-plugin.js';
 import { createAuditedFetch, startAuditRetention } from './security/audit-trail.js';
 import { createLogSpanExporter, createTracedFetch, startTracing, tracingPlugin } from './observability/tracing.js';
 import { intakeRoutes } from './intake/intake-routes.js';
-import { startIntakeWorkers } from './intake/intake-workers.js';
+import { startIntakeWorkers } from './subscriptions/intake-workers.js';
 import { createIntakeAlerts } from './intake/intake-alerts.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import { createMetrics } from './observability/create-metrics.js';

@@ -2,7 +2,7 @@ import type { Observation } from '@medplum/fhirtypes';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
-import { syncSubscriptions } from '../intake/subscription-sync.js';
+import { syncSubscriptions } from '../subscriptions/subscription-sync.js';
 import { startServer } from '../main.js';
 import { startDemoSandbox } from '../sandbox/demo-sandbox.js';
 import { createRng } from '../sandbox/cohort/seeded-random.js';

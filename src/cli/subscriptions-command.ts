@@ -2,7 +2,7 @@ import { openCliDatabase } from './open-cli-database.js';
 import { loadConfig } from '../config/load-config.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { createEhrFetch } from '../fhir/ehr-fetch.js';
-import { syncSubscriptions } from '../intake/subscription-sync.js';
+import { syncSubscriptions } from '../subscriptions/subscription-sync.js';
 import { listSubscriptions } from '../store/subscriptions-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 

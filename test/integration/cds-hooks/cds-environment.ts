@@ -1,6 +1,6 @@
 import type { Observation, Patient, RiskAssessment } from '@medplum/fhirtypes';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
-import { syncSubscriptions } from '../../../src/intake/subscription-sync.js';
+import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import type { RunningServer } from '../../../src/main.js';
 import { startServer } from '../../../src/main.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';

@@ -2,7 +2,7 @@ import type { Observation, Patient } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
-import { syncSubscriptions } from '../../../src/intake/subscription-sync.js';
+import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import type { RunningServer } from '../../../src/main.js';
 import { startServer } from '../../../src/main.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';

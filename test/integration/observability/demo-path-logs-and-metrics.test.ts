@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import app from '../../../src/app.js';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
-import { syncSubscriptions } from '../../../src/intake/subscription-sync.js';
+import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import { createLogger } from '../../../src/observability/create-logger.js';
 import type { DemoSandbox } from '../../../src/sandbox/demo-sandbox.js';
 import { startDemoSandbox } from '../../../src/sandbox/demo-sandbox.js';

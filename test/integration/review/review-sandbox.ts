@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { signingKeyFrom, type SigningKey } from '../../../src/fhir/jwks.js';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import { createSmartBackendAuth } from '../../../src/fhir/smart-backend-client.js';
-import { syncSubscriptions } from '../../../src/intake/subscription-sync.js';
+import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import { startServer, type RunningServer } from '../../../src/main.js';
 import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
 import { loadCohort } from '../../../src/sandbox/cohort/load-cohort.js';

@@ -33,8 +33,11 @@ const layers: readonly (readonly string[])[] = [
   ['app', 'backfill', 'evaluation'],
   // Opens everything once, closes it in reverse.
   ['runtime'],
-  // The stages: what a request or a job does.
-  ['review', 'similar-cases', 'pipeline', 'intake', 'subscriptions'],
+  // The stages: what a request or a job does. subscriptions/ (registering and watching the EHR's
+  // subscriptions, resolving id-only events, gap recovery) sits above intake/ because what it
+  // recovers enters the inbox through intake's parse-and-store, like a delivered notification.
+  ['review', 'similar-cases', 'pipeline', 'subscriptions'],
+  ['intake'],
   // What the stages are built from. security/ (operator access, EHR audit trail) and http/ (error
   // handler, health and page routes) are fastify and fetch plumbing the stages share.
   ['assembly', 'preprocess', 'inference', 'writeback', 'jobs', 'security', 'http'],

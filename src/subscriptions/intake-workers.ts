@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { Metrics } from '../observability/create-metrics.js';
-import type { IntakeAlerts } from './intake-alerts.js';
+import type { IntakeAlerts } from '../intake/intake-alerts.js';
 import { resolveNotifications } from './resolve-notifications.js';
 import { startSubscriptionWatchdog } from './subscription-watchdog.js';
 import { requeueStranded } from './requeue-stranded.js';

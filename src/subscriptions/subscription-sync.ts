@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
 import { supportsBackport, syncTopicSubscriptions } from './topic-subscription-sync.js';
-import { WATCHED_RESOURCE_TYPES } from './resource-subject.js';
+import { WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
 
 /** Medplum's extension carrying the HMAC secret for `X-Signature`. */
 export const MEDPLUM_SECRET_EXTENSION = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';

@@ -3,8 +3,8 @@ import type { Basic, CapabilityStatement, Extension, Subscription } from '@medpl
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
-import { WATCHED_RESOURCE_TYPES } from './resource-subject.js';
-import type { WatchedResourceType } from './resource-subject.js';
+import { WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
+import type { WatchedResourceType } from '../intake/resource-subject.js';
 
 /** Canonical of the Subscriptions R5 Backport IG. */
 export const BACKPORT_IG = 'http://hl7.org/fhir/uv/subscriptions-backport';

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { listSubscriptions } from '../store/subscriptions-repository.js';
-import { parseStatusResource } from './backport-notification.js';
-import type { IntakeAlerts } from './intake-alerts.js';
-import { storeNotification } from './store-notification.js';
+import { parseStatusResource } from '../intake/backport-notification.js';
+import type { IntakeAlerts } from '../intake/intake-alerts.js';
+import { storeNotification } from '../intake/store-notification.js';
 import { requeueStranded } from './requeue-stranded.js';
 
 /** Dependencies of the watchdog. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatSubscriptionStatus } from '../../../src/cli/subscriptions-command.js';
-import { subscriptionTypes } from '../../../src/intake/resolve-notifications.js';
-import { heartbeatOverdue } from '../../../src/intake/subscription-watchdog.js';
+import { subscriptionTypes } from '../../../src/subscriptions/resolve-notifications.js';
+import { heartbeatOverdue } from '../../../src/subscriptions/subscription-watchdog.js';
 import type { SubscriptionRow } from '../../../src/store/subscriptions-repository.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');

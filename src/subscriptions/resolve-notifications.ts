@@ -11,12 +11,12 @@ import { markInbox, resolveInboxRow, unresolvedForSubscription } from '../store/
 import { recordDeadLetter } from '../store/ledger-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { countRecovery, findSubscription, missingEventNumbers, setPolledAt } from '../store/subscriptions-repository.js';
-import { backportDedupeKey, backportIntakeEvents } from './backport-events.js';
-import { parseNotificationBundle } from './backport-notification.js';
+import { backportDedupeKey, backportIntakeEvents } from '../intake/backport-events.js';
+import { parseNotificationBundle } from '../intake/backport-notification.js';
 import type { IntakeEvent } from '../contracts/intake-event.js';
-import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from './resource-subject.js';
-import type { WatchedResourceType } from './resource-subject.js';
-import { storeInTransaction } from './store-notification.js';
+import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
+import type { WatchedResourceType } from '../intake/resource-subject.js';
+import { storeInTransaction } from '../intake/store-notification.js';
 
 /** Dependencies of the resolve job. */
 export interface ResolveDeps {
