@@ -20,16 +20,16 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import type { InferenceLogger } from '../src/inference/inference-logger.js';
-import { createInferenceEngine } from '../src/inference/inference-engine.js';
+import type { InferenceLogger } from '../src/inference/runtime/inference-logger.js';
+import { createInferenceEngine } from '../src/inference/runtime/inference-engine.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest } from '../src/contracts/manifest-types.js';
-import { loadModelRegistry, type RegisteredModel } from '../src/inference/model-registry.js';
+import { loadModelRegistry, type RegisteredModel } from '../src/inference/runtime/model-registry.js';
 import {
   allocateTensorArray,
   elementCount,
   writeNumber,
   type TensorData,
-} from '../src/inference/tensor-data.js';
+} from '../src/inference/manifest/tensor-data.js';
 
 /** Options of {@link runInferenceBenchmark}. */
 export interface InferenceBenchOptions {

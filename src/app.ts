@@ -31,7 +31,7 @@ import { openDatabase } from './store/database.js';
 import { inboxCounts } from './store/inbox-repository.js';
 import { runMigrations } from './store/migrate.js';
 import { createProfileValidator } from './writeback/validate-profiles.js';
-import { createInferenceMetrics } from './inference/inference-metrics.js';
+import { createInferenceMetrics } from './inference/runtime/inference-metrics.js';
 import type { FetchLike } from './contracts/fetch-like.js';
 
 /** Repository root (migrations and models are resolved from here unless configured). */

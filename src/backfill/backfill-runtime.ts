@@ -7,7 +7,7 @@ import { createEhrAuth } from '../fhir/ehr-auth.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { createEhrFetch } from '../fhir/ehr-fetch.js';
 import type { FetchLike } from '../contracts/fetch-like.js';
-import { createInferenceMetrics } from '../inference/inference-metrics.js';
+import { createInferenceMetrics } from '../inference/runtime/inference-metrics.js';
 import { createMetrics } from '../observability/create-metrics.js';
 import { loadServedModels } from '../pipeline/load-served-models.js';
 import { assemblyWindows, createPipelineStages } from '../pipeline/pipeline-stages.js';

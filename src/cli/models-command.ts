@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { REPO_ROOT } from '../app.js';
 import { loadConfig } from '../config/load-config.js';
-import { loadModelRegistry } from '../inference/model-registry.js';
+import { loadModelRegistry } from '../inference/runtime/model-registry.js';
 import { createLogger } from '../observability/create-logger.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSha256 } from '../inference/file-sha256.js';
+import { fileSha256 } from '../inference/manifest/file-sha256.js';
 import { loadEmbeddingModel } from '../similar-cases/embedding-model.js';
 import { createVectorIndex } from '../similar-cases/vector-index.js';
 import { parseNpy } from '../inference/manifest/npy-format.js';

@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config-schema.js';
-import type { InferenceEngine } from '../inference/inference-engine.js';
-import { createInferenceEngine } from '../inference/inference-engine.js';
-import type { InferenceMetrics } from '../inference/inference-metrics.js';
-import { connectKserveV2, type RemoteModelSpec } from '../inference/kserve-v2-backend.js';
-import type { ModelRegistry } from '../inference/model-registry.js';
-import { loadModelRegistry } from '../inference/model-registry.js';
+import type { InferenceEngine } from '../inference/runtime/inference-engine.js';
+import { createInferenceEngine } from '../inference/runtime/inference-engine.js';
+import type { InferenceMetrics } from '../inference/runtime/inference-metrics.js';
+import { connectKserveV2, type RemoteModelSpec } from '../inference/runtime/kserve-v2-backend.js';
+import type { ModelRegistry } from '../inference/runtime/model-registry.js';
+import { loadModelRegistry } from '../inference/runtime/model-registry.js';
 import type { ServedModel } from '../contracts/served-model.js';
 
 /** The verified models, their cards, and a warmed-up engine serving them. */

@@ -5,7 +5,7 @@ import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
 import type { VersionedReference } from '../contracts/patient-record.js';
 import type { Config } from '../config/config-schema.js';
 import type { EhrFetch } from '../fhir/ehr-fetch.js';
-import type { InferenceEngine } from '../inference/inference-engine.js';
+import type { InferenceEngine } from '../inference/runtime/inference-engine.js';
 import type { ModelManifest } from '../contracts/manifest-types.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import type { Metrics } from '../observability/create-metrics.js';

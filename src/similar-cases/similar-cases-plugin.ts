@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { PatientRecord } from '../contracts/patient-record.js';
-import type { InferenceLogger } from '../inference/inference-logger.js';
+import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';
 import { createCaseIndex, type CaseIndex } from './case-index.js';

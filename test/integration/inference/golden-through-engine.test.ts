@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { calibrateProbability } from '../../../src/inference/calibration.js';
-import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/inference-engine.js';
+import { calibrateProbability } from '../../../src/inference/manifest/calibration.js';
+import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
 import { MODALITY_ORDER, type ModalityName } from '../../../src/contracts/manifest-types.js';
-import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/model-registry.js';
-import { parseNpy } from '../../../src/inference/npy-reader.js';
-import type { TensorArray, TensorData } from '../../../src/inference/tensor-data.js';
+import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/runtime/model-registry.js';
+import { parseNpy } from '../../../src/inference/manifest/npy-reader.js';
+import type { TensorArray, TensorData } from '../../../src/inference/manifest/tensor-data.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
 

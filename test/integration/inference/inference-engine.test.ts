@@ -3,17 +3,17 @@ import ort from 'onnxruntime-node';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceOutput } from '../../../src/contracts/assessment-result.js';
-import { calibrateProbability } from '../../../src/inference/calibration.js';
+import { calibrateProbability } from '../../../src/inference/manifest/calibration.js';
 import {
   InferenceEngineClosed,
   InferenceInputError,
   InferenceQueueFull,
   ModelNotFoundError,
-} from '../../../src/inference/inference-errors.js';
-import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/inference-engine.js';
-import { createInferenceMetrics } from '../../../src/inference/inference-metrics.js';
-import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/model-registry.js';
-import type { TensorData } from '../../../src/inference/tensor-data.js';
+} from '../../../src/inference/runtime/inference-errors.js';
+import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
+import { createInferenceMetrics } from '../../../src/inference/runtime/inference-metrics.js';
+import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/runtime/model-registry.js';
+import type { TensorData } from '../../../src/inference/manifest/tensor-data.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
 
 /** Deterministic per-patient inputs for tiny-fusion: patient i gets its own values and image. */

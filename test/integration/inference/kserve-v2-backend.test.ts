@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceRunError, ModelRegistryError } from '../../../src/inference/inference-errors.js';
-import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/inference-engine.js';
-import { connectKserveV2 } from '../../../src/inference/kserve-v2-backend.js';
-import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/model-registry.js';
-import type { TensorData } from '../../../src/inference/tensor-data.js';
+import { InferenceRunError, ModelRegistryError } from '../../../src/inference/runtime/inference-errors.js';
+import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
+import { connectKserveV2 } from '../../../src/inference/runtime/kserve-v2-backend.js';
+import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/runtime/model-registry.js';
+import type { TensorData } from '../../../src/inference/manifest/tensor-data.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
 import { startKserveV2TestServer, type KserveV2TestServer } from '../../helpers/kserve-v2-server.js';
 

@@ -3,9 +3,9 @@ import { appendFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ModelRegistryError } from '../../../src/inference/inference-errors.js';
-import { createInferenceMetrics } from '../../../src/inference/inference-metrics.js';
-import { loadModelRegistry } from '../../../src/inference/model-registry.js';
+import { ModelRegistryError } from '../../../src/inference/runtime/inference-errors.js';
+import { createInferenceMetrics } from '../../../src/inference/runtime/inference-metrics.js';
+import { loadModelRegistry } from '../../../src/inference/runtime/model-registry.js';
 import {
   capturingLogger,
   copyTestModels,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseNpy, type NpyArray } from '../../../src/inference/manifest/npy-format.js';
-import { parseManifest } from '../../../src/inference/manifest-schema.js';
+import { parseManifest } from '../../../src/inference/manifest/manifest-schema.js';
 import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 

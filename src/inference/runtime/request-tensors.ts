@@ -1,6 +1,6 @@
 import { InferenceInputError } from './inference-errors.js';
-import type { ModelManifest } from '../contracts/manifest-types.js';
-import { elementCount, isArrayOfDtype, type TensorData } from './tensor-data.js';
+import type { ModelManifest } from '../../contracts/manifest-types.js';
+import { elementCount, isArrayOfDtype, type TensorData } from '../manifest/tensor-data.js';
 
 /** A request's tensors checked against the manifest: one row each, keyed by input name. */
 export interface RequestTensors {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainRows, interpretRows } from '../../../src/inference/explain.js';
-import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
-import { checkRequestTensors } from '../../../src/inference/request-tensors.js';
-import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
+import { explainRows, interpretRows } from '../../../../src/inference/runtime/explain.js';
+import type { ModelManifest } from '../../../../src/contracts/manifest-types.js';
+import { checkRequestTensors } from '../../../../src/inference/runtime/request-tensors.js';
+import { testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 const fusion = JSON.parse(
   readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'manifest.json'), 'utf8'),

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
-import type { ModelManifest } from '../contracts/manifest-types.js';
+import type { ModelManifest } from '../../contracts/manifest-types.js';
 import { parseNpy } from './npy-reader.js';
 import type { TensorData } from './tensor-data.js';
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import 'onnxruntime-node';
 import { InferenceRunError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
-import type { TensorData } from './tensor-data.js';
+import type { TensorData } from '../manifest/tensor-data.js';
 import {
   transferList,
   type InferenceWorkerData,

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { InferenceOutput } from '../contracts/assessment-result.js';
+import type { InferenceOutput } from '../../contracts/assessment-result.js';
 import { createDynamicBatcher, type BatcherStats } from './batcher.js';
 import { explainRows, interpretRows, type ExplainedRequest, type InferenceMeta } from './explain.js';
 import { InferenceQueueFull, InferenceRunError, ModelNotFoundError } from './inference-errors.js';
@@ -7,7 +7,7 @@ import type { InferenceLogger } from './inference-logger.js';
 import type { InferenceMetrics } from './inference-metrics.js';
 import type { ModelRegistry, RegisteredModel } from './model-registry.js';
 import { checkRequestTensors, type RequestTensors } from './request-tensors.js';
-import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from './tensor-data.js';
+import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
 import type { RemoteModelSpec } from './kserve-v2-backend.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
 

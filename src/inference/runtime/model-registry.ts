@@ -1,14 +1,14 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
-import { compareSignature, type GraphValueInfo } from './graph-signature.js';
-import { fileSha256 } from './file-sha256.js';
-import { checkGoldenTensors } from './golden-check.js';
+import { compareSignature, type GraphValueInfo } from '../manifest/graph-signature.js';
+import { fileSha256 } from '../manifest/file-sha256.js';
+import { checkGoldenTensors } from '../manifest/golden-check.js';
 import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { InferenceMetrics } from './inference-metrics.js';
-import { createManifestValidator, type ManifestValidator } from './manifest-schema.js';
-import type { ModelManifest } from '../contracts/manifest-types.js';
+import { createManifestValidator, type ManifestValidator } from '../manifest/manifest-schema.js';
+import type { ModelManifest } from '../../contracts/manifest-types.js';
 import { createSessionFactory, type SessionFactory, type SessionTuning } from './onnx-session-factory.js';
 import { zeroFeeds } from './zero-feeds.js';
 

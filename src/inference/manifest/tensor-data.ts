@@ -1,4 +1,4 @@
-import type { TensorDtype } from '../contracts/manifest-types.js';
+import type { TensorDtype } from '../../contracts/manifest-types.js';
 
 /** The typed array that carries each ONNX element type (ONNX Runtime's own mapping). */
 export interface TypedArrayByDtype {

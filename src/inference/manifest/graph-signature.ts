@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../contracts/manifest-types.js';
+import type { TensorSpec } from '../../contracts/manifest-types.js';
 
 /**
  * One graph input or output as ONNX Runtime reports it (`InferenceSession.inputMetadata`, ORT >= 1.22):

@@ -1,5 +1,5 @@
-import type { TensorSpec } from '../contracts/manifest-types.js';
-import type { TensorData } from './tensor-data.js';
+import type { TensorSpec } from '../../contracts/manifest-types.js';
+import type { TensorData } from '../manifest/tensor-data.js';
 
 /** What a worker loads: one entry per active model version. */
 export interface WorkerModelSpec {

@@ -3,11 +3,11 @@ import type {
   InferenceOutput,
   ModalityContribution,
   OutcomePrediction,
-} from '../contracts/assessment-result.js';
-import { calibrateProbability, riskBand } from './calibration.js';
-import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from '../contracts/manifest-types.js';
+} from '../../contracts/assessment-result.js';
+import { calibrateProbability, riskBand } from '../manifest/calibration.js';
+import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from '../../contracts/manifest-types.js';
 import type { RequestTensors } from './request-tensors.js';
-import { elementCount, readNumber, writeNumber, zeroRange, type TensorArray } from './tensor-data.js';
+import { elementCount, readNumber, writeNumber, zeroRange, type TensorArray } from '../manifest/tensor-data.js';
 
 /** What the caller knows about the patient beyond the tensors. */
 export interface InferenceMeta {

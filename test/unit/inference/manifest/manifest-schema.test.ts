@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../../../src/inference/manifest-schema.js';
-import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
+import { parseManifest } from '../../../../src/inference/manifest/manifest-schema.js';
+import { testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 const load = (model: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(testModelsDir, model, '1.0.0', 'manifest.json'), 'utf8')) as Record<

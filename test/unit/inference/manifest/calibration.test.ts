@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { calibrateProbability, riskBand } from '../../../src/inference/calibration.js';
+import { calibrateProbability, riskBand } from '../../../../src/inference/manifest/calibration.js';
 
 const bands = [
   { min: 0, code: 'negligible' as const },

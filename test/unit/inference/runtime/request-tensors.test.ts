@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InferenceInputError } from '../../../src/inference/inference-errors.js';
-import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
-import { checkRequestTensors } from '../../../src/inference/request-tensors.js';
-import type { TensorData } from '../../../src/inference/tensor-data.js';
-import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
+import { InferenceInputError } from '../../../../src/inference/runtime/inference-errors.js';
+import type { ModelManifest } from '../../../../src/contracts/manifest-types.js';
+import { checkRequestTensors } from '../../../../src/inference/runtime/request-tensors.js';
+import type { TensorData } from '../../../../src/inference/manifest/tensor-data.js';
+import { testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 const manifest = JSON.parse(
   readFileSync(join(testModelsDir, 'tiny-logistic', '1.0.0', 'manifest.json'), 'utf8'),

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
-import { createWorkerPool, inferenceWorkerEntry } from '../../../src/inference/worker-pool.js';
-import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
+import type { ModelManifest } from '../../../../src/contracts/manifest-types.js';
+import { createWorkerPool, inferenceWorkerEntry } from '../../../../src/inference/runtime/worker-pool.js';
+import { capturingLogger, testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 const dir = join(testModelsDir, 'tiny-logistic', '1.0.0');
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;

@@ -5,8 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { TensorDtype } from '../contracts/manifest-types.js';
-import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from './tensor-data.js';
+import type { TensorDtype } from '../../contracts/manifest-types.js';
+import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
 import {
   transferList,
   type InferenceWorkerData,

@@ -1,6 +1,6 @@
 import { InferenceRunError, ModelRegistryError } from './inference-errors.js';
-import type { TensorDtype, TensorSpec } from '../contracts/manifest-types.js';
-import type { TensorArray, TensorData } from './tensor-data.js';
+import type { TensorDtype, TensorSpec } from '../../contracts/manifest-types.js';
+import type { TensorArray, TensorData } from '../manifest/tensor-data.js';
 import type { WorkerPool, WorkerRunResult } from './worker-pool.js';
 
 /**

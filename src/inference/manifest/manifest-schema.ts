@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { MODALITY_ORDER, type ModelManifest } from '../contracts/manifest-types.js';
+import { MODALITY_ORDER, type ModelManifest } from '../../contracts/manifest-types.js';
 
 /**
  * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in

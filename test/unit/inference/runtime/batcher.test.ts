@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDynamicBatcher } from '../../../src/inference/batcher.js';
-import { InferenceEngineClosed, InferenceQueueFull } from '../../../src/inference/inference-errors.js';
+import { createDynamicBatcher } from '../../../../src/inference/runtime/batcher.js';
+import { InferenceEngineClosed, InferenceQueueFull } from '../../../../src/inference/runtime/inference-errors.js';
 
 /** An execute function whose batches finish only when the test releases them. */
 function controlledExecutor() {

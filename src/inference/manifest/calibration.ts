@@ -1,4 +1,4 @@
-import type { OutcomeSpec, QualitativeThreshold } from '../contracts/manifest-types.js';
+import type { OutcomeSpec, QualitativeThreshold } from '../../contracts/manifest-types.js';
 
 /** Keeps logits finite at p = 0 or 1 (float32 sigmoid outputs saturate). */
 const EPSILON = 1e-7;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseNpy } from '../../../src/inference/npy-reader.js';
-import { testModelsDir } from '../../fixtures/models/model-fixtures.js';
+import { parseNpy } from '../../../../src/inference/manifest/npy-reader.js';
+import { testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 /** Builds a version-1 .npy file the way numpy.save lays it out (header padded to 64 bytes). */
 function npy(descr: string, shape: number[], body: Uint8Array, fortran = false): Uint8Array {

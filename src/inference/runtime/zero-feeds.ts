@@ -1,5 +1,5 @@
-import type { ModelManifest } from '../contracts/manifest-types.js';
-import { allocateTensorArray, elementCount, type TensorData } from './tensor-data.js';
+import type { ModelManifest } from '../../contracts/manifest-types.js';
+import { allocateTensorArray, elementCount, type TensorData } from '../manifest/tensor-data.js';
 
 /**
  * A zero-filled feed for every manifest input at batch size `batch` (warm-up runs). Dynamic axes

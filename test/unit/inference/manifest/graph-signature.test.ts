@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareSignature, type GraphValueInfo } from '../../../src/inference/graph-signature.js';
-import type { TensorSpec } from '../../../src/contracts/manifest-types.js';
+import { compareSignature, type GraphValueInfo } from '../../../../src/inference/manifest/graph-signature.js';
+import type { TensorSpec } from '../../../../src/contracts/manifest-types.js';
 
 const graphIn: GraphValueInfo[] = [
   { name: 'a', isTensor: true, type: 'float32', shape: ['batch', 4] },

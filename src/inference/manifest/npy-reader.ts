@@ -1,4 +1,4 @@
-import type { TensorDtype } from '../contracts/manifest-types.js';
+import type { TensorDtype } from '../../contracts/manifest-types.js';
 import type { TensorData } from './tensor-data.js';
 
 /** Outcome of {@link parseNpy}. */
