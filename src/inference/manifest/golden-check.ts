@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../contracts/manifest-types.js';
-import { parseNpy } from './npy-reader.js';
+import { NpyFormatError, readNpyTensor } from './npy-format.js';
 import type { TensorData } from './tensor-data.js';
 
 /** Tolerance between the training framework's outputs and ONNX Runtime's: |a - b| <= ABS + REL * |b|. */
@@ -47,8 +47,13 @@ export async function checkGoldenTensors(
     };
 
   const load = async (file: string): Promise<TensorData | string> => {
-    const parsed = parseNpy(new Uint8Array(await readFile(join(dir, file))));
-    return parsed.ok ? parsed.value : parsed.reason;
+    const bytes = new Uint8Array(await readFile(join(dir, file)));
+    try {
+      return readNpyTensor(bytes);
+    } catch (error) {
+      if (error instanceof NpyFormatError) return error.message;
+      throw error;
+    }
   };
   const feeds: Record<string, ort.Tensor> = {};
   let rows = 0;

@@ -1,15 +1,18 @@
 /**
  * Reader and writer for NumPy `.npy` files (format versions 1.0–3.0), the exchange format between
- * the TypeScript feature export / evaluation and the PyTorch recipe in `models/training/`.
+ * the TypeScript feature export / evaluation and the PyTorch recipe in `models/training/`, and the
+ * format of the golden tensors in model folders (`numpy.save`). The one npy module (#22): every
+ * failure is an {@link NpyFormatError}.
  *
  * Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html — magic
  * `\x93NUMPY`, major/minor version, header length (uint16 for 1.0, uint32 for 2.0+), an ASCII
  * Python dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` padded with
  * spaces and a newline so the data starts on a 64-byte boundary, then C-order data.
  */
+import type { TensorData } from './tensor-data.js';
 
 /** Element types this project exchanges. */
-export type NpyDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8';
+export type NpyDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
 
 /** A dense C-order array. */
 export interface NpyArray {
@@ -29,15 +32,16 @@ const DESCR: Record<NpyDtype, string> = {
   int64: '<i8',
   int32: '<i4',
   uint8: '|u1',
+  bool: '|b1',
 };
-const BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1 };
+const BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
 function dtypeOf(descr: string): NpyDtype {
   for (const [dtype, d] of Object.entries(DESCR) as [NpyDtype, string][]) {
     if (d === descr || (d.startsWith('|') && descr === `<${d.slice(1)}`)) return dtype;
   }
-  throw new NpyFormatError(`unsupported dtype ${JSON.stringify(descr)} (little-endian f4, f8, i8, i4, u1 only)`);
+  throw new NpyFormatError(`unsupported dtype ${JSON.stringify(descr)} (little-endian f4, f8, i8, i4, u1, b1 only)`);
 }
 
 /** Parse an `.npy` buffer. Throws `NpyFormatError` for anything that is not a supported C-order array. */
@@ -100,4 +104,24 @@ export function serializeNpy(array: NpyArray): Uint8Array {
   out.set(new TextEncoder().encode(header), 10);
   out.set(new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength), total);
   return out;
+}
+
+/**
+ * Reads an `.npy` file as a model tensor (a golden input or output): uint8 and bool arrays become
+ * `bool` tensors (numpy saves `np.bool_` as `|b1`; some exporters write `|u1`); float64 has no
+ * tensor dtype in the manifest (`TensorDtype`) and is refused. Throws {@link NpyFormatError}.
+ */
+export function readNpyTensor(bytes: Uint8Array): TensorData {
+  const array = parseNpy(bytes);
+  switch (array.dtype) {
+    case 'float32':
+    case 'int64':
+    case 'int32':
+      return { dtype: array.dtype, dims: array.shape, data: array.data as Float32Array | BigInt64Array | Int32Array };
+    case 'uint8':
+    case 'bool':
+      return { dtype: 'bool', dims: array.shape, data: array.data as Uint8Array };
+    case 'float64':
+      throw new NpyFormatError(`unsupported tensor dtype ${JSON.stringify(DESCR.float64)} (model tensors are f4, i8, i4 or bool)`);
+  }
 }

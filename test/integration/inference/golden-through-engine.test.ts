@@ -5,7 +5,7 @@ import { calibrateProbability } from '../../../src/inference/manifest/calibratio
 import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
 import { MODALITY_ORDER, type ModalityName } from '../../../src/contracts/manifest-types.js';
 import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/runtime/model-registry.js';
-import { parseNpy } from '../../../src/inference/manifest/npy-reader.js';
+import { readNpyTensor } from '../../../src/inference/manifest/npy-format.js';
 import type { TensorArray, TensorData } from '../../../src/inference/manifest/tensor-data.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 import { capturingLogger, testModelsDir } from '../../fixtures/models/model-fixtures.js';
@@ -44,9 +44,7 @@ afterAll(async () => {
 });
 
 function npy(dir: string, file: string): TensorData {
-  const parsed = parseNpy(readFileSync(join(dir, file)));
-  if (!parsed.ok) throw new Error(`${file}: ${parsed.reason}`);
-  return parsed.value;
+  return readNpyTensor(readFileSync(join(dir, file)));
 }
 
 /** Row `r` of a batched tensor, as a batch-1 tensor. */

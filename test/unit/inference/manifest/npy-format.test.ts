@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NpyFormatError, parseNpy, serializeNpy } from '../../../../src/inference/manifest/npy-format.js';
+import { NpyFormatError, parseNpy, readNpyTensor, serializeNpy } from '../../../../src/inference/manifest/npy-format.js';
+import { testModelsDir } from '../../../fixtures/models/model-fixtures.js';
 
 /** The bytes numpy 1.24 writes for `np.save(f, np.arange(6, dtype=np.float32).reshape(2, 3))`. */
 function numpyFloat32Example(): Uint8Array {
@@ -54,5 +57,45 @@ describe('npy format', () => {
     expect(() => parseNpy(text("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }"))).toThrow(/dtype/);
     expect(() => parseNpy(numpyFloat32Example().subarray(0, 140))).toThrow(/shorter/);
     expect(() => serializeNpy({ dtype: 'float32', shape: [3], data: Float32Array.of(1) })).toThrow(NpyFormatError);
+  });
+});
+
+/** Builds a version-1 .npy file the way numpy.save lays it out (header padded to 64 bytes). */
+function npy(descr: string, shape: number[], body: Uint8Array, fortran = false): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const out = new Uint8Array(10 + header.length + body.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(body, 10 + header.length);
+  return out;
+}
+
+describe('readNpyTensor', () => {
+  it('reads the golden tensors numpy wrote for the test model', () => {
+    const tensor = readNpyTensor(readFileSync(join(testModelsDir, 'tiny-fusion', '1.0.0', 'golden-input-image.npy')));
+    expect(tensor.dtype).toBe('float32');
+    expect(tensor.dims).toEqual([3, 1, 8, 8]);
+    expect(tensor.data).toHaveLength(192);
+  });
+
+  it('reads int64 and one-dimensional shapes, and bool from |b1 and |u1', () => {
+    expect(readNpyTensor(npy('<i8', [3], new Uint8Array(new BigInt64Array([1n, -2n, 3n]).buffer)))).toEqual({
+      dtype: 'int64',
+      dims: [3],
+      data: new BigInt64Array([1n, -2n, 3n]),
+    });
+    for (const descr of ['|b1', '|u1'])
+      expect(readNpyTensor(npy(descr, [2], Uint8Array.of(1, 0)))).toEqual({ dtype: 'bool', dims: [2], data: Uint8Array.of(1, 0) });
+  });
+
+  it('refuses bad magic, unsupported dtypes, float64, Fortran order and truncated data with a reason', () => {
+    expect(() => readNpyTensor(new Uint8Array(20))).toThrow(/not an \.npy file/);
+    expect(() => readNpyTensor(npy('>f8', [1], new Uint8Array(8)))).toThrow(/unsupported dtype ">f8"/);
+    expect(() => readNpyTensor(npy('<f8', [1], new Uint8Array(8)))).toThrow(/unsupported tensor dtype "<f8"/);
+    expect(() => readNpyTensor(npy('<f4', [1], new Uint8Array(4), true))).toThrow(/Fortran-order arrays are not supported/);
+    expect(() => readNpyTensor(npy('<f4', [2, 2], new Uint8Array(8)))).toThrow(NpyFormatError);
   });
 });
