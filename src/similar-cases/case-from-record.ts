@@ -4,7 +4,7 @@ import { ecgLeadsFromSource, isEcgObservation } from '../preprocess/ecg/ecg-from
 import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
 import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';
 import { extractReportText } from '../preprocess/text/extract-report-text.js';
-import type { EmbeddingModelManifest } from './embedding-manifest.js';
+import type { EmbeddingModelManifest } from '../inference/manifest/embedding-manifest.js';
 import type { CaseToIndex } from './index-case.js';
 
 /** Why an assessed patient was not added to the similar-case index (no patient data in it). */

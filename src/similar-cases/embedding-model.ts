@@ -7,7 +7,7 @@ import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
 import { createSessionFactory } from '../inference/runtime/onnx-session-factory.js';
 import { parseVocabulary, type Vocabulary } from '../preprocess/text/vocabulary.js';
 import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
-import { parseEmbeddingManifest, type EmbeddingModelManifest } from './embedding-manifest.js';
+import { parseEmbeddingManifest, type EmbeddingModelManifest } from '../inference/manifest/embedding-manifest.js';
 
 /** A loaded, verified ECG ↔ report dual encoder. */
 export interface EmbeddingModel {

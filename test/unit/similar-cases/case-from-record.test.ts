@@ -6,7 +6,7 @@ import type { PatientRecord } from '../../../src/contracts/patient-record.js';
 import { createUcumConverter } from '../../../src/preprocess/tabular/unit-conversion.js';
 import { generateCohort } from '../../../src/sandbox/cohort/index.js';
 import { caseFromRecord } from '../../../src/similar-cases/case-from-record.js';
-import { parseEmbeddingManifest } from '../../../src/similar-cases/embedding-manifest.js';
+import { parseEmbeddingManifest } from '../../../src/inference/manifest/embedding-manifest.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 const parsed = parseEmbeddingManifest(JSON.parse(readFileSync(join(repoRoot, 'models/ecg-report-clip/1/embedding-manifest.json'), 'utf8')));

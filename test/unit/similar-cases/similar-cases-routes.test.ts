@@ -9,7 +9,7 @@ import { runMigrations } from '../../../src/store/migrate.js';
 import { createCaseIndex } from '../../../src/similar-cases/case-index.js';
 import type { FetchLike } from '../../../src/similar-cases/ehr-reader.js';
 import { loadEmbeddingModel, type EmbeddingModel } from '../../../src/similar-cases/embedding-model.js';
-import { parseEmbeddingManifest } from '../../../src/similar-cases/embedding-manifest.js';
+import { parseEmbeddingManifest } from '../../../src/inference/manifest/embedding-manifest.js';
 import { indexCase } from '../../../src/similar-cases/index-case.js';
 import { similarCasesRoutes } from '../../../src/similar-cases/similar-cases-routes.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';

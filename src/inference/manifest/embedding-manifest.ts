@@ -1,5 +1,5 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
-import type { ModalityPreprocessing, TensorSpec } from '../contracts/manifest-types.js';
+import type { ModalityPreprocessing, TensorSpec } from '../../contracts/manifest-types.js';
 
 /** One encoder graph of a dual-encoder embedding model. */
 export interface EncoderSpec {
