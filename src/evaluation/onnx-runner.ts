@@ -1,5 +1,9 @@
 import * as ort from 'onnxruntime-node';
+import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
+import { createSessionFactory } from '../inference/runtime/onnx-session-factory.js';
 import type { ModelRunner } from './score-model.js';
+
+const SILENT: InferenceLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** A {@link ModelRunner} over an `onnxruntime-node` session, plus a way to release it. */
 export interface OnnxModelRunner extends ModelRunner {
@@ -7,11 +11,12 @@ export interface OnnxModelRunner extends ModelRunner {
 }
 
 /**
- * Open `model.onnx` with the CPU execution provider. The evaluation runs the same graph the
+ * Open `model.onnx` with the CPU execution provider, through the server's session factory
+ * (inference/runtime, #22: one way to open a session). The evaluation runs the same graph the
  * server loads, directly, so that the reported figures are the shipped artifact's.
  */
 export async function openOnnxRunner(modelPath: string, outputName = 'probabilities'): Promise<OnnxModelRunner> {
-  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
+  const { session } = await createSessionFactory(['cpu'], SILENT).open(modelPath);
   return {
     async run(feeds) {
       const tensors: Record<string, ort.Tensor> = {};
