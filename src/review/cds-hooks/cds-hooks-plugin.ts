@@ -12,7 +12,7 @@ import { answerHook } from './answer-hook.js';
 import { recordFeedback, recordIssuedCards, unknownCards } from './cds-card-store.js';
 import { CDS_SERVICES, findCdsService } from './cds-service-definitions.js';
 import { createCardModelLookup } from './card-model-lookup.js';
-import { createPgJtiReplayStore } from './jti-replay-store.js';
+import { createPgJtiReplayStore } from '../../store/jti-replay-repository.js';
 import { loadHookData } from './load-hook-data.js';
 import { parseFeedback } from './parse-feedback.js';
 import { parseHookRequest } from './parse-hook-request.js';

@@ -3,7 +3,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, erro
 import type { JWTVerifyGetKey } from 'jose';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
-import type { JtiReplayStore } from './jti-replay-store.js';
+import type { JtiReplayStore } from '../../store/jti-replay-repository.js';
 
 /** A CDS client that passed authentication. */
 export interface CdsClientIdentity {

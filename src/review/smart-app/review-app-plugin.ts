@@ -15,7 +15,7 @@ import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js
 import { loadReviewData } from './load-review-data.js';
 import { renderErrorPage, ReviewError } from './review-error.js';
 import { renderReviewPage } from './render-review-page.js';
-import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from './review-store.js';
+import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from '../../store/review-repository.js';
 import { LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
 import { discoverSmartEndpoints } from './smart-discovery.js';
 import { exchangeCode } from './token-exchange.js';

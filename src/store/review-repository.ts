@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queryable, Sql } from '../../store/sql.js';
+import type { Queryable, Sql } from './sql.js';
 
 /** A random, URL-safe opaque value (256 bits): session ids, `state`, CSRF tokens. */
 export function opaqueValue(): string {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../store/sql.js';
+import type { Queryable } from './sql.js';
 
 /** Remembers JWT ids so a token is accepted once (RFC 7519 §4.1.7; CDS Hooks 2.0 §Trusting CDS Clients). */
 export interface JtiReplayStore {
