@@ -2,6 +2,8 @@ import PgBoss from 'pg-boss';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import { lockJobSql, staleActiveJobsSql, tryLockJobSql, unlockJobSql } from '../store/job-locks-sql.js';
+import { run as runSql } from '../store/sql.js';
 
 /** Queue name of per-patient assessment jobs. */
 export const ASSESS_QUEUE = 'assess-patient';
@@ -107,11 +109,11 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
   async function locked<T>(jobId: string, run: () => Promise<T>): Promise<T> {
     const client = await locks.connect();
     try {
-      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [jobId]);
+      await runSql(client, lockJobSql(jobId));
       try {
         return await run();
       } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [jobId]).catch(() => undefined);
+        await runSql(client, unlockJobSql(jobId)).catch(() => undefined);
       }
     } finally {
       client.release();
@@ -157,15 +159,11 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
       const client = await locks.connect();
       let reclaimed = 0;
       try {
-        const { rows } = await client.query<{ id: string; name: string }>(
-          `SELECT id::text, name FROM pgboss.job WHERE name = ANY($1::text[]) AND state = 'active'
-             AND started_on < now() - make_interval(secs => $2::double precision)`,
-          [[ASSESS_QUEUE, RESOLVE_QUEUE], minAgeSeconds],
-        );
+        const rows = await runSql<{ id: string; name: string }>(client, staleActiveJobsSql([ASSESS_QUEUE, RESOLVE_QUEUE], minAgeSeconds));
         for (const row of rows) {
-          const { rows: got } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [row.id]);
+          const got = await runSql<{ free: boolean }>(client, tryLockJobSql(row.id));
           if (!got[0]?.free) continue;
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [row.id]);
+          await runSql(client, unlockJobSql(row.id));
           await boss.fail(row.name, row.id, { message: 'worker died while running the job' });
           reclaimed++;
         }
