@@ -1,5 +1,5 @@
 """Writes a model version folder: ONNX export, golden tensors, manifest.json (shape of
-src/inference/manifest-types.ts `ModelManifest`) with sha256 of every other file."""
+src/contracts/manifest-types.ts `ModelManifest`) with sha256 of every other file."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ temperature):
 * ECG encoder: 1-D CNN over the 12-lead waveform at 100 Hz x 10 s (the tensor the server's
   preprocessing produces, `ecg_waveform` from export-features.ts), mean + max pooling, projection.
 * Report encoder: token embedding + width-3 convolution + masked pooling over the ECG interpretation report
-  (tokenised by src/similar-cases/export-clip-features.ts with the project's own tokenizer),
+  (tokenised by models/training/export-clip-features.ts with the project's own tokenizer),
   projection.
 
 Each is exported as its own ONNX graph (opset 17, dynamic batch axis) so the server can embed an
@@ -16,7 +16,7 @@ models/ecg-report-clip/1/{ecg-encoder.onnx, text-encoder.onnx, vocabulary.json, 
 embedding-manifest.json, card.md}.
 
     npx tsx models/training/export-features.ts --out models/training/.data/cohort   # if not done
-    npx tsx src/similar-cases/export-clip-features.ts
+    npx tsx models/training/export-clip-features.ts
     /usr/bin/python3 models/training/train_clip.py
 
 Held-out metrics (test split, never seen in training or model selection) are written into the

@@ -65,7 +65,7 @@ export type WorkerEntry = { kind: 'file'; url: URL } | { kind: 'eval'; code: str
  * the parent's module hooks. On Node 20, `execArgv: ['--import', 'tsx']` does NOT help (the worker
  * still fails with "Unknown file extension .ts"), so the worker instead evaluates a two-line
  * bootstrap that loads the entry through tsx's `tsImport` API, which registers tsx's loader inside
- * the worker first. Covered by `test/unit/inference/worker-pool.test.ts`.
+ * the worker first. Covered by `test/unit/inference/runtime/worker-pool.test.ts`.
  */
 export function inferenceWorkerEntry(moduleUrl: string = import.meta.url): WorkerEntry {
   if (!moduleUrl.endsWith('.ts')) return { kind: 'file', url: new URL('./inference-worker.js', moduleUrl) };
