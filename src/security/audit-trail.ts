@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/create-logger.js';
 import type { FetchLike } from '../contracts/fetch-like.js';
+import { insertEhrAuditSql, pruneEhrAuditSql } from '../store/ehr-audit-sql.js';
 import type { Queryable } from '../store/sql.js';
 
 /** FHIR R4 AuditEvent.action codes (http://hl7.org/fhir/R4/valueset-audit-event-action.html). */
@@ -73,23 +74,8 @@ export function classifyCall(method: string, url: URL): Pick<AuditEntry, 'action
 
 /** Inserts one audit row. */
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query(
-    `INSERT INTO ehr_audit (agent, action, method, target, server, patient_ref, purpose, reason, status, outcome, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [
-      entry.agent,
-      entry.action,
-      entry.method,
-      entry.target,
-      entry.server,
-      entry.patientRef ?? null,
-      entry.purpose,
-      entry.reason,
-      entry.status ?? null,
-      entry.outcome,
-      Math.round(entry.durationMs),
-    ],
-  );
+  const sql = insertEhrAuditSql({ ...entry, patientRef: entry.patientRef ?? null, status: entry.status ?? null });
+  await db.query(sql.text, sql.values);
 }
 
 /**
@@ -127,7 +113,8 @@ export function createAuditedFetch(options: { db: Queryable; agent: string; fetc
 
 /** Deletes audit rows older than `retentionDays`; returns how many went. */
 export async function pruneAuditTrail(db: Queryable, retentionDays: number): Promise<number> {
-  const result = await db.query(`DELETE FROM ehr_audit WHERE recorded < now() - make_interval(days => $1)`, [retentionDays]);
+  const sql = pruneEhrAuditSql(retentionDays);
+  const result = await db.query(sql.text, sql.values);
   return result.rowCount ?? 0;
 }
 
