@@ -5,7 +5,7 @@ import type { InferenceLogger } from '../inference/inference-logger.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';
 import { createCaseIndex, type CaseIndex } from './case-index.js';
-import type { FetchLike } from './ehr-reader.js';
+import { createRedirectGuardedFetch, type FetchLike } from '../fhir/outbound-fetch.js';
 import { loadEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { indexCase } from './index-case.js';
 import { similarCasesRoutes } from './similar-cases-routes.js';
@@ -70,7 +70,9 @@ export async function similarCasesPlugin(fastify: FastifyInstance, options: Simi
     index: similarCases.index,
     model: similarCases.model,
     fhirBaseUrl: options.fhirBaseUrl,
-    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    // Reads go to the configured EHR only: a redirect to another origin is refused, so the caller's
+    // bearer token never leaves for a host a redirect names.
+    fetch: createRedirectGuardedFetch({ fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)) }),
   });
 }
 
