@@ -12,6 +12,7 @@ import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
+import { createIntrospectionVerifier } from './security/caller-token.js';
 import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
 import { healthRoutes } from './http/health-routes.js';
 import { securityOptions, securityPlugin } from './security/security-plugin.js';
@@ -183,7 +184,13 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
   await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
   if (similarCases) {
-    await fastify.register(similarCasesPlugin, { similarCases, fhirBaseUrl: config.FHIR_BASE_URL, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    await fastify.register(similarCasesPlugin, {
+      similarCases,
+      fhirBaseUrl: config.FHIR_BASE_URL,
+      // RFC 7662 introspection at the EHR, with fhir-fusion's own EHR credentials (issue 18.3).
+      verifyToken: createIntrospectionVerifier({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch }),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
   }
   await fastify.register(reviewAppPlugin, {
     config,

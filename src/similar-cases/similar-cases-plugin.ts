@@ -8,6 +8,7 @@ import { createCaseIndex, type CaseIndex } from './case-index.js';
 import { createRedirectGuardedFetch, type FetchLike } from '../fhir/outbound-fetch.js';
 import { loadEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { indexCase } from './index-case.js';
+import type { CallerTokenVerifier } from '../security/caller-token.js';
 import { similarCasesRoutes } from './similar-cases-routes.js';
 
 /** The loaded similar-case machinery: the verified model, the case index, and indexing. */
@@ -60,6 +61,8 @@ export interface SimilarCasesPluginOptions {
   similarCases: SimilarCases;
   fhirBaseUrl: string;
   fetch?: FetchLike;
+  /** Checks callers' bearer tokens (see {@link SimilarCasesRoutesOptions.verifyToken}). */
+  verifyToken: CallerTokenVerifier;
 }
 
 /** Registers the `$similar-cases` / `$similar-ecgs` operations and decorates `fastify.similarCases`. */
@@ -70,6 +73,7 @@ export async function similarCasesPlugin(fastify: FastifyInstance, options: Simi
     index: similarCases.index,
     model: similarCases.model,
     fhirBaseUrl: options.fhirBaseUrl,
+    verifyToken: options.verifyToken,
     // Reads go to the configured EHR only: a redirect to another origin is refused, so the caller's
     // bearer token never leaves for a host a redirect names.
     fetch: createRedirectGuardedFetch({ fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)) }),
