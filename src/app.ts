@@ -138,7 +138,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     await queue.work(config.JOB_CONCURRENCY, async (job) => {
       await assessPatient(job, deps);
     });
-    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS }));
+    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS, gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW }));
   }
 
   // Routes.
@@ -176,6 +176,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     metrics,
     maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
     alerts: intakeAlerts,
+    gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
+    replayWindowSeconds: config.INTAKE_REPLAY_WINDOW_S,
   });
   await fastify.register(assessmentsPage, {
     pool: database.pool,

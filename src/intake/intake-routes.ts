@@ -25,6 +25,10 @@ export interface IntakeRouteOptions {
   maxBodyBytes: number;
   /** Where subscription `error`/`off` states are reported (logs + metrics). */
   alerts: IntakeAlerts;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW (default 100). */
+  gapWindow?: number;
+  /** INTAKE_REPLAY_WINDOW_S (default one day). */
+  replayWindowSeconds?: number;
 }
 
 /** What a parser hands to the store: events, and for Backport IG notifications the status. */
@@ -81,7 +85,10 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     const parsed = parse(raw, subscription);
     if (!parsed.ok) return reject(parsed.status, parsed.outcome, parsed.status === 404 ? 'unknown-subscription' : 'invalid');
     const traceId = randomUUID();
-    const { subscription: updated, ...stored } = await storeNotification(pool, queue, key, parsed.value.events, traceId, parsed.value.store);
+    const { subscription: updated, ...stored } = await storeNotification(pool, queue, key, parsed.value.events, traceId, {
+      ...parsed.value.store,
+      ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}),
+    });
     metrics.notificationsAccepted.inc();
     request.log.info({ traceId, subscription: key, ...stored }, 'notification stored');
     if (updated && (updated.status === 'error' || updated.status === 'off')) options.alerts.subscriptionState(updated);
