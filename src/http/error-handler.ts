@@ -1,9 +1,45 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { outcome } from '../fhir/operation-outcome.js';
 
 const FHIR_JSON = 'application/fhir+json';
+
+/** Most bytes of a refused upload read and discarded so the client gets its 413 (issue 18.6). */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+/** Longest a refused upload is read for before the connection is closed anyway. */
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Reads and discards the rest of a refused request body, up to a bound. Fastify answers 413 with
+ * `Connection: close` mid-upload; closing a socket with unread data makes the kernel send RST,
+ * and a client still writing sees EPIPE/ECONNRESET instead of the OperationOutcome. A client that
+ * sends more than the bound, or too slowly, is cut off (the bound is what stops abuse).
+ */
+function drainRequest(raw: IncomingMessage): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let read = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      raw.removeListener('end', finish);
+      raw.removeListener('error', finish);
+      raw.removeListener('close', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      read += chunk.length;
+      if (read > DRAIN_MAX_BYTES) finish();
+    };
+    const timer = setTimeout(finish, DRAIN_MAX_MS);
+    raw.on('data', onData);
+    raw.once('end', finish);
+    raw.once('error', finish);
+    raw.once('close', finish);
+    raw.resume();
+  });
+}
 
 /**
  * Errors fastify raises before a route or the error handler is involved (router look-up), which
@@ -53,7 +89,8 @@ export function operationOutcomeServerOptions(): Pick<FastifyServerOptions, 'fra
  * with the failing path) and anything unexpected (500, without internal detail).
  */
 export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await drainRequest(request.raw);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     let body;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/main.js';
@@ -124,5 +125,44 @@ describe('every error is an OperationOutcome; text Postgres cannot store is a 40
     ['a request that is not HTTP', () => raw(server.url, 'NOT HTTP AT ALL\r\n\r\n'), 400],
   ])('%s answers an OperationOutcome', async (_name, request, status) => {
     expectOutcome(await request(), status);
+  });
+
+  it('an 8 MB upload over the limit receives its 413 OperationOutcome instead of EPIPE (issue 18.6)', async () => {
+    const { hostname, port } = new URL(server.url);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const chunks = 128; // 8 MiB
+    // With Content-Length (refused before reading) and chunked (refused after the first megabyte).
+    for (const declared of [true, false, true, false]) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: hostname, port: Number(port), method: 'POST', path: '/intake/obs', headers: { 'content-type': 'application/fhir+json', ...(declared ? { 'content-length': String(chunk.length * chunks) } : {}) } },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        let sent = 0;
+        const pump = (): void => {
+          // Written slowly, as a real client over a network would: the server answers mid-upload.
+          while (sent < chunks) {
+            sent++;
+            if (!req.write(chunk)) {
+              req.once('drain', () => setTimeout(pump, 1));
+              return;
+            }
+            if (sent % 8 === 0) {
+              setTimeout(pump, 1);
+              return;
+            }
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'too-long' }] });
+    }
   });
 });
