@@ -12,6 +12,7 @@ import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
+import { createIntrospectionVerifier } from './security/caller-token.js';
 import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
 import { healthRoutes } from './http/health-routes.js';
 import { securityOptions, securityPlugin } from './security/security-plugin.js';
@@ -137,7 +138,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     await queue.work(config.JOB_CONCURRENCY, async (job) => {
       await assessPatient(job, deps);
     });
-    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS }));
+    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS, gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW }));
   }
 
   // Routes.
@@ -175,6 +176,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     metrics,
     maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
     alerts: intakeAlerts,
+    gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
+    replayWindowSeconds: config.INTAKE_REPLAY_WINDOW_S,
   });
   await fastify.register(assessmentsPage, {
     pool: database.pool,
@@ -183,7 +186,13 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
   await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
   if (similarCases) {
-    await fastify.register(similarCasesPlugin, { similarCases, fhirBaseUrl: config.FHIR_BASE_URL, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    await fastify.register(similarCasesPlugin, {
+      similarCases,
+      fhirBaseUrl: config.FHIR_BASE_URL,
+      // RFC 7662 introspection at the EHR, with fhir-fusion's own EHR credentials (issue 18.3).
+      verifyToken: createIntrospectionVerifier({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch }),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
   }
   await fastify.register(reviewAppPlugin, {
     config,

@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config/config-schema.js';
 import app from './app.js';
+import { operationOutcomeServerOptions } from './http/error-handler.js';
 import type { AppOptions } from './app.js';
 import { createLogger } from './observability/create-logger.js';
 
@@ -30,6 +31,8 @@ export async function startServer(
     // Start-up initialises embedded Postgres (initdb on first run) and loads and warms every model:
     // far longer than fastify's 10 s default plugin timeout on a small machine.
     pluginTimeout: 600_000,
+    // Router and socket errors answer OperationOutcome like every other error (issue 18.4).
+    ...operationOutcomeServerOptions(),
   });
   await server.register(app, { config, role: options.role, fetch: options.fetch });
   const url = await server.listen({ host: config.HOST, port: config.PORT });

@@ -112,6 +112,8 @@ export interface Config {
   SUBSCRIPTION_HEARTBEAT_S: number;
   /** How often missed heartbeats are checked and polling subscriptions searched, in ms. */
   SUBSCRIPTION_CHECK_INTERVAL_MS: number;
+  SUBSCRIPTION_EVENT_GAP_WINDOW: number;
+  INTAKE_REPLAY_WINDOW_S: number;
   /** Attempts per job before it is dead-lettered. */
   JOB_RETRY_LIMIT: number;
   /** First retry delay in seconds (doubles each attempt). */
@@ -520,6 +522,24 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseDurationMs({ min: 100, max: 3_600_000 }),
     default: { kind: 'value', value: 10_000 },
+  },
+  SUBSCRIPTION_EVENT_GAP_WINDOW: {
+    type: 'integer',
+    description:
+      'Largest jump in Backport `events-since-subscription-start` whose missing event numbers are fetched one by one with `$events`; a larger jump is reconciled by one `_lastUpdated` search instead, so no notification costs more than this many inbox rows.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 10_000 }),
+    default: { kind: 'value', value: 100 },
+  },
+  INTAKE_REPLAY_WINDOW_S: {
+    type: 'integer',
+    description:
+      'How long the hash of each authenticated delivery is remembered per subscription: a byte-identical delivery within this window is answered 200 and stored nothing; a delivery whose timestamp header is older than this is refused.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 60, max: 30 * 86_400 }),
+    default: { kind: 'value', value: 86_400 },
   },
   COALESCE_WINDOW_MS: {
     type: 'duration-ms',

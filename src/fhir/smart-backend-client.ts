@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignJWT, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { BackendSigningAlg } from './jwks.js';
+import { createRedirectGuardedFetch } from './outbound-fetch.js';
 
 /** Options of {@link createSmartBackendAuth}. */
 export interface SmartBackendAuthOptions {
@@ -56,7 +57,9 @@ const ASSERTION_LIFETIME_SECONDS = 240;
  * token and shares one in-flight request among concurrent callers.
  */
 export function createSmartBackendAuth(options: SmartBackendAuthOptions): SmartBackendAuth {
-  const fetchImpl = options.fetch ?? fetch;
+  // Discovery and the token endpoint follow redirects only within their own origin (no SSRF, and the
+  // client assertion never travels to a host a redirect names).
+  const fetchImpl = createRedirectGuardedFetch({ fetch: options.fetch ?? fetch });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const renewBefore = options.renewBeforeSeconds ?? 60;
   const base = options.fhirBaseUrl.replace(/\/$/, '');

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { allOk, outcome } from '../fhir/operation-outcome.js';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { Metrics } from '../observability/create-metrics.js';
+import { createDeliveryReplayStore } from '../store/delivery-replay-repository.js';
 import { findSubscription } from '../store/subscriptions-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { authenticateNotification } from './authenticate-notification.js';
@@ -25,6 +26,10 @@ export interface IntakeRouteOptions {
   maxBodyBytes: number;
   /** Where subscription `error`/`off` states are reported (logs + metrics). */
   alerts: IntakeAlerts;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW (default 100). */
+  gapWindow?: number;
+  /** INTAKE_REPLAY_WINDOW_S (default one day). */
+  replayWindowSeconds?: number;
 }
 
 /** What a parser hands to the store: events, and for Backport IG notifications the status. */
@@ -52,6 +57,8 @@ const responses = { 200: operationOutcomeSchema, '4xx': operationOutcomeSchema, 
  */
 export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOptions): Promise<void> {
   const { pool, queue, metrics } = options;
+  const replayWindowSeconds = options.replayWindowSeconds ?? 86_400;
+  const replays = createDeliveryReplayStore(pool, replayWindowSeconds);
 
   // Keep the raw bytes: Medplum's X-Signature is an HMAC over them, not over re-serialised JSON.
   app.addContentTypeParser(
@@ -78,10 +85,30 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     if (!subscription.secret || !authenticateNotification(subscription.secret, request.headers, raw)) {
       return reject(401, outcome('security', 'Notification is not authenticated for this subscription'), 'unauthenticated');
     }
+    const stamp = deliveryTimestamp(request.headers);
+    if (stamp !== undefined) {
+      const age = Date.now() / 1000 - stamp;
+      if (!Number.isFinite(age) || age > replayWindowSeconds || age < -MAX_CLOCK_AHEAD_S) {
+        return reject(401, outcome('security', 'The delivery timestamp is outside the accepted window', 'webhook-timestamp'), 'stale-timestamp');
+      }
+    }
+    // Replays (docs/threat-model.md): X-Signature covers only the body, so the same bytes could be
+    // re-sent forever. A byte-identical delivery inside the window is answered 200 and does nothing
+    // (no status, heartbeat or handshake update, no event): an EHR retrying after a lost 2xx sends
+    // the same bytes and must not be refused. Empty bodies (pings) carry nothing to replay.
+    const hash = raw.length > 0 ? createHash('sha256').update(raw).digest() : undefined;
+    if (hash && (await replays.seen(key, hash))) {
+      metrics.notificationsRejected.inc({ reason: 'replay' });
+      return reply.status(200).type('application/fhir+json').send(allOk('Notification already received (same delivery within the replay window)'));
+    }
     const parsed = parse(raw, subscription);
     if (!parsed.ok) return reject(parsed.status, parsed.outcome, parsed.status === 404 ? 'unknown-subscription' : 'invalid');
     const traceId = randomUUID();
-    const { subscription: updated, ...stored } = await storeNotification(pool, queue, key, parsed.value.events, traceId, parsed.value.store);
+    const { subscription: updated, ...stored } = await storeNotification(pool, queue, key, parsed.value.events, traceId, {
+      ...parsed.value.store,
+      ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}),
+    });
+    if (hash) await replays.remember(key, hash);
     metrics.notificationsAccepted.inc();
     request.log.info({ traceId, subscription: key, ...stored }, 'notification stored');
     if (updated && (updated.status === 'error' || updated.status === 'off')) options.alerts.subscriptionState(updated);
@@ -148,6 +175,22 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
         'rest-hook-put',
       ),
   );
+}
+
+/** A delivery dated this far in the future (seconds) is refused: clocks differ, but not by more. */
+const MAX_CLOCK_AHEAD_S = 300;
+
+/**
+ * The delivery time an EHR states in a header, in seconds since the epoch: `webhook-timestamp`
+ * (Standard Webhooks, integer seconds) or `x-timestamp` (seconds, or an HTTP-date / ISO instant).
+ * Undefined when the EHR sends none (Medplum, HAPI FHIR); NaN when it is unreadable.
+ */
+function deliveryTimestamp(headers: FastifyRequest['headers']): number | undefined {
+  const value = headers['webhook-timestamp'] ?? headers['x-timestamp'];
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  if (/^\d{1,12}$/.test(text.trim())) return Number(text.trim());
+  return Date.parse(text) / 1000;
 }
 
 function wrap(result: ParseResult<IntakeEvent>): ParseResult<ParsedDelivery> {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { outcome } from '../fhir/operation-outcome.js';
 import type { IntakeEvent, NotificationDialect } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from './resource-subject.js';
+import { findUnstorableText } from './unstorable-text.js';
 
 /** Result of parsing outside input: the value, or the OperationOutcome and HTTP status to answer with. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; status: number; outcome: OperationOutcome };
@@ -23,6 +24,17 @@ export function parseJsonObject(raw: Buffer): ParseResult<Record<string, unknown
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, status: 400, outcome: outcome('structure', 'Body must be a JSON object (a FHIR resource)') };
+  }
+  // Refused here, before anything is stored: Postgres jsonb would answer with an error (a 500).
+  const unstorable = findUnstorableText(value);
+  if (unstorable) {
+    const what = unstorable.reason === 'nul' ? 'the NUL character (U+0000)' : 'an unpaired UTF-16 surrogate';
+    const where = unstorable.inName ? 'A property name in this element' : 'This string';
+    return {
+      ok: false,
+      status: 400,
+      outcome: outcome('invalid', `${where} contains ${what}, which cannot be stored`, unstorable.expression),
+    };
   }
   return { ok: true, value: value as Record<string, unknown> };
 }

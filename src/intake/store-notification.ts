@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { Queryable } from '../store/sql.js';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import { hasNewerVersion, insertInboxEvent, markInbox } from '../store/inbox-repository.js';
 import type { SubscriptionRow, SubscriptionStatusUpdate } from '../store/subscriptions-repository.js';
@@ -24,6 +25,33 @@ export interface StoreResult {
 export interface StoreOptions {
   /** What the notification said about its subscription (Backport IG SubscriptionStatus). */
   status?: SubscriptionStatusUpdate;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW: the largest gap looked at number by number (default 100). */
+  gapWindow?: number;
+}
+
+/** Default of SUBSCRIPTION_EVENT_GAP_WINDOW. */
+export const DEFAULT_GAP_WINDOW = 100;
+
+/** A gap in a Backport subscription's event numbers above what is already accounted for. */
+export type EventGap =
+  | { kind: 'none' }
+  /** At most `window` numbers: each is looked for (inbox) and fetched with `$events`. */
+  | { kind: 'window'; missing: number[]; upTo: number }
+  /** More than `window` numbers: reconciled by one `_lastUpdated` search, never materialised. */
+  | { kind: 'beyond'; from: number; upTo: number };
+
+/**
+ * The gap above `reconciled_through` up to `events_since_start` (Backport IG §Detecting errors).
+ * Its cost is bounded by `window` whatever the event numbers are (issue 18.2: a notification with
+ * event number 10^8 used to scan and fill 10^8 numbers).
+ */
+export async function eventGapOf(db: Queryable, row: SubscriptionRow, window: number): Promise<EventGap> {
+  const upTo = Number(row.events_since_start ?? 0);
+  const from = Number(row.reconciled_through ?? 0);
+  if (row.kind !== 'backport-topic' || upTo <= from) return { kind: 'none' };
+  if (upTo - from > window) return { kind: 'beyond', from, upTo };
+  const missing = await missingEventNumbers(db, row.key, from, upTo);
+  return missing.length > 0 ? { kind: 'window', missing, upTo } : { kind: 'none' };
 }
 
 /**
@@ -103,9 +131,9 @@ export async function storeInTransaction(
   await markInbox(client, staleIds, 'ignored', { reason: 'stale version: a newer version was already received' });
   if (options.status) {
     result.subscription = await updateSubscriptionStatus(client, subscription, options.status);
-    const upTo = Number(result.subscription?.events_since_start ?? 0);
-    if (result.subscription?.kind === 'backport-topic' && upTo > 0) {
-      result.missing = (await missingEventNumbers(client, subscription, upTo, 1000)).length;
+    if (result.subscription) {
+      const gap = await eventGapOf(client, result.subscription, options.gapWindow ?? DEFAULT_GAP_WINDOW);
+      result.missing = gap.kind === 'window' ? gap.missing.length : gap.kind === 'beyond' ? gap.upTo - gap.from : 0;
     }
   }
   if (unresolved || result.missing > 0) {

@@ -43,7 +43,10 @@ export function serializeReply(reply: LoggableReply): Record<string, unknown> {
  * pino's error serializer, then redaction: driver errors copy row values into their own fields
  * (pg's `detail`: `Key (id)=(…) already exists`).
  */
-export function serializeError(error: Error): Record<string, unknown> {
+export function serializeError(error: Error | string): Record<string, unknown> | string {
+  // `error` is also logged with a plain string (an OperationOutcome summary, a subscription's
+  // last error): spreading a string would write one JSON field per character (issue 18.6).
+  if (typeof error !== 'object' || error === null) return error;
   // Spread to a plain object: the serializer's result has pino's own prototype, which the redaction
   // (plain objects only) would otherwise pass over.
   return redactPatientData({ ...stdSerializers.err(error) } as Record<string, unknown>);

@@ -5,9 +5,11 @@ import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';
 import { createCaseIndex, type CaseIndex } from './case-index.js';
-import type { FetchLike } from './ehr-reader.js';
+import type { FetchLike } from '../contracts/fetch-like.js';
+import { createRedirectGuardedFetch } from '../fhir/outbound-fetch.js';
 import { loadEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { indexCase } from './index-case.js';
+import type { CallerTokenVerifier } from '../security/caller-token.js';
 import { similarCasesRoutes } from './similar-cases-routes.js';
 
 /** The loaded similar-case machinery: the verified model, the case index, and indexing. */
@@ -60,6 +62,8 @@ export interface SimilarCasesPluginOptions {
   similarCases: SimilarCases;
   fhirBaseUrl: string;
   fetch?: FetchLike;
+  /** Checks callers' bearer tokens (see {@link SimilarCasesRoutesOptions.verifyToken}). */
+  verifyToken: CallerTokenVerifier;
 }
 
 /** Registers the `$similar-cases` / `$similar-ecgs` operations and decorates `fastify.similarCases`. */
@@ -70,7 +74,10 @@ export async function similarCasesPlugin(fastify: FastifyInstance, options: Simi
     index: similarCases.index,
     model: similarCases.model,
     fhirBaseUrl: options.fhirBaseUrl,
-    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    verifyToken: options.verifyToken,
+    // Reads go to the configured EHR only: a redirect to another origin is refused, so the caller's
+    // bearer token never leaves for a host a redirect names.
+    fetch: createRedirectGuardedFetch({ fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)) }),
   });
 }
 

@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outcome, type IssueCode } from '../fhir/operation-outcome.js';
+import { readGrant, TokenVerificationUnavailableError, type CallerAuthorization, type CallerTokenVerifier } from '../security/caller-token.js';
 import type { CaseIndex } from './case-index.js';
 import type { EmbeddingModel } from './embedding-model.js';
 import { readAsCaller, type FetchLike } from './ehr-reader.js';
@@ -13,6 +14,11 @@ export interface SimilarCasesRoutesOptions {
   /** The EHR's FHIR base URL; every read uses the caller's token. */
   fhirBaseUrl: string;
   fetch: FetchLike;
+  /**
+   * Checks the caller's bearer token before anything is read (RFC 7662 introspection against the
+   * EHR in production): fhir-fusion never relies on the EHR alone to refuse a caller.
+   */
+  verifyToken: CallerTokenVerifier;
   /** Largest `_count` accepted (default 20). */
   maxCount?: number;
 }
@@ -52,6 +58,26 @@ function parseCount(raw: unknown, max: number): number | undefined {
 export async function similarCasesRoutes(fastify: FastifyInstance, options: SimilarCasesRoutesOptions): Promise<void> {
   const maxCount = options.maxCount ?? 20;
 
+  type Caller = { ok: true; token: string; auth: Extract<CallerAuthorization, { active: true }> } | { ok: false; reply: FastifyReply };
+  /** Authenticates the caller itself (issue 18.3): missing or inactive token → 401, EHR unreachable → 503. */
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
+    const token = bearer(request);
+    if (!token) return { ok: false, reply: fail(reply, 401, 'login', 'a bearer token is required', 'Authorization') };
+    let auth: CallerAuthorization;
+    try {
+      auth = await options.verifyToken(token);
+    } catch (error) {
+      if (!(error instanceof TokenVerificationUnavailableError)) throw error;
+      request.log.warn({ err: { name: error.name, message: error.message } }, 'caller token could not be verified');
+      return { ok: false, reply: fail(reply, 503, 'transient', 'the bearer token cannot be verified right now', 'Authorization') };
+    }
+    if (!auth.active) {
+      void reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      return { ok: false, reply: fail(reply, 401, 'login', 'the bearer token is not active', 'Authorization') };
+    }
+    return { ok: true, token, auth };
+  }
+
   const readerFor = (token: string) => async (reference: string): Promise<DiagnosticReport | undefined> => {
     const read = await readAsCaller<DiagnosticReport>(options.fetch, options.fhirBaseUrl, reference, token);
     return read.ok ? read.resource : undefined; // not visible to this caller (401/403/404): never disclosed
@@ -76,10 +102,20 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
   fastify.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     '/fhir-fusion/Patient/:id/$similar-cases',
     async (request, reply) => {
-      const token = bearer(request);
-      if (!token) return fail(reply, 401, 'login', 'a bearer token is required', 'Authorization');
+      const caller = await authenticate(request, reply);
+      if (!caller.ok) return caller.reply;
+      const { token, auth } = caller;
       const { id } = request.params;
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return fail(reply, 400, 'value', 'invalid Patient id', 'Patient.id');
+      // SMART scopes, checked here before the index is touched: read on the patient and on the
+      // reports; a patient/ scope only for the patient in context.
+      for (const type of ['Patient', 'DiagnosticReport']) {
+        const grant = readGrant(auth.scopes, type, auth.patient);
+        if (grant.kind === 'none') return fail(reply, 403, 'forbidden', `the token's scopes do not allow reading ${type}`, 'Authorization');
+        if (grant.kind === 'patient' && grant.patient !== id) {
+          return fail(reply, 403, 'forbidden', 'the token is limited to another patient', 'Patient.id');
+        }
+      }
       const count = parseCount(request.query._count, maxCount);
       if (count === undefined) return fail(reply, 400, 'value', `_count must be an integer from 1 to ${maxCount}`, '_count');
       const patient = await readAsCaller<Patient>(options.fetch, options.fhirBaseUrl, `Patient/${id}`, token);
@@ -95,8 +131,13 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
   );
 
   fastify.get<{ Querystring: Record<string, unknown> }>('/fhir-fusion/$similar-ecgs', async (request, reply) => {
-    const token = bearer(request);
-    if (!token) return fail(reply, 401, 'login', 'a bearer token is required', 'Authorization');
+    const caller = await authenticate(request, reply);
+    if (!caller.ok) return caller.reply;
+    const { token, auth } = caller;
+    // Free-text search spans every patient's ECGs: a patient-limited token may not ask it.
+    if (readGrant(auth.scopes, 'DiagnosticReport', auth.patient).kind !== 'any') {
+      return fail(reply, 403, 'forbidden', "the token's scopes do not allow reading other patients' DiagnosticReports", 'Authorization');
+    }
     const text = request.query.text;
     if (typeof text !== 'string' || text.trim() === '' || text.length > 500)
       return fail(reply, 400, 'required', 'text is required (1 to 500 characters)', 'text');

@@ -13,6 +13,8 @@ export interface SubscriptionRow extends Record<string, unknown> {
   topic: string | null;
   heartbeat_period_s: number | null;
   events_since_start: string | null;
+  /** Event numbers up to here are accounted for (migration 0009); gaps are looked for above it. */
+  reconciled_through: string;
   last_heartbeat_at: Date | null;
   last_notification_at: Date | null;
   status_checked_at: Date | null;
@@ -37,20 +39,31 @@ export interface SubscriptionStatusUpdate {
   error?: string;
 }
 
-/** SQL: record a status update (counters only move forward: notifications may arrive reordered). */
+/**
+ * SQL: record a status update. Counters only move forward for notifications (they may arrive
+ * reordered); a `$status` answer (`statusCheck`) with a lower `events-since-subscription-start` is
+ * the EHR's own word and resets them (Backport IG §Subscription status: the server is the source of
+ * truth), so one bogus huge event number cannot pin the counter for good. `previous_events_since_start`
+ * in the returned row says whether a reset happened.
+ */
 export function updateSubscriptionStatusSql(key: string, update: SubscriptionStatusUpdate): Sql {
   return {
-    text: `UPDATE subscriptions SET
+    text: `UPDATE subscriptions s SET
              status = $2,
-             ehr_subscription = COALESCE(ehr_subscription, $3),
-             events_since_start = GREATEST(events_since_start, $4::bigint),
-             last_event_number = GREATEST(last_event_number, $5::bigint),
+             ehr_subscription = COALESCE(s.ehr_subscription, $3),
+             events_since_start = CASE WHEN $7 AND $4::bigint < s.events_since_start THEN $4::bigint
+                                       ELSE GREATEST(s.events_since_start, $4::bigint) END,
+             last_event_number = CASE WHEN $7 AND $4::bigint < s.last_event_number THEN $4::bigint
+                                      ELSE GREATEST(s.last_event_number, $5::bigint) END,
+             reconciled_through = CASE WHEN $7 AND $4::bigint < s.reconciled_through THEN $4::bigint
+                                       ELSE s.reconciled_through END,
              last_heartbeat_at = CASE WHEN $6 THEN now() ELSE last_heartbeat_at END,
              last_notification_at = CASE WHEN $7 THEN last_notification_at ELSE now() END,
              status_checked_at = CASE WHEN $7 THEN now() ELSE status_checked_at END,
-             last_error = CASE WHEN $2 IN ('error', 'off') THEN COALESCE($8, last_error, $2) ELSE NULL END
-           WHERE key = $1
-           RETURNING *`,
+             last_error = CASE WHEN $2 IN ('error', 'off') THEN COALESCE($8, s.last_error, $2) ELSE NULL END
+           FROM (SELECT key, events_since_start AS previous_events_since_start FROM subscriptions WHERE key = $1 FOR UPDATE) old
+           WHERE s.key = old.key
+           RETURNING s.*, old.previous_events_since_start`,
     values: [
       key,
       update.status,
@@ -74,18 +87,24 @@ export async function updateSubscriptionStatus(
 }
 
 /**
- * Event numbers in `1..upTo` with no inbox row for this subscription (Backport IG §Detecting
- * errors: a gap in `event-number` / `events-since-subscription-start` means missed events),
- * at most `limit` of them, lowest first.
+ * Event numbers in `from+1..upTo` with no inbox row for this subscription (Backport IG §Detecting
+ * errors: a gap in `event-number` / `events-since-subscription-start` means missed events), lowest
+ * first. The caller bounds `upTo - from` (SUBSCRIPTION_EVENT_GAP_WINDOW): the series is never
+ * longer than that, whatever the event numbers are.
  */
-export async function missingEventNumbers(db: Queryable, key: string, upTo: number, limit = 1000): Promise<number[]> {
+export async function missingEventNumbers(db: Queryable, key: string, from: number, upTo: number): Promise<number[]> {
   const rows = await run<{ n: string }>(db, {
-    text: `SELECT n FROM generate_series(1, $2::bigint) AS n
+    text: `SELECT n FROM generate_series($2::bigint + 1, $3::bigint) AS n
            WHERE NOT EXISTS (SELECT 1 FROM notification_inbox i WHERE i.subscription = $1 AND i.event_number = n)
-           ORDER BY n LIMIT $3`,
-    values: [key, upTo, limit],
+           ORDER BY n`,
+    values: [key, from, upTo],
   });
   return rows.map((r) => Number(r.n));
+}
+
+/** Records that every event number up to `through` is accounted for (never moves back here). */
+export async function setReconciledThrough(db: Queryable, key: string, through: number): Promise<void> {
+  await db.query('UPDATE subscriptions SET reconciled_through = GREATEST(reconciled_through, $2::bigint) WHERE key = $1', [key, through]);
 }
 
 /** Adds to the gap and recovery counters shown by `fhir-fusion subscriptions status`. */

@@ -20,6 +20,8 @@ export interface IntakeWorkerOptions {
   metrics: Metrics;
   alerts: IntakeAlerts;
   checkIntervalMs: number;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW. */
+  gapWindow?: number;
 }
 
 /**
@@ -30,10 +32,10 @@ export interface IntakeWorkerOptions {
 export async function startIntakeWorkers(options: IntakeWorkerOptions): Promise<() => Promise<void>> {
   const { pool, queue, ehr, logger, metrics, alerts } = options;
   await queue.workResolve(async (job) => {
-    await resolveNotifications(job, { pool, queue, ehr, logger, metrics });
+    await resolveNotifications(job, { pool, queue, ehr, logger, metrics, ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}) });
   });
   // Work stranded by a crash (kill -9) resumes now, not when pg-boss expires the dead claim.
   const requeued = await requeueStranded(pool, queue, 0);
   if (requeued.patients + requeued.subscriptions + requeued.reclaimed > 0) logger.info(requeued, 're-enqueued work left by a previous run');
-  return startSubscriptionWatchdog({ pool, queue, ehr, logger, alerts, strandedAfterMs: STRANDED_AFTER_MS }, options.checkIntervalMs);
+  return startSubscriptionWatchdog({ pool, queue, ehr, logger, alerts, strandedAfterMs: STRANDED_AFTER_MS, ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}) }, options.checkIntervalMs);
 }

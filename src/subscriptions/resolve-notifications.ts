@@ -10,13 +10,13 @@ import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, resolveInboxRow, unresolvedForSubscription } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
-import { countRecovery, findSubscription, missingEventNumbers, setPolledAt } from '../store/subscriptions-repository.js';
+import { countRecovery, findSubscription, setPolledAt, setReconciledThrough } from '../store/subscriptions-repository.js';
 import { backportDedupeKey, backportIntakeEvents } from '../intake/backport-events.js';
 import { parseNotificationBundle } from '../intake/backport-notification.js';
 import type { IntakeEvent } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
 import type { WatchedResourceType } from '../intake/resource-subject.js';
-import { storeInTransaction } from '../intake/store-notification.js';
+import { DEFAULT_GAP_WINDOW, eventGapOf, storeInTransaction } from '../intake/store-notification.js';
 
 /** Dependencies of the resolve job. */
 export interface ResolveDeps {
@@ -27,6 +27,8 @@ export interface ResolveDeps {
   metrics: Metrics;
   /** Overlap of consecutive `_lastUpdated` searches, for clock skew between EHR and us (ms). */
   searchOverlapMs?: number;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW (default 100). */
+  gapWindow?: number;
 }
 
 /** What one resolve run did (counts only). */
@@ -128,10 +130,19 @@ async function recoverGap(
   traceId: string,
   deps: ResolveDeps,
 ): Promise<{ recovered: number; needsSearch: boolean }> {
-  const upTo = Number(row.events_since_start ?? 0);
-  if (upTo <= 0 || !row.ehr_subscription) return { recovered: 0, needsSearch: false };
-  const missing = await missingEventNumbers(deps.pool, row.key, upTo, 1000);
-  if (missing.length === 0) return { recovered: 0, needsSearch: false };
+  if (!row.ehr_subscription) return { recovered: 0, needsSearch: false };
+  const gap = await eventGapOf(deps.pool, row, deps.gapWindow ?? DEFAULT_GAP_WINDOW);
+  if (gap.kind === 'none') return { recovered: 0, needsSearch: false };
+  if (gap.kind === 'beyond') {
+    // Too many numbers to fetch one by one (or a bogus event number): one `_lastUpdated` search
+    // covers them all, nothing is materialised, and the numbers count as accounted for.
+    await inTransaction(deps.pool, async (client) => {
+      await countRecovery(client, row.key, gap.upTo - gap.from, 0);
+      await setReconciledThrough(client, row.key, gap.upTo);
+    });
+    return { recovered: 0, needsSearch: true };
+  }
+  const { missing, upTo } = gap;
   const since = missing[0] as number;
   const until = missing[missing.length - 1] as number;
   let events: IntakeEvent[] = [];
@@ -163,6 +174,7 @@ async function recoverGap(
   const stored = await inTransaction(deps.pool, async (client) => {
     const result = await storeInTransaction(client, deps.queue, row.key, [...events, ...uncovered], traceId);
     await countRecovery(client, row.key, missing.length, events.length);
+    await setReconciledThrough(client, row.key, upTo);
     return result;
   });
   deps.metrics.missedEventRecoveries.inc(events.length);

@@ -20,6 +20,8 @@ export interface WatchdogDeps {
   /** Re-enqueue inbox rows unfinished for this long (ms); absent → no sweep. */
   strandedAfterMs?: number;
   now?: () => Date;
+  /** SUBSCRIPTION_EVENT_GAP_WINDOW. */
+  gapWindow?: number;
 }
 
 /** What one check did. */
@@ -96,7 +98,14 @@ async function queryStatus(row: SubscriptionRow, deps: WatchdogDeps): Promise<vo
         ...(status.eventsSinceSubscriptionStart !== undefined ? { eventsSinceStart: status.eventsSinceSubscriptionStart } : {}),
         ...(status.errors.length > 0 ? { error: status.errors.join(', ') } : {}),
       },
+      ...(deps.gapWindow ? { gapWindow: deps.gapWindow } : {}),
     });
+    const before = Number(stored.subscription?.previous_events_since_start ?? 0);
+    const after = Number(stored.subscription?.events_since_start ?? 0);
+    if (stored.subscription && after < before) {
+      // The EHR's $status is the source of truth: a counter above it (a bogus event number) is reset.
+      deps.logger.warn({ subscription: row.key, eventsSinceStart: after, previous: before }, 'subscription event counter reset by $status');
+    }
     if (stored.subscription && (stored.subscription.status === 'error' || stored.subscription.status === 'off')) {
       deps.alerts.subscriptionState(stored.subscription);
     }

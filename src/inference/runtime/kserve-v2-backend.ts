@@ -1,3 +1,4 @@
+import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import { InferenceRunError, ModelRegistryError } from './inference-errors.js';
 import type { TensorDtype, TensorSpec } from '../../contracts/manifest-types.js';
 import type { TensorArray, TensorData } from '../manifest/tensor-data.js';
@@ -148,7 +149,8 @@ function toTypedArray(dtype: TensorDtype, values: unknown[]): TensorArray {
  * ONNX graph: nothing is served from a server that would answer with other tensors).
  */
 export async function connectKserveV2(options: KserveV2Options): Promise<WorkerPool> {
-  const fetchFn = options.fetch ?? globalThis.fetch;
+  // The inference server is configured; a redirect to another origin is refused (no SSRF).
+  const fetchFn = createRedirectGuardedFetch({ fetch: options.fetch ?? globalThis.fetch });
   const base = options.baseUrl.replace(/\/+$/, '');
   const byKey = new Map(options.models.map((m) => [m.key, m]));
   let inFlight = 0;

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../../config/config-schema.js';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
+import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import type { Metrics } from '../../observability/create-metrics.js';
 import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';
@@ -57,7 +58,8 @@ function withTimeout(base: FetchLike, timeoutMs: number): FetchLike {
 export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPluginOptions): Promise<void> {
   const { config, pool, metrics } = options;
   const publicUrl = config.PUBLIC_URL.replace(/\/+$/, '');
-  const baseFetch = options.fetch ?? globalThis.fetch;
+  // JWKS and the CDS client's FHIR server: redirects are followed only within the origin asked for.
+  const baseFetch = createRedirectGuardedFetch({ fetch: options.fetch ?? globalThis.fetch });
   const verify =
     options.verifier ??
     createCdsClientJwtVerifier({ clients: config.CDS_HOOKS_CLIENTS, replay: createPgJtiReplayStore(pool), fetch: withTimeout(baseFetch, config.OUTBOUND_TIMEOUT_MS) });

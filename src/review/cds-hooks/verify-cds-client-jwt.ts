@@ -3,6 +3,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, erro
 import type { JWTVerifyGetKey } from 'jose';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
+import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import type { JtiReplayStore } from '../../store/jti-replay-repository.js';
 
 /** A CDS client that passed authentication. */
@@ -43,7 +44,9 @@ export function createCdsClientJwtVerifier(options: {
   function keySet(iss: string, url: string): JWTVerifyGetKey {
     let set = keySets.get(iss);
     if (!set) {
-      set = createRemoteJWKSet(new URL(url), options.fetch ? { [customFetch]: options.fetch } : {});
+      // jose asks for `redirect: 'manual'`; the guard follows same-origin hops only, so a JWKS host
+      // cannot bounce this server to another one (SSRF through redirects).
+      set = createRemoteJWKSet(new URL(url), { [customFetch]: createRedirectGuardedFetch({ fetch: options.fetch ?? fetch }) });
       keySets.set(iss, set);
     }
     return set;

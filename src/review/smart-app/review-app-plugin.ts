@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/config-schema.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
+import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import type { Queryable } from '../../store/sql.js';
 import { isFusionAssessment } from './assessment-view.js';
 import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
@@ -79,7 +80,9 @@ const stringQuery = (request: FastifyRequest): Record<string, string | undefined
  */
 export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOptions): Promise<void> {
   const { config } = options;
-  const fetchImpl: FetchLike = options.fetch ?? fetch;
+  // Discovery, the token endpoint and the clinician's FHIR reads follow redirects only within the
+  // origin asked for: the clinician's token never travels to a host a redirect names.
+  const fetchImpl: FetchLike = createRedirectGuardedFetch({ fetch: options.fetch ?? fetch });
   const store = createReviewStore(options.pool);
   const publicUrl = config.PUBLIC_URL.replace(/\/$/, '');
   const redirectUri = `${publicUrl}${REVIEW_PREFIX}/callback`;

@@ -95,6 +95,16 @@ export const smartAuthPlugin: FastifyPluginAsync<SmartAuthPluginOptions> = fp(
         reply.header('cache-control', 'public, max-age=300').send(server.smartConfiguration()),
       );
       scope.get(`${authPrefix}/jwks`, async (_request, reply) => reply.send(server.publicJwks()));
+      // RFC 7662 §2.1: POST token=...; the caller authenticates with a bearer token of its own.
+      scope.post(`${authPrefix}/introspect`, { schema: { body: stringFieldsSchema(['token', 'token_type_hint']) } }, async (request, reply) => {
+        const caller = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        const token = stringFields(request.body, ['token']).token;
+        const answer = caller ? await server.introspect(token ?? '', caller) : undefined;
+        if (!answer) {
+          return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'invalid_client', error_description: 'introspection needs a confidential client token' });
+        }
+        return reply.header('cache-control', 'no-store').send(answer);
+      });
 
       const answer = (reply: FastifyReply, outcome: AuthorizeOutcome) => {
         switch (outcome.kind) {

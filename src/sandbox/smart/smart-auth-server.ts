@@ -58,6 +58,13 @@ export interface SmartAuthServer {
   readonly authorizationEndpoint: string;
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
+  readonly introspectionEndpoint: string;
+  /**
+   * RFC 7662 §2: introspects `token` for a caller authenticated with `callerToken` (an access
+   * token of a confidential client: SMART App Launch 2 §Token Introspection requires the
+   * endpoint to be protected). Undefined when the caller may not introspect.
+   */
+  introspect(token: string, callerToken: string): Promise<Record<string, unknown> | undefined>;
   /** Registers an EHR launch context and returns the opaque `launch` id (SMART §EHR Launch). */
   createLaunch(context: LaunchContext): string;
   /** Verifies an access token issued here. @throws Error when invalid or expired. */
@@ -83,6 +90,7 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
   const authorizationEndpoint = `${origin}${authPrefix}/authorize`;
   const tokenEndpoint = `${origin}${authPrefix}/token`;
   const jwksUri = `${origin}${authPrefix}/jwks`;
+  const introspectionEndpoint = `${origin}${authPrefix}/introspect`;
   const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
   const tokens = await createAccessTokenService({ issuer, now });
   const state: AuthorizationState = createAuthorizationState(now);
@@ -189,10 +197,31 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
     authorizationEndpoint,
     tokenEndpoint,
     jwksUri,
+    introspectionEndpoint,
+    async introspect(token, callerToken) {
+      const caller = await tokens.verify(callerToken).catch(() => undefined);
+      if (!caller || findClient(caller.client_id)?.type !== 'confidential') return undefined;
+      const claims = await tokens.verify(token).catch(() => undefined);
+      // RFC 7662 §2.2: an invalid, expired or unknown token is just `active: false`.
+      if (!claims) return { active: false };
+      return {
+        active: true,
+        scope: claims.scope,
+        client_id: claims.client_id,
+        sub: claims.sub,
+        iss: claims.iss,
+        aud: claims.aud,
+        exp: claims.exp,
+        iat: claims.iat,
+        token_type: 'Bearer',
+        ...(claims.patient ? { patient: claims.patient } : {}),
+        ...(claims.fhirUser ? { fhirUser: claims.fhirUser } : {}),
+      };
+    },
     createLaunch: (context) => state.createLaunch(context),
     verifyAccessToken: (token) => tokens.verify(token),
     smartConfiguration: () =>
-      buildSmartConfiguration({ issuer, jwksUri, authorizationEndpoint, tokenEndpoint }),
+      buildSmartConfiguration({ issuer, jwksUri, authorizationEndpoint, tokenEndpoint, introspectionEndpoint }),
     publicJwks: () => tokens.publicJwks(),
 
     authorize(params) {

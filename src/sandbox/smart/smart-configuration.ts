@@ -7,6 +7,8 @@ export interface SmartConfiguration {
   jwks_uri: string;
   authorization_endpoint: string;
   token_endpoint: string;
+  /** RFC 7662 token introspection (SMART App Launch 2 §Token Introspection). */
+  introspection_endpoint: string;
   token_endpoint_auth_methods_supported: string[];
   token_endpoint_auth_signing_alg_values_supported: string[];
   grant_types_supported: string[];
@@ -22,12 +24,14 @@ export function buildSmartConfiguration(endpoints: {
   jwksUri: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
+  introspectionEndpoint: string;
 }): SmartConfiguration {
   return {
     issuer: endpoints.issuer,
     jwks_uri: endpoints.jwksUri,
     authorization_endpoint: endpoints.authorizationEndpoint,
     token_endpoint: endpoints.tokenEndpoint,
+    introspection_endpoint: endpoints.introspectionEndpoint,
     // `none` for public clients with PKCE, `private_key_jwt` for asymmetric client authentication.
     token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],

@@ -11,6 +11,7 @@ import type { FetchLike } from '../../../src/similar-cases/ehr-reader.js';
 import { loadEmbeddingModel, type EmbeddingModel } from '../../../src/similar-cases/embedding-model.js';
 import { parseEmbeddingManifest } from '../../../src/inference/manifest/embedding-manifest.js';
 import { indexCase } from '../../../src/similar-cases/index-case.js';
+import type { CallerTokenVerifier } from '../../../src/security/caller-token.js';
 import { similarCasesRoutes } from '../../../src/similar-cases/similar-cases-routes.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 
@@ -67,12 +68,23 @@ describe('$similar-cases and $similar-ecgs', () => {
     const token = init?.headers?.authorization?.replace('Bearer ', '') ?? '';
     seenTokens.push(token);
     const path = url.slice(EHR.length + 1);
-    if (token !== 'clinician') return new Response('{}', { status: 403 });
+    if (token !== 'clinician' && token !== 'patient-p0') return new Response('{}', { status: 403 });
     if (path === 'DiagnosticReport/p2-ecg-report') return new Response('{}', { status: 403 });
     const [type, id] = path.split('/');
     if (type === 'Patient' && id!.startsWith('p')) return Response.json({ resourceType: 'Patient', id });
     if (type === 'DiagnosticReport') return Response.json({ resourceType: 'DiagnosticReport', id, status: 'final', code: {}, conclusion: `report ${id}` });
     return new Response('{}', { status: 404 });
+  };
+
+  // What the EHR's introspection endpoint would answer (RFC 7662): any other string is inactive.
+  const introspected: string[] = [];
+  const verifyToken: CallerTokenVerifier = async (token) => {
+    introspected.push(token);
+    if (token === 'clinician') return { active: true, scopes: ['openid', 'user/*.rs'] };
+    if (token === 'other') return { active: true, scopes: ['patient/*.rs'], patient: 'p5' };
+    if (token === 'patient-p0') return { active: true, scopes: ['patient/Patient.r', 'patient/DiagnosticReport.rs'], patient: 'p0' };
+    if (token === 'no-reports') return { active: true, scopes: ['user/Observation.rs', 'user/Patient.r'] };
+    return { active: false };
   };
 
   beforeAll(async () => {
@@ -92,7 +104,7 @@ describe('$similar-cases and $similar-ecgs', () => {
       });
     }
     app = Fastify();
-    await app.register(similarCasesRoutes, { index, model, fhirBaseUrl: EHR, fetch });
+    await app.register(similarCasesRoutes, { index, model, fhirBaseUrl: EHR, fetch, verifyToken });
   });
   afterAll(async () => {
     await app.close();
@@ -134,5 +146,26 @@ describe('$similar-cases and $similar-ecgs', () => {
     const missing = await app.inject({ url: '/fhir-fusion/$similar-ecgs', headers: { authorization: 'Bearer clinician' } });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().issue[0].expression).toEqual(['text']);
+  });
+
+  it('authenticates the caller itself: a random bearer is 401 without any EHR read, another patient is 403, the own patient 200', async () => {
+    const before = seenTokens.length;
+    const random = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer 8f14e45fceea167a5a36dedd4bea2543' } });
+    expect(random.statusCode).toBe(401);
+    expect(random.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'login', expression: ['Authorization'] }] });
+    const randomEcgs = await app.inject({ url: '/fhir-fusion/$similar-ecgs?text=af', headers: { authorization: 'Bearer not-a-token' } });
+    expect(randomEcgs.statusCode).toBe(401);
+    const otherPatient = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer other' } });
+    expect(otherPatient.statusCode).toBe(403);
+    expect(otherPatient.json().issue[0]).toMatchObject({ code: 'forbidden', expression: ['Patient.id'] });
+    const noReportScope = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer no-reports' } });
+    expect(noReportScope.statusCode).toBe(403);
+    const patientWideSearch = await app.inject({ url: '/fhir-fusion/$similar-ecgs?text=af', headers: { authorization: 'Bearer patient-p0' } });
+    expect(patientWideSearch.statusCode).toBe(403);
+    // None of the refused calls reached the EHR or the index.
+    expect(seenTokens.length).toBe(before);
+    const own = await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer patient-p0' } });
+    expect(own.statusCode).toBe(200);
+    expect(introspected).toContain('8f14e45fceea167a5a36dedd4bea2543');
   });
 });

@@ -19,6 +19,7 @@ function row(overrides: Partial<SubscriptionRow> = {}): SubscriptionRow {
     topic: 'https://ehr/topic/obs',
     heartbeat_period_s: 60,
     events_since_start: '4',
+    reconciled_through: '0',
     last_heartbeat_at: null,
     last_notification_at: null,
     status_checked_at: null,
