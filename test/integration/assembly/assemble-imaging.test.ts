@@ -12,12 +12,12 @@ import { parsePart10Instance } from '../../../src/sandbox/dicomweb/dicom-instanc
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 import type { RunningOrthanc } from '../../helpers/orthanc.js';
 import { startOrthanc } from '../../helpers/orthanc.js';
 
 const WIDE = { tabular: 24, text: 24, image: 24 * 30, ecg: 24 };
-const chestCr = new Uint8Array(readFileSync(sharedFixture('dicom', 'RG1_J2KI.dcm')));
+const chestCr = new Uint8Array(readFileSync(thirdPartyFixture('dicom', 'RG1_J2KI.dcm')));
 
 function uids(bytes: Uint8Array): { study: string; series: string; sop: string } {
   const parsed = parsePart10Instance(Buffer.from(bytes), createDcmjsReader());
