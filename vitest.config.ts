@@ -9,5 +9,8 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more forks only thrash the embedded Postgres and the ONNX workers.
     maxWorkers: 2,
+    // The default reporter hides why a test of a passing file was skipped; the second one prints
+    // one line per skip note (a missing Orthanc or Chromium and the command that installs it).
+    reporters: ['default', './test/helpers/skip-note-reporter.ts'],
   },
 });

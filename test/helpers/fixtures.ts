@@ -7,13 +7,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root. */
 export const repoRoot = resolve(here, '..', '..');
 
+/** Folder of the third-party test data the repository owns (origins and licences in its NOTICE.md). */
+export const thirdPartyFixtureDir = join(repoRoot, 'test', 'fixtures', 'third-party');
+
 /**
- * Path of a file under `../shared/fixtures/` (real third-party data that tests must not copy into
- * the repo). Also honours `FHIR_FUSION_SHARED` for checkouts that keep shared/ elsewhere.
+ * Path of a file under `test/fixtures/third-party/`: real third-party data (HL7 Backport IG examples,
+ * Synthea Bundles, DICOM test files, PhysioNet ECGs) that the repository carries so that a fresh
+ * clone tests with nothing beside it. Throws when the file is missing, naming the path.
  */
-export function sharedFixture(...parts: string[]): string {
-  const base = process.env.FHIR_FUSION_SHARED ?? resolve(repoRoot, '..', 'shared');
-  const path = join(base, 'fixtures', ...parts);
-  if (!existsSync(path)) throw new Error(`shared fixture not found: ${path}`);
+export function thirdPartyFixture(...parts: string[]): string {
+  const path = join(thirdPartyFixtureDir, ...parts);
+  if (!existsSync(path)) throw new Error(`third-party fixture not found: ${path} (see test/fixtures/third-party/NOTICE.md)`);
   return path;
 }

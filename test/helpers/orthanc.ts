@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './free-port.js';
+import { findOrthanc } from './peers.js';
 
 /** A running Orthanc with its DICOMweb plugin, started for one test file. */
 export interface RunningOrthanc {
@@ -15,22 +15,17 @@ export interface RunningOrthanc {
   stop(): Promise<void>;
 }
 
-const ORTHANC_BINARY = '/usr/sbin/Orthanc';
-// Debian's orthanc-dicomweb installs the plugin here (`dpkg -L orthanc-dicomweb`).
-const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
-
-
 /**
  * Starts Debian's Orthanc (packages `orthanc`, `orthanc-dicomweb`) on free loopback ports with a
  * temporary storage folder, DICOMweb enabled, remote access and authentication off, and waits
- * until `/dicom-web/studies` answers. Throws a clear error when Orthanc is not installed.
+ * until `/dicom-web/studies` answers. Throws the peer note (what is missing, how to install it)
+ * when Orthanc is not installed.
  */
 export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> {
-  if (!existsSync(ORTHANC_BINARY) || !existsSync(DICOMWEB_PLUGIN)) {
-    throw new Error(
-      `Orthanc is not installed (${ORTHANC_BINARY}, ${DICOMWEB_PLUGIN}); install the Debian packages: apt-get install orthanc orthanc-dicomweb`,
-    );
-  }
+  // Tests call needsPeer(ctx, findOrthanc()) first to skip cleanly; this is the last guard.
+  const peer = findOrthanc();
+  if (!peer.available) throw new Error(peer.note);
+  const { binary, dicomwebPlugin } = peer;
   const dir = await mkdtemp(join(tmpdir(), 'fhir-fusion-orthanc-'));
   const [httpPort = 0, dicomPort = 0] = await freePorts(2);
   const config = {
@@ -43,7 +38,7 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
     RemoteAccessAllowed: false,
     AuthenticationEnabled: false,
     HttpsCACertificates: '',
-    Plugins: [DICOMWEB_PLUGIN],
+    Plugins: [dicomwebPlugin],
     DicomWeb: {
       Enable: true,
       Root: '/dicom-web/',
@@ -56,7 +51,7 @@ export async function startOrthanc(timeoutMs = 30_000): Promise<RunningOrthanc> 
   };
   const configPath = join(dir, 'orthanc.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
-  const child: ChildProcess = spawn(ORTHANC_BINARY, [configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(binary, [configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -23,7 +23,7 @@ export interface WfdbRecord {
 /**
  * Reads a WFDB record whose signals are all in format 16 (16-bit two's complement, little
  * endian, signals sharing a file interleaved sample by sample). Test helper for the PTB
- * Diagnostic ECG Database sample in the shared fixtures.
+ * Diagnostic ECG Database sample in `test/fixtures/third-party/ecg-wfdb/`.
  */
 export function readWfdbRecord(headerPath: string): WfdbRecord {
   const lines = readFileSync(headerPath, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));

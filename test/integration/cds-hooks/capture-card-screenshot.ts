@@ -2,7 +2,7 @@
  * Renders the card fhir-fusion returns for an assessed sandbox patient the way CDS clients lay
  * cards out (`renderCardsHtml`) and screenshots it with headless Chromium into
  * docs/images/cds-card.png. Run: `DATABASE_URL=postgres://… npx tsx
- * test/integration/cds-hooks/capture-card-screenshot.ts` (Debian `chromium` installed; without
+ * test/integration/cds-hooks/capture-card-screenshot.ts` (Debian `chromium` installed by `npm run setup:peers`, or `CHROMIUM_PATH`; without
  * DATABASE_URL the embedded Postgres is used).
  */
 import type { Bundle } from '@medplum/fhirtypes';
@@ -16,6 +16,7 @@ import { REPO_ROOT } from '../../../src/app.js';
 import type { CdsResponse } from '../../../src/review/cds-hooks/cds-hooks-types.js';
 import { renderCardsHtml } from '../../../src/review/cds-hooks/render-cards-html.js';
 import { AIAST } from '../../../src/contracts/fusion-terminology.js';
+import { findChromium } from '../../helpers/peers.js';
 import { startCdsEnvironment } from './cds-environment.js';
 
 const CHROMIUM_FLAGS = [
@@ -70,7 +71,9 @@ async function main(): Promise<void> {
       }),
     });
     const { cards } = (await response.json()) as CdsResponse;
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    const peer = findChromium();
+    if (!peer.available) throw new Error(peer.note);
+    const browser = await chromium.launch({ executablePath: peer.executablePath, args: CHROMIUM_FLAGS });
     try {
       const page = await browser.newPage({ viewport: { width: 820, height: 400 }, deviceScaleFactor: 1 });
       await page.setContent(renderCardsHtml(cards, 'patient-view · fhir-fusion (sandbox patient, synthetic-data model)'));

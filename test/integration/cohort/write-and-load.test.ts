@@ -15,6 +15,7 @@ import {
 import type { CohortOptions, LoadProgress } from '../../../src/sandbox/cohort/index.js';
 import type { RunningOrthanc } from '../../helpers/orthanc.js';
 import { startOrthanc } from '../../helpers/orthanc.js';
+import { findOrthanc, needsPeer } from '../../helpers/peers.js';
 
 const fhirBase = 'http://ehr.test/fhir/R4';
 
@@ -55,13 +56,14 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     rates: { image: 0.25, ecg: 0.25 },
   };
   let dir: string;
+  const orthancPeer = findOrthanc();
   let orthanc: RunningOrthanc;
 
   beforeAll(async () => {
     for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
       indexStructureDefinitionBundle(readJson(file) as Bundle);
     dir = mkdtempSync(join(tmpdir(), 'cohort-'));
-    orthanc = await startOrthanc();
+    if (orthancPeer.available) orthanc = await startOrthanc();
   });
 
   afterAll(async () => {
@@ -99,7 +101,8 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
       expect(readFileSync(join(dir, 'fhir', f), 'utf8')).not.toContain('acuteHeartFailure');
   });
 
-  it('loads the directory: one transaction per patient into Medplum, STOW-RS into Orthanc, idempotently', async () => {
+  it('loads the directory: one transaction per patient into Medplum, STOW-RS into Orthanc, idempotently', async (context) => {
+    needsPeer(context, orthancPeer);
     const repo = new MemoryRepository();
     const router = new FhirRouter();
     const doFetch = medplumFetch(repo, router, fetch);
@@ -140,7 +143,8 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     expect(json[0]?.['00080018']?.Value?.[0]).toBe(study?.series?.[0]?.instance?.[0]?.uid);
   });
 
-  it('loads straight from the generator and keeps the ECG samples intact', async () => {
+  it('loads straight from the generator and keeps the ECG samples intact', async (context) => {
+    needsPeer(context, orthancPeer);
     const repo = new MemoryRepository();
     const router = new FhirRouter();
     const generated = [...generateCohort({ ...options, seed: 78, rates: { ecg: 0 } })];
@@ -170,7 +174,8 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
     const error = await loadCohort({
       generator: generateCohort({ ...options, patients: 1, labelsOnly: true }),
       fhirBaseUrl: fhirBase,
-      dicomwebBaseUrl: orthanc.dicomwebBaseUrl,
+      // The refused FHIR transaction stops the load before any DICOMweb call: no PACS needed.
+      dicomwebBaseUrl: options.dicomwebBaseUrl,
       fetch: refusing,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CohortLoadError);

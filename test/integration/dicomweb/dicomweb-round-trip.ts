@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { buildMultipartRelated, parseMultipartRelated } from '../../../src/fhir/multipart-related.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 import { generateDicom } from '../../unit/sandbox/dicomweb/generated-dicom.js';
 
 /** A raw HTTP exchange against a DICOMweb service root. */
@@ -28,11 +28,11 @@ function uid(dataset: DicomJson | undefined, tag: string): string | undefined {
 
 /**
  * STOW → QIDO → WADO round trip that any conformant DICOMweb origin server passes: the real JPEG
- * 2000 CR from shared fixtures and a generated 3-frame native instance, stored in one request,
+ * 2000 CR from the third-party fixtures and a generated 3-frame native instance, stored in one request,
  * found by PatientID / StudyInstanceUID / Modality, retrieved byte for byte, frames included.
  */
 export async function runDicomwebRoundTrip(http: DicomwebHttp, suffix: string): Promise<void> {
-  const realCr = readFileSync(sharedFixture('dicom', 'RG1_J2KI.dcm'));
+  const realCr = readFileSync(thirdPartyFixture('dicom', 'RG1_J2KI.dcm'));
   const realStudy = '1.3.6.1.4.1.5962.1.2.9.20040826185059.5457';
   const generated = generateDicom({
     studyInstanceUid: `2.25.1000${suffix}`,

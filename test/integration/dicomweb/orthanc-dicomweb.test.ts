@@ -1,12 +1,15 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import { startOrthanc, type RunningOrthanc } from '../../helpers/orthanc.js';
+import { findOrthanc, needsPeer } from '../../helpers/peers.js';
 import { runDicomwebRoundTrip, type DicomwebHttp } from './dicomweb-round-trip.js';
 
 describe('DICOMweb round trip against real Orthanc', () => {
+  const peer = findOrthanc();
   let orthanc: RunningOrthanc;
   beforeAll(async () => {
-    orthanc = await startOrthanc();
+    if (peer.available) orthanc = await startOrthanc();
   });
+  beforeEach((context) => needsPeer(context, peer));
   afterAll(async () => {
     await orthanc?.stop();
   });

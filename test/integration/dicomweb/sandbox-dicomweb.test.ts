@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMultipartRelated, parseMultipartRelated } from '../../../src/fhir/multipart-related.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 import { generateDicom } from '../../unit/sandbox/dicomweb/generated-dicom.js';
 import { runDicomwebRoundTrip, type DicomwebHttp } from './dicomweb-round-trip.js';
 
@@ -49,7 +49,7 @@ describe('sandbox DICOMweb server', () => {
   });
 
   it('answers frames of the JPEG 2000 CR in their compressed media type, and refuses transcoding', async () => {
-    const cr = readFileSync(sharedFixture('dicom', 'RG1_J2KI.dcm'));
+    const cr = readFileSync(thirdPartyFixture('dicom', 'RG1_J2KI.dcm'));
     await stow([cr]);
     const [instance] = store.all().filter((i) => i.transferSyntaxUid === '1.2.840.10008.1.2.4.91');
     const base = `/studies/${instance?.studyInstanceUid}/series/${instance?.seriesInstanceUid}/instances/${instance?.sopInstanceUid}`;
@@ -127,7 +127,7 @@ describe('sandbox DICOMweb server', () => {
 
   it('reports per-instance failures: 409 when nothing was stored, 202 when some were', async () => {
     // A raw dataset without the Part-10 header cannot be understood (0xC000).
-    const raw = readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm'));
+    const raw = readFileSync(thirdPartyFixture('dicom', 'CR-MONO1-10-chest.dcm'));
     const failed = await stow([raw]);
     expect(failed.status).toBe(409);
     const failedJson = JSON.parse(failed.body.toString()) as DicomJson;

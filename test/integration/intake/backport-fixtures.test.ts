@@ -8,7 +8,7 @@ import { startServer } from '../../../src/main.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
@@ -16,7 +16,7 @@ import { createTestDatabase } from '../../helpers/test-database.js';
 const SECRET = 'backport-fixture-secret';
 
 function fixtureText(name: string): string {
-  return readFileSync(sharedFixture('subscriptions-backport', name), 'utf8');
+  return readFileSync(thirdPartyFixture('subscriptions-backport', name), 'utf8');
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {

@@ -9,7 +9,7 @@ import { loadCompressedFrameDecoder, type CompressedFrameDecoder } from '../../.
 import { preprocessRecord } from '../../../src/preprocess/preprocess-record.js';
 import { createUcumConverter } from '../../../src/preprocess/tabular/unit-conversion.js';
 import { parseVocabulary } from '../../../src/preprocess/text/vocabulary.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 import { readWfdbRecord, wfdbToObservation } from '../../helpers/wfdb.js';
 
 const leads = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'];
@@ -69,7 +69,7 @@ beforeAll(async () => {
   codecs = await loadCompressedFrameDecoder();
   modelDir = mkdtempSync(join(tmpdir(), 'fhir-fusion-preprocess-'));
   writeFileSync(join(modelDir, 'vocab.json'), JSON.stringify({ tokens: ['<pad>', '<unk>', 'cardiomegaly', 'NEG_pleural', 'NEG_effusion'] }));
-  const ecgObs = wfdbToObservation(readWfdbRecord(sharedFixture('ecg-wfdb', 's0010_re.hea')), 10);
+  const ecgObs = wfdbToObservation(readWfdbRecord(thirdPartyFixture('ecg-wfdb', 's0010_re.hea')), 10);
   record = {
     patient,
     asOf,
@@ -81,7 +81,7 @@ beforeAll(async () => {
         status: 'present',
         data: {
           study: { resourceType: 'ImagingStudy', id: 'st', status: 'available', subject: { reference: 'Patient/pat' } },
-          instance: { studyInstanceUid: '1.2', seriesInstanceUid: '1.2.3', sopInstanceUid: '1.2.3.4', bytes: new Uint8Array(readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm'))) },
+          instance: { studyInstanceUid: '1.2', seriesInstanceUid: '1.2.3', sopInstanceUid: '1.2.3.4', bytes: new Uint8Array(readFileSync(thirdPartyFixture('dicom', 'CR-MONO1-10-chest.dcm'))) },
         },
         sources: [{ resourceType: 'ImagingStudy', id: 'st', versionId: '1' }],
       },

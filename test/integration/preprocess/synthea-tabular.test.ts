@@ -3,7 +3,7 @@ import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { preprocessTabular, type TabularSpec } from '../../../src/preprocess/tabular/preprocess-tabular.js';
 import { createUcumConverter } from '../../../src/preprocess/tabular/unit-conversion.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 
 // Real Synthea R4 output: LOINC-coded labs in mg/dL, vitals, blood pressure panels (55284-4)
 // with systolic/diastolic components. The spec asks for other units on purpose so UCUM converts.
@@ -20,7 +20,7 @@ const spec: TabularSpec = {
 };
 
 function load(file: string): { patient: Patient; observations: Observation[] } {
-  const bundle = JSON.parse(readFileSync(sharedFixture('synthea-r4', file), 'utf8')) as Bundle;
+  const bundle = JSON.parse(readFileSync(thirdPartyFixture('synthea-r4', file), 'utf8')) as Bundle;
   const resources = (bundle.entry ?? []).map((e) => e.resource);
   return {
     patient: resources.find((r): r is Patient => r?.resourceType === 'Patient')!,

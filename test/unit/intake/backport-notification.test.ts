@@ -5,10 +5,10 @@ import { backportIntakeEvents } from '../../../src/intake/backport-events.js';
 import { parseNotificationBundle, parseReference, parseStatusResource } from '../../../src/intake/backport-notification.js';
 import { parseBackportDelivery, statusUpdateOf } from '../../../src/intake/parse-backport-delivery.js';
 import type { SubscriptionRow } from '../../../src/store/subscriptions-repository.js';
-import { sharedFixture } from '../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../helpers/fixtures.js';
 
 function fixture(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(sharedFixture('subscriptions-backport', name), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(thirdPartyFixture('subscriptions-backport', name), 'utf8')) as Record<string, unknown>;
 }
 
 function parse(name: string) {

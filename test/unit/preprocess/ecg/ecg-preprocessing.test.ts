@@ -8,7 +8,7 @@ import { parseSampledData } from '../../../../src/preprocess/ecg/sampled-data.js
 import { removeBaselineWander, resampleSignal } from '../../../../src/preprocess/ecg/signal-filters.js';
 import { toModelEcg } from '../../../../src/preprocess/ecg/to-model-ecg.js';
 import { createUcumConverter } from '../../../../src/preprocess/tabular/unit-conversion.js';
-import { sharedFixture } from '../../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../../helpers/fixtures.js';
 import { readWfdbRecord, wfdbToObservation } from '../../../helpers/wfdb.js';
 
 const convertUnit = createUcumConverter();
@@ -76,7 +76,7 @@ describe('signal filters', () => {
 });
 
 describe('PTB record s0010_re (WFDB → FHIR SampledData → model)', () => {
-  const record = readWfdbRecord(sharedFixture('ecg-wfdb', 's0010_re.hea'));
+  const record = readWfdbRecord(thirdPartyFixture('ecg-wfdb', 's0010_re.hea'));
   const obs = wfdbToObservation(record, 12);
 
   it('reads 12 leads at 1000 Hz from the Observation', () => {
@@ -146,7 +146,7 @@ describe('DICOM 12-lead waveforms', () => {
     ['ecg_12_lead_anon.dcm', 1000, 10_000],
     ['waveform_ecg_synthetic_12_lead.dcm', 500, 2000],
   ])('%s reads 12 named leads in mV', (file, fs, samples) => {
-    const r = ecgFromDicomWaveform(new Uint8Array(readFileSync(sharedFixture('dicom', file))), { convertUnit });
+    const r = ecgFromDicomWaveform(new Uint8Array(readFileSync(thirdPartyFixture('dicom', file))), { convertUnit });
     if (!r.ok) throw new Error(r.detail);
     expect(r.value.sampleRateHz).toBe(fs);
     expect(Object.keys(r.value.leads).sort()).toEqual([...STANDARD_LEADS].sort());
@@ -160,7 +160,7 @@ describe('DICOM 12-lead waveforms', () => {
   });
 
   it('fails cleanly on non-waveform DICOM and junk', () => {
-    expect(ecgFromDicomWaveform(new Uint8Array(readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm'))))).toMatchObject({ ok: false, reason: 'unsupported-format' });
+    expect(ecgFromDicomWaveform(new Uint8Array(readFileSync(thirdPartyFixture('dicom', 'CR-MONO1-10-chest.dcm'))))).toMatchObject({ ok: false, reason: 'unsupported-format' });
     expect(ecgFromDicomWaveform(new Uint8Array(10)).ok).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCompressedFrameDecoder, type CompressedFrameDecoder } from '../../../../src/preprocess/imaging/compressed-frame-decoder.js';
 import { decodeDicomImage } from '../../../../src/preprocess/imaging/decode-dicom-image.js';
 import { buildPart10, TransferSyntaxUid as TS } from '../../../../src/preprocess/imaging/part10-normalise.js';
-import { sharedFixture } from '../../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../../helpers/fixtures.js';
 import { encodeRle, imageElements, syntheticPixels, writeBareDataset, writePart10 } from './synthetic-dicom.js';
 
 let codecs: CompressedFrameDecoder;
@@ -116,7 +116,7 @@ describe('decodeDicomImage on generated files, each transfer syntax', () => {
 
 describe('decodeDicomImage on real files', () => {
   it('decodes the headerless implicit-VR CR chest', () => {
-    const bytes = new Uint8Array(readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm')));
+    const bytes = new Uint8Array(readFileSync(thirdPartyFixture('dicom', 'CR-MONO1-10-chest.dcm')));
     const image = decodeOk(bytes);
     expect(image).toMatchObject({ width: 440, height: 440, photometric: 'MONOCHROME1', bitsStored: 10, windowCenter: 550, windowWidth: 1024, modality: 'CR' });
   });

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCompressedFrameDecoder, type CompressedFrameDecoder } from '../../../../src/preprocess/imaging/compressed-frame-decoder.js';
 import { decodeDicomImage, type DecodedImage } from '../../../../src/preprocess/imaging/decode-dicom-image.js';
 import { applyVoi, toModelImage } from '../../../../src/preprocess/imaging/to-model-image.js';
-import { sharedFixture } from '../../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../../helpers/fixtures.js';
 
 let codecs: CompressedFrameDecoder;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ const SIZE = 224;
 const spec = { size: [SIZE, SIZE] as [number, number], mean: 0, std: 1 };
 
 function modelImageOf(file: string): Float32Array {
-  const r = decodeDicomImage(new Uint8Array(readFileSync(sharedFixture('dicom', file))), { maxPixels: 4_000_000, codecs });
+  const r = decodeDicomImage(new Uint8Array(readFileSync(thirdPartyFixture('dicom', file))), { maxPixels: 4_000_000, codecs });
   if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
   const m = toModelImage(r.value, spec);
   expect(m.dims).toEqual([1, SIZE, SIZE]);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDcmjsReader } from '../../../../src/sandbox/dicomweb/dcmjs-reader.js';
 import { parsePart10Instance } from '../../../../src/sandbox/dicomweb/dicom-instance.js';
-import { sharedFixture } from '../../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../../helpers/fixtures.js';
 import { generateDicom } from './generated-dicom.js';
 
 const reader = createDcmjsReader();
@@ -36,7 +36,7 @@ describe('parsePart10Instance', () => {
   });
 
   it('reads the real JPEG 2000 CR as one image/jp2 frame', () => {
-    const parsed = parsePart10Instance(readFileSync(sharedFixture('dicom', 'RG1_J2KI.dcm')), reader);
+    const parsed = parsePart10Instance(readFileSync(thirdPartyFixture('dicom', 'RG1_J2KI.dcm')), reader);
     if (!parsed.ok) throw new Error(parsed.message);
     expect(parsed.value.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.91');
     expect(parsed.value.frames).toHaveLength(1);
@@ -45,9 +45,9 @@ describe('parsePart10Instance', () => {
   });
 
   it('keeps waveform instances without frames and reports unreadable payloads as 0xC000', () => {
-    const ecg = parsePart10Instance(readFileSync(sharedFixture('dicom', 'ecg_12_lead_anon.dcm')), reader);
+    const ecg = parsePart10Instance(readFileSync(thirdPartyFixture('dicom', 'ecg_12_lead_anon.dcm')), reader);
     expect(ecg.ok && ecg.value.frames).toBeUndefined();
-    const raw = parsePart10Instance(readFileSync(sharedFixture('dicom', 'CR-MONO1-10-chest.dcm')), reader);
+    const raw = parsePart10Instance(readFileSync(thirdPartyFixture('dicom', 'CR-MONO1-10-chest.dcm')), reader);
     expect(raw).toMatchObject({ ok: false, failureReason: 0xc000 });
     expect(parsePart10Instance(Buffer.from('nope'), reader)).toMatchObject({
       ok: false,

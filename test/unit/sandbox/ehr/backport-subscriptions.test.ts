@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Bundle, Observation, OperationOutcome, Parameters, Subscription } from '@medplum/fhirtypes';
-import { sharedFixture } from '../../../helpers/fixtures.js';
+import { thirdPartyFixture } from '../../../helpers/fixtures.js';
 import { createSandboxEhr } from '../../../../src/sandbox/ehr/sandbox-ehr.js';
 import type { SandboxEhr } from '../../../../src/sandbox/ehr/sandbox-ehr.js';
 import type { FhirDefinitions } from '../../../../src/sandbox/ehr/fhir-definitions.js';
@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 function fixture(name: string): Bundle {
-  return JSON.parse(readFileSync(sharedFixture('subscriptions-backport', name), 'utf8')) as Bundle;
+  return JSON.parse(readFileSync(thirdPartyFixture('subscriptions-backport', name), 'utf8')) as Bundle;
 }
 
 async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) {
@@ -196,7 +196,7 @@ describe('Subscriptions R5 Backport IG on R4', () => {
     expect(instance.status).toBe(200);
     expect(instance.body.type).toBe('searchset');
     const status = instance.body.entry?.[0]?.resource as Parameters;
-    const statusFixture = JSON.parse(readFileSync(sharedFixture('subscriptions-backport', 'Parameters-r4-notification-status.json'), 'utf8')) as Parameters;
+    const statusFixture = JSON.parse(readFileSync(thirdPartyFixture('subscriptions-backport', 'Parameters-r4-notification-status.json'), 'utf8')) as Parameters;
     const names = (p: Parameters): string[] => (p.parameter ?? []).map((q) => q.name).filter((n) => n !== 'notification-event').sort();
     expect(names(status)).toEqual(names(statusFixture));
     expect(status.parameter?.find((p) => p.name === 'events-since-subscription-start')?.valueString).toBe('3');
