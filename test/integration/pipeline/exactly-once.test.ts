@@ -55,7 +55,7 @@ describe('exactly one RiskAssessment per assessment identity', () => {
         EXECUTION_PROVIDERS: 'cuda,cpu',
       }),
     );
-    pool = server.server.fusion.pool;
+    pool = server.runtime.pool;
     const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
     await pool.query(sql.text, sql.values);
   });
@@ -107,7 +107,7 @@ describe('exactly one RiskAssessment per assessment identity', () => {
     );
     const inboxId = rows[0]?.id;
     await pool.query('DELETE FROM assessment_ledger');
-    const stages = server.server.fusion.pipeline;
+    const stages = server.runtime.serving?.pipeline;
     if (!stages) throw new Error('server runs no pipeline');
     let crash = true;
     const deps: AssessPatientDeps = {

@@ -52,7 +52,7 @@ describe('walking skeleton: notification → inbox → job → EHR → ONNX → 
     await client.createResource(observation(patient.id ?? '', '8867-4', 118, 'beats/minute', '/min'));
     await client.createResource(observation(patient.id ?? '', '9279-1', 28, 'breaths/minute', '/min'));
     server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl }));
-    pool = server.server.fusion.pool;
+    pool = server.runtime.pool;
     await syncSubscriptions({ client, pool, publicUrl: server.url });
   });
 
