@@ -36,7 +36,7 @@ const config = loadConfig({
 });
 const server = await startServer(config);
 const publicUrl = server.url;
-const { pool, metrics } = server.server.fusion;
+const { pool, metrics } = server.runtime;
 const ehr = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
 await syncSubscriptions({ client: ehr, pool, publicUrl });
 

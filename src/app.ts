@@ -1,42 +1,32 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import type { Config } from './config/config-schema.js';
-import { createEhrClient } from './fhir/ehr-client.js';
-import { createEhrFetch } from './fhir/ehr-fetch.js';
-import { createEhrAuth, jwksRoute } from './fhir/ehr-auth.js';
-import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
-import { indexSimilarCase, openSimilarCases, reviewSimilarCases } from './similar-cases/open-similar-cases.js';
-import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
-import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
+import { jwksRoute } from './fhir/ehr-auth.js';
+import type { FetchLike } from './contracts/fetch-like.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
-import { createIntrospectionVerifier } from './security/caller-token.js';
-import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
 import { healthRoutes } from './http/health-routes.js';
-import { securityOptions, securityPlugin } from './security/security-plugin.js';
-import { createAuditedFetch, startAuditRetention } from './security/audit-trail.js';
-import { createLogSpanExporter, createTracedFetch, startTracing, tracingPlugin } from './observability/tracing.js';
+import { createIntakeAlerts } from './intake/intake-alerts.js';
+import type { IntakeAlerts } from './intake/intake-alerts.js';
 import { intakeRoutes } from './intake/intake-routes.js';
 import { startIntakeWorkers } from './subscriptions/intake-workers.js';
-import { createIntakeAlerts } from './intake/intake-alerts.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
-import { createMetrics } from './observability/create-metrics.js';
+import type { AssessmentQueue } from './jobs/assessment-queue.js';
+import { tracingPlugin } from './observability/tracing.js';
 import { assessPatient } from './pipeline/assess-patient.js';
-import { loadServedModels } from './pipeline/load-served-models.js';
-import type { AssessPatientDeps } from './pipeline/stage-types.js';
-import { createPipelineStages } from './pipeline/pipeline-stages.js';
-import type { ServedModel } from './contracts/served-model.js';
-import { openDatabase } from './store/database.js';
+import { cdsHooksPlugin } from './review/cds-hooks/cds-hooks-plugin.js';
+import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
+import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
+import { openRuntime } from './runtime/open-runtime.js';
+import type { Runtime } from './runtime/open-runtime.js';
+import { createIntrospectionVerifier } from './security/caller-token.js';
+import { securityOptions, securityPlugin } from './security/security-plugin.js';
+import { reviewSimilarCases } from './similar-cases/open-similar-cases.js';
+import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { inboxCounts } from './store/inbox-repository.js';
-import { runMigrations } from './store/migrate.js';
-import { createProfileValidator } from './writeback/validate-profiles.js';
-import { createInferenceMetrics } from './inference/runtime/inference-metrics.js';
-import type { FetchLike } from './contracts/fetch-like.js';
 
-/** Repository root (migrations and models are resolved from here unless configured). */
-export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+export { REPO_ROOT } from './runtime/open-runtime.js';
 
 /** Options of the root plugin. */
 export interface AppOptions {
@@ -47,175 +37,186 @@ export interface AppOptions {
   fetch?: FetchLike;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Everything opened once per process (`fhir-fusion-runtime`); closed by `app.close()`. */
+    runtime: Runtime;
+    /** The job queue (`fhir-fusion-queue`). */
+    queue: AssessmentQueue;
+    /** Intake alert counters shared by the intake routes and the intake workers. */
+    intakeAlerts: IntakeAlerts;
+  }
+}
+
 /**
- * The root fastify plugin: infrastructure first (database, migrations, queue), then the domain
- * (models, inference engine, EHR client, pipeline workers), then routes. Everything it opens is
- * closed by one `onClose` hook in reverse order, so `app.close()` is a graceful shutdown: stop
+ * Opens the {@link Runtime} (database, migrations, R4 index, models, engine, audited fetch, EHR
+ * clients, validator, similar cases) and closes it, in reverse order, when fastify closes. The
+ * plugins registered after it add their own closers to the runtime's stack (`runtime.defer`), so
+ * there is one shutdown order for everything.
+ */
+export const runtimePlugin = fp(
+  async (fastify: FastifyInstance, options: AppOptions) => {
+    const role = options.role ?? 'all';
+    const runtime = await openRuntime({
+      config: options.config,
+      logger: fastify.log as unknown as Logger,
+      loadModels: role !== 'intake',
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    fastify.decorate('runtime', runtime);
+    fastify.addHook('onClose', () => runtime.close());
+  },
+  { name: 'fhir-fusion-runtime', fastify: '5.x' },
+);
+
+/**
+ * The job queue on the runtime's database and, unless the role is `intake`, the per-patient
+ * workers and the intake workers. Closing stops taking jobs first and lets in-flight ones finish
+ * (they still need the engine, the EHR client and the pool, which close after).
+ */
+export const queuePlugin = fp(
+  async (fastify: FastifyInstance, options: { role?: AppOptions['role'] }) => {
+    const { runtime } = fastify;
+    const { config, logger, metrics } = runtime;
+    const alerts = createIntakeAlerts(metrics.registry, logger);
+    const queue = createAssessmentQueue({
+      databaseUrl: runtime.database.url,
+      logger,
+      retryLimit: config.JOB_RETRY_LIMIT,
+      retryDelaySeconds: config.JOB_RETRY_DELAY_S,
+      coalesceWindowMs: config.COALESCE_WINDOW_MS,
+      expireInSeconds: config.JOB_EXPIRE_S,
+      maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_S,
+    });
+    await queue.start();
+    const stopTakingWork = (): Promise<void> => queue.stop(30_000);
+    const pipeline = runtime.serving?.pipeline;
+    if ((options.role ?? 'all') !== 'intake' && pipeline) {
+      try {
+        await queue.work(config.JOB_CONCURRENCY, async (job) => {
+          await assessPatient(job, pipeline);
+        });
+        runtime.defer(
+          await startIntakeWorkers({
+            pool: runtime.pool,
+            queue,
+            ehr: runtime.ehr,
+            logger,
+            metrics,
+            alerts,
+            checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS,
+            gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
+          }),
+        );
+      } catch (err) {
+        await stopTakingWork().catch(() => undefined);
+        throw err;
+      }
+    }
+    // Last on the stack, so first to run on close.
+    runtime.defer(stopTakingWork);
+    fastify.decorate('queue', queue);
+    fastify.decorate('intakeAlerts', alerts);
+  },
+  { name: 'fhir-fusion-queue', fastify: '5.x', dependencies: ['fhir-fusion-runtime'] },
+);
+
+/** Every route, each with its schema, over the runtime and the queue. */
+export const routesPlugin = fp(
+  async (fastify: FastifyInstance, options: { role?: AppOptions['role'] }) => {
+    const { runtime, queue } = fastify;
+    const { config, logger, metrics, pool, outbound } = runtime;
+    const role = options.role ?? 'all';
+    const baseFetch = runtime.baseFetch;
+    await fastify.register(healthRoutes, {
+      registry: metrics.registry,
+      metricsEnabled: config.METRICS_ENABLED,
+      beforeScrape: async () => {
+        const counts = await inboxCounts(pool);
+        metrics.inboxDepth.set((counts.received ?? 0) + (counts.queued ?? 0));
+      },
+      checks: {
+        database: async () => {
+          await pool.query('SELECT 1');
+          return runtime.database.embedded ? 'embedded postgres' : 'postgres';
+        },
+        models: async () => {
+          if (role === 'intake') return 'not loaded (intake role)';
+          const served = runtime.models();
+          if (served.length === 0) throw new Error('no model loaded');
+          return served.map((m) => `${m.manifest.name}@${m.manifest.version}`).join(', ');
+        },
+        ehr: async () => {
+          const response = await outbound.fetch(`${config.FHIR_BASE_URL.replace(/\/$/, '')}/metadata`, {
+            headers: { accept: 'application/fhir+json' },
+          });
+          await response.body?.cancel();
+          if (!response.ok) throw new Error(`EHR /metadata answered ${response.status}`);
+          return 'reachable';
+        },
+      },
+    });
+    await fastify.register(intakeRoutes, {
+      pool,
+      queue,
+      logger,
+      metrics,
+      maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
+      alerts: fastify.intakeAlerts,
+      gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
+      replayWindowSeconds: config.INTAKE_REPLAY_WINDOW_S,
+    });
+    await fastify.register(assessmentsPage, {
+      pool,
+      writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
+    });
+    await fastify.register(jwksRoute, { keys: runtime.ehrAuth?.keys });
+    await fastify.register(cdsHooksPlugin, {
+      prefix: '/cds-services',
+      config,
+      pool,
+      metrics,
+      models: () => runtime.models(),
+      ownFetch: outbound.fetch,
+      fetch: baseFetch,
+    });
+    const { similarCases } = runtime;
+    if (similarCases) {
+      await fastify.register(similarCasesPlugin, {
+        similarCases,
+        fhirBaseUrl: config.FHIR_BASE_URL,
+        // RFC 7662 introspection at the EHR, with fhir-fusion's own EHR credentials (issue 18.3).
+        verifyToken: createIntrospectionVerifier({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch }),
+        ...(baseFetch ? { fetch: baseFetch } : {}),
+      });
+    }
+    await fastify.register(reviewAppPlugin, {
+      config,
+      pool,
+      ...(baseFetch ? { fetch: baseFetch } : {}),
+      thumbnails: reviewThumbnails(config, outbound),
+      ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
+    });
+  },
+  { name: 'fhir-fusion-routes', fastify: '5.x', dependencies: ['fhir-fusion-runtime', 'fhir-fusion-queue'] },
+);
+
+/**
+ * The root fastify plugin (fastify/demo's shape): error handlers and security headers, then the
+ * named plugins — the runtime, the queue and workers over it, request tracing when enabled, and
+ * the routes — each declaring what it depends on. `app.close()` is the graceful shutdown: stop
  * taking jobs, finish or release in-flight ones, drain inference batches, close the pool.
  */
 async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
-  const { config } = options;
-  const role = options.role ?? 'all';
-  const logger = fastify.log as unknown as import('pino').Logger;
-  const metrics = createMetrics();
-  const intakeAlerts = createIntakeAlerts(metrics.registry, logger);
   installErrorHandlers(fastify);
-  await fastify.register(securityPlugin, securityOptions(config));
-  // OpenTelemetry (off by default): request spans, client spans with traceparent on EHR calls.
-  const tracing = config.TRACING_ENABLED ? startTracing({ exporter: createLogSpanExporter(logger) }) : undefined;
+  await fastify.register(securityPlugin, securityOptions(options.config));
+  await fastify.register(runtimePlugin, options);
+  // OpenTelemetry (off by default): request spans; outbound client spans are the runtime's.
+  const { tracing } = fastify.runtime;
   if (tracing) await fastify.register(tracingPlugin, { tracer: tracing.tracer });
-  const closers: Array<() => Promise<void>> = [];
-  // Shutdown: first stop taking jobs and let in-flight ones finish (they still need the engine,
-  // the EHR client and the pool), then close everything else in reverse order of opening.
-  const shutdown: { stopTakingWork?: () => Promise<void> } = {};
-  fastify.addHook('onClose', async () => {
-    await shutdown.stopTakingWork?.().catch((err: unknown) =>
-      logger.error({ err: { message: (err as Error).message } }, 'stopping the job queue failed'),
-    );
-    for (const close of closers.reverse()) {
-      await close().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'shutdown step failed'));
-    }
-  });
-
-  // Infrastructure.
-  const database = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    embeddedPort: config.EMBEDDED_POSTGRES_PORT,
-    logger,
-  });
-  closers.push(() => database.close());
-  await runMigrations(database.pool, join(REPO_ROOT, 'migrations'), logger);
-  const queue = createAssessmentQueue({
-    databaseUrl: database.url,
-    logger,
-    retryLimit: config.JOB_RETRY_LIMIT,
-    retryDelaySeconds: config.JOB_RETRY_DELAY_S,
-    coalesceWindowMs: config.COALESCE_WINDOW_MS,
-    expireInSeconds: config.JOB_EXPIRE_S,
-    maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_S,
-  });
-  await queue.start();
-  shutdown.stopTakingWork = () => queue.stop(30_000);
-
-  // Domain.
-  const ehrAuth = await createEhrAuth(config, options.fetch);
-  // Every call to the EHR and the PACS is recorded in ehr_audit (who, what, when, why).
-  const audited = createAuditedFetch({ db: database.pool, agent: config.SMART_CLIENT_ID ?? 'fhir-fusion', fetch: tracing ? createTracedFetch(tracing.tracer, options.fetch) : options.fetch });
-  if (tracing) closers.push(() => tracing.shutdown());
-  closers.push(startAuditRetention({ db: database.pool, retentionDays: config.AUDIT_RETENTION_DAYS, logger }));
-  const outbound = createEhrFetch(config, audited, ehrAuth?.request);
-  const ehr = createEhrClient({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch });
-  const writebackEhr = config.WRITEBACK_FHIR_BASE_URL
-    ? createEhrClient({ fhirBaseUrl: config.WRITEBACK_FHIR_BASE_URL, fetch: outbound.fetch })
-    : ehr;
-  let served: ServedModel[] = [];
-  let pipeline: AssessPatientDeps | undefined;
-  const similarCases = await openSimilarCases(config, database.pool, REPO_ROOT, logger);
-  if (similarCases) closers.push(() => similarCases.close());
-  const inferenceMetrics = createInferenceMetrics(metrics.registry);
-  if (role !== 'intake') {
-    const serving = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
-    const { engine } = serving;
-    closers.push(() => engine.close());
-    served = serving.models;
-    for (const m of serving.registry.list()) {
-      // With a remote backend the batches run there, whatever the local verification ran on.
-      metrics.executionProvider.set({ model: m.key, provider: config.INFERENCE_BACKEND === 'kserve-v2' ? 'kserve-v2' : m.executionProvider }, 1);
-    }
-    const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
-    pipeline = {
-      pool: database.pool,
-      logger,
-      metrics,
-      models: () => served,
-      assemble: stages.assemble,
-      predict: stages.predict,
-      write: stages.write,
-      ...(similarCases ? { afterScoring: indexSimilarCase(similarCases, metrics, logger) } : {}),
-    };
-    const deps = pipeline;
-    await queue.work(config.JOB_CONCURRENCY, async (job) => {
-      await assessPatient(job, deps);
-    });
-    closers.push(await startIntakeWorkers({ pool: database.pool, queue, ehr, logger, metrics, alerts: intakeAlerts, checkIntervalMs: config.SUBSCRIPTION_CHECK_INTERVAL_MS, gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW }));
-  }
-
-  // Routes.
-  await fastify.register(healthRoutes, {
-    registry: metrics.registry,
-    metricsEnabled: config.METRICS_ENABLED,
-    beforeScrape: async () => {
-      const counts = await inboxCounts(database.pool);
-      metrics.inboxDepth.set((counts.received ?? 0) + (counts.queued ?? 0));
-    },
-    checks: {
-      database: async () => {
-        await database.pool.query('SELECT 1');
-        return database.embedded ? 'embedded postgres' : 'postgres';
-      },
-      models: async () => {
-        if (role === 'intake') return 'not loaded (intake role)';
-        if (served.length === 0) throw new Error('no model loaded');
-        return served.map((m) => `${m.manifest.name}@${m.manifest.version}`).join(', ');
-      },
-      ehr: async () => {
-        const response = await outbound.fetch(`${config.FHIR_BASE_URL.replace(/\/$/, '')}/metadata`, {
-          headers: { accept: 'application/fhir+json' },
-        });
-        await response.body?.cancel();
-        if (!response.ok) throw new Error(`EHR /metadata answered ${response.status}`);
-        return 'reachable';
-      },
-    },
-  });
-  await fastify.register(intakeRoutes, {
-    pool: database.pool,
-    queue,
-    logger,
-    metrics,
-    maxBodyBytes: config.INTAKE_MAX_BODY_BYTES,
-    alerts: intakeAlerts,
-    gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
-    replayWindowSeconds: config.INTAKE_REPLAY_WINDOW_S,
-  });
-  await fastify.register(assessmentsPage, {
-    pool: database.pool,
-    writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
-  });
-  await fastify.register(jwksRoute, { keys: ehrAuth?.keys });
-  await fastify.register(cdsHooksPlugin, { prefix: '/cds-services', config, pool: database.pool, metrics, models: () => served, ownFetch: outbound.fetch, fetch: options.fetch });
-  if (similarCases) {
-    await fastify.register(similarCasesPlugin, {
-      similarCases,
-      fhirBaseUrl: config.FHIR_BASE_URL,
-      // RFC 7662 introspection at the EHR, with fhir-fusion's own EHR credentials (issue 18.3).
-      verifyToken: createIntrospectionVerifier({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch }),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-  }
-  await fastify.register(reviewAppPlugin, {
-    config,
-    pool: database.pool,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    thumbnails: reviewThumbnails(config, outbound),
-    ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
-  });
-  fastify.decorate('fusion', { pool: database.pool, ehr, metrics, pipeline });
+  await fastify.register(queuePlugin, { role: options.role });
+  await fastify.register(routesPlugin, { role: options.role });
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Handles the CLI and tests use after start-up. */
-    fusion: {
-      pool: import('pg').Pool;
-      ehr: import('@medplum/core').MedplumClient;
-      metrics: import('./observability/create-metrics.js').Metrics;
-      /** The per-patient job's stages (undefined in the intake role). */
-      pipeline: AssessPatientDeps | undefined;
-    };
-  }
-}
-
-/** The root plugin, named so shared decorations (`fusion`) are visible to the caller. */
+/** The root plugin, named so its decorations (`runtime`, `queue`) are visible to the caller. */
 export default fp(app, { name: 'fhir-fusion', fastify: '5.x' });

@@ -4,12 +4,15 @@ import type { Config } from './config/config-schema.js';
 import app from './app.js';
 import { operationOutcomeServerOptions } from './http/error-handler.js';
 import type { AppOptions } from './app.js';
+import type { Runtime } from './runtime/open-runtime.js';
 import { createLogger } from './observability/create-logger.js';
 
 /** A started server and how to stop it. */
 export interface RunningServer {
   server: FastifyInstance;
   url: string;
+  /** What the server opened (database, EHR clients, models, pipeline): for the CLI and tests. */
+  runtime: Runtime;
   stop(): Promise<void>;
 }
 
@@ -46,5 +49,5 @@ export async function startServer(
       });
     }
   }
-  return { server, url, stop };
+  return { server, url, runtime: server.runtime, stop };
 }

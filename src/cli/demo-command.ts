@@ -68,7 +68,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   });
   console.log(config.DATABASE_URL ? 'using DATABASE_URL' : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`);
   const server = await startServer(config);
-  const { pool } = server.server.fusion;
+  const { pool } = server.runtime;
   const ehr = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
   const synced = await syncSubscriptions({ client: ehr, pool, publicUrl });
   console.log(`fhir-fusion listening on ${server.url} — subscriptions: ${synced.map((s) => `${s.key} (${s.action})`).join(', ')}`);

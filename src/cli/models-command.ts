@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { REPO_ROOT } from '../app.js';
+import { REPO_ROOT } from '../runtime/open-runtime.js';
 import { loadConfig } from '../config/load-config.js';
 import { loadModelRegistry } from '../inference/runtime/model-registry.js';
 import { createLogger } from '../observability/create-logger.js';

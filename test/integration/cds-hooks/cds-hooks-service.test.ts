@@ -222,7 +222,7 @@ describe('CDS Hooks 2.0 service', () => {
     expect(unsigned.status).toBe(401);
     const response = await call(feedback, await env.client.sign(`${serviceUrl}/feedback`), path);
     expect(response.status).toBe(200);
-    const { rows } = await env.server.server.fusion.pool.query<{ outcome: string; override_code: string | null; user_comment: string | null }>(
+    const { rows } = await env.server.runtime.pool.query<{ outcome: string; override_code: string | null; user_comment: string | null }>(
       'SELECT outcome, override_code, user_comment FROM cds_feedback WHERE card_uuid = $1 ORDER BY id',
       [card.uuid],
     );

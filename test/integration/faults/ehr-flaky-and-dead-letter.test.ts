@@ -95,7 +95,7 @@ describe('EHR answering 503 and timing out, then recovering; and a job that keep
     );
     servers.push(server);
     const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
-    await server.server.fusion.pool.query(sql.text, sql.values);
+    await server.runtime.pool.query(sql.text, sql.values);
     const body = JSON.stringify(observation);
     const response = await fetch(`${server.url}/intake/observation`, {
       method: 'POST',
@@ -109,7 +109,7 @@ describe('EHR answering 503 and timing out, then recovering; and a job that keep
   it('retries through 503s and timeouts with backoff, then writes the assessment', async () => {
     fate = '503';
     const server = await start('10');
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     const retried = await until(async () => {
       const { rows } = await pool.query<{ retry_count: number }>("SELECT retry_count FROM pgboss.job WHERE name = 'assess-patient' AND retry_count >= 1");
       return rows[0];
@@ -134,7 +134,7 @@ describe('EHR answering 503 and timing out, then recovering; and a job that keep
   it('dead-letters a job that keeps failing, with its reason, and marks the notification failed', async () => {
     fate = '503';
     const server = await start('1');
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     const letter = await until(async () => {
       const { rows } = await pool.query<{ reason: { resourceType: string; issue: Array<{ code: string; diagnostics: string }> } }>('SELECT reason FROM dead_letters');
       return rows[0];

@@ -1,25 +1,14 @@
 import type { Observation, Patient } from '@medplum/fhirtypes';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import type { RunningServer } from '../../../src/main.js';
-import { startServer } from '../../../src/main.js';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { testConfig } from '../../helpers/test-config.js';
-import type { TestDatabase } from '../../helpers/test-database.js';
-import { createTestDatabase } from '../../helpers/test-database.js';
+import { pollUntil, useFusionFixture } from '../../helpers/fusion-fixture.js';
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> =>
+  pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 
 function heartRate(patientId: string, value: number): Observation {
   return {
@@ -34,25 +23,19 @@ function heartRate(patientId: string, value: number): Observation {
 }
 
 describe('topic-based subscription with dropped, duplicated and reordered deliveries', () => {
-  let db: TestDatabase;
   let ehr: SandboxEhr;
   let server: RunningServer;
   let pool: pg.Pool;
   let fhirBaseUrl: string;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    ehr = await createSandboxEhr({ logger: false });
-    fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
-    server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl, SUBSCRIPTION_CHECK_INTERVAL_MS: '500' }));
-    pool = server.server.fusion.pool;
+  const fixture = useFusionFixture({ subscribe: false, config: () => ({ SUBSCRIPTION_CHECK_INTERVAL_MS: '500' }) });
+
+  beforeAll(() => {
+    ({ ehr, fhirBaseUrl, server, pool } = fixture());
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     ehr?.faults.set(undefined);
-    await server?.stop();
-    await ehr?.close();
-    await db?.drop();
   });
 
   it('syncs topic-based subscriptions (Backport IG) and is activated by the handshake', async () => {

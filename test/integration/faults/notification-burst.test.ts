@@ -28,7 +28,7 @@ describe('a burst of 1,000 notifications for 100 patients', () => {
       testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: `http://127.0.0.1:${ehrPort}/fhir`, COALESCE_WINDOW_MS: '60000' }),
       { role: 'intake' },
     );
-    pool = server.server.fusion.pool;
+    pool = server.runtime.pool;
     const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
     await pool.query(sql.text, sql.values);
   });

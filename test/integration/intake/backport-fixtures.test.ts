@@ -77,7 +77,7 @@ describe('Backport IG notifications at POST /intake/{key}', () => {
     ehr = await createSandboxEhr({ logger: false });
     fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
     server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl, SUBSCRIPTION_CHECK_INTERVAL_MS: '500' }));
-    pool = server.server.fusion.pool;
+    pool = server.runtime.pool;
   });
 
   afterAll(async () => {

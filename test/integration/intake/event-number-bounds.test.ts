@@ -61,7 +61,7 @@ describe('Backport event numbers: a jump beyond SUBSCRIPTION_EVENT_GAP_WINDOW is
         SUBSCRIPTION_CHECK_INTERVAL_MS: '3600000',
       }),
     );
-    await server.server.fusion.pool.query(
+    await server.runtime.pool.query(
       upsertSubscriptionSql({ key: 'topic', ehrSubscription: 'sub-1', kind: 'backport-topic', criteria: 'Observation', secret: SECRET, status: 'active' }),
     );
   });
@@ -83,13 +83,13 @@ describe('Backport event numbers: a jump beyond SUBSCRIPTION_EVENT_GAP_WINDOW is
     return response.status;
   };
   const inboxRows = async (): Promise<number> =>
-    Number((await server.server.fusion.pool.query<{ n: string }>("SELECT count(*) AS n FROM notification_inbox WHERE subscription = 'topic'")).rows[0]?.n);
+    Number((await server.runtime.pool.query<{ n: string }>("SELECT count(*) AS n FROM notification_inbox WHERE subscription = 'topic'")).rows[0]?.n);
   const settled = (what: string) =>
     waitFor(async () => {
-      const { rows } = await server.server.fusion.pool.query<{ n: string }>(
+      const { rows } = await server.runtime.pool.query<{ n: string }>(
         "SELECT count(*) AS n FROM notification_inbox WHERE subscription = 'topic' AND status = 'received'",
       );
-      const jobs = await server.server.fusion.pool.query<{ n: string }>(
+      const jobs = await server.runtime.pool.query<{ n: string }>(
         "SELECT count(*) AS n FROM pgboss.job WHERE name LIKE '%resolve%' AND state IN ('created', 'retry', 'active')",
       );
       return Number(rows[0]?.n) === 0 && Number(jobs.rows[0]?.n) === 0 ? true : undefined;
@@ -109,12 +109,12 @@ describe('Backport event numbers: a jump beyond SUBSCRIPTION_EVENT_GAP_WINDOW is
     expect(await inboxRows()).toBe(4);
     expect(calls.events).toBe(0);
     expect(calls.searches).toBeGreaterThan(0);
-    const { rows } = await server.server.fusion.pool.query<{ reconciled_through: string }>("SELECT reconciled_through FROM subscriptions WHERE key = 'topic'");
+    const { rows } = await server.runtime.pool.query<{ reconciled_through: string }>("SELECT reconciled_through FROM subscriptions WHERE key = 'topic'");
     expect(Number(rows[0]?.reconciled_through)).toBe(HUGE);
   });
 
   it('a $status answer below the stored counter resets it; a later small gap is fetched with $events again', async () => {
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     const { rows } = await pool.query<{ events_since_start: string; previous_events_since_start: string }>(
       updateSubscriptionStatusSql('topic', { status: 'active', statusCheck: true, eventsSinceStart: 3 }),
     );

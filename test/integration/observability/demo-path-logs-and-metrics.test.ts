@@ -96,14 +96,14 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
     await server.register(app, { config });
     url = await server.listen({ host: '127.0.0.1', port: 0 });
     const client = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
-    await syncSubscriptions({ client, pool: server.fusion.pool, publicUrl: url });
+    await syncSubscriptions({ client, pool: server.runtime.pool, publicUrl: url });
     for (const [index, patientId] of sandbox.patientIds.entries()) {
       const value = 90.37 + index * 1.11;
       written.push(Number(value.toFixed(2)));
       await client.createResource(spo2(patientId, Number(value.toFixed(2))));
     }
     await waitFor(async () => {
-      const { rows } = await server.fusion.pool.query<{ n: number }>('SELECT count(DISTINCT patient_id)::int AS n FROM assessment_ledger');
+      const { rows } = await server.runtime.pool.query<{ n: number }>('SELECT count(DISTINCT patient_id)::int AS n FROM assessment_ledger');
       return (rows[0]?.n ?? 0) >= PATIENTS ? true : undefined;
     }, 'an assessment for every patient');
   });
@@ -143,7 +143,6 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
       'fhir_fusion_jobs_total',
       'fhir_fusion_stage_seconds',
       'fhir_fusion_fhir_round_trips_per_patient',
-      'fhir_fusion_inference_batch_size',
       'fhir_fusion_inference_batch_requests',
       'fhir_fusion_execution_provider',
       'fhir_fusion_writebacks_total',
@@ -159,7 +158,7 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
   });
 
   it('recorded every EHR and PACS call in the audit trail: who, what, when, why', async () => {
-    const { rows } = await server.fusion.pool.query<{ agent: string; action: string; purpose: string; patient_ref: string | null; reason: string }>(
+    const { rows } = await server.runtime.pool.query<{ agent: string; action: string; purpose: string; patient_ref: string | null; reason: string }>(
       'SELECT agent, action, purpose, patient_ref, reason FROM ehr_audit',
     );
     expect(rows.length).toBeGreaterThan(PATIENTS * 2);

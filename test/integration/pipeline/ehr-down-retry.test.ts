@@ -27,7 +27,7 @@ describe('an EHR that is down', () => {
       testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: `http://127.0.0.1:${port}/fhir`, JOB_RETRY_LIMIT: '10', OUTBOUND_TIMEOUT_MS: '2000' }),
     );
     const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
-    await server.server.fusion.pool.query(sql.text, sql.values);
+    await server.runtime.pool.query(sql.text, sql.values);
   });
 
   afterAll(async () => {
@@ -58,7 +58,7 @@ describe('an EHR that is down', () => {
     });
     expect(response.statusCode).toBe(200);
 
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     const deadline = Date.now() + 30_000;
     let retried = false;
     while (Date.now() < deadline && !retried) {

@@ -1,19 +1,14 @@
 import type { Observation, Patient, Provenance, RiskAssessment } from '@medplum/fhirtypes';
 import { createHmac } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import type { RunningServer } from '../../../src/main.js';
-import { startServer } from '../../../src/main.js';
 import type { AssessPatientDeps } from '../../../src/pipeline/stage-types.js';
 import { assessPatient } from '../../../src/pipeline/assess-patient.js';
-import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
 import { EXTENSION_URLS } from '../../../src/contracts/fusion-terminology.js';
-import { testConfig } from '../../helpers/test-config.js';
-import type { TestDatabase } from '../../helpers/test-database.js';
-import { createTestDatabase } from '../../helpers/test-database.js';
+import { useFusionFixture } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'exactly-once-secret';
 
@@ -23,47 +18,34 @@ const SECRET = 'exactly-once-secret';
  * The server asks for `cuda,cpu` on a machine without CUDA: it must serve on CPU and say so.
  */
 describe('exactly one RiskAssessment per assessment identity', () => {
-  let db: TestDatabase;
-  let ehr: SandboxEhr;
   let fhirBaseUrl: string;
   let server: RunningServer;
   let pool: pg.Pool;
   let patientId: string;
   let observation: Observation;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    ehr = await createSandboxEhr({ logger: false });
-    fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
-    const client = createEhrClient({ fhirBaseUrl, fetch });
-    const patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1941-05-06' });
-    patientId = patient.id ?? '';
-    observation = await client.createResource<Observation>({
-      resourceType: 'Observation',
-      status: 'final',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
-      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
-      subject: { reference: `Patient/${patientId}` },
-      effectiveDateTime: new Date().toISOString(),
-      valueQuantity: { value: 124, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
-    });
-    server = await startServer(
-      testConfig({
-        DATABASE_URL: db.url,
-        FHIR_BASE_URL: fhirBaseUrl,
-        ACTIVE_MODELS: 'tabular-risk@1',
-        EXECUTION_PROVIDERS: 'cuda,cpu',
-      }),
-    );
-    pool = server.server.fusion.pool;
-    const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
-    await pool.query(sql.text, sql.values);
+  const fixture = useFusionFixture({
+    subscribe: false,
+    config: () => ({ ACTIVE_MODELS: 'tabular-risk@1', EXECUTION_PROVIDERS: 'cuda,cpu' }),
+    seed: async (client) => {
+      const patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1941-05-06' });
+      patientId = patient.id ?? '';
+      observation = await client.createResource<Observation>({
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        subject: { reference: `Patient/${patientId}` },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value: 124, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+    },
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await ehr?.close();
-    await db?.drop();
+  beforeAll(async () => {
+    ({ fhirBaseUrl, server, pool } = fixture());
+    const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
+    await pool.query(sql.text, sql.values);
   });
 
   async function riskAssessments(): Promise<RiskAssessment[]> {
@@ -107,7 +89,7 @@ describe('exactly one RiskAssessment per assessment identity', () => {
     );
     const inboxId = rows[0]?.id;
     await pool.query('DELETE FROM assessment_ledger');
-    const stages = server.server.fusion.pipeline;
+    const stages = server.runtime.serving?.pipeline;
     if (!stages) throw new Error('server runs no pipeline');
     let crash = true;
     const deps: AssessPatientDeps = {

@@ -41,7 +41,7 @@ describe('intake: stored before acknowledged', () => {
     db = await createTestDatabase();
     server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir' }), { role: 'intake' });
     const sql = upsertSubscriptionSql({ key: 'observation', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' });
-    await server.server.fusion.pool.query(sql.text, sql.values);
+    await server.runtime.pool.query(sql.text, sql.values);
   });
 
   afterAll(async () => {
@@ -53,14 +53,14 @@ describe('intake: stored before acknowledged', () => {
     const body = JSON.stringify(notification('obs-1', '1'));
     const response = await server.server.inject({ method: 'POST', url: '/intake/observation', headers: signed(body), payload: body });
     expect(response.statusCode).toBe(200);
-    const { rows } = await server.server.fusion.pool.query('SELECT status, patient_id FROM notification_inbox WHERE resource_id = $1', ['obs-1']);
+    const { rows } = await server.runtime.pool.query('SELECT status, patient_id FROM notification_inbox WHERE resource_id = $1', ['obs-1']);
     expect(rows).toEqual([{ status: 'queued', patient_id: 'p1' }]);
-    const jobs = await server.server.fusion.pool.query("SELECT data FROM pgboss.job WHERE name = 'assess-patient'");
+    const jobs = await server.runtime.pool.query("SELECT data FROM pgboss.job WHERE name = 'assess-patient'");
     expect(jobs.rows.map((r: { data: { patientId: string } }) => r.data.patientId)).toContain('p1');
   });
 
   it('answers 5xx, never 2xx, when the notification cannot be stored', async () => {
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     await pool.query('ALTER TABLE notification_inbox RENAME TO notification_inbox_away');
     try {
       const body = JSON.stringify(notification('obs-2', '1'));
@@ -80,7 +80,7 @@ describe('intake: stored before acknowledged', () => {
       const response = await server.server.inject({ method: 'POST', url: '/intake/observation', headers: signed(body), payload: body });
       expect(response.statusCode).toBe(200);
     }
-    const { rows } = await server.server.fusion.pool.query('SELECT count(*)::int AS n FROM notification_inbox WHERE resource_id = $1', ['obs-3']);
+    const { rows } = await server.runtime.pool.query('SELECT count(*)::int AS n FROM notification_inbox WHERE resource_id = $1', ['obs-3']);
     expect(rows[0]?.n).toBe(1);
   });
 
@@ -90,7 +90,7 @@ describe('intake: stored before acknowledged', () => {
     ['an unwatched resource type', '{"resourceType":"Patient","id":"x"}', 422, 'resourceType'],
     ['an Observation without subject', '{"resourceType":"Observation","id":"o9","status":"final","code":{}}', 422, 'Observation.subject.reference'],
   ])('refuses %s with an OperationOutcome and stores nothing', async (_name, body, status, expression) => {
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     const before = await pool.query('SELECT count(*)::int AS n FROM notification_inbox');
     const response = await server.server.inject({ method: 'POST', url: '/intake/observation', headers: signed(body), payload: body });
     expect(response.statusCode).toBe(status);
@@ -119,7 +119,7 @@ describe('intake: stored before acknowledged', () => {
     expect(forged.statusCode).toBe(401);
     const unknown = await server.server.inject({ method: 'POST', url: '/intake/nope', headers: signed(body), payload: body });
     expect(unknown.statusCode).toBe(404);
-    const { rows } = await server.server.fusion.pool.query('SELECT 1 FROM notification_inbox WHERE resource_id = $1', ['obs-4']);
+    const { rows } = await server.runtime.pool.query('SELECT 1 FROM notification_inbox WHERE resource_id = $1', ['obs-4']);
     expect(rows).toHaveLength(0);
   });
 });

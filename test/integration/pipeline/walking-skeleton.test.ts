@@ -1,27 +1,11 @@
 import { validateResource } from '@medplum/core';
 import type { Observation, Patient, Provenance, RiskAssessment } from '@medplum/fhirtypes';
 import { createHmac } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
-import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import type { RunningServer } from '../../../src/main.js';
-import { startServer } from '../../../src/main.js';
-import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { testConfig } from '../../helpers/test-config.js';
-import type { TestDatabase } from '../../helpers/test-database.js';
-import { createTestDatabase } from '../../helpers/test-database.js';
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { pollUntil as waitFor, useFusionFixture } from '../../helpers/fusion-fixture.js';
 
 function observation(patientId: string, code: string, value: number, unit: string, ucum: string): Observation {
   return {
@@ -36,30 +20,20 @@ function observation(patientId: string, code: string, value: number, unit: strin
 }
 
 describe('walking skeleton: notification → inbox → job → EHR → ONNX → transaction Bundle', () => {
-  let db: TestDatabase;
-  let ehr: SandboxEhr;
   let fhirBaseUrl: string;
   let server: RunningServer;
   let pool: pg.Pool;
   let patient: Patient;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    ehr = await createSandboxEhr({ logger: false });
-    fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
-    const client = createEhrClient({ fhirBaseUrl, fetch });
-    patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1950-02-03' });
-    await client.createResource(observation(patient.id ?? '', '8867-4', 118, 'beats/minute', '/min'));
-    await client.createResource(observation(patient.id ?? '', '9279-1', 28, 'breaths/minute', '/min'));
-    server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl }));
-    pool = server.server.fusion.pool;
-    await syncSubscriptions({ client, pool, publicUrl: server.url });
+  const fixture = useFusionFixture({
+    seed: async (client) => {
+      patient = await client.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1950-02-03' });
+      await client.createResource(observation(patient.id ?? '', '8867-4', 118, 'beats/minute', '/min'));
+      await client.createResource(observation(patient.id ?? '', '9279-1', 28, 'breaths/minute', '/min'));
+    },
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await ehr?.close();
-    await db?.drop();
+  beforeAll(() => {
+    ({ fhirBaseUrl, server, pool } = fixture());
   });
 
   it('assesses a patient after an Observation is created in the EHR and writes RiskAssessment + Provenance', async () => {

@@ -135,7 +135,7 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
   });
 
   it('shows the similar past cases the clinician may read (the other patient, never this one), also through $similar-cases', async () => {
-    const pool = sandbox.server.server.fusion.pool;
+    const pool = sandbox.server.runtime.pool;
     await waitFor(async () => {
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
       return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
@@ -198,7 +198,7 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
   it('refuses a launch whose PKCE verifier is missing, with an error page', async () => {
     const launch = sandbox.auth.createLaunch({ patient: patientId });
     const { callback, cookies } = await launchToCallback({ iss: sandbox.fhirBaseUrl, launch });
-    await sandbox.server.server.fusion.pool.query("UPDATE review_launch SET code_verifier = ''");
+    await sandbox.server.runtime.pool.query("UPDATE review_launch SET code_verifier = ''");
     const response = await app().inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie: cookieHeader(cookies) } });
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('PKCE code verifier');
@@ -206,7 +206,7 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
 
   it('refuses an expired token, with an error page', async () => {
     const cookies = await signIn();
-    await sandbox.server.server.fusion.pool.query("UPDATE review_session SET expires_at = now() - interval '1 minute'");
+    await sandbox.server.runtime.pool.query("UPDATE review_session SET expires_at = now() - interval '1 minute'");
     const response = await app().inject({ method: 'GET', url: '/review', headers: { cookie: cookieHeader(cookies) } });
     expect(response.statusCode).toBe(401);
     expect(response.body).toContain('Your session has expired');

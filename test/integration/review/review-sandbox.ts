@@ -155,7 +155,7 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
       ACTIVE_MODELS: 'late-fusion@1',
     }),
   );
-  await syncSubscriptions({ client: admin, pool: server.server.fusion.pool, publicUrl: server.url });
+  await syncSubscriptions({ client: admin, pool: server.runtime.pool, publicUrl: server.url });
   const patientIds: string[] = [];
   const cohort = generateCohort({ patients: input.patients, seed: input.seed, dicomwebBaseUrl, now: new Date(), imageSize: 256, rates: { image: 0, ecg: 0, report: 0, dataError: 0 } });
   await loadCohort({

@@ -84,7 +84,7 @@ describe('scale-out: an intake process and three worker processes on one databas
       patientIds.push(p.id ?? '');
     }
     intake = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl }), { role: 'intake' });
-    pool = intake.server.fusion.pool;
+    pool = intake.runtime.pool;
     await syncSubscriptions({ client, pool, publicUrl: intake.url });
   }, 120_000);
 

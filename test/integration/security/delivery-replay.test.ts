@@ -22,7 +22,7 @@ describe('replayed deliveries', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', INTAKE_REPLAY_WINDOW_S: '3600' }), { role: 'intake' });
-    await server.server.fusion.pool.query(
+    await server.runtime.pool.query(
       upsertSubscriptionSql({ key: 'topic', ehrSubscription: 'sub-1', kind: 'backport-topic', criteria: 'Observation', secret: SECRET, status: 'active' }),
     );
   });
@@ -41,14 +41,14 @@ describe('replayed deliveries', () => {
     return { status: response.status, body: (await response.json()) as { resourceType: string; issue: Array<{ diagnostics?: string; expression?: string[] }> } };
   };
   const row = async () =>
-    (await server.server.fusion.pool.query<{ status: string; last_heartbeat_at: Date | null }>("SELECT status, last_heartbeat_at FROM subscriptions WHERE key = 'topic'")).rows[0]!;
+    (await server.runtime.pool.query<{ status: string; last_heartbeat_at: Date | null }>("SELECT status, last_heartbeat_at FROM subscriptions WHERE key = 'topic'")).rows[0]!;
 
   it('a replayed heartbeat does not keep a silent subscription looking alive', async () => {
     const heartbeat = JSON.stringify(backportBundle({ subscriptionId: 'sub-1', type: 'heartbeat', eventsSinceSubscriptionStart: 0 }));
     expect((await post(heartbeat)).status).toBe(200);
     expect((await row()).last_heartbeat_at).not.toBeNull();
     // Time passes; the EHR stops sending. An attacker re-sends the captured heartbeat.
-    await server.server.fusion.pool.query("UPDATE subscriptions SET last_heartbeat_at = '2000-01-01T00:00:00Z' WHERE key = 'topic'");
+    await server.runtime.pool.query("UPDATE subscriptions SET last_heartbeat_at = '2000-01-01T00:00:00Z' WHERE key = 'topic'");
     const replayed = await post(heartbeat);
     expect(replayed.status).toBe(200);
     expect(replayed.body.issue[0]?.diagnostics).toMatch(/replay window/);
@@ -58,7 +58,7 @@ describe('replayed deliveries', () => {
   it('a replayed handshake does not re-activate a subscription the EHR reported in error', async () => {
     const handshake = JSON.stringify(backportBundle({ subscriptionId: 'sub-1', type: 'handshake', status: 'requested', eventsSinceSubscriptionStart: 0 }));
     expect((await post(handshake)).status).toBe(200);
-    await server.server.fusion.pool.query("UPDATE subscriptions SET status = 'error' WHERE key = 'topic'");
+    await server.runtime.pool.query("UPDATE subscriptions SET status = 'error' WHERE key = 'topic'");
     expect((await post(handshake)).status).toBe(200);
     expect((await row()).status).toBe('error');
   });
@@ -66,8 +66,8 @@ describe('replayed deliveries', () => {
   it('the same bytes after the window count again (an EHR may legitimately resend much later)', async () => {
     const heartbeat = JSON.stringify(backportBundle({ subscriptionId: 'sub-1', type: 'heartbeat', status: 'active', eventsSinceSubscriptionStart: 0 }));
     expect((await post(heartbeat)).status).toBe(200);
-    await server.server.fusion.pool.query("UPDATE intake_delivery_seen SET seen_at = now() - interval '2 hours'");
-    await server.server.fusion.pool.query("UPDATE subscriptions SET last_heartbeat_at = '2000-01-01T00:00:00Z', status = 'active' WHERE key = 'topic'");
+    await server.runtime.pool.query("UPDATE intake_delivery_seen SET seen_at = now() - interval '2 hours'");
+    await server.runtime.pool.query("UPDATE subscriptions SET last_heartbeat_at = '2000-01-01T00:00:00Z', status = 'active' WHERE key = 'topic'");
     expect((await post(heartbeat)).status).toBe(200);
     expect((await row()).last_heartbeat_at?.getUTCFullYear()).toBeGreaterThan(2000);
   });

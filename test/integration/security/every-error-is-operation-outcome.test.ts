@@ -65,7 +65,7 @@ describe('every error is an OperationOutcome; text Postgres cannot store is a 40
     const config = { DATABASE_URL: db.url, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', INTAKE_MAX_BODY_BYTES: '65536' };
     server = await startServer(testConfig(config), { role: 'intake' });
     limited = await startServer(testConfig({ ...config, RATE_LIMIT_MAX: '2' }), { role: 'intake' });
-    const pool = server.server.fusion.pool;
+    const pool = server.runtime.pool;
     await pool.query(upsertSubscriptionSql({ key: 'obs', kind: 'rest-hook-criteria', criteria: 'Observation', secret: SECRET, status: 'active' }));
     await pool.query(upsertSubscriptionSql({ key: 'topic', ehrSubscription: 'sub-1', kind: 'backport-topic', criteria: 'Observation', secret: SECRET, status: 'active' }));
   });
@@ -77,7 +77,7 @@ describe('every error is an OperationOutcome; text Postgres cannot store is a 40
   });
 
   const inboxRows = async (): Promise<number> =>
-    Number((await server.server.fusion.pool.query<{ n: string }>('SELECT count(*) AS n FROM notification_inbox')).rows[0]?.n);
+    Number((await server.runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM notification_inbox')).rows[0]?.n);
 
   const signed = (body: string): RequestInit => ({
     method: 'POST',

@@ -85,7 +85,7 @@ describe('SSRF: URLs found in EHR data never make the server call a host outside
       ],
     });
     server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl }));
-    await syncSubscriptions({ client, pool: server.server.fusion.pool, publicUrl: server.url });
+    await syncSubscriptions({ client, pool: server.runtime.pool, publicUrl: server.url });
   });
 
   afterAll(async () => {
@@ -108,7 +108,7 @@ describe('SSRF: URLs found in EHR data never make the server call a host outside
     };
     await client.createResource(observation);
     const { rows } = await waitFor(async () => {
-      const result = await server.server.fusion.pool.query<{ missing_modalities: string[] }>('SELECT missing_modalities FROM assessment_ledger');
+      const result = await server.runtime.pool.query<{ missing_modalities: string[] }>('SELECT missing_modalities FROM assessment_ledger');
       return result.rows.length > 0 ? result : undefined;
     }, 'an assessment');
     // The image and ECG could only have come from the trap, so they are reported missing.

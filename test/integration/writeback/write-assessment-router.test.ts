@@ -6,6 +6,7 @@ import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-b
 import { findPreviousAssessment } from '../../../src/writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { writeAssessment } from '../../../src/writeback/write-assessment.js';
 import { referenceModel, sampleResult } from '../../unit/writeback/assessment-fixture.js';
 import type { MinimalFhirServer } from './minimal-fhir-server.js';
@@ -48,7 +49,7 @@ async function count(
 }
 
 beforeAll(async () => {
-  validator = createProfileValidator();
+  validator = createProfileValidator(ensureR4DefinitionsIndexed());
   server = await startMinimalFhirServer();
   client = clientFor(server.baseUrl);
 });

@@ -6,6 +6,7 @@ import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-b
 import { findPreviousAssessment } from '../../../src/writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { writeAssessment } from '../../../src/writeback/write-assessment.js';
 import { referenceModel, sampleResult } from '../../unit/writeback/assessment-fixture.js';
 
@@ -27,7 +28,7 @@ function bundleFor(patientId: string) {
 }
 
 beforeAll(async () => {
-  validator = createProfileValidator();
+  validator = createProfileValidator(ensureR4DefinitionsIndexed());
   ehr = await createSandboxEhr();
   const base = await ehr.listen();
   client = new MedplumClient({

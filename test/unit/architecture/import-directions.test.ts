@@ -56,12 +56,7 @@ const sandboxFolder = 'sandbox';
  * Same-layer imports that are allowed, as `from -> to` folder pairs, each with its reason.
  * Keep this empty unless a real exception remains.
  */
-const allowedPeerImports: ReadonlyMap<string, string> = new Map<string, string>([
-  [
-    'backfill -> app',
-    'REPO_ROOT only; the backfill opens its resources through runtime/open-runtime.ts in the other half of #22, which removes this edge',
-  ],
-]);
+const allowedPeerImports: ReadonlyMap<string, string> = new Map<string, string>([]);
 
 function listTsFiles(dir: string): string[] {
   const out: string[] = [];

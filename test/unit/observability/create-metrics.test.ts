@@ -14,7 +14,6 @@ describe('createMetrics', () => {
       'fhir_fusion_jobs_total',
       'fhir_fusion_stage_seconds',
       'fhir_fusion_fhir_round_trips_per_patient',
-      'fhir_fusion_inference_batch_size',
       'fhir_fusion_execution_provider',
       'fhir_fusion_writebacks_total',
       'fhir_fusion_dead_letters_total',

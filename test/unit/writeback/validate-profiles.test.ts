@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel, sampleResult } from './assessment-fixture.js';
 
 let validator: ProfileValidator;
@@ -26,7 +27,7 @@ function expressions(outcome: OperationOutcome | undefined): string[] {
 }
 
 beforeAll(() => {
-  validator = createProfileValidator();
+  validator = createProfileValidator(ensureR4DefinitionsIndexed());
   const { manifest, cardMarkdown } = referenceModel();
   bundle = buildAssessmentBundle({
     result: sampleResult(),

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import {
   WritebackInvalid,
   WritebackRejected,
@@ -59,7 +60,7 @@ function transactionResponse(statuses: string[]): Bundle {
 }
 
 beforeAll(() => {
-  validator = createProfileValidator();
+  validator = createProfileValidator(ensureR4DefinitionsIndexed());
 });
 
 describe('writeAssessment', () => {

