@@ -122,7 +122,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
       // With a remote backend the batches run there, whatever the local verification ran on.
       metrics.executionProvider.set({ model: m.key, provider: config.INFERENCE_BACKEND === 'kserve-v2' ? 'kserve-v2' : m.executionProvider }, 1);
     }
-    const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator() });
+    const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => served, validator: createProfileValidator(), logger });
     pipeline = {
       pool: database.pool,
       logger,

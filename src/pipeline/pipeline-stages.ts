@@ -1,4 +1,5 @@
 import type { MedplumClient } from '@medplum/core';
+import type { Logger } from 'pino';
 import { assemblePatient } from '../assembly/assemble-patient.js';
 import type { AssemblyWindows } from '../assembly/fetch-patient-resources.js';
 import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
@@ -69,11 +70,18 @@ export function createPipelineStages(options: {
   models: () => ServedModel[];
   /** The process's one profile validator: every resource is validated before it is sent. */
   validator: ProfileValidator;
+  /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
+  logger?: Pick<Logger, 'debug'>;
 }): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write'> {
   const { config } = options;
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
   let codecs: Promise<PreprocessOptions['codecs']> | undefined;
+  // No message text: dcmjs messages can quote tag values (patient data).
+  const onLibraryMessage: NonNullable<PreprocessOptions['onLibraryMessage']> = (m) => {
+    options.metrics.libraryMessages.inc({ library: m.library, level: m.level });
+    options.logger?.debug({ library: m.library, libraryLogger: m.logger, level: m.level }, 'decoder library message suppressed');
+  };
   const vocabularies = new Map<string, PreprocessOptions['vocabulary']>();
   const preprocessOptions = async (model: ServedModel): Promise<PreprocessOptions> => {
     codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
@@ -83,7 +91,7 @@ export function createPipelineStages(options: {
       const loaded = loadVocabulary(model.dir, text);
       vocabularies.set(key, loaded.ok ? loaded.value : undefined);
     }
-    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key) };
+    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage };
   };
   return {
     async assemble(patientId, asOf) {
@@ -112,6 +120,7 @@ export function createPipelineStages(options: {
         tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
         presence: pre.presence,
       });
+      for (const m of pre.missing) if (m.reason !== 'none-in-window') options.metrics.inputRefusals.inc({ modality: m.modality, reason: m.reason });
       return {
         output,
         basis: distinctReferences(pre.sources),

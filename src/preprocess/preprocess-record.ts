@@ -7,6 +7,7 @@ import { renderEcgImage } from './ecg/render-ecg-image.js';
 import { toModelEcg } from './ecg/to-model-ecg.js';
 import type { CompressedFrameDecoder } from './imaging/compressed-frame-decoder.js';
 import { decodeDicomImage } from './imaging/decode-dicom-image.js';
+import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
 import { fail, ok, type PreprocessResult } from './result.js';
 import { preprocessTabular, type TabularFeature } from './tabular/preprocess-tabular.js';
@@ -47,6 +48,8 @@ export interface PreprocessOptions {
   fetchedAttachments?: FetchedAttachmentLookup;
   /** Largest image frame accepted, in pixels (default 50 megapixels). */
   maxImagePixels?: number;
+  /** Receives what DICOM libraries would have printed (counted and logged at debug by the caller; never the console). */
+  onLibraryMessage?: LibraryMessageSink;
 }
 
 /** Reads and parses the tokenizer vocabulary of a model version folder. */
@@ -169,7 +172,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   run('image', () => {
     const src = record.modalities.image;
     if (!p.image || src.status !== 'present') return fail('unsupported-format', 'manifest has no image preprocessing');
-    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}) });
+    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!decoded.ok) return decoded;
     if (decoded.value.modality && p.image.modalities.length > 0 && !p.image.modalities.includes(decoded.value.modality)) {
       return fail('unsupported-format', `DICOM Modality ${decoded.value.modality} is not one the model accepts`);
@@ -184,7 +187,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   run('ecg', () => {
     const src = record.modalities.ecg;
     if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
-    const leads = ecgLeadsFromSource(src.data, { convertUnit });
+    const leads = ecgLeadsFromSource(src.data, { convertUnit, ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!leads.ok) return leads;
     const model = toModelEcg(leads.value, p.ecg);
     if (!model.ok) return model;
