@@ -4,9 +4,11 @@ import type { MissingReason, PatientRecord, VersionedReference } from '../assemb
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../inference/manifest-types.js';
 import { ecgLeadsFromSource } from './ecg/ecg-from-record-source.js';
 import { renderEcgImage } from './ecg/render-ecg-image.js';
+import { checkEcgContract } from './ecg/ecg-input-contract.js';
 import { toModelEcg } from './ecg/to-model-ecg.js';
 import type { CompressedFrameDecoder } from './imaging/compressed-frame-decoder.js';
 import { decodeDicomImage } from './imaging/decode-dicom-image.js';
+import { checkImageContract } from './imaging/image-input-contract.js';
 import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
 import { fail, ok, type PreprocessResult } from './result.js';
@@ -174,13 +176,9 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     if (!p.image || src.status !== 'present') return fail('unsupported-format', 'manifest has no image preprocessing');
     const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!decoded.ok) return decoded;
-    if (decoded.value.modality && p.image.modalities.length > 0 && !p.image.modalities.includes(decoded.value.modality)) {
-      return fail('unsupported-format', `DICOM Modality ${decoded.value.modality} is not one the model accepts`);
-    }
-    // A lateral film fed to a PA/AP model is a wrong input, not a degraded one (View Position 0018,5101).
-    if (decoded.value.viewPosition && p.image.viewPositions.length > 0 && !p.image.viewPositions.includes(decoded.value.viewPosition)) {
-      return fail('unsupported-format', `DICOM ViewPosition ${decoded.value.viewPosition} is not one the model accepts`);
-    }
+    // A lateral or C-spine film fed to a PA/AP chest model is a wrong input, not a degraded one.
+    const contract = checkImageContract(decoded.value, p.image);
+    if (!contract.ok) return contract;
     return ok({ arrays: { image: toModelImage(decoded.value, p.image).data }, sources: src.sources });
   });
 
@@ -189,6 +187,10 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
     const leads = ecgLeadsFromSource(src.data, { convertUnit, ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!leads.ok) return leads;
+    if (p.ecg.inputContract) {
+      const contract = checkEcgContract(leads.value, p.ecg.inputContract);
+      if (!contract.ok) return contract;
+    }
     const model = toModelEcg(leads.value, p.ecg);
     if (!model.ok) return model;
     const arrays: ModalityOutput['arrays'] = { 'ecg-waveform': model.value.data };

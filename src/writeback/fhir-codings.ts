@@ -17,6 +17,7 @@ const MISSING_REASON_DISPLAY: Record<MissingReason, string> = {
   'failed-to-decode': 'Could not be decoded',
   'not-allowed': 'Not allowed',
   'invalid-value': 'Invalid value',
+  'outside-input-contract': "Outside the model's input contract",
 };
 
 // Displays from http://terminology.hl7.org/CodeSystem/risk-probability (THO, FHIR R4 §RiskAssessment).
