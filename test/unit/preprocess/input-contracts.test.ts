@@ -137,3 +137,29 @@ describe('labs in an unexpected unit', () => {
     expect(warn).not.toHaveBeenCalled();
   });
 });
+
+describe('through preprocessRecord with a shipped manifest', () => {
+  it('the R4 ECG example becomes a named missing ECG, and the patient is still preprocessed', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { preprocessRecord } = await import('../../../src/preprocess/preprocess-record.js');
+    const manifest = JSON.parse(readFileSync('models/ecg-cnn/1/manifest.json', 'utf8')) as ModelManifest;
+    const obs: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: MDC, code: '131328' }] },
+      component: ['I', 'II', 'III'].map((lead) => ({
+        code: { coding: [{ system: MDC, code: String(LEAD_CODE[lead]) }] },
+        valueSampledData: { origin: { value: 2048 }, period: 10, factor: 1.612, dimensions: 1, data: Array.from({ length: 116 }, (_, k) => 2000 + (k % 13)).join(' ') },
+      })),
+    };
+    const missing = { status: 'missing' as const, reason: 'none-in-window' as const, detail: 'none' };
+    const out = preprocessRecord(
+      { patient: { resourceType: 'Patient', id: 'p' }, asOf: '2025-01-01T00:00:00Z', roundTrips: 0, modalities: { tabular: missing, text: missing, image: missing, ecg: { status: 'present', data: obs, sources: [] } } },
+      manifest,
+      'models/ecg-cnn/1',
+      { convertUnit },
+    );
+    expect(out.presence.ecg).toBe(false);
+    expect(out.missing).toEqual([{ modality: 'ecg', reason: 'invalid-value', detail: expect.stringMatching(/^ECG not usable: .*origin has no unit/) }]);
+  });
+});
