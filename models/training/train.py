@@ -22,6 +22,7 @@ from torch import nn
 
 import cards
 import manifest_io as mio
+from abstention_rules import apply_abstention_rules
 from model_defs import (AttentionFusion, EcgEncoder, ImageEncoder, LateFusion, TabularEncoder,
                         TabularLogistic, TextEncoder, Unimodal)
 
@@ -212,7 +213,7 @@ def write_version(name: str, model: nn.Module, inputs: list[str], which: list[st
                                   inputs_text=info["inputs_text"], architecture=info["architecture"],
                                   training_text=ctx["training_text"],
                                   features=ctx["features"] if "tabular" in which else None))
-    mio.write_manifest(folder, manifest)
+    mio.write_manifest(folder, apply_abstention_rules(manifest))
     size = os.path.getsize(os.path.join(folder, "model.onnx"))
     print(f"wrote {folder} (model.onnx {size / 1024:.0f} KiB)", flush=True)
 

@@ -143,6 +143,31 @@ export interface OutcomeSpec {
   thresholds: QualitativeThreshold[];
   /** Platt scaling applied to the logit of the raw probability, or none. */
   calibration?: { method: 'platt'; a: number; b: number } | { method: 'none' };
+  /**
+   * What this outcome needs besides the model-wide minimum (e.g. atrial fibrillation: the ECG or
+   * at least two labs). Unmet → no probability is written for it, only "not assessed" (issue #17).
+   */
+  requires?: EvidenceRule;
+}
+
+/**
+ * One piece of evidence an assessment can rest on, judged after preprocessing (a refused ECG is
+ * not evidence): a modality that is present, or at least `atLeast` of the named tabular features
+ * present in the look-back window.
+ */
+export type EvidenceRequirement = { modality: ModalityName } | { features: string[]; atLeast: number };
+
+/** Satisfied when any one of `anyOf` is. */
+export interface EvidenceRule {
+  anyOf: EvidenceRequirement[];
+}
+
+/**
+ * When the model must abstain (issue #17): with less than this it writes "not assessed: too little
+ * information" for every outcome instead of a probability extrapolated from a nearly empty input.
+ */
+export interface AbstentionRules {
+  minimumInformation: EvidenceRule;
 }
 
 /** The whole manifest. */
@@ -166,6 +191,8 @@ export interface ModelManifest {
     /** Modalities the model tolerates missing (assessment degrades, names them). */
     toleratesMissing: ModalityName[];
   };
+  /** Minimum information for any probability; per-outcome needs are in `outcomes[].requires`. */
+  abstention?: AbstentionRules;
   /** Evaluation figures written by `npm run models:evaluate`. */
   metrics?: Record<string, unknown>;
 }

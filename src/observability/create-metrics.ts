@@ -46,6 +46,8 @@ export interface Metrics {
   libraryMessages: Counter<'library' | 'level'>;
   /** Inputs refused by preprocessing (decode failures, input-contract mismatches), by modality and reason. */
   inputRefusals: Counter<'modality' | 'reason'>;
+  /** Outcomes written as "not assessed" instead of a probability (issue #17), by reason. */
+  outcomesNotAssessed: Counter<'reason'>;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -155,6 +157,12 @@ export function createMetrics(): Metrics {
       name: 'fhir_fusion_input_refusals_total',
       help: 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.',
       labelNames: ['modality', 'reason'] as const,
+      registers,
+    }),
+    outcomesNotAssessed: new Counter({
+      name: 'fhir_fusion_outcomes_not_assessed_total',
+      help: 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.',
+      labelNames: ['reason'] as const,
       registers,
     }),
   };

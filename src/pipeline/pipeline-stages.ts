@@ -19,6 +19,7 @@ import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
+import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './assess-patient.js';
 import type { ServedModel } from './served-model.js';
 
@@ -116,15 +117,28 @@ export function createPipelineStages(options: {
     },
     async predict(record, model) {
       const pre = preprocessRecord(record, model.manifest, model.dir, await preprocessOptions(model));
-      const output = await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
-        tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
-        presence: pre.presence,
-      });
       for (const m of pre.missing) if (m.reason !== 'none-in-window') options.metrics.inputRefusals.inc({ modality: m.modality, reason: m.reason });
+      const everyOutcome = pre.notAssessed.length >= model.manifest.outcomes.length;
+      // Issue #17: when every outcome abstains the model is not run — a probability computed from
+      // almost nothing would be discarded anyway, and nothing that is not written can leak.
+      const output = everyOutcome
+        ? abstainedOutput()
+        : withoutAbstainedOutcomes(
+            await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
+              tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
+              presence: pre.presence,
+            }),
+            pre.notAssessed,
+          );
+      for (const n of pre.notAssessed) options.metrics.outcomesNotAssessed.inc({ reason: n.reason });
+      // The basis is what the assessment rests on; an assessment that abstains on everything rests
+      // on what it considered and declined (so a new version of that input is a new assessment).
+      const basis = pre.sources.length > 0 || !everyOutcome ? pre.sources : pre.refusedSources;
       return {
         output,
-        basis: distinctReferences(pre.sources),
+        basis: distinctReferences(basis),
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
+        notAssessed: pre.notAssessed,
       };
     },
     async write(result, model) {

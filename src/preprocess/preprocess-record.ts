@@ -11,6 +11,8 @@ import { decodeDicomImage } from './imaging/decode-dicom-image.js';
 import { checkImageContract } from './imaging/image-input-contract.js';
 import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
+import type { NotAssessedOutcome } from '../inference/assessment-result.js';
+import { outcomesNotAssessed } from './abstention-rules.js';
 import { fail, ok, type PreprocessResult } from './result.js';
 import { preprocessTabular, type TabularFeature } from './tabular/preprocess-tabular.js';
 import { createUcumConverter, type UnitConverter } from './tabular/unit-conversion.js';
@@ -37,6 +39,14 @@ export interface PreprocessedRecord {
   tabularFeatures: TabularFeature[];
   /** Resource versions actually used by the modalities that are present. */
   sources: VersionedReference[];
+  /**
+   * Resource versions of modalities that were fetched but refused in preprocessing (wrong body
+   * part, unusable ECG): what the model considered and declined, for the basis of an assessment
+   * that abstains on everything.
+   */
+  refusedSources: VersionedReference[];
+  /** Outcomes the model must not answer from what is left (see `outcomesNotAssessed`). */
+  notAssessed: NotAssessedOutcome[];
 }
 
 /** Dependencies and caches for {@link preprocessRecord}; load them once per process/model. */
@@ -214,7 +224,14 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     tensors[input.name] = { dtype: input.dtype, dims: [1, ...shape], data };
   }
   const sources = dedupe(MODALITY_ORDER.flatMap((m) => (presence[m] ? outputs[m]?.sources ?? [] : [])));
-  return { tensors, presence, missing, tabularFeatures, sources };
+  const refusedSources = dedupe(
+    MODALITY_ORDER.flatMap((m) => {
+      const source = record.modalities[m];
+      return consumed.has(m) && !presence[m] && source.status === 'present' ? source.sources : [];
+    }),
+  );
+  const notAssessed = outcomesNotAssessed(manifest, { presence, tabularFeatures, missing });
+  return { tensors, presence, missing, tabularFeatures, sources, refusedSources, notAssessed };
 }
 
 function versioned(resourceType: string, id: string | undefined, versionId: string | undefined): VersionedReference {
