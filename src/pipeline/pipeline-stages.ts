@@ -139,6 +139,7 @@ export function createPipelineStages(options: {
         basis: distinctReferences(basis),
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
         notAssessed: pre.notAssessed,
+        unusedInputs: pre.unusedInputs,
       };
     },
     async write(result, model) {

@@ -11,11 +11,12 @@ import { decodeDicomImage } from './imaging/decode-dicom-image.js';
 import { checkImageContract } from './imaging/image-input-contract.js';
 import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
-import type { NotAssessedOutcome } from '../inference/assessment-result.js';
+import type { NotAssessedOutcome, UnusedInput } from '../inference/assessment-result.js';
 import { outcomesNotAssessed } from './abstention-rules.js';
 import { fail, ok, type PreprocessResult } from './result.js';
 import { preprocessTabular, type TabularFeature } from './tabular/preprocess-tabular.js';
 import { createUcumConverter, type UnitConverter } from './tabular/unit-conversion.js';
+import { unusedObservations } from './tabular/unused-observations.js';
 import { extractReportText, type FetchedAttachmentLookup } from './text/extract-report-text.js';
 import { selectReports } from './text/report-selection.js';
 import { tokenizeReport, type TextSpec } from './text/tokenize-report.js';
@@ -47,6 +48,8 @@ export interface PreprocessedRecord {
   refusedSources: VersionedReference[];
   /** Outcomes the model must not answer from what is left (see `outcomesNotAssessed`). */
   notAssessed: NotAssessedOutcome[];
+  /** Observations in the window that no tabular feature of this model uses (see `unusedObservations`). */
+  unusedInputs: UnusedInput[];
 }
 
 /** Dependencies and caches for {@link preprocessRecord}; load them once per process/model. */
@@ -231,7 +234,11 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     }),
   );
   const notAssessed = outcomesNotAssessed(manifest, { presence, tabularFeatures, missing });
-  return { tensors, presence, missing, tabularFeatures, sources, refusedSources, notAssessed };
+  // Only a model that reads labs and vitals can be said to leave some unused; for an ECG-only
+  // model every lab is outside its inputs by design.
+  const tabularSource = record.modalities.tabular;
+  const unusedInputs = consumed.has('tabular') && p.tabular && tabularSource.status === 'present' ? unusedObservations(tabularSource.data, p.tabular) : [];
+  return { tensors, presence, missing, tabularFeatures, sources, refusedSources, notAssessed, unusedInputs };
 }
 
 function versioned(resourceType: string, id: string | undefined, versionId: string | undefined): VersionedReference {

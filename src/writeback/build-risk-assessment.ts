@@ -95,6 +95,21 @@ function notAssessedExtensions(result: AssessmentResult, manifest: ModelManifest
   }));
 }
 
+function unusedInputExtensions(result: AssessmentResult): Extension[] {
+  return (result.unusedInputs ?? []).map((u) => ({
+    url: EXTENSION_URLS.unusedInput,
+    extension: [
+      { url: 'code', valueCoding: { ...(u.code.system ? { system: u.code.system } : {}), code: u.code.code, ...(u.code.display ? { display: u.code.display } : {}) } },
+      { url: 'count', valueInteger: u.count },
+    ],
+  }));
+}
+
+/** How an unused observation code reads in the narrative and note: display, else system code. */
+export function unusedInputLabel(u: NonNullable<AssessmentResult['unusedInputs']>[number]): string {
+  return u.code.display ?? (u.code.system === 'http://loinc.org' ? `LOINC ${u.code.code}` : u.code.code);
+}
+
 /**
  * The FusionRiskAssessment for one result: AIAST-labelled, identified by
  * {@link assessmentIdentity}, performed by the model Device, based on every input version, one
@@ -140,7 +155,9 @@ export function buildRiskAssessment(input: {
     ...featureContributionExtensions(result, manifest),
     ...missingModalityExtensions(result),
     ...notAssessedExtensions(result, manifest),
+    ...unusedInputExtensions(result),
   ];
+  const unused = (result.unusedInputs ?? []).map((u) => escapeXhtml(`${unusedInputLabel(u)} (${u.count})`)).join(', ');
   return {
     resourceType: 'RiskAssessment',
     meta: { profile: [PROFILE_URLS.RiskAssessment], security: [AIAST] },
@@ -150,6 +167,7 @@ export function buildRiskAssessment(input: {
         `<div xmlns="http://www.w3.org/1999/xhtml"><p>AI-generated risk assessment by ${escapeXhtml(manifest.title)} ` +
         `${escapeXhtml(manifest.version)}.</p><ul>${rows}</ul>` +
         (missing ? `<p>Assessed without: ${missing}.</p>` : '') +
+        (unused ? `<p>Seen but not used by this model: ${unused}.</p>` : '') +
         `<p>${escapeXhtml(trainingDataNote(manifest))}</p></div>`,
     },
     // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.

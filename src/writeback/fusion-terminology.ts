@@ -30,6 +30,7 @@ export const EXTENSION_URLS = {
   modalityContribution: structureDefinitionUrl('modality-contribution'),
   missingModality: structureDefinitionUrl('missing-modality'),
   outcomeNotAssessed: structureDefinitionUrl('outcome-not-assessed'),
+  unusedInput: structureDefinitionUrl('unused-input'),
   featureContribution: structureDefinitionUrl('feature-contribution'),
   executionProvider: structureDefinitionUrl('execution-provider'),
   softwareVersion: structureDefinitionUrl('software-version'),

@@ -79,4 +79,21 @@ describe('an outcome the model did not assess (issue #17)', () => {
     const outcome = validator.validate(stripped);
     expect(outcome?.issue?.some((i) => i.details?.text?.includes('ffra-7') || i.expression?.[0] === 'RiskAssessment.prediction')).toBe(true);
   });
+
+  it('observations seen but not used are an unused-input extension and a narrative line, valid against the profiles', () => {
+    const ra = riskAssessmentOf(
+      sampleResult('pat-1', {
+        unusedInputs: [
+          { code: { system: 'http://loinc.org', code: '2019-8', display: 'Carbon dioxide [Partial pressure] in Arterial blood' }, count: 2 },
+          { code: { system: 'http://loinc.org', code: '1925-7' }, count: 1 },
+        ],
+      }),
+    );
+    const unused = (ra.extension ?? []).filter((e) => e.url === EXTENSION_URLS.unusedInput);
+    expect(unused.map((e) => [e.extension?.find((x) => x.url === 'code')?.valueCoding?.code, e.extension?.find((x) => x.url === 'count')?.valueInteger])).toEqual([
+      ['2019-8', 2],
+      ['1925-7', 1],
+    ]);
+    expect(ra.text?.div).toContain('Seen but not used by this model: Carbon dioxide [Partial pressure] in Arterial blood (2), LOINC 1925-7 (1).');
+  });
 });
