@@ -11,6 +11,7 @@ import {
   qualitativeRiskConcept,
   roundProbability,
 } from './fhir-codings.js';
+import { explanationNote } from './explanation-note.js';
 import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from './fusion-terminology.js';
 
 function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
@@ -195,6 +196,7 @@ export function buildRiskAssessment(input: {
     performer: input.device,
     basis: result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })),
     ...(predictions.length > 0 ? { prediction: predictions } : {}),
-    note: [{ text: trainingDataNote(manifest) }],
+    // Plain text first (issue #17): a chart that ignores extensions and narrative still shows why.
+    note: [{ text: explanationNote(result, manifest) }, { text: trainingDataNote(manifest) }],
   };
 }

@@ -96,4 +96,28 @@ describe('an outcome the model did not assess (issue #17)', () => {
     ]);
     expect(ra.text?.div).toContain('Seen but not used by this model: Carbon dioxide [Partial pressure] in Arterial blood (2), LOINC 1925-7 (1).');
   });
+
+  it('a plain-text note says main drivers, not used, missing and not assessed — names and percentage points only, no values', () => {
+    const ra = riskAssessmentOf(
+      sampleResult('pat-1', {
+        predictions: [
+          { outcomeIndex: 0, probability: 0.6, qualitativeRisk: 'high' },
+          { outcomeIndex: 1, probability: 0.12, qualitativeRisk: 'low' },
+        ],
+        modalityContributions: [{ modality: 'tabular', delta: [0.4, -0.02] }],
+        featureContributions: [
+          { feature: 'creatinine', value: 2.1, unit: 'mg/dL', delta: [0.12, 0.01] },
+          { feature: 'heart_rate', value: 118, unit: '/min', delta: [0.05, -0.03] },
+        ],
+        unusedInputs: [{ code: { system: 'http://loinc.org', code: '1925-7', display: 'Base excess' }, count: 1 }],
+        notAssessed: [{ outcomeIndex: 2, reason: 'required-input-missing', detail: 'Atrial fibrillation needs the ECG or at least 2 of nt_probnp, creatinine' }],
+      }),
+    );
+    const note = ra.note?.[0]?.text ?? '';
+    expect(note).toMatch(
+      /^Main drivers: Acute heart failure — creatinine \+12\.0 pts, heart rate \+5\.0 pts \| Pneumonia — heart rate −3\.0 pts, creatinine \+1\.0 pts; not used: Base excess \(1\); missing: .+; not assessed: Atrial fibrillation \(Atrial fibrillation needs the ECG or at least 2 of nt_probnp, creatinine\)\.$/,
+    );
+    expect(note).not.toMatch(/2\.1|118|pat-1/);
+    expect(ra.note?.[1]?.text).toMatch(/synthetic/);
+  });
 });
