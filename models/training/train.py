@@ -22,6 +22,7 @@ from torch import nn
 
 import cards
 import manifest_io as mio
+from abstention_rules import apply_abstention_rules
 from model_defs import (AttentionFusion, EcgEncoder, ImageEncoder, LateFusion, TabularEncoder,
                         TabularLogistic, TextEncoder, Unimodal)
 
@@ -159,13 +160,17 @@ def preprocessing_section(which: list[str], feats, image_mean, image_std, spec) 
                        "maxTokens": spec["text"]["maxTokens"], "lowercase": True, "negationPrefix": "NEG_"}
     if "image" in which:
         pre["image"] = {"lookbackHours": 720, "modalities": ["CR", "DX"], "bodyPart": "CHEST",
-                        "viewPositions": ["PA", "AP"], "size": spec["image"]["size"],
+                        "bodyParts": ["CHEST"], "viewPositions": ["PA", "AP"], "allowMissingTags": [], "size": spec["image"]["size"],
                         "mean": round(image_mean, 6), "std": round(image_std, 6)}
     for rep in ("ecg-waveform", "ecg-image"):
         if rep in which:
             pre["ecg"] = {"lookbackHours": 720, "sampleRateHz": spec["ecg"]["sampleRateHz"],
                           "durationSeconds": spec["ecg"]["durationSeconds"], "leads": spec["ecg"]["leads"],
-                          "representation": "waveform" if rep == "ecg-waveform" else "image"}
+                          "representation": "waveform" if rep == "ecg-waveform" else "image",
+                          # Input contract (src/preprocess/ecg/ecg-input-contract.ts): what a recording
+                          # must satisfy before the model sees it.
+                          "inputContract": {"requiredLeads": spec["ecg"]["leads"], "minDurationSeconds": 8,
+                                            "maxAbsMv": 10, "minPeakToPeakMv": 0.05, "maxSaturatedFraction": 0.01}}
             if rep == "ecg-image":
                 pre["ecg"]["imageSize"] = spec["ecg"]["imageSize"]
     return pre
@@ -208,7 +213,7 @@ def write_version(name: str, model: nn.Module, inputs: list[str], which: list[st
                                   inputs_text=info["inputs_text"], architecture=info["architecture"],
                                   training_text=ctx["training_text"],
                                   features=ctx["features"] if "tabular" in which else None))
-    mio.write_manifest(folder, manifest)
+    mio.write_manifest(folder, apply_abstention_rules(manifest))
     size = os.path.getsize(os.path.join(folder, "model.onnx"))
     print(f"wrote {folder} (model.onnx {size / 1024:.0f} KiB)", flush=True)
 

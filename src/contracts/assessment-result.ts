@@ -27,6 +27,35 @@ export interface FeatureContribution {
   delta: number[];
 }
 
+/**
+ * Why an outcome got no probability (issue #17; CodeSystem `not-assessed-reason`):
+ * `too-little-information` — the model-wide minimum (`manifest.abstention.minimumInformation`) is
+ * not met; `required-input-missing` — a modality the model requires was refused in preprocessing,
+ * or the outcome's own `requires` rule is not met.
+ */
+export type NotAssessedReason = 'too-little-information' | 'required-input-missing';
+
+/** An outcome the model abstained on: no probability, no qualitative risk, only the reason. */
+export interface NotAssessedOutcome {
+  /** Index into `manifest.outcomes`. */
+  outcomeIndex: number;
+  reason: NotAssessedReason;
+  /** Plain text naming what was lacking (feature and modality names only, never patient values). */
+  detail: string;
+}
+
+/**
+ * Observations fetched for the patient that the model does not use (no code it maps to a feature),
+ * grouped by code — said in the assessment as missing modalities are, so "nothing says so" never
+ * hides a lab the model ignores.
+ */
+export interface UnusedInput {
+  /** The Observation.code coding (LOINC when there is one), without any value. */
+  code: { system?: string; code: string; display?: string };
+  /** How many Observations with this code were seen in the look-back window. */
+  count: number;
+}
+
 /** What the inference engine returns for one patient. */
 export interface InferenceOutput {
   predictions: OutcomePrediction[];
@@ -46,6 +75,13 @@ export interface AssessmentResult extends InferenceOutput {
   /** Every input resource version used (becomes `basis` and Provenance entities). */
   basis: VersionedReference[];
   missing: Array<{ modality: ModalityName } & MissingModality>;
+  /**
+   * Outcomes given no probability (absent = none). `predictions` and the contribution deltas hold
+   * only the assessed outcomes; when every outcome is here, `predictions` is empty.
+   */
+  notAssessed?: NotAssessedOutcome[];
+  /** Observations seen but not used by this model (absent = none). */
+  unusedInputs?: UnusedInput[];
   /** When inference ran (RiskAssessment.occurrenceDateTime, Provenance.recorded). */
   occurredAt: string;
   /** Trace id carried from the notification, for logs and Provenance. */

@@ -29,6 +29,8 @@ export const PROFILE_URLS = {
 export const EXTENSION_URLS = {
   modalityContribution: structureDefinitionUrl('modality-contribution'),
   missingModality: structureDefinitionUrl('missing-modality'),
+  outcomeNotAssessed: structureDefinitionUrl('outcome-not-assessed'),
+  unusedInput: structureDefinitionUrl('unused-input'),
   featureContribution: structureDefinitionUrl('feature-contribution'),
   executionProvider: structureDefinitionUrl('execution-provider'),
   softwareVersion: structureDefinitionUrl('software-version'),
@@ -40,6 +42,7 @@ export const EXTENSION_URLS = {
 export const CODE_SYSTEMS = {
   modality: codeSystemUrl('modality'),
   missingReason: codeSystemUrl('missing-reason'),
+  notAssessedReason: codeSystemUrl('not-assessed-reason'),
   identifierType: codeSystemUrl('identifier-type'),
   model: codeSystemUrl('model'),
 } as const;

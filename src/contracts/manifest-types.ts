@@ -90,7 +90,12 @@ export interface ModalityPreprocessing {
     /** DICOM Modality values accepted (`CR`, `DX`). */
     modalities: string[];
     bodyPart: string;
+    /** Body Part Examined (0018,0015) values accepted; defaults to `[bodyPart]` when absent. */
+    bodyParts?: string[];
+    /** View Position (0018,5101) values accepted; empty accepts any. */
     viewPositions: string[];
+    /** Attributes whose absence is accepted; any other missing attribute with an allow-list refuses the image. */
+    allowMissingTags?: Array<'Modality' | 'BodyPartExamined' | 'ViewPosition'>;
     /** Model input height and width in pixels. */
     size: [number, number];
     mean: number;
@@ -106,7 +111,22 @@ export interface ModalityPreprocessing {
     /** `waveform`: leads × samples in mV; `image`: the 12-lead rendering, [1, H, W]. */
     representation: 'waveform' | 'image';
     imageSize?: [number, number];
+    /** What a recording must satisfy before it is used (checked on the recorded values, in mV). */
+    inputContract?: EcgInputContract;
   };
+}
+
+/** The ECG input contract: leads, duration and per-lead amplitude plausibility (see `checkEcgContract`). */
+export interface EcgInputContract {
+  /** Leads that must be recorded (limb leads may be derived from I and II). */
+  requiredLeads: string[];
+  minDurationSeconds: number;
+  /** Largest plausible excursion from a lead's median, in mV. */
+  maxAbsMv: number;
+  /** Smallest plausible peak-to-peak amplitude, in mV; below is a flat line. */
+  minPeakToPeakMv: number;
+  /** Largest fraction of samples allowed at a lead's own minimum or maximum; above is clipping. */
+  maxSaturatedFraction: number;
 }
 
 /** Thresholds mapping a probability to a risk-probability code (http://terminology.hl7.org/CodeSystem/risk-probability). */
@@ -123,6 +143,31 @@ export interface OutcomeSpec {
   thresholds: QualitativeThreshold[];
   /** Platt scaling applied to the logit of the raw probability, or none. */
   calibration?: { method: 'platt'; a: number; b: number } | { method: 'none' };
+  /**
+   * What this outcome needs besides the model-wide minimum (e.g. atrial fibrillation: the ECG or
+   * at least two labs). Unmet → no probability is written for it, only "not assessed" (issue #17).
+   */
+  requires?: EvidenceRule;
+}
+
+/**
+ * One piece of evidence an assessment can rest on, judged after preprocessing (a refused ECG is
+ * not evidence): a modality that is present, or at least `atLeast` of the named tabular features
+ * present in the look-back window.
+ */
+export type EvidenceRequirement = { modality: ModalityName } | { features: string[]; atLeast: number };
+
+/** Satisfied when any one of `anyOf` is. */
+export interface EvidenceRule {
+  anyOf: EvidenceRequirement[];
+}
+
+/**
+ * When the model must abstain (issue #17): with less than this it writes "not assessed: too little
+ * information" for every outcome instead of a probability extrapolated from a nearly empty input.
+ */
+export interface AbstentionRules {
+  minimumInformation: EvidenceRule;
 }
 
 /** The whole manifest. */
@@ -146,6 +191,8 @@ export interface ModelManifest {
     /** Modalities the model tolerates missing (assessment degrades, names them). */
     toleratesMissing: ModalityName[];
   };
+  /** Minimum information for any probability; per-outcome needs are in `outcomes[].requires`. */
+  abstention?: AbstentionRules;
   /** Evaluation figures written by `npm run models:evaluate`. */
   metrics?: Record<string, unknown>;
 }

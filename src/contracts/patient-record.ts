@@ -15,7 +15,9 @@ export type MissingReason =
   | 'unsupported-format'
   | 'failed-to-decode'
   | 'not-allowed'
-  | 'invalid-value';
+  | 'invalid-value'
+  /** Valid input, but not what the model was built for (wrong body part, 3 leads for a 12-lead model, implausible amplitude). */
+  | 'outside-input-contract';
 
 /** A modality that is absent, with the reason and a human-readable detail free of patient data. */
 export interface MissingModality {

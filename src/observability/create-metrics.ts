@@ -40,6 +40,12 @@ export interface Metrics {
   cdsFeedback: Counter<'outcome'>;
   /** Assessed patients offered to the similar-case index, by outcome (`indexed`, `no-ecg`, `ecg-unusable`, `failed`). */
   similarCasesIndexed: Counter<'outcome'>;
+  /** Messages third-party decoders tried to print (kept off stderr), by library and level. */
+  libraryMessages: Counter<'library' | 'level'>;
+  /** Inputs refused by preprocessing (decode failures, input-contract mismatches), by modality and reason. */
+  inputRefusals: Counter<'modality' | 'reason'>;
+  /** Outcomes written as "not assessed" instead of a probability (issue #17), by reason. */
+  outcomesNotAssessed: Counter<'reason'>;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -130,6 +136,24 @@ export function createMetrics(): Metrics {
       name: 'fhir_fusion_similar_cases_indexed_total',
       help: 'Assessed patients offered to the similar-case index, by outcome.',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    libraryMessages: new Counter({
+      name: 'fhir_fusion_library_messages_total',
+      help: 'Messages DICOM libraries tried to print, routed away from stderr, by library and level.',
+      labelNames: ['library', 'level'] as const,
+      registers,
+    }),
+    inputRefusals: new Counter({
+      name: 'fhir_fusion_input_refusals_total',
+      help: 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.',
+      labelNames: ['modality', 'reason'] as const,
+      registers,
+    }),
+    outcomesNotAssessed: new Counter({
+      name: 'fhir_fusion_outcomes_not_assessed_total',
+      help: 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.',
+      labelNames: ['reason'] as const,
       registers,
     }),
   };

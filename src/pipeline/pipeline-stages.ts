@@ -1,4 +1,5 @@
 import type { MedplumClient } from '@medplum/core';
+import type { Logger } from 'pino';
 import { assemblePatient } from '../assembly/assemble-patient.js';
 import type { AssemblyWindows } from '../assembly/fetch-patient-resources.js';
 import { EhrFetchError } from '../assembly/fetch-patient-resources.js';
@@ -18,6 +19,7 @@ import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
+import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
 
@@ -69,11 +71,18 @@ export function createPipelineStages(options: {
   models: () => ServedModel[];
   /** The process's one profile validator: every resource is validated before it is sent. */
   validator: ProfileValidator;
+  /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
+  logger?: Pick<Logger, 'debug'>;
 }): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write'> {
   const { config } = options;
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
   let codecs: Promise<PreprocessOptions['codecs']> | undefined;
+  // No message text: dcmjs messages can quote tag values (patient data).
+  const onLibraryMessage: NonNullable<PreprocessOptions['onLibraryMessage']> = (m) => {
+    options.metrics.libraryMessages.inc({ library: m.library, level: m.level });
+    options.logger?.debug({ library: m.library, libraryLogger: m.logger, level: m.level }, 'decoder library message suppressed');
+  };
   const vocabularies = new Map<string, PreprocessOptions['vocabulary']>();
   const preprocessOptions = async (model: ServedModel): Promise<PreprocessOptions> => {
     codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
@@ -83,7 +92,7 @@ export function createPipelineStages(options: {
       const loaded = loadVocabulary(model.dir, text);
       vocabularies.set(key, loaded.ok ? loaded.value : undefined);
     }
-    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key) };
+    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage };
   };
   return {
     async assemble(patientId, asOf) {
@@ -108,14 +117,29 @@ export function createPipelineStages(options: {
     },
     async predict(record, model) {
       const pre = preprocessRecord(record, model.manifest, model.dir, await preprocessOptions(model));
-      const output = await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
-        tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
-        presence: pre.presence,
-      });
+      for (const m of pre.missing) if (m.reason !== 'none-in-window') options.metrics.inputRefusals.inc({ modality: m.modality, reason: m.reason });
+      const everyOutcome = pre.notAssessed.length >= model.manifest.outcomes.length;
+      // Issue #17: when every outcome abstains the model is not run — a probability computed from
+      // almost nothing would be discarded anyway, and nothing that is not written can leak.
+      const output = everyOutcome
+        ? abstainedOutput()
+        : withoutAbstainedOutcomes(
+            await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
+              tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
+              presence: pre.presence,
+            }),
+            pre.notAssessed,
+          );
+      for (const n of pre.notAssessed) options.metrics.outcomesNotAssessed.inc({ reason: n.reason });
+      // The basis is what the assessment rests on; an assessment that abstains on everything rests
+      // on what it considered and declined (so a new version of that input is a new assessment).
+      const basis = pre.sources.length > 0 || !everyOutcome ? pre.sources : pre.refusedSources;
       return {
         output,
-        basis: distinctReferences(pre.sources),
+        basis: distinctReferences(basis),
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
+        notAssessed: pre.notAssessed,
+        unusedInputs: pre.unusedInputs,
       };
     },
     async write(result, model) {

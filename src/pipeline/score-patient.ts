@@ -40,7 +40,7 @@ export async function scorePatient(
       continue;
     }
     const t1 = process.hrtime.bigint();
-    const { output, basis, missing: modelMissing } = await deps.predict(record, model);
+    const { output, basis, missing: modelMissing, notAssessed, unusedInputs } = await deps.predict(record, model);
     deps.metrics?.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
     const result: AssessmentResult = {
       ...output,
@@ -50,6 +50,8 @@ export async function scorePatient(
       patientId,
       basis,
       missing: modelMissing,
+      ...(notAssessed?.length ? { notAssessed } : {}),
+      ...(unusedInputs?.length ? { unusedInputs } : {}),
       occurredAt: record.asOf,
       traceId: deps.traceId,
     };

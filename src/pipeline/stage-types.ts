@@ -30,7 +30,15 @@ export interface AssessPatientDeps {
   predict: (
     record: PatientRecord,
     model: ServedModel,
-  ) => Promise<{ output: InferenceOutput; basis: VersionedReference[]; missing: AssessmentResult['missing'] }>;
+  ) => Promise<{
+    output: InferenceOutput;
+    basis: VersionedReference[];
+    missing: AssessmentResult['missing'];
+    /** Outcomes given no probability (issue #17); `output` then holds only the others. */
+    notAssessed?: AssessmentResult['notAssessed'];
+    /** Observations seen but not used by this model. */
+    unusedInputs?: AssessmentResult['unusedInputs'];
+  }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
   /** Runs after the patient's assessments are written (e.g. similar-case indexing); must not throw. */
   afterScoring?: (record: PatientRecord) => Promise<void>;

@@ -4,6 +4,7 @@
  * and nothing throws on bad input: parsers return {@link PreprocessResult}.
  */
 export { fail, ok, type PreprocessResult } from './result.js';
+export { describeRule, outcomesNotAssessed, type AvailableEvidence } from './abstention-rules.js';
 export { loadVocabulary, preprocessRecord, type InputTensor, type PreprocessedRecord, type PreprocessOptions } from './preprocess-record.js';
 export { preprocessTabular, type TabularFeature, type TabularOptions, type TabularResult, type TabularSpec } from './tabular/preprocess-tabular.js';
 export { createUcumConverter, type UnitConverter } from './tabular/unit-conversion.js';

@@ -4,13 +4,19 @@ import type { MissingReason, PatientRecord, VersionedReference } from '../contra
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../contracts/manifest-types.js';
 import { ecgLeadsFromSource } from './ecg/ecg-from-record-source.js';
 import { renderEcgImage } from './ecg/render-ecg-image.js';
+import { checkEcgContract } from './ecg/ecg-input-contract.js';
 import { toModelEcg } from './ecg/to-model-ecg.js';
 import type { CompressedFrameDecoder } from './imaging/compressed-frame-decoder.js';
 import { decodeDicomImage } from './imaging/decode-dicom-image.js';
+import { checkImageContract } from './imaging/image-input-contract.js';
+import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
+import type { NotAssessedOutcome, UnusedInput } from '../contracts/assessment-result.js';
+import { outcomesNotAssessed } from './abstention-rules.js';
 import { fail, ok, type PreprocessResult } from './result.js';
 import { preprocessTabular, type TabularFeature } from './tabular/preprocess-tabular.js';
 import { createUcumConverter, type UnitConverter } from './tabular/unit-conversion.js';
+import { unusedObservations } from './tabular/unused-observations.js';
 import { extractReportText, type FetchedAttachmentLookup } from './text/extract-report-text.js';
 import { selectReports } from './text/report-selection.js';
 import { tokenizeReport, type TextSpec } from './text/tokenize-report.js';
@@ -34,6 +40,16 @@ export interface PreprocessedRecord {
   tabularFeatures: TabularFeature[];
   /** Resource versions actually used by the modalities that are present. */
   sources: VersionedReference[];
+  /**
+   * Resource versions of modalities that were fetched but refused in preprocessing (wrong body
+   * part, unusable ECG): what the model considered and declined, for the basis of an assessment
+   * that abstains on everything.
+   */
+  refusedSources: VersionedReference[];
+  /** Outcomes the model must not answer from what is left (see `outcomesNotAssessed`). */
+  notAssessed: NotAssessedOutcome[];
+  /** Observations in the window that no tabular feature of this model uses (see `unusedObservations`). */
+  unusedInputs: UnusedInput[];
 }
 
 /** Dependencies and caches for {@link preprocessRecord}; load them once per process/model. */
@@ -47,6 +63,8 @@ export interface PreprocessOptions {
   fetchedAttachments?: FetchedAttachmentLookup;
   /** Largest image frame accepted, in pixels (default 50 megapixels). */
   maxImagePixels?: number;
+  /** Receives what DICOM libraries would have printed (counted and logged at debug by the caller; never the console). */
+  onLibraryMessage?: LibraryMessageSink;
 }
 
 /** Reads and parses the tokenizer vocabulary of a model version folder. */
@@ -169,23 +187,23 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   run('image', () => {
     const src = record.modalities.image;
     if (!p.image || src.status !== 'present') return fail('unsupported-format', 'manifest has no image preprocessing');
-    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}) });
+    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!decoded.ok) return decoded;
-    if (decoded.value.modality && p.image.modalities.length > 0 && !p.image.modalities.includes(decoded.value.modality)) {
-      return fail('unsupported-format', `DICOM Modality ${decoded.value.modality} is not one the model accepts`);
-    }
-    // A lateral film fed to a PA/AP model is a wrong input, not a degraded one (View Position 0018,5101).
-    if (decoded.value.viewPosition && p.image.viewPositions.length > 0 && !p.image.viewPositions.includes(decoded.value.viewPosition)) {
-      return fail('unsupported-format', `DICOM ViewPosition ${decoded.value.viewPosition} is not one the model accepts`);
-    }
+    // A lateral or C-spine film fed to a PA/AP chest model is a wrong input, not a degraded one.
+    const contract = checkImageContract(decoded.value, p.image);
+    if (!contract.ok) return contract;
     return ok({ arrays: { image: toModelImage(decoded.value, p.image).data }, sources: src.sources });
   });
 
   run('ecg', () => {
     const src = record.modalities.ecg;
     if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
-    const leads = ecgLeadsFromSource(src.data, { convertUnit });
+    const leads = ecgLeadsFromSource(src.data, { convertUnit, ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
     if (!leads.ok) return leads;
+    if (p.ecg.inputContract) {
+      const contract = checkEcgContract(leads.value, p.ecg.inputContract);
+      if (!contract.ok) return contract;
+    }
     const model = toModelEcg(leads.value, p.ecg);
     if (!model.ok) return model;
     const arrays: ModalityOutput['arrays'] = { 'ecg-waveform': model.value.data };
@@ -209,7 +227,18 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     tensors[input.name] = { dtype: input.dtype, dims: [1, ...shape], data };
   }
   const sources = dedupe(MODALITY_ORDER.flatMap((m) => (presence[m] ? outputs[m]?.sources ?? [] : [])));
-  return { tensors, presence, missing, tabularFeatures, sources };
+  const refusedSources = dedupe(
+    MODALITY_ORDER.flatMap((m) => {
+      const source = record.modalities[m];
+      return consumed.has(m) && !presence[m] && source.status === 'present' ? source.sources : [];
+    }),
+  );
+  const notAssessed = outcomesNotAssessed(manifest, { presence, tabularFeatures, missing });
+  // Only a model that reads labs and vitals can be said to leave some unused; for an ECG-only
+  // model every lab is outside its inputs by design.
+  const tabularSource = record.modalities.tabular;
+  const unusedInputs = consumed.has('tabular') && p.tabular && tabularSource.status === 'present' ? unusedObservations(tabularSource.data, p.tabular) : [];
+  return { tensors, presence, missing, tabularFeatures, sources, refusedSources, notAssessed, unusedInputs };
 }
 
 function versioned(resourceType: string, id: string | undefined, versionId: string | undefined): VersionedReference {

@@ -175,7 +175,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
           1,
         );
       }
-      const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => models, validator });
+      const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => models, validator, logger });
       serving = {
         models,
         engine,

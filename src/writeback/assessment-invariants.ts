@@ -1,5 +1,5 @@
 import type { OperationOutcomeIssue, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
-import { AIAST } from '../contracts/fusion-terminology.js';
+import { AIAST, EXTENSION_URLS } from '../contracts/fusion-terminology.js';
 
 function issue(expression: string, text: string): OperationOutcomeIssue {
   return { severity: 'error', code: 'invariant', details: { text }, expression: [expression] };
@@ -17,6 +17,10 @@ function riskAssessmentIssues(ra: RiskAssessment): OperationOutcomeIssue[] {
   }
   if (!ra.basis?.length) {
     out.push(issue('RiskAssessment.basis', 'basis must reference at least one input resource version'));
+  }
+  // FusionRiskAssessment ffra-7 (issue #17): no prediction only when outcomes are declared not assessed.
+  if (!ra.prediction?.length && !(ra.extension ?? []).some((e) => e.url === EXTENSION_URLS.outcomeNotAssessed)) {
+    out.push(issue('RiskAssessment.prediction', 'a RiskAssessment without prediction must declare its outcomes not assessed (outcome-not-assessed)'));
   }
   (ra.prediction ?? []).forEach((p, i) => {
     const path = `RiskAssessment.prediction[${i}].probability`;

@@ -6,10 +6,12 @@ import { modelMethodCoding, trainingDataNote } from './build-model-device.js';
 import {
   missingReasonCoding,
   modalityCoding,
+  notAssessedReasonCoding,
   outcomeConcept,
   qualitativeRiskConcept,
   roundProbability,
 } from './fhir-codings.js';
+import { explanationNote } from './explanation-note.js';
 import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 
 function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
@@ -83,12 +85,41 @@ function missingModalityExtensions(result: AssessmentResult): Extension[] {
   }));
 }
 
+function notAssessedExtensions(result: AssessmentResult, manifest: ModelManifest): Extension[] {
+  return (result.notAssessed ?? []).map((n) => ({
+    url: EXTENSION_URLS.outcomeNotAssessed,
+    extension: [
+      { url: 'outcome', valueCodeableConcept: outcomeConcept(outcomeSpec(manifest, n.outcomeIndex).coding) },
+      { url: 'reason', valueCoding: notAssessedReasonCoding(n.reason) },
+      ...(n.detail ? [{ url: 'detail', valueString: n.detail }] : []),
+    ],
+  }));
+}
+
+function unusedInputExtensions(result: AssessmentResult): Extension[] {
+  return (result.unusedInputs ?? []).map((u) => ({
+    url: EXTENSION_URLS.unusedInput,
+    extension: [
+      { url: 'code', valueCoding: { ...(u.code.system ? { system: u.code.system } : {}), code: u.code.code, ...(u.code.display ? { display: u.code.display } : {}) } },
+      { url: 'count', valueInteger: u.count },
+    ],
+  }));
+}
+
+/** How an unused observation code reads in the narrative and note: display, else system code. */
+export function unusedInputLabel(u: NonNullable<AssessmentResult['unusedInputs']>[number]): string {
+  return u.code.display ?? (u.code.system === 'http://loinc.org' ? `LOINC ${u.code.code}` : u.code.code);
+}
+
 /**
  * The FusionRiskAssessment for one result: AIAST-labelled, identified by
  * {@link assessmentIdentity}, performed by the model Device, based on every input version, one
  * prediction per outcome with probabilityDecimal on the 0..1 scale (see the profile) and
- * qualitativeRisk from risk-probability, plus modality/feature contributions and missing
- * modalities as extensions.
+ * qualitativeRisk from risk-probability — an outcome the model abstained on gets no prediction
+ * element, only the outcome-not-assessed extension — plus modality/feature contributions, missing
+ * modalities and not-assessed outcomes as extensions. `status` stays `final` even when every
+ * outcome abstains: R4 RiskAssessment.status is ObservationStatus, which has no "cannot be
+ * obtained"; the assessment is complete, its content is that nothing could be assessed.
  */
 export function buildRiskAssessment(input: {
   result: AssessmentResult;
@@ -97,26 +128,37 @@ export function buildRiskAssessment(input: {
   identifierSystem: string;
 }): RiskAssessment {
   const { result, manifest } = input;
-  const predictions = result.predictions.map((p) => {
-    const spec = outcomeSpec(manifest, p.outcomeIndex);
-    return {
-      outcome: outcomeConcept(spec.coding),
-      probabilityDecimal: roundProbability(p.probability),
-      qualitativeRisk: qualitativeRiskConcept(p.qualitativeRisk),
-    };
-  });
-  const rows = result.predictions
-    .map((p) => {
-      const spec = outcomeSpec(manifest, p.outcomeIndex);
-      return `<li>${escapeXhtml(spec.coding.display)}: ${escapeXhtml(p.qualitativeRisk)} (${roundProbability(p.probability)})</li>`;
-    })
+  // Only assessed outcomes get a prediction element. An abstained outcome has none (issue #17):
+  // base R4 ras-2 evaluates to empty on a prediction without probability and validators reject
+  // it, and every qualitativeRisk code would read as an answer; the outcome-not-assessed extension,
+  // the narrative and the note carry it instead (fhir-profiles/README.md).
+  const predictions = result.predictions.map((p) => ({
+    outcome: outcomeConcept(outcomeSpec(manifest, p.outcomeIndex).coding),
+    probabilityDecimal: roundProbability(p.probability),
+    qualitativeRisk: qualitativeRiskConcept(p.qualitativeRisk),
+  }));
+  const rows = [
+    ...result.predictions.map((p) => ({
+      index: p.outcomeIndex,
+      html: `<li>${escapeXhtml(outcomeSpec(manifest, p.outcomeIndex).coding.display)}: ${escapeXhtml(p.qualitativeRisk)} (${roundProbability(p.probability)})</li>`,
+    })),
+    ...(result.notAssessed ?? []).map((n) => ({
+      index: n.outcomeIndex,
+      html: `<li>${escapeXhtml(outcomeSpec(manifest, n.outcomeIndex).coding.display)}: not assessed (${escapeXhtml(n.detail)})</li>`,
+    })),
+  ]
+    .sort((a, b) => a.index - b.index)
+    .map((r) => r.html)
     .join('');
   const missing = result.missing.map((m) => escapeXhtml(m.modality)).join(', ');
   const extension = [
     ...modalityContributionExtensions(result, manifest),
     ...featureContributionExtensions(result, manifest),
     ...missingModalityExtensions(result),
+    ...notAssessedExtensions(result, manifest),
+    ...unusedInputExtensions(result),
   ];
+  const unused = (result.unusedInputs ?? []).map((u) => escapeXhtml(`${unusedInputLabel(u)} (${u.count})`)).join(', ');
   return {
     resourceType: 'RiskAssessment',
     meta: { profile: [PROFILE_URLS.RiskAssessment], security: [AIAST] },
@@ -126,6 +168,7 @@ export function buildRiskAssessment(input: {
         `<div xmlns="http://www.w3.org/1999/xhtml"><p>AI-generated risk assessment by ${escapeXhtml(manifest.title)} ` +
         `${escapeXhtml(manifest.version)}.</p><ul>${rows}</ul>` +
         (missing ? `<p>Assessed without: ${missing}.</p>` : '') +
+        (unused ? `<p>Seen but not used by this model: ${unused}.</p>` : '') +
         `<p>${escapeXhtml(trainingDataNote(manifest))}</p></div>`,
     },
     // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.
@@ -152,7 +195,8 @@ export function buildRiskAssessment(input: {
     occurrenceDateTime: result.occurredAt,
     performer: input.device,
     basis: result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })),
-    prediction: predictions,
-    note: [{ text: trainingDataNote(manifest) }],
+    ...(predictions.length > 0 ? { prediction: predictions } : {}),
+    // Plain text first (issue #17): a chart that ignores extensions and narrative still shows why.
+    note: [{ text: explanationNote(result, manifest) }, { text: trainingDataNote(manifest) }],
   };
 }

@@ -2,6 +2,7 @@ import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 import type { MissingReason } from '../contracts/patient-record.js';
 import type { ManifestCoding, ModalityName, QualitativeThreshold } from '../contracts/manifest-types.js';
 import { CODE_SYSTEMS, RISK_PROBABILITY_SYSTEM } from '../contracts/fusion-terminology.js';
+import type { NotAssessedReason } from '../contracts/assessment-result.js';
 
 const MODALITY_DISPLAY: Record<ModalityName, string> = {
   tabular: 'Labs and vital signs',
@@ -17,6 +18,12 @@ const MISSING_REASON_DISPLAY: Record<MissingReason, string> = {
   'failed-to-decode': 'Could not be decoded',
   'not-allowed': 'Not allowed',
   'invalid-value': 'Invalid value',
+  'outside-input-contract': "Outside the model's input contract",
+};
+
+const NOT_ASSESSED_REASON_DISPLAY: Record<NotAssessedReason, string> = {
+  'too-little-information': 'Too little information',
+  'required-input-missing': 'Required input missing or unusable',
 };
 
 // Displays from http://terminology.hl7.org/CodeSystem/risk-probability (THO, FHIR R4 §RiskAssessment).
@@ -36,6 +43,11 @@ export function modalityCoding(modality: ModalityName): Coding {
 /** A missing-modality reason as a Coding in the fhir-fusion missing-reason code system. */
 export function missingReasonCoding(reason: MissingReason): Coding {
   return { system: CODE_SYSTEMS.missingReason, code: reason, display: MISSING_REASON_DISPLAY[reason] };
+}
+
+/** Why an outcome was not assessed, as a Coding in the fhir-fusion not-assessed-reason code system. */
+export function notAssessedReasonCoding(reason: NotAssessedReason): Coding {
+  return { system: CODE_SYSTEMS.notAssessedReason, code: reason, display: NOT_ASSESSED_REASON_DISPLAY[reason] };
 }
 
 /** `RiskAssessment.prediction.qualitativeRisk` from a risk-probability code. */

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { MODALITY_ORDER, type ModelManifest } from '../../contracts/manifest-types.js';
+import { MODALITY_ORDER, type EvidenceRule, type ModelManifest } from '../../contracts/manifest-types.js';
 
 /**
  * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in
@@ -28,6 +28,36 @@ export const MODEL_MANIFEST_SCHEMA = {
   ],
   definitions: {
     modality: { enum: [...MODALITY_ORDER] },
+    evidenceRule: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['anyOf'],
+      properties: {
+        anyOf: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            oneOf: [
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['modality'],
+                properties: { modality: { $ref: '#/definitions/modality' } },
+              },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['features', 'atLeast'],
+                properties: {
+                  features: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+                  atLeast: { type: 'integer', minimum: 1 },
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
     dtype: { enum: ['float32', 'int64', 'int32', 'bool'] },
     tensor: {
       type: 'object',
@@ -148,7 +178,9 @@ export const MODEL_MANIFEST_SCHEMA = {
             lookbackHours: { $ref: '#/definitions/lookbackHours' },
             modalities: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
             bodyPart: { type: 'string' },
+            bodyParts: { type: 'array', items: { type: 'string', minLength: 1 } },
             viewPositions: { type: 'array', items: { type: 'string' } },
+            allowMissingTags: { type: 'array', uniqueItems: true, items: { enum: ['Modality', 'BodyPartExamined', 'ViewPosition'] } },
             size: { $ref: '#/definitions/size' },
             mean: { type: 'number' },
             std: { type: 'number', exclusiveMinimum: 0 },
@@ -165,6 +197,18 @@ export const MODEL_MANIFEST_SCHEMA = {
             leads: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
             representation: { enum: ['waveform', 'image'] },
             imageSize: { $ref: '#/definitions/size' },
+            inputContract: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['requiredLeads', 'minDurationSeconds', 'maxAbsMv', 'minPeakToPeakMv', 'maxSaturatedFraction'],
+              properties: {
+                requiredLeads: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+                minDurationSeconds: { type: 'number', exclusiveMinimum: 0 },
+                maxAbsMv: { type: 'number', exclusiveMinimum: 0 },
+                minPeakToPeakMv: { type: 'number', minimum: 0 },
+                maxSaturatedFraction: { type: 'number', minimum: 0, maximum: 1 },
+              },
+            },
           },
         },
       },
@@ -208,8 +252,15 @@ export const MODEL_MANIFEST_SCHEMA = {
               },
             ],
           },
+          requires: { $ref: '#/definitions/evidenceRule' },
         },
       },
+    },
+    abstention: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['minimumInformation'],
+      properties: { minimumInformation: { $ref: '#/definitions/evidenceRule' } },
     },
     applicability: {
       type: 'object',
@@ -372,6 +423,32 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       });
     }
   });
+  const rules: Array<[string, EvidenceRule | undefined]> = [
+    ['/abstention/minimumInformation', manifest.abstention?.minimumInformation],
+    ...manifest.outcomes.map((o, i): [string, EvidenceRule | undefined] => [`/outcomes/${i}/requires`, o.requires]),
+  ];
+  const featureNames = new Set((manifest.preprocessing.tabular?.features ?? []).map((f) => f.name));
+  const modalities = new Set(Object.keys(manifest.preprocessing));
+  for (const [pointer, rule] of rules) {
+    rule?.anyOf.forEach((evidence, j) => {
+      // A rule naming a modality or feature the model never sees could never be met (or would be
+      // met by a typo never): refuse the manifest rather than abstain forever.
+      if ('modality' in evidence) {
+        if (!modalities.has(evidence.modality)) {
+          issues.push({ pointer: `${pointer}/anyOf/${j}/modality`, message: `'${evidence.modality}' is not a modality this model preprocesses` });
+        }
+        return;
+      }
+      evidence.features.forEach((name, k) => {
+        if (!featureNames.has(name)) {
+          issues.push({ pointer: `${pointer}/anyOf/${j}/features/${k}`, message: `'${name}' is not a tabular feature of this model` });
+        }
+      });
+      if (evidence.atLeast > evidence.features.length) {
+        issues.push({ pointer: `${pointer}/anyOf/${j}/atLeast`, message: `exceeds the ${evidence.features.length} feature(s) listed` });
+      }
+    });
+  }
   manifest.preprocessing.tabular?.features.forEach((f, i) => {
     if (f.plausible.min > f.plausible.max) {
       issues.push({

@@ -1,5 +1,5 @@
 import { fail, ok, type PreprocessResult } from '../result.js';
-import { binaryAt, loadDcmjs, numberAt, readDicomDataset, sequenceAt, stringAt, type DicomDataset } from '../imaging/dicom-dataset.js';
+import { binaryAt, loadDcmjs, numberAt, readDicomDataset, sequenceAt, stringAt, type DicomDataset, type LibraryMessageSink } from '../imaging/dicom-dataset.js';
 import { normaliseToPart10 } from '../imaging/part10-normalise.js';
 import { createUcumConverter, type UnitConverter } from '../tabular/unit-conversion.js';
 import { leadFromCode, normaliseLeadName, type EcgLeads } from './ecg-leads.js';
@@ -32,6 +32,8 @@ export interface DicomWaveformOptions {
   convertUnit?: UnitConverter;
   /** Upper bound on samples per channel (default 10 minutes at 2 kHz). */
   maxSamples?: number;
+  /** Receives what dcmjs would have printed (never the console). */
+  onLibraryMessage?: LibraryMessageSink;
 }
 
 function channelLead(channel: DicomDataset): string | undefined {
@@ -71,7 +73,7 @@ function read(bytes: Uint8Array, options: DicomWaveformOptions): PreprocessResul
   const maxSamples = options.maxSamples ?? 2000 * 600;
   const part10 = normaliseToPart10(bytes, { maxInflatedBytes: 256 * 1024 * 1024 });
   if (!part10.ok) return part10;
-  const parsed = readDicomDataset(part10.value.buffer, loadDcmjs());
+  const parsed = readDicomDataset(part10.value.buffer, loadDcmjs(), options.onLibraryMessage);
   if (!parsed.ok) return parsed;
   const group = pickGroup(sequenceAt(parsed.value, Tag.waveformSequence));
   if (!group) return fail('unsupported-format', 'no WaveformSequence (5400,0100)');

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Context as CodecContext, NativeCodecs as NativeCodecsClass } from 'dcmjs-codecs';
+import { jpegColourModel, readJpegColourMarkers } from './jpeg-colour-model.js';
 import { TransferSyntaxUid } from './part10-normalise.js';
 
 /** What a compressed frame decoder needs to know about the frame (PS3.3 C.7.6.3 Image Pixel module). */
@@ -14,7 +15,7 @@ export interface FrameDescription {
   photometric: string;
 }
 
-/** Decoded frame bytes: little endian, samples interleaved, plus the photometric after decoding. */
+/** Decoded frame bytes: little endian, samples interleaved, plus the photometric after decoding (`RGB` or `YBR_FULL` for colour). */
 export interface DecodedFrame {
   bytes: Uint8Array;
   photometric: string;
@@ -80,11 +81,18 @@ export async function loadCompressedFrameDecoder(): Promise<CompressedFrameDecod
         photometricInterpretation: frame.photometric,
         encodedBuffer: encoded,
       });
-      // JPEG baseline colour frames are YCbCr; ask libjpeg for RGB so callers see one colour model.
-      const out = method === 'decodeJpeg' ? codecs.NativeCodecs.decodeJpeg(context, { convertColorspaceToRgb: frame.samplesPerPixel === 3 }) : codecs.NativeCodecs[method](context, {});
+      // libjpeg would guess the colour space from JFIF/APP14/component ids alone and convert to
+      // RGB; an RGB stream without APP14 (legal in DICOM, PS3.5 §8.2.1) would then get a YCbCr→RGB
+      // transform it never had. So take the components as coded and decide here, with the DICOM
+      // header as the tie-breaker (see jpegColourModel).
+      const out = method === 'decodeJpeg' ? codecs.NativeCodecs.decodeJpeg(context, { convertColorspaceToRgb: false }) : codecs.NativeCodecs[method](context, {});
       const bytes = out.getDecodedBuffer();
       if (!bytes) throw new Error('codec returned no data');
-      const photometric = frame.samplesPerPixel === 3 && frame.photometric !== 'RGB' ? 'RGB' : frame.photometric;
+      let photometric = frame.photometric;
+      if (frame.samplesPerPixel === 3) {
+        // JPEG 2000/JPEG-LS decoders undo their own component transforms (ICT/RCT) and return RGB.
+        photometric = method === 'decodeJpeg' ? jpegColourModel(readJpegColourMarkers(encoded), frame.photometric) : 'RGB';
+      }
       return { bytes, photometric };
     },
   };

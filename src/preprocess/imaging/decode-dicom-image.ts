@@ -1,8 +1,9 @@
 import { fail, ok, type PreprocessResult } from '../result.js';
 import type { CompressedFrameDecoder, FrameDescription } from './compressed-frame-decoder.js';
-import { binaryAt, loadDcmjs, numberAt, readDicomDataset, sequenceAt, stringAt, type DicomDataset } from './dicom-dataset.js';
+import { binaryAt, loadDcmjs, numberAt, readDicomDataset, sequenceAt, stringAt, type DicomDataset, type LibraryMessageSink } from './dicom-dataset.js';
 import { normaliseToPart10, TransferSyntaxUid } from './part10-normalise.js';
 import { decodeRleFrame } from './rle-decode.js';
+import { walkDataset } from './walk-dataset.js';
 
 /** A VOI LUT (PS3.3 C.11.2.1.1): output = data[clamp(value - firstMapped)], scaled by 2^bits - 1. */
 export interface VoiLut {
@@ -43,6 +44,8 @@ export interface DecodeLimits {
   maxInflatedBytes?: number;
   /** Decoder for JPEG/JPEG-LS/JPEG 2000 frames; without it those syntaxes are `unsupported-format`. */
   codecs?: CompressedFrameDecoder;
+  /** Receives what dcmjs would have printed (it never reaches the console). */
+  onLibraryMessage?: LibraryMessageSink;
 }
 
 /** Tags of the Image Pixel, Modality LUT, VOI LUT and General Series modules (PS3.3 C.7.6.3, C.11). */
@@ -114,7 +117,15 @@ function firstFrameBytes(ds: DicomDataset, ts: string, frame: FrameDescription, 
   const frameBytes = frame.rows * frame.columns * frame.samplesPerPixel * bytesPerSample;
   if (NATIVE.has(ts)) {
     const data = concat(values);
-    if (data.byteLength < frameBytes) return fail('failed-to-decode', `PixelData holds ${data.byteLength} bytes, one frame needs ${frameBytes}`);
+    // Native pixel data holds exactly Rows × Columns × Samples × BitsAllocated/8 × NumberOfFrames
+    // bytes, plus one padding byte when that is odd (PS3.5 §8.1.1, §7.1.1: values have even length).
+    // Fewer means a truncated transfer; more means the header does not describe the data. Either
+    // way the pixels would be guessed (zero-filled or misaligned), so the image is refused.
+    const frames = Math.max(1, numberAt(ds, Tag.numberOfFrames) ?? 1);
+    const expected = frameBytes * frames;
+    const allowed = expected + (expected % 2);
+    if (data.byteLength < expected) return fail('invalid-value', `PixelData (7FE0,0010) is truncated: ${data.byteLength} bytes, Rows×Columns×SamplesPerPixel×BitsAllocated/8×NumberOfFrames needs ${expected}`);
+    if (data.byteLength > allowed) return fail('invalid-value', `PixelData (7FE0,0010) is over-long: ${data.byteLength} bytes, Rows×Columns×SamplesPerPixel×BitsAllocated/8×NumberOfFrames needs ${expected}`);
     return ok({ bytes: data.subarray(0, frameBytes), photometric: frame.photometric, interleaved: frame.planarConfiguration !== 1 });
   }
   const frames = numberAt(ds, Tag.numberOfFrames) ?? 1;
@@ -228,7 +239,19 @@ function decode(bytes: Uint8Array, limits: DecodeLimits): PreprocessResult<Decod
   if (!part10.ok) return part10;
   const ts = part10.value.transferSyntax;
   if (ts === TransferSyntaxUid.explicitBig) return fail('unsupported-format', 'Explicit VR Big Endian (retired, PS3.5 A.3) is not supported');
-  const parsed = readDicomDataset(part10.value.buffer, loadDcmjs());
+  // Check the element structure before dcmjs reads it: a truncated PixelData element or bytes that
+  // are not elements after it are refused by name, in one pass over the headers.
+  const walk = walkDataset(part10.value.buffer, ts !== TransferSyntaxUid.implicitLittle);
+  if (walk.pixelData?.overruns) {
+    return fail('invalid-value', `PixelData (7FE0,0010) is truncated: the element declares ${walk.pixelData.declaredLength ?? 0} bytes, the file ends after ${walk.size - walk.pixelData.valueOffset}`);
+  }
+  if (walk.malformedAt !== undefined) {
+    if (walk.pixelData && walk.malformedAt >= walk.pixelData.end) {
+      return fail('failed-to-decode', `${walk.size - walk.pixelData.end} trailing bytes after PixelData (7FE0,0010) are not DICOM data elements`);
+    }
+    return fail('failed-to-decode', `malformed data element at byte offset ${walk.malformedAt} (PS3.5 §7.1)`);
+  }
+  const parsed = readDicomDataset(part10.value.buffer, loadDcmjs(), limits.onLibraryMessage);
   if (!parsed.ok) return parsed;
   const ds = parsed.value;
   const described = frameDescription(ds);

@@ -10,14 +10,52 @@ export interface DicomElement {
 /** A data set keyed by 8-hex-digit tag (`00280010`), as dcmjs reads it. */
 export type DicomDataset = Record<string, DicomElement | undefined>;
 
+/** One loglevel logger (dcmjs logs through loglevel 1.9: a root logger and named children). */
+export interface LibraryLogger {
+  methodFactory: (methodName: string, level: number, loggerName: string | symbol | undefined) => (...args: unknown[]) => void;
+  rebuild?(): void;
+  getLevel?(): number;
+  setLevel?(level: number | string, persist?: boolean): void;
+  getLoggers?(): Record<string, LibraryLogger>;
+}
+
 /** The slice of dcmjs this module calls (the package ships no TypeScript types). */
-interface DcmjsModule {
+export interface DcmjsModule {
   data: {
     DicomMessage: {
-      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; noCopy?: boolean; untilTag?: string }): { meta: DicomDataset; dict: DicomDataset };
+      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; noCopy?: boolean; untilTag?: string; includeUntilTagValue?: boolean }): { meta: DicomDataset; dict: DicomDataset };
     };
   };
-  log: { setLevel?(level: string): void; level?: unknown };
+  log: LibraryLogger;
+}
+
+/** A message a third-party library tried to print: which logger and level, never its text (it can hold tag values). */
+export interface LibraryMessage {
+  library: 'dcmjs';
+  logger: string;
+  level: string;
+}
+
+/** Receives {@link LibraryMessage}s (route to the logger at debug and count them in a metric). */
+export type LibraryMessageSink = (message: LibraryMessage) => void;
+
+/**
+ * Points every dcmjs logger (the loglevel root and its children, e.g. `validation.dcmjs`) at `sink`
+ * instead of the console. dcmjs writes warnings straight to stderr — with `ignoreErrors` one per
+ * unreadable "element", ~200,000 lines for a file with trailing garbage — bypassing the JSON logs.
+ * The loggers are the library's own state, so this is re-applied before each read with that read's
+ * sink; reads are synchronous, so two decodes cannot interleave.
+ */
+export function routeDcmjsLogs(dcmjs: Pick<DcmjsModule, 'log'>, sink: LibraryMessageSink): void {
+  const root = dcmjs.log;
+  const loggers = [root, ...Object.values(root.getLoggers?.() ?? {})];
+  for (const logger of loggers) {
+    logger.methodFactory = (methodName, _level, loggerName) => () =>
+      sink({ library: 'dcmjs', logger: typeof loggerName === 'string' ? loggerName : 'dcmjs', level: methodName });
+    // loglevel binds methods when the level is set; rebuild() (1.9) re-binds them through the factory.
+    if (logger.rebuild) logger.rebuild();
+    else if (logger.setLevel && logger.getLevel) logger.setLevel(logger.getLevel(), false);
+  }
 }
 
 /** Loads dcmjs once per caller; pass the result around instead of re-requiring it. */
@@ -27,12 +65,17 @@ export function loadDcmjs(): DcmjsModule {
 }
 
 /**
- * Parses a Part-10 buffer (see `normaliseToPart10`) with dcmjs. Pixel data is not decoded here:
- * dcmjs returns native pixel data as one ArrayBuffer and encapsulated pixel data as fragments.
+ * Parses a Part-10 buffer (see `normaliseToPart10`) with dcmjs, up to and including PixelData.
+ * Pixel data is not decoded here: dcmjs returns native pixel data as one ArrayBuffer and
+ * encapsulated pixel data as fragments. Whatever dcmjs would log goes to `onLibraryMessage`
+ * (default: dropped), never to the console.
  */
-export function readDicomDataset(part10: ArrayBuffer, dcmjs: DcmjsModule = loadDcmjs()): PreprocessResult<DicomDataset> {
+export function readDicomDataset(part10: ArrayBuffer, dcmjs: DcmjsModule = loadDcmjs(), onLibraryMessage: LibraryMessageSink = () => {}): PreprocessResult<DicomDataset> {
+  routeDcmjsLogs(dcmjs, onLibraryMessage);
   try {
-    const file = dcmjs.data.DicomMessage.readFile(part10, { ignoreErrors: true, noCopy: true });
+    // Stop at PixelData (7FE0,0010), value included: nothing after it is needed, and parsing
+    // whatever follows is where hostile files make dcmjs spend seconds.
+    const file = dcmjs.data.DicomMessage.readFile(part10, { ignoreErrors: true, noCopy: true, untilTag: '7FE00010', includeUntilTagValue: true });
     return ok(file.dict);
   } catch {
     return fail('failed-to-decode', 'DICOM data set could not be parsed');

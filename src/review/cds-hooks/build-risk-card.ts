@@ -1,6 +1,7 @@
 import type { Coding, RiskAssessment } from '@medplum/fhirtypes';
 import type { CdsCard, CdsLink } from './cds-hooks-types.js';
 import { cardDetailMarkdown, percent } from './card-detail-markdown.js';
+import { readNotAssessed } from './read-contributions.js';
 import { headlinePrediction, indicatorFor, riskCode } from './risk-indicator.js';
 import type { LatestAssessment } from './select-latest-assessments.js';
 
@@ -77,6 +78,20 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
     };
   }
   const headline = headlinePrediction(ra.prediction ?? []);
+  const notAssessed = readNotAssessed(ra);
+  if (!headline && notAssessed.length > 0) {
+    // Issue #17: every outcome abstained. Say "cannot assess" with the reason — an info card, never
+    // a risk, so a thin record cannot read as reassurance.
+    const reasons = [...new Set(notAssessed.map((n) => n.detail ?? n.reason.toLowerCase()))];
+    return {
+      uuid: ctx.newUuid(),
+      summary: clampSummary(`Cannot assess: ${reasons.join('; ')} — ${model.label}`),
+      detail: cardDetailMarkdown(ra, undefined),
+      indicator: 'info',
+      source,
+      links,
+    };
+  }
   if (!headline) {
     return {
       uuid: ctx.newUuid(),

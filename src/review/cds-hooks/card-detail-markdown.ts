@@ -1,5 +1,5 @@
 import type { RiskAssessment, RiskAssessmentPrediction } from '@medplum/fhirtypes';
-import { readContributions } from './read-contributions.js';
+import { readContributions, readNotAssessed } from './read-contributions.js';
 import { riskCode } from './risk-indicator.js';
 
 /** How many modalities and values the detail lists (a card is a glance, not the review app). */
@@ -34,14 +34,18 @@ function outcomeText(p: RiskAssessmentPrediction): string {
  * The card `detail` (CDS Hooks 2.0 §Card attributes: GitHub Flavored Markdown): every predicted
  * outcome with its qualitative risk and probability, the top contributing modalities and input
  * values for the headline outcome (from the RiskAssessment's explanation extensions), missing
- * modalities, when it was assessed, and the model's training-data note.
+ * modalities, when it was assessed, and the model's training-data note. An outcome the model did
+ * not assess reads "cannot assess: <reason>" (issue #17).
  */
-export function cardDetailMarkdown(ra: RiskAssessment, headline: RiskAssessmentPrediction): string {
+export function cardDetailMarkdown(ra: RiskAssessment, headline: RiskAssessmentPrediction | undefined): string {
   const lines: string[] = [];
   for (const p of ra.prediction ?? []) {
     lines.push(`- **${escapeMarkdown(outcomeText(p))}**: ${riskCode(p) ?? 'unknown'} risk (${percent(p.probabilityDecimal)})`);
   }
-  const headCode = headline.outcome?.coding?.[0]?.code ?? '';
+  for (const n of readNotAssessed(ra)) {
+    lines.push(`- **${escapeMarkdown(n.outcome)}**: cannot assess: ${escapeMarkdown(n.detail ?? n.reason.toLowerCase())}`);
+  }
+  const headCode = headline?.outcome?.coding?.[0]?.code ?? '';
   const { modalities, features, missing } = readContributions(ra);
   const byImpact = <T extends { delta: number; outcomeCode: string }>(items: T[]): T[] =>
     items
@@ -49,7 +53,7 @@ export function cardDetailMarkdown(ra: RiskAssessment, headline: RiskAssessmentP
       .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta))
       .slice(0, TOP);
   const topModalities = byImpact(modalities);
-  if (topModalities.length > 0) {
+  if (topModalities.length > 0 && headline) {
     lines.push('', `**Top contributing modalities** (${escapeMarkdown(outcomeText(headline))}):`);
     for (const m of topModalities) lines.push(`- ${escapeMarkdown(m.modality)}: ${signed(m.delta)}`);
   }

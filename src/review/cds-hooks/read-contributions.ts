@@ -66,3 +66,30 @@ export function readContributions(ra: RiskAssessment): {
   }
   return { modalities, features, missing };
 }
+
+/** An outcome the model did not assess (outcome-not-assessed extension, issue #17). */
+export interface NotAssessedView {
+  outcome: string;
+  /** The reason's display (e.g. "Too little information"). */
+  reason: string;
+  detail: string | undefined;
+}
+
+/**
+ * The outcomes a RiskAssessment declares not assessed. They have no `prediction` element (see
+ * fhir-profiles/README.md), so a viewer that only read predictions would show nothing — or, worse,
+ * a default; these must read "cannot assess".
+ */
+export function readNotAssessed(ra: RiskAssessment): NotAssessedView[] {
+  return (ra.extension ?? [])
+    .filter((e) => e.url === EXTENSION_URLS.outcomeNotAssessed)
+    .map((e) => {
+      const outcome = part(e, 'outcome')?.valueCodeableConcept;
+      const reason = part(e, 'reason')?.valueCoding;
+      return {
+        outcome: outcome?.text ?? outcome?.coding?.[0]?.display ?? outcome?.coding?.[0]?.code ?? 'Outcome',
+        reason: reason?.display ?? reason?.code ?? 'not assessed',
+        detail: part(e, 'detail')?.valueString,
+      };
+    });
+}

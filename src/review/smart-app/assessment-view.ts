@@ -14,6 +14,8 @@ export interface PredictionView {
   /** risk-probability code (`low`, `moderate`, `high`, …). */
   riskCode: string | undefined;
   riskDisplay: string | undefined;
+  /** Set when the model gave no probability for this outcome: the reason (issue #17). */
+  notAssessed?: string;
 }
 
 /** A modality's or feature's contribution to one outcome. */
@@ -102,7 +104,19 @@ export function assessmentView(ra: RiskAssessment): AssessmentView {
         riskCode: risk?.code,
         riskDisplay: risk?.display ?? risk?.code,
       };
-    }),
+    }).concat(
+      // Outcomes not assessed have no prediction element (issue #17): shown as "cannot assess",
+      // without probability, so the trend chart skips them and no badge reads "low".
+      (ra.extension ?? [])
+        .filter((e) => e.url === EXTENSION_URLS.outcomeNotAssessed)
+        .map((e) => ({
+          outcome: conceptText(sub(e, 'outcome')?.valueCodeableConcept),
+          probability: undefined,
+          riskCode: undefined,
+          riskDisplay: undefined,
+          notAssessed: sub(e, 'detail')?.valueString ?? sub(e, 'reason')?.valueCoding?.display ?? 'not assessed',
+        })),
+    ),
     modalities: contributions(ra, EXTENSION_URLS.modalityContribution, (e) => {
       const c = sub(e, 'modality')?.valueCoding;
       return c?.display ?? c?.code ?? 'Unknown';

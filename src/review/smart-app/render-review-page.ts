@@ -68,6 +68,8 @@ function displayUnit(unit: string | undefined): string {
 }
 
 function riskBadge(p: PredictionView): string {
+  // Issue #17: an outcome the model abstained on reads "Cannot assess", never a risk band.
+  if (p.notAssessed !== undefined) return `<span class="risk-badge risk-unknown">Cannot assess</span>`;
   return `<span class="risk-badge risk-${riskClass(p.riskCode)}">${escapeHtml(p.riskDisplay ?? 'Unknown')}</span>`;
 }
 
@@ -89,7 +91,14 @@ function banner(data: ReviewData, ctx: ReviewPageContext): string {
 function headline(latest: AssessmentView): string {
   const rows = latest.predictions
     .map(
-      (p) => `<div class="prediction">
+      (p) =>
+        p.notAssessed !== undefined
+          ? `<div class="prediction not-assessed">
+      <div class="outcome">${escapeHtml(p.outcome)}</div>
+      <div class="probability risk-text-unknown">cannot assess: ${escapeHtml(p.notAssessed)}</div>
+      ${riskBadge(p)}
+    </div>`
+          : `<div class="prediction">
       <div class="outcome">${escapeHtml(p.outcome)}</div>
       <div class="probability risk-text-${riskClass(p.riskCode)}">${percent(p.probability)}</div>
       ${riskBadge(p)}
@@ -106,11 +115,13 @@ function headline(latest: AssessmentView): string {
 }
 
 function trend(data: ReviewData): string {
+  // One outcome over time: the latest assessment's first assessed outcome. Points where it was not
+  // assessed are skipped (issue #17): an abstention is not a zero.
+  const outcome = data.assessments.flatMap((a) => a.predictions).find((p) => p.probability !== undefined)?.outcome ?? '';
   const points = data.assessments.flatMap((a) => {
-    const p = a.predictions[0];
+    const p = a.predictions.find((x) => x.outcome === outcome);
     return p?.probability !== undefined && a.occurredAt ? [{ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode }] : [];
   });
-  const outcome = data.assessments[0]?.predictions[0]?.outcome ?? '';
   return `<section class="card" aria-labelledby="trend-h">
   <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${points.length} assessment${points.length === 1 ? '' : 's'}</span></h2>
   ${points.length ? trendChartSvg(points) : '<p class="empty">No earlier assessments.</p>'}

@@ -64,10 +64,19 @@ export async function startCdsEnvironment(options: { databaseUrl?: string; model
   await fhir.createResource(vital(id, '8867-4', 124, 'beats/minute', '/min'));
   await fhir.createResource(vital(id, '9279-1', 30, 'breaths/minute', '/min'));
   await fhir.createResource(vital(id, '59408-5', 87, '%', '%'));
+  // Enough for the model to assess every outcome (issue #17: three vitals are "too little
+  // information"; heart failure needs NT-proBNP/troponin, pneumonia an inflammatory marker, AF labs).
+  await fhir.createResource(vital(id, '8310-5', 38.4, 'Cel', 'Cel'));
+  await fhir.createResource(vital(id, '33762-6', 2400, 'pg/mL', 'pg/mL'));
+  await fhir.createResource(vital(id, '1988-5', 90, 'mg/L', 'mg/L'));
+  await fhir.createResource(vital(id, '2823-3', 4.4, 'mmol/L', 'mmol/L'));
   const deadline = Date.now() + 60_000;
   let assessment: RiskAssessment | undefined;
   while (!assessment) {
-    assessment = (await fhir.searchResources('RiskAssessment', { subject: `Patient/${id}` }, { cache: 'no-cache' }))[0];
+    // Jobs run per notification; the earliest ones see too little and write "not assessed".
+    assessment = (await fhir.searchResources('RiskAssessment', { subject: `Patient/${id}` }, { cache: 'no-cache' })).find(
+      (ra) => (ra.prediction?.length ?? 0) === 3,
+    );
     if (assessment) break;
     if (Date.now() > deadline) throw new Error('timed out waiting for a RiskAssessment');
     await new Promise((r) => setTimeout(r, 200));

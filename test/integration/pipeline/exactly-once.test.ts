@@ -39,6 +39,21 @@ describe('exactly one RiskAssessment per assessment identity', () => {
         effectiveDateTime: new Date().toISOString(),
         valueQuantity: { value: 124, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
       });
+      // Enough vitals and labs for tabular-risk to assess every outcome (issue #17: demographics plus
+      // one heart rate is "not assessed", and this test is about the write, not abstention).
+      for (const [code, value, ucum] of [
+        ['9279-1', 22, '/min'], ['59408-5', 93, '%'], ['8310-5', 38.1, 'Cel'], ['33762-6', 1800, 'pg/mL'],
+        ['1988-5', 60, 'mg/L'], ['2823-3', 4.2, 'mmol/L'], ['2951-2', 137, 'mmol/L'],
+      ] as const) {
+        await client.createResource<Observation>({
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code }] },
+          subject: { reference: `Patient/${patientId}` },
+          effectiveDateTime: new Date().toISOString(),
+          valueQuantity: { value, unit: ucum, system: 'http://unitsofmeasure.org', code: ucum },
+        });
+      }
     },
   });
 

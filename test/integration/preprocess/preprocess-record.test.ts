@@ -141,7 +141,7 @@ describe('preprocessRecord', () => {
     const apOnly: ModelManifest = { ...manifest, preprocessing: { ...manifest.preprocessing, image: { ...manifest.preprocessing.image!, viewPositions: ['AP'] } } };
     const out = preprocessRecord(record, apOnly, modelDir, { codecs, convertUnit });
     expect(out.presence.image).toBe(false);
-    expect(out.missing).toEqual([{ modality: 'image', reason: 'unsupported-format', detail: 'DICOM ViewPosition PA is not one the model accepts' }]);
+    expect(out.missing).toEqual([{ modality: 'image', reason: 'outside-input-contract', detail: 'image not usable: ViewPosition (0018,5101) PA is not one the model accepts (AP)' }]);
   });
 
   it('names a text report outside the window or category, and an unreadable vocabulary, as missing text', () => {

@@ -83,6 +83,7 @@ describe('fhir-profiles', () => {
       'failed-to-decode',
       'not-allowed',
       'invalid-value',
+      'outside-input-contract',
     ];
     expect(codes('modality.json').sort()).toEqual(MODALITY_ORDER.map((m) => modalityCoding(m).code).sort());
     expect(codes('missing-reason.json').sort()).toEqual(
