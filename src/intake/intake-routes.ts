@@ -98,7 +98,8 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     // the same bytes and must not be refused. Empty bodies (pings) carry nothing to replay.
     const hash = raw.length > 0 ? createHash('sha256').update(raw).digest() : undefined;
     if (hash && (await replays.seen(key, hash))) {
-      metrics.notificationsRejected.inc({ reason: 'replay' });
+      // Not a refusal: an EHR retrying after a lost 2xx is behaving correctly.
+      metrics.notificationsRedelivered.inc();
       return reply.status(200).type('application/fhir+json').send(allOk('Notification already received (same delivery within the replay window)'));
     }
     const parsed = parse(raw, subscription);

@@ -18,6 +18,8 @@ export interface Metrics {
   notificationsReceived: Counter<'dialect'>;
   /** Notifications stored in the inbox and acknowledged. */
   notificationsAccepted: Counter;
+  /** Byte-identical redeliveries inside the replay window: acknowledged 200, nothing stored (issue 18.5). */
+  notificationsRedelivered: Counter;
   /** Notifications refused, by reason (e.g. `auth`, `malformed`, `too-large`). */
   notificationsRejected: Counter<'reason'>;
   /** Inbox rows not yet turned into jobs. */
@@ -72,6 +74,11 @@ export function createMetrics(): Metrics {
     notificationsAccepted: new Counter({
       name: 'fhir_fusion_notifications_accepted_total',
       help: 'Subscription notifications stored in the inbox and acknowledged.',
+      registers,
+    }),
+    notificationsRedelivered: new Counter({
+      name: 'fhir_fusion_notifications_redelivered_total',
+      help: 'Byte-identical redeliveries inside the replay window, acknowledged without storing anything.',
       registers,
     }),
     notificationsRejected: new Counter({

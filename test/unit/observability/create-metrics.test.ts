@@ -9,6 +9,7 @@ describe('createMetrics', () => {
     for (const name of [
       'fhir_fusion_notifications_received_total',
       'fhir_fusion_notifications_accepted_total',
+      'fhir_fusion_notifications_redelivered_total',
       'fhir_fusion_notifications_rejected_total',
       'fhir_fusion_inbox_depth',
       'fhir_fusion_jobs_total',
