@@ -9,8 +9,17 @@ engine=${FHIR_FUSION_CONTAINER_ENGINE:-podman}
 read -r -a engine_flags <<<"${FHIR_FUSION_PODMAN_FLAGS---runtime runc --cgroup-manager=cgroupfs}"
 if [ "$engine" != podman ]; then engine_flags=(); fi
 
-# `ctr ARGS...` runs the container engine with the host's flags.
-ctr() { "$engine" "${engine_flags[@]}" "$@"; }
+# `ctr ARGS...` runs the container engine with the host's flags. Without systemd, podman 4.3 logs
+# an error for every HEALTHCHECK timer it cannot create or remove (the checks still run on demand,
+# `podman healthcheck run`): those lines are dropped, everything else on stderr is kept.
+ctr() {
+  if [ "$engine" = podman ]; then
+    local status=0
+    { "$engine" "${engine_flags[@]}" "$@" 2>&1 1>&3 3>&- | { grep -v 'systemd connection' >&2 || true; }; } 3>&1 || status=$?
+    return $status
+  fi
+  "$engine" "${engine_flags[@]}" "$@"
+}
 
 # The Debian mirror this machine's apt uses (deb822 .sources first, then sources.list), so the
 # base image comes from the same place as the host's packages.
