@@ -12,7 +12,8 @@
 # Everything it starts (containers, the sandbox EHR, the database) is removed on exit.
 #
 # Environment: SMOKE_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, trust auth; a fresh
-# database is created and dropped), SMOKE_APP_PORT (18680), SMOKE_EHR_PORT (18603),
+# database is created and dropped; when none answers there, or SMOKE_POSTGRES=embedded, the embedded
+# Postgres from npm is started for the run: scripts/smoke-postgres.ts), SMOKE_APP_PORT (18680), SMOKE_EHR_PORT (18603),
 # FHIR_FUSION_PODMAN_FLAGS / FHIR_FUSION_CONTAINER_ENGINE (scripts/container-env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ database=fhir_fusion_smoke_$run_id
 app=fhir-fusion-smoke-$run_id
 work=$(mktemp -d)
 sandbox_pid=
+postgres_pid=
 started_all=$(date +%s)
 
 now_ms() { date +%s%3N; }
@@ -46,6 +48,7 @@ cleanup() {
   for c in $(ctr ps -a --filter "name=fhir-fusion-smoke-$run_id" --format '{{.Names}}' 2>/dev/null); do ctr rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
   if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null || true; fi
   psql -q "$postgres_url/postgres" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+  if [ -n "$postgres_pid" ]; then kill "$postgres_pid" 2>/dev/null && wait "$postgres_pid" 2>/dev/null || true; fi
   rm -rf "$work"
   if [ $status -eq 0 ]; then
     echo
@@ -62,7 +65,17 @@ for tool in "$engine" psql curl node; do command -v "$tool" >/dev/null || fail "
 for port in "$app_port" "$ehr_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port is in use (set SMOKE_APP_PORT / SMOKE_EHR_PORT)"; fi
 done
-psql -q "$postgres_url/postgres" -c 'SELECT 1' >/dev/null 2>&1 || fail "no Postgres at $postgres_url (set SMOKE_POSTGRES_URL; trust or password in the URL)"
+if [ "${SMOKE_POSTGRES:-}" = embedded ] || ! psql -q "$postgres_url/postgres" -c 'SELECT 1' >/dev/null 2>&1; then
+  [ -z "${SMOKE_POSTGRES_URL:-}" ] || fail "no Postgres at $postgres_url"
+  # No Postgres on this machine: the embedded one (npm binaries) on loopback, removed on exit.
+  echo "no Postgres at $postgres_url (or SMOKE_POSTGRES=embedded): starting the embedded Postgres on 127.0.0.1:18632"
+  node --import tsx scripts/smoke-postgres.ts 18632 >"$work/postgres.log" 2>&1 &
+  postgres_pid=$!
+  for _ in $(seq 1 240); do grep -q '^DATABASE_ADMIN_URL=' "$work/postgres.log" && break; kill -0 "$postgres_pid" 2>/dev/null || break; sleep 0.5; done
+  admin=$(sed -n 's/^DATABASE_ADMIN_URL=//p' "$work/postgres.log")
+  [ -n "$admin" ] || { cat "$work/postgres.log" >&2; fail "the embedded Postgres did not start"; }
+  postgres_url=${admin%/postgres}
+fi
 
 # --- 1. images ------------------------------------------------------------------------------
 step "base image"
