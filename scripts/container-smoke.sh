@@ -267,7 +267,7 @@ if [ -n "${SMOKE_CUDA_IMAGE:-}" ]; then
 else
   echo "  SKIPPED: the GPU image needs the CUDA 12 + cuDNN 9 runtime image (nvcr.io / Docker Hub) and"
   echo "  onnxruntime-node's CUDA provider from NuGet (api.nuget.org); neither is reachable from this machine"
-  echo "  (only Debian's mirror and the npm registry are). Set SMOKE_CUDA_IMAGE to a local CUDA runtime image to build it."
+  echo "  (only Debian's mirror and the npm registry are). Where they are: SMOKE_CUDA_IMAGE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04."
 fi
 
 echo

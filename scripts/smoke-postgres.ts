@@ -15,7 +15,12 @@ const port = Number(process.argv[2] ?? '18632');
 const dataDir = await mkdtemp(join(tmpdir(), 'fhir-fusion-smoke-postgres-'));
 // Run as root, the embedded Postgres runs as user `postgres`, which must be able to enter the folder.
 await chmod(dataDir, 0o711);
-const server = await startEmbeddedPostgres({ dataDir, port, database: 'postgres', logger: createLogger({ level: 'warn' }) });
+const server = await startEmbeddedPostgres({
+  dataDir,
+  port,
+  database: 'postgres',
+  logger: createLogger({ level: 'warn' }),
+});
 console.log(`DATABASE_ADMIN_URL=${server.url}`);
 await new Promise<void>((resolve) => {
   process.once('SIGTERM', resolve);

@@ -17,9 +17,16 @@ export interface SandboxOptions {
  * Demo and test fixture only: synthetic data, no authentication on its FHIR endpoint.
  */
 export async function sandboxCommand(options: SandboxOptions): Promise<number> {
-  const sandbox = await startDemoSandbox({ host: options.host, port: options.port, patients: options.patients, seed: options.seed });
+  const sandbox = await startDemoSandbox({
+    host: options.host,
+    port: options.port,
+    patients: options.patients,
+    seed: options.seed,
+  });
   // Counts only: even synthetic patient ids stay out of the output (CONTRIBUTING, logs).
-  console.log(`sandbox EHR loaded with ${sandbox.patientIds.length} synthetic patients — not for clinical use`);
+  console.log(
+    `sandbox EHR loaded with ${sandbox.patientIds.length} synthetic patients — not for clinical use`,
+  );
   console.log(`FHIR_BASE_URL=${sandbox.fhirBaseUrl} DICOMWEB_BASE_URL=${sandbox.dicomwebBaseUrl}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
