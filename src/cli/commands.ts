@@ -88,6 +88,25 @@ export const commands: Record<string, Command> = {
       });
     },
   },
+  sandbox: {
+    summary: 'Start only the sandbox EHR (FHIR + DICOMweb + SMART) with synthetic patients, for a server run elsewhere.',
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8103' },
+      patients: { type: 'string', default: '12' },
+      seed: { type: 'string', default: '7' },
+    },
+    async run({ values }) {
+      const port = Number(values.port);
+      const patients = Number(values.patients);
+      if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(patients) || patients < 1) {
+        console.error('--port must be 0..65535 and --patients a positive integer');
+        return 2;
+      }
+      const { sandboxCommand } = await import('./sandbox-command.js');
+      return sandboxCommand({ host: String(values.host), port, patients, seed: Number(values.seed) });
+    },
+  },
   migrate: {
     summary: 'Apply database migrations (also applied at start-up).',
     async run() {

@@ -64,7 +64,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await pool.end().catch(() => undefined);
     await server?.stop();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot connect to the database at ${redactDatabaseUrl(url)}: ${reason}`, {
+    // Name the setting to fix (issue 24: a misconfigured container says which key is wrong).
+    const key = options.databaseUrl ? ' (DATABASE_URL)' : ' (embedded Postgres under DATA_DIR)';
+    throw new Error(`Cannot connect to the database at ${redactDatabaseUrl(url)}${key}: ${reason}`, {
       cause: error,
     });
   }

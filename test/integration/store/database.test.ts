@@ -47,7 +47,7 @@ describe('openDatabase with DATABASE_URL', () => {
     const url = `postgres://app:hunter2@127.0.0.1:${port}/nothing`;
     const attempt = openDatabase({ databaseUrl: url, dataDir: '/nonexistent', embeddedPort: 1, logger });
     await expect(attempt).rejects.toThrow(
-      `Cannot connect to the database at postgres://app:***@127.0.0.1:${port}/nothing`,
+      `Cannot connect to the database at postgres://app:***@127.0.0.1:${port}/nothing (DATABASE_URL)`,
     );
     await attempt.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
   });
