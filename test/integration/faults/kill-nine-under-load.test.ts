@@ -127,6 +127,8 @@ describe('kill -9 of the intake while deliveries arrive and of the worker mid-wr
   let stopping = false;
   const answered: AnsweredDelivery[] = [];
   const counts = { forwarded: 0, resets: 0, writeBacks: 0, intakeKills: 0, workerKills: 0 };
+  /** Seconds each restart took (printed with the seed, to size the test; never asserted). */
+  const restartSeconds: { intake: number[]; worker: number[] } = { intake: [], worker: [] };
 
   /** SIGKILL, then a fresh process on the same port (the EHR's retries find it again). */
   function killIntake(): void {
@@ -135,8 +137,10 @@ describe('kill -9 of the intake while deliveries arrive and of the worker mid-wr
     intake = undefined;
     counts.intakeKills++;
     intakeRestart = intakeRestart.then(async () => {
+      const started = Date.now();
       await victim.kill9();
       if (!stopping) intake = await startChildServer(env, intakePort, 120_000, 'intake');
+      restartSeconds.intake.push((Date.now() - started) / 1000);
     });
   }
 
@@ -146,8 +150,10 @@ describe('kill -9 of the intake while deliveries arrive and of the worker mid-wr
     worker = undefined;
     counts.workerKills++;
     workerRestart = workerRestart.then(async () => {
+      const started = Date.now();
       await victim.kill9();
       if (!stopping) worker = await startChildServer(env, workerPort, 120_000, 'worker');
+      restartSeconds.worker.push((Date.now() - started) / 1000);
     });
   }
 
@@ -325,7 +331,7 @@ describe('kill -9 of the intake while deliveries arrive and of the worker mid-wr
     }
     expect(missing, `deliveries answered 2xx but never assessed (seed ${SEED})`).toEqual([]);
 
-    console.log(`kill-nine-under-load seed ${SEED}: ${JSON.stringify({ ...counts, answered: answered.length, riskAssessments: assessments.length })}`);
+    console.log(`kill-nine-under-load seed ${SEED}: ${JSON.stringify({ ...counts, answered: answered.length, riskAssessments: assessments.length, restartSeconds })}`);
     // Both dialects delivered every observation and were answered 2xx at least once for each.
     for (const dialect of ['rest-hook', 'backport'] as const) {
       const named = new Set(answered.filter((d) => d.dialect === dialect).flatMap((d) => d.resources).map((ref) => ref.replace(/\/_history\/.*$/, '')));
