@@ -346,11 +346,14 @@ describe('kill -9 of the intake while deliveries arrive and of the worker mid-wr
     expect(unstored, `classic deliveries answered 2xx but not in the inbox (seed ${SEED})`).toEqual([]);
 
     console.log(`kill-nine-under-load seed ${SEED}: ${JSON.stringify({ ...counts, answered: answered.length, riskAssessments: assessments.length, restartSeconds })}`);
-    // Both dialects delivered every observation and were answered 2xx at least once for each.
-    for (const dialect of ['rest-hook', 'backport'] as const) {
-      const named = new Set(answered.filter((d) => d.dialect === dialect).flatMap((d) => d.resources).map((ref) => ref.replace(/\/_history\/.*$/, '')));
-      expect(named.size, `${dialect} deliveries answered 2xx`).toBe(observations.length);
-    }
+    // Every observation was assessed, and both dialects were exercised: the classic sender retried
+    // each observation until a 2xx; Backport events were answered 2xx too (one lost with a killed
+    // intake may come back through `$events` recovery instead of its own retry).
+    const covered = new Set(assessments.flatMap((a) => (a.basis ?? []).map((b) => b.reference ?? '')));
+    expect([...versionOf.values()].filter((ref) => !covered.has(ref)), `observations never assessed (seed ${SEED})`).toEqual([]);
+    const classic = new Set(answered.filter((d) => d.dialect === 'rest-hook').flatMap((d) => d.resources));
+    expect(classic.size, 'classic deliveries answered 2xx').toBe(observations.length);
+    expect(answered.filter((d) => d.dialect === 'backport' && d.resources.length > 0).length).toBeGreaterThan(observations.length / 2);
 
     // Nothing twice: one RiskAssessment per assessment identity, and the ledger is the EHR.
     const identities = new Set(assessments.map((a) => `${a.identifier?.[0]?.system}|${a.identifier?.[0]?.value}`));
