@@ -21,9 +21,15 @@ function exited(child: ChildProcess): Promise<void> {
 /**
  * Starts the server as a child process with configuration in its environment and waits until
  * `/healthz` answers. Its stderr is kept (last 4 KB) for the error message if it never comes up.
+ * `role` runs one half of a scaled-out deployment (`serve --role intake|worker`).
  */
-export async function startChildServer(env: Record<string, string>, port: number, timeoutMs = 60_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
+export async function startChildServer(
+  env: Record<string, string>,
+  port: number,
+  timeoutMs = 60_000,
+  role?: 'intake' | 'worker',
+): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve', ...(role ? ['--role', role] : [])], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -160,6 +160,23 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
     expect(bundle.entry?.[0]?.search.score).toBeGreaterThan(-1);
     const refused = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${patientId}/$similar-cases`, headers: { authorization: 'Bearer not-a-token' } });
     expect(refused.statusCode).toBe(401);
+
+    // $similar-ecgs the same way: the clinician's token reads neighbours, a made-up one gets 401.
+    const ecgs = await app().inject({ method: 'GET', url: '/fhir-fusion/$similar-ecgs?text=atrial%20fibrillation&_count=3', headers: { authorization: `Bearer ${token}` } });
+    expect(ecgs.statusCode).toBe(200);
+    const ecgsRefused = await app().inject({ method: 'GET', url: '/fhir-fusion/$similar-ecgs?text=atrial%20fibrillation', headers: { authorization: 'Bearer not-a-token' } });
+    expect(ecgsRefused.statusCode).toBe(401);
+    // The token's patient scope names this patient: the other patient's neighbours are refused.
+    const otherPatients = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${other}/$similar-cases`, headers: { authorization: `Bearer ${token}` } });
+    expect(otherPatients.statusCode).toBe(403);
+
+    // Issue 18.3: this sandbox enforces tokens and scopes on every read (SMART configured), so a
+    // fhir-fusion that only forwarded the caller's bearer would get 401/403s here, never reports.
+    const base = sandbox.fhirBaseUrl;
+    const neighbour = `${base}/DiagnosticReport/${other}-ecg-report`;
+    expect((await fetch(neighbour, { headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
+    expect((await fetch(neighbour)).status).toBe(401);
+    expect((await fetch(`${base}/Patient/${other}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
   });
 
   it('standalone launch asks for the patient and ends on the same page', async () => {
