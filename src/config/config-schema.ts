@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { SettingDefinition } from './setting-definition.js';
+import type { ResolvedSettings, SettingDefault, SettingDefinition } from './setting-definition.js';
 import {
   parseBoolean,
   parseDurationMs,
@@ -27,123 +27,15 @@ export const EXECUTION_PROVIDER_NAMES = ['cpu', 'cuda', 'tensorrt'] as const;
 export type ExecutionProviderName = (typeof EXECUTION_PROVIDER_NAMES)[number];
 
 /**
- * The server's validated configuration. Keys are the environment variable names, so the README,
- * the JSON config file and the code all use one spelling. Optional settings are `undefined` when
- * unset. Objects returned by `loadConfig` are deeply frozen.
+ * Declares one setting. The parser's result type becomes the setting's value type in
+ * {@link Config}; `required` and the presence of a default (kept as literal types) say whether it
+ * may be `undefined`. A fixed default must have the parser's type.
  */
-export interface Config {
-  /** Interface the HTTP server binds to. */
-  HOST: string;
-  /** TCP port of the HTTP server (0 picks a free one). */
-  PORT: number;
-  /** Externally visible base URL of this server (used in Subscription endpoints, SMART and CDS Hooks links). */
-  PUBLIC_URL: string;
-  /** pino log level. */
-  LOG_LEVEL: LogLevelName;
-  /** PostgreSQL connection URL; unset starts the embedded Postgres under `DATA_DIR/postgres`. */
-  DATABASE_URL: string | undefined;
-  /** Folder for local state (embedded Postgres data). */
-  DATA_DIR: string;
-  /** Loopback port of the embedded Postgres. */
-  EMBEDDED_POSTGRES_PORT: number;
-  /** The EHR's FHIR R4 base URL. */
-  FHIR_BASE_URL: string;
-  /** How to authenticate to the EHR. */
-  FHIR_AUTH: FhirAuthMode;
-  /** Static bearer token when `FHIR_AUTH=bearer`. */
-  FHIR_BEARER_TOKEN: string | undefined;
-  /** SMART Backend Services client id. */
-  SMART_CLIENT_ID: string | undefined;
-  /** PEM or JWK file holding the SMART Backend Services private key. */
-  SMART_PRIVATE_KEY_FILE: string | undefined;
-  /** Space-separated SMART v2 scopes to request. */
-  SMART_SCOPES: string;
-  /** Older private key still published in the JWKS during rotation (never signs). */
-  SMART_PREVIOUS_PRIVATE_KEY_FILE: string | undefined;
-  /** client_id of the clinician review app (SMART App Launch, public client with PKCE). */
-  SMART_APP_CLIENT_ID: string;
-  /** FHIR base URLs (`iss`) the review app may be launched from; others are refused. */
-  SMART_APP_ISSUERS: readonly string[];
-  /** Space-separated scopes the review app requests at launch. */
-  SMART_APP_SCOPES: string;
-  /** CDS Hooks clients allowed to call the service: JWT `iss` → URL of that client's JWKS. */
-  CDS_HOOKS_CLIENTS: Readonly<Record<string, string>>;
-  /** Assessments older than this (ms) are not shown as risk cards. */
-  CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: number;
-  /** Model names whose assessments become cards; empty: every model. */
-  CDS_HOOKS_MODELS: readonly string[];
-  /** Origins browser-based CDS clients may call from (CORS); `*` for any. */
-  CDS_HOOKS_CORS_ORIGINS: readonly string[];
-  /** FHIR base URL that results are written to. */
-  WRITEBACK_FHIR_BASE_URL: string;
-  /** DICOMweb base URL of the PACS. */
-  DICOMWEB_BASE_URL: string | undefined;
-  /** `host[:port]` entries that DICOMweb URLs found in EHR data may point to. */
-  DICOMWEB_ALLOWED_HOSTS: readonly string[];
-  /** Model repository folder (`<name>/<version>/`). */
-  MODELS_DIR: string;
-  /** `name@version` of the ECG ↔ report embedding model for similar cases, or `off`. */
-  SIMILAR_CASES_MODEL: string;
-  /** `name@version` of the models to serve; empty serves every model found. */
-  ACTIVE_MODELS: readonly string[];
-  /** ONNX Runtime execution providers, in preference order. */
-  EXECUTION_PROVIDERS: readonly ExecutionProviderName[];
-  /** Worker threads running ONNX sessions. */
-  INFERENCE_THREADS: number;
-  /** Largest micro-batch sent to one `session.run`. */
-  BATCH_MAX_SIZE: number;
-  /** Longest wait for a micro-batch to fill, in ms. */
-  BATCH_MAX_DELAY_MS: number;
-  /** Pending inference requests accepted before back-pressure. */
-  INFERENCE_QUEUE_LIMIT: number;
-  /** Where batches run: local worker threads, or a remote KServe V2 / Triton server. */
-  INFERENCE_BACKEND: 'local' | 'kserve-v2';
-  /** Base URL of the KServe V2 / Triton HTTP endpoint (INFERENCE_BACKEND=kserve-v2). */
-  KSERVE_BASE_URL: string | undefined;
-  /** Largest notification body accepted, in bytes. */
-  INTAKE_MAX_BODY_BYTES: number;
-  /** Per-Subscription shared secrets: subscription id → secret. */
-  SUBSCRIPTION_SECRETS: Readonly<Record<string, string>>;
-  /** Window in which notifications for one patient are coalesced into one job, in ms. */
-  COALESCE_WINDOW_MS: number;
-  /** How `subscriptions sync` subscribes: auto-detect, R4 criteria, Backport IG topics, or polling. */
-  SUBSCRIPTION_MODE: 'auto' | 'criteria' | 'topic' | 'polling';
-  /** Heartbeat period requested for topic-based subscriptions, in seconds. */
-  SUBSCRIPTION_HEARTBEAT_S: number;
-  /** How often missed heartbeats are checked and polling subscriptions searched, in ms. */
-  SUBSCRIPTION_CHECK_INTERVAL_MS: number;
-  SUBSCRIPTION_EVENT_GAP_WINDOW: number;
-  INTAKE_REPLAY_WINDOW_S: number;
-  /** Attempts per job before it is dead-lettered. */
-  JOB_RETRY_LIMIT: number;
-  /** First retry delay in seconds (doubles each attempt). */
-  JOB_RETRY_DELAY_S: number;
-  /** A claimed job not finished within this many seconds (its worker died) is retried by another worker. */
-  JOB_EXPIRE_S: number;
-  /** How often queue maintenance (expiry of dead workers' jobs) runs, in seconds; one process does it per interval. */
-  JOB_MAINTENANCE_INTERVAL_S: number;
-  /** Jobs processed at once by this process. */
-  JOB_CONCURRENCY: number;
-  /** Timeout of every outbound HTTP call (FHIR, DICOMweb, token endpoint), in ms. */
-  OUTBOUND_TIMEOUT_MS: number;
-  /** Serve Prometheus metrics at `/metrics`. */
-  METRICS_ENABLED: boolean;
-  /** Emit trace spans. */
-  TRACING_ENABLED: boolean;
-  /** Requests one client (IP) may make per `RATE_LIMIT_WINDOW_MS`. */
-  RATE_LIMIT_MAX: number;
-  /** Window of the per-client rate limit, in ms. */
-  RATE_LIMIT_WINDOW_MS: number;
-  /** Bearer token for the operator page (`GET /`, `/api/assessments`); unset: loopback callers only. */
-  OPERATOR_TOKEN: string | undefined;
-  /** Days EHR audit-trail rows are kept before being pruned. */
-  AUDIT_RETENTION_DAYS: number;
+function setting<T, const R extends boolean, const D extends SettingDefault<NoInfer<T>> | undefined = undefined>(
+  definition: Omit<SettingDefinition<T>, 'required' | 'default'> & { required: R; default?: D },
+): SettingDefinition<T> & { required: R; default: D } {
+  return definition as SettingDefinition<T> & { required: R; default: D };
 }
-
-/** The declaration of every setting, in documentation order. */
-export type ConfigSchema = {
-  readonly [K in keyof Config]-?: SettingDefinition<NonNullable<Config[K]>, Config>;
-};
 
 const HTTP = ['http:', 'https:'] as const;
 
@@ -176,34 +68,44 @@ function host(value: string): string {
   return value.toLowerCase();
 }
 
-/** Formats `http://HOST:PORT`, using loopback for wildcard binds and brackets for IPv6 literals. */
-function defaultPublicUrl(resolved: Partial<Config>): string | undefined {
-  if (resolved.HOST === undefined || resolved.PORT === undefined) return undefined;
-  const wildcard = resolved.HOST === '0.0.0.0' || resolved.HOST === '::';
-  const name = wildcard ? 'localhost' : resolved.HOST;
-  const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
-  return `http://${bracketed}:${resolved.PORT}`;
+/** `FHIR_BASE_URL`, the default of `WRITEBACK_FHIR_BASE_URL`. */
+function fhirBaseUrlOf(resolved: ResolvedSettings): string | undefined {
+  return typeof resolved.FHIR_BASE_URL === 'string' ? resolved.FHIR_BASE_URL : undefined;
 }
 
-/** Every setting fhir-fusion reads. */
-export const CONFIG_SCHEMA: ConfigSchema = {
-  HOST: {
+/** Formats `http://HOST:PORT`, using loopback for wildcard binds and brackets for IPv6 literals. */
+function defaultPublicUrl(resolved: ResolvedSettings): string | undefined {
+  const { HOST, PORT } = resolved;
+  if (typeof HOST !== 'string' || typeof PORT !== 'number') return undefined;
+  const wildcard = HOST === '0.0.0.0' || HOST === '::';
+  const name = wildcard ? 'localhost' : HOST;
+  const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+  return `http://${bracketed}:${PORT}`;
+}
+
+/**
+ * Every setting fhir-fusion reads, in documentation order: how each is parsed, defaulted,
+ * protected and described. The one place a setting is described (`description`, rendered into
+ * the README by `npm run docs:config`); {@link Config} is derived from it.
+ */
+const SETTINGS = {
+  HOST: setting({
     type: 'string',
     description: 'Interface the HTTP server binds to (0.0.0.0 for all).',
     secret: false,
     required: false,
     parse: parseString(),
     default: { kind: 'value', value: '127.0.0.1' },
-  },
-  PORT: {
+  }),
+  PORT: setting({
     type: 'integer',
     description: 'TCP port of the HTTP server (0 picks a free port).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 0, max: 65535 }),
     default: { kind: 'value', value: 8080 },
-  },
-  PUBLIC_URL: {
+  }),
+  PUBLIC_URL: setting({
     type: 'url',
     description:
       'Externally visible base URL of this server, used in Subscription endpoints, SMART launch and CDS Hooks links.',
@@ -211,76 +113,76 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseUrl(HTTP),
     default: { kind: 'derived', text: 'http://HOST:PORT', derive: defaultPublicUrl },
-  },
-  LOG_LEVEL: {
+  }),
+  LOG_LEVEL: setting({
     type: 'enum',
     description: `Log level: ${LOG_LEVELS.join(', ')}.`,
     secret: false,
     required: false,
     parse: parseEnum(LOG_LEVELS),
     default: { kind: 'value', value: 'info' },
-  },
-  DATABASE_URL: {
+  }),
+  DATABASE_URL: setting({
     type: 'url',
     description: 'PostgreSQL connection URL. Unset: an embedded Postgres is started under DATA_DIR/postgres.',
     secret: true,
     required: false,
     parse: parseUrl(['postgres:', 'postgresql:']),
-  },
-  DATA_DIR: {
+  }),
+  DATA_DIR: setting({
     type: 'string',
     description: 'Folder for local state; the embedded Postgres keeps its data in DATA_DIR/postgres.',
     secret: false,
     required: false,
     parse: parseString(),
     default: { kind: 'value', value: '.data' },
-  },
-  EMBEDDED_POSTGRES_PORT: {
+  }),
+  EMBEDDED_POSTGRES_PORT: setting({
     type: 'integer',
     description: 'Loopback port of the embedded Postgres (only used when DATABASE_URL is unset).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 65535 }),
     default: { kind: 'value', value: 54320 },
-  },
-  FHIR_BASE_URL: {
+  }),
+  FHIR_BASE_URL: setting({
     type: 'url',
     description: "The EHR's FHIR R4 base URL (e.g. https://ehr.example.org/fhir/R4).",
     secret: false,
     required: true,
     parse: parseUrl(HTTP),
-  },
-  FHIR_AUTH: {
+  }),
+  FHIR_AUTH: setting({
     type: 'enum',
     description: `How to authenticate to the EHR: ${FHIR_AUTH_MODES.join(', ')}.`,
     secret: false,
     required: false,
     parse: parseEnum(FHIR_AUTH_MODES),
     default: { kind: 'value', value: 'none' },
-  },
-  FHIR_BEARER_TOKEN: {
+  }),
+  FHIR_BEARER_TOKEN: setting({
     type: 'string',
     description: 'Static bearer token for the EHR; required when FHIR_AUTH=bearer.',
     secret: true,
     required: false,
     parse: parseString(),
-  },
-  SMART_CLIENT_ID: {
+  }),
+  SMART_CLIENT_ID: setting({
     type: 'string',
     description: 'SMART Backend Services client_id; required when FHIR_AUTH=smart-backend-services.',
     secret: false,
     required: false,
     parse: parseString(),
-  },
-  SMART_PRIVATE_KEY_FILE: {
+  }),
+  SMART_PRIVATE_KEY_FILE: setting({
     type: 'string',
     description:
       'File with the SMART Backend Services private key (PEM or JWK, RS384 or ES384); required when FHIR_AUTH=smart-backend-services.',
     secret: false,
     required: false,
     parse: parseString(),
-  },
-  SMART_SCOPES: {
+  }),
+  SMART_SCOPES: setting({
     type: 'string',
     description: 'Space-separated SMART v2 system scopes requested from the token endpoint.',
     secret: false,
@@ -290,24 +192,24 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       expected: 'space-separated scopes (single spaces, no leading or trailing space)',
     }),
     default: { kind: 'value', value: DEFAULT_SMART_SCOPES },
-  },
-  SMART_PREVIOUS_PRIVATE_KEY_FILE: {
+  }),
+  SMART_PREVIOUS_PRIVATE_KEY_FILE: setting({
     type: 'string',
     description:
       'Key rotation: the previous SMART Backend Services private key file; its public key stays in /.well-known/jwks.json while SMART_PRIVATE_KEY_FILE signs.',
     secret: false,
     required: false,
     parse: parseString(),
-  },
-  SMART_APP_CLIENT_ID: {
+  }),
+  SMART_APP_CLIENT_ID: setting({
     type: 'string',
     description: 'client_id the EHR registered for the clinician review app (launch URL /review/launch).',
     secret: false,
     required: false,
     parse: parseString(),
     default: { kind: 'value', value: 'fhir-fusion-review' },
-  },
-  SMART_APP_ISSUERS: {
+  }),
+  SMART_APP_ISSUERS: setting({
     type: 'list',
     description:
       'Comma-separated FHIR base URLs (iss) allowed to launch the review app; a launch from any other iss is refused. Empty: FHIR_BASE_URL only.',
@@ -315,8 +217,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseList({ parse: parseUrl(HTTP), expected: 'http(s) FHIR base URLs' }),
     default: { kind: 'value', value: [] },
-  },
-  SMART_APP_SCOPES: {
+  }),
+  SMART_APP_SCOPES: setting({
     type: 'string',
     description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
     secret: false,
@@ -326,8 +228,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       expected: 'space-separated scopes (single spaces, no leading or trailing space)',
     }),
     default: { kind: 'value', value: DEFAULT_SMART_APP_SCOPES },
-  },
-  CDS_HOOKS_CLIENTS: {
+  }),
+  CDS_HOOKS_CLIENTS: setting({
     type: 'string-map',
     description:
       'JSON object of CDS client JWT iss → JWKS URL of its signing keys (ES384/RS384); calls from any other iss are refused with 401.',
@@ -335,48 +237,48 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseStringMap(),
     default: { kind: 'value', value: {} },
-  },
-  CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: {
+  }),
+  CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: setting({
     type: 'duration-ms',
     description: 'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 1000 }),
     default: { kind: 'value', value: 7 * 24 * 3_600_000 },
-  },
-  CDS_HOOKS_MODELS: {
+  }),
+  CDS_HOOKS_MODELS: setting({
     type: 'list',
     description: 'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
     secret: false,
     required: false,
     parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
     default: { kind: 'value', value: [] },
-  },
-  CDS_HOOKS_CORS_ORIGINS: {
+  }),
+  CDS_HOOKS_CORS_ORIGINS: setting({
     type: 'list',
     description: 'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
     secret: false,
     required: false,
     parse: parseList({ parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }), expected: '* or http(s)://host[:port] origins' }),
     default: { kind: 'value', value: ['*'] },
-  },
-  WRITEBACK_FHIR_BASE_URL: {
+  }),
+  WRITEBACK_FHIR_BASE_URL: setting({
     type: 'url',
     description: 'FHIR base URL that RiskAssessment, Provenance and Device resources are written to.',
     secret: false,
     required: false,
     parse: parseUrl(HTTP),
-    default: { kind: 'derived', text: 'FHIR_BASE_URL', derive: (resolved) => resolved.FHIR_BASE_URL },
-  },
-  DICOMWEB_BASE_URL: {
+    default: { kind: 'derived', text: 'FHIR_BASE_URL', derive: fhirBaseUrlOf },
+  }),
+  DICOMWEB_BASE_URL: setting({
     type: 'url',
     description:
       "DICOMweb base URL of the PACS; its host is always allowed. Unset: use the ImagingStudy's endpoints only.",
     secret: false,
     required: false,
     parse: parseUrl(HTTP),
-  },
-  DICOMWEB_ALLOWED_HOSTS: {
+  }),
+  DICOMWEB_ALLOWED_HOSTS: setting({
     type: 'list',
     description:
       'Comma-separated host[:port] entries that DICOMweb URLs found in EHR data may point to; others are never called.',
@@ -390,16 +292,16 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       expected: 'host or host:port',
     }),
     default: { kind: 'value', value: [] },
-  },
-  MODELS_DIR: {
+  }),
+  MODELS_DIR: setting({
     type: 'string',
     description: 'Model repository folder, laid out as <name>/<version>/{model.onnx,manifest.json,card.md}.',
     secret: false,
     required: false,
     parse: parseString(),
     default: { kind: 'value', value: 'models' },
-  },
-  SIMILAR_CASES_MODEL: {
+  }),
+  SIMILAR_CASES_MODEL: setting({
     type: 'string',
     description:
       'name@version of the ECG ↔ report embedding model (MODELS_DIR/<name>/<version>/embedding-manifest.json) that indexes assessed patients and answers $similar-cases; off disables similar-case retrieval.',
@@ -407,8 +309,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseString({ pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off' }),
     default: { kind: 'value', value: 'ecg-report-clip@1' },
-  },
-  ACTIVE_MODELS: {
+  }),
+  ACTIVE_MODELS: setting({
     type: 'list',
     description:
       'Comma-separated name@version of the models to serve; empty serves every model in MODELS_DIR.',
@@ -416,8 +318,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseList({ parse: parseString({ pattern: MODEL_REF }), expected: 'name@version' }),
     default: { kind: 'value', value: [] },
-  },
-  EXECUTION_PROVIDERS: {
+  }),
+  EXECUTION_PROVIDERS: setting({
     type: 'list',
     description: `Comma-separated ONNX Runtime execution providers in preference order: ${EXECUTION_PROVIDER_NAMES.join(', ')}.`,
     secret: false,
@@ -427,8 +329,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       expected: EXECUTION_PROVIDER_NAMES.join(' or '),
     }),
     default: { kind: 'value', value: ['cpu'] },
-  },
-  INFERENCE_THREADS: {
+  }),
+  INFERENCE_THREADS: setting({
     type: 'integer',
     description: 'Worker threads that run ONNX sessions (session.run blocks its thread).',
     secret: false,
@@ -439,32 +341,32 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       text: 'min(2, CPU cores)',
       derive: () => Math.min(2, availableParallelism()),
     },
-  },
-  BATCH_MAX_SIZE: {
+  }),
+  BATCH_MAX_SIZE: setting({
     type: 'integer',
     description: 'Largest micro-batch of patients sent to one session.run.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 4096 }),
     default: { kind: 'value', value: 32 },
-  },
-  BATCH_MAX_DELAY_MS: {
+  }),
+  BATCH_MAX_DELAY_MS: setting({
     type: 'duration-ms',
     description: 'Longest time a request waits for its micro-batch to fill.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 0, max: 60_000 }),
     default: { kind: 'value', value: 5 },
-  },
-  INFERENCE_QUEUE_LIMIT: {
+  }),
+  INFERENCE_QUEUE_LIMIT: setting({
     type: 'integer',
     description: 'Inference requests waiting at once before new ones are refused (back-pressure).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1 }),
     default: { kind: 'value', value: 1024 },
-  },
-  INFERENCE_BACKEND: {
+  }),
+  INFERENCE_BACKEND: setting({
     type: 'enum',
     description:
       'Where inference batches run: local (ONNX Runtime in worker threads) or kserve-v2 (a Triton / KServe V2 HTTP server serving the same model repository; models are still verified locally).',
@@ -472,24 +374,24 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseEnum(['local', 'kserve-v2'] as const),
     default: { kind: 'value', value: 'local' },
-  },
-  KSERVE_BASE_URL: {
+  }),
+  KSERVE_BASE_URL: setting({
     type: 'url',
     description:
       'Base URL of the KServe V2 / Triton HTTP endpoint (e.g. http://triton:8000); required when INFERENCE_BACKEND=kserve-v2.',
     secret: false,
     required: false,
     parse: parseUrl(HTTP),
-  },
-  INTAKE_MAX_BODY_BYTES: {
+  }),
+  INTAKE_MAX_BODY_BYTES: setting({
     type: 'integer',
     description: 'Largest subscription notification body accepted, in bytes.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1024 }),
     default: { kind: 'value', value: 1_048_576 },
-  },
-  SUBSCRIPTION_SECRETS: {
+  }),
+  SUBSCRIPTION_SECRETS: setting({
     type: 'string-map',
     description:
       'JSON object of Subscription id → shared secret that the notifications of that Subscription must carry.',
@@ -497,8 +399,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseStringMap(),
     default: { kind: 'value', value: {} },
-  },
-  SUBSCRIPTION_MODE: {
+  }),
+  SUBSCRIPTION_MODE: setting({
     type: 'enum',
     description:
       'How `subscriptions sync` subscribes: auto (topic-based where the CapabilityStatement advertises the Subscriptions Backport IG, else criteria), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).',
@@ -506,24 +408,24 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseEnum(['auto', 'criteria', 'topic', 'polling'] as const),
     default: { kind: 'value', value: 'auto' },
-  },
-  SUBSCRIPTION_HEARTBEAT_S: {
+  }),
+  SUBSCRIPTION_HEARTBEAT_S: setting({
     type: 'integer',
     description: 'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 86_400 }),
     default: { kind: 'value', value: 60 },
-  },
-  SUBSCRIPTION_CHECK_INTERVAL_MS: {
+  }),
+  SUBSCRIPTION_CHECK_INTERVAL_MS: setting({
     type: 'duration-ms',
     description: 'How often missed heartbeats are checked and polling-mode searches run.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 100, max: 3_600_000 }),
     default: { kind: 'value', value: 10_000 },
-  },
-  SUBSCRIPTION_EVENT_GAP_WINDOW: {
+  }),
+  SUBSCRIPTION_EVENT_GAP_WINDOW: setting({
     type: 'integer',
     description:
       'Largest jump in Backport `events-since-subscription-start` whose missing event numbers are fetched one by one with `$events`; a larger jump is reconciled by one `_lastUpdated` search instead, so no notification costs more than this many inbox rows.',
@@ -531,8 +433,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseInteger({ min: 1, max: 10_000 }),
     default: { kind: 'value', value: 100 },
-  },
-  INTAKE_REPLAY_WINDOW_S: {
+  }),
+  INTAKE_REPLAY_WINDOW_S: setting({
     type: 'integer',
     description:
       'How long the hash of each authenticated delivery is remembered per subscription: a byte-identical delivery within this window is answered 200 and stored nothing; a delivery whose timestamp header is older than this is refused.',
@@ -540,32 +442,32 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseInteger({ min: 60, max: 30 * 86_400 }),
     default: { kind: 'value', value: 86_400 },
-  },
-  COALESCE_WINDOW_MS: {
+  }),
+  COALESCE_WINDOW_MS: setting({
     type: 'duration-ms',
     description: 'Notifications for one patient within this window become one job.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 0, max: 3_600_000 }),
     default: { kind: 'value', value: 2000 },
-  },
-  JOB_RETRY_LIMIT: {
+  }),
+  JOB_RETRY_LIMIT: setting({
     type: 'integer',
     description: 'Retries of a failed job before it is dead-lettered.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 0, max: 100 }),
     default: { kind: 'value', value: 8 },
-  },
-  JOB_RETRY_DELAY_S: {
+  }),
+  JOB_RETRY_DELAY_S: setting({
     type: 'integer',
     description: 'Delay before the first retry, in seconds; doubles on each further retry.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 0, max: 86_400 }),
     default: { kind: 'value', value: 2 },
-  },
-  JOB_EXPIRE_S: {
+  }),
+  JOB_EXPIRE_S: setting({
     type: 'integer',
     description:
       'Seconds a claimed job may run before it is presumed lost (worker killed) and retried elsewhere; keep it above the slowest assessment.',
@@ -573,48 +475,48 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     required: false,
     parse: parseInteger({ min: 5, max: 86_400 }),
     default: { kind: 'value', value: 300 },
-  },
-  JOB_MAINTENANCE_INTERVAL_S: {
+  }),
+  JOB_MAINTENANCE_INTERVAL_S: setting({
     type: 'integer',
     description: 'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 3600 }),
     default: { kind: 'value', value: 60 },
-  },
-  JOB_CONCURRENCY: {
+  }),
+  JOB_CONCURRENCY: setting({
     type: 'integer',
     description: 'Jobs this process works on at once.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 1024 }),
     default: { kind: 'value', value: 4 },
-  },
-  OUTBOUND_TIMEOUT_MS: {
+  }),
+  OUTBOUND_TIMEOUT_MS: setting({
     type: 'duration-ms',
     description: 'Timeout of every outbound HTTP call (FHIR, DICOMweb, token endpoint).',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 1, max: 600_000 }),
     default: { kind: 'value', value: 10_000 },
-  },
-  METRICS_ENABLED: {
+  }),
+  METRICS_ENABLED: setting({
     type: 'boolean',
     description: 'Serve Prometheus metrics at /metrics.',
     secret: false,
     required: false,
     parse: parseBoolean(),
     default: { kind: 'value', value: true },
-  },
-  TRACING_ENABLED: {
+  }),
+  TRACING_ENABLED: setting({
     type: 'boolean',
     description: 'Emit trace spans.',
     secret: false,
     required: false,
     parse: parseBoolean(),
     default: { kind: 'value', value: false },
-  },
-  RATE_LIMIT_MAX: {
+  }),
+  RATE_LIMIT_MAX: setting({
     type: 'integer',
     description: 'Requests one client (IP) may make per RATE_LIMIT_WINDOW_MS before 429 Too Many Requests.',
     secret: false,
@@ -622,31 +524,57 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     parse: parseInteger({ min: 1 }),
     // 100/s: an EHR is one client and delivers bursts (e.g. a lab batch); abusive clients still stop.
     default: { kind: 'value', value: 6000 },
-  },
-  RATE_LIMIT_WINDOW_MS: {
+  }),
+  RATE_LIMIT_WINDOW_MS: setting({
     type: 'duration-ms',
     description: 'Window of the per-client rate limit.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 1000, max: 3_600_000 }),
     default: { kind: 'value', value: 60_000 },
-  },
-  OPERATOR_TOKEN: {
+  }),
+  OPERATOR_TOKEN: setting({
     type: 'string',
     description: 'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
     secret: true,
     required: false,
     parse: parseString(),
-  },
-  AUDIT_RETENTION_DAYS: {
+  }),
+  AUDIT_RETENTION_DAYS: setting({
     type: 'integer',
     description: 'Days rows of the EHR audit trail (every read from and write to the EHR) are kept.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1 }),
     default: { kind: 'value', value: 2190 },
-  },
+  }),
 };
+
+/** The value a setting holds: its parser's type, or `undefined` too when it is optional without a default. */
+type SettingValue<D> =
+  D extends SettingDefinition<infer T>
+    ? D extends { default: SettingDefault<unknown> }
+      ? T
+      : D extends { required: true }
+        ? T
+        : T | undefined
+    : never;
+
+/**
+ * The server's validated configuration, derived from the settings table above: each key is an
+ * environment variable name (so the README, the JSON config file and the code use one spelling)
+ * and its type is what the setting's parser returns; optional settings without a default are
+ * `undefined` when unset. Objects returned by `loadConfig` are deeply frozen.
+ */
+export type Config = { -readonly [K in keyof typeof SETTINGS]: SettingValue<(typeof SETTINGS)[K]> };
+
+/** The declaration of every setting, in documentation order. */
+export type ConfigSchema = {
+  readonly [K in keyof Config]-?: SettingDefinition<NonNullable<Config[K]>>;
+};
+
+/** Every setting fhir-fusion reads. */
+export const CONFIG_SCHEMA: ConfigSchema = SETTINGS;
 
 /** Every setting key, in documentation order. */
 export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA) as ReadonlyArray<keyof Config>;

@@ -76,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   for (const key of CONFIG_KEYS) {
     const definition = CONFIG_SCHEMA[key];
     if (key in resolved || failed.has(key) || definition.default?.kind !== 'derived') continue;
-    const value = definition.default.derive(resolved as Partial<Config>);
+    const value = definition.default.derive(resolved);
     if (value !== undefined) resolved[key] = value;
   }
 

@@ -1,6 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { recentAssessments } from '../store/ledger-repository.js';
+import { textResponse } from './route-schemas.js';
+
+/** One row of `GET /api/assessments` (every column is NOT NULL in assessment_ledger). */
+const writtenAssessmentSchema = {
+  type: 'object',
+  properties: {
+    riskAssessment: { type: 'string', description: 'RiskAssessment/{id} on the write-back server.' },
+    provenance: { type: 'string', description: 'Provenance/{id} of the write.' },
+    patient: { type: 'string' },
+    model: { type: 'string', description: 'name@version' },
+    executionProvider: { type: 'string' },
+    predictions: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    missingModalities: { type: 'array', items: { type: 'string' } },
+    outcome: { type: 'string', enum: ['created', 'exists'] },
+    writtenAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
 
 /** Options of the operator page. */
 export interface AssessmentsPageOptions {
@@ -25,6 +42,7 @@ export async function assessmentsPage(app: FastifyInstance, options: Assessments
     {
       schema: {
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } },
+        response: { 200: { type: 'array', items: writtenAssessmentSchema } },
       },
     },
     async (request) => {
@@ -44,7 +62,8 @@ export async function assessmentsPage(app: FastifyInstance, options: Assessments
     },
   );
 
-  app.get('/', async (_request, reply) => {
+  const pageSchema = { response: { 200: textResponse('text/html', 'The operator page: the most recent write-backs.') } };
+  app.get('/', { schema: pageSchema }, async (_request, reply) => {
     const rows = await recentAssessments(options.pool, 100);
     const body = rows
       .map((r) => {

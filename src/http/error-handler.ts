@@ -83,6 +83,40 @@ export function operationOutcomeServerOptions(): Pick<FastifyServerOptions, 'fra
   return { frameworkErrors, clientErrorHandler };
 }
 
+/** The element a schema validation failure is about, and what is wrong with it. */
+export interface ValidationIssue {
+  /**
+   * The request element: the parameter name for params, querystring and headers (as FHIR search
+   * and operation parameters are named, e.g. `_count`), a FHIRPath-style path into the body
+   * (`feedback[0].card`), or `$this` for the body as a whole.
+   */
+  expression: string;
+  /** `<part> <element> <ajv message>`, e.g. `querystring limit must be <= 500`. */
+  diagnostics: string;
+}
+
+/**
+ * Names the element of fastify's first schema validation error (fastify "Validation and
+ * Serialization": `error.validation` holds ajv's errors, `error.validationContext` the request
+ * part). ajv reports a missing or unexpected property on the object that holds it, so the
+ * property's name is taken from `params` to point at the element itself.
+ */
+export function validationIssue(error: Pick<FastifyError, 'validation' | 'validationContext'>): ValidationIssue {
+  const first = error.validation?.[0];
+  const part = error.validationContext ?? 'request';
+  const segments = (first?.instancePath ?? '')
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = (first?.params ?? {}) as { missingProperty?: unknown; additionalProperty?: unknown };
+  const named = params.missingProperty ?? params.additionalProperty;
+  if (typeof named === 'string') segments.push(named);
+  const path = segments.reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
+  const expression = path || (part === 'body' ? '$this' : part);
+  const message = first?.message ?? 'is invalid';
+  return { expression, diagnostics: path ? `${part} ${path} ${message}` : `${part} ${message}` };
+}
+
 /**
  * Every error leaves the server as a FHIR OperationOutcome (Medplum's error currency): fastify's
  * own errors (body too large → 413 too-long, unsupported media type → 415, schema validation → 400
@@ -98,9 +132,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       body = outcome('not-supported', 'Content-Type must be application/fhir+json or application/json');
     } else if (error.validation) {
-      const first = error.validation[0];
-      const path = `${error.validationContext ?? 'request'}${first?.instancePath ?? ''}`;
-      body = outcome('invalid', `${path} ${first?.message ?? 'is invalid'}`, path);
+      const issue = validationIssue(error);
+      body = outcome('invalid', issue.diagnostics, issue.expression);
     } else if (status === 429) {
       // @fastify/rate-limit's errorResponseBuilder error (security-plugin.ts); Retry-After is already set.
       body = outcome('throttled', error.message);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { textResponse } from './route-schemas.js';
 
 /** A dependency `/readyz` checks; resolves with a short status or throws. */
 export type ReadinessCheck = () => Promise<string>;
@@ -47,7 +48,9 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
   });
 
   if (options.metricsEnabled) {
-    app.get('/metrics', async (_request, reply) => {
+    // Prometheus text exposition format 0.0.4 (or OpenMetrics, as the registry is set up).
+    const metricsSchema = { response: { 200: textResponse('text/plain', 'Prometheus metrics in the text exposition format.') } };
+    app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
       await options.beforeScrape?.().catch(() => undefined);
       reply.type(options.registry.contentType);
       return options.registry.metrics();

@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { allOk, outcome } from '../fhir/operation-outcome.js';
+import { errorResponses, operationOutcomeSchema, parsedBodySchema } from '../http/route-schemas.js';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { createDeliveryReplayStore } from '../store/delivery-replay-repository.js';
@@ -38,14 +39,12 @@ interface ParsedDelivery {
   store?: StoreOptions;
 }
 
-const operationOutcomeSchema = {
-  type: 'object',
-  required: ['resourceType', 'issue'],
-  properties: { resourceType: { const: 'OperationOutcome' }, issue: { type: 'array' } },
-  additionalProperties: true,
-} as const;
+const responses = { 200: operationOutcomeSchema, ...errorResponses };
 
-const responses = { 200: operationOutcomeSchema, '4xx': operationOutcomeSchema, '5xx': operationOutcomeSchema };
+/** The notification as sent; parsed (and its signature checked on the raw bytes) by the handler. */
+const notificationBody = parsedBodySchema(
+  'A FHIR resource (rest-hook with payload), a Subscriptions Backport IG notification Bundle, or nothing (a ping).',
+);
 
 /**
  * Rest-hook intake. The subscription key in the path identifies which subscription (and secret)
@@ -124,6 +123,7 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     {
       schema: {
         params: { type: 'object', properties: { key: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } } },
+        body: notificationBody,
         response: responses,
       },
     },
@@ -164,6 +164,7 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
             id: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' },
           },
         },
+        body: notificationBody,
         response: responses,
       },
     },

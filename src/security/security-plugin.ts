@@ -85,7 +85,8 @@ async function security(app: FastifyInstance, options: SecurityPluginOptions): P
       },
     },
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const openapiSchema = { hide: true, response: { 200: { type: 'object', additionalProperties: true, description: 'OpenAPI 3.0 document.' } } };
+  app.get('/openapi.json', { schema: openapiSchema }, async () => app.swagger());
 }
 
 /** The hardening plugin; register it in the root plugin before any route. */

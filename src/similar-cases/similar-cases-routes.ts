@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outcome, type IssueCode } from '../fhir/operation-outcome.js';
+import { errorResponses, fhirResourceSchema } from '../http/route-schemas.js';
 import { readGrant, TokenVerificationUnavailableError, type CallerAuthorization, type CallerTokenVerifier } from '../security/caller-token.js';
 import type { CaseIndex } from './case-index.js';
 import type { EmbeddingModel } from './embedding-model.js';
@@ -24,6 +25,29 @@ export interface SimilarCasesRoutesOptions {
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/**
+ * The operations' parameters and answers (FHIR R4 §2.21.0.4 Operation invocation). Parameter
+ * values are checked by the handler after the caller's token is (it names `_count`, `text` and
+ * `Patient.id` in its OperationOutcome), so the schema types them as strings only.
+ */
+const countParameter = { type: 'string', description: 'Number of neighbours, 1 to the configured maximum (default 5).' } as const;
+const searchsetResponse = {
+  200: fhirResourceSchema('Bundle', 'searchset Bundle of the neighbours\' ECG reports; search.score is the cosine similarity.'),
+  ...errorResponses,
+} as const;
+const similarCasesSchema = {
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'Patient id on the EHR.' } } },
+  querystring: { type: 'object', properties: { _count: countParameter } },
+  response: searchsetResponse,
+} as const;
+const similarEcgsSchema = {
+  querystring: {
+    type: 'object',
+    properties: { text: { type: 'string', description: 'Free-text ECG description, 1 to 500 characters.' }, _count: countParameter },
+  },
+  response: searchsetResponse,
+} as const;
 
 function fail(reply: FastifyReply, status: number, code: IssueCode, diagnostics: string, expression?: string): FastifyReply {
   return reply.code(status).type(FHIR_JSON).send(outcome(code, diagnostics, expression));
@@ -101,6 +125,7 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
 
   fastify.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     '/fhir-fusion/Patient/:id/$similar-cases',
+    { schema: similarCasesSchema },
     async (request, reply) => {
       const caller = await authenticate(request, reply);
       if (!caller.ok) return caller.reply;
@@ -130,7 +155,7 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
     },
   );
 
-  fastify.get<{ Querystring: Record<string, unknown> }>('/fhir-fusion/$similar-ecgs', async (request, reply) => {
+  fastify.get<{ Querystring: Record<string, unknown> }>('/fhir-fusion/$similar-ecgs', { schema: similarEcgsSchema }, async (request, reply) => {
     const caller = await authenticate(request, reply);
     if (!caller.ok) return caller.reply;
     const { token, auth } = caller;

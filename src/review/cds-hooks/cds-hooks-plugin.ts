@@ -7,6 +7,7 @@ import type { Config } from '../../config/config-schema.js';
 import { outcome } from '../../fhir/operation-outcome.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
+import { errorResponses, looseObjectSchema, parsedBodySchema, textResponse } from '../../http/route-schemas.js';
 import type { Metrics } from '../../observability/create-metrics.js';
 import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';
@@ -37,6 +38,45 @@ export interface CdsHooksPluginOptions {
 }
 
 const JSON_TYPE = 'application/json';
+
+/** `{id}` of a CDS service (§Calling a CDS Service: `{baseUrl}/cds-services/{service.id}`); looked up by the handler. */
+const serviceParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+
+/** §Discovery: `services`, each with hook, title, description, id and prefetch. */
+const discoverySchema = {
+  response: {
+    200: {
+      type: 'object',
+      required: ['services'],
+      properties: { services: { type: 'array', items: looseObjectSchema('A CDS Service definition.') } },
+    },
+  },
+} as const;
+
+/**
+ * §HTTP Request / §CDS Service Response. The body is parsed by `parseHookRequest` after the client
+ * JWT is verified (§Trusting CDS Clients), so its schema only documents it.
+ */
+const serviceSchema = {
+  params: serviceParams,
+  body: parsedBodySchema('§HTTP Request: hook, hookInstance, context, and optionally fhirServer, fhirAuthorization, prefetch.'),
+  response: {
+    200: {
+      type: 'object',
+      required: ['cards'],
+      properties: { cards: { type: 'array', items: looseObjectSchema('A CDS Hooks card.') } },
+      additionalProperties: true,
+    },
+    ...errorResponses,
+  },
+} as const;
+
+/** §Feedback: parsed by `parseFeedback` after the client JWT is verified; answered with `{}`. */
+const feedbackSchema = {
+  params: serviceParams,
+  body: parsedBodySchema('§Feedback: `feedback`, a non-empty array of { card, outcome, outcomeTimestamp, acceptedSuggestions?, overrideReason? }.'),
+  response: { 200: { type: 'object', description: 'Empty object: the feedback is recorded.' }, ...errorResponses },
+} as const;
 
 function sendOutcome(reply: FastifyReply, status: number, body: OperationOutcome): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer error="invalid_token"');
@@ -75,7 +115,7 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
     maxAge: 600,
   });
 
-  app.get('/', async (_request, reply) => reply.type(JSON_TYPE).send({ services: CDS_SERVICES }));
+  app.get('/', { schema: discoverySchema }, async (_request, reply) => reply.type(JSON_TYPE).send({ services: CDS_SERVICES }));
 
   app.get<{ Params: { name: string; version: string } }>(
     '/model-cards/:name/:version',
@@ -86,6 +126,7 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
           required: ['name', 'version'],
           properties: { name: { type: 'string', maxLength: 100 }, version: { type: 'string', maxLength: 100 } },
         },
+        response: { 200: textResponse('text/markdown', 'The model card (Markdown).'), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -95,7 +136,7 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
     },
   );
 
-  app.post<{ Params: { id: string } }>('/:id', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/:id', { schema: serviceSchema }, async (request, reply) => {
     const service = findCdsService(request.params.id);
     if (!service) return sendOutcome(reply, 404, outcome('not-found', 'No such CDS service', 'id'));
     // §Trusting CDS Clients: aud is the URL of the CDS Service endpoint being invoked.
@@ -129,7 +170,7 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
     return reply.type(JSON_TYPE).send(response);
   });
 
-  app.post<{ Params: { id: string } }>('/:id/feedback', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/:id/feedback', { schema: feedbackSchema }, async (request, reply) => {
     const service = findCdsService(request.params.id);
     if (!service) return sendOutcome(reply, 404, outcome('not-found', 'No such CDS service', 'id'));
     const auth = await verify(request.headers.authorization, [

@@ -1,12 +1,14 @@
 import formbody from '@fastify/formbody';
 import type { Endpoint, ImagingStudy, RiskAssessment } from '@medplum/fhirtypes';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/config-schema.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
+import { validationIssue } from '../../http/error-handler.js';
+import { redirectResponse, textResponse } from '../../http/route-schemas.js';
 import type { Queryable } from '../../store/sql.js';
 import { isFusionAssessment } from './assessment-view.js';
 import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
@@ -66,6 +68,66 @@ function s256(verifier: string): string {
 /** RFC 7636 §4.1: 43–128 characters from the unreserved set. */
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
+/** Every refusal of the app is an HTML page (see the error handler below), never JSON. */
+const htmlErrors = {
+  '4xx': textResponse('text/html', 'Error page: what went wrong and what the clinician can do.'),
+  '5xx': textResponse('text/html', 'Error page without internal detail.'),
+} as const;
+const htmlPage = (description: string) => ({ 200: textResponse('text/html', description), ...htmlErrors });
+/** A query parameter the handler reads; a repeated one (an array) fails the schema (400 page). */
+const text = (description: string) => ({ type: 'string', description }) as const;
+const idParams = (name: string, description: string) =>
+  ({ type: 'object', required: [name], properties: { [name]: text(description) } }) as const;
+
+/**
+ * The routes' schemas. Values are checked by the handlers (after the session is, with the refusal
+ * pages that say what to do), so parameters are typed as strings only.
+ */
+const schemas = {
+  // SMART App Launch 2 §"Launch App": `iss` and `launch` (EHR launch) or neither (standalone).
+  launch: {
+    querystring: { type: 'object', properties: { iss: text('FHIR base URL of the launching EHR.'), launch: text('Opaque launch context.') } },
+    response: { 302: redirectResponse('To the EHR authorization endpoint.'), ...htmlErrors },
+  },
+  // RFC 6749 §4.1.2 (and §4.1.2.1 for errors).
+  callback: {
+    querystring: {
+      type: 'object',
+      properties: {
+        code: text('Authorization code.'),
+        state: text('The state this browser was given at launch.'),
+        error: text('RFC 6749 §4.1.2.1 error code.'),
+        error_description: text('Human-readable error.'),
+      },
+    },
+    response: { 303: redirectResponse('To the review page, signed in.'), ...htmlErrors },
+  },
+  page: {
+    querystring: { type: 'object', properties: { saved: text('1 after a review was saved.') } },
+    response: htmlPage('The review page of the patient in context.'),
+  },
+  feedback: {
+    body: {
+      type: 'object',
+      properties: {
+        csrf: text('The session\'s form token.'),
+        verdict: text('agree or disagree.'),
+        comment: text('Free text, at most 2,000 characters.'),
+        assessment: text('RiskAssessment id.'),
+      },
+    },
+    response: { 303: redirectResponse('Back to the review page with saved=1.'), ...htmlErrors },
+  },
+  thumbnail: {
+    params: idParams('id', 'ImagingStudy id.'),
+    response: { 200: textResponse('image/png', 'Thumbnail of the study\'s first image.', 'binary'), ...htmlErrors },
+  },
+  asset: {
+    params: idParams('file', 'File name, e.g. review.css.'),
+    response: { 200: textResponse('text/css', 'The page\'s stylesheet.'), ...htmlErrors },
+  },
+} as const;
+
 const stringQuery = (request: FastifyRequest): Record<string, string | undefined> => {
   const query = (request.query ?? {}) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
@@ -92,11 +154,13 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   const assetsPrefix = `${REVIEW_PREFIX}/assets`;
 
   await app.register(formbody);
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     const refusal =
       error instanceof ReviewError
         ? error
-        : new ReviewError(500, 'Something went wrong', 'The review page could not be shown because of an internal error.', 'Try again; if it keeps happening, tell your EHR integration team.');
+        : error.validation
+          ? new ReviewError(400, 'Request not valid', `The request is not what this page expects: ${validationIssue(error).diagnostics}.`)
+          : new ReviewError(500, 'Something went wrong', 'The review page could not be shown because of an internal error.', 'Try again; if it keeps happening, tell your EHR integration team.');
     if (!(error instanceof ReviewError)) {
       request.log.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'review app request failed');
     }
@@ -132,7 +196,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     createClinicianFhir({ iss: session.iss, accessToken: session.accessToken, fetch: fetchImpl });
 
   // SMART App Launch 2 §"EHR launch" / §"Standalone launch": the launch URL registered with the EHR.
-  app.get(`${REVIEW_PREFIX}/launch`, async (request, reply) => {
+  app.get(`${REVIEW_PREFIX}/launch`, { schema: schemas.launch }, async (request, reply) => {
     const query = stringQuery(request);
     const iss = query.iss ? normalisedIss(query.iss) : allowed[0];
     if (!iss || !allowed.includes(iss)) {
@@ -173,7 +237,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   });
 
   // RFC 6749 §4.1.2: the EHR redirects back with `code` and the `state` it was given.
-  app.get(`${REVIEW_PREFIX}/callback`, async (request, reply) => {
+  app.get(`${REVIEW_PREFIX}/callback`, { schema: schemas.callback }, async (request, reply) => {
     const query = stringQuery(request);
     const launch = query.state ? await store.takeLaunch(query.state) : undefined;
     const browser = readCookie(request, LAUNCH_COOKIE);
@@ -219,7 +283,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     return reply.header('cache-control', 'no-store').redirect(REVIEW_PREFIX, 303);
   });
 
-  app.get(REVIEW_PREFIX, async (request, reply) => {
+  app.get(REVIEW_PREFIX, { schema: schemas.page }, async (request, reply) => {
     const session = await sessionFor(request);
     const data = await loadReviewData(fhirFor(session), session.patientId, options.findSimilar);
     const notice = stringQuery(request).saved === '1' ? 'Your review was saved to the chart.' : undefined;
@@ -233,7 +297,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   });
 
-  app.post(`${REVIEW_PREFIX}/feedback`, async (request, reply) => {
+  app.post(`${REVIEW_PREFIX}/feedback`, { schema: schemas.feedback }, async (request, reply) => {
     const session = await sessionFor(request);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const field = (name: string): string => (typeof body[name] === 'string' ? (body[name] as string) : '');
@@ -265,7 +329,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     return reply.redirect(`${REVIEW_PREFIX}?saved=1`, 303);
   });
 
-  app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {
     const session = await sessionFor(request);
     if (!options.thumbnails) throw new ReviewError(404, 'No image', 'Image retrieval is not configured.', 'Nothing to do.');
     const { id } = request.params;
@@ -285,7 +349,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   });
 
   const assets = new Map<string, string>();
-  app.get<{ Params: { file: string } }>(`${assetsPrefix}/:file`, async (request, reply) => {
+  app.get<{ Params: { file: string } }>(`${assetsPrefix}/:file`, { schema: schemas.asset }, async (request, reply) => {
     const { file } = request.params;
     if (!ASSETS.has(file)) throw new ReviewError(404, 'Not found', 'No such file.', 'Nothing to do.');
     let text = assets.get(file);

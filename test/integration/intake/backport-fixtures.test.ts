@@ -1,17 +1,12 @@
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import type { RunningServer } from '../../../src/main.js';
-import { startServer } from '../../../src/main.js';
-import type { SandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
 import { thirdPartyFixture } from '../../helpers/fixtures.js';
-import { testConfig } from '../../helpers/test-config.js';
-import type { TestDatabase } from '../../helpers/test-database.js';
-import { createTestDatabase } from '../../helpers/test-database.js';
+import { useFusionFixture } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'backport-fixture-secret';
 
@@ -53,8 +48,6 @@ function idOnly(subscription: string, eventNumber: number, focus: string): strin
 }
 
 describe('Backport IG notifications at POST /intake/{key}', () => {
-  let db: TestDatabase;
-  let ehr: SandboxEhr;
   let server: RunningServer;
   let pool: pg.Pool;
   let fhirBaseUrl: string;
@@ -72,18 +65,10 @@ describe('Backport IG notifications at POST /intake/{key}', () => {
     await pool.query(sql.text, sql.values);
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    ehr = await createSandboxEhr({ logger: false });
-    fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
-    server = await startServer(testConfig({ DATABASE_URL: db.url, FHIR_BASE_URL: fhirBaseUrl, SUBSCRIPTION_CHECK_INTERVAL_MS: '500' }));
-    pool = server.runtime.pool;
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await ehr?.close();
-    await db?.drop();
+  // The tests register their own subscriptions (upsertSubscriptionSql), not the EHR's.
+  const fixture = useFusionFixture({ subscribe: false, config: () => ({ SUBSCRIPTION_CHECK_INTERVAL_MS: '500' }) });
+  beforeAll(() => {
+    ({ server, pool, fhirBaseUrl } = fixture());
   });
 
   it('answers the handshake and activates the subscription, learning its EHR id', async () => {

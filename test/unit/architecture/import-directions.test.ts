@@ -17,37 +17,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { layers } from './layers.js';
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
-
-/**
- * Layers, top to bottom. A folder (the first path segment under `src/`; a top-level file counts as
- * its own name without `.ts`) may import only folders in strictly lower layers, plus its own.
- */
-const layers: readonly (readonly string[])[] = [
-  // The command line, and `main.ts` (listen + graceful shutdown) which `serve` and `demo` start.
-  ['cli'],
-  ['main'],
-  // Entry points over the runtime: the fastify app, the bulk backfill, the offline evaluation (which
-  // measures what the stages below serve: scoring and similar-case retrieval).
-  ['app', 'backfill', 'evaluation'],
-  // Opens everything once, closes it in reverse.
-  ['runtime'],
-  // The stages: what a request or a job does. subscriptions/ (registering and watching the EHR's
-  // subscriptions, resolving id-only events, gap recovery) sits above intake/ because what it
-  // recovers enters the inbox through intake's parse-and-store, like a delivered notification.
-  ['review', 'similar-cases', 'pipeline', 'subscriptions'],
-  ['intake'],
-  // What the stages are built from. security/ (operator access, EHR audit trail) and http/ (error
-  // handler, health and page routes) are fastify and fetch plumbing the stages share.
-  ['assembly', 'preprocess', 'inference', 'writeback', 'jobs', 'security', 'http'],
-  // Talking to the outside: the EHR/PACS client and Postgres.
-  ['fhir', 'store'],
-  // Shared by everything: configuration, logs/metrics/traces …
-  ['config', 'observability'],
-  // … and the types every stage shares (they import nothing of ours but each other).
-  ['contracts'],
-];
 
 /** The sandbox is a leaf for the CLI and the tests only: it may import anything below `cli/`. */
 const sandboxFolder = 'sandbox';

@@ -1,0 +1,30 @@
+/**
+ * Layers of `src/`, top to bottom. A folder (the first path segment under `src/`; a top-level file
+ * counts as its own name without `.ts`) may import only folders in strictly lower layers, plus its
+ * own. `import-directions.test.ts` enforces them; `readme-layout.test.ts` checks that the README's
+ * "Architecture" diagram draws the same rows.
+ */
+export const layers: readonly (readonly string[])[] = [
+  // The command line, and `main.ts` (listen + graceful shutdown) which `serve` and `demo` start.
+  ['cli'],
+  ['main'],
+  // Entry points over the runtime: the fastify app, the bulk backfill, the offline evaluation (which
+  // measures what the stages below serve: scoring and similar-case retrieval).
+  ['app', 'backfill', 'evaluation'],
+  // Opens everything once, closes it in reverse.
+  ['runtime'],
+  // The stages: what a request or a job does. subscriptions/ (registering and watching the EHR's
+  // subscriptions, resolving id-only events, gap recovery) sits above intake/ because what it
+  // recovers enters the inbox through intake's parse-and-store, like a delivered notification.
+  ['review', 'similar-cases', 'pipeline', 'subscriptions'],
+  ['intake'],
+  // What the stages are built from. security/ (operator access, EHR audit trail) and http/ (error
+  // handler, health and page routes) are fastify and fetch plumbing the stages share.
+  ['assembly', 'preprocess', 'inference', 'writeback', 'jobs', 'security', 'http'],
+  // Talking to the outside: the EHR/PACS client and Postgres.
+  ['fhir', 'store'],
+  // Shared by everything: configuration, logs/metrics/traces …
+  ['config', 'observability'],
+  // … and the types every stage shares (they import nothing of ours but each other).
+  ['contracts'],
+];
