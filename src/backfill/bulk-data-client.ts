@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FetchLike } from '../contracts/fetch-like.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** One output file listed in a Bulk Data completion manifest. */
 export interface ExportOutputFile {
@@ -39,7 +40,7 @@ export interface ExportParameters {
 
 /** The kick-off URL for the parameters against a FHIR base URL. */
 export function kickOffUrl(fhirBaseUrl: string, p: ExportParameters): string {
-  const base = fhirBaseUrl.replace(/\/$/, '');
+  const base = withoutTrailingSlash(fhirBaseUrl);
   const path =
     p.level === 'system' ? '/$export' : p.level === 'patient' ? '/Patient/$export' : `/Group/${encodeURIComponent(p.groupId ?? '')}/$export`;
   const query = new URLSearchParams();

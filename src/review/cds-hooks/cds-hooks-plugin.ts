@@ -18,6 +18,7 @@ import { loadHookData } from './load-hook-data.js';
 import { parseFeedback } from './parse-feedback.js';
 import { parseHookRequest } from './parse-hook-request.js';
 import { createCdsClientJwtVerifier, type CdsClientJwtVerifier } from './verify-cds-client-jwt.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Options of {@link cdsHooksPlugin}. */
 export interface CdsHooksPluginOptions {
@@ -57,7 +58,7 @@ function withTimeout(base: FetchLike, timeoutMs: number): FetchLike {
  */
 export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPluginOptions): Promise<void> {
   const { config, pool, metrics } = options;
-  const publicUrl = config.PUBLIC_URL.replace(/\/+$/, '');
+  const publicUrl = withoutTrailingSlash(config.PUBLIC_URL);
   // JWKS and the CDS client's FHIR server: redirects are followed only within the origin asked for.
   const baseFetch = createRedirectGuardedFetch({ fetch: options.fetch ?? globalThis.fetch });
   const verify =
