@@ -1,22 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FetchLike } from '../contracts/fetch-like.js';
 import { withoutTrailingSlash } from '../contracts/base-url.js';
-
-/** One output file listed in a Bulk Data completion manifest. */
-export interface ExportOutputFile {
-  type: string;
-  url: string;
-  count?: number;
-}
-
-/** The completion manifest (Bulk Data Access 2.0 §Response - Complete Status). */
-export interface ExportManifest {
-  transactionTime: string;
-  request: string;
-  requiresAccessToken: boolean;
-  output: ExportOutputFile[];
-  error: ExportOutputFile[];
-}
+import type { ExportManifest } from '../contracts/bulk-export.js';
 
 /** The export server answered something the IG does not allow, or an error. */
 export class BulkDataError extends Error {

@@ -10,7 +10,7 @@ import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import type { Metrics } from '../../observability/create-metrics.js';
 import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';
-import { recordFeedback, recordIssuedCards, unknownCards } from './cds-card-store.js';
+import { recordFeedback, recordIssuedCards, unknownCards } from '../../store/cds-card-repository.js';
 import { CDS_SERVICES, findCdsService } from './cds-service-definitions.js';
 import { createCardModelLookup } from './card-model-lookup.js';
 import { createPgJtiReplayStore } from '../../store/jti-replay-repository.js';

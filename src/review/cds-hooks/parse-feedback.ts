@@ -1,5 +1,5 @@
 import type { Coding } from '@medplum/fhirtypes';
-import type { FeedbackItem } from './cds-hooks-types.js';
+import type { FeedbackItem } from '../../contracts/cds-feedback.js';
 import type { Result } from '../../contracts/result.js';
 import { invalid, isObject, type InvalidCdsInput } from './parse-result.js';
 

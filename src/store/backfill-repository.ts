@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
-import type { ExportManifest } from './bulk-data-client.js';
-import { withTransaction } from '../store/transaction.js';
+import type { ExportManifest } from '../contracts/bulk-export.js';
+import { withTransaction } from './transaction.js';
 
 /** A backfill run as stored (migration 0006). */
 export interface BackfillRun {
