@@ -1,11 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Pipeline stages timed by {@link Metrics.stageSeconds}. */
-export type PipelineStage = 'assembly' | 'preprocess' | 'inference' | 'writeback' | 'end-to-end';
-
-/** Outcomes of one write-back transaction. */
-export type WritebackOutcome = 'created' | 'exists' | 'failed';
-
 /**
  * Every metric family the server exports, created up front so `/metrics` lists them all from the
  * first scrape (Prometheus alerting on absent series needs the series to exist). Names follow the
