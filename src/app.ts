@@ -25,6 +25,8 @@ import { securityOptions, securityPlugin } from './security/security-plugin.js';
 import { reviewSimilarCases } from './similar-cases/open-similar-cases.js';
 import { similarCasesPlugin } from './similar-cases/similar-cases-plugin.js';
 import { inboxCounts } from './store/inbox-repository.js';
+import { pingDatabase } from './store/database.js';
+import { withoutTrailingSlash } from './contracts/base-url.js';
 
 export { REPO_ROOT } from './runtime/open-runtime.js';
 
@@ -137,7 +139,7 @@ export const routesPlugin = fp(
       },
       checks: {
         database: async () => {
-          await pool.query('SELECT 1');
+          await pingDatabase(pool);
           return runtime.database.embedded ? 'embedded postgres' : 'postgres';
         },
         models: async () => {
@@ -147,7 +149,7 @@ export const routesPlugin = fp(
           return served.map((m) => `${m.manifest.name}@${m.manifest.version}`).join(', ');
         },
         ehr: async () => {
-          const response = await outbound.fetch(`${config.FHIR_BASE_URL.replace(/\/$/, '')}/metadata`, {
+          const response = await outbound.fetch(`${withoutTrailingSlash(config.FHIR_BASE_URL)}/metadata`, {
             headers: { accept: 'application/fhir+json' },
           });
           await response.body?.cancel();

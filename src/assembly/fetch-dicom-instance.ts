@@ -3,6 +3,7 @@ import type { FetchLike } from '../contracts/fetch-like.js';
 import type { AllowList } from '../fhir/outbound-fetch.js';
 import { parseMultipartRelated } from '../fhir/multipart-related.js';
 import type { FetchedDicomInstance, ModalityResult } from '../contracts/patient-record.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Which series and instance to take from a study (from the model manifests). */
 export interface SeriesSelection {
@@ -31,9 +32,9 @@ export function dicomwebBase(
   for (const ref of refs) {
     const id = ref.reference?.split('/').pop();
     const endpoint = endpoints.find((e) => e.id === id);
-    if (endpoint?.address && endpoint.status !== 'off') return endpoint.address.replace(/\/$/, '');
+    if (endpoint?.address && endpoint.status !== 'off') return withoutTrailingSlash(endpoint.address);
   }
-  return fallback?.replace(/\/$/, '');
+  return fallback === undefined ? undefined : withoutTrailingSlash(fallback);
 }
 
 /** Picks the newest study with a series of an accepted modality, and its first instance. */

@@ -1,21 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FetchLike } from '../contracts/fetch-like.js';
-
-/** One output file listed in a Bulk Data completion manifest. */
-export interface ExportOutputFile {
-  type: string;
-  url: string;
-  count?: number;
-}
-
-/** The completion manifest (Bulk Data Access 2.0 §Response - Complete Status). */
-export interface ExportManifest {
-  transactionTime: string;
-  request: string;
-  requiresAccessToken: boolean;
-  output: ExportOutputFile[];
-  error: ExportOutputFile[];
-}
+import { withoutTrailingSlash } from '../contracts/base-url.js';
+import type { ExportManifest } from '../contracts/bulk-export.js';
 
 /** The export server answered something the IG does not allow, or an error. */
 export class BulkDataError extends Error {
@@ -39,7 +25,7 @@ export interface ExportParameters {
 
 /** The kick-off URL for the parameters against a FHIR base URL. */
 export function kickOffUrl(fhirBaseUrl: string, p: ExportParameters): string {
-  const base = fhirBaseUrl.replace(/\/$/, '');
+  const base = withoutTrailingSlash(fhirBaseUrl);
   const path =
     p.level === 'system' ? '/$export' : p.level === 'patient' ? '/Patient/$export' : `/Group/${encodeURIComponent(p.groupId ?? '')}/$export`;
   const query = new URLSearchParams();

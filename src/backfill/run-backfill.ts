@@ -23,8 +23,8 @@ import {
   saveStatusUrl,
   setRunState,
   unloadedFiles,
-} from './backfill-store.js';
-import type { PatientCounts } from './backfill-store.js';
+} from '../store/backfill-repository.js';
+import type { PatientCounts } from '../store/backfill-repository.js';
 import { exportedPatientId, groupPatientResources } from './group-patient-resources.js';
 import type { BackfillProgress } from './progress-reporter.js';
 import { scorePatient } from '../pipeline/score-patient.js';

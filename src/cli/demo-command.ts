@@ -9,6 +9,7 @@ import { startServer } from '../main.js';
 import { startDemoSandbox } from '../sandbox/demo-sandbox.js';
 import { createRng } from '../sandbox/cohort/seeded-random.js';
 import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
+import { assessmentsAfter, latestAssessmentId } from '../store/ledger-repository.js';
 
 /** Options of `fhir-fusion demo`. */
 export interface DemoOptions {
@@ -74,8 +75,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   console.log(`fhir-fusion listening on ${server.url} — subscriptions: ${synced.map((s) => `${s.key} (${s.action})`).join(', ')}`);
   console.log(`open ${publicUrl}/ to watch assessments; Ctrl-C to stop\n`);
 
-  const { rows: last } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM assessment_ledger');
-  let lastId = Number(last[0]?.id ?? 0);
+  let lastId = await latestAssessmentId(pool);
   let written = 0;
   const rng = createRng(options.seed, 1);
   let stopped = false;
@@ -94,12 +94,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const watch = setInterval(() => {
     if (polling) return;
     polling = true;
-    void pool
-      .query<{ id: string; risk_assessment_ref: string; model_name: string; model_version: string; predictions: Array<{ outcome: string; probability: number; qualitativeRisk: string }>; missing_modalities: string[]; execution_provider: string }>(
-        'SELECT * FROM assessment_ledger WHERE id > $1 ORDER BY id',
-        [lastId],
-      )
-      .then(({ rows }) => {
+    void assessmentsAfter(pool, lastId)
+      .then((rows) => {
         for (const row of rows) {
           lastId = Math.max(lastId, Number(row.id));
           written++;

@@ -1,6 +1,7 @@
 import { openCliDatabase } from './open-cli-database.js';
 import { loadConfig } from '../config/load-config.js';
 import { inboxCounts } from '../store/inbox-repository.js';
+import { deadLetterCount, recentDeadLetters } from '../store/ledger-repository.js';
 
 /**
  * `fhir-fusion jobs` (inbox counts by status) and `fhir-fusion jobs failed` (the dead-letter table:
@@ -12,9 +13,7 @@ export async function jobsCommand(action: string | undefined): Promise<number> {
   const { database } = await openCliDatabase(config, 'error');
   try {
     if (action === 'failed') {
-      const { rows } = await database.pool.query<{ job_id: string; queue: string; failed_at: Date; reason: { issue?: Array<{ code?: string; diagnostics?: string }> } }>(
-        'SELECT job_id, queue, failed_at, reason FROM dead_letters ORDER BY failed_at DESC LIMIT 100',
-      );
+      const rows = await recentDeadLetters(database.pool, 100);
       if (rows.length === 0) console.log('no failed jobs');
       for (const r of rows) {
         const issue = r.reason.issue?.[0];
@@ -24,8 +23,7 @@ export async function jobsCommand(action: string | undefined): Promise<number> {
     }
     const counts = await inboxCounts(database.pool);
     for (const [status, n] of Object.entries(counts)) console.log(`${status.padEnd(10)} ${n}`);
-    const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
-    console.log(`${'dead'.padEnd(10)} ${rows[0]?.n ?? 0}`);
+    console.log(`${'dead'.padEnd(10)} ${await deadLetterCount(database.pool)}`);
     return 0;
   } finally {
     await database.close();

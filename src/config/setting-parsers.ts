@@ -1,3 +1,6 @@
+import { withoutTrailingSlash } from '../contracts/base-url.js';
+import { err, type Result } from '../contracts/result.js';
+
 /**
  * Parsers for one configuration value of each setting type. Values arrive either as strings (from
  * environment variables or `*_FILE` secret files) or as JSON values (from the config file), so every
@@ -9,13 +12,13 @@ export type RawSettingValue =
   string | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
 
 /** Result of parsing one raw value: the typed value, or a description of what was expected. */
-export type SettingParseResult<T> = { ok: true; value: T } | { ok: false; expected: string };
+export type SettingParseResult<T> = Result<T, { expected: string }>;
 
 /** Parses one raw value into a typed setting value. */
 export type SettingParser<T> = (raw: RawSettingValue) => SettingParseResult<T>;
 
 function fail<T>(expected: string): SettingParseResult<T> {
-  return { ok: false, expected };
+  return err({ expected });
 }
 
 /** A non-empty string; numbers and booleans from the JSON file are accepted as their text. */
@@ -59,7 +62,7 @@ export function parseUrl(protocols: readonly string[]): SettingParser<string> {
     ) {
       return fail(expected);
     }
-    return { ok: true, value: raw.trim().replace(/\/+$/, '') };
+    return { ok: true, value: withoutTrailingSlash(raw.trim()) };
   };
 }
 
@@ -80,22 +83,20 @@ function toNumber(raw: RawSettingValue, integer: boolean): number | undefined {
 
 /** A whole number within `[min, max]`. */
 export function parseInteger(options: { min?: number; max?: number } = {}): SettingParser<number> {
-  const expected = `an integer${rangeText(options.min, options.max)}`;
-  return (raw) => {
-    const value = toNumber(raw, true);
-    if (value === undefined || !Number.isSafeInteger(value)) return fail(expected);
-    if (options.min !== undefined && value < options.min) return fail(expected);
-    if (options.max !== undefined && value > options.max) return fail(expected);
-    return { ok: true, value };
-  };
+  return parseBoundedNumber(true, options);
 }
 
 /** A finite number within `[min, max]`. */
 export function parseNumber(options: { min?: number; max?: number } = {}): SettingParser<number> {
-  const expected = `a number${rangeText(options.min, options.max)}`;
+  return parseBoundedNumber(false, options);
+}
+
+function parseBoundedNumber(integer: boolean, options: { min?: number; max?: number }): SettingParser<number> {
+  const expected = `${integer ? 'an integer' : 'a number'}${rangeText(options.min, options.max)}`;
+  const valid = integer ? Number.isSafeInteger : Number.isFinite;
   return (raw) => {
-    const value = toNumber(raw, false);
-    if (value === undefined || !Number.isFinite(value)) return fail(expected);
+    const value = toNumber(raw, integer);
+    if (value === undefined || !valid(value)) return fail(expected);
     if (options.min !== undefined && value < options.min) return fail(expected);
     if (options.max !== undefined && value > options.max) return fail(expected);
     return { ok: true, value };

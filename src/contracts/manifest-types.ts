@@ -170,8 +170,11 @@ export interface AbstentionRules {
   minimumInformation: EvidenceRule;
 }
 
-/** The whole manifest. */
-export interface ModelManifest {
+/**
+ * What every served model's manifest states about itself, risk model or embedding model: identity,
+ * provenance of its training data, and the digest of each file it ships.
+ */
+export interface ModelManifestHeader {
   schemaVersion: 1;
   name: string;
   version: string;
@@ -179,8 +182,12 @@ export interface ModelManifest {
   description: string;
   /** Always stated: the reference models are trained on synthetic data. */
   trainingData: { synthetic: boolean; description: string };
-  /** sha256 (hex) of every file in the version folder except manifest.json itself. */
+  /** sha256 (hex) of every file in the version folder except the manifest itself. */
   files: Record<string, string>;
+}
+
+/** The whole manifest. */
+export interface ModelManifest extends ModelManifestHeader {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   preprocessing: ModalityPreprocessing;

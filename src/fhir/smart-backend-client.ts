@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { SignJWT, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { BackendSigningAlg } from './jwks.js';
 import { createRedirectGuardedFetch } from './outbound-fetch.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Options of {@link createSmartBackendAuth}. */
 export interface SmartBackendAuthOptions {
@@ -62,7 +63,7 @@ export function createSmartBackendAuth(options: SmartBackendAuthOptions): SmartB
   const fetchImpl = createRedirectGuardedFetch({ fetch: options.fetch ?? fetch });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const renewBefore = options.renewBeforeSeconds ?? 60;
-  const base = options.fhirBaseUrl.replace(/\/$/, '');
+  const base = withoutTrailingSlash(options.fhirBaseUrl);
   let tokenEndpoint: Promise<string> | undefined;
   let cached: { token: string; expiresAt: number } | undefined;
   let inFlight: Promise<string> | undefined;

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { recentAssessments } from '../store/ledger-repository.js';
+import { escapeHtml } from './escape-html.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 import { textResponse } from './route-schemas.js';
 
 /** One row of `GET /api/assessments` (every column is NOT NULL in assessment_ledger). */
@@ -26,17 +28,13 @@ export interface AssessmentsPageOptions {
   writebackBaseUrl: string;
 }
 
-function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /**
  * `GET /` (HTML) and `GET /api/assessments` (JSON): the most recent write-backs from the ledger,
  * so an operator (and the demo) can watch assessments being written. Synthetic-data models only:
  * the page says so. Clinicians use the SMART app and CDS Hooks cards, not this page.
  */
 export async function assessmentsPage(app: FastifyInstance, options: AssessmentsPageOptions): Promise<void> {
-  const base = options.writebackBaseUrl.replace(/\/$/, '');
+  const base = withoutTrailingSlash(options.writebackBaseUrl);
   app.get(
     '/api/assessments',
     {

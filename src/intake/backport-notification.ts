@@ -1,5 +1,6 @@
 import { outcome } from '../fhir/operation-outcome.js';
-import type { ParseResult } from './parse-rest-hook.js';
+import type { Err } from '../contracts/result.js';
+import type { IntakeParseResult, IntakeRejection } from './parse-rest-hook.js';
 
 /** Notification types of the Subscriptions R5 Backport IG (`backport-notification-type`). */
 export const NOTIFICATION_TYPES = ['handshake', 'heartbeat', 'event-notification', 'query-status', 'query-event'] as const;
@@ -65,7 +66,7 @@ export function parseReference(reference: unknown): ParsedReference | undefined 
   return { reference, resourceType: match[1], id: match[2], ...(match[3] ? { versionId: match[3] } : {}) };
 }
 
-type Fail = { ok: false; status: number; outcome: ReturnType<typeof outcome> };
+type Fail = Err<IntakeRejection>;
 
 const fail = (text: string, expression: string, code: 'structure' | 'required' | 'invalid' | 'value' = 'invalid'): Fail => ({
   ok: false,
@@ -73,14 +74,14 @@ const fail = (text: string, expression: string, code: 'structure' | 'required' |
   outcome: outcome(code, text, expression),
 });
 
-function parseCount(value: unknown, expression: string): ParseResult<number> {
+function parseCount(value: unknown, expression: string): IntakeParseResult<number> {
   // R4 carries integer64 values as strings (Backport IG, events-since-subscription-start).
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return fail('must be a non-negative integer', expression, 'value');
   return { ok: true, value: Number(text) };
 }
 
-function parseType(value: unknown, expression: string): ParseResult<BackportNotificationType> {
+function parseType(value: unknown, expression: string): IntakeParseResult<BackportNotificationType> {
   if (typeof value !== 'string' || !(NOTIFICATION_TYPES as readonly string[]).includes(value)) {
     return fail(`notification type must be one of ${NOTIFICATION_TYPES.join(', ')}`, expression, 'value');
   }
@@ -99,7 +100,7 @@ function codings(concept: unknown): string[] {
  * `focus`, `additional-context`), `error`. Parameters it does not use (`related-query`,
  * `authorization-*`) are ignored. `path` is the element path of the resource, for errors.
  */
-export function parseStatusParameters(resource: Json, path: string): ParseResult<BackportStatus> {
+export function parseStatusParameters(resource: Json, path: string): IntakeParseResult<BackportStatus> {
   const parameters = resource.parameter;
   if (!Array.isArray(parameters)) return fail('SubscriptionStatus Parameters must have parameter[]', `${path}.parameter`, 'required');
   let subscription: ParsedReference | undefined;
@@ -156,7 +157,7 @@ export function parseStatusParameters(resource: Json, path: string): ParseResult
   return { ok: true, value: { subscription, topic, status, type, eventsSinceSubscriptionStart: since, events, errors } };
 }
 
-function parseEventParts(parts: unknown, path: string): ParseResult<BackportEvent> {
+function parseEventParts(parts: unknown, path: string): IntakeParseResult<BackportEvent> {
   if (!Array.isArray(parts)) return fail('notification-event must have parts', path, 'required');
   let eventNumber: number | undefined;
   let timestamp: string | undefined;
@@ -188,7 +189,7 @@ function parseEventParts(parts: unknown, path: string): ParseResult<BackportEven
  * `eventsSinceSubscriptionStart`, `notificationEvent[]` (`eventNumber`, `timestamp`, `focus`,
  * `additionalContext`), `subscription`, `topic`, `error[]`.
  */
-export function parseSubscriptionStatusR4B(resource: Json, path: string): ParseResult<BackportStatus> {
+export function parseSubscriptionStatusR4B(resource: Json, path: string): IntakeParseResult<BackportStatus> {
   const subscription = parseReference(isObject(resource.subscription) ? resource.subscription.reference : undefined);
   if (!subscription?.id) return fail('subscription must reference a Subscription', `${path}.subscription.reference`, 'required');
   if (typeof resource.status !== 'string') return fail('status is required', `${path}.status`, 'required');
@@ -237,7 +238,7 @@ export function parseSubscriptionStatusR4B(resource: Json, path: string): ParseR
 }
 
 /** Parses a status resource of either shape (R4 Parameters or R4B SubscriptionStatus). */
-export function parseStatusResource(resource: unknown, path: string): ParseResult<BackportStatus> {
+export function parseStatusResource(resource: unknown, path: string): IntakeParseResult<BackportStatus> {
   if (!isObject(resource)) return fail('the status must be a resource', path, 'required');
   if (resource.resourceType === 'Parameters') return parseStatusParameters(resource, path);
   if (resource.resourceType === 'SubscriptionStatus') return parseSubscriptionStatusR4B(resource, path);
@@ -250,7 +251,7 @@ export function parseStatusResource(resource: unknown, path: string): ParseResul
  * the first that carries a resource is returned in `resources`, for `full-resource` content.
  * Errors are 422 `OperationOutcome`s naming the element (`Bundle.entry[0].resource...`).
  */
-export function parseNotificationBundle(bundle: Json): ParseResult<BackportNotification> {
+export function parseNotificationBundle(bundle: Json): IntakeParseResult<BackportNotification> {
   if (bundle.resourceType !== 'Bundle') return fail('a notification must be a Bundle', 'Bundle.resourceType', 'invalid');
   if (bundle.type !== 'history' && bundle.type !== 'subscription-notification') {
     return fail('a notification Bundle has type history (R4) or subscription-notification (R4B)', 'Bundle.type', 'value');

@@ -11,7 +11,7 @@ import { findSubscription } from '../store/subscriptions-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { authenticateNotification } from './authenticate-notification.js';
 import type { IntakeEvent } from '../contracts/intake-event.js';
-import type { ParseResult } from './parse-rest-hook.js';
+import type { IntakeParseResult } from './parse-rest-hook.js';
 import { parseRestHookResource } from './parse-rest-hook.js';
 import { storeNotification } from './store-notification.js';
 import type { StoreOptions } from './store-notification.js';
@@ -70,7 +70,7 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
     request: FastifyRequest,
     reply: FastifyReply,
     key: string,
-    parse: (raw: Buffer, subscription: SubscriptionRow) => ParseResult<ParsedDelivery>,
+    parse: (raw: Buffer, subscription: SubscriptionRow) => IntakeParseResult<ParsedDelivery>,
     dialect: string,
   ): Promise<unknown> {
     metrics.notificationsReceived.inc({ dialect });
@@ -195,7 +195,7 @@ function deliveryTimestamp(headers: FastifyRequest['headers']): number | undefin
   return Date.parse(text) / 1000;
 }
 
-function wrap(result: ParseResult<IntakeEvent>): ParseResult<ParsedDelivery> {
+function wrap(result: IntakeParseResult<IntakeEvent>): IntakeParseResult<ParsedDelivery> {
   return result.ok ? { ok: true, value: { events: [result.value] } } : result;
 }
 

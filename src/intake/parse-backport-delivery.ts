@@ -4,7 +4,7 @@ import { backportIntakeEvents } from './backport-events.js';
 import type { BackportNotification } from './backport-notification.js';
 import { parseNotificationBundle } from './backport-notification.js';
 import type { IntakeEvent } from '../contracts/intake-event.js';
-import type { ParseResult } from './parse-rest-hook.js';
+import type { IntakeParseResult } from './parse-rest-hook.js';
 import { parseJsonObject } from './parse-rest-hook.js';
 
 /** A parsed Backport IG delivery: the inbox events and the status update to record with them. */
@@ -33,7 +33,7 @@ export function statusUpdateOf(notification: BackportNotification): Subscription
  * `subscription`: 400 for bad JSON, 422 for a Bundle that is not a notification (element path
  * in the OperationOutcome), 404 when it is for another Subscription than this endpoint's.
  */
-export function parseBackportDelivery(raw: Buffer, subscription: SubscriptionRow): ParseResult<BackportDelivery> {
+export function parseBackportDelivery(raw: Buffer, subscription: SubscriptionRow): IntakeParseResult<BackportDelivery> {
   const json = parseJsonObject(raw);
   if (!json.ok) return json;
   const parsed = parseNotificationBundle(json.value);

@@ -1,17 +1,24 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { outcome } from '../fhir/operation-outcome.js';
+import type { Result } from '../contracts/result.js';
 import type { IntakeEvent, NotificationDialect } from '../contracts/intake-event.js';
 import { isWatchedResourceType, patientIdFromReference, WATCHED_RESOURCE_TYPES } from './resource-subject.js';
 import { findUnstorableText } from './unstorable-text.js';
 
-/** Result of parsing outside input: the value, or the OperationOutcome and HTTP status to answer with. */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; status: number; outcome: OperationOutcome };
+/** How a delivery fails at the intake: the HTTP status and the OperationOutcome to answer with. */
+export interface IntakeRejection {
+  status: number;
+  outcome: OperationOutcome;
+}
+
+/** Result of parsing a delivery: the value, or the {@link IntakeRejection} to answer with. */
+export type IntakeParseResult<T> = Result<T, IntakeRejection>;
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/; // FHIR R4 §2.24.0.1 id datatype
 
 /** Parses a JSON body into an object, or a 400 `structure` OperationOutcome. */
-export function parseJsonObject(raw: Buffer): ParseResult<Record<string, unknown>> {
+export function parseJsonObject(raw: Buffer): IntakeParseResult<Record<string, unknown>> {
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
@@ -48,7 +55,7 @@ export function parseRestHookResource(
   raw: Buffer,
   dialect: Extract<NotificationDialect, 'rest-hook-post' | 'rest-hook-put'>,
   pathTarget?: { type: string; id: string },
-): ParseResult<IntakeEvent> {
+): IntakeParseResult<IntakeEvent> {
   const parsed = parseJsonObject(raw);
   if (!parsed.ok) return parsed;
   const resource = parsed.value;

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Queryable } from '../store/sql.js';
+import { withTransaction } from '../store/transaction.js';
 import type { AssessmentQueue } from '../jobs/assessment-queue.js';
 import { hasNewerVersion, insertInboxEvent, markInbox } from '../store/inbox-repository.js';
 import type { SubscriptionRow, SubscriptionStatusUpdate } from '../store/subscriptions-repository.js';
@@ -62,36 +63,23 @@ export async function eventGapOf(db: Queryable, row: SubscriptionRow, window: nu
  * that do not (pings, `empty` and `id-only` content) and gaps in event numbers enqueue the
  * subscription's resolve job.
  */
-export async function storeNotification(
-  pool: Pool,
+export async function storeNotification(pool: Pool, ...args: StoreArguments): Promise<StoreResult> {
+  return withTransaction(pool, (client) => storeInTransaction(client, ...args));
+}
+
+/** What {@link storeNotification} and {@link storeInTransaction} store, after the connection. */
+type StoreArguments = [
   queue: AssessmentQueue,
   subscription: string,
   events: IntakeEvent[],
   traceId: string,
-  options: StoreOptions = {},
-): Promise<StoreResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await storeInTransaction(client, queue, subscription, events, traceId, options);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
+  options?: StoreOptions,
+];
 
 /** The body of {@link storeNotification}, for callers that already hold a transaction. */
 export async function storeInTransaction(
   client: PoolClient,
-  queue: AssessmentQueue,
-  subscription: string,
-  events: IntakeEvent[],
-  traceId: string,
-  options: StoreOptions = {},
+  ...[queue, subscription, events, traceId, options = {}]: StoreArguments
 ): Promise<StoreResult> {
   const result: StoreResult = { stored: 0, duplicates: 0, enqueued: 0, stale: 0, missing: 0, resolve: false };
   const patients = new Set<string>();

@@ -1,11 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Pipeline stages timed by {@link Metrics.stageSeconds}. */
-export type PipelineStage = 'assembly' | 'preprocess' | 'inference' | 'writeback' | 'end-to-end';
-
-/** Outcomes of one write-back transaction. */
-export type WritebackOutcome = 'created' | 'exists' | 'failed';
-
 /**
  * Every metric family the server exports, created up front so `/metrics` lists them all from the
  * first scrape (Prometheus alerting on absent series needs the series to exist). Names follow the
@@ -63,41 +57,18 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fhir_fusion_' });
   const registers = [registry];
+  const counter = <L extends string = string>(name: string, help: string, labelNames?: readonly L[]): Counter<L> =>
+    new Counter<L>({ name, help, registers, ...(labelNames ? { labelNames } : {}) });
+  const gauge = <L extends string = string>(name: string, help: string, labelNames?: readonly L[]): Gauge<L> =>
+    new Gauge<L>({ name, help, registers, ...(labelNames ? { labelNames } : {}) });
   return {
     registry,
-    notificationsReceived: new Counter({
-      name: 'fhir_fusion_notifications_received_total',
-      help: 'Subscription notifications received, by payload dialect.',
-      labelNames: ['dialect'] as const,
-      registers,
-    }),
-    notificationsAccepted: new Counter({
-      name: 'fhir_fusion_notifications_accepted_total',
-      help: 'Subscription notifications stored in the inbox and acknowledged.',
-      registers,
-    }),
-    notificationsRedelivered: new Counter({
-      name: 'fhir_fusion_notifications_redelivered_total',
-      help: 'Byte-identical redeliveries inside the replay window, acknowledged without storing anything.',
-      registers,
-    }),
-    notificationsRejected: new Counter({
-      name: 'fhir_fusion_notifications_rejected_total',
-      help: 'Subscription notifications refused, by reason.',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    inboxDepth: new Gauge({
-      name: 'fhir_fusion_inbox_depth',
-      help: 'Inbox rows not yet turned into jobs.',
-      registers,
-    }),
-    jobs: new Counter({
-      name: 'fhir_fusion_jobs_total',
-      help: 'Per-patient job state transitions.',
-      labelNames: ['state'] as const,
-      registers,
-    }),
+    notificationsReceived: counter('fhir_fusion_notifications_received_total', 'Subscription notifications received, by payload dialect.', ['dialect']),
+    notificationsAccepted: counter('fhir_fusion_notifications_accepted_total', 'Subscription notifications stored in the inbox and acknowledged.'),
+    notificationsRedelivered: counter('fhir_fusion_notifications_redelivered_total', 'Byte-identical redeliveries inside the replay window, acknowledged without storing anything.'),
+    notificationsRejected: counter('fhir_fusion_notifications_rejected_total', 'Subscription notifications refused, by reason.', ['reason']),
+    inboxDepth: gauge('fhir_fusion_inbox_depth', 'Inbox rows not yet turned into jobs.'),
+    jobs: counter('fhir_fusion_jobs_total', 'Per-patient job state transitions.', ['state']),
     stageSeconds: new Histogram({
       name: 'fhir_fusion_stage_seconds',
       help: 'Time spent per pipeline stage.',
@@ -111,57 +82,14 @@ export function createMetrics(): Metrics {
       buckets: ROUND_TRIP_BUCKETS,
       registers,
     }),
-    executionProvider: new Gauge({
-      name: 'fhir_fusion_execution_provider',
-      help: '1 for the execution provider each model runs on.',
-      labelNames: ['model', 'provider'] as const,
-      registers,
-    }),
-    writebacks: new Counter({
-      name: 'fhir_fusion_writebacks_total',
-      help: 'Write-back transactions, by outcome (created, exists, failed).',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    deadLetters: new Counter({
-      name: 'fhir_fusion_dead_letters_total',
-      help: 'Jobs that exhausted their retries.',
-      registers,
-    }),
-    missedEventRecoveries: new Counter({
-      name: 'fhir_fusion_missed_event_recoveries_total',
-      help: 'Events recovered after a gap in subscription notifications.',
-      registers,
-    }),
-    cdsFeedback: new Counter({
-      name: 'fhir_fusion_cds_feedback_total',
-      help: 'Clinician feedback on CDS Hooks cards, by outcome.',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    similarCasesIndexed: new Counter({
-      name: 'fhir_fusion_similar_cases_indexed_total',
-      help: 'Assessed patients offered to the similar-case index, by outcome.',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    libraryMessages: new Counter({
-      name: 'fhir_fusion_library_messages_total',
-      help: 'Messages DICOM libraries tried to print, routed away from stderr, by library and level.',
-      labelNames: ['library', 'level'] as const,
-      registers,
-    }),
-    inputRefusals: new Counter({
-      name: 'fhir_fusion_input_refusals_total',
-      help: 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.',
-      labelNames: ['modality', 'reason'] as const,
-      registers,
-    }),
-    outcomesNotAssessed: new Counter({
-      name: 'fhir_fusion_outcomes_not_assessed_total',
-      help: 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    executionProvider: gauge('fhir_fusion_execution_provider', '1 for the execution provider each model runs on.', ['model', 'provider']),
+    writebacks: counter('fhir_fusion_writebacks_total', 'Write-back transactions, by outcome (created, exists, failed).', ['outcome']),
+    deadLetters: counter('fhir_fusion_dead_letters_total', 'Jobs that exhausted their retries.'),
+    missedEventRecoveries: counter('fhir_fusion_missed_event_recoveries_total', 'Events recovered after a gap in subscription notifications.'),
+    cdsFeedback: counter('fhir_fusion_cds_feedback_total', 'Clinician feedback on CDS Hooks cards, by outcome.', ['outcome']),
+    similarCasesIndexed: counter('fhir_fusion_similar_cases_indexed_total', 'Assessed patients offered to the similar-case index, by outcome.', ['outcome']),
+    libraryMessages: counter('fhir_fusion_library_messages_total', 'Messages DICOM libraries tried to print, routed away from stderr, by library and level.', ['library', 'level']),
+    inputRefusals: counter('fhir_fusion_input_refusals_total', 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.', ['modality', 'reason']),
+    outcomesNotAssessed: counter('fhir_fusion_outcomes_not_assessed_total', 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.', ['reason']),
   };
 }

@@ -1,5 +1,5 @@
 import { outcome } from '../fhir/operation-outcome.js';
-import type { AssessJob } from '../jobs/assessment-queue.js';
+import type { AssessJob } from '../jobs/assess-queue.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';

@@ -11,6 +11,7 @@ import { createSmartAuthServer } from './smart/smart-auth-server.js';
 import type { SmartAuthServer } from './smart/smart-auth-server.js';
 import type { SmartAuthOptions } from './smart/smart-types.js';
 import { smartAuthorizer } from './smart/require-smart-token.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Options of {@link startSandboxServer}. */
 export interface SandboxServerOptions {
@@ -54,7 +55,7 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   if (options.smart && options.port === 0 && !options.publicOrigin) {
     throw new RangeError('startSandboxServer: SMART needs a fixed port or publicOrigin (tokens name the FHIR base URL)');
   }
-  const origin = (options.publicOrigin ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${options.port}`).replace(/\/$/, '');
+  const origin = withoutTrailingSlash(options.publicOrigin ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${options.port}`);
   const smart = options.smart
     ? await createSmartAuthServer({ ...options.smart, issuer: `${origin}${FHIR_PREFIX}`, fhirPrefix: FHIR_PREFIX })
     : undefined;

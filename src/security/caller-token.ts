@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FetchLike } from '../contracts/fetch-like.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** What fhir-fusion knows about a caller's bearer token once it has checked it. */
 export type CallerAuthorization =
@@ -43,7 +44,7 @@ export function createIntrospectionVerifier(options: {
   let endpoint: Promise<string> | undefined;
 
   const discover = async (): Promise<string> => {
-    const url = `${options.fhirBaseUrl.replace(/\/$/, '')}/.well-known/smart-configuration`;
+    const url = `${withoutTrailingSlash(options.fhirBaseUrl)}/.well-known/smart-configuration`;
     const response = await options.fetch(url, { headers: { accept: 'application/json' } });
     if (!response.ok) throw new TokenVerificationUnavailableError(`SMART configuration answered ${response.status}`);
     const body = (await response.json().catch(() => ({}))) as { introspection_endpoint?: unknown };

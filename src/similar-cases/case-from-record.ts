@@ -1,5 +1,6 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import type { PatientRecord } from '../contracts/patient-record.js';
+import type { Result } from '../contracts/result.js';
 import { ecgLeadsFromSource, isEcgObservation } from '../preprocess/ecg/ecg-from-record-source.js';
 import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
 import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';
@@ -31,7 +32,7 @@ export function caseFromRecord(
   record: PatientRecord,
   manifest: EmbeddingModelManifest,
   convertUnit: UnitConverter,
-): { ok: true; value: CaseToIndex } | { ok: false; reason: CaseSkipReason } {
+): Result<CaseToIndex, { reason: CaseSkipReason }> {
   const ecg = record.modalities.ecg;
   const patientId = record.patient.id;
   if (ecg.status !== 'present' || !patientId) return { ok: false, reason: 'no-ecg' };

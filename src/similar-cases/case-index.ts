@@ -1,4 +1,16 @@
 import type { Pool } from 'pg';
+import { run } from '../store/sql.js';
+import {
+  caseKeyOfPatientSql,
+  changedSimilarCasesSql,
+  ecgEmbeddingOfPatientSql,
+  similarCaseEmbeddingsByKeySql,
+  similarCaseEmbeddingsOfModelSql,
+  similarCasesByKeySql,
+  upsertSimilarCaseSql,
+  type SimilarCaseEmbeddingRow,
+  type SimilarCaseRow,
+} from '../store/similar-case-sql.js';
 import { createVectorIndex, type VectorIndex, type VectorIndexOptions } from './vector-index.js';
 
 /** One indexed past case: references to the EHR resources, never their content. */
@@ -62,21 +74,6 @@ export interface CaseIndexOptions extends Omit<VectorIndexOptions, 'dimensions'>
  */
 const COMMIT_SKEW_MS = 5000;
 
-interface EmbeddingRow {
-  case_key: string;
-  change_seq: string;
-  indexed_at: Date;
-  ecg_embedding: number[];
-  report_embedding: number[] | null;
-}
-
-interface CaseRow {
-  case_key: string;
-  patient_ref: string;
-  ecg_ref: string;
-  report_ref: string | null;
-  ecg_recorded: Date | null;
-}
 
 /**
  * Creates the case index. Postgres is the system of record; the HNSW graphs (ECG and report
@@ -93,17 +90,14 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
 
   async function keyOf(patientRef: string | undefined): Promise<bigint | undefined> {
     if (!patientRef) return undefined;
-    const r = await pool.query<{ case_key: string }>('SELECT case_key FROM similar_case WHERE patient_ref = $1 AND model = $2', [patientRef, model]);
-    return r.rows[0] ? BigInt(r.rows[0].case_key) : undefined;
+    const [row] = await run<{ case_key: string }>(pool, caseKeyOfPatientSql(patientRef, model));
+    return row ? BigInt(row.case_key) : undefined;
   }
 
   async function hydrate(hits: Array<{ key: bigint; similarity: number }>): Promise<CaseHit[]> {
     if (hits.length === 0) return [];
-    const r = await pool.query<CaseRow>(
-      'SELECT case_key, patient_ref, ecg_ref, report_ref, ecg_recorded FROM similar_case WHERE case_key = ANY($1::bigint[])',
-      [hits.map((h) => h.key.toString())],
-    );
-    const rows = new Map(r.rows.map((row) => [row.case_key, row]));
+    const found = await run<SimilarCaseRow>(pool, similarCasesByKeySql(hits.map((h) => h.key.toString())));
+    const rows = new Map(found.map((row) => [row.case_key, row]));
     return hits.flatMap((h) => {
       const row = rows.get(h.key.toString());
       if (!row) return [];
@@ -123,7 +117,7 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
   let lastRefresh = 0;
   const refreshIntervalMs = options.refreshIntervalMs ?? 500;
 
-  function apply(row: EmbeddingRow, into = ecg, reportInto = report): void {
+  function apply(row: SimilarCaseEmbeddingRow, into = ecg, reportInto = report): void {
     known.set(row.case_key, row.change_seq);
     newest = Math.max(newest, row.indexed_at.getTime());
     const key = BigInt(row.case_key);
@@ -135,18 +129,15 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
   async function refresh(): Promise<number> {
     lastRefresh = Date.now();
     // Keys and versions first; embeddings only of rows not yet in the graphs at that version.
-    const changed = await pool.query<{ case_key: string; change_seq: string }>(
-      'SELECT case_key, change_seq FROM similar_case WHERE model = $1 AND indexed_at > $2',
-      [model, new Date(newest - COMMIT_SKEW_MS)],
+    const changed = await run<{ case_key: string; change_seq: string }>(
+      pool,
+      changedSimilarCasesSql(model, new Date(newest - COMMIT_SKEW_MS)),
     );
-    const stale = changed.rows.filter((row) => known.get(row.case_key) !== row.change_seq).map((row) => row.case_key);
+    const stale = changed.filter((row) => known.get(row.case_key) !== row.change_seq).map((row) => row.case_key);
     if (stale.length === 0) return 0;
-    const r = await pool.query<EmbeddingRow>(
-      'SELECT case_key, change_seq, indexed_at, ecg_embedding, report_embedding FROM similar_case WHERE case_key = ANY($1::bigint[])',
-      [stale],
-    );
-    for (const row of r.rows) apply(row);
-    return r.rows.length;
+    const rows = await run<SimilarCaseEmbeddingRow>(pool, similarCaseEmbeddingsByKeySql(stale));
+    for (const row of rows) apply(row);
+    return rows.length;
   }
 
   const fresh = async (): Promise<void> => {
@@ -164,41 +155,32 @@ export function createCaseIndex(options: CaseIndexOptions): CaseIndex {
       const nextReport = createVectorIndex({ ...options });
       known.clear();
       newest = 0;
-      const r = await pool.query<EmbeddingRow>(
-        'SELECT case_key, change_seq, indexed_at, ecg_embedding, report_embedding FROM similar_case WHERE model = $1',
-        [model],
-      );
-      for (const row of r.rows) apply(row, nextEcg, nextReport);
+      const rows = await run<SimilarCaseEmbeddingRow>(pool, similarCaseEmbeddingsOfModelSql(model));
+      for (const row of rows) apply(row, nextEcg, nextReport);
       ecg = nextEcg;
       report = nextReport;
       lastRefresh = Date.now();
-      return r.rows.length;
+      return rows.length;
     },
     refresh,
     async upsert(entry) {
-      const r = await pool.query<EmbeddingRow>(
-        `INSERT INTO similar_case (patient_ref, ecg_ref, report_ref, ecg_recorded, model, ecg_embedding, report_embedding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (patient_ref) DO UPDATE SET ecg_ref = EXCLUDED.ecg_ref, report_ref = EXCLUDED.report_ref,
-           ecg_recorded = EXCLUDED.ecg_recorded, model = EXCLUDED.model, ecg_embedding = EXCLUDED.ecg_embedding,
-           report_embedding = EXCLUDED.report_embedding, indexed_at = clock_timestamp(),
-           change_seq = nextval('similar_case_change_seq')
-         RETURNING case_key, change_seq, indexed_at, ecg_embedding, report_embedding`,
-        [
-          entry.patientRef,
-          entry.ecgRef,
-          entry.reportRef ?? null,
-          entry.ecgRecorded ?? null,
+      const [row] = await run<SimilarCaseEmbeddingRow>(
+        pool,
+        upsertSimilarCaseSql({
+          patientRef: entry.patientRef,
+          ecgRef: entry.ecgRef,
+          ...(entry.reportRef !== undefined ? { reportRef: entry.reportRef } : {}),
+          ...(entry.ecgRecorded !== undefined ? { ecgRecorded: entry.ecgRecorded } : {}),
           model,
-          vector(entry.ecgEmbedding),
-          entry.reportEmbedding ? vector(entry.reportEmbedding) : null,
-        ],
+          ecgEmbedding: vector(entry.ecgEmbedding),
+          ...(entry.reportEmbedding ? { reportEmbedding: vector(entry.reportEmbedding) } : {}),
+        }),
       );
-      apply(r.rows[0]!);
+      apply(row!);
     },
     async ecgEmbeddingOf(patientRef) {
-      const r = await pool.query<{ ecg_embedding: number[] }>('SELECT ecg_embedding FROM similar_case WHERE patient_ref = $1 AND model = $2', [patientRef, model]);
-      return r.rows[0] ? Float32Array.from(r.rows[0].ecg_embedding) : undefined;
+      const [row] = await run<{ ecg_embedding: number[] }>(pool, ecgEmbeddingOfPatientSql(patientRef, model));
+      return row ? Float32Array.from(row.ecg_embedding) : undefined;
     },
     async nearestByEcg(query, k, excludePatientRef) {
       await fresh();

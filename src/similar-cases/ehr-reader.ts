@@ -1,12 +1,12 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
+import { err, ok, type Result } from '../contracts/result.js';
 
 /** `fetch` as the server passes it around (tests inject a fake). */
 export type FetchLike = (input: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
 
 /** Result of reading one resource through the EHR with the caller's own token. */
-export type ReadResult<T extends Resource> =
-  | { ok: true; resource: T }
-  | { ok: false; status: number };
+export type ReadResult<T extends Resource> = Result<T, { status: number }>;
 
 /**
  * Reads `Type/id` from the EHR with the caller's bearer token, so the EHR's authorization (SMART
@@ -19,15 +19,15 @@ export async function readAsCaller<T extends Resource>(
   reference: string,
   bearerToken: string,
 ): Promise<ReadResult<T>> {
-  if (!/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) return { ok: false, status: 400 };
-  const response = await fetch(`${fhirBaseUrl.replace(/\/$/, '')}/${reference}`, {
+  if (!/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) return err({ status: 400 });
+  const response = await fetch(`${withoutTrailingSlash(fhirBaseUrl)}/${reference}`, {
     headers: { accept: 'application/fhir+json', authorization: `Bearer ${bearerToken}` },
   });
   if (!response.ok) {
     await response.body?.cancel();
-    return { ok: false, status: response.status };
+    return err({ status: response.status });
   }
   const body = (await response.json()) as T;
-  if (body.resourceType !== reference.split('/')[0]) return { ok: false, status: 502 };
-  return { ok: true, resource: body };
+  if (body.resourceType !== reference.split('/')[0]) return err({ status: 502 });
+  return ok(body);
 }

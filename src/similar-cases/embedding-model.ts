@@ -39,7 +39,7 @@ export async function loadEmbeddingModel(dir: string, executionProviders: readon
   const folder = resolve(dir);
   const parsed = parseEmbeddingManifest(JSON.parse(await readFile(join(folder, 'embedding-manifest.json'), 'utf8')));
   if (!parsed.ok) throw new EmbeddingModelError(`${folder}/embedding-manifest.json: ${parsed.problems.join('; ')}`);
-  const manifest = parsed.manifest;
+  const manifest = parsed.value;
   for (const [file, expected] of Object.entries(manifest.files)) {
     const actual = await fileSha256(join(folder, file));
     if (actual !== expected) throw new EmbeddingModelError(`${folder}/${file}: sha256 ${actual} but the manifest says ${expected}`);

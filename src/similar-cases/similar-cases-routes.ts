@@ -7,6 +7,7 @@ import type { CaseIndex } from './case-index.js';
 import type { EmbeddingModel } from './embedding-model.js';
 import { readAsCaller, type FetchLike } from './ehr-reader.js';
 import { neighboursToFetch, similarCasesOf, visibleNeighbours, type VisibleNeighbour } from './visible-neighbours.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Options for {@link similarCasesRoutes}. */
 export interface SimilarCasesRoutesOptions {
@@ -104,12 +105,12 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
 
   const readerFor = (token: string) => async (reference: string): Promise<DiagnosticReport | undefined> => {
     const read = await readAsCaller<DiagnosticReport>(options.fetch, options.fhirBaseUrl, reference, token);
-    return read.ok ? read.resource : undefined; // not visible to this caller (401/403/404): never disclosed
+    return read.ok ? read.value : undefined; // not visible to this caller (401/403/404): never disclosed
   };
 
   function bundleOf(neighbours: VisibleNeighbour[], selfUrl: string): Bundle {
     const entry: BundleEntry[] = neighbours.map(({ hit, reportRef, report }) => ({
-      fullUrl: `${options.fhirBaseUrl.replace(/\/$/, '')}/${reportRef}`,
+      fullUrl: `${withoutTrailingSlash(options.fhirBaseUrl)}/${reportRef}`,
       resource: report,
       search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
     }));

@@ -89,3 +89,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
   };
 }
+
+/** One round trip to the database, for the readiness check (`GET /readyz`). */
+export async function pingDatabase(pool: Pick<pg.Pool, 'query'>): Promise<void> {
+  await pool.query('SELECT 1');
+}

@@ -63,3 +63,47 @@ export async function recordDeadLetter(
     [letter.jobId, letter.queue, letter.patientId ?? null, JSON.stringify(letter.reason), letter.traceId ?? null],
   );
 }
+
+/** A ledger row as the demo's live feed prints it (no patient data beyond our own references). */
+export interface LedgerFeedRow extends Record<string, unknown> {
+  id: string;
+  risk_assessment_ref: string;
+  model_name: string;
+  model_version: string;
+  predictions: Array<{ outcome: string; probability: number; qualitativeRisk: string }>;
+  missing_modalities: string[];
+  execution_provider: string;
+}
+
+/** The newest ledger row id, 0 when the ledger is empty (where a live feed starts). */
+export async function latestAssessmentId(db: Queryable): Promise<number> {
+  const [row] = await run<{ id: string }>(db, { text: 'SELECT coalesce(max(id), 0) AS id FROM assessment_ledger', values: [] });
+  return Number(row?.id ?? 0);
+}
+
+/** Ledger rows written after row `afterId`, oldest first (the demo's live feed). */
+export async function assessmentsAfter(db: Queryable, afterId: number): Promise<LedgerFeedRow[]> {
+  return run<LedgerFeedRow>(db, { text: 'SELECT * FROM assessment_ledger WHERE id > $1 ORDER BY id', values: [afterId] });
+}
+
+/** A dead-letter row as `fhir-fusion jobs failed` prints it: job id, queue, time and OperationOutcome. */
+export interface DeadLetterRow extends Record<string, unknown> {
+  job_id: string;
+  queue: string;
+  failed_at: Date;
+  reason: { issue?: Array<{ code?: string; diagnostics?: string }> };
+}
+
+/** The newest `limit` dead letters, newest first. */
+export async function recentDeadLetters(db: Queryable, limit: number): Promise<DeadLetterRow[]> {
+  return run<DeadLetterRow>(db, {
+    text: 'SELECT job_id, queue, failed_at, reason FROM dead_letters ORDER BY failed_at DESC LIMIT $1',
+    values: [limit],
+  });
+}
+
+/** How many dead letters there are. */
+export async function deadLetterCount(db: Queryable): Promise<number> {
+  const [row] = await run<{ n: number }>(db, { text: 'SELECT count(*)::int AS n FROM dead_letters', values: [] });
+  return row?.n ?? 0;
+}

@@ -1,16 +1,18 @@
 import type { MedplumClient } from '@medplum/core';
 import { OperationOutcomeError, getStatus } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { outcome } from '../fhir/operation-outcome.js';
-import type { AssessmentQueue, ResolveJob } from '../jobs/assessment-queue.js';
-import { RESOLVE_QUEUE } from '../jobs/assessment-queue.js';
+import type { AssessmentQueue } from '../jobs/assessment-queue.js';
+import type { ResolveJob } from '../jobs/resolve-queue.js';
+import { RESOLVE_QUEUE } from '../jobs/resolve-queue.js';
 import type { Metrics } from '../observability/create-metrics.js';
 import { markInbox, resolveInboxRow, unresolvedForSubscription } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
 import type { SubscriptionRow } from '../store/subscriptions-repository.js';
 import { countRecovery, findSubscription, setPolledAt, setReconciledThrough } from '../store/subscriptions-repository.js';
+import { withTransaction } from '../store/transaction.js';
 import { backportDedupeKey, backportIntakeEvents } from '../intake/backport-events.js';
 import { parseNotificationBundle } from '../intake/backport-notification.js';
 import type { IntakeEvent } from '../contracts/intake-event.js';
@@ -48,21 +50,6 @@ function httpStatus(err: unknown): number | undefined {
 function isClientError(err: unknown): boolean {
   const status = httpStatus(err);
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const value = await work(client);
-    await client.query('COMMIT');
-    return value;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 /** Resource types a subscription covers (criteria `Type?…`, a comma list for polling). */
@@ -136,7 +123,7 @@ async function recoverGap(
   if (gap.kind === 'beyond') {
     // Too many numbers to fetch one by one (or a bogus event number): one `_lastUpdated` search
     // covers them all, nothing is materialised, and the numbers count as accounted for.
-    await inTransaction(deps.pool, async (client) => {
+    await withTransaction(deps.pool, async (client) => {
       await countRecovery(client, row.key, gap.upTo - gap.from, 0);
       await setReconciledThrough(client, row.key, gap.upTo);
     });
@@ -171,7 +158,7 @@ async function recoverGap(
       eventNumber: n,
       ignoredReason: 'not returned by $events; covered by a _lastUpdated search',
     }));
-  const stored = await inTransaction(deps.pool, async (client) => {
+  const stored = await withTransaction(deps.pool, async (client) => {
     const result = await storeInTransaction(client, deps.queue, row.key, [...events, ...uncovered], traceId);
     await countRecovery(client, row.key, missing.length, events.length);
     await setReconciledThrough(client, row.key, upTo);
@@ -207,7 +194,7 @@ async function resolveFocus(
     await markInbox(deps.pool, [inboxId], 'ignored', { reason: `${type}.subject is not a Patient` });
     return 'ignored';
   }
-  await inTransaction(deps.pool, async (client) => {
+  await withTransaction(deps.pool, async (client) => {
     await resolveInboxRow(client, inboxId, patientId, resource.meta?.versionId);
     await deps.queue.enqueue(client, { patientId, traceId });
     await markInbox(client, [inboxId], 'queued');
@@ -239,7 +226,7 @@ async function searchSince(row: SubscriptionRow, pingIds: string[], traceId: str
       }
     }
   }
-  await inTransaction(deps.pool, async (client) => {
+  await withTransaction(deps.pool, async (client) => {
     await storeInTransaction(client, deps.queue, row.key, events, traceId);
     await markInbox(client, pingIds, 'processed');
     await setPolledAt(client, row.key, started);

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
 import { supportsBackport, syncTopicSubscriptions } from './topic-subscription-sync.js';
 import { WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Medplum's extension carrying the HMAC secret for `X-Signature`. */
 export const MEDPLUM_SECRET_EXTENSION = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';
@@ -85,7 +86,7 @@ async function syncCriteriaSubscriptions(options: {
   for (const want of options.desired ?? desiredSubscriptions()) {
     const existingRow = await findSubscription(options.pool, want.key);
     const secret = existingRow?.secret ?? randomBytes(32).toString('hex');
-    const endpoint = `${options.publicUrl.replace(/\/$/, '')}/intake/${want.key}`;
+    const endpoint = `${withoutTrailingSlash(options.publicUrl)}/intake/${want.key}`;
     const resource: Subscription = {
       resourceType: 'Subscription',
       status: 'requested',

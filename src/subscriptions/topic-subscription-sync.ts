@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-repository.js';
 import { WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
 import type { WatchedResourceType } from '../intake/resource-subject.js';
+import { withoutTrailingSlash } from '../contracts/base-url.js';
 
 /** Canonical of the Subscriptions R5 Backport IG. */
 export const BACKPORT_IG = 'http://hl7.org/fhir/uv/subscriptions-backport';
@@ -77,7 +78,7 @@ export async function syncTopicSubscriptions(options: {
     const key = `${type.toLowerCase()}-topic`;
     const existingRow = await findSubscription(options.pool, key);
     const secret = existingRow?.secret ?? randomBytes(32).toString('hex');
-    const endpoint = `${options.publicUrl.replace(/\/$/, '')}/intake/${key}`;
+    const endpoint = `${withoutTrailingSlash(options.publicUrl)}/intake/${key}`;
     const found = await options.client.searchResources('Subscription', { url: endpoint }, { cache: 'no-cache' });
     const current = found[0];
     const row = (ehrSubscription: string | undefined, status: string) =>

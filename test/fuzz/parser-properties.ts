@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parseBackportDelivery } from '../../src/intake/parse-backport-delivery.js';
-import { parseRestHookResource, type ParseResult } from '../../src/intake/parse-rest-hook.js';
+import { parseRestHookResource, type IntakeParseResult } from '../../src/intake/parse-rest-hook.js';
 import { findUnstorableText } from '../../src/intake/unstorable-text.js';
 import type { SubscriptionRow } from '../../src/store/subscriptions-repository.js';
 import { backportBundle } from '../helpers/backport-bundle.js';
@@ -77,7 +77,7 @@ const ROW = { key: 'topic', ehr_subscription: 'sub-1', kind: 'backport-topic', c
  * The contract every parser keeps: a value Postgres can store (no U+0000, no lone surrogate: what
  * it accepts is written to jsonb), or a 4xx OperationOutcome with diagnostics; never a throw, never 5xx.
  */
-export function keepsContract(result: ParseResult<unknown>): boolean {
+export function keepsContract(result: IntakeParseResult<unknown>): boolean {
   if (result.ok) return findUnstorableText(JSON.parse(JSON.stringify(result.value) ?? 'null')) === undefined;
   return result.status >= 400 && result.status < 500 && result.outcome.resourceType === 'OperationOutcome' && (result.outcome.issue?.[0]?.diagnostics?.length ?? 0) > 0;
 }

@@ -1,5 +1,6 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
-import type { ModalityPreprocessing, TensorSpec } from '../../contracts/manifest-types.js';
+import type { ModalityPreprocessing, ModelManifestHeader, TensorSpec } from '../../contracts/manifest-types.js';
+import { err, ok, type Result } from '../../contracts/result.js';
 
 /** One encoder graph of a dual-encoder embedding model. */
 export interface EncoderSpec {
@@ -17,14 +18,7 @@ export interface EncoderSpec {
  * probabilities output and no outcomes, so it is deliberately not named `manifest.json`: the
  * risk-model registry serves every `manifest.json` for every patient and requires probabilities.
  */
-export interface EmbeddingModelManifest {
-  schemaVersion: 1;
-  name: string;
-  version: string;
-  title: string;
-  description: string;
-  trainingData: { synthetic: boolean; description: string };
-  files: Record<string, string>;
+export interface EmbeddingModelManifest extends ModelManifestHeader {
   embedding: { dimension: number; normalisation: 'l2'; metric: 'cosine' };
   encoders: { ecg: EncoderSpec; text: EncoderSpec };
   preprocessing: Required<Pick<ModalityPreprocessing, 'ecg' | 'text'>>;
@@ -84,9 +78,7 @@ const schema = {
 } as const;
 
 /** Result of {@link parseEmbeddingManifest}: the manifest, or every problem as `pointer: message`. */
-export type EmbeddingManifestResult =
-  | { ok: true; manifest: EmbeddingModelManifest }
-  | { ok: false; problems: string[] };
+export type EmbeddingManifestResult = Result<EmbeddingModelManifest, { problems: string[] }>;
 
 /**
  * Validates an embedding manifest: structure, then the semantic rules the server relies on
@@ -97,7 +89,7 @@ export function parseEmbeddingManifest(json: unknown): EmbeddingManifestResult {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(schema as unknown as JSONSchemaType<unknown>);
   if (!validate(json)) {
-    return { ok: false, problems: (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`) };
+    return err({ problems: (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`) });
   }
   const manifest = json as EmbeddingModelManifest;
   const problems: string[] = [];
@@ -116,5 +108,5 @@ export function parseEmbeddingManifest(json: unknown): EmbeddingManifestResult {
   const textIn = manifest.encoders.text.inputs[0];
   if (textIn?.role !== 'text-tokens' || textIn.dtype !== 'int64' || textIn.shape[1] !== manifest.preprocessing.text.maxTokens)
     problems.push(`/encoders/text/inputs/0: must be int64 text-tokens [-1, ${manifest.preprocessing.text.maxTokens}]`);
-  return problems.length ? { ok: false, problems } : { ok: true, manifest };
+  return problems.length ? err({ problems }) : ok(manifest);
 }

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { MODALITY_ORDER, type EvidenceRule, type ModelManifest } from '../../contracts/manifest-types.js';
+import { err, ok, type Result } from '../../contracts/result.js';
 
 /**
  * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in
@@ -283,7 +284,7 @@ export interface ManifestIssue {
 }
 
 /** Outcome of {@link parseManifest}: the typed manifest, or every problem found. */
-export type ManifestParseResult = { ok: true; value: ModelManifest } | { ok: false; issues: ManifestIssue[] };
+export type ManifestParseResult = Result<ModelManifest, { issues: ManifestIssue[] }>;
 
 /** A compiled manifest validator; compile once (ajv code generation is not free) and reuse. */
 export type ManifestValidator = (json: unknown) => ManifestParseResult;
@@ -293,9 +294,9 @@ export function createManifestValidator(): ManifestValidator {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTuples: false });
   const validate = ajv.compile<ModelManifest>(MODEL_MANIFEST_SCHEMA);
   return (json: unknown): ManifestParseResult => {
-    if (!validate(json)) return { ok: false, issues: (validate.errors ?? []).map(toIssue) };
+    if (!validate(json)) return err({ issues: (validate.errors ?? []).map(toIssue) });
     const issues = crossFieldIssues(json);
-    return issues.length > 0 ? { ok: false, issues } : { ok: true, value: json };
+    return issues.length > 0 ? err({ issues }) : ok(json);
   };
 }
 

@@ -3,6 +3,7 @@ import { InferenceRunError, ModelRegistryError } from './inference-errors.js';
 import type { TensorDtype, TensorSpec } from '../../contracts/manifest-types.js';
 import type { TensorArray, TensorData } from '../manifest/tensor-data.js';
 import type { WorkerPool, WorkerRunResult } from './worker-pool.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /**
  * A remote inference backend speaking the Open Inference Protocol (KServe V2 / NVIDIA Triton
@@ -151,7 +152,7 @@ function toTypedArray(dtype: TensorDtype, values: unknown[]): TensorArray {
 export async function connectKserveV2(options: KserveV2Options): Promise<WorkerPool> {
   // The inference server is configured; a redirect to another origin is refused (no SSRF).
   const fetchFn = createRedirectGuardedFetch({ fetch: options.fetch ?? globalThis.fetch });
-  const base = options.baseUrl.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(options.baseUrl);
   const byKey = new Map(options.models.map((m) => [m.key, m]));
   let inFlight = 0;
 

@@ -43,9 +43,9 @@ function axisWeights(inSize: number, outSize: number): Weights {
 }
 
 /**
- * A clamped linear map applied to each source pixel as it is read: v = clamp(a·x + b, 0, 1),
+ * A clamped linear map applied to each source pixel as its row is read: v = clamp(a·x + b, 0, 1),
  * then 1 − v when `invert`. Lets a linear VOI window be fused into the resize so that no
- * full-resolution intermediate image is allocated.
+ * full-resolution intermediate image is allocated (one row at a time).
  */
 export interface PixelWindow {
   a: number;
@@ -62,31 +62,26 @@ export function resizeImage(src: Float32Array, width: number, height: number, ou
   const wx = axisWeights(width, outWidth);
   const wy = axisWeights(height, outHeight);
   const tmp = new Float32Array(height * outWidth);
-  if (window) {
-    const { a, b } = window;
-    const sign = window.invert ? -1 : 1;
-    const offset = window.invert ? 1 : 0;
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let x = 0; x < outWidth; x++) {
-        const s = wx.start[x]!;
-        const c = wx.count[x]!;
-        const base = x * wx.stride;
-        let acc = 0;
-        for (let k = 0; k < c; k++) acc += (offset + sign * Math.min(1, Math.max(0, a * src[row + s + k]! + b))) * wx.weights[base + k]!;
-        tmp[y * outWidth + x] = acc;
-      }
-    }
-    return verticalPass(tmp, height, outWidth, outHeight, wy);
-  }
+  // With a window, each source row is mapped into one row buffer before it is averaged: the
+  // map's arithmetic stays in float64 as before, and no full-resolution image is allocated.
+  const windowedRow = window ? new Float64Array(width) : undefined;
+  const sign = window?.invert ? -1 : 1;
+  const offset = window?.invert ? 1 : 0;
   for (let y = 0; y < height; y++) {
-    const row = y * width;
+    let source: Float32Array | Float64Array = src;
+    let row = y * width;
+    if (window && windowedRow) {
+      const { a, b } = window;
+      for (let x = 0; x < width; x++) windowedRow[x] = offset + sign * Math.min(1, Math.max(0, a * src[row + x]! + b));
+      source = windowedRow;
+      row = 0;
+    }
     for (let x = 0; x < outWidth; x++) {
       const s = wx.start[x]!;
       const c = wx.count[x]!;
       const base = x * wx.stride;
       let acc = 0;
-      for (let k = 0; k < c; k++) acc += src[row + s + k]! * wx.weights[base + k]!;
+      for (let k = 0; k < c; k++) acc += source[row + s + k]! * wx.weights[base + k]!;
       tmp[y * outWidth + x] = acc;
     }
   }

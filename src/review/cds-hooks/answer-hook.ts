@@ -1,6 +1,6 @@
 import type { CdsCard, CdsResponse, HookRequest } from './cds-hooks-types.js';
 import { buildRiskCard, type CardContext } from './build-risk-card.js';
-import type { IssuedCard } from './cds-card-store.js';
+import type { IssuedCard } from '../../store/cds-card-repository.js';
 import type { HookData } from './load-hook-data.js';
 import { selectLatestAssessments } from './select-latest-assessments.js';
 

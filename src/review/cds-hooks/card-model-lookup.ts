@@ -1,6 +1,7 @@
 import type { ServedModel } from '../../contracts/served-model.js';
 import type { CardModel } from './build-risk-card.js';
 import type { LatestAssessment } from './select-latest-assessments.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Path of the model-card page of a served model, under the CDS Hooks base. */
 export function modelCardPath(name: string, version: string): string {
@@ -14,7 +15,7 @@ export function modelCardPath(name: string, version: string): string {
  * its model card. A model this server no longer serves keeps its label and gets no link.
  */
 export function createCardModelLookup(models: () => readonly ServedModel[], publicUrl: string): (latest: LatestAssessment) => CardModel {
-  const base = publicUrl.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(publicUrl);
   return (latest) => {
     const coding = latest.assessment.method?.coding?.find((c) => c.code === latest.modelName);
     const display = coding?.display ?? latest.assessment.method?.text ?? latest.modelName;

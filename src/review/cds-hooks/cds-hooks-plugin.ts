@@ -11,7 +11,7 @@ import { errorResponses, looseObjectSchema, parsedBodySchema, textResponse } fro
 import type { Metrics } from '../../observability/create-metrics.js';
 import type { ServedModel } from '../../contracts/served-model.js';
 import { answerHook } from './answer-hook.js';
-import { recordFeedback, recordIssuedCards, unknownCards } from './cds-card-store.js';
+import { recordFeedback, recordIssuedCards, unknownCards } from '../../store/cds-card-repository.js';
 import { CDS_SERVICES, findCdsService } from './cds-service-definitions.js';
 import { createCardModelLookup } from './card-model-lookup.js';
 import { createPgJtiReplayStore } from '../../store/jti-replay-repository.js';
@@ -19,6 +19,7 @@ import { loadHookData } from './load-hook-data.js';
 import { parseFeedback } from './parse-feedback.js';
 import { parseHookRequest } from './parse-hook-request.js';
 import { createCdsClientJwtVerifier, type CdsClientJwtVerifier } from './verify-cds-client-jwt.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Options of {@link cdsHooksPlugin}. */
 export interface CdsHooksPluginOptions {
@@ -97,7 +98,7 @@ function withTimeout(base: FetchLike, timeoutMs: number): FetchLike {
  */
 export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPluginOptions): Promise<void> {
   const { config, pool, metrics } = options;
-  const publicUrl = config.PUBLIC_URL.replace(/\/+$/, '');
+  const publicUrl = withoutTrailingSlash(config.PUBLIC_URL);
   // JWKS and the CDS client's FHIR server: redirects are followed only within the origin asked for.
   const baseFetch = createRedirectGuardedFetch({ fetch: options.fetch ?? globalThis.fetch });
   const verify =

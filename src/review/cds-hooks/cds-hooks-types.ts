@@ -1,6 +1,7 @@
 /**
  * CDS Hooks 2.0 wire shapes (https://cds-hooks.hl7.org/2.0/): discovery, hook request, response,
- * cards and feedback. Only what this service reads or writes is typed.
+ * cards (feedback items are in `contracts/cds-feedback.ts`: the store persists them). Only what
+ * this service reads or writes is typed.
  */
 import type { Coding, Resource } from '@medplum/fhirtypes';
 
@@ -68,13 +69,4 @@ export interface CdsCard {
 /** CDS Hooks 2.0 §CDS Service Response. */
 export interface CdsResponse {
   cards: CdsCard[];
-}
-
-/** CDS Hooks 2.0 §Feedback: one item of `feedback`. */
-export interface FeedbackItem {
-  card: string;
-  outcome: 'accepted' | 'overridden';
-  acceptedSuggestions: Array<{ id: string }>;
-  overrideReason?: { reason?: Coding; userComment?: string };
-  outcomeTimestamp: string;
 }

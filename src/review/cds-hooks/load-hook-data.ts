@@ -4,6 +4,8 @@ import type { FetchLike } from '../../contracts/fetch-like.js';
 import { AIAST } from '../../contracts/fusion-terminology.js';
 import type { HookRequest } from './cds-hooks-types.js';
 import { PREFETCH_KEYS } from './cds-service-definitions.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
+import { err, type Result } from '../../contracts/result.js';
 
 /** The data a card is built from. */
 export interface HookData {
@@ -16,7 +18,7 @@ export interface HookData {
 }
 
 /** Loading result: 412 (CDS Hooks 2.0 §Prefetch "412 Precondition Failed") or 400 on bad prefetch. */
-export type HookDataResult = { ok: true; value: HookData } | { ok: false; status: 400 | 412; issue: OperationOutcome };
+export type HookDataResult = Result<HookData, { status: 400 | 412; issue: OperationOutcome }>;
 
 /** How the service reaches FHIR servers when prefetch is incomplete. */
 export interface HookDataSources {
@@ -33,10 +35,6 @@ export interface HookDataSources {
   allowedFhirServers: readonly string[];
 }
 
-function trim(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
 function assessmentsQuery(patientId: string): string {
   // Same query as the `assessments` prefetch template (cds-service-definitions.ts).
   const params = new URLSearchParams({
@@ -49,7 +47,7 @@ function assessmentsQuery(patientId: string): string {
 }
 
 function preconditionFailed(diagnostics: string, expression: string): HookDataResult {
-  return { ok: false, status: 412, issue: outcome('required', diagnostics, expression) };
+  return err({ status: 412, issue: outcome('required', diagnostics, expression) });
 }
 
 /**
@@ -75,12 +73,12 @@ export async function loadHookData(request: HookRequest, sources: HookDataSource
     return { ok: true, value: { ...(patient ? { patient } : {}), assessments: resources, source: 'prefetch' } };
   }
   if (!request.fhirServer) return preconditionFailed('prefetch.assessments is missing and no fhirServer was given', 'prefetch.assessments');
-  const server = trim(request.fhirServer);
-  const own = trim(sources.ownFhirBaseUrl);
+  const server = withoutTrailingSlash(request.fhirServer);
+  const own = withoutTrailingSlash(sources.ownFhirBaseUrl);
   let fetchFn: FetchLike;
   const headers: Record<string, string> = { accept: 'application/fhir+json' };
   if (request.fhirAuthorization) {
-    if (!sources.allowedFhirServers.map(trim).includes(server))
+    if (!sources.allowedFhirServers.map(withoutTrailingSlash).includes(server))
       return preconditionFailed('fhirServer is not a FHIR server this service may call', 'fhirServer');
     fetchFn = sources.clientFetch;
     headers.authorization = `Bearer ${request.fhirAuthorization.access_token}`;

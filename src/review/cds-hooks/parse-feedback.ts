@@ -1,10 +1,11 @@
 import type { Coding } from '@medplum/fhirtypes';
-import type { FeedbackItem } from './cds-hooks-types.js';
-import { invalid, isObject, type ParseResult } from './parse-result.js';
+import type { FeedbackItem } from '../../contracts/cds-feedback.js';
+import type { Result } from '../../contracts/result.js';
+import { invalid, isObject, type InvalidCdsInput } from './parse-result.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function parseCoding(value: unknown, path: string): ParseResult<Coding | undefined> {
+function parseCoding(value: unknown, path: string): Result<Coding | undefined, InvalidCdsInput> {
   if (value === undefined) return { ok: true, value: undefined };
   if (!isObject(value) || typeof value.code !== 'string') return invalid(`${path}.code`, 'is required');
   return {
@@ -22,7 +23,7 @@ function parseCoding(value: unknown, path: string): ParseResult<Coding | undefin
  * acceptedSuggestions?, overrideReason?, outcomeTimestamp }] }`. `overrideReason` is only allowed
  * with outcome `overridden`; `acceptedSuggestions` only with `accepted`.
  */
-export function parseFeedback(body: unknown): ParseResult<FeedbackItem[]> {
+export function parseFeedback(body: unknown): Result<FeedbackItem[], InvalidCdsInput> {
   if (!isObject(body) || !Array.isArray(body.feedback) || body.feedback.length === 0)
     return invalid('feedback', 'must be a non-empty array');
   const items: FeedbackItem[] = [];

@@ -1,12 +1,14 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirAuthorization, HookRequest } from './cds-hooks-types.js';
-import { invalid, isObject, type ParseResult } from './parse-result.js';
+import type { Result } from '../../contracts/result.js';
+import { invalid, isObject, type InvalidCdsInput } from './parse-result.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** FHIR R4 §2.24.0.1 id: 1–64 of [A-Za-z0-9\-\.]. */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-function parseAuthorization(value: unknown): ParseResult<FhirAuthorization | undefined> {
+function parseAuthorization(value: unknown): Result<FhirAuthorization | undefined, InvalidCdsInput> {
   if (value === undefined || value === null) return { ok: true, value: undefined };
   if (!isObject(value)) return invalid('fhirAuthorization', 'must be an object');
   // CDS Hooks 2.0 §FHIR Resource Access: access_token, token_type "Bearer", expires_in, scope, subject.
@@ -29,7 +31,7 @@ function parseAuthorization(value: unknown): ParseResult<FhirAuthorization | und
   };
 }
 
-function parsePrefetch(value: unknown): ParseResult<Record<string, Resource | null>> {
+function parsePrefetch(value: unknown): Result<Record<string, Resource | null>, InvalidCdsInput> {
   if (value === undefined || value === null) return { ok: true, value: {} };
   if (!isObject(value)) return invalid('prefetch', 'must be an object');
   const out: Record<string, Resource | null> = {};
@@ -50,7 +52,7 @@ function parsePrefetch(value: unknown): ParseResult<Record<string, Resource | nu
  * (a UUID), optional `fhirServer` (http/https) with `fhirAuthorization` (cds-r-1: authorization
  * needs a server), `context.patientId` (a FHIR id) and `prefetch`.
  */
-export function parseHookRequest(body: unknown, expectedHook: string): ParseResult<HookRequest> {
+export function parseHookRequest(body: unknown, expectedHook: string): Result<HookRequest, InvalidCdsInput> {
   if (!isObject(body)) return invalid('$this', 'request body must be a JSON object');
   if (body.hook !== expectedHook) return invalid('hook', `must be "${expectedHook}" for this service`);
   if (typeof body.hookInstance !== 'string' || !UUID.test(body.hookInstance))
@@ -64,7 +66,7 @@ export function parseHookRequest(body: unknown, expectedHook: string): ParseResu
     } catch {
       return invalid('fhirServer', 'must be a URL');
     }
-    fhirServer = body.fhirServer.replace(/\/+$/, '');
+    fhirServer = withoutTrailingSlash(body.fhirServer);
   }
   const authorization = parseAuthorization(body.fhirAuthorization);
   if (!authorization.ok) return authorization;

@@ -1,12 +1,18 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { err, type Err } from '../../contracts/result.js';
 import { outcome } from '../../fhir/operation-outcome.js';
 
-/** Result of parsing outside input (CONTRIBUTING.md: typed results, never bare strings). */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; issue: OperationOutcome };
+/**
+ * How a CDS Hooks input fails (CONTRIBUTING.md: typed results, never bare strings): the
+ * OperationOutcome naming the element; the route picks the HTTP status (CDS Hooks 2.0 §"Error").
+ */
+export interface InvalidCdsInput {
+  issue: OperationOutcome;
+}
 
 /** A failed parse naming the exact element path (`issue[].expression`). */
-export function invalid<T>(expression: string, diagnostics: string): ParseResult<T> {
-  return { ok: false, issue: outcome('invalid', `${expression}: ${diagnostics}`, expression) };
+export function invalid(expression: string, diagnostics: string): Err<InvalidCdsInput> {
+  return err({ issue: outcome('invalid', `${expression}: ${diagnostics}`, expression) });
 }
 
 /** True for a plain JSON object. */

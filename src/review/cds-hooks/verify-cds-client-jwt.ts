@@ -2,6 +2,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
 import { outcome } from '../../fhir/operation-outcome.js';
+import { err, type Result } from '../../contracts/result.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import { createRedirectGuardedFetch } from '../../fhir/outbound-fetch.js';
 import type { JtiReplayStore } from '../../store/jti-replay-repository.js';
@@ -14,7 +15,7 @@ export interface CdsClientIdentity {
 }
 
 /** Verification result; failures carry a 401 OperationOutcome naming the offending element. */
-export type CdsAuthResult = { ok: true; value: CdsClientIdentity } | { ok: false; issue: OperationOutcome };
+export type CdsAuthResult = Result<CdsClientIdentity, { issue: OperationOutcome }>;
 
 /** Verifies the bearer JWT of one CDS Hooks call. */
 export type CdsClientJwtVerifier = (authorization: string | undefined, audiences: readonly string[]) => Promise<CdsAuthResult>;
@@ -23,7 +24,7 @@ export type CdsClientJwtVerifier = (authorization: string | undefined, audiences
 const ALGORITHMS = ['ES384', 'RS384'];
 
 function refused(diagnostics: string, expression: string): CdsAuthResult {
-  return { ok: false, issue: outcome('login', diagnostics, expression) };
+  return err({ issue: outcome('login', diagnostics, expression) });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import { ReviewError } from './review-error.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** FHIR REST calls made with the clinician's access token, so they see only what the EHR lets them. */
 export interface ClinicianFhir {
@@ -32,7 +33,7 @@ function refusal(status: number, what: string): ReviewError {
 
 /** Creates the client for one session. */
 export function createClinicianFhir(input: { iss: string; accessToken: string; fetch: FetchLike }): ClinicianFhir {
-  const base = input.iss.replace(/\/$/, '');
+  const base = withoutTrailingSlash(input.iss);
   const headers = { authorization: `Bearer ${input.accessToken}`, accept: 'application/fhir+json' };
   const call = async <T>(url: string, what: string, init?: RequestInit): Promise<T> => {
     let response: Response;

@@ -1,7 +1,7 @@
 import type { Observation } from '@medplum/fhirtypes';
 import { ecgFromObservation } from '../../preprocess/ecg/ecg-from-observation.js';
 import { deriveLimbLeads, STANDARD_LEADS } from '../../preprocess/ecg/ecg-leads.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../../http/escape-html.js';
 
 /** Standard 3 × 4 layout (IEC 60601-2-51 style): each row shows 2.5 s of four leads in turn. */
 const LAYOUT: ReadonlyArray<ReadonlyArray<(typeof STANDARD_LEADS)[number]>> = [

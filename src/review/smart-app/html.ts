@@ -1,12 +1,4 @@
-/** Escapes text for HTML element content and double-quoted attribute values (HTML §13.1.2.6). */
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+import { escapeHtml } from '../../http/escape-html.js';
 
 /** The page shell shared by the review page and error pages: local CSS only, no external resources. */
 export function pageShell(input: { title: string; body: string; assetsPrefix: string }): string {

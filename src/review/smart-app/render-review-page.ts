@@ -2,9 +2,11 @@ import type { HumanName, Patient } from '@medplum/fhirtypes';
 import { unversioned, type AssessmentView, type PredictionView } from './assessment-view.js';
 import { ecgStripSvg } from './ecg-strip-svg.js';
 import type { ReviewView } from './feedback-provenance.js';
-import { escapeHtml, pageShell } from './html.js';
+import { escapeHtml } from '../../http/escape-html.js';
+import { pageShell } from './html.js';
 import type { ReviewData } from './load-review-data.js';
 import { contributionChartSvg, trendChartSvg } from './svg-charts.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Links and tokens the page needs besides the data. */
 export interface ReviewPageContext {
@@ -178,7 +180,7 @@ function media(data: ReviewData, ctx: ReviewPageContext): string {
 
 function similarCases(data: ReviewData, ctx: ReviewPageContext): string {
   if (data.similarCases === undefined) return '';
-  const base = ctx.iss.replace(/\/$/, '');
+  const base = withoutTrailingSlash(ctx.iss);
   const rows = data.similarCases
     .map(
       (c, i) =>
@@ -199,7 +201,7 @@ function similarCases(data: ReviewData, ctx: ReviewPageContext): string {
 }
 
 function provenance(latest: AssessmentView, data: ReviewData, ctx: ReviewPageContext): string {
-  const base = ctx.iss.replace(/\/$/, '');
+  const base = withoutTrailingSlash(ctx.iss);
   const m = data.model;
   const inputs = data.inputs
     .map(

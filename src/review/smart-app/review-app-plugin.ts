@@ -22,6 +22,7 @@ import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from '
 import { LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
 import { discoverSmartEndpoints } from './smart-discovery.js';
 import { exchangeCode } from './token-exchange.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Settings the review app reads. */
 export type ReviewAppConfig = Pick<
@@ -50,10 +51,6 @@ const LAUNCH_TTL_SECONDS = 600;
 const ASSETS = new Set(['review.css']);
 /** Resolves to `src/review/assets` both from `src/` (tsx) and from `dist/` (built). */
 const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../../src/review/assets/', import.meta.url));
-
-function normalisedIss(value: string): string {
-  return value.replace(/\/+$/, '');
-}
 
 function sameSecret(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
@@ -146,10 +143,10 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   // origin asked for: the clinician's token never travels to a host a redirect names.
   const fetchImpl: FetchLike = createRedirectGuardedFetch({ fetch: options.fetch ?? fetch });
   const store = createReviewStore(options.pool);
-  const publicUrl = config.PUBLIC_URL.replace(/\/$/, '');
+  const publicUrl = withoutTrailingSlash(config.PUBLIC_URL);
   const redirectUri = `${publicUrl}${REVIEW_PREFIX}/callback`;
   const secure = publicUrl.startsWith('https:');
-  const allowed = (config.SMART_APP_ISSUERS.length ? config.SMART_APP_ISSUERS : [config.FHIR_BASE_URL]).map(normalisedIss);
+  const allowed = (config.SMART_APP_ISSUERS.length ? config.SMART_APP_ISSUERS : [config.FHIR_BASE_URL]).map(withoutTrailingSlash);
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const assetsPrefix = `${REVIEW_PREFIX}/assets`;
 
@@ -198,7 +195,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   // SMART App Launch 2 §"EHR launch" / §"Standalone launch": the launch URL registered with the EHR.
   app.get(`${REVIEW_PREFIX}/launch`, { schema: schemas.launch }, async (request, reply) => {
     const query = stringQuery(request);
-    const iss = query.iss ? normalisedIss(query.iss) : allowed[0];
+    const iss = query.iss ? withoutTrailingSlash(query.iss) : allowed[0];
     if (!iss || !allowed.includes(iss)) {
       throw new ReviewError(
         400,

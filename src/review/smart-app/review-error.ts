@@ -1,4 +1,5 @@
-import { escapeHtml, pageShell } from './html.js';
+import { escapeHtml } from '../../http/escape-html.js';
+import { pageShell } from './html.js';
 
 /** Why a review-app request was refused; rendered as a plain error page, never a stack trace. */
 export class ReviewError extends Error {

@@ -1,5 +1,6 @@
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import { ReviewError } from './review-error.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** The parts of `.well-known/smart-configuration` the review app uses (SMART App Launch 2 §Conformance). */
 export interface SmartEndpoints {
@@ -13,7 +14,7 @@ export interface SmartEndpoints {
  * not advertise PKCE S256 (§"Considerations for PKCE Support": S256 is required).
  */
 export async function discoverSmartEndpoints(iss: string, fetchImpl: FetchLike): Promise<SmartEndpoints> {
-  const url = `${iss.replace(/\/$/, '')}/.well-known/smart-configuration`;
+  const url = `${withoutTrailingSlash(iss)}/.well-known/smart-configuration`;
   let body: Record<string, unknown>;
   try {
     const response = await fetchImpl(url, { headers: { accept: 'application/json' } });

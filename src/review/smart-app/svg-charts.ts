@@ -1,4 +1,4 @@
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../../http/escape-html.js';
 
 /** One point of the risk trend. */
 export interface TrendPoint {

@@ -1,3 +1,4 @@
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 /** Prevalence of each latent condition in the generated cohort. */
 export interface CohortPrevalence {
   /** Probability of acute heart failure in a patient without atrial fibrillation. */
@@ -119,7 +120,7 @@ export function resolveCohortOptions(options: CohortOptions): ResolvedCohortOpti
     patients: options.patients,
     seed: options.seed,
     now,
-    dicomwebBaseUrl: options.dicomwebBaseUrl.replace(/\/+$/, ''),
+    dicomwebBaseUrl: withoutTrailingSlash(options.dicomwebBaseUrl),
     imageSize,
     rates,
     prevalence,

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { GeneratedPatient } from './generate-patient.js';
 import { parseStowResponse, stowMultipartBody } from './stow-rs.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Progress of loading: patients (FHIR phase) or DICOM files (DICOM phase of a directory load). */
 export interface LoadProgress {
@@ -65,7 +66,7 @@ export class CohortLoadError extends Error {
  * gives the same server state (update-as-create, FHIR R4 §3.1.0.4.3), so loads are idempotent.
  */
 export function transactionBundle(resources: readonly Resource[], fhirBaseUrl: string): Bundle {
-  const base = fhirBaseUrl.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(fhirBaseUrl);
   return {
     resourceType: 'Bundle',
     type: 'transaction',
@@ -116,7 +117,7 @@ async function postOneTransaction(
   opts: LoadCohortOptions,
   resources: readonly Resource[],
 ): Promise<void> {
-  const response = await doFetch(opts.fhirBaseUrl.replace(/\/+$/, ''), {
+  const response = await doFetch(withoutTrailingSlash(opts.fhirBaseUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', ...opts.headers },
     body: JSON.stringify(transactionBundle(resources, opts.fhirBaseUrl)),
@@ -160,7 +161,7 @@ async function postStow(
 ): Promise<void> {
   if (instances.length === 0) return;
   const { contentType, body } = stowMultipartBody(instances);
-  const response = await doFetch(`${opts.dicomwebBaseUrl.replace(/\/+$/, '')}/studies`, {
+  const response = await doFetch(`${withoutTrailingSlash(opts.dicomwebBaseUrl)}/studies`, {
     method: 'POST',
     headers: { 'content-type': contentType, accept: 'application/dicom+json', ...opts.headers },
     body,

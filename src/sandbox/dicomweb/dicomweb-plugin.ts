@@ -5,6 +5,7 @@ import { sendDicomwebError } from './dicomweb-errors.js';
 import { registerQidoRoutes } from './qido-routes.js';
 import { registerStowRoutes } from './stow-routes.js';
 import { registerWadoRoutes } from './wado-routes.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Options of {@link dicomwebPlugin}. */
 export interface DicomwebPluginOptions {
@@ -30,9 +31,11 @@ export const dicomwebPlugin: FastifyPluginAsync<DicomwebPluginOptions> = async (
 ) => {
   const store = options.store ?? createDicomStore();
   const reader: Part10Reader = createDcmjsReader();
-  const prefix = options.prefix.replace(/\/$/, '');
+  const prefix = withoutTrailingSlash(options.prefix);
   const baseUrl = (request: { protocol: string; host: string }): string =>
-    options.publicBaseUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.host}${prefix}`;
+    options.publicBaseUrl === undefined
+      ? `${request.protocol}://${request.host}${prefix}`
+      : withoutTrailingSlash(options.publicBaseUrl);
 
   // STOW-RS bodies are binary multipart; keep them as Buffers for the multipart parser.
   app.addContentTypeParser(

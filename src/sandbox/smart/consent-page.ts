@@ -1,11 +1,5 @@
+import { escapeHtml } from '../../http/escape-html.js';
 import type { PendingAuthorization } from './authorization-state.js';
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
 
 /**
  * The sandbox consent page: lists the scopes asked for, offers a patient picker when a standalone

@@ -3,6 +3,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { scopesPermitting, splitScopes, type RequiredAccess, type SmartPermission } from './smart-scopes.js';
 import type { AccessTokenClaims } from './smart-types.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -138,7 +139,7 @@ export async function checkSmartAccess(
   request: FastifyRequest,
   options: RequireSmartTokenOptions,
 ): Promise<SmartAccessDecision> {
-  const prefix = options.fhirPrefix.replace(/\/$/, '');
+  const prefix = withoutTrailingSlash(options.fhirPrefix);
   const access = options.requiredAccess
     ? options.requiredAccess(request)
     : requiredAccessForFhirRequest(request, prefix);

@@ -10,6 +10,7 @@ import {
   type SmartAuthServer,
 } from './smart-auth-server.js';
 import type { SmartAuthOptions } from './smart-types.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -71,8 +72,8 @@ export const smartAuthPlugin: FastifyPluginAsync<SmartAuthPluginOptions> = fp(
   async (app: FastifyInstance, options: SmartAuthPluginOptions) => {
     const server = options.server ?? (await createSmartAuthServer(options));
     app.decorate('smartAuth', server);
-    const fhirPrefix = server.options.fhirPrefix.replace(/\/$/, '');
-    const authPrefix = (server.options.authPrefix ?? '/auth').replace(/\/$/, '');
+    const fhirPrefix = withoutTrailingSlash(server.options.fhirPrefix);
+    const authPrefix = withoutTrailingSlash(server.options.authPrefix ?? '/auth');
 
     // Routes live in a child scope so the form parser stays inside it.
     await app.register(async (scope) => {

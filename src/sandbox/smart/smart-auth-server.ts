@@ -14,6 +14,7 @@ import { verifyS256 } from './pkce.js';
 import { buildSmartConfiguration, type SmartConfiguration } from './smart-configuration.js';
 import { grantableScopes, parseResourceScope, splitScopes } from './smart-scopes.js';
 import type { AccessTokenClaims, LaunchContext, RegisteredClient, SmartAuthOptions } from './smart-types.js';
+import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Parameters of an authorization request (RFC 6749 §4.1.1 + SMART App Launch 2 §"Obtain authorization code"). */
 export type AuthorizeParams = Partial<
@@ -84,9 +85,9 @@ const REFRESH_LIFETIME_SECONDS = 24 * 3600;
 /** Creates the server, generating its token-signing key. */
 export async function createSmartAuthServer(options: SmartAuthOptions): Promise<SmartAuthServer> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  const issuer = options.issuer.replace(/\/$/, '');
+  const issuer = withoutTrailingSlash(options.issuer);
   const origin = new URL(issuer).origin;
-  const authPrefix = (options.authPrefix ?? '/auth').replace(/\/$/, '');
+  const authPrefix = withoutTrailingSlash(options.authPrefix ?? '/auth');
   const authorizationEndpoint = `${origin}${authPrefix}/authorize`;
   const tokenEndpoint = `${origin}${authPrefix}/token`;
   const jwksUri = `${origin}${authPrefix}/jwks`;
@@ -243,7 +244,7 @@ export async function createSmartAuthServer(options: SmartAuthOptions): Promise<
       if (params.response_type !== 'code')
         return fail('unsupported_response_type', 'response_type must be code');
       // SMART 2 §"Obtain authorization code": aud must be the FHIR base URL of the resource server.
-      if ((params.aud ?? '').replace(/\/$/, '') !== issuer) {
+      if (withoutTrailingSlash(params.aud ?? '') !== issuer) {
         return fail('invalid_request', `aud must be the FHIR base URL ${issuer}`);
       }
       // SMART 2 requires PKCE with S256; `plain` is not allowed (§"Considerations for PKCE Support").

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../../../src/app.js';
 import type { CdsResponse } from '../../../src/review/cds-hooks/cds-hooks-types.js';
-import { renderCardsHtml } from '../../../src/review/cds-hooks/render-cards-html.js';
+import { renderCardsHtml } from '../../helpers/render-cards-html.js';
 import { AIAST } from '../../../src/contracts/fusion-terminology.js';
 import { findChromium } from '../../helpers/peers.js';
 import { startCdsEnvironment } from './cds-environment.js';

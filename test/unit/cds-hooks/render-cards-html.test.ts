@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { escapeMarkdown } from '../../../src/review/cds-hooks/card-detail-markdown.js';
-import { renderCardMarkdown } from '../../../src/review/cds-hooks/render-card-markdown.js';
-import { renderCardsHtml } from '../../../src/review/cds-hooks/render-cards-html.js';
+import { renderCardMarkdown } from '../../helpers/render-card-markdown.js';
+import { renderCardsHtml } from '../../helpers/render-cards-html.js';
 
 describe('renderCardMarkdown', () => {
   it('renders lists, strong and emphasis, and escapes HTML', () => {
     expect(renderCardMarkdown('**A**: b\n\n- one\n- <script>x</script>\n\n_note_')).toBe(
-      '<p><strong>A</strong>: b</p>\n<ul><li>one</li><li>&#60;script&#62;x&#60;/script&#62;</li></ul>\n<p><em>note</em></p>',
+      '<p><strong>A</strong>: b</p>\n<ul><li>one</li><li>&lt;script&gt;x&lt;/script&gt;</li></ul>\n<p><em>note</em></p>',
     );
   });
 
@@ -26,7 +26,7 @@ describe('renderCardsHtml', () => {
         links: [{ label: 'Open', url: 'https://app.example/launch', type: 'smart' }],
       },
     ]);
-    expect(html).toContain('High risk of &#60;b&#62;x&#60;/b&#62;');
+    expect(html).toContain('High risk of &lt;b&gt;x&lt;/b&gt;');
     expect(html).toContain('class="card critical"');
     expect(html).toContain('<a href="https://m.example/card">Model v1</a>');
     expect(html).toContain('data-type="smart" href="https://app.example/launch"');

@@ -11,7 +11,7 @@ import { repoRoot } from '../../helpers/fixtures.js';
 
 const parsed = parseEmbeddingManifest(JSON.parse(readFileSync(join(repoRoot, 'models/ecg-report-clip/1/embedding-manifest.json'), 'utf8')));
 if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-const manifest = parsed.manifest;
+const manifest = parsed.value;
 const convertUnit = createUcumConverter();
 
 const [generated] = generateCohort({ patients: 1, seed: 77, now: new Date('2026-06-01T00:00:00Z'), dicomwebBaseUrl: 'http://pacs.invalid/dicomweb', imageSize: 64, rates: { ecg: 0, report: 0 } });

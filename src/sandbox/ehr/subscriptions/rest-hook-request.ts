@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { DeliveryRequest } from './http-delivery.js';
+import { withoutTrailingSlash } from '../../../contracts/base-url.js';
 
 /** Extension carrying the HMAC secret, as Medplum defines it. */
 export const SUBSCRIPTION_SECRET_URL = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';
@@ -51,7 +52,7 @@ export function buildRestHookRequest(subscription: Subscription, resource: Resou
   const body = JSON.stringify(resource);
   headers['Content-Type'] = payload;
   if (deliveryStyleOf(subscription) === 'hapi') {
-    const base = endpoint.endsWith('/') ? endpoint.slice(0, -1) : endpoint;
+    const base = withoutTrailingSlash(endpoint);
     return { method: 'PUT', url: `${base}/${resource.resourceType}/${resource.id}`, headers, body };
   }
   const secret = subscription.extension?.find((e) => e.url === SUBSCRIPTION_SECRET_URL)?.valueString;

@@ -1,7 +1,4 @@
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from '../../src/http/escape-html.js';
 
 function inline(text: string): string {
   // Backslash escapes first (CommonMark §2.4), held aside so emphasis cannot match them.

@@ -1,5 +1,5 @@
-import type { Queryable } from '../../store/sql.js';
-import type { FeedbackItem } from './cds-hooks-types.js';
+import type { Queryable } from './sql.js';
+import type { FeedbackItem } from '../contracts/cds-feedback.js';
 
 /** One issued card, as recorded for feedback (migration 0004 `cds_card`). */
 export interface IssuedCard {

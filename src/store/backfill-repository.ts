@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
-import type { ExportManifest } from './bulk-data-client.js';
+import type { ExportManifest } from '../contracts/bulk-export.js';
+import { withTransaction } from './transaction.js';
 
 /** A backfill run as stored (migration 0006). */
 export interface BackfillRun {
@@ -54,9 +55,7 @@ export async function saveStatusUrl(pool: Pool, runId: string, statusUrl: string
 
 /** Records the completion manifest and its files; the run moves to `loading`. */
 export async function saveManifest(pool: Pool, runId: string, manifest: ExportManifest): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(
       "UPDATE backfill_runs SET manifest = $2, transaction_time = $3, state = 'loading' WHERE id = $1",
       [runId, JSON.stringify(manifest), manifest.transactionTime],
@@ -67,13 +66,7 @@ export async function saveManifest(pool: Pool, runId: string, manifest: ExportMa
         [runId, i, f.type, f.url],
       );
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Files not yet loaded, in manifest order. */

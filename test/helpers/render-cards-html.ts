@@ -1,5 +1,6 @@
-import type { CdsCard } from './cds-hooks-types.js';
-import { escapeHtml, renderCardMarkdown } from './render-card-markdown.js';
+import type { CdsCard } from '../../src/review/cds-hooks/cds-hooks-types.js';
+import { escapeHtml } from '../../src/http/escape-html.js';
+import { renderCardMarkdown } from './render-card-markdown.js';
 
 const INDICATOR_COLOUR: Record<CdsCard['indicator'], string> = {
   info: '#1f6feb',
