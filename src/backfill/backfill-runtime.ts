@@ -39,6 +39,7 @@ export async function openBackfillRuntime(config: Config, logger: Logger, fetch?
     models,
     predict: pipeline.predict,
     write: pipeline.write,
+    locate: pipeline.locate,
     ...(pipeline.afterScoring ? { afterScoring: pipeline.afterScoring } : {}),
     assemble: (resources, asOf) =>
       assembleFromResources(resources, {

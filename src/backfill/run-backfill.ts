@@ -40,6 +40,7 @@ export interface BackfillDeps {
   assemble: (resources: PatientResources, asOf: Date) => Promise<PatientRecord>;
   predict: AssessPatientDeps['predict'];
   write: AssessPatientDeps['write'];
+  locate: AssessPatientDeps['locate'];
   /** Runs after a patient's assessments are written (similar-case indexing); must not throw. */
   afterScoring?: AssessPatientDeps['afterScoring'];
   sleep?: (ms: number) => Promise<void>;

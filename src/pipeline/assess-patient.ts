@@ -3,7 +3,7 @@ import type { AssessJob } from '../jobs/assess-queue.js';
 import { PermanentJobError } from '../jobs/job-errors.js';
 import { markInbox, pendingForPatient } from '../store/inbox-repository.js';
 import { recordDeadLetter } from '../store/ledger-repository.js';
-import { scorePatient } from './score-patient.js';
+import { scorePatient, settleInterruptedWrites } from './score-patient.js';
 import type { AssessPatientDeps } from './stage-types.js';
 
 /** Summary of one job run (returned for tests and logs; no clinical values). */
@@ -26,6 +26,9 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
   const pending = await pendingForPatient(pool, job.data.patientId);
   const ids = pending.map((p) => p.id);
   if (pending.length === 0) {
+    // A run of this patient's job killed after the EHR committed may have had its notifications
+    // taken by a later run; its write-ahead intent is settled here all the same.
+    await settleInterruptedWrites(job.data.patientId, { db: pool, locate: deps.locate });
     return { notifications: 0, written: 0, skipped: [], status: 'nothing-pending' };
   }
   const started = process.hrtime.bigint();
@@ -44,6 +47,7 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
     const scored = await scorePatient(record, {
       predict: deps.predict,
       write: deps.write,
+      locate: deps.locate,
       db: pool,
       models: deps.models(),
       traceId: job.data.traceId,

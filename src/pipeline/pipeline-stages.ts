@@ -15,6 +15,7 @@ import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
 import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
+import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
@@ -73,7 +74,7 @@ export function createPipelineStages(options: {
   validator: ProfileValidator;
   /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
   logger?: Pick<Logger, 'debug'>;
-}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write'> {
+}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
   const { config } = options;
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
@@ -142,6 +143,7 @@ export function createPipelineStages(options: {
         unusedInputs: pre.unusedInputs,
       };
     },
+    locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
     async write(result, model) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       try {

@@ -5,7 +5,9 @@ import type { Metrics } from '../observability/create-metrics.js';
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import type { Queryable } from '../store/sql.js';
-import { recordAssessment } from '../store/ledger-repository.js';
+import type { LedgerEntry, WritebackIntent } from '../store/ledger-repository.js';
+import { dropIntent, intentsForPatient, recordAssessment, recordIntent } from '../store/ledger-repository.js';
+import { assessmentIdentity } from '../contracts/assessment-identity.js';
 
 /** Outcome of scoring one patient with every model. */
 export interface PatientScore {
@@ -22,7 +24,7 @@ export interface PatientScore {
  */
 export async function scorePatient(
   record: PatientRecord,
-  deps: Pick<AssessPatientDeps, 'predict' | 'write'> & {
+  deps: Pick<AssessPatientDeps, 'predict' | 'write' | 'locate'> & {
     db: Queryable;
     models: readonly ServedModel[];
     traceId: string;
@@ -33,6 +35,7 @@ export async function scorePatient(
   const patientId = record.patient.id ?? '';
   const missing = missingModalities(record);
   const score: PatientScore = { written: 0, skipped: [] };
+  await settleInterruptedWrites(patientId, deps);
   for (const model of deps.models) {
     const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
     if (lacking.length > 0) {
@@ -55,18 +58,11 @@ export async function scorePatient(
       occurredAt: record.asOf,
       traceId: deps.traceId,
     };
-    const t2 = process.hrtime.bigint();
-    const written = await deps.write(result, model);
-    deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
-    deps.metrics?.writebacks.inc({ outcome: written.outcome });
-    await recordAssessment(deps.db, {
-      identity: written.identity,
+    const intent: WritebackIntent = {
+      identity: assessmentIdentity(result),
       patientId,
       modelName: model.manifest.name,
       modelVersion: model.manifest.version,
-      riskAssessmentRef: written.riskAssessmentRef,
-      provenanceRef: written.provenanceRef,
-      outcome: written.outcome,
       executionProvider: output.executionProvider,
       predictions: output.predictions.map((p) => ({
         outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
@@ -75,8 +71,44 @@ export async function scorePatient(
       })),
       missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
       traceId: deps.traceId,
+    };
+    // Write-ahead: a crash between the EHR's commit and the ledger row leaves this intent, which
+    // the next scoring of the patient settles (settleInterruptedWrites).
+    await recordIntent(deps.db, intent);
+    const t2 = process.hrtime.bigint();
+    const written = await deps.write(result, model);
+    deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
+    deps.metrics?.writebacks.inc({ outcome: written.outcome });
+    await recordAssessment(deps.db, {
+      ...intent,
+      identity: written.identity,
+      riskAssessmentRef: written.riskAssessmentRef,
+      provenanceRef: written.provenanceRef,
+      outcome: written.outcome,
     });
     score.written++;
   }
   return score;
+}
+
+/**
+ * Accounts for write-backs of this patient that a killed run left between the EHR's commit and
+ * the ledger row: one the EHR holds gets its ledger row (as `exists`: it was found in the EHR, and
+ * whether the killed run or an earlier one created it is not known), one it does not hold is forgotten (the transaction never committed; scoring
+ * again writes whatever the inputs now call for). Without this, a retry that scores newer inputs
+ * than the killed run leaves a RiskAssessment in the EHR that the ledger does not know.
+ */
+export async function settleInterruptedWrites(
+  patientId: string,
+  deps: Pick<AssessPatientDeps, 'locate'> & { db: Queryable },
+): Promise<void> {
+  for (const intent of await intentsForPatient(deps.db, patientId)) {
+    const found = await deps.locate(intent.identity);
+    if (!found) {
+      await dropIntent(deps.db, intent.identity);
+      continue;
+    }
+    const entry: LedgerEntry = { ...intent, ...found, outcome: 'exists' };
+    await recordAssessment(deps.db, entry);
+  }
 }

@@ -40,6 +40,12 @@ export interface AssessPatientDeps {
     unusedInputs?: AssessmentResult['unusedInputs'];
   }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  /**
+   * Finds what the EHR holds for an assessment identity (RiskAssessment + Provenance references),
+   * `undefined` when it holds none: how a write-back interrupted after the EHR committed is
+   * accounted for (see migration 0010).
+   */
+  locate: (identity: string) => Promise<{ riskAssessmentRef: string; provenanceRef: string } | undefined>;
   /** Runs after the patient's assessments are written (e.g. similar-case indexing); must not throw. */
   afterScoring?: (record: PatientRecord) => Promise<void>;
   now?: () => Date;

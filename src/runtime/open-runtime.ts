@@ -187,6 +187,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
           assemble: stages.assemble,
           predict: stages.predict,
           write: stages.write,
+          locate: stages.locate,
           ...(similarCases ? { afterScoring: indexSimilarCase(similarCases, metrics, logger) } : {}),
         },
       };

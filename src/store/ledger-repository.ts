@@ -16,10 +16,43 @@ export interface LedgerEntry {
   traceId: string;
 }
 
-/** Records a write-back; a second record of the same identity is a no-op (exactly-once out). */
+/** What is known of a write-back before the EHR answers: its ledger entry less the EHR's side. */
+export type WritebackIntent = Omit<LedgerEntry, 'riskAssessmentRef' | 'provenanceRef' | 'outcome'>;
+
+/**
+ * Records a write-back about to be sent (write-ahead, migration 0010): if the process dies after
+ * the EHR commits and before {@link recordAssessment}, the intent says what to look for.
+ */
+export async function recordIntent(db: Queryable, intent: WritebackIntent): Promise<void> {
+  await db.query(
+    `INSERT INTO writeback_intents (identity, patient_id, entry) VALUES ($1, $2, $3)
+     ON CONFLICT (identity) DO NOTHING`,
+    [intent.identity, intent.patientId, JSON.stringify(intent)],
+  );
+}
+
+/** Intents of one patient left by a run that did not finish, oldest first. */
+export async function intentsForPatient(db: Queryable, patientId: string): Promise<WritebackIntent[]> {
+  const rows = await run<{ entry: WritebackIntent }>(db, {
+    text: 'SELECT entry FROM writeback_intents WHERE patient_id = $1 ORDER BY created_at',
+    values: [patientId],
+  });
+  return rows.map((r) => r.entry);
+}
+
+/** Forgets an intent whose write the EHR never committed. */
+export async function dropIntent(db: Queryable, identity: string): Promise<void> {
+  await db.query('DELETE FROM writeback_intents WHERE identity = $1', [identity]);
+}
+
+/**
+ * Records a write-back and clears its intent in one statement; a second record of the same
+ * identity is a no-op (exactly-once out).
+ */
 export async function recordAssessment(db: Queryable, entry: LedgerEntry): Promise<boolean> {
   const rows = await run<{ id: string }>(db, {
-    text: `INSERT INTO assessment_ledger
+    text: `WITH done AS (DELETE FROM writeback_intents WHERE identity = $1)
+           INSERT INTO assessment_ledger
              (identity, patient_id, model_name, model_version, risk_assessment_ref, provenance_ref, outcome,
               execution_provider, predictions, missing_modalities, trace_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)

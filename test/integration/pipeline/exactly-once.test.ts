@@ -131,4 +131,78 @@ describe('exactly one RiskAssessment per assessment identity', () => {
     const inbox = await pool.query<{ status: string }>('SELECT status FROM notification_inbox WHERE id = $1', [inboxId]);
     expect(inbox.rows[0]?.status).toBe('processed');
   });
+
+  it('keeps the ledger equal to the EHR when the retry scores newer inputs than the run that was killed', async () => {
+    // The run is killed after the EHR committed its transaction; before the retry, a new reading
+    // arrives, so the retry's inputs (and identity) differ and its conditional create cannot find
+    // the first write. The write-ahead intent is what accounts for that first RiskAssessment.
+    const client = createEhrClient({ fhirBaseUrl, fetch });
+    const stages = server.runtime.serving?.pipeline;
+    if (!stages) throw new Error('server runs no pipeline');
+    await pool.query('DELETE FROM assessment_ledger');
+    const before = (await riskAssessments()).length;
+    const newReading = async (value: number): Promise<Observation> =>
+      client.createResource<Observation>({
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        subject: { reference: `Patient/${patientId}` },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+    const queue = async (resourceId: string, key: string): Promise<void> => {
+      await pool.query(
+        `INSERT INTO notification_inbox (dialect, subscription, dedupe_key, resource_type, resource_id, patient_id, trace_id, status)
+         VALUES ('rest-hook-post', 'observation', $3, 'Observation', $1, $2, 'trace-newer', 'queued')`,
+        [resourceId, patientId, key],
+      );
+    };
+    await queue((await newReading(101)).id ?? '', 'killed-run');
+    let crash = true;
+    const deps: AssessPatientDeps = {
+      ...stages,
+      write: async (result, model) => {
+        const written = await stages.write(result, model);
+        if (crash) {
+          crash = false;
+          throw new Error('process killed after the EHR write');
+        }
+        return written;
+      },
+    };
+    const job = { id: 'newer-inputs-job', data: { patientId, traceId: 'trace-newer' }, retryCount: 0, retryLimit: 3 };
+    await expect(assessPatient(job, deps)).rejects.toThrow(/process killed/);
+    const intents = await pool.query('SELECT identity FROM writeback_intents WHERE patient_id = $1', [patientId]);
+    expect(intents.rows).toHaveLength(1);
+    await queue((await newReading(99)).id ?? '', 'newer-reading');
+    const summary = await assessPatient({ ...job, retryCount: 1 }, deps);
+    expect(summary.written).toBe(1);
+    const written = await riskAssessments();
+    expect(written).toHaveLength(before + 2);
+    const ledger = await pool.query<{ risk_assessment_ref: string; identity: string }>('SELECT risk_assessment_ref, identity FROM assessment_ledger');
+    expect(ledger.rows).toHaveLength(2);
+    const newest = written.filter((ra) => ledger.rows.some((l) => l.risk_assessment_ref === `RiskAssessment/${ra.id}`));
+    expect(newest).toHaveLength(2);
+    expect(new Set(newest.map((ra) => ra.identifier?.[0]?.value))).toEqual(new Set(ledger.rows.map((l) => l.identity)));
+    expect((await pool.query('SELECT count(*)::int AS n FROM writeback_intents')).rows[0]?.n).toBe(0);
+  });
+
+  it('forgets an intent whose transaction the EHR never committed', async () => {
+    const stages = server.runtime.serving?.pipeline;
+    if (!stages) throw new Error('server runs no pipeline');
+    await pool.query(
+      `INSERT INTO writeback_intents (identity, patient_id, entry) VALUES ('never-committed', $1, $2)`,
+      [patientId, JSON.stringify({ identity: 'never-committed', patientId, modelName: 'tabular-risk', modelVersion: '1', executionProvider: 'cpu', predictions: [], missingModalities: [], traceId: 't' })],
+    );
+    await pool.query(
+      `INSERT INTO notification_inbox (dialect, subscription, dedupe_key, resource_type, resource_id, patient_id, trace_id, status)
+       VALUES ('rest-hook-post', 'observation', 'never-committed', 'Observation', $1, $2, 'trace-never', 'queued')`,
+      [observation.id, patientId],
+    );
+    await assessPatient({ id: 'never-committed-job', data: { patientId, traceId: 'trace-never' }, retryCount: 0, retryLimit: 3 }, stages);
+    const { rows } = await pool.query("SELECT identity FROM assessment_ledger WHERE identity = 'never-committed'");
+    expect(rows).toHaveLength(0);
+    expect((await pool.query('SELECT count(*)::int AS n FROM writeback_intents')).rows[0]?.n).toBe(0);
+  });
 });
