@@ -2,7 +2,15 @@ import PgBoss from 'pg-boss';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { lockJobSql, staleActiveJobsSql, tryLockJobSql, unlockJobSql } from '../store/job-locks-sql.js';
+import {
+  lockJobSql,
+  lockQueueSetupSql,
+  staleActiveJobsSql,
+  tryLockJobSql,
+  unlockJobSql,
+  unlockQueueSetupSql,
+} from '../store/job-locks-sql.js';
+import type { Sql } from '../store/sql.js';
 import { run as runSql } from '../store/sql.js';
 
 /** A claimed job as a handler sees it. */
@@ -44,7 +52,12 @@ export interface PgBossQueues {
    * Sends a job inside the caller's transaction (pg-boss's `db` option runs its INSERT on the
    * caller's client), so the job commits with the caller's rows. False when coalesced.
    */
-  send<T extends object>(client: PoolClient, name: string, data: T, options: { singletonKey: string; startAfterSeconds?: number }): Promise<boolean>;
+  send<T extends object>(
+    client: PoolClient,
+    name: string,
+    data: T,
+    options: { singletonKey: string; startAfterSeconds?: number },
+  ): Promise<boolean>;
   /** Starts one poller of `name`; each job runs under its liveness lock; a throw retries it. */
   work<T extends object>(name: string, handler: (job: ClaimedJob<T>) => Promise<void>): Promise<void>;
   /** Fails (→ retry) active jobs of `names` whose worker died; see `AssessmentQueue.reclaimOrphans`. */
@@ -66,40 +79,55 @@ export function createPgBossQueues(options: PgBossQueuesOptions): PgBossQueues {
     schedule: false,
     application_name: 'fhir-fusion-queue',
   });
-  boss.on('error', (err: Error) => options.logger.error({ err: { message: err.message } }, 'job queue error'));
+  boss.on('error', (err: Error) =>
+    options.logger.error({ err: { message: err.message } }, 'job queue error'),
+  );
   // Connections that hold one advisory lock per running job (released by Postgres if we die).
-  const locks = new pg.Pool({ connectionString: options.databaseUrl, max: 8, application_name: 'fhir-fusion-job-locks' });
+  const locks = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: 8,
+    application_name: 'fhir-fusion-job-locks',
+  });
   locks.on('error', () => undefined);
-  async function locked<T>(jobId: string, run: () => Promise<T>): Promise<T> {
+  /** Runs `run` while holding a session advisory lock on a connection of its own. */
+  async function holding<T>(lock: Sql, unlock: Sql, run: () => Promise<T>): Promise<T> {
     const client = await locks.connect();
     try {
-      await runSql(client, lockJobSql(jobId));
+      await runSql(client, lock);
       try {
         return await run();
       } finally {
-        await runSql(client, unlockJobSql(jobId)).catch(() => undefined);
+        await runSql(client, unlock).catch(() => undefined);
       }
     } finally {
       client.release();
     }
   }
+  const locked = <T>(jobId: string, run: () => Promise<T>): Promise<T> =>
+    holding(lockJobSql(jobId), unlockJobSql(jobId), run);
+  // pg-boss installs its schema and we create queues without any lock of pg-boss's own, so an
+  // intake and a worker starting together on a fresh database deadlock on its DDL; one process
+  // at a time does set-up, under a session advisory lock (released by Postgres if we die).
+  const settingUp = <T>(run: () => Promise<T>): Promise<T> =>
+    holding(lockQueueSetupSql(), unlockQueueSetupSql(), run);
 
   return {
     async start() {
-      await boss.start();
+      await settingUp(() => boss.start());
     },
-    async ensureQueue(name, policy) {
-      const queue = {
-        name,
-        policy: 'stately' as const,
-        retryLimit: policy.retryLimit,
-        retryDelay: policy.retryDelaySeconds,
-        retryBackoff: true,
-        expireInSeconds: policy.expireInSeconds,
-      };
-      if (await boss.getQueue(name)) await boss.updateQueue(name, queue);
-      else await boss.createQueue(name, queue);
-    },
+    ensureQueue: (name, policy) =>
+      settingUp(async () => {
+        const queue = {
+          name,
+          policy: 'stately' as const,
+          retryLimit: policy.retryLimit,
+          retryDelay: policy.retryDelaySeconds,
+          retryBackoff: true,
+          expireInSeconds: policy.expireInSeconds,
+        };
+        if (await boss.getQueue(name)) await boss.updateQueue(name, queue);
+        else await boss.createQueue(name, queue);
+      }),
     async send(client, name, data, sendOptions) {
       // pg-boss's own statement, run on the caller's client: a pass-through, not SQL of ours.
       const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
@@ -111,17 +139,26 @@ export function createPgBossQueues(options: PgBossQueuesOptions): PgBossQueues {
       return id !== null;
     },
     async work<T extends object>(name: string, handler: (job: ClaimedJob<T>) => Promise<void>) {
-      await boss.work<T>(name, { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true }, async (jobs) => {
-        for (const job of jobs) {
-          await locked(job.id, () => handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit }));
-        }
-      });
+      await boss.work<T>(
+        name,
+        { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
+        async (jobs) => {
+          for (const job of jobs) {
+            await locked(job.id, () =>
+              handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit }),
+            );
+          }
+        },
+      );
     },
     async reclaimOrphans(names, minAgeSeconds) {
       const client = await locks.connect();
       let reclaimed = 0;
       try {
-        const rows = await runSql<{ id: string; name: string }>(client, staleActiveJobsSql(names, minAgeSeconds));
+        const rows = await runSql<{ id: string; name: string }>(
+          client,
+          staleActiveJobsSql(names, minAgeSeconds),
+        );
         for (const row of rows) {
           const got = await runSql<{ free: boolean }>(client, tryLockJobSql(row.id));
           if (!got[0]?.free) continue;

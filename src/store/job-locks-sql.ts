@@ -33,3 +33,20 @@ export function staleActiveJobsSql(queues: readonly string[], minAgeSeconds: num
     values: [queues, minAgeSeconds],
   };
 }
+
+/**
+ * Key of the session advisory lock held while pg-boss installs its schema and our queues are
+ * created ("fhirboss" as a big-endian int8). pg-boss 10 creates its schema without a lock of its
+ * own, so two processes starting at once on a fresh database deadlock on its DDL.
+ */
+export const QUEUE_SETUP_LOCK_KEY = '7379263929445217139';
+
+/** Takes the queue set-up lock (blocks until free). */
+export function lockQueueSetupSql(): Sql {
+  return { text: 'SELECT pg_advisory_lock($1::bigint)', values: [QUEUE_SETUP_LOCK_KEY] };
+}
+
+/** Releases the queue set-up lock. */
+export function unlockQueueSetupSql(): Sql {
+  return { text: 'SELECT pg_advisory_unlock($1::bigint)', values: [QUEUE_SETUP_LOCK_KEY] };
+}
