@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { ASSESS_QUEUE, createAssessQueue, type AssessJob, type AssessJobData } from './assess-queue.js';
+import { createAssessQueue, type AssessJob, type AssessJobData } from './assess-queue.js';
 import { createPgBossQueues } from './pg-boss-queues.js';
-import { createResolveQueue, RESOLVE_QUEUE, type ResolveJob, type ResolveJobData } from './resolve-queue.js';
+import { createResolveQueue, type ResolveJob, type ResolveJobData } from './resolve-queue.js';
 
 /*
  * The server's two durable queues behind one interface: per-patient assessments (assess-queue.ts)
@@ -77,8 +77,8 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
     enqueue: assess.enqueue,
     work: assess.work,
     enqueueResolve: resolve.enqueue,
-    workResolve: resolve.work,
-    reclaimOrphans: (minAgeSeconds) => queues.reclaimOrphans([ASSESS_QUEUE, RESOLVE_QUEUE], minAgeSeconds),
+    workResolve: (handler) => resolve.work(1, handler),
+    reclaimOrphans: (minAgeSeconds) => queues.reclaimOrphans([assess.name, resolve.name], minAgeSeconds),
     stop: (timeoutMs) => queues.stop(timeoutMs),
     async counts() {
       return { queued: await assess.size() };
