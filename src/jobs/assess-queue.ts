@@ -1,7 +1,9 @@
-import type { ClaimedJob, PgBossQueues, QueuePolicy } from './pg-boss-queues.js';
-import { createCoalescingQueue, type CoalescingQueue } from './coalescing-queue.js';
+import type { ClaimedJob } from './pg-boss-queues.js';
 
-/** Queue name of per-patient assessment jobs. */
+/**
+ * Queue name of per-patient assessment jobs: coalesced per patient and delayed by the coalescing
+ * window (see `createAssessmentQueue`).
+ */
 export const ASSESS_QUEUE = 'assess-patient';
 
 /**
@@ -15,19 +17,3 @@ export interface AssessJobData {
 
 /** A claimed assessment job as the handler sees it. */
 export type AssessJob = ClaimedJob<AssessJobData>;
-
-/**
- * Jobs are coalesced per patient (`singletonKey`) and start `coalesceWindowMs` after the first
- * notification, so the notifications of one patient within the window are assessed together.
- */
-export function createAssessQueue(
-  queues: PgBossQueues,
-  policy: QueuePolicy,
-  coalesceWindowMs: number,
-): CoalescingQueue<AssessJobData> {
-  return createCoalescingQueue<AssessJobData>(queues, policy, {
-    name: ASSESS_QUEUE,
-    keyOf: (data) => data.patientId,
-    startAfterSeconds: Math.ceil(coalesceWindowMs / 1000),
-  });
-}
