@@ -7,11 +7,12 @@
  * `test/unit/writeback/r4-type-index.test.ts` checks the behaviour: validators and sandboxes
  * created in any order validate the same bundle the same way 1,000 times.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { listTsFiles } from './source-files.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const OWNER = 'src/writeback/index-r4-definitions.ts';
@@ -24,16 +25,6 @@ const INDEX_WRITERS = new Set([
   'indexDefaultSearchParameters',
   'loadDataType',
 ]);
-
-function listTsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listTsFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 /** Index writers `text` takes from @medplum/core: named imports, and any namespace or dynamic import's member use. */
 export function indexWritersUsed(file: string, text: string): string[] {

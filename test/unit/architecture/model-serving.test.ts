@@ -5,24 +5,15 @@
  * run their graphs through it, so a graph is verified, optimised and run the same way everywhere
  * and `session.run` never blocks the event loop that answers HTTP requests.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { listTsFiles } from './source-files.js';
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
 const HOME = `inference${sep}`;
-
-function listTsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listTsFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 /** Whether `text` imports onnxruntime-node (static import, re-export, or dynamic `import()`). */
 export function importsOnnxRuntime(file: string, text: string): boolean {
