@@ -123,7 +123,8 @@ export async function evaluateOutOfDistribution(
     const section: OutOfDistributionSpec = {
       targetFalseAlarmRate: rate,
       calibration:
-        `summary statistics fitted on the training split (${referencePatients} patients), thresholds at ${rate * 100} % false alarms on the validation split ` +
+        `summary statistics fitted on the training split (${referencePatients} patients; labs and vital signs are scored on the model's own normalisation), ` +
+        `thresholds at ${rate * 100} % false alarms on the validation split ` +
         `(${calibrationPatients} patients) of the synthetic cohort the model was trained on (src/sandbox/cohort); every patient is synthetic`,
       modalities: detectors,
       evaluation: report as unknown as Record<string, unknown>,
