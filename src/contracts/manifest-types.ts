@@ -208,14 +208,19 @@ export interface ModelManifest extends ModelManifestHeader {
 
 /**
  * How a modality's input tensor is scored against the training distribution (issue #17):
- * - `tabular-rms-z`: root mean square, over the features present, of the z-scores the model is fed
- *   (its own normalisation is the training mean and std, so the tensor *is* the z-score);
+ * - `tabular-range`: how far, in training standard deviations, the furthest present feature lies
+ *   outside the range that feature took in training (`low`/`high`, on the z-scores the model is
+ *   fed). A very sick patient whose values all occurred in training is not flagged for being sick;
+ *   a doubled potassium that no training patient had is;
  * - `summary-mahalanobis`: Mahalanobis distance of summary statistics of the tensor (named in
  *   `statistics`, computed by `src/preprocess/ood/tensor-summary.ts`) from their training mean.
  * The model graphs expose no embedding output, so the score is on the tensor the model sees.
  */
 export interface OodDetector {
-  method: 'tabular-rms-z' | 'summary-mahalanobis';
+  method: 'tabular-range' | 'summary-mahalanobis';
+  /** `tabular-range`: per feature (manifest order), the smallest and largest z-score seen in training. */
+  low?: number[];
+  high?: number[];
   /** `summary-mahalanobis`: statistic names, in the order of `center`, `scale` and `precision`. */
   statistics?: string[];
   /** Training mean of each statistic. */

@@ -86,7 +86,7 @@ export async function evaluateOutOfDistribution(
       const entry: OodModalityReport = {
         method: detector.method,
         threshold: detector.threshold,
-        referencePatients: detector.method === 'tabular-rms-z' ? 0 : reference.length,
+        referencePatients: reference.length,
         calibrationPatients: heldOut.length,
         test: {
           patients: testRows.length,
@@ -123,7 +123,7 @@ export async function evaluateOutOfDistribution(
     const section: OutOfDistributionSpec = {
       targetFalseAlarmRate: rate,
       calibration:
-        `summary statistics fitted on the training split (${referencePatients} patients; labs and vital signs are scored on the model's own normalisation), ` +
+        `statistics and feature ranges fitted on the training split (${referencePatients} patients), ` +
         `thresholds at ${rate * 100} % false alarms on the validation split ` +
         `(${calibrationPatients} patients) of the synthetic cohort the model was trained on (src/sandbox/cohort); every patient is synthetic`,
       modalities: detectors,

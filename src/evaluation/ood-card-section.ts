@@ -8,7 +8,7 @@ export const OOD_END = '<!-- ood:end -->';
 export interface OodModalityReport {
   method: string;
   threshold: number;
-  /** Patients in the training split the statistics were fitted on (0 for `tabular-rms-z`, which uses the model's own normalisation). */
+  /** Patients in the training split the statistics (or ranges) were fitted on. */
   referencePatients: number;
   /** Validation-split patients the threshold was set on. */
   calibrationPatients: number;
@@ -46,7 +46,7 @@ export function renderOodSection(report: OodReport): string {
   const lines = [
     `Each modality's input tensor is scored against the training distribution (issue #17); a score above the threshold makes the modality count as missing (\`out-of-distribution\`, with the score and threshold in the RiskAssessment), and the abstention rules decide what can still be said. ` +
       `Thresholds are set by \`npm run models:evaluate\` to ${pct(report.targetFalseAlarmRate)} false alarms on the validation split; the rates below are on the held-out test split and on shifted copies of it. ` +
-      'Scores: labs and vital signs, the root mean square of the z-scores the model is fed; report text, image and ECG, the Mahalanobis distance of summary statistics of the model input tensor (the model graphs expose no embedding). Synthetic data: these rates say nothing about real inputs.',
+      'Scores: labs and vital signs, how far (in training standard deviations) the furthest value lies outside the range that feature took in training, so a sick patient whose values all occurred in training is not flagged for being sick; report text, image and ECG, the Mahalanobis distance of summary statistics of the model input tensor (the model graphs expose no embedding). Synthetic data: these rates say nothing about real inputs.',
     '',
     '| modality | score | threshold | false alarms (held-out test) | shift | detected |',
     '| --- | --- | --- | --- | --- | --- |',

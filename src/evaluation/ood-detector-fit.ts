@@ -114,6 +114,31 @@ export function falseAlarmThreshold(scores: readonly number[], rate: number): nu
   return threshold;
 }
 
+/** Per tabular feature, the smallest and largest z-score among the reference patients that have it (0, 0 when none has). */
+export function fitRange(
+  manifest: ModelManifest,
+  dataset: EvaluationDataset,
+  rows: readonly number[],
+): { low: number[]; high: number[] } {
+  const width = manifest.preprocessing.tabular?.features.length ?? 0;
+  const low = new Array<number>(width).fill(Number.POSITIVE_INFINITY);
+  const high = new Array<number>(width).fill(Number.NEGATIVE_INFINITY);
+  for (const arrays of modalityArraysOf(manifest, 'tabular', dataset, rows)) {
+    const values = arrays['tabular-values'];
+    const mask = arrays['tabular-mask'];
+    if (!(values instanceof Float32Array) || !(mask instanceof Float32Array)) continue;
+    for (let j = 0; j < width; j++) {
+      if ((mask[j] ?? 0) <= 0) continue;
+      low[j] = Math.min(low[j] ?? 0, values[j] ?? 0);
+      high[j] = Math.max(high[j] ?? 0, values[j] ?? 0);
+    }
+  }
+  return {
+    low: low.map((v) => (Number.isFinite(v) ? v : 0)),
+    high: high.map((v) => (Number.isFinite(v) ? v : 0)),
+  };
+}
+
 /**
  * Fit a detector for one modality of one model: statistics' centre and covariance on `reference`
  * (the training split), threshold on `heldOut` (the validation split) at `rate` false alarms.
@@ -126,7 +151,11 @@ export function fitDetector(
   rate: number,
 ): OodDetector {
   if (modality === 'tabular') {
-    const unthresholded: OodDetector = { method: 'tabular-rms-z', threshold: Number.POSITIVE_INFINITY };
+    const unthresholded: OodDetector = {
+      method: 'tabular-range',
+      ...fitRange(manifest, reference.dataset, reference.rows),
+      threshold: Number.POSITIVE_INFINITY,
+    };
     return {
       ...unthresholded,
       threshold: falseAlarmThreshold(

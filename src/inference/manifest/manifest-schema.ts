@@ -128,7 +128,9 @@ export const MODEL_MANIFEST_SCHEMA = {
       additionalProperties: false,
       required: ['method', 'threshold'],
       properties: {
-        method: { enum: ['tabular-rms-z', 'summary-mahalanobis'] },
+        method: { enum: ['tabular-range', 'summary-mahalanobis'] },
+        low: { type: 'array', items: { type: 'number' } },
+        high: { type: 'array', items: { type: 'number' } },
         statistics: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
         center: { type: 'array', items: { type: 'number' } },
         scale: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } },
@@ -501,8 +503,12 @@ function oodIssues(manifest: ModelManifest, modalities: ReadonlySet<string>): Ma
     const pointer = `/outOfDistribution/modalities/${modality}`;
     if (!modalities.has(modality)) issues.push({ pointer, message: `'${modality}' is not a modality this model preprocesses` });
     if (!detector) continue;
-    if (detector.method === 'tabular-rms-z') {
-      if (modality !== 'tabular') issues.push({ pointer: `${pointer}/method`, message: "'tabular-rms-z' applies to the tabular modality only" });
+    if (detector.method === 'tabular-range') {
+      if (modality !== 'tabular') issues.push({ pointer: `${pointer}/method`, message: "'tabular-range' applies to the tabular modality only" });
+      const features = manifest.preprocessing.tabular?.features.length ?? 0;
+      for (const key of ['low', 'high'] as const) {
+        if (detector[key]?.length !== features) issues.push({ pointer: `${pointer}/${key}`, message: `must have ${features} entries, one per tabular feature` });
+      }
       continue;
     }
     const n = detector.statistics?.length ?? 0;

@@ -81,16 +81,26 @@ export function mahalanobis(
   return Math.sqrt(Math.max(0, sum));
 }
 
-/** Root mean square of the tabular z-scores over the features present (the mask), NaN when none is. */
-export function tabularRmsZ(values: Float32Array, mask: Float32Array): number {
-  let sum = 0;
-  let n = 0;
+/**
+ * How far, in standard deviations of the training data, the furthest present feature lies outside
+ * the range `[low, high]` it took in training (0 when every present feature is inside); NaN when
+ * no feature is present.
+ */
+export function tabularRangeExceedance(
+  values: Float32Array,
+  mask: Float32Array,
+  low: readonly number[],
+  high: readonly number[],
+): number {
+  let worst = 0;
+  let present = 0;
   for (let i = 0; i < values.length; i++) {
     if ((mask[i] ?? 0) <= 0) continue;
-    sum += (values[i] ?? 0) ** 2;
-    n++;
+    present++;
+    const z = values[i] ?? 0;
+    worst = Math.max(worst, (low[i] ?? z) - z, z - (high[i] ?? z));
   }
-  return n === 0 ? Number.NaN : Math.sqrt(sum / n);
+  return present === 0 ? Number.NaN : worst;
 }
 
 /**
@@ -104,12 +114,13 @@ export function oodScore(
   detector: OodDetector,
   arrays: ModalityArrays,
 ): PreprocessResult<number> {
-  if (detector.method === 'tabular-rms-z') {
+  if (detector.method === 'tabular-range') {
     const values = arrays['tabular-values'];
     const mask = arrays['tabular-mask'];
-    if (!(values instanceof Float32Array) || !(mask instanceof Float32Array))
-      return fail('out-of-distribution', `${LABEL[modality]}: no tabular tensor to score`);
-    return ok(tabularRmsZ(values, mask));
+    const { low, high } = detector;
+    if (!(values instanceof Float32Array) || !(mask instanceof Float32Array) || !low || !high)
+      return fail('out-of-distribution', `${LABEL[modality]}: no tabular tensor or range to score`);
+    return ok(tabularRangeExceedance(values, mask, low, high));
   }
   const names = oodStatisticNames(manifest, modality);
   const { statistics, center, scale, precision } = detector;
