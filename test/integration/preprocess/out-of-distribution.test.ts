@@ -247,3 +247,98 @@ describe('out-of-distribution inputs through the shipped manifests (issue #17)',
     expect(count()).toBe(0);
   });
 });
+
+describe('hostile-but-realistic inputs through preprocessRecord with the shipped manifests: a named refusal or a correct conversion, and nothing printed (issue #17)', () => {
+  const MDC = 'urn:oid:2.16.840.1.113883.6.24';
+  const leadCode = (o: Observation, code: string) =>
+    (o.component ?? []).find((c) => c.code.coding?.some((x) => x.system === MDC && x.code === code));
+  const V2 = '131332';
+  const V5 = '131335';
+
+  it.each([
+    [
+      'a 3-lead ECG',
+      (o: Observation) => ({
+        ...o,
+        component: (o.component ?? []).filter((c) =>
+          ['131329', '131330', '131389'].includes(c.code.coding?.[0]?.code ?? ''),
+        ),
+      }),
+      'outside-input-contract',
+      /^ECG not usable: 3 lead\(s\) recorded, the model needs 12; missing /,
+    ],
+    [
+      'a unit-less SampledData origin',
+      (o: Observation) => {
+        for (const c of o.component ?? [])
+          if (c.valueSampledData) c.valueSampledData.origin = { value: c.valueSampledData.origin.value ?? 0 };
+        return o;
+      },
+      'invalid-value',
+      /^ECG not usable: .*origin has no unit/,
+    ],
+    [
+      'a 50 mV lead',
+      (o: Observation) => {
+        const sd = leadCode(o, V2)?.valueSampledData;
+        if (sd?.data)
+          sd.data = sd.data
+            .split(' ')
+            .map((v, k) => (k === 1000 ? '50000' : v))
+            .join(' ');
+        return o;
+      },
+      'outside-input-contract',
+      /^ECG not usable: lead V2 exceeds the ±10 mV plausible range/,
+    ],
+    [
+      'a flat line',
+      (o: Observation) => {
+        const sd = leadCode(o, V5)?.valueSampledData;
+        if (sd?.data)
+          sd.data = sd.data
+            .split(' ')
+            .map(() => '12')
+            .join(' ');
+        return o;
+      },
+      'outside-input-contract',
+      /^ECG not usable: lead V5 is a flat line/,
+    ],
+  ] as const)('%s is refused by name', (_, change, reason, detail) => {
+    const count = printed();
+    const out = run(withEcgObservation(completeRecord(), change), shipped('ecg-cnn'), 'ecg-cnn');
+    expect(out.missing).toEqual([{ modality: 'ecg', reason, detail: expect.stringMatching(detail) }]);
+    expect(out.notAssessed.every((n) => n.detail.startsWith(`ecg not usable (${reason})`))).toBe(true);
+    expect(count()).toBe(0);
+  });
+
+  it('labs in unexpected units: glucose in mmol/L is converted (molecular weight in the manifest), potassium in mg/dL is refused by name', () => {
+    const count = printed();
+    const codes = (r: PatientRecord) =>
+      r.modalities.tabular.status === 'present'
+        ? r.modalities.tabular.data.map((o) => o.code?.coding?.[0]?.code)
+        : [];
+    const original = records.find((r) => codes(r).includes('2345-7') && codes(r).includes('2823-3'));
+    if (!original) throw new Error('no generated patient with glucose and potassium');
+    const record = withLabs(original, (o) => {
+      const code = o.code?.coding?.[0]?.code;
+      const q = o.valueQuantity;
+      if (code === '2345-7' && q?.value !== undefined)
+        Object.assign(q, { value: q.value / 18.016, unit: 'mmol/L', code: 'mmol/L' });
+      if (code === '2823-3' && q?.value !== undefined)
+        Object.assign(q, { value: q.value * 3.91, unit: 'mg/dL', code: 'mg/dL' });
+      return o;
+    });
+    const risk = shipped('tabular-risk');
+    const out = run(record, risk, 'tabular-risk');
+    const before = run(original, risk, 'tabular-risk');
+    const feature = (r: PreprocessedRecord, name: string) => r.tabularFeatures.find((f) => f.name === name);
+    expect(feature(out, 'glucose')?.value).toBeCloseTo(feature(before, 'glucose')?.value ?? Number.NaN, 1);
+    expect(feature(out, 'potassium')).toMatchObject({
+      present: false,
+      rejected: "unit(s) 'mg/dL' not convertible to 'mmol/L'",
+    });
+    expect(count()).toBe(0);
+  });
+});
