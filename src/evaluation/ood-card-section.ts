@@ -45,7 +45,7 @@ function pct(x: number): string {
 export function renderOodSection(report: OodReport): string {
   const lines = [
     `Each modality's input tensor is scored against the training distribution (issue #17); a score above the threshold makes the modality count as missing (\`out-of-distribution\`, with the score and threshold in the RiskAssessment), and the abstention rules decide what can still be said. ` +
-      `Thresholds are set by \`npm run models:evaluate\` to ${pct(report.targetFalseAlarmRate)} false alarms on the validation split; the rates below are on the held-out test split and on shifted copies of it. ` +
+      `Thresholds are set by \`npm run models:evaluate\` to ${pct(report.targetFalseAlarmRate)} false alarms on the validation split; the rates below are on the held-out test split (a quantile set on a few hundred patients lands only near its target) and on shifted copies of it. ` +
       'Scores: labs and vital signs, how far (in training standard deviations) the furthest value lies outside the range that feature took in training, so a sick patient whose values all occurred in training is not flagged for being sick; report text, image and ECG, the Mahalanobis distance of summary statistics of the model input tensor (the model graphs expose no embedding). Synthetic data: these rates say nothing about real inputs.',
     '',
     '| modality | score | threshold | false alarms (held-out test) | shift | detected |',

@@ -236,10 +236,16 @@ export const DATASET_SHIFTS: readonly DatasetShift[] = [
   {
     modality: 'tabular',
     name: 'labs ×2',
-    description: 'every lab value doubled (a unit or assay mix-up that stays inside the plausible ranges)',
+    description:
+      'every lab value doubled (a unit or assay mix-up); a doubled value outside the plausible range is dropped, as the server refuses it before scoring',
     apply: scaleLabs(2),
   },
-  { modality: 'tabular', name: 'labs ×0.5', description: 'every lab value halved', apply: scaleLabs(0.5) },
+  {
+    modality: 'tabular',
+    name: 'labs ×0.5',
+    description: 'every lab value halved, likewise',
+    apply: scaleLabs(0.5),
+  },
   {
     modality: 'text',
     name: '30 % unknown tokens',
