@@ -200,6 +200,46 @@ export interface ModelManifest extends ModelManifestHeader {
   };
   /** Minimum information for any probability; per-outcome needs are in `outcomes[].requires`. */
   abstention?: AbstentionRules;
+  /** Out-of-distribution detectors per modality, calibrated by `npm run models:evaluate` (issue #17). */
+  outOfDistribution?: OutOfDistributionSpec;
   /** Evaluation figures written by `npm run models:evaluate`. */
   metrics?: Record<string, unknown>;
+}
+
+/**
+ * How a modality's input tensor is scored against the training distribution (issue #17):
+ * - `tabular-range`: how far, in training standard deviations, the furthest present feature lies
+ *   outside the range that feature took in training (`low`/`high`, on the z-scores the model is
+ *   fed). A very sick patient whose values all occurred in training is not flagged for being sick;
+ *   a doubled potassium that no training patient had is;
+ * - `summary-mahalanobis`: Mahalanobis distance of summary statistics of the tensor (named in
+ *   `statistics`, computed by `src/preprocess/ood/tensor-summary.ts`) from their training mean.
+ * The model graphs expose no embedding output, so the score is on the tensor the model sees.
+ */
+export interface OodDetector {
+  method: 'tabular-range' | 'summary-mahalanobis';
+  /** `tabular-range`: per feature (manifest order), the smallest and largest z-score seen in training. */
+  low?: number[];
+  high?: number[];
+  /** `summary-mahalanobis`: statistic names, in the order of `center`, `scale` and `precision`. */
+  statistics?: string[];
+  /** Training mean of each statistic. */
+  center?: number[];
+  /** Training standard deviation of each statistic (floored), dividing before `precision`. */
+  scale?: number[];
+  /** Inverse of the (ridge-regularised) covariance of the standardised statistics, row-major. */
+  precision?: number[][];
+  /** Scores above this are out of distribution; the (1 − target) quantile on held-out data. */
+  threshold: number;
+}
+
+/** The manifest's `outOfDistribution` section. */
+export interface OutOfDistributionSpec {
+  /** False-alarm rate the thresholds were set to on held-out in-distribution patients (e.g. 0.01). */
+  targetFalseAlarmRate: number;
+  /** Where the statistics and thresholds come from (splits, patient counts); synthetic data. */
+  calibration: string;
+  modalities: Partial<Record<ModalityName, OodDetector>>;
+  /** Rates measured by `npm run models:evaluate` on the test split and shifted copies of it. */
+  evaluation?: Record<string, unknown>;
 }

@@ -17,7 +17,9 @@ export type MissingReason =
   | 'not-allowed'
   | 'invalid-value'
   /** Valid input, but not what the model was built for (wrong body part, 3 leads for a 12-lead model, implausible amplitude). */
-  | 'outside-input-contract';
+  | 'outside-input-contract'
+  /** Passes the input contract, but its tensor is unlike the training data (score above the manifest's calibrated threshold). */
+  | 'out-of-distribution';
 
 /** A modality that is absent, with the reason and a human-readable detail free of patient data. */
 export interface MissingModality {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { evaluateOutOfDistribution } from './evaluate-ood.js';
 import { evaluateReferenceModels } from './evaluate-reference-models.js';
 import { evaluateRetrieval, publishRetrievalReport } from './evaluate-retrieval.js';
 import { openOnnxRunner } from './onnx-runner.js';
@@ -54,6 +55,13 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
       .join(', ');
     process.stdout.write(`${name}: AUROC ${auroc}\n`);
   }
+  // Issue #17: out-of-distribution detectors, calibrated and measured on the same export.
+  await evaluateOutOfDistribution({
+    modelsDir: resolve(cwd, values.models),
+    datasetDir: resolve(cwd, values.data),
+    ...(values.only ? { only: values.only } : {}),
+    log: (line) => process.stdout.write(`out-of-distribution ${line}\n`),
+  });
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { decodeDicomImage } from './imaging/decode-dicom-image.js';
 import { checkImageContract } from './imaging/image-input-contract.js';
 import type { LibraryMessageSink } from './imaging/dicom-dataset.js';
 import { toModelImage } from './imaging/to-model-image.js';
+import { checkOutOfDistribution } from './ood/out-of-distribution.js';
 import type { NotAssessedOutcome, UnusedInput } from '../contracts/assessment-result.js';
 import { outcomesNotAssessed } from './abstention-rules.js';
 import { fail, ok, type PreprocessResult } from './result.js';
@@ -134,6 +135,12 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
       result = fail('failed-to-decode', `${modality} preprocessing failed unexpectedly`);
     }
     if (result.ok) {
+      // Issue #17: an input that passed its contract but whose tensor is unlike the training
+      // data is treated as missing, with its score, before the abstention rules run.
+      const ood = checkOutOfDistribution(manifest, modality, result.value.arrays);
+      if (!ood.ok) result = ood;
+    }
+    if (result.ok) {
       outputs[modality] = result.value;
       presence[modality] = true;
     } else missing.push({ modality, reason: result.reason, detail: result.detail });
@@ -233,7 +240,8 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
       return consumed.has(m) && !presence[m] && source.status === 'present' ? source.sources : [];
     }),
   );
-  const notAssessed = outcomesNotAssessed(manifest, { presence, tabularFeatures, missing });
+  // Features of a refused (out-of-distribution) tabular modality are no evidence either.
+  const notAssessed = outcomesNotAssessed(manifest, { presence, tabularFeatures: presence.tabular ? tabularFeatures : [], missing });
   // Only a model that reads labs and vitals can be said to leave some unused; for an ECG-only
   // model every lab is outside its inputs by design.
   const tabularSource = record.modalities.tabular;

@@ -19,6 +19,7 @@ const MISSING_REASON_DISPLAY: Record<MissingReason, string> = {
   'not-allowed': 'Not allowed',
   'invalid-value': 'Invalid value',
   'outside-input-contract': "Outside the model's input contract",
+  'out-of-distribution': 'Unlike the training data',
 };
 
 const NOT_ASSESSED_REASON_DISPLAY: Record<NotAssessedReason, string> = {

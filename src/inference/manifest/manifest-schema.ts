@@ -123,6 +123,21 @@ export const MODEL_MANIFEST_SCHEMA = {
       },
     },
     size: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 },
+    oodDetector: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method', 'threshold'],
+      properties: {
+        method: { enum: ['tabular-range', 'summary-mahalanobis'] },
+        low: { type: 'array', items: { type: 'number' } },
+        high: { type: 'array', items: { type: 'number' } },
+        statistics: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+        center: { type: 'array', items: { type: 'number' } },
+        scale: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } },
+        precision: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+        threshold: { type: 'number', minimum: 0 },
+      },
+    },
   },
   properties: {
     schemaVersion: { const: 1 },
@@ -270,6 +285,21 @@ export const MODEL_MANIFEST_SCHEMA = {
       properties: {
         requires: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
         toleratesMissing: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
+      },
+    },
+    outOfDistribution: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['targetFalseAlarmRate', 'calibration', 'modalities'],
+      properties: {
+        targetFalseAlarmRate: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        calibration: { type: 'string', minLength: 1 },
+        modalities: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(MODALITY_ORDER.map((m) => [m, { $ref: '#/definitions/oodDetector' }])),
+        },
+        evaluation: { type: 'object' },
       },
     },
     metrics: { type: 'object' },
@@ -450,6 +480,7 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       }
     });
   }
+  issues.push(...oodIssues(manifest, modalities));
   manifest.preprocessing.tabular?.features.forEach((f, i) => {
     if (f.plausible.min > f.plausible.max) {
       issues.push({
@@ -458,5 +489,37 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       });
     }
   });
+  return issues;
+}
+
+/**
+ * An out-of-distribution detector must belong to a modality the model preprocesses, and a
+ * Mahalanobis detector's vectors must agree in length (a detector that cannot be evaluated would
+ * otherwise be discovered only on the first patient).
+ */
+function oodIssues(manifest: ModelManifest, modalities: ReadonlySet<string>): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  for (const [modality, detector] of Object.entries(manifest.outOfDistribution?.modalities ?? {})) {
+    const pointer = `/outOfDistribution/modalities/${modality}`;
+    if (!modalities.has(modality)) issues.push({ pointer, message: `'${modality}' is not a modality this model preprocesses` });
+    if (!detector) continue;
+    if (detector.method === 'tabular-range') {
+      if (modality !== 'tabular') issues.push({ pointer: `${pointer}/method`, message: "'tabular-range' applies to the tabular modality only" });
+      const features = manifest.preprocessing.tabular?.features.length ?? 0;
+      for (const key of ['low', 'high'] as const) {
+        if (detector[key]?.length !== features) issues.push({ pointer: `${pointer}/${key}`, message: `must have ${features} entries, one per tabular feature` });
+      }
+      continue;
+    }
+    const n = detector.statistics?.length ?? 0;
+    if (n === 0) issues.push({ pointer: `${pointer}/statistics`, message: 'is required for summary-mahalanobis' });
+    for (const key of ['center', 'scale'] as const) {
+      if (detector[key]?.length !== n) issues.push({ pointer: `${pointer}/${key}`, message: `must have ${n} entries, one per statistic` });
+    }
+    const precision = detector.precision;
+    if (precision?.length !== n || precision.some((row) => row.length !== n)) {
+      issues.push({ pointer: `${pointer}/precision`, message: `must be ${n} × ${n}` });
+    }
+  }
   return issues;
 }

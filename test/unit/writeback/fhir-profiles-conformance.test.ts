@@ -84,6 +84,7 @@ describe('fhir-profiles', () => {
       'not-allowed',
       'invalid-value',
       'outside-input-contract',
+      'out-of-distribution',
     ];
     expect(codes('modality.json').sort()).toEqual(MODALITY_ORDER.map((m) => modalityCoding(m).code).sort());
     expect(codes('missing-reason.json').sort()).toEqual(
