@@ -15,11 +15,22 @@ export interface Command {
   run(args: CommandArgs): Promise<number>;
 }
 
+/** A string option (parseArgs has no number type: each command converts and checks its values). */
+function text(defaultValue?: string): { type: 'string'; default?: string } {
+  return defaultValue === undefined ? { type: 'string' } : { type: 'string', default: defaultValue };
+}
+
+/**
+ * The synthetic sandbox EHR's options, shared by `demo` (which starts it beside the server, as
+ * `--ehr-port`) and `sandbox` (which starts it alone), so both start the same EHR by default.
+ */
+const SANDBOX_EHR = { patients: text('12'), seed: text('7'), port: text('8103') };
+
 /** Every sub-command, loaded lazily. */
 export const commands: Record<string, Command> = {
   serve: {
     summary: 'Start the server (configuration from the environment; see README). --role intake|worker|all',
-    options: { role: { type: 'string', default: 'all' } },
+    options: { role: text('all') },
     async run({ values }) {
       const role = String(values.role);
       if (role !== 'intake' && role !== 'worker' && role !== 'all') {
@@ -33,13 +44,13 @@ export const commands: Record<string, Command> = {
   backfill: {
     summary: 'First assessment for every patient of a FHIR Bulk Data $export (resumable).',
     options: {
-      level: { type: 'string', default: 'patient' },
-      group: { type: 'string' },
-      type: { type: 'string', default: 'Patient,Observation,DiagnosticReport,ImagingStudy' },
-      since: { type: 'string' },
+      level: text('patient'),
+      group: text(),
+      type: text('Patient,Observation,DiagnosticReport,ImagingStudy'),
+      since: text(),
       'type-filter': { type: 'string', multiple: true },
-      'batch-size': { type: 'string', default: '256' },
-      concurrency: { type: 'string', default: '8' },
+      'batch-size': text('256'),
+      concurrency: text('8'),
     },
     async run({ values }) {
       const level = String(values.level);
@@ -69,12 +80,12 @@ export const commands: Record<string, Command> = {
   demo: {
     summary: 'Start embedded Postgres, the sandbox EHR with synthetic patients and the server; stream new data.',
     options: {
-      patients: { type: 'string', default: '12' },
-      seed: { type: 'string', default: '7' },
-      port: { type: 'string', default: '8080' },
-      'ehr-port': { type: 'string', default: '8103' },
-      interval: { type: 'string', default: '3000' },
-      'stop-after': { type: 'string' },
+      patients: SANDBOX_EHR.patients,
+      seed: SANDBOX_EHR.seed,
+      port: text('8080'),
+      'ehr-port': SANDBOX_EHR.port,
+      interval: text('3000'),
+      'stop-after': text(),
     },
     async run({ values }) {
       const { demoCommand } = await import('./demo-command.js');
@@ -90,12 +101,7 @@ export const commands: Record<string, Command> = {
   },
   sandbox: {
     summary: 'Start only the sandbox EHR (FHIR + DICOMweb + SMART) with synthetic patients, for a server run elsewhere.',
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8103' },
-      patients: { type: 'string', default: '12' },
-      seed: { type: 'string', default: '7' },
-    },
+    options: { host: text('127.0.0.1'), ...SANDBOX_EHR },
     async run({ values }) {
       const port = Number(values.port);
       const patients = Number(values.patients);

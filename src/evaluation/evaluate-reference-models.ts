@@ -26,8 +26,8 @@ export interface EvaluateReferenceModelsOptions {
   modelsDir: string;
   /** Feature export folder holding `test/` and `dataset.json` (models/training/.data/cohort). */
   datasetDir: string;
-  /** Opens a runner for a `model.onnx` path (`openOnnxRunner` in production). */
-  openRunner: (modelPath: string) => Promise<ModelRunner & { release(): Promise<void> }>;
+  /** Opens a runner for a `model.onnx` path and its manifest (`openOnnxRunner` in production). */
+  openRunner: (modelPath: string, manifest: ModelManifest) => Promise<ModelRunner & { release(): Promise<void> }>;
   /** Only these model names (default: all). */
   only?: readonly string[];
   /** Progress lines (model names and counts only). */
@@ -120,7 +120,7 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
     const { manifest } = model;
     const requires = isFusionModel(manifest) ? manifest.applicability.requires : modelModalities(manifest);
     const rows = rowsWith(dataset, requires);
-    const runner = await options.openRunner(join(model.folder, 'model.onnx'));
+    const runner = await options.openRunner(join(model.folder, 'model.onnx'), manifest);
     try {
       const k = manifest.outcomes.length;
       const probabilities = await scoreModel(runner, manifest, dataset, rows);

@@ -1,3 +1,5 @@
+import { MODALITY_ORDER, type ModalityName } from '../contracts/manifest-types.js';
+import { modalityCoding } from '../writeback/fhir-codings.js';
 import { METRICS_END } from './metrics-card-section.js';
 
 /** Markers around the generated out-of-distribution section of `card.md`. */
@@ -30,12 +32,15 @@ export interface OodReport {
   modalities: Record<string, OodModalityReport>;
 }
 
-const LABEL: Record<string, string> = {
-  tabular: 'labs and vital signs',
-  text: 'report text',
-  image: 'image',
-  ecg: 'ECG',
-};
+/**
+ * A modality's name in running text: its display in the fhir-fusion modality CodeSystem (what the
+ * RiskAssessment extensions write), sentence case — "labs and vital signs", "ECG".
+ */
+function modalityLabel(modality: string): string {
+  if (!(MODALITY_ORDER as readonly string[]).includes(modality)) return modality;
+  const display = modalityCoding(modality as ModalityName).display ?? modality;
+  return display.replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase());
+}
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
@@ -52,7 +57,7 @@ export function renderOodSection(report: OodReport): string {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const [modality, m] of Object.entries(report.modalities)) {
-    const first = `| ${LABEL[modality] ?? modality} | ${m.method} | ${m.threshold.toFixed(3)} | ${pct(m.test.falseAlarmRate)} (${m.test.flagged}/${m.test.patients}) |`;
+    const first = `| ${modalityLabel(modality)} | ${m.method} | ${m.threshold.toFixed(3)} | ${pct(m.test.falseAlarmRate)} (${m.test.flagged}/${m.test.patients}) |`;
     if (m.shifted.length === 0) lines.push(`${first} — | — |`);
     m.shifted.forEach((s, i) =>
       lines.push(

@@ -3,8 +3,8 @@ import type { EvaluationDataset } from './evaluation-dataset.js';
 import { buildFeeds, type FeedTensor } from './model-feeds.js';
 
 /**
- * The part of an ONNX Runtime session the evaluation needs. `onnxruntime-node`'s
- * `InferenceSession` fits once its tensors are wrapped by `runFeeds` (see `onnx-runner.ts`).
+ * What the evaluation needs of a served model: one batch in, probabilities out. In production an
+ * inference worker thread serves it (`onnx-runner.ts`); tests pass a fake.
  */
 export interface ModelRunner {
   /** Run one batch; returns the `probabilities` output, row-major [batch, outcomes]. */

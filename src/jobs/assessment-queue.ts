@@ -1,8 +1,9 @@
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { ASSESS_QUEUE, createAssessQueue, type AssessJob, type AssessJobData } from './assess-queue.js';
+import { ASSESS_QUEUE, type AssessJob, type AssessJobData } from './assess-queue.js';
+import { createCoalescingQueue } from './coalescing-queue.js';
 import { createPgBossQueues } from './pg-boss-queues.js';
-import { createResolveQueue, RESOLVE_QUEUE, type ResolveJob, type ResolveJobData } from './resolve-queue.js';
+import { RESOLVE_QUEUE, type ResolveJob, type ResolveJobData } from './resolve-queue.js';
 
 /*
  * The server's two durable queues behind one interface: per-patient assessments (assess-queue.ts)
@@ -66,8 +67,18 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
     retryDelaySeconds: options.retryDelaySeconds,
     expireInSeconds: options.expireInSeconds ?? 300,
   };
-  const assess = createAssessQueue(queues, policy, options.coalesceWindowMs);
-  const resolve = createResolveQueue(queues, policy);
+  // Assessments coalesce per patient and start `coalesceWindowMs` after the first notification, so
+  // the notifications of one patient within the window are assessed together.
+  const assess = createCoalescingQueue<AssessJobData>(queues, policy, {
+    name: ASSESS_QUEUE,
+    keyOf: (data) => data.patientId,
+    startAfterSeconds: Math.ceil(options.coalesceWindowMs / 1000),
+  });
+  // Resolve jobs coalesce per subscription and start at once.
+  const resolve = createCoalescingQueue<ResolveJobData>(queues, policy, {
+    name: RESOLVE_QUEUE,
+    keyOf: (data) => data.subscription,
+  });
   return {
     async start() {
       await queues.start();
@@ -77,8 +88,8 @@ export function createAssessmentQueue(options: QueueOptions): AssessmentQueue {
     enqueue: assess.enqueue,
     work: assess.work,
     enqueueResolve: resolve.enqueue,
-    workResolve: resolve.work,
-    reclaimOrphans: (minAgeSeconds) => queues.reclaimOrphans([ASSESS_QUEUE, RESOLVE_QUEUE], minAgeSeconds),
+    workResolve: (handler) => resolve.work(1, handler),
+    reclaimOrphans: (minAgeSeconds) => queues.reclaimOrphans([assess.name, resolve.name], minAgeSeconds),
     stop: (timeoutMs) => queues.stop(timeoutMs),
     async counts() {
       return { queued: await assess.size() };

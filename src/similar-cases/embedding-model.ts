@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import ort from 'onnxruntime-node';
-import { parseNpy } from '../inference/manifest/npy-format.js';
-import { fileSha256 } from '../inference/manifest/file-sha256.js';
+import { join } from 'node:path';
+import type { EmbeddingModelManifest } from '../inference/manifest/embedding-manifest.js';
+import type { TensorData } from '../inference/manifest/tensor-data.js';
+import {
+  loadEmbeddingRegistration,
+  type RegisteredEmbeddingModel,
+} from '../inference/runtime/embedding-registry.js';
 import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
-import { createSessionFactory } from '../inference/runtime/onnx-session-factory.js';
+import { createWorkerPool, type WorkerPool } from '../inference/runtime/worker-pool.js';
 import { parseVocabulary, type Vocabulary } from '../preprocess/text/vocabulary.js';
 import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
-import { parseEmbeddingManifest, type EmbeddingModelManifest } from '../inference/manifest/embedding-manifest.js';
 
 /** A loaded, verified ECG ↔ report dual encoder. */
 export interface EmbeddingModel {
@@ -22,102 +24,108 @@ export interface EmbeddingModel {
   close(): Promise<void>;
 }
 
-/** Thrown when the model folder cannot be trusted: names the file and the difference. */
+/** Thrown when the model folder cannot be trusted or an encoder answers out of contract. */
 export class EmbeddingModelError extends Error {
   override name = 'EmbeddingModelError';
 }
 
-const GOLDEN_TOLERANCE = 1e-4;
-const SILENT: InferenceLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+/** Options for {@link loadEmbeddingModel}. */
+export interface EmbeddingModelOptions {
+  /** ONNX Runtime execution providers in order of preference; `cuda,cpu` opens on CPU on a CPU-only host. */
+  executionProviders?: readonly string[];
+  logger?: InferenceLogger;
+  /** Inference worker threads serving the two encoders (one is plenty: one ECG per assessed patient). */
+  workers?: number;
+  /** ORT intra-op threads per session in the workers; ORT's default (one per core) when omitted. */
+  intraOpThreads?: number;
+}
+
+const SILENT: InferenceLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /**
- * Loads `<dir>/embedding-manifest.json`, checks every file's sha256, opens both encoders with
- * ONNX Runtime on `executionProviders` and re-runs the golden tensors, so a corrupted or
- * mismatched model refuses to load (as the risk-model registry does, Triton repository semantics).
+ * Loads `<dir>/embedding-manifest.json` through the inference registry's checks (sha256 of every
+ * file, graph signatures, warm-up, golden tensors; `inference/runtime/embedding-registry.ts`), then
+ * serves both encoders from inference worker threads as the risk models are served, so
+ * `session.run` never blocks the event loop that answers HTTP requests.
  */
-export async function loadEmbeddingModel(dir: string, executionProviders: readonly string[] = ['cpu'], logger: InferenceLogger = SILENT): Promise<EmbeddingModel> {
-  const folder = resolve(dir);
-  const parsed = parseEmbeddingManifest(JSON.parse(await readFile(join(folder, 'embedding-manifest.json'), 'utf8')));
-  if (!parsed.ok) throw new EmbeddingModelError(`${folder}/embedding-manifest.json: ${parsed.problems.join('; ')}`);
-  const manifest = parsed.value;
-  for (const [file, expected] of Object.entries(manifest.files)) {
-    const actual = await fileSha256(join(folder, file));
-    if (actual !== expected) throw new EmbeddingModelError(`${folder}/${file}: sha256 ${actual} but the manifest says ${expected}`);
-  }
-  const vocabulary = parseVocabulary(JSON.parse(await readFile(join(folder, manifest.preprocessing.text.tokenizer), 'utf8')));
-  if (!vocabulary.ok) throw new EmbeddingModelError(`${folder}/${manifest.preprocessing.text.tokenizer}: ${vocabulary.detail}`);
-  // Providers in order with the registry's fallback: on a CPU-only host `cuda,cpu` opens on CPU.
-  const sessions = createSessionFactory(executionProviders, logger);
-  const open = async (file: string) => (await sessions.open(join(folder, file))).session;
-  const ecgSession = await open(manifest.encoders.ecg.file);
-  const textSession = await open(manifest.encoders.text.file);
-  const model = createModel(manifest, ecgSession, textSession, vocabulary.value);
-  await checkGolden(folder, manifest, ecgSession, textSession);
-  return model;
+export async function loadEmbeddingModel(
+  dir: string,
+  options: EmbeddingModelOptions = {},
+): Promise<EmbeddingModel> {
+  const logger = options.logger ?? SILENT;
+  const registered = await loadEmbeddingRegistration({
+    dir,
+    executionProviders: options.executionProviders ?? ['cpu'],
+    logger,
+    ...(options.intraOpThreads ? { tuning: { intraOpThreads: options.intraOpThreads } } : {}),
+  });
+  const tokenizer = registered.manifest.preprocessing.text.tokenizer;
+  const vocabulary = parseVocabulary(JSON.parse(await readFile(join(registered.dir, tokenizer), 'utf8')));
+  if (!vocabulary.ok) throw new EmbeddingModelError(`${registered.dir}/${tokenizer}: ${vocabulary.detail}`);
+  const pool = await createWorkerPool({
+    size: options.workers ?? 1,
+    models: [registered.encoders.ecg.worker, registered.encoders.text.worker],
+    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+    logger,
+  });
+  return createModel(registered, pool, vocabulary.value);
 }
 
 function createModel(
-  manifest: EmbeddingModelManifest,
-  ecgSession: ort.InferenceSession,
-  textSession: ort.InferenceSession,
+  registered: RegisteredEmbeddingModel,
+  pool: WorkerPool,
   vocabulary: Vocabulary,
 ): EmbeddingModel {
+  const { manifest, encoders } = registered;
   const dimension = manifest.embedding.dimension;
-  const ecgIn = manifest.encoders.ecg.inputs[0]!;
-  const textIn = manifest.encoders.text.inputs[0]!;
+  const ecgIn = encoders.ecg.spec.inputs[0]!;
   const [leads, samples] = [ecgIn.shape[1]!, ecgIn.shape[2]!];
   const maxTokens = manifest.preprocessing.text.maxTokens;
+  const embed = async (encoder: 'ecg' | 'text', feed: TensorData, rows: number): Promise<Float32Array[]> => {
+    const { worker, spec } = encoders[encoder];
+    const output = spec.outputs[0]!.name;
+    const { outputs } = await pool.run(worker.key, { [spec.inputs[0]!.name]: feed }, [output]);
+    return split(outputs[output], rows, dimension);
+  };
   return {
     manifest,
-    key: `${manifest.name}@${manifest.version}`,
+    key: registered.key,
     dimension,
     async embedEcg(waveforms) {
       if (waveforms.length === 0) return [];
+      // A fresh buffer: the pool transfers feeds to the worker, so the caller's arrays stay usable.
       const data = new Float32Array(waveforms.length * leads * samples);
       waveforms.forEach((w, i) => {
-        if (w.length !== leads * samples) throw new RangeError(`ECG ${i} has ${w.length} values; the model needs ${leads}×${samples}`);
+        if (w.length !== leads * samples)
+          throw new RangeError(`ECG ${i} has ${w.length} values; the model needs ${leads}×${samples}`);
         data.set(w, i * leads * samples);
       });
-      const out = await ecgSession.run({ [ecgIn.name]: new ort.Tensor('float32', data, [waveforms.length, leads, samples]) });
-      return split(out[manifest.encoders.ecg.outputs[0]!.name], waveforms.length, dimension);
+      return embed(
+        'ecg',
+        { dtype: 'float32', dims: [waveforms.length, leads, samples], data },
+        waveforms.length,
+      );
     },
     async embedText(texts) {
       if (texts.length === 0) return [];
       const ids = new BigInt64Array(texts.length * maxTokens);
-      texts.forEach((t, i) => ids.set(tokenizeReport(t, vocabulary, manifest.preprocessing.text).ids, i * maxTokens));
-      const out = await textSession.run({ [textIn.name]: new ort.Tensor('int64', ids, [texts.length, maxTokens]) });
-      return split(out[manifest.encoders.text.outputs[0]!.name], texts.length, dimension);
+      texts.forEach((t, i) =>
+        ids.set(tokenizeReport(t, vocabulary, manifest.preprocessing.text).ids, i * maxTokens),
+      );
+      return embed('text', { dtype: 'int64', dims: [texts.length, maxTokens], data: ids }, texts.length);
     },
-    async close() {
-      await ecgSession.release();
-      await textSession.release();
-    },
+    close: () => pool.close(),
   };
 }
 
-function split(tensor: ort.Tensor | undefined, rows: number, dimension: number): Float32Array[] {
+function split(tensor: TensorData | undefined, rows: number, dimension: number): Float32Array[] {
   if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length !== rows * dimension)
     throw new EmbeddingModelError(`encoder output is not float32 [${rows}, ${dimension}]`);
   const data = tensor.data;
   return Array.from({ length: rows }, (_, i) => data.slice(i * dimension, (i + 1) * dimension));
-}
-
-async function checkGolden(folder: string, manifest: EmbeddingModelManifest, ecg: ort.InferenceSession, text: ort.InferenceSession): Promise<void> {
-  for (const [key, session] of [['ecg', ecg], ['text', text]] as const) {
-    const input = manifest.encoders[key].inputs[0]!;
-    const output = manifest.encoders[key].outputs[0]!;
-    const inFile = `golden-input-${input.name}.npy`;
-    const outFile = `golden-output-${output.name}.npy`;
-    if (!(inFile in manifest.files) || !(outFile in manifest.files)) continue;
-    const x = parseNpy(await readFile(join(folder, inFile)));
-    const y = parseNpy(await readFile(join(folder, outFile)));
-    const tensor = x.dtype === 'int64' ? new ort.Tensor('int64', x.data as BigInt64Array, x.shape) : new ort.Tensor('float32', x.data as Float32Array, x.shape);
-    const got = (await session.run({ [input.name]: tensor }))[output.name]?.data as Float32Array | undefined;
-    const want = y.data as Float32Array;
-    if (!got || got.length !== want.length) throw new EmbeddingModelError(`${folder}/${outFile}: output shape differs`);
-    for (let i = 0; i < want.length; i++) {
-      if (Math.abs(got[i]! - want[i]!) > GOLDEN_TOLERANCE)
-        throw new EmbeddingModelError(`${folder}/${outFile}: element ${i} is ${got[i]} under ONNX Runtime but ${want[i]} in PyTorch`);
-    }
-  }
 }

@@ -35,12 +35,16 @@ export interface LoadSimilarCasesOptions {
 }
 
 /**
- * Loads and verifies the ECG ↔ report model (sha256 of every file, golden tensors) and rebuilds
+ * Loads and verifies the ECG ↔ report model (sha256 of every file, graph signatures, golden
+ * tensors; served from inference worker threads) and rebuilds
  * the HNSW graphs from Postgres. The pipeline and the backfill index assessed patients through
  * it; {@link similarCasesPlugin} answers queries with it.
  */
 export async function loadSimilarCases(options: LoadSimilarCasesOptions): Promise<SimilarCases> {
-  const model = await loadEmbeddingModel(options.modelDir, options.executionProviders ?? ['cpu'], options.logger);
+  const model = await loadEmbeddingModel(options.modelDir, {
+    ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const index = createCaseIndex({ pool: options.pool, model: model.key, dimensions: model.dimension });
   await index.rebuild();
   const convertUnit = createUcumConverter();

@@ -40,11 +40,14 @@ export function insertLaunchSql(state: string, launch: PendingLaunch, ttlSeconds
   };
 }
 
-/** Builds the one-time take of a pending launch (deleted as it is read: a `state` is good once). */
+/**
+ * Builds the one-time take of a pending launch (deleted as it is read: a `state` is good once).
+ * Columns come back named as {@link PendingLaunch}'s fields, so a row is the launch itself.
+ */
 export function takeLaunchSql(state: string): Sql {
   return {
     text: `DELETE FROM review_launch WHERE state_hash = $1 AND expires_at > now()
-           RETURNING browser_hash, iss, token_endpoint, code_verifier`,
+           RETURNING browser_hash AS "browserHash", iss, token_endpoint AS "tokenEndpoint", code_verifier AS "codeVerifier"`,
     values: [hashOpaque(state)],
   };
 }
@@ -67,10 +70,14 @@ export function insertSessionSql(sessionId: string, session: ReviewSession): Sql
   };
 }
 
-/** Builds the read of a session by its cookie value (expired ones too: the caller says why it refuses). */
+/**
+ * Builds the read of a session by its cookie value (expired ones too: the caller says why it
+ * refuses). Columns come back named as {@link ReviewSession}'s fields.
+ */
 export function selectSessionSql(sessionId: string): Sql {
   return {
-    text: `SELECT iss, access_token, scope, patient_id, fhir_user, csrf_token, expires_at
+    text: `SELECT iss, access_token AS "accessToken", scope, patient_id AS "patientId", fhir_user AS "fhirUser",
+                  csrf_token AS "csrfToken", expires_at AS "expiresAt"
            FROM review_session WHERE session_hash = $1`,
     values: [hashOpaque(sessionId)],
   };
@@ -104,20 +111,8 @@ export function createReviewStore(db: Queryable): ReviewStore {
     },
     async takeLaunch(state) {
       const sql = takeLaunchSql(state);
-      const { rows } = await db.query<{
-        browser_hash: string;
-        iss: string;
-        token_endpoint: string;
-        code_verifier: string;
-      }>(sql.text, sql.values);
-      const row = rows[0];
-      if (!row) return undefined;
-      return {
-        browserHash: row.browser_hash,
-        iss: row.iss,
-        tokenEndpoint: row.token_endpoint,
-        codeVerifier: row.code_verifier,
-      };
+      const { rows } = await db.query<PendingLaunch & Record<string, unknown>>(sql.text, sql.values);
+      return rows[0];
     },
     async saveSession(sessionId, session) {
       const sql = insertSessionSql(sessionId, session);
@@ -125,26 +120,12 @@ export function createReviewStore(db: Queryable): ReviewStore {
     },
     async findSession(sessionId) {
       const sql = selectSessionSql(sessionId);
-      const { rows } = await db.query<{
-        iss: string;
-        access_token: string;
-        scope: string;
-        patient_id: string;
-        fhir_user: string | null;
-        csrf_token: string;
-        expires_at: Date;
-      }>(sql.text, sql.values);
+      const { rows } = await db.query<Omit<ReviewSession, 'fhirUser'> & { fhirUser: string | null }>(
+        sql.text,
+        sql.values,
+      );
       const row = rows[0];
-      if (!row) return undefined;
-      return {
-        iss: row.iss,
-        accessToken: row.access_token,
-        scope: row.scope,
-        patientId: row.patient_id,
-        fhirUser: row.fhir_user ?? undefined,
-        csrfToken: row.csrf_token,
-        expiresAt: new Date(row.expires_at),
-      };
+      return row && { ...row, fhirUser: row.fhirUser ?? undefined, expiresAt: new Date(row.expiresAt) };
     },
     async purgeExpired() {
       const sql = purgeExpiredSql();

@@ -42,9 +42,14 @@ const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json', 'fhir/r4/searc
  * Idempotent: the single guard asks the index whether the last thing this function indexes (every
  * fhir-fusion profile) and one sentinel from each bundle are present; since nothing else writes the
  * index, their presence means the whole sequence already ran.
+ *
+ * `profiles` are the fhir-fusion StructureDefinitions, read from `fhir-profiles/` unless the caller
+ * already holds them: reading and parsing the 13 files costs about 12 ms, the guard microseconds,
+ * so a caller that creates many validators or sandboxes reads the files once and passes them.
  */
-export function ensureR4DefinitionsIndexed(): R4TypeIndex {
-  const profiles = loadStructureDefinitions();
+export function ensureR4DefinitionsIndexed(
+  profiles: readonly StructureDefinition[] = loadStructureDefinitions(),
+): R4TypeIndex {
   const structureDefinitions = new Map(profiles.map((sd) => [sd.url, sd] as const));
   if (!isIndexed(profiles)) {
     for (const file of STRUCTURE_DEFINITION_FILES) {

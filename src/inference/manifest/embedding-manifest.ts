@@ -1,6 +1,7 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
 import type { ModalityPreprocessing, ModelManifestHeader, TensorSpec } from '../../contracts/manifest-types.js';
 import { err, ok, type Result } from '../../contracts/result.js';
+import { MODEL_MANIFEST_SCHEMA } from './manifest-schema.js';
 
 /** One encoder graph of a dual-encoder embedding model. */
 export interface EncoderSpec {
@@ -25,24 +26,19 @@ export interface EmbeddingModelManifest extends ModelManifestHeader {
   metrics?: Record<string, unknown>;
 }
 
-const tensor = {
-  type: 'object',
-  required: ['name', 'dtype', 'shape', 'role'],
-  properties: {
-    name: { type: 'string', minLength: 1 },
-    dtype: { type: 'string', enum: ['float32', 'int64', 'int32', 'bool'] },
-    shape: { type: 'array', items: { type: 'integer' }, minItems: 1 },
-    role: { type: 'string' },
-  },
-} as const;
+/**
+ * Tensor specs follow the risk-model manifest's definition (dtype, role and a dynamic batch axis),
+ * so one contract describes every graph the inference runtime serves.
+ */
+const { dtype, tensor } = MODEL_MANIFEST_SCHEMA.definitions;
 
 const encoder = {
   type: 'object',
   required: ['file', 'inputs', 'outputs'],
   properties: {
     file: { type: 'string', pattern: '^[A-Za-z0-9._-]+\\.onnx$' },
-    inputs: { type: 'array', minItems: 1, maxItems: 1, items: tensor },
-    outputs: { type: 'array', minItems: 1, maxItems: 1, items: tensor },
+    inputs: { type: 'array', minItems: 1, maxItems: 1, items: { $ref: '#/definitions/tensor' } },
+    outputs: { type: 'array', minItems: 1, maxItems: 1, items: { $ref: '#/definitions/tensor' } },
   },
 } as const;
 
@@ -51,6 +47,7 @@ const encoder = {
 const schema = {
   type: 'object',
   required: ['schemaVersion', 'name', 'version', 'title', 'description', 'trainingData', 'files', 'embedding', 'encoders', 'preprocessing'],
+  definitions: { dtype, tensor },
   properties: {
     schemaVersion: { const: 1 },
     name: { type: 'string', minLength: 1 },

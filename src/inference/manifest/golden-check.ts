@@ -1,13 +1,22 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
-import type { ModelManifest } from '../../contracts/manifest-types.js';
+import type { TensorSpec } from '../../contracts/manifest-types.js';
 import { NpyFormatError, readNpyTensor } from './npy-format.js';
 import type { TensorData } from './tensor-data.js';
 
 /** Tolerance between the training framework's outputs and ONNX Runtime's: |a - b| <= ABS + REL * |b|. */
 const ABS_TOLERANCE = 1e-4;
 const REL_TOLERANCE = 1e-3;
+
+/**
+ * The tensors of one ONNX graph as a manifest declares them: a risk model's `ModelManifest`, or one
+ * encoder of an embedding manifest (`EncoderSpec`), so both are checked the same way.
+ */
+export interface GraphTensors {
+  inputs: readonly TensorSpec[];
+  outputs: readonly TensorSpec[];
+}
 
 /** Result of {@link checkGoldenTensors}: skipped when the folder has no golden tensors. */
 export type GoldenCheckResult =
@@ -19,11 +28,12 @@ export type GoldenCheckResult =
  * Runs the folder's golden tensors, if it has them, and compares with the outputs the training
  * framework computed (`golden-input-<input>.npy` for every manifest input, `golden-output-<output>.npy`
  * for one or more outputs, written by `models/training/`). This catches an export that changed the
- * maths, which hashes and tensor signatures cannot.
+ * maths, which hashes and tensor signatures cannot. A folder with several graphs (the ECG and text
+ * encoders of an embedding model) is checked per graph: each looks only for its own tensors' files.
  */
 export async function checkGoldenTensors(
   dir: string,
-  manifest: ModelManifest,
+  manifest: GraphTensors,
   session: ort.InferenceSession,
   makeTensor: (t: TensorData) => ort.Tensor,
 ): Promise<GoldenCheckResult> {

@@ -6,13 +6,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorDtype } from '../../contracts/manifest-types.js';
-import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
+import type { TensorArray, TensorData } from '../manifest/tensor-data.js';
 import {
   transferList,
   type InferenceWorkerData,
   type RunRequestMessage,
   type WorkerMessage,
 } from './worker-protocol.js';
+import { openSessionOn } from './onnx-session-factory.js';
+import { zeroFeeds } from './zero-feeds.js';
 
 const SUPPORTED: readonly string[] = ['float32', 'int64', 'int32', 'bool'];
 
@@ -25,22 +27,13 @@ async function main(): Promise<void> {
   const sessions = new Map<string, ort.InferenceSession>();
   try {
     for (const model of data.models) {
-      const session = await ort.InferenceSession.create(model.modelPath, {
-        executionProviders: [model.executionProvider],
-        graphOptimizationLevel: 'all',
-        ...(data.intraOpThreads ? { intraOpNumThreads: data.intraOpThreads } : {}),
-        logSeverityLevel: 3,
+      const session = await openSessionOn(model.modelPath, model.executionProvider, {
+        ...(data.intraOpThreads ? { intraOpThreads: data.intraOpThreads } : {}),
       });
       // Warm-up on a zero batch before reporting ready (Triton model warmup).
       const feeds: Record<string, ort.Tensor> = {};
-      for (const input of model.inputs) {
-        const dims = input.shape.map((d, axis) => (axis === 0 ? 1 : d === -1 ? 1 : d));
-        feeds[input.name] = new ort.Tensor(
-          input.dtype,
-          allocateTensorArray(input.dtype, elementCount(dims)),
-          dims,
-        );
-      }
+      for (const [name, t] of Object.entries(zeroFeeds(model, 1)))
+        feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
       await session.run(feeds);
       sessions.set(model.key, session);
     }

@@ -67,12 +67,10 @@ const DATATYPE: Record<TensorDtype, string> = {
   int32: 'INT32',
   bool: 'BOOL',
 };
-const DTYPE_OF: Record<string, TensorDtype> = {
-  FP32: 'float32',
-  INT64: 'int64',
-  INT32: 'int32',
-  BOOL: 'bool',
-};
+/** The inverse of {@link DATATYPE}: one table, so the two directions cannot disagree. */
+const DTYPE_OF: Readonly<Record<string, TensorDtype>> = Object.fromEntries(
+  Object.entries(DATATYPE).map(([dtype, datatype]) => [datatype, dtype as TensorDtype]),
+);
 
 /**
  * Differences between what the manifest declares and what the server reports for a model, Triton

@@ -1,16 +1,12 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import ort from 'onnxruntime-node';
-import { compareSignature, type GraphValueInfo } from '../manifest/graph-signature.js';
-import { fileSha256 } from '../manifest/file-sha256.js';
-import { checkGoldenTensors } from '../manifest/golden-check.js';
 import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { InferenceMetrics } from './inference-metrics.js';
 import { createManifestValidator, type ManifestValidator } from '../manifest/manifest-schema.js';
 import type { ModelManifest } from '../../contracts/manifest-types.js';
 import { createSessionFactory, type SessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { zeroFeeds } from './zero-feeds.js';
+import { isFile, verifyFileHashes, verifyGraph } from './verify-graph.js';
 
 /** One active, verified model version. */
 export interface RegisteredModel {
@@ -194,58 +190,14 @@ async function loadVersion(
   if (manifest.version !== folder.version)
     fail('manifest.json', `/version is '${manifest.version}' but the folder is '${folder.version}'`);
 
-  for (const [file, expected] of Object.entries(manifest.files)) {
-    const path = resolve(folder.dir, file);
-    if (!path.startsWith(folder.dir + '/')) fail(file, 'path leaves the version folder');
-    if (!(await isFile(path))) fail(file, 'listed in manifest files but missing');
-    const actual = await fileSha256(path);
-    if (actual !== expected) fail(file, `sha256 mismatch: manifest says ${expected}, file is ${actual}`);
-  }
-
+  await verifyFileHashes(folder.dir, manifest.files, fail);
   const modelPath = join(folder.dir, 'model.onnx');
-  let opened;
-  try {
-    opened = await sessions.open(modelPath);
-  } catch (error) {
-    return fail(
-      'model.onnx',
-      `ONNX Runtime cannot open it: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const { session, executionProvider } = opened;
-  let golden: RegisteredModel['golden'] = 'skipped';
-  try {
-    const mismatches = compareSignature(manifest.inputs, manifest.outputs, {
-      inputs: session.inputMetadata as readonly GraphValueInfo[],
-      outputs: session.outputMetadata as readonly GraphValueInfo[],
-    });
-    const first = mismatches[0];
-    if (first)
-      fail(
-        first.subject,
-        mismatches.map((m) => (m === first ? m.detail : `${m.subject}: ${m.detail}`)).join('; '),
-      );
-    // Triton-style warm-up: one run on a zero batch so first-request latency does not include
-    // ORT's lazy allocations, and so a graph that cannot run at all is caught before `ready`.
-    if (warmUp) {
-      try {
-        await session.run(toOrtFeeds(zeroFeeds(manifest, 1)));
-      } catch (error) {
-        fail('model.onnx', `warm-up run failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    const goldenResult = await checkGoldenTensors(
-      folder.dir,
-      manifest,
-      session,
-      (t) => new ort.Tensor(t.dtype, t.data, t.dims),
-    );
-    if (goldenResult.status === 'failed') fail(goldenResult.subject, goldenResult.detail);
-    if (goldenResult.status === 'passed') golden = 'passed';
-  } finally {
-    // Sessions that serve requests live in the worker threads; this one only verified the graph.
-    await session.release();
-  }
+  const { executionProvider, golden } = await verifyGraph(modelPath, manifest, {
+    dir: folder.dir,
+    sessions,
+    warmUp,
+    fail,
+  });
   return {
     name: folder.name,
     version: folder.version,
@@ -257,12 +209,6 @@ async function loadVersion(
     executionProvider,
     golden,
   };
-}
-
-function toOrtFeeds(feeds: ReturnType<typeof zeroFeeds>): Record<string, ort.Tensor> {
-  return Object.fromEntries(
-    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
-  );
 }
 
 async function listDirs(dir: string): Promise<string[]> {
@@ -281,14 +227,6 @@ async function listDirs(dir: string): Promise<string[]> {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** Orders versions numerically where they are numeric (`1.10.0` after `1.9.0`), lexically otherwise. */

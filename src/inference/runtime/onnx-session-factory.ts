@@ -28,6 +28,25 @@ export interface SessionFactory {
   failedProviders(): ReadonlyMap<string, string>;
 }
 
+/**
+ * Opens one session on exactly one execution provider with the server's session options. Every
+ * session in the process is opened here: the factory below (registry verification, evaluation)
+ * and the inference workers, so a graph is optimised and run the same way wherever it runs.
+ */
+export function openSessionOn(
+  modelPath: string,
+  executionProvider: string,
+  tuning: SessionTuning = {},
+): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelPath, {
+    executionProviders: [executionProvider],
+    graphOptimizationLevel: 'all',
+    ...(tuning.intraOpThreads ? { intraOpNumThreads: tuning.intraOpThreads } : {}),
+    // ORT logs provider-load failures natively at ERROR; the factory logs them itself, once.
+    logSeverityLevel: 3,
+  });
+}
+
 /** Creates a {@link SessionFactory} for a provider list from configuration. */
 export function createSessionFactory(
   providers: readonly string[],
@@ -37,13 +56,7 @@ export function createSessionFactory(
   if (providers.length === 0) throw new Error('at least one execution provider must be configured');
   const failed = new Map<string, string>();
   const openOn = (modelPath: string, executionProvider: string): Promise<ort.InferenceSession> =>
-    ort.InferenceSession.create(modelPath, {
-      executionProviders: [executionProvider],
-      graphOptimizationLevel: 'all',
-      ...(tuning.intraOpThreads ? { intraOpNumThreads: tuning.intraOpThreads } : {}),
-      // ORT logs provider-load failures natively at ERROR; we log them ourselves, once.
-      logSeverityLevel: 3,
-    });
+    openSessionOn(modelPath, executionProvider, tuning);
   return {
     openOn,
     failedProviders: () => failed,

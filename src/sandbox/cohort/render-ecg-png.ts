@@ -1,5 +1,5 @@
 import type { Observation } from '@medplum/fhirtypes';
-import { PNG } from 'pngjs';
+import { createRgbCanvas, type Rgb } from '../../raster/rgb-canvas.js';
 import { mdcLeadCodes, mdcSystem } from './ecg-observation.js';
 import type { EcgLeadName } from './ecg-signal.js';
 import { ecgLeadNames } from './ecg-signal.js';
@@ -63,57 +63,23 @@ export function renderEcgPng(observation: Observation, pixelsPerMm = 4): Buffer 
   const heightMm = 4 * rowHeightMm + 10;
   const width = Math.round(widthMm * mm);
   const height = Math.round(heightMm * mm);
-  const png = new PNG({ width, height });
-  const data = png.data;
-  const set = (x: number, y: number, r: number, g: number, b: number) => {
-    if (x < 0 || y < 0 || x >= width || y >= height) return;
-    const o = (y * width + x) * 4;
-    data[o] = r;
-    data[o + 1] = g;
-    data[o + 2] = b;
-    data[o + 3] = 255;
-  };
-  const gridMajor = [236, 150, 150] as const;
-  const gridMinor = [250, 210, 210] as const;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) set(x, y, 255, 246, 244);
+  const canvas = createRgbCanvas(width, height, [255, 246, 244]);
+  const ink: Rgb = [20, 20, 20];
+  const gridMajor: Rgb = [236, 150, 150];
+  const gridMinor: Rgb = [250, 210, 210];
   for (let xmm = 0; xmm <= widthMm; xmm++) {
-    const major = xmm % 5 === 0;
     const x = Math.round(xmm * mm);
-    const [r, g, b] = major ? gridMajor : gridMinor;
-    for (let y = 0; y < height; y++) set(x, y, r, g, b);
+    const colour = xmm % 5 === 0 ? gridMajor : gridMinor;
+    for (let y = 0; y < height; y++) canvas.set(x, y, colour);
   }
   for (let ymm = 0; ymm <= heightMm; ymm++) {
-    const major = ymm % 5 === 0;
     const y = Math.round(ymm * mm);
-    const [r, g, b] = major ? gridMajor : gridMinor;
-    for (let x = 0; x < width; x++) set(x, y, r, g, b);
+    const colour = ymm % 5 === 0 ? gridMajor : gridMinor;
+    for (let x = 0; x < width; x++) canvas.set(x, y, colour);
   }
-  const line = (x0: number, y0: number, x1: number, y1: number) => {
-    // Bresenham, 2 px thick for legibility.
-    let ax = Math.round(x0);
-    let ay = Math.round(y0);
-    const bx = Math.round(x1);
-    const by = Math.round(y1);
-    const dx = Math.abs(bx - ax);
-    const dy = -Math.abs(by - ay);
-    const sx = ax < bx ? 1 : -1;
-    const sy = ay < by ? 1 : -1;
-    let err = dx + dy;
-    for (;;) {
-      set(ax, ay, 20, 20, 20);
-      set(ax, ay + 1, 20, 20, 20);
-      if (ax === bx && ay === by) break;
-      const e2 = 2 * err;
-      if (e2 >= dy) {
-        err += dy;
-        ax += sx;
-      }
-      if (e2 <= dx) {
-        err += dx;
-        ay += sy;
-      }
-    }
-  };
+  // 2 px thick (a 1×2 brush) for legibility.
+  const line = (x0: number, y0: number, x1: number, y1: number) =>
+    canvas.line(x0, y0, x1, y1, ink, { brush: [1, 2] });
   const label = (text: string, x: number, y: number) => {
     const px = Math.max(1, Math.round(mm / 2));
     let cx = x;
@@ -124,7 +90,7 @@ export function renderEcgPng(observation: Observation, pixelsPerMm = 4): Buffer 
           [...row].forEach((bit, gx) => {
             if (bit === '1')
               for (let a = 0; a < px; a++)
-                for (let b = 0; b < px; b++) set(cx + gx * px + a, y + gy * px + b, 20, 20, 20);
+                for (let b = 0; b < px; b++) canvas.set(cx + gx * px + a, y + gy * px + b, ink);
           }),
         );
       cx += 6 * px;
@@ -174,5 +140,5 @@ export function renderEcgPng(observation: Observation, pixelsPerMm = 4): Buffer 
   calibration(rhythmBaseline);
   trace('II', 0, 10, leftMm, rhythmBaseline);
   label('II', Math.round((leftMm + 1) * mm), Math.round((rhythmBaseline - 12) * mm));
-  return PNG.sync.write(png);
+  return canvas.toPng();
 }

@@ -1,4 +1,4 @@
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { OperationOutcomeError, normalizeOperationOutcome, validateResource } from '@medplum/core';
 import { ensureR4DefinitionsIndexed } from '../../writeback/index-r4-definitions.js';
 
@@ -22,10 +22,11 @@ export interface FhirDefinitions {
 
 /**
  * Indexes the R4 definitions (once per process, see {@link FhirDefinitions}) and returns a
- * validator over them.
+ * validator over them. `profiles`: the fhir-fusion StructureDefinitions when the caller already
+ * read them (see `ensureR4DefinitionsIndexed`); read from `fhir-profiles/` otherwise.
  */
-export function loadFhirDefinitions(): FhirDefinitions {
-  ensureR4DefinitionsIndexed();
+export function loadFhirDefinitions(profiles?: readonly StructureDefinition[]): FhirDefinitions {
+  ensureR4DefinitionsIndexed(profiles);
   return {
     validate(resource: Resource): OperationOutcome | undefined {
       let outcome: OperationOutcome;

@@ -12,11 +12,12 @@
  *
  * A failure lists every offending edge as `from -> to`.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { listTsFiles } from './source-files.js';
 import { layers } from './layers.js';
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
@@ -29,16 +30,6 @@ const sandboxFolder = 'sandbox';
  * Keep this empty unless a real exception remains.
  */
 const allowedPeerImports: ReadonlyMap<string, string> = new Map<string, string>([]);
-
-function listTsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listTsFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 /** Resolves a relative `.js` specifier (NodeNext style) to the `.ts` file it names. */
 function resolveSpecifier(fromFile: string, specifier: string): string | undefined {

@@ -23,8 +23,9 @@ export const layers: readonly (readonly string[])[] = [
   ['assembly', 'preprocess', 'inference', 'writeback', 'jobs', 'security', 'http'],
   // Talking to the outside: the EHR/PACS client and Postgres.
   ['fhir', 'store'],
-  // Shared by everything: configuration, logs/metrics/traces …
-  ['config', 'observability'],
+  // Shared by everything: configuration, logs/metrics/traces, PNG drawing (model-card plots and the
+  // sandbox's ECG prints) …
+  ['config', 'observability', 'raster'],
   // … and the types every stage shares (they import nothing of ours but each other).
   ['contracts'],
 ];

@@ -9,11 +9,12 @@
  * parameter through is not SQL written here. Pass-throughs that must stay are allow-listed below
  * with their reason.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { listTsFiles } from './source-files.js';
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
 
@@ -25,16 +26,6 @@ const SQL_METHODS = new Set(['query', 'executeSql']);
  * statement into `store/` instead of adding to it.
  */
 const allowed: ReadonlyMap<string, string> = new Map<string, string>([]);
-
-function listTsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listTsFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 /** True for an expression that is SQL text written at the call site. */
 function isWrittenSql(node: ts.Expression): boolean {
