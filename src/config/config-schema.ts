@@ -31,7 +31,11 @@ export type ExecutionProviderName = (typeof EXECUTION_PROVIDER_NAMES)[number];
  * {@link Config}; `required` and the presence of a default (kept as literal types) say whether it
  * may be `undefined`. A fixed default must have the parser's type.
  */
-function setting<T, const R extends boolean, const D extends SettingDefault<NoInfer<T>> | undefined = undefined>(
+function setting<
+  T,
+  const R extends boolean,
+  const D extends SettingDefault<NoInfer<T>> | undefined = undefined,
+>(
   definition: Omit<SettingDefinition<T>, 'required' | 'default'> & { required: R; default?: D },
 ): SettingDefinition<T> & { required: R; default: D } {
   return definition as SettingDefinition<T> & { required: R; default: D };
@@ -220,7 +224,8 @@ const SETTINGS = {
   }),
   SMART_APP_SCOPES: setting({
     type: 'string',
-    description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
+    description:
+      'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
     secret: false,
     required: false,
     parse: parseString({
@@ -240,7 +245,8 @@ const SETTINGS = {
   }),
   CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: setting({
     type: 'duration-ms',
-    description: 'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
+    description:
+      'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 1000 }),
@@ -248,18 +254,26 @@ const SETTINGS = {
   }),
   CDS_HOOKS_MODELS: setting({
     type: 'list',
-    description: 'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
+    description:
+      'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
     secret: false,
     required: false,
-    parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
+    parse: parseList({
+      parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }),
+      expected: 'model names',
+    }),
     default: { kind: 'value', value: [] },
   }),
   CDS_HOOKS_CORS_ORIGINS: setting({
     type: 'list',
-    description: 'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
+    description:
+      'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
     secret: false,
     required: false,
-    parse: parseList({ parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }), expected: '* or http(s)://host[:port] origins' }),
+    parse: parseList({
+      parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }),
+      expected: '* or http(s)://host[:port] origins',
+    }),
     default: { kind: 'value', value: ['*'] },
   }),
   WRITEBACK_FHIR_BASE_URL: setting({
@@ -307,7 +321,10 @@ const SETTINGS = {
       'name@version of the ECG ↔ report embedding model (MODELS_DIR/<name>/<version>/embedding-manifest.json) that indexes assessed patients and answers $similar-cases; off disables similar-case retrieval.',
     secret: false,
     required: false,
-    parse: parseString({ pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off' }),
+    parse: parseString({
+      pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/,
+      expected: 'name@version or off',
+    }),
     default: { kind: 'value', value: 'ecg-report-clip@1' },
   }),
   ACTIVE_MODELS: setting({
@@ -411,7 +428,8 @@ const SETTINGS = {
   }),
   SUBSCRIPTION_HEARTBEAT_S: setting({
     type: 'integer',
-    description: 'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
+    description:
+      'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 86_400 }),
@@ -442,6 +460,57 @@ const SETTINGS = {
     required: false,
     parse: parseInteger({ min: 60, max: 30 * 86_400 }),
     default: { kind: 'value', value: 86_400 },
+  }),
+  HL7_MLLP_PORT: setting({
+    type: 'integer',
+    description:
+      'TCP port of the HL7 v2 MLLP listener (ORU^R01 results in, ACK out; docs/hl7v2-intake.md), bound on HOST. Unset: no listener. 0 picks a free port (tests). Not opened by the `worker` role.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 65_535 }),
+  }),
+  HL7_MAX_MESSAGE_BYTES: setting({
+    type: 'integer',
+    description:
+      'Largest HL7 v2 message (MLLP frame payload) accepted, in bytes; a larger frame closes the connection.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1024, max: 64 * 1_048_576 }),
+    default: { kind: 'value', value: 4 * 1_048_576 },
+  }),
+  HL7_FRAME_TIMEOUT_MS: setting({
+    type: 'duration-ms',
+    description:
+      'A started MLLP frame must end within this time, or the connection is closed (slow senders cannot hold a connection open byte by byte).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 100, max: 600_000 }),
+    default: { kind: 'value', value: 30_000 },
+  }),
+  HL7_IDLE_TIMEOUT_MS: setting({
+    type: 'duration-ms',
+    description: 'An MLLP connection that sends nothing for this long is closed (senders reconnect).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 1000, max: 86_400_000 }),
+    default: { kind: 'value', value: 600_000 },
+  }),
+  HL7_MAX_CONNECTIONS: setting({
+    type: 'integer',
+    description: 'MLLP connections served at once; further connections are closed on accept.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 10_000 }),
+    default: { kind: 'value', value: 64 },
+  }),
+  HL7_ASSIGNING_AUTHORITIES: setting({
+    type: 'string-map',
+    description:
+      'JSON object of PID-3 assigning authority (CX.4 namespace id or universal id) → FHIR Identifier.system, for authorities that are not an ISO OID, UUID or URI.',
+    secret: false,
+    required: false,
+    parse: parseStringMap(),
+    default: { kind: 'value', value: {} },
   }),
   COALESCE_WINDOW_MS: setting({
     type: 'duration-ms',
@@ -478,7 +547,8 @@ const SETTINGS = {
   }),
   JOB_MAINTENANCE_INTERVAL_S: setting({
     type: 'integer',
-    description: 'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
+    description:
+      'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 3600 }),
@@ -535,7 +605,8 @@ const SETTINGS = {
   }),
   OPERATOR_TOKEN: setting({
     type: 'string',
-    description: 'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
+    description:
+      'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
     secret: true,
     required: false,
     parse: parseString(),

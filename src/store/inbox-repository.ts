@@ -38,7 +38,11 @@ export interface UnresolvedInboxRow extends Record<string, unknown> {
 }
 
 /** Unresolved rows of a subscription, oldest first. */
-export async function unresolvedForSubscription(db: Queryable, subscription: string, limit = 500): Promise<UnresolvedInboxRow[]> {
+export async function unresolvedForSubscription(
+  db: Queryable,
+  subscription: string,
+  limit = 500,
+): Promise<UnresolvedInboxRow[]> {
   return run<UnresolvedInboxRow>(db, {
     text: `SELECT id, dialect, resource_type, resource_id, trace_id FROM notification_inbox
            WHERE subscription = $1 AND status = 'received' AND patient_id IS NULL ORDER BY id LIMIT $2`,
@@ -47,19 +51,28 @@ export async function unresolvedForSubscription(db: Queryable, subscription: str
 }
 
 /** Sets the patient (and version) of a resolved row. */
-export async function resolveInboxRow(db: Queryable, id: string, patientId: string, versionId?: string): Promise<void> {
-  await db.query('UPDATE notification_inbox SET patient_id = $2, version_id = COALESCE(version_id, $3) WHERE id = $1', [
-    id,
-    patientId,
-    versionId ?? null,
-  ]);
+export async function resolveInboxRow(
+  db: Queryable,
+  id: string,
+  patientId: string,
+  versionId?: string,
+): Promise<void> {
+  await db.query(
+    'UPDATE notification_inbox SET patient_id = $2, version_id = COALESCE(version_id, $3) WHERE id = $1',
+    [id, patientId, versionId ?? null],
+  );
 }
 
 /**
  * Whether the inbox already holds a newer version of the resource (numeric versionIds, as most
  * servers assign): a full-resource delivery of an older version is stale and not assessed.
  */
-export async function hasNewerVersion(db: Queryable, resourceType: string, resourceId: string, versionId: string): Promise<boolean> {
+export async function hasNewerVersion(
+  db: Queryable,
+  resourceType: string,
+  resourceId: string,
+  versionId: string,
+): Promise<boolean> {
   if (!/^\d{1,15}$/.test(versionId)) return false;
   const rows = await run<{ one: number }>(db, {
     text: `SELECT 1 AS one FROM notification_inbox WHERE resource_type = $1 AND resource_id = $2
@@ -120,4 +133,13 @@ export async function inboxCounts(db: Queryable): Promise<Record<string, number>
     values: [],
   });
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** Whether an event with this dedupe key is already in the inbox (an HL7 v2 resend, for one). */
+export async function inboxHasEvent(db: Queryable, dedupeKey: string): Promise<boolean> {
+  const rows = await run<{ one: number }>(db, {
+    text: 'SELECT 1 AS one FROM notification_inbox WHERE dedupe_key = $1',
+    values: [dedupeKey],
+  });
+  return rows.length > 0;
 }
