@@ -115,7 +115,6 @@ export async function receiveOru(payload: Buffer, deps: ReceiveOruDeps): Promise
           patientId: patient.patientId,
           payload: {
             messageKey,
-            version: header.version,
             results: oru.results.length,
             written,
           },

@@ -33,7 +33,7 @@ export function renderOruR01(input: OruR01Input): string {
   const sentAt = input.sentAt ?? new Date();
   const identifier = input.patientIdentifier;
   const segments = [
-    `MSH|^~\\&|${e(input.sendingApplication ?? 'SANDBOX-LAB')}|${e(input.sendingFacility ?? 'SANDBOX')}|FHIR-FUSION|SANDBOX|${hl7Dtm(sentAt)}||ORU^R01^ORU_R01|${e(input.controlId)}|P|2.5.1|||||UNICODE UTF-8`,
+    `MSH|^~\\&|${e(input.sendingApplication ?? 'SANDBOX-LAB')}|${e(input.sendingFacility ?? 'SANDBOX')}|FHIR-FUSION|SANDBOX|${hl7Dtm(sentAt)}||ORU^R01^ORU_R01|${e(input.controlId)}|P|2.5.1||||||UNICODE UTF-8`,
     `PID|1||${e(identifier.value ?? '')}^^^SANDBOX&${e(identifier.system ?? '')}&URI^MR`,
     `OBR|1|||26436-6^Laboratory studies^LN|||${hl7Dtm(sentAt)}||||||||||||||||F`,
   ];

@@ -113,14 +113,13 @@ describe('HL7 v2 door: ORU^R01 over MLLP → inbox → job → RiskAssessment in
     });
     expect(written).toHaveLength(4);
     const assessment = await pollUntil(
-      async () =>
-        (
-          await client.searchResources('RiskAssessment', { subject: `Patient/${patient.id}` })
-        )[0],
+      async () => (await client.searchResources('RiskAssessment', { subject: `Patient/${patient.id}` }))[0],
       'a RiskAssessment from the HL7 v2 results',
       { timeoutMs: 90_000 },
     );
-    const basis = ((assessment as RiskAssessment).basis ?? []).map((b) => b.reference?.replace(/\/_history\/.*$/, ''));
+    const basis = ((assessment as RiskAssessment).basis ?? []).map((b) =>
+      b.reference?.replace(/\/_history\/.*$/, ''),
+    );
     for (const observation of written) expect(basis).toContain(`Observation/${observation.id}`);
   }, 120_000);
 
