@@ -75,9 +75,14 @@ export const commands: Record<string, Command> = {
       'ehr-port': { type: 'string', default: '8103' },
       interval: { type: 'string', default: '3000' },
       'stop-after': { type: 'string' },
+      feed: { type: 'string', default: 'fhir' },
     },
     async run({ values }) {
       const { demoCommand } = await import('./demo-command.js');
+      if (values.feed !== 'fhir' && values.feed !== 'hl7v2') {
+        console.error('--feed must be fhir or hl7v2');
+        return 2;
+      }
       return demoCommand({
         patients: Number(values.patients),
         seed: Number(values.seed),
@@ -85,6 +90,7 @@ export const commands: Record<string, Command> = {
         ehrPort: Number(values['ehr-port']),
         intervalMs: Number(values.interval),
         stopAfter: values['stop-after'] === undefined ? undefined : Number(values['stop-after']),
+        feed: values.feed,
       });
     },
   },
