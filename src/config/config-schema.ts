@@ -43,6 +43,9 @@ function setting<
 
 const HTTP = ['http:', 'https:'] as const;
 
+/** An IPv4 dotted quad or an IPv6 literal (checked again with `net.isIP` where it is used). */
+const IP_ADDRESS = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+
 /** Default SMART v2 scopes: read what assembly needs, create/update what write-back writes. */
 export const DEFAULT_SMART_SCOPES =
   'system/Patient.rs system/Observation.rs system/DiagnosticReport.rs system/ImagingStudy.rs ' +
@@ -502,6 +505,15 @@ const SETTINGS = {
     required: false,
     parse: parseInteger({ min: 1, max: 10_000 }),
     default: { kind: 'value', value: 64 },
+  }),
+  HL7_MLLP_ALLOWED_ADDRESSES: setting({
+    type: 'list',
+    description:
+      'Comma-separated IP addresses the MLLP listener accepts connections from (MLLP has no authentication); empty: any address, so restrict the port at the network.',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: IP_ADDRESS }), expected: 'IPv4 or IPv6 addresses' }),
+    default: { kind: 'value', value: [] },
   }),
   HL7_ASSIGNING_AUTHORITIES: setting({
     type: 'string-map',

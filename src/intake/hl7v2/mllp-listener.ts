@@ -17,6 +17,8 @@ export interface MllpListenerOptions {
   idleTimeoutMs: number;
   /** Connections served at once; more are closed at once. */
   maxConnections: number;
+  /** Peer addresses allowed to connect; empty allows any (MLLP itself has no authentication). */
+  allowedAddresses?: readonly string[];
   logger: Logger;
   /** Handles one frame's payload and returns the ACK to send (never throws for bad input). */
   handle(payload: Buffer): Promise<Buffer>;
@@ -26,7 +28,18 @@ export interface MllpListenerOptions {
 
 /** Why fhir-fusion closed an MLLP connection. */
 export type ConnectionDropReason =
-  FramingError | 'frame-timeout' | 'idle-timeout' | 'too-many-connections' | 'handler-failed';
+  | FramingError
+  | 'frame-timeout'
+  | 'idle-timeout'
+  | 'too-many-connections'
+  | 'address-not-allowed'
+  | 'handler-failed';
+
+/** An address as compared: lower case, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as plain IPv4. */
+function normalisedAddress(address: string | undefined): string {
+  const lower = (address ?? '').toLowerCase();
+  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+}
 
 /** A running listener. */
 export interface MllpListener {
@@ -57,7 +70,12 @@ export async function startMllpListener(options: MllpListenerOptions): Promise<M
     socket.destroy();
   };
 
+  const allowed = new Set((options.allowedAddresses ?? []).map(normalisedAddress));
   server.on('connection', (socket) => {
+    if (allowed.size > 0 && !allowed.has(normalisedAddress(socket.remoteAddress))) {
+      drop(socket, 'address-not-allowed');
+      return;
+    }
     if (sockets.size >= options.maxConnections) {
       drop(socket, 'too-many-connections', { limit: options.maxConnections });
       return;

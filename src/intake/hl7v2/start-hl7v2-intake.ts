@@ -14,6 +14,7 @@ type Hl7Settings = Pick<
   | 'HL7_IDLE_TIMEOUT_MS'
   | 'HL7_MAX_CONNECTIONS'
   | 'HL7_ASSIGNING_AUTHORITIES'
+  | 'HL7_MLLP_ALLOWED_ADDRESSES'
 >;
 
 /**
@@ -33,6 +34,7 @@ export async function startHl7v2Intake(
     frameTimeoutMs: config.HL7_FRAME_TIMEOUT_MS,
     idleTimeoutMs: config.HL7_IDLE_TIMEOUT_MS,
     maxConnections: config.HL7_MAX_CONNECTIONS,
+    allowedAddresses: config.HL7_MLLP_ALLOWED_ADDRESSES,
     logger: deps.logger,
     handle: (payload) => receiveOru(payload, receive),
     onDrop: (reason) => deps.metrics.notificationsRejected.inc({ reason: `hl7v2-${reason}` }),
