@@ -17,8 +17,8 @@ function nowDtm(now: Date): string {
  * receiver swapped, MSA with the code and the acknowledged MSH-10, and an ERR segment (§2.15.5)
  * per problem — ERR-2 the location, ERR-3 the Table 0357 code, ERR-4 the severity, ERR-8 the
  * text. Written with the recommended delimiters whatever the message used (the ACK's own MSH-2
- * says which), values escaped. When the message header could not be read, the ACK has empty
- * addressing fields and MSA-2.
+ * says which), values escaped, encoded as UTF-8 (MSH-18 `UNICODE UTF-8` when it is not ASCII).
+ * When the message header could not be read, the ACK has empty addressing fields and MSA-2.
  */
 export function buildAck(
   code: AckCode,
@@ -65,5 +65,9 @@ export function buildAck(
       escapeHl7(p.text, d),
     ].join(d.field),
   );
-  return [msh, msa, ...errs].join('\r');
+  const ack = [msh, msa, ...errs];
+  // The ACK is sent as UTF-8; MSH-18 says so when it is not plain ASCII (an empty MSH-18 means ASCII).
+  // eslint-disable-next-line no-control-regex
+  if (ack.some((segment) => /[^\u0000-\u007f]/.test(segment))) ack[0] += `${d.field.repeat(6)}UNICODE UTF-8`;
+  return ack.join('\r');
 }

@@ -132,3 +132,20 @@ describe('HL7 v2 decoding (src/intake/hl7v2)', () => {
     expect(hl7TimeToFhir('2026031525')).toBeUndefined();
   });
 });
+
+describe('HL7 v2 ACK character set', () => {
+  it('declares MSH-18 UNICODE UTF-8 when an echoed value is not ASCII, and leaves it empty otherwise', () => {
+    const latin = decodeHl7Message(
+      Buffer.from(`${MSH('||||||8859/1').replace('|LAB|', '|LABÖ|')}\rPID|1||7`, 'latin1'),
+    );
+    if (!latin.ok) throw new Error(latin.problem.text);
+    const ack = buildAck('AA', latin.decoded.header).split('\r')[0]!;
+    expect(ack.split('|')[4]).toBe('LABÖ');
+    expect(ack.split('|')[17]).toBe('UNICODE UTF-8');
+    expect(
+      buildAck('AA', decode(`${MSH()}\rPID|1||7`).header)
+        .split('\r')[0]!
+        .split('|'),
+    ).toHaveLength(12);
+  });
+});
