@@ -140,10 +140,8 @@ export async function receiveOru(payload: Buffer, deps: ReceiveOruDeps): Promise
       );
     }
     // The EHR or the database failed: nothing acknowledged, the sender's resend is safe (steps 3 and 5).
-    logger.warn(
-      { traceId, err: { name: (err as Error).name, message: (err as Error).message } },
-      'hl7 message not stored',
-    );
+    // Name and codes only: an EHR's error text can echo the identifier searched for.
+    logger.warn({ traceId, err: errorSummary(err) }, 'hl7 message not stored');
     return answer(
       'AR',
       header,
@@ -152,6 +150,17 @@ export async function receiveOru(payload: Buffer, deps: ReceiveOruDeps): Promise
       { messageKey },
     );
   }
+}
+
+/** What may be logged of an error: its name, its errno code, its OperationOutcome issue codes. */
+function errorSummary(err: unknown): Record<string, unknown> {
+  const e = err as NodeJS.ErrnoException & { cause?: { code?: unknown } };
+  return {
+    name: e?.name,
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e?.cause?.code === 'string' ? { cause: e.cause.code } : {}),
+    ...(err instanceof OperationOutcomeError ? { issues: (err.outcome.issue ?? []).map((i) => i.code) } : {}),
+  };
 }
 
 /** Whether the error is the EHR's OperationOutcome for content (4xx), not an outage. */
