@@ -38,11 +38,7 @@ export interface UnresolvedInboxRow extends Record<string, unknown> {
 }
 
 /** Unresolved rows of a subscription, oldest first. */
-export async function unresolvedForSubscription(
-  db: Queryable,
-  subscription: string,
-  limit = 500,
-): Promise<UnresolvedInboxRow[]> {
+export async function unresolvedForSubscription(db: Queryable, subscription: string, limit = 500): Promise<UnresolvedInboxRow[]> {
   return run<UnresolvedInboxRow>(db, {
     text: `SELECT id, dialect, resource_type, resource_id, trace_id FROM notification_inbox
            WHERE subscription = $1 AND status = 'received' AND patient_id IS NULL ORDER BY id LIMIT $2`,
@@ -51,28 +47,19 @@ export async function unresolvedForSubscription(
 }
 
 /** Sets the patient (and version) of a resolved row. */
-export async function resolveInboxRow(
-  db: Queryable,
-  id: string,
-  patientId: string,
-  versionId?: string,
-): Promise<void> {
-  await db.query(
-    'UPDATE notification_inbox SET patient_id = $2, version_id = COALESCE(version_id, $3) WHERE id = $1',
-    [id, patientId, versionId ?? null],
-  );
+export async function resolveInboxRow(db: Queryable, id: string, patientId: string, versionId?: string): Promise<void> {
+  await db.query('UPDATE notification_inbox SET patient_id = $2, version_id = COALESCE(version_id, $3) WHERE id = $1', [
+    id,
+    patientId,
+    versionId ?? null,
+  ]);
 }
 
 /**
  * Whether the inbox already holds a newer version of the resource (numeric versionIds, as most
  * servers assign): a full-resource delivery of an older version is stale and not assessed.
  */
-export async function hasNewerVersion(
-  db: Queryable,
-  resourceType: string,
-  resourceId: string,
-  versionId: string,
-): Promise<boolean> {
+export async function hasNewerVersion(db: Queryable, resourceType: string, resourceId: string, versionId: string): Promise<boolean> {
   if (!/^\d{1,15}$/.test(versionId)) return false;
   const rows = await run<{ one: number }>(db, {
     text: `SELECT 1 AS one FROM notification_inbox WHERE resource_type = $1 AND resource_id = $2
