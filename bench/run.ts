@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'cds-hooks': { file: 'cds-hooks.ts', what: 'CDS Hooks patient-view latency for a patient with an assessment' },
   backfill: { file: 'backfill.ts', what: 'Bulk Data backfill patients/s' },
   'similar-cases': { file: 'similar-cases.ts', what: 'similar-case query latency at 10k and 100k indexed cases' },
+  hl7v2: { file: 'hl7v2-intake.ts', what: 'HL7 v2 ORU^R01 over MLLP: messages/s and ACK latency (intake role, sandbox EHR)' },
 };
 
 const [name, ...args] = process.argv.slice(2);

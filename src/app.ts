@@ -10,6 +10,8 @@ import { healthRoutes } from './http/health-routes.js';
 import { createIntakeAlerts } from './intake/intake-alerts.js';
 import type { IntakeAlerts } from './intake/intake-alerts.js';
 import { intakeRoutes } from './intake/intake-routes.js';
+import { startHl7v2Intake } from './intake/hl7v2/start-hl7v2-intake.js';
+import type { MllpListener } from './intake/hl7v2/mllp-listener.js';
 import { startIntakeWorkers } from './subscriptions/intake-workers.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import type { AssessmentQueue } from './jobs/assessment-queue.js';
@@ -47,6 +49,8 @@ declare module 'fastify' {
     queue: AssessmentQueue;
     /** Intake alert counters shared by the intake routes and the intake workers. */
     intakeAlerts: IntakeAlerts;
+    /** The HL7 v2 MLLP listener (`HL7_MLLP_PORT`), when one is open. */
+    hl7v2: MllpListener | undefined;
   }
 }
 
@@ -168,6 +172,14 @@ export const routesPlugin = fp(
       gapWindow: config.SUBSCRIPTION_EVENT_GAP_WINDOW,
       replayWindowSeconds: config.INTAKE_REPLAY_WINDOW_S,
     });
+    // The HL7 v2 door (docs/hl7v2-intake.md): intake, so not in the worker role. Closed first on
+    // shutdown (last on the stack): messages being handled finish before the queue and pool close.
+    const hl7v2 =
+      role === 'worker'
+        ? undefined
+        : await startHl7v2Intake(config, { pool, queue, ehr: runtime.ehr, logger, metrics });
+    if (hl7v2) runtime.defer(() => hl7v2.close());
+    fastify.decorate('hl7v2', hl7v2);
     await fastify.register(assessmentsPage, {
       pool,
       writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,

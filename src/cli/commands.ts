@@ -86,9 +86,14 @@ export const commands: Record<string, Command> = {
       'ehr-port': SANDBOX_EHR.port,
       interval: text('3000'),
       'stop-after': text(),
+      feed: text('fhir'),
     },
     async run({ values }) {
       const { demoCommand } = await import('./demo-command.js');
+      if (values.feed !== 'fhir' && values.feed !== 'hl7v2') {
+        console.error('--feed must be fhir or hl7v2');
+        return 2;
+      }
       return demoCommand({
         patients: Number(values.patients),
         seed: Number(values.seed),
@@ -96,6 +101,7 @@ export const commands: Record<string, Command> = {
         ehrPort: Number(values['ehr-port']),
         intervalMs: Number(values.interval),
         stopAfter: values['stop-after'] === undefined ? undefined : Number(values['stop-after']),
+        feed: values.feed,
       });
     },
   },

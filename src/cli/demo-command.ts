@@ -8,6 +8,8 @@ import { syncSubscriptions } from '../subscriptions/subscription-sync.js';
 import { startServer } from '../main.js';
 import { startDemoSandbox } from '../sandbox/demo-sandbox.js';
 import { createRng } from '../sandbox/cohort/seeded-random.js';
+import { sendOverMllp } from '../sandbox/hl7v2/mllp-sender.js';
+import { renderOruR01 } from '../sandbox/hl7v2/oru-r01.js';
 import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
 import { assessmentsAfter, latestAssessmentId } from '../store/ledger-repository.js';
 
@@ -20,6 +22,11 @@ export interface DemoOptions {
   intervalMs: number;
   /** Exit after this many assessments have been written (for scripted runs). */
   stopAfter?: number;
+  /**
+   * How new data reaches fhir-fusion: `fhir` writes vital signs to the EHR (its subscription
+   * notifies), `hl7v2` sends lab results as ORU^R01 over MLLP (the HL7 v2 door).
+   */
+  feed?: 'fhir' | 'hl7v2';
 }
 
 /**
@@ -65,6 +72,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     COALESCE_WINDOW_MS: '1000',
     // The fusion models; the unimodal baselines in models/ are there for evaluation.
     ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1',
+    ...(options.feed === 'hl7v2' ? { HL7_MLLP_PORT: '0' } : {}),
     ...process.env,
   });
   console.log(config.DATABASE_URL ? 'using DATABASE_URL' : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`);
@@ -73,6 +81,11 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const ehr = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
   const synced = await syncSubscriptions({ client: ehr, pool, publicUrl });
   console.log(`fhir-fusion listening on ${server.url} — subscriptions: ${synced.map((s) => `${s.key} (${s.action})`).join(', ')}`);
+  const mllp = server.server.hl7v2;
+  if (options.feed === 'hl7v2') {
+    if (!mllp) throw new Error('--feed hl7v2 needs the MLLP listener (HL7_MLLP_PORT)');
+    console.log(`HL7 v2 MLLP listener on 127.0.0.1:${mllp.port}: lab results arrive as ORU^R01`);
+  }
   console.log(`open ${publicUrl}/ to watch assessments; Ctrl-C to stop\n`);
 
   let lastId = await latestAssessmentId(pool);
@@ -85,7 +98,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const feed = setInterval(() => {
     const patientId = sandbox.patientIds[Math.floor(rng.next() * sandbox.patientIds.length)];
     if (!patientId) return;
-    void ehr.createResource<Observation>(vitalSign(patientId, rng.next())).catch((err: unknown) => {
+    const u = rng.next();
+    if (options.feed === 'hl7v2' && mllp) {
+      void sendLab(ehr, { host: '127.0.0.1', port: mllp.port }, patientId, u).catch((err: unknown) => {
+        console.error(`could not send an ORU^R01: ${(err as Error).message}`);
+      });
+      return;
+    }
+    void ehr.createResource<Observation>(vitalSign(patientId, u)).catch((err: unknown) => {
       console.error(`could not write a vital sign: ${(err as Error).message}`);
     });
   }, options.intervalMs);
@@ -127,6 +147,38 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   await done;
   await stop();
   return 0;
+}
+
+let controlIds = 0;
+
+/**
+ * A lab system's result for one patient (a leukocyte count or a CRP, synthetic), sent as ORU^R01
+ * over MLLP with the patient's MRN in PID-3; prints the ACK code.
+ */
+async function sendLab(
+  ehr: ReturnType<typeof createEhrClient>,
+  target: { host: string; port: number },
+  patientId: string,
+  u: number,
+): Promise<void> {
+  const patient = await ehr.readResource('Patient', patientId);
+  const identifier = patient.identifier?.[0];
+  if (!identifier) return;
+  const wbc = u < 0.5;
+  const observation: Observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: wbc
+      ? { coding: [{ system: 'http://loinc.org', code: '6690-2', display: 'Leukocytes [#/volume] in Blood by Automated count' }] }
+      : { coding: [{ system: 'http://loinc.org', code: '1988-5', display: 'C reactive protein [Mass/volume] in Serum or Plasma' }] },
+    effectiveDateTime: new Date().toISOString(),
+    valueQuantity: wbc
+      ? { value: Math.round((4 + u * 30) * 10) / 10, unit: '10*3/uL', system: 'http://unitsofmeasure.org', code: '10*3/uL' }
+      : { value: Math.round(u * 300), unit: 'mg/L', system: 'http://unitsofmeasure.org', code: 'mg/L' },
+  };
+  const controlId = `DEMO-${process.pid}-${++controlIds}`;
+  const [ack] = await sendOverMllp(target, [renderOruR01({ controlId, patientIdentifier: identifier, observations: [observation] })]);
+  console.log(`${new Date().toISOString().slice(11, 19)}  ORU^R01 ${controlId} → ACK ${ack?.code ?? '?'}`);
 }
 
 /** A new heart-rate or SpO2 reading as a bedside monitor would send (FHIR vital-signs profile). */

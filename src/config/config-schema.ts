@@ -39,6 +39,9 @@ function setting<T, const R extends boolean, const D extends SettingDefault<NoIn
 
 const HTTP = ['http:', 'https:'] as const;
 
+/** An IPv4 dotted quad or an IPv6 literal (loosely: a malformed one can only never match a peer). */
+const IP_ADDRESS = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+
 /** Default SMART v2 scopes: read what assembly needs, create/update what write-back writes. */
 export const DEFAULT_SMART_SCOPES =
   'system/Patient.rs system/Observation.rs system/DiagnosticReport.rs system/ImagingStudy.rs ' +
@@ -442,6 +445,66 @@ const SETTINGS = {
     required: false,
     parse: parseInteger({ min: 60, max: 30 * 86_400 }),
     default: { kind: 'value', value: 86_400 },
+  }),
+  HL7_MLLP_PORT: setting({
+    type: 'integer',
+    description:
+      'TCP port of the HL7 v2 MLLP listener (ORU^R01 results in, ACK out; docs/hl7v2-intake.md), bound on HOST. Unset: no listener. 0 picks a free port (tests). Not opened by the `worker` role.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 65_535 }),
+  }),
+  HL7_MAX_MESSAGE_BYTES: setting({
+    type: 'integer',
+    description:
+      'Largest HL7 v2 message (MLLP frame payload) accepted, in bytes; a larger frame closes the connection.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1024, max: 64 * 1_048_576 }),
+    default: { kind: 'value', value: 4 * 1_048_576 },
+  }),
+  HL7_FRAME_TIMEOUT_MS: setting({
+    type: 'duration-ms',
+    description:
+      'A started MLLP frame must end within this time, or the connection is closed (slow senders cannot hold a connection open byte by byte).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 100, max: 600_000 }),
+    default: { kind: 'value', value: 30_000 },
+  }),
+  HL7_IDLE_TIMEOUT_MS: setting({
+    type: 'duration-ms',
+    description: 'An MLLP connection that sends nothing for this long is closed (senders reconnect).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 1000, max: 86_400_000 }),
+    default: { kind: 'value', value: 600_000 },
+  }),
+  HL7_MAX_CONNECTIONS: setting({
+    type: 'integer',
+    description: 'MLLP connections served at once; further connections are closed on accept.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 10_000 }),
+    default: { kind: 'value', value: 64 },
+  }),
+  HL7_MLLP_ALLOWED_ADDRESSES: setting({
+    type: 'list',
+    description:
+      'Comma-separated IP addresses the MLLP listener accepts connections from (MLLP has no authentication); empty: any address, so restrict the port at the network.',
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: IP_ADDRESS }), expected: 'IPv4 or IPv6 addresses' }),
+    default: { kind: 'value', value: [] },
+  }),
+  HL7_ASSIGNING_AUTHORITIES: setting({
+    type: 'string-map',
+    description:
+      'JSON object of PID-3 assigning authority (CX.4 namespace id or universal id) → FHIR Identifier.system, for authorities that are not an ISO OID, UUID or URI.',
+    secret: false,
+    required: false,
+    parse: parseStringMap(),
+    default: { kind: 'value', value: {} },
   }),
   COALESCE_WINDOW_MS: setting({
     type: 'duration-ms',

@@ -121,3 +121,12 @@ export async function inboxCounts(db: Queryable): Promise<Record<string, number>
   });
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** Whether an event with this dedupe key is already in the inbox (an HL7 v2 resend, for one). */
+export async function inboxHasEvent(db: Queryable, dedupeKey: string): Promise<boolean> {
+  const rows = await run<{ one: number }>(db, {
+    text: 'SELECT 1 AS one FROM notification_inbox WHERE dedupe_key = $1',
+    values: [dedupeKey],
+  });
+  return rows.length > 0;
+}

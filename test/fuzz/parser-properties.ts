@@ -5,6 +5,7 @@ import { findUnstorableText } from '../../src/intake/unstorable-text.js';
 import type { SubscriptionRow } from '../../src/store/subscriptions-repository.js';
 import { backportBundle } from '../helpers/backport-bundle.js';
 import { hostileNumber, hostileValue } from './hostile-input.js';
+import { framerProperties, hl7Inputs, hl7KeepsContract } from './hl7v2-properties.js';
 
 /** Text Postgres cannot store, and text around it: NUL, lone surrogates, astral characters. */
 export const hostileText: fc.Arbitrary<string> = fc.oneof(
@@ -83,7 +84,12 @@ export function keepsContract(result: IntakeParseResult<unknown>): boolean {
 }
 
 /** One property per parser, by name, for the vitest suites and `npm run fuzz`. */
-export const parserProperties = {
+export const parserProperties: Readonly<
+  Record<'backport-delivery' | 'rest-hook' | 'hl7v2-message' | 'mllp-framer-roundtrip' | 'mllp-framer-any-bytes', fc.IProperty<[unknown]>>
+> = {
   'backport-delivery': fc.property(backportBodies, (raw) => keepsContract(parseBackportDelivery(raw, ROW))),
   'rest-hook': fc.property(restHookBodies, (raw) => keepsContract(parseRestHookResource(raw, 'rest-hook-post'))),
+  // HL7 v2 (src/intake/hl7v2): the message parser and the MLLP framer.
+  'hl7v2-message': fc.property(hl7Inputs, hl7KeepsContract),
+  ...framerProperties,
 };
