@@ -84,6 +84,18 @@ function defaultPublicUrl(resolved: ResolvedSettings): string | undefined {
 }
 
 /**
+ * The launching EHRs' origins, the default frame-ancestors allow-list: SMART apps are embedded by
+ * the EHR that launches them (SMART App Launch 2 §"EHR Launch"), and CSP frame-ancestors matches
+ * origins (CSP Level 3 §6.4.2), so the paths of the `iss` URLs are dropped.
+ */
+function launchingEhrOrigins(resolved: ResolvedSettings): string[] | undefined {
+  const issuers = Array.isArray(resolved.SMART_APP_ISSUERS) ? (resolved.SMART_APP_ISSUERS as unknown[]) : [];
+  const urls = issuers.length > 0 ? issuers : [resolved.FHIR_BASE_URL];
+  const origins = urls.flatMap((u) => (typeof u === 'string' && URL.canParse(u) ? [new URL(u).origin] : []));
+  return [...new Set(origins)];
+}
+
+/**
  * Every setting fhir-fusion reads, in documentation order: how each is parsed, defaulted,
  * protected and described. The one place a setting is described (`description`, rendered into
  * the README by `npm run docs:config`); {@link Config} is derived from it.
@@ -228,6 +240,15 @@ const SETTINGS = {
       expected: 'space-separated scopes (single spaces, no leading or trailing space)',
     }),
     default: { kind: 'value', value: DEFAULT_SMART_APP_SCOPES },
+  }),
+  REVIEW_FRAME_ANCESTORS: setting({
+    type: 'list',
+    description:
+      "Comma-separated origins allowed to embed the review app (and every other page) in a frame (CSP frame-ancestors, besides 'self'); never '*'.",
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: /^https?:\/\/[^/\s*]+$/ }), expected: 'http(s)://host[:port] origins' }),
+    default: { kind: 'derived', text: 'origins of SMART_APP_ISSUERS, else of FHIR_BASE_URL', derive: launchingEhrOrigins },
   }),
   CDS_HOOKS_CLIENTS: setting({
     type: 'string-map',

@@ -27,7 +27,7 @@ import { withoutTrailingSlash } from '../../contracts/base-url.js';
 /** Settings the review app reads. */
 export type ReviewAppConfig = Pick<
   Config,
-  'PUBLIC_URL' | 'FHIR_BASE_URL' | 'SMART_APP_CLIENT_ID' | 'SMART_APP_ISSUERS' | 'SMART_APP_SCOPES'
+  'PUBLIC_URL' | 'FHIR_BASE_URL' | 'SMART_APP_CLIENT_ID' | 'SMART_APP_ISSUERS' | 'SMART_APP_SCOPES' | 'REVIEW_FRAME_ANCESTORS'
 >;
 
 /** Options of {@link reviewAppPlugin}. */
@@ -125,6 +125,25 @@ const schemas = {
   },
 } as const;
 
+/**
+ * The review app's CSP. No script, no external resource: the page works with the strictest policy
+ * (CSP Level 3). It replaces the server-wide policy, so it must carry `frame-ancestors` itself:
+ * EHRs embed SMART apps in frames, allowed for exactly the configured origins
+ * (`REVIEW_FRAME_ANCESTORS`, CSP Level 3 §6.4.2), never `*`. X-Frame-Options cannot express an
+ * allow-list, and browsers ignore it when frame-ancestors is present (CSP Level 3 §6.4.2 note).
+ */
+export function reviewContentSecurityPolicy(frameAncestors: readonly string[]): string {
+  const origins = [...new Set(frameAncestors.map((url) => new URL(url).origin))];
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    `frame-ancestors ${["'self'", ...origins].join(' ')}`,
+  ].join('; ');
+}
+
 const stringQuery = (request: FastifyRequest): Record<string, string | undefined> => {
   const query = (request.query ?? {}) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
@@ -167,12 +186,9 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
       .type('text/html; charset=utf-8')
       .send(renderErrorPage(refusal, assetsPrefix));
   });
+  const policy = reviewContentSecurityPolicy(config.REVIEW_FRAME_ANCESTORS);
   app.addHook('onSend', async (_request, reply, payload) => {
-    // No script, no external resource: the page works with the strictest policy (CSP Level 3).
-    reply.header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'",
-    );
+    reply.header('content-security-policy', policy);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     return payload;
