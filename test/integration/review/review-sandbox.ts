@@ -19,9 +19,11 @@ import { createSmartAuthServer, type SmartAuthServer } from '../../../src/sandbo
 import { testConfig } from '../../helpers/test-config.js';
 import { freePorts } from '../../helpers/free-port.js';
 
-
 async function ecKeyPem(): Promise<string> {
-  return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
 }
 
 /** Everything a review-app test needs: the sandbox EHR behind SMART, fhir-fusion, a loaded cohort. */
@@ -50,7 +52,16 @@ export const CLIENTS = { fusion: 'fhir-fusion', review: 'fhir-fusion-review', ad
  * `FHIR_AUTH=smart-backend-services` and the review app; loads `patients` synthetic patients and
  * subscribes, so fhir-fusion assesses them.
  */
-export async function startReviewSandbox(input: { databaseUrl: string; patients: number; seed: number; autoApprove?: boolean }): Promise<ReviewSandbox> {
+export async function startReviewSandbox(input: {
+  databaseUrl: string;
+  patients: number;
+  seed: number;
+  autoApprove?: boolean;
+  /** ACTIVE_MODELS (default `late-fusion@1`). */
+  models?: string;
+  /** Further fhir-fusion settings (e.g. CDS_HOOKS_CLIENTS). */
+  settings?: Record<string, string>;
+}): Promise<ReviewSandbox> {
   const [ehrPort = 0, fusionPort = 0] = await freePorts(2);
   const fhirBaseUrl = `http://127.0.0.1:${ehrPort}/fhir`;
   const fusionUrl = `http://127.0.0.1:${fusionPort}`;
@@ -72,7 +83,13 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
         type: 'confidential',
         redirectUris: [],
         jwks: { keys: [fusionKey.publicJwk] },
-        scopes: ['system/*.rs', 'system/RiskAssessment.cu', 'system/Provenance.cu', 'system/Device.cu', 'system/DocumentReference.cu'],
+        scopes: [
+          'system/*.rs',
+          'system/RiskAssessment.cu',
+          'system/Provenance.cu',
+          'system/Device.cu',
+          'system/DocumentReference.cu',
+        ],
       },
       {
         clientId: CLIENTS.admin,
@@ -85,7 +102,17 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
         clientId: CLIENTS.review,
         type: 'public',
         redirectUris: [`${fusionUrl}/review/callback`],
-        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r', 'user/DiagnosticReport.r'],
+        scopes: [
+          'launch',
+          'launch/patient',
+          'openid',
+          'fhirUser',
+          'patient/*.rs',
+          'patient/Provenance.c',
+          'patient/Device.r',
+          'patient/DocumentReference.r',
+          'user/DiagnosticReport.r',
+        ],
       },
     ],
     users: [{ id: 'dr-review-login', fhirUser: `Practitioner/${practitionerId}` }],
@@ -93,12 +120,17 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
   const backendTokenRequests: string[] = [];
   const backendFhirRequests: string[] = [];
   const late: { repo?: SandboxEhr['repo'] } = {};
-  const authorize = smartAuthorizer({ verifyAccessToken: (t) => auth.verifyAccessToken(t), fhirPrefix: '/fhir', patientOf: (type, id) => late.repo?.patientOf(type, id) });
+  const authorize = smartAuthorizer({
+    verifyAccessToken: (t) => auth.verifyAccessToken(t),
+    fhirPrefix: '/fhir',
+    patientOf: (type, id) => late.repo?.patientOf(type, id),
+  });
   const ehr: SandboxEhr = await createSandboxEhr({
     logger: false,
     authorize: async (request) => {
       await authorize(request);
-      if (request.smartToken?.client_id === CLIENTS.fusion) backendFhirRequests.push(request.url.split('?')[0] ?? '');
+      if (request.smartToken?.client_id === CLIENTS.fusion)
+        backendFhirRequests.push(request.url.split('?')[0] ?? '');
     },
   });
   late.repo = ehr.repo;
@@ -148,16 +180,25 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
       SMART_CLIENT_ID: CLIENTS.fusion,
       SMART_PRIVATE_KEY_FILE: join(keyDir, 'current.pem'),
       SMART_PREVIOUS_PRIVATE_KEY_FILE: join(keyDir, 'previous.pem'),
-      SMART_SCOPES: 'system/*.rs system/RiskAssessment.cu system/Provenance.cu system/Device.cu system/DocumentReference.cu',
+      SMART_SCOPES:
+        'system/*.rs system/RiskAssessment.cu system/Provenance.cu system/Device.cu system/DocumentReference.cu',
       SMART_APP_CLIENT_ID: CLIENTS.review,
       SMART_APP_ISSUERS: fhirBaseUrl,
       // One multimodal model keeps start-up short; the page shows what any fusion model wrote.
-      ACTIVE_MODELS: 'late-fusion@1',
+      ACTIVE_MODELS: input.models ?? 'late-fusion@1',
+      ...input.settings,
     }),
   );
   await syncSubscriptions({ client: admin, pool: server.runtime.pool, publicUrl: server.url });
   const patientIds: string[] = [];
-  const cohort = generateCohort({ patients: input.patients, seed: input.seed, dicomwebBaseUrl, now: new Date(), imageSize: 256, rates: { image: 0, ecg: 0, report: 0, dataError: 0 } });
+  const cohort = generateCohort({
+    patients: input.patients,
+    seed: input.seed,
+    dicomwebBaseUrl,
+    now: new Date(),
+    imageSize: 256,
+    rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
+  });
   await loadCohort({
     generator: (function* () {
       for (const patient of cohort) {
@@ -188,7 +229,11 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
 }
 
 /** Polls until `probe` yields a value. */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
