@@ -21,6 +21,11 @@ export const FHIR_AUTH_MODES = ['none', 'bearer', 'smart-backend-services'] as c
 /** One of {@link FHIR_AUTH_MODES}. */
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
 
+/** THO risk-probability codes, least to most severe (RiskAssessment.prediction.qualitativeRisk). */
+export const RISK_LEVELS = ['negligible', 'low', 'moderate', 'high', 'certain'] as const;
+/** One of {@link RISK_LEVELS}. */
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
 /** ONNX Runtime execution providers the server may request, in preference order. */
 export const EXECUTION_PROVIDER_NAMES = ['cpu', 'cuda', 'tensorrt'] as const;
 /** One of {@link EXECUTION_PROVIDER_NAMES}. */
@@ -269,11 +274,20 @@ const SETTINGS = {
   }),
   CDS_HOOKS_MODELS: setting({
     type: 'list',
-    description: 'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
+    description:
+      'Comma-separated model names in order of preference: a CDS Hooks call gets one card, from the first of them that assessed the patient; empty: the served models in ACTIVE_MODELS order, then any other.',
     secret: false,
     required: false,
     parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
     default: { kind: 'value', value: [] },
+  }),
+  CDS_HOOKS_MIN_RISK: setting({
+    type: 'enum',
+    description: `Lowest qualitative risk that gives a CDS Hooks card (${RISK_LEVELS.join(', ')}); below it no card. negligible also shows "cannot assess" cards.`,
+    secret: false,
+    required: false,
+    parse: parseEnum(RISK_LEVELS),
+    default: { kind: 'value', value: 'moderate' },
   }),
   CDS_HOOKS_CORS_ORIGINS: setting({
     type: 'list',

@@ -157,7 +157,11 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
       request: parsed.value,
       data: data.value,
       clientIss: auth.value.iss,
-      models: config.CDS_HOOKS_MODELS,
+      policy: {
+        models: config.CDS_HOOKS_MODELS,
+        served: options.models().map((m) => m.manifest.name),
+        minRisk: config.CDS_HOOKS_MIN_RISK,
+      },
       card: {
         reviewLaunchUrl: `${publicUrl}/review/launch`,
         maxAgeMs: config.CDS_HOOKS_MAX_ASSESSMENT_AGE_MS,
