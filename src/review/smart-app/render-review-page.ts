@@ -5,7 +5,7 @@ import type { ReviewView } from './feedback-provenance.js';
 import { escapeHtml } from '../../http/escape-html.js';
 import { pageShell } from './html.js';
 import type { ReviewData } from './load-review-data.js';
-import { contributionChartSvg, trendChartSvg } from './svg-charts.js';
+import { contributionChartSvg, trendChartSvg, type TrendSeries } from './svg-charts.js';
 import { withoutTrailingSlash } from '../../contracts/base-url.js';
 
 /** Links and tokens the page needs besides the data. */
@@ -118,15 +118,24 @@ function headline(latest: AssessmentView): string {
 
 function trend(data: ReviewData): string {
   // One outcome over time: the latest assessment's first assessed outcome. Points where it was not
-  // assessed are skipped (issue #17): an abstention is not a zero.
+  // assessed are skipped (issue #17): an abstention is not a zero. One line per model (issue 25.1):
+  // different models' assessments are not one series.
   const outcome = data.assessments.flatMap((a) => a.predictions).find((p) => p.probability !== undefined)?.outcome ?? '';
-  const points = data.assessments.flatMap((a) => {
+  const byModel = new Map<string, TrendSeries>();
+  for (const a of data.assessments) {
     const p = a.predictions.find((x) => x.outcome === outcome);
-    return p?.probability !== undefined && a.occurredAt ? [{ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode }] : [];
-  });
+    if (p?.probability === undefined || !a.occurredAt) continue;
+    const key = a.modelCode ?? a.modelTitle ?? 'unknown';
+    const series = byModel.get(key) ?? { label: a.modelTitle ?? a.modelCode ?? 'Unknown model', points: [] };
+    series.points.push({ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode });
+    byModel.set(key, series);
+  }
+  const series = [...byModel.values()];
+  const count = series.reduce((n, s) => n + s.points.length, 0);
+  const models = series.length === 1 ? '1 model' : `${series.length} models`;
   return `<section class="card" aria-labelledby="trend-h">
-  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${points.length} assessment${points.length === 1 ? '' : 's'}</span></h2>
-  ${points.length ? trendChartSvg(points) : '<p class="empty">No earlier assessments.</p>'}
+  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${count} assessment${count === 1 ? '' : 's'} · ${models}</span></h2>
+  ${count ? trendChartSvg(series) : '<p class="empty">No earlier assessments.</p>'}
 </section>`;
 }
 
