@@ -149,7 +149,7 @@ describe('review app end to end in headless Chromium', () => {
     await page.getByLabel('Agree', { exact: true }).check();
     await page.getByLabel(/Comment/).fill('Agree: bibasal crackles and raised BNP fit.');
     await page.getByRole('button', { name: 'Save review to chart' }).click();
-    await page.waitForURL(/\/review\?saved=1$/);
+    await page.waitForURL(/\/review\?saved=1(&|$)/);
     await expect(page.getByRole('status').innerText()).resolves.toContain('Your review was saved');
     await expect(page.locator('.reviews .review.agree').first().innerText()).resolves.toContain('Agreed');
     await page.screenshot({ path: join(ARTIFACTS, 'review-page-after-feedback.png'), fullPage: true });

@@ -67,6 +67,21 @@ export interface ReviewData {
    * retrieval is off or the patient's ECG is not indexed yet.
    */
   similarCases: SimilarCaseView[] | undefined;
+  /**
+   * The assessment the page opens on, when not the newest: the one a CDS card named (its `smart`
+   * link's appContext). `found` is false when the named assessment is not an AI assessment of the
+   * patient in context; the page then says so and opens on the newest.
+   */
+  focus?: { requested: string; found: boolean };
+  /** The assessment the page opens on (headline, why, what made it, review form): the focused one, else the newest. */
+  opened?: AssessmentView;
+}
+
+/** Options of {@link loadReviewData}. */
+export interface LoadReviewOptions {
+  findSimilar?: SimilarCasesFinder;
+  /** RiskAssessment id to open on (validated: it must be a fhir-fusion assessment of the patient). */
+  focus?: string;
 }
 
 /** One similar past case as the page shows it: no identity, only the ECG report and the similarity. */
@@ -121,7 +136,8 @@ function reportText(report: DiagnosticReport): string {
  * with their Provenances (`_revinclude`), and for the newest one its model, card and inputs.
  * Inputs the clinician may not read are listed without content.
  */
-export async function loadReviewData(fhir: ClinicianFhir, patientId: string, findSimilar?: SimilarCasesFinder): Promise<ReviewData> {
+export async function loadReviewData(fhir: ClinicianFhir, patientId: string, options: LoadReviewOptions = {}): Promise<ReviewData> {
+  const { findSimilar } = options;
   const [patient, bundle] = await Promise.all([
     fhir.read<Patient>(`Patient/${patientId}`),
     fhir.search(
@@ -145,9 +161,13 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, fin
     .filter(isReviewProvenance)
     .map(reviewView)
     .sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
-  const latest = assessments[0];
+  // The search is for the launch patient only, so an id outside it (another patient's assessment,
+  // or not fhir-fusion's) is never opened: validated against the launch context.
+  const focused = options.focus ? assessments.find((a) => a.id === options.focus) : undefined;
+  const focus = options.focus ? { requested: options.focus, found: focused !== undefined } : undefined;
+  const latest = focused ?? assessments[0];
   if (!latest) {
-    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined, similarCases: undefined };
+    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined, similarCases: undefined, focus };
   }
   const fusionProvenance = provenances.find(
     (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === latest.reference),
@@ -192,6 +212,8 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, fin
     sentences: reports.flatMap((report) => reportSentences(reportText(report))),
     ecg: inputResources.find(isWaveform),
     imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+    focus,
+    opened: latest,
     similarCases: similar?.map(({ similarity, report, reportReference }) => ({
       similarity,
       reportReference,

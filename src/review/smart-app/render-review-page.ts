@@ -132,9 +132,8 @@ function trend(data: ReviewData): string {
   }
   const series = [...byModel.values()];
   const count = series.reduce((n, s) => n + s.points.length, 0);
-  const models = series.length === 1 ? '1 model' : `${series.length} models`;
   return `<section class="card" aria-labelledby="trend-h">
-  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${count} assessment${count === 1 ? '' : 's'} · ${models}</span></h2>
+  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${count} assessment${count === 1 ? '' : 's'}</span></h2>
   ${count ? trendChartSvg(series) : '<p class="empty">No earlier assessments.</p>'}
 </section>`;
 }
@@ -285,8 +284,12 @@ function history(data: ReviewData): string {
 
 /** The review page for the patient in context (server-rendered HTML, no script). */
 export function renderReviewPage(data: ReviewData, ctx: ReviewPageContext): string {
-  const latest = data.assessments[0];
-  const notice = ctx.notice ? `<p class="notice" role="status">${escapeHtml(ctx.notice)}</p>` : '';
+  const latest = data.opened ?? data.assessments[0];
+  const focusNotice =
+    data.focus && !data.focus.found
+      ? `<p class="warning" role="alert">The card named RiskAssessment/${escapeHtml(data.focus.requested)}, which is not an AI assessment of the patient in context; showing the newest assessment instead.</p>`
+      : '';
+  const notice = `${ctx.notice ? `<p class="notice" role="status">${escapeHtml(ctx.notice)}</p>` : ''}${focusNotice}`;
   const body = latest
     ? `<div class="grid">
   <div class="col-main">${headline(latest)}${trend(data)}${why(latest, data)}</div>

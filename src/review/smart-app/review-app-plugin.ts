@@ -100,7 +100,13 @@ const schemas = {
     response: { 303: redirectResponse('To the review page, signed in.'), ...htmlErrors },
   },
   page: {
-    querystring: { type: 'object', properties: { saved: text('1 after a review was saved.') } },
+    querystring: {
+      type: 'object',
+      properties: {
+        saved: text('1 after a review was saved.'),
+        assessment: text('RiskAssessment id to open on (from a CDS card\'s appContext); must be an AI assessment of the patient in context.'),
+      },
+    },
     response: htmlPage('The review page of the patient in context.'),
   },
   feedback: {
@@ -293,13 +299,21 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     });
     setCookie(reply, { name: SESSION_COOKIE, value: sessionId, path: REVIEW_PREFIX, maxAgeSeconds: tokens.expiresIn, secure });
     setCookie(reply, { name: LAUNCH_COOKIE, value: '', path: REVIEW_PREFIX, maxAgeSeconds: 0, secure });
-    return reply.header('cache-control', 'no-store').redirect(REVIEW_PREFIX, 303);
+    // A launch from a CDS card opens on the assessment the card named (its appContext); the page
+    // checks it belongs to the launch patient before showing it.
+    const opened = tokens.appContextAssessment ? `?${new URLSearchParams({ assessment: tokens.appContextAssessment }).toString()}` : '';
+    return reply.header('cache-control', 'no-store').redirect(`${REVIEW_PREFIX}${opened}`, 303);
   });
 
   app.get(REVIEW_PREFIX, { schema: schemas.page }, async (request, reply) => {
     const session = await sessionFor(request);
-    const data = await loadReviewData(fhirFor(session), session.patientId, options.findSimilar);
-    const notice = stringQuery(request).saved === '1' ? 'Your review was saved to the chart.' : undefined;
+    const query = stringQuery(request);
+    const focus = query.assessment && /^[A-Za-z0-9\-.]{1,64}$/.test(query.assessment) ? query.assessment : undefined;
+    const data = await loadReviewData(fhirFor(session), session.patientId, {
+      ...(options.findSimilar ? { findSimilar: options.findSimilar } : {}),
+      ...(focus ? { focus } : {}),
+    });
+    const notice = query.saved === '1' ? 'Your review was saved to the chart.' : undefined;
     const html = renderReviewPage(data, {
       prefix: REVIEW_PREFIX,
       iss: session.iss,
@@ -339,7 +353,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
         recorded: new Date().toISOString(),
       }),
     );
-    return reply.redirect(`${REVIEW_PREFIX}?saved=1`, 303);
+    return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ saved: '1', assessment: id }).toString()}`, 303);
   });
 
   app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {

@@ -34,7 +34,7 @@ export interface EhrRequest {
  * and `fhirUser`, reads, the RiskAssessment search with `_revinclude`, `_id` searches, batch
  * Bundles (FHIR R4 §3.1.0.11) and creates. Every FHIR request is logged, so a test can count them.
  */
-export function createFakeEhr(resources: Resource[], grant: { patient?: string; fhirUser?: string } = {}) {
+export function createFakeEhr(resources: Resource[], grant: Grant = {}) {
   const store = new Map(resources.map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
   const fhirRequests: EhrRequest[] = [];
   const created: Resource[] = [];
@@ -87,6 +87,7 @@ export function createFakeEhr(resources: Resource[], grant: { patient?: string; 
         scope: 'launch openid fhirUser patient/*.rs',
         patient: grant.patient ?? PATIENT_ID,
         fhirUser: grant.fhirUser ?? PRACTITIONER,
+        ...(grant.appContext ? { appContext: grant.appContext } : {}),
       });
     }
     const path = url.pathname.replace(/^\/fhir\/?/, '');
@@ -116,7 +117,15 @@ export function createFakeEhr(resources: Resource[], grant: { patient?: string; 
     }
     return json(search(type, url.searchParams));
   };
-  return { fetch, fhirRequests, created, store };
+  return { fetch, fhirRequests, created, store, grant };
+}
+
+/** What the fake EHR's token endpoint grants (mutable between sign-ins). */
+export interface Grant {
+  patient?: string;
+  fhirUser?: string;
+  /** CDS Hooks §Link appContext, passed on in the token response. */
+  appContext?: string;
 }
 
 /** The fake EHR's type. */
@@ -252,6 +261,8 @@ export interface ReviewAppHarness {
   routes: { method: string; url: string }[];
   /** EHR launch through the callback; returns the Cookie header of the signed-in browser. */
   signIn(query?: Record<string, string>): Promise<string>;
+  /** Where the last sign-in's callback redirected to. */
+  lastLocation: string;
   close(): Promise<void>;
 }
 
@@ -259,7 +270,7 @@ export interface ReviewAppHarness {
 export async function startReviewApp(input: {
   resources: Resource[];
   env?: Record<string, string>;
-  grant?: { patient?: string; fhirUser?: string };
+  grant?: Grant;
 }): Promise<ReviewAppHarness> {
   const db: TestDatabase = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -285,11 +296,12 @@ export async function startReviewApp(input: {
   );
   await app.register(reviewAppPlugin, { config, pool, fetch: ehr.fetch });
   await app.ready();
-  return {
+  const harness: ReviewAppHarness = {
     app,
     ehr,
     config,
     routes,
+    lastLocation: '',
     async signIn(query = { iss: EHR_BASE, launch: 'launch-1' }) {
       const launch = await app.inject({
         method: 'GET',
@@ -305,6 +317,7 @@ export async function startReviewApp(input: {
       });
       if (callback.statusCode !== 303)
         throw new Error(`callback answered ${callback.statusCode}: ${callback.body}`);
+      harness.lastLocation = String(callback.headers.location);
       return cookieHeader({ ...cookies, ...cookiesFrom(callback.headers['set-cookie']) });
     },
     async close() {
@@ -313,4 +326,5 @@ export async function startReviewApp(input: {
       await db.drop();
     },
   };
+  return harness;
 }

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReviewApp, twoModelChart, type ReviewAppHarness } from './review-app-harness.js';
+import {
+  fusionAssessment,
+  startReviewApp,
+  twoModelChart,
+  type ReviewAppHarness,
+} from './review-app-harness.js';
 
 /** The `<g class="series">` groups of the trend chart: model named and the points' y values, oldest first. */
 function trendSeries(html: string): { model: string; ys: number[] }[] {
@@ -15,7 +20,17 @@ describe('review page with assessments by two models (attention-fusion and late-
   let cookie: string;
 
   beforeAll(async () => {
-    h = await startReviewApp({ resources: twoModelChart(40) });
+    const otherPatients = fusionAssessment({
+      id: 'ra-other',
+      model: 'late-fusion',
+      title: 'Late fusion',
+      at: '2026-01-09T10:00:00Z',
+      probability: 0.9,
+      riskCode: 'high',
+      inputs: [],
+      patientId: 'p-2',
+    });
+    h = await startReviewApp({ resources: [...twoModelChart(40), otherPatients] });
     cookie = await h.signIn();
   });
   afterAll(async () => h?.close());
@@ -40,5 +55,51 @@ describe('review page with assessments by two models (attention-fusion and late-
     const legend = /<g class="legend">([\s\S]*?)<\/g>/.exec(html)?.[1] ?? '';
     expect(legend).toContain('>Attention fusion</text>');
     expect(legend).toContain('>Late fusion</text>');
+  });
+
+  /** The assessment id the page's review form targets (the one the page opened on). */
+  const formTarget = (html: string) =>
+    /<input type="hidden" name="assessment" value="([^"]+)">/.exec(html)?.[1];
+
+  // Issue 25.3: the card's smart link sent an appContext the app never read.
+  it("opens on the assessment a CDS card's appContext names", async () => {
+    h.ehr.grant.appContext = JSON.stringify({ riskAssessment: 'RiskAssessment/ra-2' });
+    const signedIn = await h.signIn();
+    expect(h.lastLocation).toBe('/review?assessment=ra-2');
+    const response = await h.app.inject({
+      method: 'GET',
+      url: h.lastLocation,
+      headers: { cookie: signedIn },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(formTarget(response.body)).toBe('ra-2');
+    expect(response.body).toMatch(/<dt>Assessment<\/dt><dd><a [^>]*>RiskAssessment\/ra-2<\/a>/);
+    // Without an appContext the page opens on the newest (ra-5).
+    h.ehr.grant.appContext = undefined;
+    const plain = await h.signIn();
+    expect(h.lastLocation).toBe('/review');
+    expect(
+      formTarget((await h.app.inject({ method: 'GET', url: '/review', headers: { cookie: plain } })).body),
+    ).toBe('ra-5');
+  });
+
+  it('refuses to open an appContext assessment of another patient: says so and opens on the newest', async () => {
+    h.ehr.grant.appContext = JSON.stringify({ riskAssessment: 'RiskAssessment/ra-other' });
+    const signedIn = await h.signIn();
+    h.ehr.grant.appContext = undefined;
+    const response = await h.app.inject({
+      method: 'GET',
+      url: h.lastLocation,
+      headers: { cookie: signedIn },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(formTarget(response.body)).toBe('ra-5');
+    expect(response.body).toContain('not an AI assessment of the patient in context');
+    expect(response.body).not.toContain('RiskAssessment/ra-other"');
+    // A malformed appContext is ignored.
+    h.ehr.grant.appContext = '{"riskAssessment":"https://elsewhere.example.org/fhir/RiskAssessment/ra-2"}';
+    await h.signIn();
+    h.ehr.grant.appContext = undefined;
+    expect(h.lastLocation).toBe('/review');
   });
 });
