@@ -22,6 +22,7 @@ import {
   unversioned,
   type AssessmentView,
 } from './assessment-view.js';
+import { createBatchedReader } from './batched-reads.js';
 import type { ClinicianFhir } from './clinician-fhir.js';
 import { reviewView, type ReviewView } from './feedback-provenance.js';
 import { reportSentences, type ReportSentence } from './report-sentences.js';
@@ -173,8 +174,9 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, opt
     (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === latest.reference),
   );
   const cardReference = modelCardOf(fusionProvenance);
-  const tryRead = <T extends Resource>(reference: string | undefined): Promise<T | undefined> =>
-    reference ? fhir.read<T>(reference).catch(() => undefined) : Promise.resolve(undefined);
+  // Card, device, every input and the similar cases' reports go out as batch Bundles, not one read
+  // each (issue 25.5): a page view costs the patient read, the assessment search and one or two batches.
+  const tryRead = createBatchedReader(fhir);
   const [similar, card, device, ...inputResources] = await Promise.all([
     // A failing index leaves the panel out; it never costs the clinician the review page.
     findSimilar ? findSimilar(`Patient/${patientId}`, (reference) => tryRead<DiagnosticReport>(reference)).catch(() => undefined) : Promise.resolve(undefined),

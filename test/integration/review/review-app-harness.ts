@@ -38,6 +38,8 @@ export function createFakeEhr(resources: Resource[], grant: Grant = {}) {
   const store = new Map(resources.map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
   const fhirRequests: EhrRequest[] = [];
   const created: Resource[] = [];
+  /** `batch: false` answers batch Bundles 405, like an EHR without batch support. */
+  const options = { batch: true };
   const json = (body: unknown, status = 200) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/fhir+json' } });
   const searchset = (list: Resource[]): Bundle => ({
@@ -91,6 +93,13 @@ export function createFakeEhr(resources: Resource[], grant: Grant = {}) {
       });
     }
     const path = url.pathname.replace(/^\/fhir\/?/, '');
+    if (method === 'POST' && path === '' && !options.batch) {
+      fhirRequests.push({ method, path });
+      return json(
+        { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported' }] },
+        405,
+      );
+    }
     if (method === 'POST' && path === '') {
       const bundle = JSON.parse(String(init?.body)) as Bundle;
       const refs = (bundle.entry ?? []).map((e) => e.request?.url ?? '');
@@ -117,7 +126,7 @@ export function createFakeEhr(resources: Resource[], grant: Grant = {}) {
     }
     return json(search(type, url.searchParams));
   };
-  return { fetch, fhirRequests, created, store, grant };
+  return { fetch, fhirRequests, created, store, grant, options };
 }
 
 /** What the fake EHR's token endpoint grants (mutable between sign-ins). */

@@ -102,4 +102,38 @@ describe('review page with assessments by two models (attention-fusion and late-
     h.ehr.grant.appContext = undefined;
     expect(h.lastLocation).toBe('/review');
   });
+
+  // Issue 25.5: one page view made ~50 FHIR requests (one read per input Observation).
+  it('makes at most 5 FHIR requests per page view: the 40 inputs, card and device in one batch', async () => {
+    const before = h.ehr.fhirRequests.length;
+    const html = await page();
+    const made = h.ehr.fhirRequests.slice(before);
+    expect(
+      made.length,
+      JSON.stringify(made.map((r) => `${r.method} ${r.path.split('?')[0]}`)),
+    ).toBeLessThanOrEqual(5);
+    const batches = made.filter((r) => r.batch);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]?.batch).toEqual(
+      expect.arrayContaining(Array.from({ length: 40 }, (_, i) => `Observation/obs-${i}`)),
+    );
+    expect(made.filter((r) => r.path.startsWith('Observation/'))).toEqual([]);
+    expect(html).toContain('Inputs (40)');
+    expect(html).not.toContain('not readable with your access');
+  });
+
+  it('still shows every input from an EHR without batch support (one read each)', async () => {
+    h.ehr.options.batch = false;
+    try {
+      const before = h.ehr.fhirRequests.length;
+      const html = await page();
+      expect(h.ehr.fhirRequests.slice(before).filter((r) => r.path.startsWith('Observation/'))).toHaveLength(
+        40,
+      );
+      expect(html).toContain('Inputs (40)');
+      expect(html).not.toContain('not readable with your access');
+    } finally {
+      h.ehr.options.batch = true;
+    }
+  });
 });
