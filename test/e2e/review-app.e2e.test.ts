@@ -29,44 +29,25 @@ describe('review app end to end in headless Chromium', () => {
     sandbox = await startReviewSandbox({ databaseUrl: db.url, patients: 4, seed: 4242 });
     patientId = sandbox.patientIds[0] ?? '';
     assessment = await waitFor(async () => {
-      const found = await sandbox.admin.searchResources(
-        'RiskAssessment',
-        { subject: `Patient/${patientId}` },
-        { cache: 'no-cache' },
-      );
+      const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}` }, { cache: 'no-cache' });
       return found[0];
     }, 'a RiskAssessment for the demo patient');
     // A later vital sign makes fhir-fusion assess again, so the page has a trend and a history.
     await sandbox.admin.createResource({
       resourceType: 'Observation',
       status: 'final',
-      category: [
-        {
-          coding: [
-            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
-          ],
-        },
-      ],
-      code: {
-        coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }],
-        text: 'Heart rate',
-      },
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
       subject: { reference: `Patient/${patientId}` },
       effectiveDateTime: new Date().toISOString(),
       valueQuantity: { value: 128, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
     });
     assessment = await waitFor(async () => {
-      const found = await sandbox.admin.searchResources(
-        'RiskAssessment',
-        { subject: `Patient/${patientId}`, _sort: '-date' },
-        { cache: 'no-cache' },
-      );
+      const found = await sandbox.admin.searchResources('RiskAssessment', { subject: `Patient/${patientId}`, _sort: '-date' }, { cache: 'no-cache' });
       return found.length >= 2 ? found[0] : undefined;
     }, 'a second RiskAssessment after a new vital sign');
     await waitFor(async () => {
-      const { rows } = await sandbox.server.runtime.pool.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM similar_case',
-      );
+      const { rows } = await sandbox.server.runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM similar_case');
       return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
     }, 'every patient in the similar-case index');
     await mkdir(ARTIFACTS, { recursive: true });
@@ -105,9 +86,7 @@ describe('review app end to end in headless Chromium', () => {
       if (url.hostname !== '127.0.0.1') external.push(url.origin);
     });
     const launch = sandbox.auth.createLaunch({ patient: patientId });
-    await page.goto(
-      `${sandbox.server.url}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`,
-    );
+    await page.goto(`${sandbox.server.url}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`);
 
     // The sandbox EHR's consent page.
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -133,9 +112,7 @@ describe('review app end to end in headless Chromium', () => {
     // Similar past cases: the other patients' ECG reports, never this patient's own.
     const similar = page.locator('section.similar');
     await expect(similar.isVisible()).resolves.toBe(true);
-    await expect(similar.locator('table.similar-cases tbody tr').count()).resolves.toBe(
-      sandbox.patientIds.length - 1,
-    );
+    await expect(similar.locator('table.similar-cases tbody tr').count()).resolves.toBe(sandbox.patientIds.length - 1);
     const similarText = await similar.innerText();
     expect(similarText).not.toContain(`DiagnosticReport/${patientId}-ecg-report`);
     expect(similarText).toContain('trained on synthetic data');
@@ -154,14 +131,8 @@ describe('review app end to end in headless Chromium', () => {
     await expect(page.locator('.reviews .review.agree').first().innerText()).resolves.toContain('Agreed');
     await page.screenshot({ path: join(ARTIFACTS, 'review-page-after-feedback.png'), fullPage: true });
 
-    const provenances = await sandbox.admin.searchResources(
-      'Provenance',
-      { target: `RiskAssessment/${assessment.id}` },
-      { cache: 'no-cache' },
-    );
-    const review = provenances.find((p: Provenance) =>
-      p.agent?.some((a) => a.type?.coding?.some((c) => c.code === 'verifier')),
-    );
+    const provenances = await sandbox.admin.searchResources('Provenance', { target: `RiskAssessment/${assessment.id}` }, { cache: 'no-cache' });
+    const review = provenances.find((p: Provenance) => p.agent?.some((a) => a.type?.coding?.some((c) => c.code === 'verifier')));
     expect(review?.agent?.[0]?.who?.reference).toBe(`Practitioner/${sandbox.practitionerId}`);
     expect(review?.extension?.find((e) => e.url.endsWith('review-verdict'))?.valueCode).toBe('agree');
     expect(external).toEqual([]);

@@ -18,10 +18,7 @@ export interface CdsClientIdentity {
 export type CdsAuthResult = Result<CdsClientIdentity, { issue: OperationOutcome }>;
 
 /** Verifies the bearer JWT of one CDS Hooks call. */
-export type CdsClientJwtVerifier = (
-  authorization: string | undefined,
-  audiences: readonly string[],
-) => Promise<CdsAuthResult>;
+export type CdsClientJwtVerifier = (authorization: string | undefined, audiences: readonly string[]) => Promise<CdsAuthResult>;
 
 /** CDS Hooks 2.0 §Trusting CDS Clients: services SHALL support ES384 and RS384. */
 const ALGORITHMS = ['ES384', 'RS384'];
@@ -50,17 +47,14 @@ export function createCdsClientJwtVerifier(options: {
     if (!set) {
       // jose asks for `redirect: 'manual'`; the guard follows same-origin hops only, so a JWKS host
       // cannot bounce this server to another one (SSRF through redirects).
-      set = createRemoteJWKSet(new URL(url), {
-        [customFetch]: createRedirectGuardedFetch({ fetch: options.fetch ?? fetch }),
-      });
+      set = createRemoteJWKSet(new URL(url), { [customFetch]: createRedirectGuardedFetch({ fetch: options.fetch ?? fetch }) });
       keySets.set(iss, set);
     }
     return set;
   }
   return async (authorization, audiences) => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!match?.[1])
-      return refused('A signed JWT is required (Authorization: Bearer <JWT>)', 'Authorization');
+    if (!match?.[1]) return refused('A signed JWT is required (Authorization: Bearer <JWT>)', 'Authorization');
     const token = match[1];
     let iss: string | undefined;
     let jku: string | undefined;
@@ -72,8 +66,7 @@ export function createCdsClientJwtVerifier(options: {
     }
     const jwksUrl = iss ? options.clients[iss] : undefined;
     if (!iss || !jwksUrl) return refused('The JWT issuer is not an allowed CDS client', 'iss');
-    if (jku !== undefined && jku !== jwksUrl)
-      return refused('The JWT jku is not the JWKS URL registered for this issuer', 'jku');
+    if (jku !== undefined && jku !== jwksUrl) return refused('The JWT jku is not the JWKS URL registered for this issuer', 'jku');
     let payload;
     try {
       ({ payload } = await jwtVerify(token, keySet(iss, jwksUrl), {
@@ -85,8 +78,7 @@ export function createCdsClientJwtVerifier(options: {
         requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
       }));
     } catch (err) {
-      if (err instanceof errors.JWTClaimValidationFailed)
-        return refused(`JWT claim ${err.claim} is invalid: ${err.reason}`, err.claim);
+      if (err instanceof errors.JWTClaimValidationFailed) return refused(`JWT claim ${err.claim} is invalid: ${err.reason}`, err.claim);
       // jose reports both a past `exp` and an `iat` older than maxTokenAge as JWTExpired; `claim`
       // says which one failed, so the refusal names it (OperationOutcome.issue.expression).
       if (err instanceof errors.JWTExpired) {
@@ -94,16 +86,14 @@ export function createCdsClientJwtVerifier(options: {
           ? refused('The JWT was issued too long ago: iat is more than 5 minutes in the past', 'iat')
           : refused('The JWT has expired', 'exp');
       }
-      if (err instanceof errors.JOSEAlgNotAllowed)
-        return refused('The JWT must be signed ES384 or RS384', 'alg');
+      if (err instanceof errors.JOSEAlgNotAllowed) return refused('The JWT must be signed ES384 or RS384', 'alg');
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed)
         return refused('The JWT signature does not verify with the client JWKS', 'Authorization');
       return refused('The JWT could not be verified', 'Authorization');
     }
     const jti = payload.jti ?? '';
     const expiresAt = new Date(((payload.exp ?? 0) + (options.clockToleranceS ?? 30)) * 1000);
-    if (!(await options.replay.remember(iss, jti, expiresAt)))
-      return refused('The JWT jti was already used (replay)', 'jti');
+    if (!(await options.replay.remember(iss, jti, expiresAt))) return refused('The JWT jti was already used (replay)', 'jti');
     return {
       ok: true,
       value: {
