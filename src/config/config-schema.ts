@@ -52,13 +52,14 @@ export const DEFAULT_SMART_SCOPES =
 /**
  * Default review-app scopes (SMART App Launch 2 §Scopes): the launch context, the clinician's
  * identity (`fhirUser`, for the feedback Provenance agent), read of what the page shows and
- * create of the feedback Provenance, and `user/DiagnosticReport.r` so the similar-cases panel can
- * show other patients' ECG reports — only those the EHR lets this clinician read.
+ * create of the feedback Provenance, `user/DiagnosticReport.r` so the similar-cases panel can
+ * show other patients' ECG reports — only those the EHR lets this clinician read — and
+ * `user/Practitioner.r` to read the signed-in clinician's name from their `fhirUser` resource.
  */
 export const DEFAULT_SMART_APP_SCOPES =
   'launch openid fhirUser patient/Patient.r patient/RiskAssessment.rs patient/Provenance.rs patient/Provenance.c ' +
   'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r ' +
-  'user/DiagnosticReport.r';
+  'user/DiagnosticReport.r user/Practitioner.r';
 
 /**
  * `host` or `host:port`: DNS name, IPv4 or bracketed IPv6, lower-cased. Used for the DICOMweb

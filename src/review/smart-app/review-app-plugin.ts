@@ -312,6 +312,8 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     const data = await loadReviewData(fhirFor(session), session.patientId, {
       ...(options.findSimilar ? { findSimilar: options.findSimilar } : {}),
       ...(focus ? { focus } : {}),
+      ...(session.fhirUser ? { fhirUser: session.fhirUser } : {}),
+      iss: session.iss,
     });
     const notice = query.saved === '1' ? 'Your review was saved to the chart.' : undefined;
     const html = renderReviewPage(data, {

@@ -73,7 +73,7 @@ describe('review page with assessments by two models (attention-fusion and late-
     });
     expect(response.statusCode).toBe(200);
     expect(formTarget(response.body)).toBe('ra-2');
-    expect(response.body).toMatch(/<dt>Assessment<\/dt><dd><a [^>]*>RiskAssessment\/ra-2<\/a>/);
+    expect(response.body).toMatch(/<dt>Assessment<\/dt><dd>(<a [^>]*>)?RiskAssessment\/ra-2</);
     // Without an appContext the page opens on the newest (ra-5).
     h.ehr.grant.appContext = undefined;
     const plain = await h.signIn();
@@ -135,5 +135,30 @@ describe('review page with assessments by two models (attention-fusion and late-
     } finally {
       h.ehr.options.batch = true;
     }
+  });
+
+  // Issue 25.6: only the newest model's assessment had Why / What made it; the clinician showed as
+  // a bare Practitioner reference; input links pointed at the FHIR server, unreadable in a browser.
+  it("shows Why and What made it for each model's newest assessment", async () => {
+    const html = await page();
+    const sections = (cls: string) =>
+      [...html.matchAll(new RegExp(`<section class="card ${cls}"[^>]*data-assessment="([^"]+)"`, 'g'))].map(
+        (m) => m[1],
+      );
+    expect(sections('why')).toEqual(['ra-5', 'ra-4']);
+    expect(sections('provenance')).toEqual(['ra-5', 'ra-4']);
+    expect(html).toMatch(/What made it <span class="h-sub">Attention fusion<\/span>/);
+    expect(html).toMatch(/What made it <span class="h-sub">Late fusion<\/span>/);
+  });
+
+  it('names the signed-in clinician from their fhirUser resource', async () => {
+    const html = await page();
+    expect(/<div class="user"[^>]*>([^<]*)<\/div>/.exec(html)?.[1]).toBe('Dr Dana Review');
+  });
+
+  it('shows the inputs inline, never as links to the FHIR server the browser cannot read', async () => {
+    const html = await page();
+    expect(html).toContain('Lab 3: <span class="input-value">3 mg/dL</span>');
+    expect(html).not.toContain('href="https://ehr.example.org');
   });
 });

@@ -19,11 +19,9 @@ import { createSmartAuthServer, type SmartAuthServer } from '../../../src/sandbo
 import { testConfig } from '../../helpers/test-config.js';
 import { freePorts } from '../../helpers/free-port.js';
 
+
 async function ecKeyPem(): Promise<string> {
-  return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
-    type: 'pkcs8',
-    format: 'pem',
-  }) as string;
+  return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
 /** Everything a review-app test needs: the sandbox EHR behind SMART, fhir-fusion, a loaded cohort. */
@@ -83,13 +81,7 @@ export async function startReviewSandbox(input: {
         type: 'confidential',
         redirectUris: [],
         jwks: { keys: [fusionKey.publicJwk] },
-        scopes: [
-          'system/*.rs',
-          'system/RiskAssessment.cu',
-          'system/Provenance.cu',
-          'system/Device.cu',
-          'system/DocumentReference.cu',
-        ],
+        scopes: ['system/*.rs', 'system/RiskAssessment.cu', 'system/Provenance.cu', 'system/Device.cu', 'system/DocumentReference.cu'],
       },
       {
         clientId: CLIENTS.admin,
@@ -102,17 +94,7 @@ export async function startReviewSandbox(input: {
         clientId: CLIENTS.review,
         type: 'public',
         redirectUris: [`${fusionUrl}/review/callback`],
-        scopes: [
-          'launch',
-          'launch/patient',
-          'openid',
-          'fhirUser',
-          'patient/*.rs',
-          'patient/Provenance.c',
-          'patient/Device.r',
-          'patient/DocumentReference.r',
-          'user/DiagnosticReport.r',
-        ],
+        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r', 'user/DiagnosticReport.r', 'user/Practitioner.r'],
       },
     ],
     users: [{ id: 'dr-review-login', fhirUser: `Practitioner/${practitionerId}` }],
@@ -120,17 +102,12 @@ export async function startReviewSandbox(input: {
   const backendTokenRequests: string[] = [];
   const backendFhirRequests: string[] = [];
   const late: { repo?: SandboxEhr['repo'] } = {};
-  const authorize = smartAuthorizer({
-    verifyAccessToken: (t) => auth.verifyAccessToken(t),
-    fhirPrefix: '/fhir',
-    patientOf: (type, id) => late.repo?.patientOf(type, id),
-  });
+  const authorize = smartAuthorizer({ verifyAccessToken: (t) => auth.verifyAccessToken(t), fhirPrefix: '/fhir', patientOf: (type, id) => late.repo?.patientOf(type, id) });
   const ehr: SandboxEhr = await createSandboxEhr({
     logger: false,
     authorize: async (request) => {
       await authorize(request);
-      if (request.smartToken?.client_id === CLIENTS.fusion)
-        backendFhirRequests.push(request.url.split('?')[0] ?? '');
+      if (request.smartToken?.client_id === CLIENTS.fusion) backendFhirRequests.push(request.url.split('?')[0] ?? '');
     },
   });
   late.repo = ehr.repo;
@@ -180,8 +157,7 @@ export async function startReviewSandbox(input: {
       SMART_CLIENT_ID: CLIENTS.fusion,
       SMART_PRIVATE_KEY_FILE: join(keyDir, 'current.pem'),
       SMART_PREVIOUS_PRIVATE_KEY_FILE: join(keyDir, 'previous.pem'),
-      SMART_SCOPES:
-        'system/*.rs system/RiskAssessment.cu system/Provenance.cu system/Device.cu system/DocumentReference.cu',
+      SMART_SCOPES: 'system/*.rs system/RiskAssessment.cu system/Provenance.cu system/Device.cu system/DocumentReference.cu',
       SMART_APP_CLIENT_ID: CLIENTS.review,
       SMART_APP_ISSUERS: fhirBaseUrl,
       // One multimodal model keeps start-up short; the page shows what any fusion model wrote.
@@ -191,14 +167,7 @@ export async function startReviewSandbox(input: {
   );
   await syncSubscriptions({ client: admin, pool: server.runtime.pool, publicUrl: server.url });
   const patientIds: string[] = [];
-  const cohort = generateCohort({
-    patients: input.patients,
-    seed: input.seed,
-    dicomwebBaseUrl,
-    now: new Date(),
-    imageSize: 256,
-    rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
-  });
+  const cohort = generateCohort({ patients: input.patients, seed: input.seed, dicomwebBaseUrl, now: new Date(), imageSize: 256, rates: { image: 0, ecg: 0, report: 0, dataError: 0 } });
   await loadCohort({
     generator: (function* () {
       for (const patient of cohort) {
@@ -229,11 +198,7 @@ export async function startReviewSandbox(input: {
 }
 
 /** Polls until `probe` yields a value. */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 90_000,
-): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
