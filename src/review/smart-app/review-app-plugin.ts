@@ -19,7 +19,7 @@ import { loadReviewData } from './load-review-data.js';
 import { renderErrorPage, ReviewError } from './review-error.js';
 import { renderReviewPage } from './render-review-page.js';
 import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from '../../store/review-repository.js';
-import { LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
+import { isSecureOrigin, LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
 import { discoverSmartEndpoints } from './smart-discovery.js';
 import { exchangeCode } from './token-exchange.js';
 import { withoutTrailingSlash } from '../../contracts/base-url.js';
@@ -170,7 +170,8 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   const store = createReviewStore(options.pool);
   const publicUrl = withoutTrailingSlash(config.PUBLIC_URL);
   const redirectUri = `${publicUrl}${REVIEW_PREFIX}/callback`;
-  const secure = publicUrl.startsWith('https:');
+  // Secure origins get embeddable (partitioned) cookies: see setCookie.
+  const secure = isSecureOrigin(publicUrl);
   const allowed = (config.SMART_APP_ISSUERS.length ? config.SMART_APP_ISSUERS : [config.FHIR_BASE_URL]).map(withoutTrailingSlash);
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const assetsPrefix = `${REVIEW_PREFIX}/assets`;

@@ -59,10 +59,12 @@ export async function startReviewSandbox(input: {
   models?: string;
   /** Further fhir-fusion settings (e.g. CDS_HOOKS_CLIENTS). */
   settings?: Record<string, string>;
+  /** Host name of fhir-fusion's PUBLIC_URL (default 127.0.0.1; `localhost` puts it on another site than the EHR). */
+  publicHost?: string;
 }): Promise<ReviewSandbox> {
   const [ehrPort = 0, fusionPort = 0] = await freePorts(2);
   const fhirBaseUrl = `http://127.0.0.1:${ehrPort}/fhir`;
-  const fusionUrl = `http://127.0.0.1:${fusionPort}`;
+  const fusionUrl = `http://${input.publicHost ?? '127.0.0.1'}:${fusionPort}`;
   const keyDir = await mkdtemp(join(tmpdir(), 'review-keys-'));
   const previousPem = await ecKeyPem();
   const currentPem = await ecKeyPem();
@@ -151,6 +153,7 @@ export async function startReviewSandbox(input: {
     testConfig({
       DATABASE_URL: input.databaseUrl,
       PORT: String(fusionPort),
+      PUBLIC_URL: fusionUrl,
       FHIR_BASE_URL: fhirBaseUrl,
       DICOMWEB_BASE_URL: dicomwebBaseUrl,
       FHIR_AUTH: 'smart-backend-services',
