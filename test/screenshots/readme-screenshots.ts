@@ -90,31 +90,31 @@ async function main(): Promise<void> {
         180_000,
       );
     await byModel(1);
-    // Two later vital signs make fhir-fusion assess again, so the chart has a line per model.
-    for (const [i, rate] of [118, 132].entries()) {
-      await sandbox.admin.createResource({
-        resourceType: 'Observation',
-        status: 'final',
-        category: [
-          {
-            coding: [
-              { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
-            ],
-          },
-        ],
-        code: {
-          coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }],
-          text: 'Heart rate',
-        },
-        subject: { reference: `Patient/${patientId}` },
-        effectiveDateTime: new Date(Date.now() + i * 1000).toISOString(),
-        valueQuantity: {
-          value: rate,
-          unit: 'beats/minute',
-          system: 'http://unitsofmeasure.org',
-          code: '/min',
-        },
-      });
+    // The patient deteriorates over two rounds of results (vital signs, then labs): fhir-fusion
+    // assesses again after each, so the chart has a line per model and the card a risk to show.
+    const rounds: [string, string, number, string][][] = [
+      [
+        ['8867-4', 'Heart rate', 124, '/min'],
+        ['9279-1', 'Respiratory rate', 30, '/min'],
+        ['59408-5', 'Oxygen saturation', 87, '%'],
+      ],
+      [
+        ['33762-6', 'NT-proBNP', 2400, 'pg/mL'],
+        ['8310-5', 'Body temperature', 38.4, 'Cel'],
+        ['1988-5', 'C reactive protein', 90, 'mg/L'],
+      ],
+    ];
+    for (const [i, round] of rounds.entries()) {
+      for (const [code, display, value, unit] of round) {
+        await sandbox.admin.createResource({
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code, display }], text: display },
+          subject: { reference: `Patient/${patientId}` },
+          effectiveDateTime: new Date().toISOString(),
+          valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+        });
+      }
       await byModel(i + 2);
     }
     await waitFor(
@@ -159,6 +159,21 @@ async function main(): Promise<void> {
           hook: 'patient-view',
           hookInstance: randomUUID(),
           context: { userId: `Practitioner/${sandbox.practitionerId}`, patientId },
+          // The service's prefetch template (`assessments`), filled the way a CDS client would.
+          prefetch: {
+            patient: { resourceType: 'Patient', id: patientId },
+            assessments: {
+              resourceType: 'Bundle',
+              type: 'searchset',
+              entry: (
+                await sandbox.admin.searchResources(
+                  'RiskAssessment',
+                  { subject: `Patient/${patientId}` },
+                  { cache: 'no-cache' },
+                )
+              ).map((resource) => ({ resource })),
+            },
+          },
         }),
       });
       if (!response.ok)

@@ -13,6 +13,15 @@ export interface CardPolicy {
 }
 
 /**
+ * Served model names in `ACTIVE_MODELS` order (`name@version` entries), then any other served
+ * model: the model repository loads in its own order, and the operator's order is the preference.
+ */
+export function servedModelOrder(activeModels: readonly string[], served: readonly string[]): string[] {
+  const active = activeModels.map((ref) => ref.split('@')[0] ?? ref).filter((name) => served.includes(name));
+  return [...new Set([...active, ...served])];
+}
+
+/**
  * The one assessment a hook call turns into a card, or `undefined` for no card. One card per
  * patient: several models' assessments of the same patient are near-duplicates, and CDS Hooks 2.0
  * asks services to keep cards few and actionable (§CDS Service Response: "a CDS Service SHOULD

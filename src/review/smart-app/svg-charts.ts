@@ -45,9 +45,12 @@ const SERIES_STYLES = 6;
  * needs no script and no external resource, and stays sharp at any zoom; `role="img"` + an
  * `aria-label` listing every model's points give it a text alternative (WCAG 1.1.1).
  */
-export function trendChartSvg(series: TrendSeries[], width = 560, height = 180): string {
+export function trendChartSvg(series: TrendSeries[], width = 560, plotHeight = 180): string {
+  let height = plotHeight;
   const shown = series.filter((s) => s.points.length > 0);
-  const legendHeight = shown.length > 1 || shown[0]?.label ? 22 : 0;
+  // One legend row per model: model titles are long, so rows never share a line.
+  const legendHeight = shown.length > 0 ? shown.length * 18 + 4 : 0;
+  height += legendHeight;
   const pad = { left: 44, right: 16, top: 14 + legendHeight, bottom: 30 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
@@ -83,9 +86,10 @@ export function trendChartSvg(series: TrendSeries[], width = 560, height = 180):
   const legend = legendHeight
     ? `<g class="legend">${sorted
         .map((s, i) => {
-          const lx = pad.left + i * 170;
+          const ly = 10 + i * 18;
           const style = `series-${i % SERIES_STYLES}`;
-          return `<line x1="${lx}" x2="${lx + 22}" y1="10" y2="10" class="trend-line ${style}"/><text x="${lx + 28}" y="14" class="legend-label">${escapeHtml(s.label)}</text>`;
+          const label = s.label.length > 80 ? `${s.label.slice(0, 79)}…` : s.label;
+          return `<line x1="${pad.left}" x2="${pad.left + 22}" y1="${ly}" y2="${ly}" class="trend-line ${style}"/><text x="${pad.left + 28}" y="${ly + 4}" class="legend-label">${escapeHtml(label)}</text>`;
         })
         .join('')}</g>`
     : '';

@@ -2,7 +2,7 @@ import type { RiskAssessment } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { answerHook } from '../../../src/review/cds-hooks/answer-hook.js';
 import type { CardContext } from '../../../src/review/cds-hooks/build-risk-card.js';
-import type { CardPolicy } from '../../../src/review/cds-hooks/choose-card-assessment.js';
+import { servedModelOrder, type CardPolicy } from '../../../src/review/cds-hooks/choose-card-assessment.js';
 import { createCardModelLookup } from '../../../src/review/cds-hooks/card-model-lookup.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { AIAST, CODE_SYSTEMS, RISK_PROBABILITY_SYSTEM } from '../../../src/contracts/fusion-terminology.js';
@@ -90,6 +90,16 @@ describe('CDS cards: one card from the primary model, none below CDS_HOOKS_MIN_R
       url: 'https://fusion.example.org/cds-services/model-cards/late-fusion/1',
     });
     expect(result[0]?.links?.[0]?.appContext).toBe('{"riskAssessment":"RiskAssessment/ra-l"}');
+  });
+
+  it('the default preference is ACTIVE_MODELS order, whatever order the repository loaded in', () => {
+    expect(
+      servedModelOrder(['late-fusion@1', 'attention-fusion@1'], ['attention-fusion', 'late-fusion']),
+    ).toEqual(['late-fusion', 'attention-fusion']);
+    expect(servedModelOrder([], ['attention-fusion', 'late-fusion'])).toEqual([
+      'attention-fusion',
+      'late-fusion',
+    ]);
   });
 
   it('CDS_HOOKS_MODELS picks the primary model in order of preference, and only listed models give cards', () => {
