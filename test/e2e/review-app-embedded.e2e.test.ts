@@ -159,4 +159,16 @@ describe('review app embedded in a cross-site EHR frame, third-party cookies blo
     expect(new URL(page.url()).hostname).toBe('127.0.0.1');
     await page.close();
   });
+
+  it('the same cross-site launch in its own window (top level) works in the same browser', async () => {
+    const page = await context.newPage();
+    const launch = sandbox.auth.createLaunch({ patient: patientId });
+    const publicUrl = sandbox.server.url.replace('127.0.0.1', 'localhost');
+    await page.goto(`${publicUrl}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`);
+    await page.waitForURL(new RegExp(`^${publicUrl}/review(\\?|$)`));
+    const text = await page.locator('body').innerText();
+    expect(text).toContain('Latest assessment');
+    expect(text).toContain(`RiskAssessment/${assessment.id}`);
+    await page.close();
+  });
 });
