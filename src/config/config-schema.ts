@@ -21,6 +21,11 @@ export const FHIR_AUTH_MODES = ['none', 'bearer', 'smart-backend-services'] as c
 /** One of {@link FHIR_AUTH_MODES}. */
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
 
+/** THO risk-probability codes, least to most severe (RiskAssessment.prediction.qualitativeRisk). */
+export const RISK_LEVELS = ['negligible', 'low', 'moderate', 'high', 'certain'] as const;
+/** One of {@link RISK_LEVELS}. */
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
 /** ONNX Runtime execution providers the server may request, in preference order. */
 export const EXECUTION_PROVIDER_NAMES = ['cpu', 'cuda', 'tensorrt'] as const;
 /** One of {@link EXECUTION_PROVIDER_NAMES}. */
@@ -50,13 +55,14 @@ export const DEFAULT_SMART_SCOPES =
 /**
  * Default review-app scopes (SMART App Launch 2 §Scopes): the launch context, the clinician's
  * identity (`fhirUser`, for the feedback Provenance agent), read of what the page shows and
- * create of the feedback Provenance, and `user/DiagnosticReport.r` so the similar-cases panel can
- * show other patients' ECG reports — only those the EHR lets this clinician read.
+ * create of the feedback Provenance, `user/DiagnosticReport.r` so the similar-cases panel can
+ * show other patients' ECG reports — only those the EHR lets this clinician read — and
+ * `user/Practitioner.r` to read the signed-in clinician's name from their `fhirUser` resource.
  */
 export const DEFAULT_SMART_APP_SCOPES =
   'launch openid fhirUser patient/Patient.r patient/RiskAssessment.rs patient/Provenance.rs patient/Provenance.c ' +
   'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r ' +
-  'user/DiagnosticReport.r';
+  'user/DiagnosticReport.r user/Practitioner.r';
 
 /**
  * `host` or `host:port`: DNS name, IPv4 or bracketed IPv6, lower-cased. Used for the DICOMweb
@@ -84,6 +90,18 @@ function defaultPublicUrl(resolved: ResolvedSettings): string | undefined {
   const name = wildcard ? 'localhost' : HOST;
   const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
   return `http://${bracketed}:${PORT}`;
+}
+
+/**
+ * The launching EHRs' origins, the default frame-ancestors allow-list: SMART apps are embedded by
+ * the EHR that launches them (SMART App Launch 2 §"EHR Launch"), and CSP frame-ancestors matches
+ * origins (CSP Level 3 §6.4.2), so the paths of the `iss` URLs are dropped.
+ */
+function launchingEhrOrigins(resolved: ResolvedSettings): string[] | undefined {
+  const issuers = Array.isArray(resolved.SMART_APP_ISSUERS) ? (resolved.SMART_APP_ISSUERS as unknown[]) : [];
+  const urls = issuers.length > 0 ? issuers : [resolved.FHIR_BASE_URL];
+  const origins = urls.flatMap((u) => (typeof u === 'string' && URL.canParse(u) ? [new URL(u).origin] : []));
+  return [...new Set(origins)];
 }
 
 /**
@@ -232,6 +250,15 @@ const SETTINGS = {
     }),
     default: { kind: 'value', value: DEFAULT_SMART_APP_SCOPES },
   }),
+  REVIEW_FRAME_ANCESTORS: setting({
+    type: 'list',
+    description:
+      "Comma-separated origins allowed to embed the review app (and every other page) in a frame (CSP frame-ancestors, besides 'self'); never '*'.",
+    secret: false,
+    required: false,
+    parse: parseList({ parse: parseString({ pattern: /^https?:\/\/[^/\s*]+$/ }), expected: 'http(s)://host[:port] origins' }),
+    default: { kind: 'derived', text: 'origins of SMART_APP_ISSUERS, else of FHIR_BASE_URL', derive: launchingEhrOrigins },
+  }),
   CDS_HOOKS_CLIENTS: setting({
     type: 'string-map',
     description:
@@ -251,11 +278,20 @@ const SETTINGS = {
   }),
   CDS_HOOKS_MODELS: setting({
     type: 'list',
-    description: 'Comma-separated model names whose assessments become CDS Hooks cards (one card each); empty: every model.',
+    description:
+      'Comma-separated model names in order of preference: a CDS Hooks call gets one card, from the first of them that assessed the patient; empty: the served models in ACTIVE_MODELS order, then any other.',
     secret: false,
     required: false,
     parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
     default: { kind: 'value', value: [] },
+  }),
+  CDS_HOOKS_MIN_RISK: setting({
+    type: 'enum',
+    description: `Lowest qualitative risk that gives a CDS Hooks card (${RISK_LEVELS.join(', ')}); below it no card. negligible also shows "cannot assess" cards.`,
+    secret: false,
+    required: false,
+    parse: parseEnum(RISK_LEVELS),
+    default: { kind: 'value', value: 'moderate' },
   }),
   CDS_HOOKS_CORS_ORIGINS: setting({
     type: 'list',

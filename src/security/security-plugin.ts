@@ -15,7 +15,7 @@ export interface SecurityPluginOptions {
   rateLimitWindowMs: number;
   /** Bearer token of the operator page; undefined restricts it to loopback callers. */
   operatorToken: string | undefined;
-  /** FHIR servers (`iss`) allowed to frame the SMART review app (CSP `frame-ancestors`). */
+  /** Origins allowed to frame this server's pages, the SMART review app above all (CSP `frame-ancestors`). */
   frameAncestors: readonly string[];
 }
 
@@ -32,7 +32,7 @@ export function securityOptions(config: Config): SecurityPluginOptions {
     rateLimitMax: config.RATE_LIMIT_MAX,
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
     operatorToken: config.OPERATOR_TOKEN,
-    frameAncestors: config.SMART_APP_ISSUERS,
+    frameAncestors: config.REVIEW_FRAME_ANCESTORS,
   };
 }
 
@@ -48,7 +48,7 @@ async function security(app: FastifyInstance, options: SecurityPluginOptions): P
   const origins = options.frameAncestors.map((url) => new URL(url).origin);
   await app.register(helmet, {
     // SMART App Launch 2 apps are commonly embedded in the EHR's frame; allow exactly the
-    // configured issuers (CSP Level 2 `frame-ancestors`), so X-Frame-Options is left off.
+    // configured origins (REVIEW_FRAME_ANCESTORS; CSP Level 2 `frame-ancestors`), so X-Frame-Options is left off.
     frameguard: false,
     contentSecurityPolicy: {
       directives: { 'frame-ancestors': ["'self'", ...origins] },

@@ -116,17 +116,17 @@ describe('review app end to end in headless Chromium', () => {
     const similarText = await similar.innerText();
     expect(similarText).not.toContain(`DiagnosticReport/${patientId}-ecg-report`);
     expect(similarText).toContain('trained on synthetic data');
-    await similar.screenshot({ path: join(REPO_ROOT, 'docs', 'images', 'similar-cases.png') });
+    await similar.screenshot({ path: join(ARTIFACTS, 'similar-cases.png') });
     // Works at 1024 px: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'review-page.png'), fullPage: true });
-    await page.screenshot({ path: join(REPO_ROOT, 'docs', 'images', 'review-app.png'), fullPage: false });
+    await page.screenshot({ path: join(ARTIFACTS, 'review-app.png'), fullPage: false });
 
     await page.getByLabel('Agree', { exact: true }).check();
     await page.getByLabel(/Comment/).fill('Agree: bibasal crackles and raised BNP fit.');
     await page.getByRole('button', { name: 'Save review to chart' }).click();
-    await page.waitForURL(/\/review\?saved=1$/);
+    await page.waitForURL(/\/review\?saved=1(&|$)/);
     await expect(page.getByRole('status').innerText()).resolves.toContain('Your review was saved');
     await expect(page.locator('.reviews .review.agree').first().innerText()).resolves.toContain('Agreed');
     await page.screenshot({ path: join(ARTIFACTS, 'review-page-after-feedback.png'), fullPage: true });

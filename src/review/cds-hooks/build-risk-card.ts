@@ -44,6 +44,11 @@ function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** "Acute heart failure" → "acute heart failure" inside a sentence; "NT-proBNP…" stays as written. */
+function inSentence(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
+}
+
 function reviewLink(ctx: CardContext, ra: RiskAssessment): CdsLink {
   return {
     label: 'Open in fhir-fusion review',
@@ -55,7 +60,8 @@ function reviewLink(ctx: CardContext, ra: RiskAssessment): CdsLink {
 }
 
 /**
- * One CDS Hooks card for the newest assessment of one model: summary naming the outcome and risk,
+ * One CDS Hooks card for the newest assessment of one model: summary naming the risk and outcome
+ * ("High risk of acute heart failure (61%)"),
  * indicator from the qualitative risk, markdown detail with contributions, source with the model
  * label/version and model-card link, a `smart` link into the review app and a uuid for feedback.
  * An assessment older than `maxAgeMs` gives an `info` card that says so and shows no risk.
@@ -85,7 +91,7 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
     const reasons = [...new Set(notAssessed.map((n) => n.detail ?? n.reason.toLowerCase()))];
     return {
       uuid: ctx.newUuid(),
-      summary: clampSummary(`Cannot assess: ${reasons.join('; ')} — ${model.label}`),
+      summary: clampSummary(`Cannot assess: ${reasons.join('; ')}`),
       detail: cardDetailMarkdown(ra, undefined),
       indicator: 'info',
       source,
@@ -95,7 +101,7 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
   if (!headline) {
     return {
       uuid: ctx.newUuid(),
-      summary: clampSummary(`Multimodal risk assessment has no predictions (${model.label})`),
+      summary: clampSummary('Multimodal risk assessment has no predictions'),
       indicator: 'info',
       source,
       links,
@@ -106,7 +112,9 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
   const pct = headline.probabilityDecimal === undefined ? '' : ` (${percent(headline.probabilityDecimal)})`;
   return {
     uuid: ctx.newUuid(),
-    summary: clampSummary(`${capitalised(code ?? 'unknown')} risk of ${outcome}${pct} — ${model.label}`),
+    // The summary names the outcome; the model is named by `source.label` (§Source), which CDS
+    // clients show with every card, so the summary stays short and readable (§Card: < 140 chars).
+    summary: clampSummary(`${capitalised(code ?? 'unknown')} risk of ${inSentence(outcome)}${pct}`),
     detail: cardDetailMarkdown(ra, headline),
     indicator: indicatorFor(code),
     source,

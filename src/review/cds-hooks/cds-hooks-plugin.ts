@@ -14,6 +14,7 @@ import { answerHook } from './answer-hook.js';
 import { recordFeedback, recordIssuedCards, unknownCards } from '../../store/cds-card-repository.js';
 import { CDS_SERVICES, findCdsService } from './cds-service-definitions.js';
 import { createCardModelLookup } from './card-model-lookup.js';
+import { servedModelOrder } from './choose-card-assessment.js';
 import { createPgJtiReplayStore } from '../../store/jti-replay-repository.js';
 import { loadHookData } from './load-hook-data.js';
 import { parseFeedback } from './parse-feedback.js';
@@ -157,7 +158,14 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
       request: parsed.value,
       data: data.value,
       clientIss: auth.value.iss,
-      models: config.CDS_HOOKS_MODELS,
+      policy: {
+        models: config.CDS_HOOKS_MODELS,
+        served: servedModelOrder(
+          config.ACTIVE_MODELS,
+          options.models().map((m) => m.manifest.name),
+        ),
+        minRisk: config.CDS_HOOKS_MIN_RISK,
+      },
       card: {
         reviewLaunchUrl: `${publicUrl}/review/launch`,
         maxAgeMs: config.CDS_HOOKS_MAX_ASSESSMENT_AGE_MS,

@@ -1,9 +1,10 @@
 import type { RiskAssessmentPrediction } from '@medplum/fhirtypes';
+import { RISK_LEVELS } from '../../config/config-schema.js';
 import { RISK_PROBABILITY_SYSTEM } from '../../contracts/fusion-terminology.js';
 import type { CdsCard } from './cds-hooks-types.js';
 
 /** risk-probability codes, least to most severe (THO CodeSystem risk-probability). */
-const RISK_ORDER = ['negligible', 'low', 'moderate', 'high', 'certain'] as const;
+const RISK_ORDER = RISK_LEVELS;
 
 /** A risk-probability code, or `undefined` when the prediction carries none. */
 export type RiskCode = (typeof RISK_ORDER)[number];

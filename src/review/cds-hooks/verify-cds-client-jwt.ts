@@ -79,7 +79,13 @@ export function createCdsClientJwtVerifier(options: {
       }));
     } catch (err) {
       if (err instanceof errors.JWTClaimValidationFailed) return refused(`JWT claim ${err.claim} is invalid: ${err.reason}`, err.claim);
-      if (err instanceof errors.JWTExpired) return refused('The JWT has expired', 'exp');
+      // jose reports both a past `exp` and an `iat` older than maxTokenAge as JWTExpired; `claim`
+      // says which one failed, so the refusal names it (OperationOutcome.issue.expression).
+      if (err instanceof errors.JWTExpired) {
+        return err.claim === 'iat'
+          ? refused('The JWT was issued too long ago: iat is more than 5 minutes in the past', 'iat')
+          : refused('The JWT has expired', 'exp');
+      }
       if (err instanceof errors.JOSEAlgNotAllowed) return refused('The JWT must be signed ES384 or RS384', 'alg');
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed)
         return refused('The JWT signature does not verify with the client JWKS', 'Authorization');

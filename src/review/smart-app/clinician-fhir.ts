@@ -10,7 +10,17 @@ export interface ClinicianFhir {
   /** A searchset Bundle (one page is enough for one patient's AI assessments). */
   search(resourceType: string, params: URLSearchParams): Promise<Bundle>;
   create<T extends Resource>(resource: T): Promise<T>;
+  /**
+   * Reads many `Type/id` references in one batch Bundle (FHIR R4 §3.1.0.11 http.html#transaction,
+   * `batch` of GETs): one request instead of one per resource. Each result is the resource, or
+   * `undefined` where the EHR refused or has none. An EHR without batch support gets the reads one
+   * by one.
+   */
+  readMany(references: readonly string[]): Promise<(Resource | undefined)[]>;
 }
+
+/** Entries per batch Bundle: servers cap Bundle sizes, and a page never needs more in one go. */
+const BATCH_MAX = 100;
 
 /** Relative `Type/id[/_history/v]` only: a reference in EHR data never sends the token elsewhere. */
 const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -48,7 +58,7 @@ export function createClinicianFhir(input: { iss: string; accessToken: string; f
     }
     return (await response.json()) as T;
   };
-  return {
+  const client: ClinicianFhir = {
     read<T extends Resource>(reference: string) {
       if (!RELATIVE_REFERENCE.test(reference)) {
         return Promise.reject(new ReviewError(400, 'Unexpected reference', `Not a relative FHIR reference: ${reference}`));
@@ -65,5 +75,39 @@ export function createClinicianFhir(input: { iss: string; accessToken: string; f
         body: JSON.stringify(resource),
       });
     },
+    async readMany(references) {
+      const valid = [...new Set(references.filter((r) => RELATIVE_REFERENCE.test(r)))];
+      const found = new Map<string, Resource | undefined>();
+      for (let i = 0; i < valid.length; i += BATCH_MAX) {
+        const chunk = valid.slice(i, i + BATCH_MAX);
+        const results = await readBatch(chunk);
+        chunk.forEach((reference, j) => found.set(reference, results[j]));
+      }
+      return references.map((r) => found.get(r));
+    },
   };
+  async function readBatch(references: string[]): Promise<(Resource | undefined)[]> {
+    const one = (reference: string) => client.read(reference).catch(() => undefined);
+    if (references.length === 1) return [await one(references[0] ?? '')];
+    let bundle: Bundle;
+    try {
+      bundle = await call<Bundle>(`${base}`, 'read several resources', {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: references.map((url) => ({ request: { method: 'GET', url } })),
+        } satisfies Bundle),
+      });
+    } catch (error) {
+      // An expired token fails every read alike; anything else may be an EHR without batch support.
+      if (error instanceof ReviewError && error.status === 401) throw error;
+      return Promise.all(references.map(one));
+    }
+    if (bundle.type !== 'batch-response' || (bundle.entry ?? []).length !== references.length) return Promise.all(references.map(one));
+    // §3.1.0.11: batch-response entries are in the order of the request's entries.
+    return (bundle.entry ?? []).map((e) => (e.response?.status?.startsWith('2') ? e.resource : undefined));
+  }
+  return client;
 }

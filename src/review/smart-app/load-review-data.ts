@@ -6,7 +6,10 @@ import type {
   ImagingStudy,
   Observation,
   Patient,
+  Practitioner,
+  PractitionerRole,
   Provenance,
+  RelatedPerson,
   Resource,
   RiskAssessment,
 } from '@medplum/fhirtypes';
@@ -22,6 +25,7 @@ import {
   unversioned,
   type AssessmentView,
 } from './assessment-view.js';
+import { createBatchedReader, type BatchedRead } from './batched-reads.js';
 import type { ClinicianFhir } from './clinician-fhir.js';
 import { reviewView, type ReviewView } from './feedback-provenance.js';
 import { reportSentences, type ReportSentence } from './report-sentences.js';
@@ -67,6 +71,39 @@ export interface ReviewData {
    * retrieval is off or the patient's ECG is not indexed yet.
    */
   similarCases: SimilarCaseView[] | undefined;
+  /**
+   * The assessment the page opens on, when not the newest: the one a CDS card named (its `smart`
+   * link's appContext). `found` is false when the named assessment is not an AI assessment of the
+   * patient in context; the page then says so and opens on the newest.
+   */
+  focus?: { requested: string; found: boolean };
+  /** The opened assessment first, then each other model's newest; absent in hand-built data. */
+  details?: AssessmentDetail[];
+  /** The signed-in clinician's name, read from their `fhirUser` resource. */
+  clinician?: string;
+  /** The assessment the page opens on (headline, why, what made it, review form): the focused one, else the newest. */
+  opened?: AssessmentView;
+}
+
+/** Options of {@link loadReviewData}. */
+export interface LoadReviewOptions {
+  findSimilar?: SimilarCasesFinder;
+  /** RiskAssessment id to open on (validated: it must be a fhir-fusion assessment of the patient). */
+  focus?: string;
+  /** The signed-in user (`fhirUser` claim), read for their name. */
+  fhirUser?: string;
+  /** FHIR base of the session, to make an absolute `fhirUser` relative. */
+  iss?: string;
+}
+
+/** What the page shows of one assessment under "Why" and "What made it". */
+export interface AssessmentDetail {
+  assessment: AssessmentView;
+  model: ModelView;
+  inputs: InputView[];
+  sentences: ReportSentence[];
+  ecg: Observation | undefined;
+  imaging: ImagingStudy | undefined;
 }
 
 /** One similar past case as the page shows it: no identity, only the ECG report and the similarity. */
@@ -115,13 +152,72 @@ function reportText(report: DiagnosticReport): string {
   return decodeAttachment(form?.data) ?? report.conclusion ?? '';
 }
 
+/** `fhirUser` as a relative `Type/id` for a read: absolute ones only when under the EHR's base (SMART App Launch 2 §fhirUser). */
+function relativeFhirUser(fhirUser: string | undefined, iss: string | undefined): string | undefined {
+  if (!fhirUser) return undefined;
+  const base = iss ? `${iss.replace(/\/+$/, '')}/` : undefined;
+  const relative = base && fhirUser.startsWith(base) ? fhirUser.slice(base.length) : fhirUser;
+  return /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/.test(relative) ? relative : undefined;
+}
+
+/** "Dr Dana Review" from a HumanName (text, else prefix given family). */
+function personName(resource: Practitioner | PractitionerRole | Patient | RelatedPerson): string | undefined {
+  if (resource.resourceType === 'PractitionerRole') return resource.practitioner?.display;
+  const name = resource.name?.find((n) => n.use === 'official') ?? resource.name?.[0];
+  if (!name) return undefined;
+  return name.text ?? ([...(name.prefix ?? []), ...(name.given ?? []), name.family].filter(Boolean).join(' ') || undefined);
+}
+
+/** Model, card and inputs of one assessment, read through the batched reader. */
+async function loadDetail(assessment: AssessmentView, provenances: Provenance[], tryRead: BatchedRead): Promise<AssessmentDetail> {
+  const fusionProvenance = provenances.find(
+    (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === assessment.reference),
+  );
+  const cardReference = modelCardOf(fusionProvenance);
+  const [card, device, ...inputResources] = await Promise.all([
+    tryRead<DocumentReference>(cardReference),
+    tryRead<Device>(assessment.performer),
+    ...assessment.basis.map((reference) => tryRead<Resource>(reference)),
+  ]);
+  const inputs: InputView[] = assessment.basis.map((reference, i) => {
+    const resource = inputResources[i];
+    return { reference, resourceType: reference.split('/')[0] ?? 'Resource', label: labelOf(resource, reference), resource };
+  });
+  const reports = inputResources.filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
+  const cardAttachment = card?.content?.[0]?.attachment;
+  return {
+    assessment,
+    model: {
+      name:
+        device?.deviceName?.find((n) => n.type === 'user-friendly-name')?.name ??
+        device?.deviceName?.[0]?.name ??
+        assessment.modelTitle ??
+        assessment.modelCode ??
+        'Unknown model',
+      code: device?.deviceName?.find((n) => n.type === 'model-name')?.name ?? assessment.modelCode,
+      version: device?.version?.[0]?.value,
+      cardTitle: card?.description ?? cardAttachment?.title,
+      cardReference,
+      cardText: cardAttachment?.contentType?.startsWith('text/') ? decodeAttachment(cardAttachment.data) : undefined,
+      executionProvider: executionProviderOf(fusionProvenance),
+      deviceReference: assessment.performer,
+    },
+    inputs,
+    sentences: reports.flatMap((report) => reportSentences(reportText(report))),
+    ecg: inputResources.find(isWaveform),
+    imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+  };
+}
+
 /**
  * Reads what the review page needs with the clinician's token: the patient, every AI-asserted
  * RiskAssessment fhir-fusion wrote (`_security` AIAST, method in the fhir-fusion model system)
- * with their Provenances (`_revinclude`), and for the newest one its model, card and inputs.
- * Inputs the clinician may not read are listed without content.
+ * with their Provenances (`_revinclude`), and for the one the page opens on and each model's
+ * newest its model, card and inputs; and the signed-in clinician's name (`fhirUser`). Inputs the
+ * clinician may not read are listed without content.
  */
-export async function loadReviewData(fhir: ClinicianFhir, patientId: string, findSimilar?: SimilarCasesFinder): Promise<ReviewData> {
+export async function loadReviewData(fhir: ClinicianFhir, patientId: string, options: LoadReviewOptions = {}): Promise<ReviewData> {
+  const { findSimilar } = options;
   const [patient, bundle] = await Promise.all([
     fhir.read<Patient>(`Patient/${patientId}`),
     fhir.search(
@@ -145,53 +241,51 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, fin
     .filter(isReviewProvenance)
     .map(reviewView)
     .sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
-  const latest = assessments[0];
+  // The search is for the launch patient only, so an id outside it (another patient's assessment,
+  // or not fhir-fusion's) is never opened: validated against the launch context.
+  const focused = options.focus ? assessments.find((a) => a.id === options.focus) : undefined;
+  const focus = options.focus ? { requested: options.focus, found: focused !== undefined } : undefined;
+  const latest = focused ?? assessments[0];
+  const tryRead = createBatchedReader(fhir);
+  const clinicianReference = relativeFhirUser(options.fhirUser, options.iss);
+  const readClinician = () =>
+    tryRead<Practitioner | PractitionerRole | Patient | RelatedPerson>(clinicianReference).then((r) => (r ? personName(r) : undefined));
   if (!latest) {
-    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined, similarCases: undefined };
+    const clinician = await readClinician();
+    return { patient, assessments, versions, reviews, model: undefined, inputs: [], sentences: [], ecg: undefined, imaging: undefined, similarCases: undefined, focus, clinician };
   }
-  const fusionProvenance = provenances.find(
-    (p) => isFusionProvenance(p) && (p.target ?? []).some((t) => unversioned(t.reference ?? '') === latest.reference),
-  );
-  const cardReference = modelCardOf(fusionProvenance);
-  const tryRead = <T extends Resource>(reference: string | undefined): Promise<T | undefined> =>
-    reference ? fhir.read<T>(reference).catch(() => undefined) : Promise.resolve(undefined);
-  const [similar, card, device, ...inputResources] = await Promise.all([
+  // Issue 25.6: "Why" and "What made it" for each model's newest assessment, not only the newest
+  // overall; the one the page opened on comes first.
+  const newestPerModel = new Map<string, AssessmentView>();
+  for (const a of assessments) {
+    const key = a.modelCode ?? a.modelTitle ?? a.id;
+    if (!newestPerModel.has(key)) newestPerModel.set(key, a);
+  }
+  const shown = [latest, ...[...newestPerModel.values()].filter((a) => a !== latest && a.modelCode !== latest.modelCode)];
+  // Card, device, every input of every shown assessment, the signed-in clinician and the similar
+  // cases' reports go out as batch Bundles, not one read each (issue 25.5): a page view costs the
+  // patient read, the assessment search and one or two batches.
+  const [similar, clinician, details] = await Promise.all([
     // A failing index leaves the panel out; it never costs the clinician the review page.
     findSimilar ? findSimilar(`Patient/${patientId}`, (reference) => tryRead<DiagnosticReport>(reference)).catch(() => undefined) : Promise.resolve(undefined),
-    tryRead<DocumentReference>(cardReference),
-    tryRead<Device>(latest.performer),
-    ...latest.basis.map((reference) => tryRead<Resource>(reference)),
+    readClinician(),
+    Promise.all(shown.map((a) => loadDetail(a, provenances, tryRead))),
   ]);
-  const inputs: InputView[] = latest.basis.map((reference, i) => {
-    const resource = inputResources[i];
-    return { reference, resourceType: reference.split('/')[0] ?? 'Resource', label: labelOf(resource, reference), resource };
-  });
-  const reports = inputResources.filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
-  const cardAttachment = card?.content?.[0]?.attachment;
+  const opened = details[0] as AssessmentDetail;
   return {
     patient,
     assessments,
     versions,
     reviews,
-    model: {
-      name:
-        device?.deviceName?.find((n) => n.type === 'user-friendly-name')?.name ??
-        device?.deviceName?.[0]?.name ??
-        latest.modelTitle ??
-        latest.modelCode ??
-        'Unknown model',
-      code: device?.deviceName?.find((n) => n.type === 'model-name')?.name ?? latest.modelCode,
-      version: device?.version?.[0]?.value,
-      cardTitle: card?.description ?? cardAttachment?.title,
-      cardReference,
-      cardText: cardAttachment?.contentType?.startsWith('text/') ? decodeAttachment(cardAttachment.data) : undefined,
-      executionProvider: executionProviderOf(fusionProvenance),
-      deviceReference: latest.performer,
-    },
-    inputs,
-    sentences: reports.flatMap((report) => reportSentences(reportText(report))),
-    ecg: inputResources.find(isWaveform),
-    imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+    model: opened.model,
+    inputs: opened.inputs,
+    sentences: opened.sentences,
+    ecg: opened.ecg,
+    imaging: opened.imaging,
+    details,
+    clinician,
+    focus,
+    opened: latest,
     similarCases: similar?.map(({ similarity, report, reportReference }) => ({
       similarity,
       reportReference,

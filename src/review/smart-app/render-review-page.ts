@@ -4,15 +4,15 @@ import { ecgStripSvg } from './ecg-strip-svg.js';
 import type { ReviewView } from './feedback-provenance.js';
 import { escapeHtml } from '../../http/escape-html.js';
 import { pageShell } from './html.js';
-import type { ReviewData } from './load-review-data.js';
-import { contributionChartSvg, trendChartSvg } from './svg-charts.js';
-import { withoutTrailingSlash } from '../../contracts/base-url.js';
+import { inputSummary } from './input-summary.js';
+import type { AssessmentDetail, InputView, ReviewData } from './load-review-data.js';
+import { contributionChartSvg, trendChartSvg, type TrendSeries } from './svg-charts.js';
 
 /** Links and tokens the page needs besides the data. */
 export interface ReviewPageContext {
   /** `/review` prefix of the app's routes. */
   prefix: string;
-  /** FHIR base the data came from, for links to the input resources. */
+  /** FHIR base the data came from (the session's `iss`). */
   iss: string;
   csrfToken: string;
   /** A one-line notice after a redirect (e.g. "Feedback saved"). */
@@ -86,7 +86,7 @@ function banner(data: ReviewData, ctx: ReviewPageContext): string {
     <span>DOB ${escapeHtml(p.birthDate ?? '—')} ${escapeHtml(age(p.birthDate) ? `(${age(p.birthDate)})` : '')}</span>
     ${mrn ? `<span>MRN ${escapeHtml(mrn)}</span>` : ''}
   </div>
-  <div class="user">${escapeHtml(ctx.fhirUser ?? '')}</div>
+  <div class="user"${ctx.fhirUser ? ` title="${escapeHtml(ctx.fhirUser)}"` : ''}>${escapeHtml(data.clinician ?? ctx.fhirUser ?? '')}</div>
 </header>`;
 }
 
@@ -118,19 +118,28 @@ function headline(latest: AssessmentView): string {
 
 function trend(data: ReviewData): string {
   // One outcome over time: the latest assessment's first assessed outcome. Points where it was not
-  // assessed are skipped (issue #17): an abstention is not a zero.
+  // assessed are skipped (issue #17): an abstention is not a zero. One line per model (issue 25.1):
+  // different models' assessments are not one series.
   const outcome = data.assessments.flatMap((a) => a.predictions).find((p) => p.probability !== undefined)?.outcome ?? '';
-  const points = data.assessments.flatMap((a) => {
+  const byModel = new Map<string, TrendSeries>();
+  for (const a of data.assessments) {
     const p = a.predictions.find((x) => x.outcome === outcome);
-    return p?.probability !== undefined && a.occurredAt ? [{ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode }] : [];
-  });
+    if (p?.probability === undefined || !a.occurredAt) continue;
+    const key = a.modelCode ?? a.modelTitle ?? 'unknown';
+    const series = byModel.get(key) ?? { label: a.modelTitle ?? a.modelCode ?? 'Unknown model', points: [] };
+    series.points.push({ date: a.occurredAt, probability: p.probability, riskCode: p.riskCode });
+    byModel.set(key, series);
+  }
+  const series = [...byModel.values()];
+  const count = series.reduce((n, s) => n + s.points.length, 0);
   return `<section class="card" aria-labelledby="trend-h">
-  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${points.length} assessment${points.length === 1 ? '' : 's'}</span></h2>
-  ${points.length ? trendChartSvg(points) : '<p class="empty">No earlier assessments.</p>'}
+  <h2 id="trend-h">Risk over time <span class="h-sub">${escapeHtml(outcome)} · ${count} assessment${count === 1 ? '' : 's'}</span></h2>
+  ${count ? trendChartSvg(series) : '<p class="empty">No earlier assessments.</p>'}
 </section>`;
 }
 
-function why(latest: AssessmentView, data: ReviewData): string {
+function why(detail: AssessmentDetail, index: number, multiple: boolean): string {
+  const latest = detail.assessment;
   const outcome = latest.predictions[0]?.outcome;
   const modalities = latest.modalities.filter((m) => m.outcome === outcome || outcome === undefined);
   const features = latest.features
@@ -143,9 +152,10 @@ function why(latest: AssessmentView, data: ReviewData): string {
       <td class="num ${f.delta >= 0 ? 'up' : 'down'}">${f.delta >= 0 ? '▲ +' : '▼ −'}${(Math.abs(f.delta) * 100).toFixed(1)} pts</td></tr>`,
     )
     .join('');
-  const sentences = data.sentences.slice(0, 6);
-  return `<section class="card why" aria-labelledby="why-h">
-  <h2 id="why-h">Why <span class="h-sub">change in risk when each input is left out</span></h2>
+  const sentences = detail.sentences.slice(0, 6);
+  const model = multiple ? `${detail.model.name} · ${when(latest.occurredAt)} · ` : '';
+  return `<section class="card why" aria-labelledby="why-h-${index}" data-assessment="${escapeHtml(latest.id)}">
+  <h2 id="why-h-${index}">Why <span class="h-sub">${escapeHtml(model)}change in risk when each input is left out</span></h2>
   <h3>Contribution by modality</h3>
   ${modalities.length ? contributionChartSvg(modalities.map((m) => ({ label: m.label, delta: m.delta }))) : '<p class="empty">No modality contributions recorded.</p>'}
   <h3>Top lab and vital-sign features</h3>
@@ -178,15 +188,14 @@ function media(data: ReviewData, ctx: ReviewPageContext): string {
 </section>`;
 }
 
-function similarCases(data: ReviewData, ctx: ReviewPageContext): string {
+function similarCases(data: ReviewData): string {
   if (data.similarCases === undefined) return '';
-  const base = withoutTrailingSlash(ctx.iss);
   const rows = data.similarCases
     .map(
       (c, i) =>
         `<tr><td class="num">${i + 1}</td><td class="num">${c.similarity.toFixed(2)}</td><td>${escapeHtml(c.conclusion)}${
           c.codes.length ? `<div class="muted">${escapeHtml(c.codes.join(' · '))}</div>` : ''
-        }</td><td>${escapeHtml(when(c.recorded))}</td><td><a href="${escapeHtml(`${base}/${c.reportReference}`)}" target="_blank" rel="noopener" class="muted">${escapeHtml(c.reportReference)}</a></td></tr>`,
+        }</td><td>${escapeHtml(when(c.recorded))}</td><td class="muted">${escapeHtml(c.reportReference)}</td></tr>`,
     )
     .join('');
   return `<section class="card similar" aria-labelledby="similar-h">
@@ -200,37 +209,41 @@ function similarCases(data: ReviewData, ctx: ReviewPageContext): string {
 </section>`;
 }
 
-function provenance(latest: AssessmentView, data: ReviewData, ctx: ReviewPageContext): string {
-  const base = withoutTrailingSlash(ctx.iss);
-  const m = data.model;
-  const inputs = data.inputs
-    .map(
-      (i) =>
-        `<li>${escapeHtml(i.label)} <a href="${escapeHtml(`${base}/${i.reference}`)}" target="_blank" rel="noopener" class="muted">${escapeHtml(unversioned(i.reference))}</a>${i.resource ? '' : ' <span class="muted">(not readable with your access)</span>'}</li>`,
-    )
-    .join('');
+function inputItem(i: InputView, ctx: ReviewPageContext): string {
+  // Shown inline, read through the app with the clinician's token: a link to the EHR's FHIR server
+  // would not open in the browser, which holds no token (issue 25.6).
+  const summary = inputSummary(i.resource);
+  const image =
+    i.resource?.resourceType === 'ImagingStudy' && i.resource.id
+      ? ` <a href="${escapeHtml(ctx.prefix)}/images/${escapeHtml(i.resource.id)}/thumbnail.png" class="muted">thumbnail</a>`
+      : '';
+  return `<li>${escapeHtml(i.label)}${summary ? `: <span class="input-value">${escapeHtml(summary)}</span>` : ''}${image} <span class="muted ref">${escapeHtml(unversioned(i.reference))}</span>${
+    i.resource ? '' : ' <span class="muted">(not readable with your access)</span>'
+  }</li>`;
+}
+
+function provenance(detail: AssessmentDetail, index: number, multiple: boolean, ctx: ReviewPageContext): string {
+  const latest = detail.assessment;
+  const m = detail.model;
+  const inputs = detail.inputs.map((i) => inputItem(i, ctx)).join('');
   const missing = latest.missing
     .map((x) => `<li><strong>${escapeHtml(x.modality)}</strong>: ${escapeHtml(x.reason)}${x.detail ? ` — ${escapeHtml(x.detail)}` : ''}</li>`)
     .join('');
-  return `<section class="card provenance" aria-labelledby="prov-h">
-  <h2 id="prov-h">What made it</h2>
+  return `<section class="card provenance" aria-labelledby="prov-h-${index}" data-assessment="${escapeHtml(latest.id)}">
+  <h2 id="prov-h-${index}">What made it${multiple ? ` <span class="h-sub">${escapeHtml(m.name)}</span>` : ''}</h2>
   <dl class="facts">
-    <dt>Model</dt><dd>${escapeHtml(m?.name ?? '—')} <span class="muted">${escapeHtml(m?.code ?? '')}</span></dd>
-    <dt>Version</dt><dd>${escapeHtml(m?.version ?? '—')}</dd>
-    <dt>Model card</dt><dd>${
-      m?.cardReference
-        ? `<a href="${escapeHtml(`${base}/${m.cardReference}`)}" target="_blank" rel="noopener">${escapeHtml(m.cardTitle ?? m.cardReference)}</a>`
-        : '—'
-    }</dd>
-    <dt>Runtime</dt><dd>ONNX Runtime, ${escapeHtml(m?.executionProvider ?? 'unknown')} execution provider</dd>
+    <dt>Model</dt><dd>${escapeHtml(m.name)} <span class="muted">${escapeHtml(m.code ?? '')}</span></dd>
+    <dt>Version</dt><dd>${escapeHtml(m.version ?? '—')}</dd>
+    <dt>Model card</dt><dd>${m.cardReference ? escapeHtml(m.cardTitle ?? m.cardReference) : '—'}</dd>
+    <dt>Runtime</dt><dd>ONNX Runtime, ${escapeHtml(m.executionProvider ?? 'unknown')} execution provider</dd>
     <dt>Ran at</dt><dd>${escapeHtml(when(latest.occurredAt))}</dd>
-    <dt>Assessment</dt><dd><a href="${escapeHtml(`${base}/${latest.reference}`)}" target="_blank" rel="noopener">${escapeHtml(latest.reference)}</a></dd>
+    <dt>Assessment</dt><dd>${escapeHtml(latest.reference)}</dd>
   </dl>
   <h3>Missing modalities</h3>
   ${missing ? `<ul class="missing">${missing}</ul>` : '<p class="empty">None — every modality was available.</p>'}
-  <h3>Inputs (${data.inputs.length})</h3>
+  <h3>Inputs (${detail.inputs.length})</h3>
   <ul class="inputs">${inputs}</ul>
-  ${m?.cardText ? `<details class="model-card"><summary>Read the model card</summary><pre>${escapeHtml(m.cardText)}</pre></details>` : ''}
+  ${m.cardText ? `<details class="model-card"><summary>Read the model card</summary><pre>${escapeHtml(m.cardText)}</pre></details>` : ''}
 </section>`;
 }
 
@@ -274,17 +287,40 @@ function history(data: ReviewData): string {
 </section>`;
 }
 
+/** The assessments shown under Why / What made it: loaded details, else the opened one from the top-level fields. */
+function detailsOf(data: ReviewData, latest: AssessmentView | undefined): AssessmentDetail[] {
+  if (data.details?.length) return data.details;
+  if (!latest) return [];
+  const model = data.model ?? {
+    name: latest.modelTitle ?? latest.modelCode ?? 'Unknown model',
+    code: latest.modelCode,
+    version: undefined,
+    cardTitle: undefined,
+    cardReference: undefined,
+    cardText: undefined,
+    executionProvider: undefined,
+    deviceReference: latest.performer,
+  };
+  return [{ assessment: latest, model, inputs: data.inputs, sentences: data.sentences, ecg: data.ecg, imaging: data.imaging }];
+}
+
 /** The review page for the patient in context (server-rendered HTML, no script). */
 export function renderReviewPage(data: ReviewData, ctx: ReviewPageContext): string {
-  const latest = data.assessments[0];
-  const notice = ctx.notice ? `<p class="notice" role="status">${escapeHtml(ctx.notice)}</p>` : '';
+  const latest = data.opened ?? data.assessments[0];
+  const focusNotice =
+    data.focus && !data.focus.found
+      ? `<p class="warning" role="alert">The card named RiskAssessment/${escapeHtml(data.focus.requested)}, which is not an AI assessment of the patient in context; showing the newest assessment instead.</p>`
+      : '';
+  const notice = `${ctx.notice ? `<p class="notice" role="status">${escapeHtml(ctx.notice)}</p>` : ''}${focusNotice}`;
+  const details = detailsOf(data, latest);
+  const multiple = details.length > 1;
   const body = latest
     ? `<div class="grid">
-  <div class="col-main">${headline(latest)}${trend(data)}${why(latest, data)}</div>
-  <div class="col-side">${feedback(latest, data, ctx)}${provenance(latest, data, ctx)}</div>
+  <div class="col-main">${headline(latest)}${trend(data)}${details.map((d, i) => why(d, i, multiple)).join('')}</div>
+  <div class="col-side">${feedback(latest, data, ctx)}${details.map((d, i) => provenance(d, i, multiple, ctx)).join('')}</div>
 </div>
 ${media(data, ctx)}
-${similarCases(data, ctx)}
+${similarCases(data)}
 ${history(data)}`
     : `<section class="card"><h2>No AI assessments</h2><p class="empty">fhir-fusion has not assessed this patient yet.</p></section>`;
   return pageShell({

@@ -19,7 +19,7 @@ import { loadReviewData } from './load-review-data.js';
 import { renderErrorPage, ReviewError } from './review-error.js';
 import { renderReviewPage } from './render-review-page.js';
 import { createReviewStore, hashOpaque, opaqueValue, type ReviewSession } from '../../store/review-repository.js';
-import { LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
+import { isSecureOrigin, LAUNCH_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './session-cookies.js';
 import { discoverSmartEndpoints } from './smart-discovery.js';
 import { exchangeCode } from './token-exchange.js';
 import { withoutTrailingSlash } from '../../contracts/base-url.js';
@@ -27,7 +27,7 @@ import { withoutTrailingSlash } from '../../contracts/base-url.js';
 /** Settings the review app reads. */
 export type ReviewAppConfig = Pick<
   Config,
-  'PUBLIC_URL' | 'FHIR_BASE_URL' | 'SMART_APP_CLIENT_ID' | 'SMART_APP_ISSUERS' | 'SMART_APP_SCOPES'
+  'PUBLIC_URL' | 'FHIR_BASE_URL' | 'SMART_APP_CLIENT_ID' | 'SMART_APP_ISSUERS' | 'SMART_APP_SCOPES' | 'REVIEW_FRAME_ANCESTORS'
 >;
 
 /** Options of {@link reviewAppPlugin}. */
@@ -100,7 +100,13 @@ const schemas = {
     response: { 303: redirectResponse('To the review page, signed in.'), ...htmlErrors },
   },
   page: {
-    querystring: { type: 'object', properties: { saved: text('1 after a review was saved.') } },
+    querystring: {
+      type: 'object',
+      properties: {
+        saved: text('1 after a review was saved.'),
+        assessment: text('RiskAssessment id to open on (from a CDS card\'s appContext); must be an AI assessment of the patient in context.'),
+      },
+    },
     response: htmlPage('The review page of the patient in context.'),
   },
   feedback: {
@@ -125,6 +131,25 @@ const schemas = {
   },
 } as const;
 
+/**
+ * The review app's CSP. No script, no external resource: the page works with the strictest policy
+ * (CSP Level 3). It replaces the server-wide policy, so it must carry `frame-ancestors` itself:
+ * EHRs embed SMART apps in frames, allowed for exactly the configured origins
+ * (`REVIEW_FRAME_ANCESTORS`, CSP Level 3 §6.4.2), never `*`. X-Frame-Options cannot express an
+ * allow-list, and browsers ignore it when frame-ancestors is present (CSP Level 3 §6.4.2 note).
+ */
+export function reviewContentSecurityPolicy(frameAncestors: readonly string[]): string {
+  const origins = [...new Set(frameAncestors.map((url) => new URL(url).origin))];
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    `frame-ancestors ${["'self'", ...origins].join(' ')}`,
+  ].join('; ');
+}
+
 const stringQuery = (request: FastifyRequest): Record<string, string | undefined> => {
   const query = (request.query ?? {}) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
@@ -145,7 +170,8 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
   const store = createReviewStore(options.pool);
   const publicUrl = withoutTrailingSlash(config.PUBLIC_URL);
   const redirectUri = `${publicUrl}${REVIEW_PREFIX}/callback`;
-  const secure = publicUrl.startsWith('https:');
+  // Secure origins get embeddable (partitioned) cookies: see setCookie.
+  const secure = isSecureOrigin(publicUrl);
   const allowed = (config.SMART_APP_ISSUERS.length ? config.SMART_APP_ISSUERS : [config.FHIR_BASE_URL]).map(withoutTrailingSlash);
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const assetsPrefix = `${REVIEW_PREFIX}/assets`;
@@ -167,12 +193,9 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
       .type('text/html; charset=utf-8')
       .send(renderErrorPage(refusal, assetsPrefix));
   });
+  const policy = reviewContentSecurityPolicy(config.REVIEW_FRAME_ANCESTORS);
   app.addHook('onSend', async (_request, reply, payload) => {
-    // No script, no external resource: the page works with the strictest policy (CSP Level 3).
-    reply.header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'",
-    );
+    reply.header('content-security-policy', policy);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     return payload;
@@ -277,13 +300,23 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     });
     setCookie(reply, { name: SESSION_COOKIE, value: sessionId, path: REVIEW_PREFIX, maxAgeSeconds: tokens.expiresIn, secure });
     setCookie(reply, { name: LAUNCH_COOKIE, value: '', path: REVIEW_PREFIX, maxAgeSeconds: 0, secure });
-    return reply.header('cache-control', 'no-store').redirect(REVIEW_PREFIX, 303);
+    // A launch from a CDS card opens on the assessment the card named (its appContext); the page
+    // checks it belongs to the launch patient before showing it.
+    const opened = tokens.appContextAssessment ? `?${new URLSearchParams({ assessment: tokens.appContextAssessment }).toString()}` : '';
+    return reply.header('cache-control', 'no-store').redirect(`${REVIEW_PREFIX}${opened}`, 303);
   });
 
   app.get(REVIEW_PREFIX, { schema: schemas.page }, async (request, reply) => {
     const session = await sessionFor(request);
-    const data = await loadReviewData(fhirFor(session), session.patientId, options.findSimilar);
-    const notice = stringQuery(request).saved === '1' ? 'Your review was saved to the chart.' : undefined;
+    const query = stringQuery(request);
+    const focus = query.assessment && /^[A-Za-z0-9\-.]{1,64}$/.test(query.assessment) ? query.assessment : undefined;
+    const data = await loadReviewData(fhirFor(session), session.patientId, {
+      ...(options.findSimilar ? { findSimilar: options.findSimilar } : {}),
+      ...(focus ? { focus } : {}),
+      ...(session.fhirUser ? { fhirUser: session.fhirUser } : {}),
+      iss: session.iss,
+    });
+    const notice = query.saved === '1' ? 'Your review was saved to the chart.' : undefined;
     const html = renderReviewPage(data, {
       prefix: REVIEW_PREFIX,
       iss: session.iss,
@@ -323,7 +356,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
         recorded: new Date().toISOString(),
       }),
     );
-    return reply.redirect(`${REVIEW_PREFIX}?saved=1`, 303);
+    return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ saved: '1', assessment: id }).toString()}`, 303);
   });
 
   app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {

@@ -16,10 +16,27 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
 }
 
 /**
- * Sets an HttpOnly cookie scoped to the app's path. `SameSite=Lax`: the session must survive the
- * top-level redirect back from the EHR's authorize endpoint (Strict would drop it), while
- * cross-site POSTs never carry it (the feedback form also checks a CSRF token). `Secure` whenever
- * the public URL is https.
+ * Whether the app's public origin is a secure context (W3C Secure Contexts §3.1: https, or
+ * loopback http, which browsers treat as potentially trustworthy and let set `Secure` cookies).
+ */
+export function isSecureOrigin(publicUrl: string): boolean {
+  const url = new URL(publicUrl);
+  return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+/**
+ * Sets an HttpOnly cookie scoped to the app's path.
+ *
+ * On a secure origin: `SameSite=None; Secure; Partitioned` (CHIPS). EHRs embed SMART apps in a
+ * frame on their own site; a `Lax` cookie is neither set nor sent in a cross-site frame, so the
+ * launch's browser binding and the session were lost there (issue 25.0). A partitioned cookie is
+ * kept per top-level site and works with third-party cookies blocked: the cookie set in the EHR's
+ * frame is sent only inside frames under that EHR, a launch in its own window gets its own
+ * partition, and no other site ever sees either. What `Lax` also did is done explicitly: the
+ * `state` stays bound to the browser that started the launch (RFC 6749 §10.12) and every POST
+ * carries the session's CSRF token.
+ *
+ * On plain http (not loopback) browsers refuse `SameSite=None`: `SameSite=Lax`, window launch only.
  */
 export function setCookie(
   reply: FastifyReply,
@@ -30,8 +47,7 @@ export function setCookie(
     `Path=${input.path}`,
     `Max-Age=${Math.max(0, Math.floor(input.maxAgeSeconds))}`,
     'HttpOnly',
-    'SameSite=Lax',
-    ...(input.secure ? ['Secure'] : []),
+    ...(input.secure ? ['SameSite=None', 'Secure', 'Partitioned'] : ['SameSite=Lax']),
   ];
   const existing = reply.getHeader('set-cookie');
   const list = Array.isArray(existing) ? existing.map(String) : existing ? [String(existing)] : [];

@@ -28,21 +28,38 @@ function shortDate(iso: string): string {
   return `${d.toISOString().slice(5, 10)} ${d.toISOString().slice(11, 16)}`;
 }
 
+/** One model's assessments over time: one line of the trend chart. */
+export interface TrendSeries {
+  /** The model, as the legend names it. */
+  label: string;
+  points: TrendPoint[];
+}
+
+/** Line styles told apart without colour (WCAG 1.4.1): solid, dashed, dotted, … */
+const SERIES_STYLES = 6;
+
 /**
- * Probability over time as an inline SVG line chart (oldest left). Inline SVG needs no script and
- * no external resource, and stays sharp at any zoom; `role="img"` + `<title>` give it a text
- * alternative (WCAG 1.1.1).
+ * Probability over time as an inline SVG line chart (oldest left), one line per model: joining
+ * assessments of different models into one line would draw jumps that are only the models
+ * disagreeing. Each line has its own stroke and dash pattern and is named in the legend. Inline SVG
+ * needs no script and no external resource, and stays sharp at any zoom; `role="img"` + an
+ * `aria-label` listing every model's points give it a text alternative (WCAG 1.1.1).
  */
-export function trendChartSvg(points: TrendPoint[], width = 560, height = 180): string {
-  const pad = { left: 44, right: 16, top: 14, bottom: 30 };
+export function trendChartSvg(series: TrendSeries[], width = 560, plotHeight = 180): string {
+  let height = plotHeight;
+  const shown = series.filter((s) => s.points.length > 0);
+  // One legend row per model: model titles are long, so rows never share a line.
+  const legendHeight = shown.length > 0 ? shown.length * 18 + 4 : 0;
+  height += legendHeight;
+  const pad = { left: 44, right: 16, top: 14 + legendHeight, bottom: 30 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
-  const sorted = [...points].sort((a, b) => a.date.localeCompare(b.date));
-  const times = sorted.map((p) => new Date(p.date).getTime());
+  const sorted = shown.map((s) => ({ ...s, points: [...s.points].sort((a, b) => a.date.localeCompare(b.date)) }));
+  const all = sorted.flatMap((s) => s.points);
+  const times = all.map((p) => new Date(p.date).getTime());
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
-  const x = (i: number) =>
-    pad.left + (sorted.length === 1 ? w / 2 : t1 === t0 ? (i / (sorted.length - 1)) * w : (((times[i] ?? t0) - t0) / (t1 - t0)) * w);
+  const x = (date: string) => pad.left + (t1 === t0 ? w / 2 : ((new Date(date).getTime() - t0) / (t1 - t0)) * w);
   const y = (p: number) => pad.top + (1 - Math.max(0, Math.min(1, p))) * h;
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map(
@@ -51,27 +68,43 @@ export function trendChartSvg(points: TrendPoint[], width = 560, height = 180): 
         `<text x="${pad.left - 6}" y="${(y(v) + 4).toFixed(1)}" class="axis" text-anchor="end">${Math.round(v * 100)}%</text>`,
     )
     .join('');
-  const path = sorted.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.probability).toFixed(1)}`).join(' ');
-  const dots = sorted
-    .map(
-      (p, i) =>
-        `<circle cx="${x(i).toFixed(1)}" cy="${y(p.probability).toFixed(1)}" r="4.5" fill="${riskColour(p.riskCode)}"><title>${escapeHtml(
-          `${shortDate(p.date)}: ${(p.probability * 100).toFixed(1)}%`,
-        )}</title></circle>`,
-    )
+  const lines = sorted
+    .map((s, i) => {
+      const style = `series-${i % SERIES_STYLES}`;
+      const path = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.date).toFixed(1)},${y(p.probability).toFixed(1)}`).join(' ');
+      const dots = s.points
+        .map(
+          (p) =>
+            `<circle cx="${x(p.date).toFixed(1)}" cy="${y(p.probability).toFixed(1)}" r="4.5" fill="${riskColour(p.riskCode)}" class="dot ${style}"><title>${escapeHtml(
+              `${s.label}, ${shortDate(p.date)}: ${(p.probability * 100).toFixed(1)}%`,
+            )}</title></circle>`,
+        )
+        .join('');
+      return `<g class="series" data-model="${escapeHtml(s.label)}"><path d="${path}" class="trend-line ${style}"/>${dots}</g>`;
+    })
     .join('');
-  const first = sorted[0];
-  const last = sorted[sorted.length - 1];
+  const legend = legendHeight
+    ? `<g class="legend">${sorted
+        .map((s, i) => {
+          const ly = 10 + i * 18;
+          const style = `series-${i % SERIES_STYLES}`;
+          const label = s.label.length > 80 ? `${s.label.slice(0, 79)}…` : s.label;
+          return `<line x1="${pad.left}" x2="${pad.left + 22}" y1="${ly}" y2="${ly}" class="trend-line ${style}"/><text x="${pad.left + 28}" y="${ly + 4}" class="legend-label">${escapeHtml(label)}</text>`;
+        })
+        .join('')}</g>`
+    : '';
+  const first = times.length ? new Date(t0).toISOString() : undefined;
+  const last = times.length ? new Date(t1).toISOString() : undefined;
   const labels =
     first && last
-      ? `<text x="${pad.left}" y="${height - 8}" class="axis">${escapeHtml(shortDate(first.date))}</text>` +
-        (sorted.length > 1
-          ? `<text x="${pad.left + w}" y="${height - 8}" class="axis" text-anchor="end">${escapeHtml(shortDate(last.date))}</text>`
-          : '')
+      ? `<text x="${pad.left}" y="${height - 8}" class="axis">${escapeHtml(shortDate(first))}</text>` +
+        (t1 !== t0 ? `<text x="${pad.left + w}" y="${height - 8}" class="axis" text-anchor="end">${escapeHtml(shortDate(last))}</text>` : '')
       : '';
-  const summary = sorted.map((p) => `${shortDate(p.date)} ${(p.probability * 100).toFixed(0)}%`).join(', ');
-  return `<svg class="chart trend" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Risk over time: ${escapeHtml(summary)}">
-<title>Risk over time</title>${grid}<path d="${path}" class="trend-line"/>${dots}${labels}</svg>`;
+  const summary = sorted
+    .map((s) => `${s.label}: ${s.points.map((p) => `${shortDate(p.date)} ${(p.probability * 100).toFixed(0)}%`).join(', ')}`)
+    .join('; ');
+  return `<svg class="chart trend" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Risk over time, one line per model. ${escapeHtml(summary)}">
+<title>Risk over time</title>${legend}${grid}${lines}${labels}</svg>`;
 }
 
 /** One bar of a contribution chart. */

@@ -8,6 +8,12 @@ export interface LaunchTokens {
   expiresIn: number;
   patient: string;
   fhirUser: string | undefined;
+  /**
+   * The RiskAssessment id a CDS card's `smart` link named in its `appContext`, when the EHR passed
+   * one on (CDS Hooks 2.0 §Link: appContext is "sent to the SMART app as part of the OAuth 2.0
+   * access token response"); only a relative `RiskAssessment/<id>` is taken.
+   */
+  appContextAssessment: string | undefined;
 }
 
 /** Reads `fhirUser` from the id_token payload; the signature is not checked because the token came straight from the token endpoint over TLS (OIDC Core §3.1.3.7, item 6). */
@@ -73,5 +79,25 @@ export async function exchangeCode(input: {
     expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300,
     patient: body.patient,
     fhirUser: typeof body.fhirUser === 'string' ? body.fhirUser : fhirUserFromIdToken(body.id_token),
+    appContextAssessment: assessmentOfAppContext(body.appContext),
   };
+}
+
+const ASSESSMENT_REFERENCE = /^RiskAssessment\/([A-Za-z0-9\-.]{1,64})$/;
+
+/**
+ * The RiskAssessment id in an `appContext` as fhir-fusion's cards write it
+ * (`{"riskAssessment":"RiskAssessment/<id>"}`, build-risk-card.ts). appContext is an opaque string
+ * chosen by whoever wrote the card, so anything else (another shape, an absolute URL) is ignored.
+ */
+export function assessmentOfAppContext(appContext: unknown): string | undefined {
+  if (typeof appContext !== 'string' || appContext.length > 2000) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(appContext);
+  } catch {
+    return undefined;
+  }
+  const reference = (parsed as { riskAssessment?: unknown } | null)?.riskAssessment;
+  return typeof reference === 'string' ? ASSESSMENT_REFERENCE.exec(reference)?.[1] : undefined;
 }

@@ -61,6 +61,11 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
     app.addHook('onRequest', async (request) => {
       await authorize(request);
     });
+    // A batch/transaction Bundle is checked again once its body is parsed, entry by entry
+    // (checkSmartAccess): at onRequest only the token can be.
+    app.addHook('preHandler', async (request) => {
+      if (request.method === 'POST' && (request.body as { resourceType?: unknown } | undefined)?.resourceType === 'Bundle') await authorize(request);
+    });
   }
 
   app.get('/metadata', async (request, reply) => {

@@ -154,12 +154,23 @@ export async function checkSmartAccess(
     return refusal(401, 'invalid_token', 'the access token is invalid or expired');
   }
   request.smartToken = claims;
-  if (!access) return { ok: true, claims };
-  const permitting = scopesPermitting(splitScopes(claims.scope), access);
-  const allowed = permitting.some(
-    (scope) => scope.context !== 'patient' || patientScopeAllows(access, claims.patient, options.patientOf),
-  );
-  if (!allowed) {
+  const permits = (required: RequiredAccess) =>
+    scopesPermitting(splitScopes(claims.scope), required).some(
+      (scope) => scope.context !== 'patient' || patientScopeAllows(required, claims.patient, options.patientOf),
+    );
+  if (!access) {
+    // A batch/transaction Bundle POSTed to the base (FHIR R4 §3.1.0.11) is checked entry by entry,
+    // as if each were its own request: otherwise a valid token of any scope would read anything
+    // through a batch. One entry not permitted refuses the whole Bundle (simpler than per-entry
+    // 403s; clients then fall back to single requests, each checked).
+    const entries = options.requiredAccess ? [] : bundleEntryAccesses(request, prefix);
+    const denied = entries.findIndex((entry) => entry === undefined || !permits(entry));
+    if (denied >= 0) {
+      return refusal(403, 'insufficient_scope', `the token's scopes do not permit Bundle.entry[${denied}].request`);
+    }
+    return { ok: true, claims };
+  }
+  if (!permits(access)) {
     return refusal(
       403,
       'insufficient_scope',
@@ -167,6 +178,21 @@ export async function checkSmartAccess(
     );
   }
   return { ok: true, claims };
+}
+
+/** The access each entry of a batch/transaction Bundle POSTed to the base needs; `[]` for any other request. */
+function bundleEntryAccesses(request: FastifyRequest, prefix: string): (RequiredAccess | undefined)[] {
+  const path = new URL(request.url, 'http://local').pathname.replace(/\/+$/, '');
+  const body = request.body as { resourceType?: unknown; type?: unknown; entry?: unknown } | undefined;
+  if (request.method.toUpperCase() !== 'POST' || path !== prefix || body?.resourceType !== 'Bundle') return [];
+  if (body.type !== 'batch' && body.type !== 'transaction') return [];
+  const entries = Array.isArray(body.entry) ? (body.entry as { request?: { method?: unknown; url?: unknown }; resource?: unknown }[]) : [];
+  return entries.map((entry) => {
+    const method = typeof entry.request?.method === 'string' ? entry.request.method : '';
+    const url = typeof entry.request?.url === 'string' ? entry.request.url.replace(/^\/+/, '') : '';
+    const access = requiredAccessForFhirRequest({ method, url: `${prefix}/${url}`, body: entry.resource } as FastifyRequest, prefix);
+    return access === 'public' ? undefined : access;
+  });
 }
 
 /**

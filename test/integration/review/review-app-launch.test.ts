@@ -68,7 +68,8 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe('/review');
     const set = [done.headers['set-cookie']].flat().join('\n');
-    expect(set).toMatch(/fusion_review_session=[^;]+; Path=\/review; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    // Loopback is a secure context: partitioned cookies, so the app also works in an EHR's frame (issue 25.0).
+    expect(set).toMatch(/fusion_review_session=[^;]+; Path=\/review; Max-Age=\d+; HttpOnly; SameSite=None; Secure; Partitioned/);
     return { ...cookies, ...cookiesFrom(done.headers['set-cookie']) };
   }
 

@@ -65,8 +65,13 @@ describe('review page building blocks', () => {
 
   it('draws the trend oldest first and signed contribution bars', () => {
     const svg = trendChartSvg([
-      { date: '2026-01-02T00:00:00Z', probability: 0.8, riskCode: 'high' },
-      { date: '2026-01-01T00:00:00Z', probability: 0.2, riskCode: 'low' },
+      {
+        label: 'Late fusion',
+        points: [
+          { date: '2026-01-02T00:00:00Z', probability: 0.8, riskCode: 'high' },
+          { date: '2026-01-01T00:00:00Z', probability: 0.2, riskCode: 'low' },
+        ],
+      },
     ]);
     const xs = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
     expect(xs).toHaveLength(2);

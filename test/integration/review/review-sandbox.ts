@@ -50,10 +50,21 @@ export const CLIENTS = { fusion: 'fhir-fusion', review: 'fhir-fusion-review', ad
  * `FHIR_AUTH=smart-backend-services` and the review app; loads `patients` synthetic patients and
  * subscribes, so fhir-fusion assesses them.
  */
-export async function startReviewSandbox(input: { databaseUrl: string; patients: number; seed: number; autoApprove?: boolean }): Promise<ReviewSandbox> {
+export async function startReviewSandbox(input: {
+  databaseUrl: string;
+  patients: number;
+  seed: number;
+  autoApprove?: boolean;
+  /** ACTIVE_MODELS (default `late-fusion@1`). */
+  models?: string;
+  /** Further fhir-fusion settings (e.g. CDS_HOOKS_CLIENTS). */
+  settings?: Record<string, string>;
+  /** Host name of fhir-fusion's PUBLIC_URL (default 127.0.0.1; `localhost` puts it on another site than the EHR). */
+  publicHost?: string;
+}): Promise<ReviewSandbox> {
   const [ehrPort = 0, fusionPort = 0] = await freePorts(2);
   const fhirBaseUrl = `http://127.0.0.1:${ehrPort}/fhir`;
-  const fusionUrl = `http://127.0.0.1:${fusionPort}`;
+  const fusionUrl = `http://${input.publicHost ?? '127.0.0.1'}:${fusionPort}`;
   const keyDir = await mkdtemp(join(tmpdir(), 'review-keys-'));
   const previousPem = await ecKeyPem();
   const currentPem = await ecKeyPem();
@@ -85,7 +96,7 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
         clientId: CLIENTS.review,
         type: 'public',
         redirectUris: [`${fusionUrl}/review/callback`],
-        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r', 'user/DiagnosticReport.r'],
+        scopes: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs', 'patient/Provenance.c', 'patient/Device.r', 'patient/DocumentReference.r', 'user/DiagnosticReport.r', 'user/Practitioner.r'],
       },
     ],
     users: [{ id: 'dr-review-login', fhirUser: `Practitioner/${practitionerId}` }],
@@ -142,6 +153,7 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
     testConfig({
       DATABASE_URL: input.databaseUrl,
       PORT: String(fusionPort),
+      PUBLIC_URL: fusionUrl,
       FHIR_BASE_URL: fhirBaseUrl,
       DICOMWEB_BASE_URL: dicomwebBaseUrl,
       FHIR_AUTH: 'smart-backend-services',
@@ -152,7 +164,8 @@ export async function startReviewSandbox(input: { databaseUrl: string; patients:
       SMART_APP_CLIENT_ID: CLIENTS.review,
       SMART_APP_ISSUERS: fhirBaseUrl,
       // One multimodal model keeps start-up short; the page shows what any fusion model wrote.
-      ACTIVE_MODELS: 'late-fusion@1',
+      ACTIVE_MODELS: input.models ?? 'late-fusion@1',
+      ...input.settings,
     }),
   );
   await syncSubscriptions({ client: admin, pool: server.runtime.pool, publicUrl: server.url });

@@ -38,7 +38,7 @@ describe('buildRiskCard', () => {
     const [latest] = selectLatestAssessments([assessment()], 'pat-1');
     const card = buildRiskCard(latest!, context());
     expect(card.indicator).toBe('critical');
-    expect(card.summary).toBe('High risk of Acute heart failure (61%) — fhir-fusion: Tabular logistic regression (reference) v1');
+    expect(card.summary).toBe('High risk of acute heart failure (61%)');
     expect(card.detail).toContain('- **Acute heart failure**: high risk (61%)');
     expect(card.detail).toContain('- **Pneumonia**: low risk (12%)');
     expect(card.detail).toContain('- Labs and vital signs: +0.410');
@@ -71,7 +71,7 @@ describe('buildRiskCard', () => {
     });
     const card = buildRiskCard(selectLatestAssessments([low], 'pat-1')[0]!, context());
     expect(card.indicator).toBe('info');
-    expect(card.summary).toMatch(/^Low risk of Pneumonia \(10%\)/);
+    expect(card.summary).toBe('Low risk of pneumonia (10%)');
   });
 
   it('gives an info card without risk values when the assessment is older than the maximum age', () => {
@@ -86,8 +86,9 @@ describe('buildRiskCard', () => {
   it('keeps summaries under 140 characters', () => {
     expect([...clampSummary('x'.repeat(300))].length).toBe(SUMMARY_MAX);
     expect(clampSummary('short')).toBe('short');
-    const long = assessment();
-    const card = buildRiskCard(selectLatestAssessments([long], 'pat-1')[0]!, context({ model: () => ({ label: 'L'.repeat(200) }) }));
+    const base = assessment();
+    const long = { ...base, prediction: (base.prediction ?? []).map((p) => ({ ...p, outcome: { text: `Outcome ${'l'.repeat(200)}` } })) };
+    const card = buildRiskCard(selectLatestAssessments([long], 'pat-1')[0]!, context());
     expect([...card.summary].length).toBeLessThan(140);
     expect(card.summary.endsWith('…')).toBe(true);
   });
@@ -105,13 +106,13 @@ describe('selectLatestAssessments and answerHook', () => {
     expect(selectLatestAssessments([newer], 'pat-1', ['late-fusion'])).toEqual([]);
   });
 
-  it('answers one card per model, most severe first, and the rows to record', () => {
+  it('answers the card and the rows to record', () => {
     const { response, issued } = answerHook({
       serviceId: 'fhir-fusion-patient-view',
       request: { hook: 'patient-view', hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea', context: { patientId: 'pat-1' }, prefetch: {} },
       data: { assessments: [assessment()], source: 'prefetch' },
       clientIss: 'https://ehr.example.org',
-      models: [],
+      policy: { models: [], served: ['tabular-risk'], minRisk: 'moderate' },
       card: context(),
     });
     expect(response.cards).toHaveLength(1);

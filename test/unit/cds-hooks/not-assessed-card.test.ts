@@ -35,7 +35,7 @@ describe('CDS card for outcomes not assessed (issue #17)', () => {
     const [latest] = selectLatestAssessments([ra], 'pat-1');
     const card = buildRiskCard(latest!, context);
     expect(card.indicator).toBe('info');
-    expect(card.summary).toBe('Cannot assess: too little information: needs at least 4 of heart_rate, sodium — fhir-fusion: Tabular logistic regression (reference) v1');
+    expect(card.summary).toBe('Cannot assess: too little information: needs at least 4 of heart_rate, sodium');
     expect(card.detail).toContain('- **Atrial fibrillation**: cannot assess: too little information');
     expect(card.detail).not.toMatch(/low risk|negligible/i);
     expect(card.overrideReasons).toBeUndefined();
@@ -52,7 +52,7 @@ describe('CDS card for outcomes not assessed (issue #17)', () => {
       notAssessed: [{ outcomeIndex: 2, reason: 'required-input-missing', detail: 'Atrial fibrillation needs at least 2 of nt_probnp, creatinine' }],
     });
     const card = buildRiskCard(selectLatestAssessments([ra], 'pat-1')[0]!, context);
-    expect(card.summary).toMatch(/^Moderate risk of Pneumonia/);
+    expect(card.summary).toMatch(/^Moderate risk of pneumonia/);
     expect(card.detail).toContain('- **Atrial fibrillation**: cannot assess: Atrial fibrillation needs at least 2 of nt\\_probnp, creatinine');
     expect(card.detail).not.toContain('Atrial fibrillation**: low');
   });

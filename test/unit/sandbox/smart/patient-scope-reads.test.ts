@@ -25,4 +25,41 @@ describe('patient/ scopes on reads by id (SMART App Launch 2 patient-specific sc
     expect((await decide('/fhir/DiagnosticReport/unknown', 'patient/DiagnosticReport.rs')).ok).toBe(true);
     expect((await decide('/fhir/DiagnosticReport/theirs', 'patient/DiagnosticReport.rs user/DiagnosticReport.rs')).ok).toBe(true);
   });
+
+  it('checks every entry of a batch Bundle POSTed to the base as its own request', async () => {
+    const batch = (...urls: string[]) =>
+      ({
+        method: 'POST',
+        url: '/fhir',
+        headers: { authorization: 'Bearer t0k3n' },
+        body: {
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+        },
+      }) as unknown as FastifyRequest;
+    const decide = (req: FastifyRequest, scope: string) =>
+      checkSmartAccess(req, {
+        fhirPrefix: '/fhir',
+        verifyAccessToken: async () => claims(scope, 'p1'),
+        patientOf,
+      });
+    expect(
+      (
+        await decide(
+          batch('DiagnosticReport/mine', 'Patient/p1'),
+          'patient/DiagnosticReport.rs patient/Patient.r',
+        )
+      ).ok,
+    ).toBe(true);
+    const refused = await decide(
+      batch('DiagnosticReport/mine', 'DiagnosticReport/theirs'),
+      'patient/DiagnosticReport.rs',
+    );
+    expect(refused).toMatchObject({ ok: false, status: 403, error: 'insufficient_scope' });
+    expect(await decide(batch('Observation/o1'), 'patient/DiagnosticReport.rs')).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+  });
 });
