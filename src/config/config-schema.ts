@@ -381,6 +381,23 @@ const SETTINGS = {
       derive: () => Math.min(2, availableParallelism()),
     },
   }),
+  TENSOR_CACHE_MAX_BYTES: setting({
+    type: 'integer',
+    description:
+      'Memory for preprocessed image/ECG tensors, so an unchanged input is not decoded again (keyed by content and preprocessing settings). 0 disables the cache.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0 }),
+    default: { kind: 'value', value: 128 * 1024 * 1024 },
+  }),
+  TENSOR_CACHE_MAX_ENTRIES: setting({
+    type: 'integer',
+    description: 'Most preprocessed image/ECG tensors kept in memory. 0 disables the cache.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0 }),
+    default: { kind: 'value', value: 2048 },
+  }),
   BATCH_MAX_SIZE: setting({
     type: 'integer',
     description: 'Largest micro-batch of patients sent to one session.run.',

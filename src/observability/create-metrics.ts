@@ -42,6 +42,8 @@ export interface Metrics {
   inputRefusals: Counter<'modality' | 'reason'>;
   /** Outcomes written as "not assessed" instead of a probability (issue #17), by reason. */
   outcomesNotAssessed: Counter<'reason'>;
+  /** Preprocessed-tensor cache lookups (issue #26), by modality and result (hit, miss). */
+  tensorCacheLookups: Counter<'modality' | 'result'>;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -91,5 +93,6 @@ export function createMetrics(): Metrics {
     libraryMessages: counter('fhir_fusion_library_messages_total', 'Messages DICOM libraries tried to print, routed away from stderr, by library and level.', ['library', 'level']),
     inputRefusals: counter('fhir_fusion_input_refusals_total', 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.', ['modality', 'reason']),
     outcomesNotAssessed: counter('fhir_fusion_outcomes_not_assessed_total', 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.', ['reason']),
+    tensorCacheLookups: counter('fhir_fusion_tensor_cache_lookups_total', 'Preprocessed image/ECG tensor cache lookups, by modality and result (hit: no decode).', ['modality', 'result']),
   };
 }

@@ -14,6 +14,7 @@ import { loadCompressedFrameDecoder } from '../preprocess/imaging/compressed-fra
 import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
 import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
+import { createTensorCache } from '../preprocess/tensor-cache.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
@@ -85,6 +86,15 @@ export function createPipelineStages(options: {
     options.logger?.debug({ library: m.library, libraryLogger: m.logger, level: m.level }, 'decoder library message suppressed');
   };
   const vocabularies = new Map<string, PreprocessOptions['vocabulary']>();
+  // One per pipeline: the same image or ECG seen again (another model, a re-run) is not decoded again.
+  const tensorCache =
+    config.TENSOR_CACHE_MAX_BYTES > 0 && config.TENSOR_CACHE_MAX_ENTRIES > 0
+      ? createTensorCache({
+          maxBytes: config.TENSOR_CACHE_MAX_BYTES,
+          maxEntries: config.TENSOR_CACHE_MAX_ENTRIES,
+          onLookup: (modality, hit) => options.metrics.tensorCacheLookups.inc({ modality, result: hit ? 'hit' : 'miss' }),
+        })
+      : undefined;
   const preprocessOptions = async (model: ServedModel): Promise<PreprocessOptions> => {
     codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
     const key = `${model.manifest.name}@${model.manifest.version}`;
@@ -93,7 +103,7 @@ export function createPipelineStages(options: {
       const loaded = loadVocabulary(model.dir, text);
       vocabularies.set(key, loaded.ok ? loaded.value : undefined);
     }
-    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage };
+    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage, ...(tensorCache ? { tensorCache } : {}) };
   };
   return {
     async assemble(patientId, asOf) {

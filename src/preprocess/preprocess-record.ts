@@ -22,6 +22,7 @@ import { extractReportText, type FetchedAttachmentLookup } from './text/extract-
 import { selectReports } from './text/report-selection.js';
 import { tokenizeReport, type TextSpec } from './text/tokenize-report.js';
 import { parseVocabulary, type Vocabulary } from './text/vocabulary.js';
+import { tensorCacheKey, type TensorCache } from './tensor-cache.js';
 
 /** One input tensor for ONNX Runtime (batch axis of 1 included). */
 export interface InputTensor {
@@ -66,6 +67,11 @@ export interface PreprocessOptions {
   maxImagePixels?: number;
   /** Receives what DICOM libraries would have printed (counted and logged at debug by the caller; never the console). */
   onLibraryMessage?: LibraryMessageSink;
+  /**
+   * Preprocessed image and ECG tensors already computed for the same input content and settings
+   * (issue #26); absent: every input is decoded. A hit yields the same arrays a decode would.
+   */
+  tensorCache?: TensorCache;
 }
 
 /** Reads and parses the tokenizer vocabulary of a model version folder. */
@@ -146,6 +152,28 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     } else missing.push({ modality, reason: result.reason, detail: result.detail });
   };
 
+  /**
+   * Image and ECG tensors through the optional cache: only successful results are kept (a refusal
+   * is recomputed, so its reason and detail are always this call's), and the out-of-distribution
+   * check above still runs on every hit.
+   */
+  const cached = (
+    modality: ModalityName,
+    settings: unknown,
+    content: Uint8Array | string,
+    sources: VersionedReference[],
+    build: () => PreprocessResult<ModalityOutput['arrays']>,
+  ): PreprocessResult<ModalityOutput> => {
+    const cache = options.tensorCache;
+    const key = cache ? tensorCacheKey(modality, settings, content) : '';
+    const hit = cache?.get(key, modality);
+    if (hit) return ok({ arrays: hit, sources });
+    const built = build();
+    if (!built.ok) return built;
+    cache?.set(key, built.value);
+    return ok({ arrays: built.value, sources });
+  };
+
   run('tabular', () => {
     const src = record.modalities.tabular;
     if (!p.tabular || src.status !== 'present') return fail('unsupported-format', 'manifest has no tabular preprocessing');
@@ -194,28 +222,37 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
   run('image', () => {
     const src = record.modalities.image;
     if (!p.image || src.status !== 'present') return fail('unsupported-format', 'manifest has no image preprocessing');
-    const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels: options.maxImagePixels ?? 50_000_000, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
-    if (!decoded.ok) return decoded;
-    // A lateral or C-spine film fed to a PA/AP chest model is a wrong input, not a degraded one.
-    const contract = checkImageContract(decoded.value, p.image);
-    if (!contract.ok) return contract;
-    return ok({ arrays: { image: toModelImage(decoded.value, p.image).data }, sources: src.sources });
+    const maxPixels = options.maxImagePixels ?? 50_000_000;
+    const spec = p.image;
+    return cached('image', { spec, maxPixels }, src.data.instance.bytes, src.sources, () => {
+      const decoded = decodeDicomImage(src.data.instance.bytes, { maxPixels, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
+      if (!decoded.ok) return decoded;
+      // A lateral or C-spine film fed to a PA/AP chest model is a wrong input, not a degraded one.
+      const contract = checkImageContract(decoded.value, spec);
+      if (!contract.ok) return contract;
+      return ok({ image: toModelImage(decoded.value, spec).data });
+    });
   });
 
   run('ecg', () => {
     const src = record.modalities.ecg;
     if (!p.ecg || src.status !== 'present') return fail('unsupported-format', 'manifest has no ECG preprocessing');
-    const leads = ecgLeadsFromSource(src.data, { convertUnit, ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
-    if (!leads.ok) return leads;
-    if (p.ecg.inputContract) {
-      const contract = checkEcgContract(leads.value, p.ecg.inputContract);
-      if (!contract.ok) return contract;
-    }
-    const model = toModelEcg(leads.value, p.ecg);
-    if (!model.ok) return model;
-    const arrays: ModalityOutput['arrays'] = { 'ecg-waveform': model.value.data };
-    if (manifest.inputs.some((i) => i.role === 'ecg-image')) arrays['ecg-image'] = renderEcgImage(model.value, p.ecg.imageSize ?? [256, 512]);
-    return ok({ arrays, sources: src.sources });
+    const spec = p.ecg;
+    const withImage = manifest.inputs.some((i) => i.role === 'ecg-image');
+    const content = 'resourceType' in src.data ? JSON.stringify(src.data) : src.data.bytes;
+    return cached('ecg', { spec, withImage }, content, src.sources, () => {
+      const leads = ecgLeadsFromSource(src.data, { convertUnit, ...(options.onLibraryMessage ? { onLibraryMessage: options.onLibraryMessage } : {}) });
+      if (!leads.ok) return leads;
+      if (spec.inputContract) {
+        const contract = checkEcgContract(leads.value, spec.inputContract);
+        if (!contract.ok) return contract;
+      }
+      const model = toModelEcg(leads.value, spec);
+      if (!model.ok) return model;
+      const arrays: ModalityOutput['arrays'] = { 'ecg-waveform': model.value.data };
+      if (withImage) arrays['ecg-image'] = renderEcgImage(model.value, spec.imageSize ?? [256, 512]);
+      return ok(arrays);
+    });
   });
 
   const dims = expectedDims(manifest);
