@@ -1,5 +1,5 @@
 import type { VersionedReference } from './patient-record.js';
-import type { MissingModality, } from './patient-record.js';
+import type { MissingModality } from './patient-record.js';
 import type { ModalityName, QualitativeThreshold } from './manifest-types.js';
 
 /** One outcome's prediction. */
@@ -11,10 +11,14 @@ export interface OutcomePrediction {
   qualitativeRisk: QualitativeThreshold['code'];
 }
 
-/** Per-modality contribution: probability with everything minus probability with that modality masked out. */
+/**
+ * Per-modality contribution: the exact Shapley value of the modality over the 2^n coalitions of the
+ * patient's present modalities (baseline: every modality masked, the model's missing-modality
+ * input), so the contributions of one outcome sum to p(everything) − p(no modality).
+ */
 export interface ModalityContribution {
   modality: ModalityName;
-  /** Per outcome, aligned with `predictions`. */
+  /** Per outcome, aligned with `predictions`: the Shapley value in calibrated probability units. */
   delta: number[];
 }
 

@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateOutOfDistribution } from './evaluate-ood.js';
-import { evaluateReferenceModels } from './evaluate-reference-models.js';
+import { evaluateReferenceModels, findModelFolders } from './evaluate-reference-models.js';
 import { evaluateRetrieval, publishRetrievalReport } from './evaluate-retrieval.js';
 import { openOnnxRunner } from './onnx-runner.js';
+import { renderStatisticsSection } from './statistics-card-section.js';
 
 /**
  * `fhir-fusion models evaluate [--models DIR] [--data DIR] [--only NAME ...]`: evaluate the
@@ -54,6 +55,14 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
       .map(([code, m]) => `${code} ${m.auroc?.toFixed(3) ?? '—'}`)
       .join(', ');
     process.stdout.write(`${name}: AUROC ${auroc}\n`);
+  }
+  // Issue 19: the same statistics tables the cards carry, per model.
+  const manifests = Object.fromEntries(findModelFolders(resolve(cwd, values.models)).map((m) => [m.name, m.manifest]));
+  for (const [name, report] of Object.entries(reports)) {
+    const manifest = manifests[name];
+    if (report.statistics && manifest) {
+      process.stdout.write(`\n## ${name}\n${renderStatisticsSection(manifest, report.statistics).join('\n')}\n`);
+    }
   }
   // Issue #17: out-of-distribution detectors, calibrated and measured on the same export.
   await evaluateOutOfDistribution({

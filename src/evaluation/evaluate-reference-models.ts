@@ -9,6 +9,7 @@ import { renderMetricsSection, replaceMetricsSection, type ModelMetricsReport } 
 import { modelModalities } from './model-feeds.js';
 import { outcomeMetrics, selectPositions, subgroupPositions } from './outcome-metrics.js';
 import { calibrationPlotPng, rocPlotPng } from './plot-png.js';
+import { fusionVersusBestSingle, modelStatistics } from './model-statistics.js';
 import type { ModelRunner } from './score-model.js';
 import { scoreModel } from './score-model.js';
 
@@ -115,6 +116,7 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
   // modality is present, else their mean probability (what a deployment of that model alone
   // could say about a patient without the modality: nothing patient-specific).
   const fullScores: Record<string, Float32Array> = {};
+  const allPresentScores: Record<string, Float32Array> = {};
 
   const evaluateOne = async (model: ModelFolder): Promise<ModelMetricsReport> => {
     const { manifest } = model;
@@ -125,7 +127,8 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       const k = manifest.outcomes.length;
       const probabilities = await scoreModel(runner, manifest, dataset, rows);
       const subgroups: Record<string, ReturnType<typeof outcomeMetrics>> = {};
-      for (const [group, positions] of Object.entries(subgroupPositions(dataset, rows))) {
+      const groupPositions = subgroupPositions(dataset, rows);
+      for (const [group, positions] of Object.entries(groupPositions)) {
         const subset = selectPositions(rows, probabilities, k, positions);
         subgroups[group] = outcomeMetrics(manifest, dataset, subset.rows, subset.probabilities);
       }
@@ -142,6 +145,7 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       }
       const allPresent = await scoreModel(runner, manifest, dataset, allPresentRows);
       const allModalitiesPresent = outcomeMetrics(manifest, dataset, allPresentRows, allPresent);
+      allPresentScores[model.name] = allPresent;
       allPresentAuroc[model.name] = Object.fromEntries(Object.entries(allModalitiesPresent).map(([code, m]) => [code, m.auroc]));
       const report: ModelMetricsReport = {
         dataset: { description, split: 'test', patients: dataset.size },
@@ -150,6 +154,7 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
         subgroups,
         allModalitiesPresent,
         plots: { roc: 'roc.png', calibration: 'calibration.png' },
+        statistics: modelStatistics(model.name, manifest, dataset, rows, probabilities, groupPositions),
       };
       if (isFusionModel(manifest)) {
         report.modalityRemoved = {};
@@ -208,6 +213,20 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
         fusionBeatsBestSingleModality: beats,
         wholePopulation: { patients: population.length, aurocByModel: fullAuroc, ...full },
       };
+      if (report.statistics) {
+        const singleScores = Object.fromEntries(
+          singles.map((s) => [s.name, { manifest: s.manifest, probabilities: allPresentScores[s.name] ?? new Float32Array(0) }]),
+        );
+        report.statistics.fusionVersusBestSingle = fusionVersusBestSingle(
+          model.name,
+          model.manifest,
+          dataset,
+          allPresentRows,
+          allPresentScores[model.name] ?? new Float32Array(0),
+          singleScores,
+          best,
+        );
+      }
     }
     const cardPath = join(model.folder, 'card.md');
     writeFileSync(cardPath, replaceMetricsSection(readFileSync(cardPath, 'utf8'), renderMetricsSection(model.manifest, report)));

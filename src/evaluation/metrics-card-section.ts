@@ -1,5 +1,7 @@
 import type { ModelManifest } from '../contracts/manifest-types.js';
+import type { ModelStatistics } from './model-statistics.js';
 import type { MetricsByOutcome } from './outcome-metrics.js';
+import { renderStatisticsSection } from './statistics-card-section.js';
 
 /** Markers around the generated performance section of `card.md` (written by models/training/cards.py). */
 export const METRICS_START = '<!-- metrics:start -->';
@@ -34,6 +36,8 @@ export interface ModelMetricsReport {
     };
   };
   plots: { roc: string; calibration: string };
+  /** Issue 19: bootstrap intervals, rates at the risk bands, subgroup calibration, paired fusion test. */
+  statistics?: ModelStatistics;
 }
 
 function fmt(x: number | null | undefined): string {
@@ -107,6 +111,7 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
       );
     }
   }
+  if (report.statistics) lines.push(...renderStatisticsSection(manifest, report.statistics));
   lines.push(
     '',
     `Plots: ROC curves \`${report.plots.roc}\` and reliability diagrams \`${report.plots.calibration}\` (axes 0–1; dashed diagonal = chance / perfect calibration; colours: ${manifest.outcomes

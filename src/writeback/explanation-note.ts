@@ -20,7 +20,8 @@ function points(delta: number): string {
  * extensions nor the narrative still shows "Main drivers: …; not used: …; missing: …; not
  * assessed: …". Only what the RiskAssessment already carries in coded form: outcome and feature
  * names, modality names, missing reasons, unused codes and probability changes in percentage
- * points — no identifiers and no input values.
+ * points — no identifiers and no input values. Modality figures are the modality's exact Shapley
+ * value (its share of p(all) − p(no modality)); feature figures are single-feature masking deltas.
  */
 export function explanationNote(result: AssessmentResult, manifest: ModelManifest): string {
   const parts: string[] = [];

@@ -5,9 +5,21 @@ import type {
   OutcomePrediction,
 } from '../../contracts/assessment-result.js';
 import { calibrateProbability, riskBand } from '../manifest/calibration.js';
-import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorSpec } from '../../contracts/manifest-types.js';
+import {
+  MODALITY_ORDER,
+  type ModalityName,
+  type ModelManifest,
+  type TensorSpec,
+} from '../../contracts/manifest-types.js';
 import type { RequestTensors } from './request-tensors.js';
-import { elementCount, readNumber, writeNumber, zeroRange, type TensorArray } from '../manifest/tensor-data.js';
+import {
+  elementCount,
+  readNumber,
+  writeNumber,
+  zeroRange,
+  type TensorArray,
+} from '../manifest/tensor-data.js';
+import { shapleyValues } from './shapley.js';
 
 /** What the caller knows about the patient beyond the tensors. */
 export interface InferenceMeta {
@@ -21,9 +33,13 @@ export interface InferenceMeta {
   tabularFeatures?: Array<{ name: string; value: number | null }>;
 }
 
-/** One row of the batch a request contributes. */
+/**
+ * One row of the batch a request contributes: the patient as-is, the patient with a set of its
+ * modalities masked (a Shapley coalition: every present modality not in `masked` is kept), or the
+ * patient with one tabular feature masked.
+ */
 export type Variant =
-  { kind: 'full' } | { kind: 'modality'; modality: ModalityName } | { kind: 'feature'; index: number };
+  { kind: 'full' } | { kind: 'coalition'; masked: ModalityName[] } | { kind: 'feature'; index: number };
 
 /** A request expanded into its batch rows: the patient as-is, then one masked copy per explanation. */
 export interface ExplainedRequest {
@@ -41,11 +57,25 @@ const MODALITY_ROLES: Record<ModalityName, ReadonlyArray<TensorSpec['role']>> = 
 };
 
 /**
- * Plans the rows for one request. With `explain`, appends, for each modality that is present and
- * that the model consumes, a copy with that modality masked out (its `modality-mask` entry 0 and
- * its tensors zeroed; models without a modality-mask just see zeros), and for tabular, one copy per
- * present feature with that feature's value and mask zeroed. All rows go in the same batched run,
- * so explanations cost one `session.run`, not one per variant.
+ * The modalities that are Shapley players for this patient: present and consumed by the model, in
+ * `MODALITY_ORDER`. Missing modalities are masked in every row, so they are part of the baseline.
+ */
+function players(manifest: ModelManifest, meta: InferenceMeta): ModalityName[] {
+  return MODALITY_ORDER.filter(
+    (modality) =>
+      meta.presence[modality] === true &&
+      manifest.inputs.some((i) => MODALITY_ROLES[modality].includes(i.role)),
+  );
+}
+
+/**
+ * Plans the rows for one request. With `explain`, appends one copy per proper coalition of the
+ * patient's present, consumed modalities (2^n − 1 rows for n such modalities, up to 15; row 0 is the
+ * full coalition) with the modalities outside the coalition masked out — their `modality-mask` entry
+ * 0 and their tensors zeroed, exactly how a missing modality reaches the model, so models without a
+ * modality-mask just see zeros. The empty coalition (every modality masked) is the Shapley baseline.
+ * For tabular, one copy per present feature with that feature's value and mask zeroed. All rows go
+ * in the same batched run, so explanations cost one `session.run`, not one per variant.
  */
 export function explainRows(
   manifest: ModelManifest,
@@ -58,9 +88,12 @@ export function explainRows(
   const mask = manifest.inputs.find((i) => i.role === 'tabular-mask');
   const modalityMask = manifest.inputs.find((i) => i.role === 'modality-mask');
   if (explain) {
-    for (const modality of MODALITY_ORDER) {
-      const consumed = manifest.inputs.some((i) => MODALITY_ROLES[modality].includes(i.role));
-      if (consumed && meta.presence[modality] === true) variants.push({ kind: 'modality', modality });
+    const present = players(manifest, meta);
+    const full = (1 << present.length) - 1;
+    // Kept-set bitmasks from "all but one" down to the empty baseline; row order is fixed so a
+    // batched and an unbatched run see the same rows.
+    for (let kept = full - 1; kept >= 0; kept -= 1) {
+      variants.push({ kind: 'coalition', masked: present.filter((_, k) => !(kept & (1 << k))) });
     }
     const features = manifest.preprocessing.tabular?.features ?? [];
     if (meta.presence.tabular === true && values) {
@@ -87,14 +120,19 @@ export function explainRows(
           const size = rowSizes.get(input.name) ?? 0;
           if (!source || !target) continue;
           (target as Float32Array).set(source as Float32Array, row * size);
-          if (variant.kind === 'modality' && MODALITY_ROLES[variant.modality].includes(input.role)) {
+          if (
+            variant.kind === 'coalition' &&
+            variant.masked.some((modality) => MODALITY_ROLES[modality].includes(input.role))
+          ) {
             zeroRange(target, row * size, (row + 1) * size);
           }
         }
-        if (variant.kind === 'modality' && modalityMask) {
+        if (variant.kind === 'coalition' && modalityMask) {
           const target = feeds[modalityMask.name];
-          if (target)
-            writeNumber(target, row * MODALITY_ORDER.length + MODALITY_ORDER.indexOf(variant.modality), 0);
+          for (const modality of variant.masked) {
+            if (target)
+              writeNumber(target, row * MODALITY_ORDER.length + MODALITY_ORDER.indexOf(modality), 0);
+          }
         }
         if (variant.kind === 'feature') {
           for (const input of [values, mask]) {
@@ -111,8 +149,10 @@ export function explainRows(
 /**
  * Turns a request's rows of raw probabilities (`[rows, outcomeCount]`, row 0 = the patient as-is)
  * into calibrated predictions with risk bands, per-modality contributions and the top-k tabular
- * features by largest absolute change. Deltas are on calibrated probabilities, the scale the
- * clinician sees: delta = p(everything) - p(masked).
+ * features by largest absolute change. Everything is on calibrated probabilities, the scale the
+ * clinician sees. Modality contributions are exact Shapley values over the coalition rows, so per
+ * outcome they sum to p(every present modality) − p(every modality masked); feature deltas are
+ * single-feature occlusion: p(everything) − p(that feature masked).
  */
 export function interpretRows(
   manifest: ModelManifest,
@@ -137,14 +177,23 @@ export function interpretRows(
   const featureContributions: FeatureContribution[] = [];
   const features = manifest.preprocessing.tabular?.features ?? [];
   const values = manifest.inputs.find((i) => i.role === 'tabular-values');
+  const coalitionRows = new Map<string, number[]>([['', full]]);
   variants.forEach((variant, row) => {
-    if (variant.kind === 'full') return;
+    if (variant.kind === 'coalition') coalitionRows.set(variant.masked.join(','), calibrated(row));
+  });
+  const present = players(manifest, meta);
+  if (coalitionRows.size === 2 ** present.length && present.length > 0) {
+    const valueOf = (kept: number, outcome: number): number =>
+      coalitionRows.get(present.filter((_, k) => !(kept & (1 << k))).join(','))?.[outcome] ?? 0;
+    const perOutcome = full.map((_, o) => shapleyValues(present.length, (kept) => valueOf(kept, o)));
+    present.forEach((modality, k) =>
+      modalityContributions.push({ modality, delta: perOutcome.map((phi) => phi[k] ?? 0) }),
+    );
+  }
+  variants.forEach((variant, row) => {
+    if (variant.kind !== 'feature') return;
     const masked = calibrated(row);
     const delta = full.map((p, i) => p - (masked[i] ?? 0));
-    if (variant.kind === 'modality') {
-      modalityContributions.push({ modality: variant.modality, delta });
-      return;
-    }
     const spec = features[variant.index];
     if (!spec) return;
     const given = meta.tabularFeatures?.[variant.index]?.value;

@@ -131,7 +131,7 @@ describe('inference engine', () => {
     }
   });
 
-  it('explains: masking the image, which carries signal, changes the probability by exactly the masked run', async () => {
+  it('explains: the image, which carries signal, gets its exact Shapley value from the masked runs', async () => {
     const e = engine();
     try {
       const tensors = fusionPatient(3);
@@ -139,13 +139,28 @@ describe('inference engine', () => {
       const image = result.modalityContributions.find((c) => c.modality === 'image');
       expect(image).toBeDefined();
       expect(Math.max(...image!.delta.map(Math.abs))).toBeGreaterThan(1e-3);
-      // The masked variant is the patient with image zeroed and modality_mask[image] = 0.
-      const masked = fusionPatient(3);
-      (masked.image!.data as Float32Array).fill(0);
-      masked.modality_mask!.data[2] = 0;
+      // Coalitions: a modality masked is the patient with its tensors zeroed and modality_mask entry 0.
+      const masking = (tabular: boolean, img: boolean): Record<string, TensorData> => {
+        const t = fusionPatient(3);
+        if (tabular) {
+          (t.tabular_values!.data as Float32Array).fill(0);
+          (t.tabular_mask!.data as Float32Array).fill(0);
+          t.modality_mask!.data[0] = 0;
+        }
+        if (img) {
+          (t.image!.data as Float32Array).fill(0);
+          t.modality_mask!.data[2] = 0;
+        }
+        return t;
+      };
       const full = await singleRun(tensors);
-      const without = await singleRun(masked);
-      image!.delta.forEach((d, k) => expect(Math.abs(d - (full[k]! - without[k]!))).toBeLessThan(1e-6));
+      const noImage = await singleRun(masking(false, true));
+      const noTabular = await singleRun(masking(true, false));
+      const none = await singleRun(masking(true, true));
+      // Two players: φ_image = ½(v(image) − v(∅)) + ½(v(all) − v(tabular)).
+      image!.delta.forEach((d, k) =>
+        expect(Math.abs(d - (0.5 * (noTabular[k]! - none[k]!) + 0.5 * (full[k]! - noImage[k]!)))).toBeLessThan(1e-6),
+      );
       expect(result.featureContributions.length).toBeGreaterThan(0);
       expect(result.featureContributions.length).toBeLessThanOrEqual(5);
       expect(result.predictions.map((p) => p.qualitativeRisk)).toEqual(

@@ -142,4 +142,33 @@ describe('evaluateReferenceModels', () => {
     expect(Object.keys(manifest.files).sort()).toEqual(['calibration.png', 'card.md', 'model.onnx', 'roc.png']);
     expect(manifest.files['card.md']).toBe(createHash('sha256').update(readFileSync(join(folder, 'card.md'))).digest('hex'));
   });
+
+  it('adds bootstrap intervals, subgroup calibration and a paired fusion-minus-best-single test (issue 19)', () => {
+    const stats = reports['late-fusion']?.statistics;
+    const auroc = stats?.overall['233604007']?.auroc;
+    expect(auroc?.value).toBe(reports['late-fusion']?.overall['233604007']?.auroc);
+    expect(auroc?.lower).toBeLessThanOrEqual(auroc?.value ?? 0);
+    expect(auroc?.upper).toBeGreaterThanOrEqual(auroc?.value ?? 1);
+    expect(auroc!.upper! - auroc!.lower!).toBeGreaterThan(0);
+    expect(Object.keys(stats?.subgroupEce ?? {})).toHaveLength(6);
+    expect(stats?.subgroupEce['sex:female']?.byOutcome['233604007']?.value).toBe(
+      reports['late-fusion']?.subgroups['sex:female']?.['233604007']?.ece,
+    );
+    const difference = stats?.fusionVersusBestSingle?.byOutcome['233604007'];
+    expect(difference?.bestSingleModality).toBe('tabular-only');
+    expect(difference?.difference.lower).toBeGreaterThan(0);
+    expect(difference?.fusionBetter).toBe(true);
+    expect(reports['tabular-only']?.statistics?.fusionVersusBestSingle).toBeUndefined();
+    const card = readFileSync(join(root, 'models', 'late-fusion', '1', 'card.md'), 'utf8');
+    expect(card).toContain('**Uncertainty: 95 % bootstrap intervals**');
+    expect(card).toContain('**Calibration by subgroup**');
+    expect(card).toMatch(/\| Pneumonia \| tabular-only \| [0-9.]+ \| [0-9.]+ \| \+[0-9.]+ \[\+[0-9.]+, \+[0-9.]+\] \| .* \| yes \|/);
+  });
+
+  it('reproduces the cards byte for byte on a second run (seeded bootstrap)', async () => {
+    const card = (name: string): string => readFileSync(join(root, 'models', name, '1', 'card.md'), 'utf8');
+    const before = [card('late-fusion'), card('tabular-only')];
+    await evaluateReferenceModels({ modelsDir: join(root, 'models'), datasetDir: join(root, 'data'), openRunner: runnerFor });
+    expect([card('late-fusion'), card('tabular-only')]).toEqual(before);
+  });
 });

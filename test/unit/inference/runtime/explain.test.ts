@@ -29,7 +29,7 @@ function feedsFor(rows: number) {
 }
 
 describe('explainRows', () => {
-  it('plans the patient, one row per present consumed modality and one per present feature', () => {
+  it('plans the patient, one row per proper coalition of present consumed modalities and one per present feature', () => {
     const plan = explainRows(
       fusion,
       request([1, 0, 1, 1]),
@@ -39,8 +39,9 @@ describe('explainRows', () => {
     // text is "present" but this model has no text input, so no row for it; feature 1 is masked out.
     expect(plan.variants).toEqual([
       { kind: 'full' },
-      { kind: 'modality', modality: 'tabular' },
-      { kind: 'modality', modality: 'image' },
+      { kind: 'coalition', masked: ['tabular'] },
+      { kind: 'coalition', masked: ['image'] },
+      { kind: 'coalition', masked: ['tabular', 'image'] },
       { kind: 'feature', index: 0 },
       { kind: 'feature', index: 2 },
       { kind: 'feature', index: 3 },
@@ -74,14 +75,18 @@ describe('explainRows', () => {
     // row 3: image masked
     expect(feeds.image.subarray(3 * 64, 4 * 64).every((v) => v === 0)).toBe(true);
     expect([...feeds.modality_mask.subarray(12, 16)]).toEqual([1, 0, 0, 0]);
-    // row 4: feature 0 masked only
-    expect([...feeds.tabular_values.subarray(16, 20)]).toEqual([0, 2, 3, 4]);
-    expect([...feeds.tabular_mask.subarray(16, 20)]).toEqual([0, 1, 1, 1]);
+    // row 4: the Shapley baseline, both masked
+    expect([...feeds.tabular_values.subarray(16, 20)]).toEqual([0, 0, 0, 0]);
+    expect(feeds.image.subarray(4 * 64, 5 * 64).every((v) => v === 0)).toBe(true);
+    expect([...feeds.modality_mask.subarray(16, 20)]).toEqual([0, 0, 0, 0]);
+    // row 5: feature 0 masked only
+    expect([...feeds.tabular_values.subarray(20, 24)]).toEqual([0, 2, 3, 4]);
+    expect([...feeds.tabular_mask.subarray(20, 24)]).toEqual([0, 1, 1, 1]);
   });
 });
 
 describe('interpretRows', () => {
-  it('calibrates, bands and computes deltas against the patient row, top-k by strength', () => {
+  it('calibrates, bands, computes Shapley modality values and feature deltas, top-k by strength', () => {
     const tensors = request([1, 1, 1, 1]);
     const meta = {
       presence: { tabular: true, image: true },
@@ -91,8 +96,8 @@ describe('interpretRows', () => {
       ],
     };
     const plan = explainRows(fusion, tensors, meta, true);
-    // rows: full, -tabular, -image, -f0, -f1, -f2, -f3; two outcomes each (outcome 0 has Platt calibration)
-    const raw = [0.5, 0.6, 0.5, 0.1, 0.5, 0.6, 0.5, 0.59, 0.5, 0.3, 0.5, 0.6, 0.5, 0.45];
+    // rows: full, -tabular, -image, -both, -f0, -f1, -f2, -f3; two outcomes each (outcome 0 has Platt calibration)
+    const raw = [0.5, 0.6, 0.5, 0.1, 0.5, 0.6, 0.5, 0.05, 0.5, 0.59, 0.5, 0.3, 0.5, 0.6, 0.5, 0.45];
     const out = interpretRows(fusion, tensors, meta, plan.variants, raw, 2, 2);
     const p0 = 1 / (1 + Math.exp(0.2)); // Platt a=1.1, b=-0.2 at logit 0
     expect(out.predictions[0]!.probability).toBeCloseTo(p0, 9);
@@ -102,9 +107,13 @@ describe('interpretRows', () => {
       qualitativeRisk: 'high',
     });
     expect(out.modalityContributions).toEqual([
-      { modality: 'tabular', delta: [expect.closeTo(0, 9), expect.closeTo(0.5, 6)] },
-      { modality: 'image', delta: [expect.closeTo(0, 9), expect.closeTo(0, 6)] },
+      // outcome 1: v(both)=0.6, v(image only)=0.1, v(tabular only)=0.6, v(none)=0.05.
+      // φ_tabular = ½(0.6−0.05) + ½(0.6−0.1) = 0.525; φ_image = ½(0.1−0.05) + ½(0.6−0.6) = 0.025.
+      { modality: 'tabular', delta: [expect.closeTo(0, 9), expect.closeTo(0.525, 6)] },
+      { modality: 'image', delta: [expect.closeTo(0, 9), expect.closeTo(0.025, 6)] },
     ]);
+    const total = out.modalityContributions.reduce((sum, c) => sum + c.delta[1]!, 0);
+    expect(total).toBeCloseTo(0.6 - 0.05, 9);
     expect(out.featureContributions.map((f) => f.feature)).toEqual(['creatinine', 'sex_female']);
     expect(out.featureContributions[0]!.delta[1]).toBeCloseTo(0.3, 6);
     // creatinine value was null in meta: recovered from the normalised tensor (2 * 0.4 + 1.0).
@@ -128,7 +137,7 @@ describe('explainRows with int64 text tokens', () => {
       modality_mask: { dtype: 'float32', dims: [1, 4], data: new Float32Array([0, 1, 0, 0]) },
     });
     const plan = explainRows(manifest, tensors, { presence: { text: true, tabular: true } }, true);
-    expect(plan.variants).toEqual([{ kind: 'full' }, { kind: 'modality', modality: 'text' }]);
+    expect(plan.variants).toEqual([{ kind: 'full' }, { kind: 'coalition', masked: ['text'] }]);
     const feeds = { tokens: new BigInt64Array(6), modality_mask: new Float32Array(8) };
     plan.writeRows(feeds, 0);
     expect([...feeds.tokens]).toEqual([5n, 7n, 9n, 0n, 0n, 0n]);

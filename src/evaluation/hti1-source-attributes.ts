@@ -1,0 +1,311 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findModelFolders } from './evaluate-reference-models.js';
+
+/** Markers around the generated HTI-1 source-attribute table in `card.md`. */
+export const HTI1_START = '<!-- hti1-source-attributes:start -->';
+export const HTI1_END = '<!-- hti1-source-attributes:end -->';
+
+/** How a card answers one attribute. */
+export type Hti1Status = 'present' | 'partial' | 'not applicable' | 'not done';
+
+/** Which card: a risk model (RiskAssessment output) or the similar-case retrieval model. */
+export type CardKind = 'risk' | 'retrieval';
+
+interface Attribute {
+  /** Paragraph of 45 CFR 170.315(b)(11)(iv)(B), e.g. `(1)(i)`. */
+  id: string;
+  title: string;
+  answer: Record<CardKind, [Hti1Status, string]>;
+}
+
+const both = (status: Hti1Status, text: string): Record<CardKind, [Hti1Status, string]> => ({
+  risk: [status, text],
+  retrieval: [status, text],
+});
+
+const SYNTHETIC = 'the model is trained and tested on synthetic patients only and is not for clinical use';
+
+/**
+ * The 31 source attributes of a predictive DSI, 45 CFR 170.315(b)(11)(iv)(B)(1)–(8) (ONC HTI-1
+ * final rule, 89 FR 1192, 9 January 2024), titles paraphrased. Each card answers every one: where
+ * in the card, or why it is not applicable or not done — never silently absent.
+ */
+export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
+  {
+    id: '(1)(i)',
+    title: 'Name and contact information for the intervention developer',
+    answer: both(
+      'partial',
+      'the fhir-fusion project (open source, Apache-2.0); contact is the project repository issue tracker — no named person or address',
+    ),
+  },
+  {
+    id: '(1)(ii)',
+    title: 'Funding source of the intervention’s development',
+    answer: both('present', 'none: no external funding (Details and output)'),
+  },
+  {
+    id: '(1)(iii)',
+    title: 'Description of the value the intervention produces as output',
+    answer: {
+      risk: ['present', 'three calibrated probabilities and risk bands (Details and output)'],
+      retrieval: [
+        'present',
+        'L2-normalised 64-d embeddings of an ECG and of report text, ranked by cosine similarity (Architecture)',
+      ],
+    },
+  },
+  {
+    id: '(1)(iv)',
+    title: 'Output type: prediction, classification, recommendation, evaluation, analysis or other',
+    answer: {
+      risk: ['present', 'prediction (risk of three outcomes)'],
+      retrieval: ['present', 'other: similarity retrieval of past cases, no prediction'],
+    },
+  },
+  {
+    id: '(2)(i)',
+    title: 'Intended use of the intervention',
+    answer: { risk: ['present', 'Purpose of the intervention'], retrieval: ['present', 'Intended use'] },
+  },
+  {
+    id: '(2)(ii)',
+    title: 'Intended patient population(s)',
+    answer: both('present', `the synthetic adult cohort only; ${SYNTHETIC}`),
+  },
+  {
+    id: '(2)(iii)',
+    title: 'Intended user(s)',
+    answer: both('present', 'integration engineers and clinical-AI teams evaluating the software'),
+  },
+  {
+    id: '(2)(iv)',
+    title: 'Intended decision-making role (informs, augments, replaces)',
+    answer: both('present', 'none: results must not inform, augment or replace a clinical decision'),
+  },
+  {
+    id: '(3)(i)',
+    title: 'Tasks, situations or populations where use is cautioned against',
+    answer: both('present', 'any use on real patients (Cautioned out-of-scope use / Limitations)'),
+  },
+  {
+    id: '(3)(ii)',
+    title: 'Known risks, inappropriate settings or uses, known limitations',
+    answer: both(
+      'present',
+      'synthetic generative story, invented effect sizes, missing-at-random assumption (Cautioned out-of-scope use / Limitations)',
+    ),
+  },
+  {
+    id: '(4)(i)',
+    title: 'Exclusion and inclusion criteria that influenced the training data set',
+    answer: {
+      risk: ['present', 'none excluded (Development details)'],
+      retrieval: ['present', 'patients with an ECG and an ECG report (Training data)'],
+    },
+  },
+  {
+    id: '(4)(ii)',
+    title: 'Use of (b)(11)(iv)(A)(5)–(13) demographic variables as input features',
+    answer: {
+      risk: [
+        'present',
+        'age and sex are inputs; race, ethnicity, language, sexual orientation, gender identity, SDOH are not (Development details)',
+      ],
+      retrieval: ['present', 'none: only the ECG waveform and report text are inputs'],
+    },
+  },
+  {
+    id: '(4)(iii)',
+    title: 'Demographic representativeness of the training data',
+    answer: both(
+      'partial',
+      'age and sex drawn by the synthetic generator; the cohort represents no real population and the other (A)(5)–(13) variables are not generated',
+    ),
+  },
+  {
+    id: '(4)(iv)',
+    title: 'Relevance of the training data to the intended deployed setting',
+    answer: both('not applicable', `no deployed clinical setting is intended: ${SYNTHETIC}`),
+  },
+  {
+    id: '(5)(i)',
+    title: 'Approach taken to ensure the output is fair',
+    answer: {
+      risk: [
+        'partial',
+        'performance and calibration reported per sex and age band (Quantitative measures); no fairness target set because the data are synthetic',
+      ],
+      retrieval: ['not done', 'no subgroup analysis of retrieval yet; synthetic data only'],
+    },
+  },
+  {
+    id: '(5)(ii)',
+    title: 'Approaches to manage, reduce or eliminate bias',
+    answer: both(
+      'not done',
+      'no mitigation beyond reporting: any subgroup difference reflects the generator, not a population',
+    ),
+  },
+  {
+    id: '(6)(i)',
+    title: 'Data source, clinical setting or environment of external validation',
+    answer: both(
+      'not done',
+      'no external validation: there is no real-world data; the test split comes from the same generator',
+    ),
+  },
+  {
+    id: '(6)(ii)',
+    title: 'Party that conducted the external testing',
+    answer: both('not done', 'no external testing has been done'),
+  },
+  {
+    id: '(6)(iii)',
+    title: 'Demographic representativeness of the external data',
+    answer: both('not done', 'no external data'),
+  },
+  {
+    id: '(6)(iv)',
+    title: 'Description of the external validation process',
+    answer: both(
+      'not done',
+      'no external validation process exists yet (issue 19 point 5: local validation)',
+    ),
+  },
+  {
+    id: '(7)(i)',
+    title: 'Validity in test data from the same source as the training data',
+    answer: {
+      risk: [
+        'present',
+        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals; sensitivity/specificity/PPV/NPV at the risk bands (Quantitative measures)',
+      ],
+      retrieval: [
+        'present',
+        'recall@1/5/10 and condition match on the held-out split (Retrieval performance)',
+      ],
+    },
+  },
+  {
+    id: '(7)(ii)',
+    title: 'Fairness in test data from the same source as the training data',
+    answer: {
+      risk: ['present', 'AUROC and ECE by sex and age band (Quantitative measures)'],
+      retrieval: ['not done', 'retrieval is not yet reported by subgroup'],
+    },
+  },
+  {
+    id: '(7)(iii)',
+    title: 'Validity in data external to, or from another source than, the training data',
+    answer: both(
+      'not done',
+      'no external data; only shifted copies of the synthetic test split for out-of-distribution detection',
+    ),
+  },
+  { id: '(7)(iv)', title: 'Fairness in external data', answer: both('not done', 'no external data') },
+  {
+    id: '(7)(v)',
+    title: 'References to evaluations of the intervention’s effect on outcomes',
+    answer: both('not applicable', `no clinical use, so no outcome evaluation exists: ${SYNTHETIC}`),
+  },
+  {
+    id: '(8)(i)',
+    title: 'Update and continued validation or fairness assessment schedule',
+    answer: both(
+      'partial',
+      're-created and re-evaluated whenever the generator, preprocessing or recipe changes (Ongoing maintenance); no calendar schedule',
+    ),
+  },
+  {
+    id: '(8)(ii)',
+    title: 'Validity in local data',
+    answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
+  },
+  {
+    id: '(8)(iii)',
+    title: 'Fairness in local data',
+    answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
+  },
+  {
+    id: '(8)(iv)',
+    title: 'Process and frequency of monitoring validity over time',
+    answer: both(
+      'not done',
+      'no in-service performance monitoring yet; input drift is flagged per patient by the out-of-distribution detectors only',
+    ),
+  },
+  {
+    id: '(8)(v)',
+    title: 'Process and frequency of monitoring fairness over time',
+    answer: both('not done', 'no in-service fairness monitoring yet'),
+  },
+  {
+    id: '(8)(vi)',
+    title: 'Frequency by which performance is corrected when validity or fairness risks are found',
+    answer: both(
+      'not done',
+      'no correction process: a new model version folder is added for any change in weights',
+    ),
+  },
+];
+
+/** The Markdown table for one card kind, between the markers. */
+export function renderHti1Section(kind: CardKind): string {
+  const rows = HTI1_SOURCE_ATTRIBUTES.map((a) => {
+    const [status, text] = a.answer[kind];
+    return `| ${a.id} | ${a.title} | ${status} | ${text} |`;
+  });
+  return [
+    HTI1_START,
+    '## ONC HTI-1 source attributes',
+    '',
+    'The 31 source attributes of a predictive decision support intervention, 45 CFR 170.315(b)(11)(iv)(B)(1)–(8) (titles paraphrased). “Not done” and “not applicable” say why. Synthetic data only; not for clinical use.',
+    '',
+    '| § (b)(11)(iv)(B) | attribute | status | where in this card, or why not |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    HTI1_END,
+  ].join('\n');
+}
+
+/** Insert or replace the HTI-1 section at the end of a card. */
+export function replaceHti1Section(card: string, section: string): string {
+  const start = card.indexOf(HTI1_START);
+  const end = card.indexOf(HTI1_END);
+  if (start === -1 || end === -1 || end < start) return `${card.trimEnd()}\n\n${section}\n`;
+  return `${card.slice(0, start)}${section}${card.slice(end + HTI1_END.length)}`;
+}
+
+/** Writes the section into every card under `modelsDir` and refreshes each manifest's sha256 list. */
+export function writeHti1Sections(modelsDir: string): string[] {
+  const written: string[] = [];
+  const folders: Array<{ folder: string; kind: CardKind; manifest: string }> = findModelFolders(
+    modelsDir,
+  ).map((m) => ({ folder: m.folder, kind: 'risk', manifest: 'manifest.json' }));
+  const clip = join(modelsDir, 'ecg-report-clip', '1');
+  if (existsSync(join(clip, 'card.md')))
+    folders.push({ folder: clip, kind: 'retrieval', manifest: 'embedding-manifest.json' });
+  for (const { folder, kind, manifest } of folders) {
+    const cardPath = join(folder, 'card.md');
+    writeFileSync(cardPath, replaceHti1Section(readFileSync(cardPath, 'utf8'), renderHti1Section(kind)));
+    // Only the card's sha256 changes; the manifests pin every file (models verify checks them).
+    const manifestPath = join(folder, manifest);
+    const parsed = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: Record<string, string> };
+    if (parsed.files && 'card.md' in parsed.files) {
+      parsed.files['card.md'] = createHash('sha256').update(readFileSync(cardPath)).digest('hex');
+      writeFileSync(manifestPath, `${JSON.stringify(parsed, null, 2)}\n`);
+    }
+    written.push(cardPath);
+  }
+  return written;
+}
+
+// `npx tsx src/evaluation/hti1-source-attributes.ts [models]`: (re)writes the sections.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  for (const path of writeHti1Sections(resolve(process.argv[2] ?? 'models')))
+    process.stdout.write(`${path}\n`);
+}

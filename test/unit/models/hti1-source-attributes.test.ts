@@ -1,0 +1,61 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  HTI1_END,
+  HTI1_SOURCE_ATTRIBUTES,
+  HTI1_START,
+  renderHti1Section,
+} from '../../../src/evaluation/hti1-source-attributes.js';
+import { repoRoot } from '../../helpers/fixtures.js';
+
+/** Every shipped card: models/<name>/<version>/card.md, the retrieval model's included. */
+function shippedCards(): string[] {
+  const modelsDir = join(repoRoot, 'models');
+  return readdirSync(modelsDir)
+    .filter((name) => name !== 'training' && !name.startsWith('.'))
+    .flatMap((name) =>
+      readdirSync(join(modelsDir, name)).map((version) => join(modelsDir, name, version, 'card.md')),
+    )
+    .filter((path) => existsSync(path))
+    .sort();
+}
+
+describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
+  it('lists 31 distinct attributes across paragraphs (1)–(8)', () => {
+    const ids = HTI1_SOURCE_ATTRIBUTES.map((a) => a.id);
+    expect(new Set(ids).size).toBe(31);
+    expect(new Set(ids.map((id) => id.slice(0, 3)))).toEqual(
+      new Set(['(1)', '(2)', '(3)', '(4)', '(5)', '(6)', '(7)', '(8)']),
+    );
+  });
+
+  const cards = shippedCards();
+  it('covers every shipped card, ecg-report-clip included', () => {
+    expect(cards.some((c) => c.includes('ecg-report-clip'))).toBe(true);
+    expect(cards.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it.each(cards.map((c) => [c.split('/').slice(-3, -1).join('/'), c]))(
+    '%s answers all 31, each with a status and a reason, and is up to date',
+    (_label, path) => {
+      const card = readFileSync(path, 'utf8');
+      const start = card.indexOf(HTI1_START);
+      const end = card.indexOf(HTI1_END);
+      expect(start).toBeGreaterThan(-1);
+      expect(end).toBeGreaterThan(start);
+      const section = card.slice(start, end + HTI1_END.length);
+      const rows = section.split('\n').filter((line) => /^\| \(\d\)\(/.test(line));
+      expect(rows).toHaveLength(31);
+      for (const attribute of HTI1_SOURCE_ATTRIBUTES) {
+        const row = rows.find((r) => r.startsWith(`| ${attribute.id} |`));
+        expect(row, attribute.id).toBeDefined();
+        const cells = row!.split(' | ');
+        expect(['present', 'partial', 'not applicable', 'not done']).toContain(cells[2]);
+        expect(cells[3]!.replace(/ \|$/, '').trim().length, attribute.id).toBeGreaterThan(10);
+      }
+      const kind = path.includes('ecg-report-clip') ? 'retrieval' : 'risk';
+      expect(section).toBe(renderHti1Section(kind));
+    },
+  );
+});
