@@ -29,9 +29,15 @@ const both = (status: Hti1Status, text: string): Record<CardKind, [Hti1Status, s
 const SYNTHETIC = 'the model is trained and tested on synthetic patients only and is not for clinical use';
 
 /**
- * The 31 source attributes of a predictive DSI, 45 CFR 170.315(b)(11)(iv)(B)(1)–(8) (ONC HTI-1
- * final rule, 89 FR 1192, 9 January 2024), titles paraphrased. Each card answers every one: where
- * in the card, or why it is not applicable or not done — never silently absent.
+ * The 31 source attributes of a predictive DSI, 45 CFR 170.315(b)(11)(iv)(B) (ONC HTI-1 final rule,
+ * 9 January 2024), under its nine headings: details and output (1), purpose (2), cautioned
+ * out-of-scope use (3), development details and input features (4), fairness in development (5),
+ * external validation (6), quantitative measures of performance (7), ongoing maintenance (8), update
+ * and continued validation or fairness assessment schedule (9). Titles are paraphrased; the CFR text
+ * itself was not reachable from the development machine, so the split of items under headings (8)
+ * and (9) follows published summaries of the rule and should be checked against eCFR by a
+ * certification team. Each card answers every item: where in the card, or why it is not applicable
+ * or not done — never silently absent.
  */
 export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
@@ -214,24 +220,16 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   },
   {
     id: '(8)(i)',
-    title: 'Update and continued validation or fairness assessment schedule',
-    answer: both(
-      'partial',
-      're-created and re-evaluated whenever the generator, preprocessing or recipe changes (Ongoing maintenance); no calendar schedule',
-    ),
-  },
-  {
-    id: '(8)(ii)',
     title: 'Validity in local data',
     answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
   },
   {
-    id: '(8)(iii)',
+    id: '(8)(ii)',
     title: 'Fairness in local data',
     answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
   },
   {
-    id: '(8)(iv)',
+    id: '(8)(iii)',
     title: 'Process and frequency of monitoring validity over time',
     answer: both(
       'not done',
@@ -239,12 +237,20 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     ),
   },
   {
-    id: '(8)(v)',
+    id: '(8)(iv)',
     title: 'Process and frequency of monitoring fairness over time',
     answer: both('not done', 'no in-service fairness monitoring yet'),
   },
   {
-    id: '(8)(vi)',
+    id: '(9)(i)',
+    title: 'Update and continued validation or fairness assessment schedule',
+    answer: both(
+      'partial',
+      're-created and re-evaluated whenever the generator, preprocessing or recipe changes (Ongoing maintenance); no calendar schedule',
+    ),
+  },
+  {
+    id: '(9)(ii)',
     title: 'Frequency by which performance is corrected when validity or fairness risks are found',
     answer: both(
       'not done',
@@ -263,7 +269,7 @@ export function renderHti1Section(kind: CardKind): string {
     HTI1_START,
     '## ONC HTI-1 source attributes',
     '',
-    'The 31 source attributes of a predictive decision support intervention, 45 CFR 170.315(b)(11)(iv)(B)(1)–(8) (titles paraphrased). “Not done” and “not applicable” say why. Synthetic data only; not for clinical use.',
+    'The 31 source attributes of a predictive decision support intervention, 45 CFR 170.315(b)(11)(iv)(B)(1)–(9) (titles paraphrased; the item split under (8) and (9) follows published summaries of the rule, to be checked against eCFR). “Not done” and “not applicable” say why. Synthetic data only; not for clinical use.',
     '',
     '| § (b)(11)(iv)(B) | attribute | status | where in this card, or why not |',
     '| --- | --- | --- | --- |',

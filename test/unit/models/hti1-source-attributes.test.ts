@@ -22,11 +22,11 @@ function shippedCards(): string[] {
 }
 
 describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
-  it('lists 31 distinct attributes across paragraphs (1)–(8)', () => {
+  it('lists 31 distinct attributes across the nine headings (1)–(9)', () => {
     const ids = HTI1_SOURCE_ATTRIBUTES.map((a) => a.id);
     expect(new Set(ids).size).toBe(31);
     expect(new Set(ids.map((id) => id.slice(0, 3)))).toEqual(
-      new Set(['(1)', '(2)', '(3)', '(4)', '(5)', '(6)', '(7)', '(8)']),
+      new Set(['(1)', '(2)', '(3)', '(4)', '(5)', '(6)', '(7)', '(8)', '(9)']),
     );
   });
 
