@@ -40,16 +40,28 @@ export function imageElements(width: number, height: number, pixels: Int32Array,
   };
 }
 
+/**
+ * A copy of `elements` that names PixelData's VR (PS3.5 §8.2: OW for more than 8 bits, OB otherwise),
+ * so the writer in the test does not guess it and print "Invalid vr type" to stderr — the tests
+ * check that decoding prints nothing, and the fixtures should not print either.
+ */
+function withPixelVr(elements: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(elements);
+  const vrMap = (copy._vrMap ?? {}) as Record<string, string>;
+  copy._vrMap = { PixelData: Number(copy.BitsAllocated) > 8 ? 'OW' : 'OB', ...vrMap };
+  return copy;
+}
+
 /** A Part-10 file of `elements` written in `transferSyntax` (encoding the pixels when it compresses). */
 export function writePart10(elements: Record<string, unknown>, transferSyntax: string, encodeFrom?: string): Uint8Array {
-  const transcoder = new codecsModule.Transcoder(structuredClone(elements), encodeFrom ?? transferSyntax);
+  const transcoder = new codecsModule.Transcoder(withPixelVr(elements), encodeFrom ?? transferSyntax);
   if (encodeFrom && encodeFrom !== transferSyntax) transcoder.transcode(transferSyntax);
   return new Uint8Array(transcoder.getDicomPart10());
 }
 
 /** The bare data set (no preamble, no File Meta Information) of `elements` in `transferSyntax`. */
 export function writeBareDataset(elements: Record<string, unknown>, transferSyntax: string): Uint8Array {
-  return new Uint8Array(new codecsModule.Transcoder(structuredClone(elements), transferSyntax).getDicomDataset());
+  return new Uint8Array(new codecsModule.Transcoder(withPixelVr(elements), transferSyntax).getDicomDataset());
 }
 
 /**
