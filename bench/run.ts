@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   backfill: { file: 'backfill.ts', what: 'Bulk Data backfill patients/s' },
   validation: { file: 'validation.ts', what: 'write-back profile validation CPU ms per bundle, and the share medplum spends re-parsing profiles' },
   'tensor-cache': { file: 'tensor-cache.ts', what: 'preprocessing ms per patient with the preprocessed-tensor cache off, cold and warm' },
+  'cpu-per-patient': { file: 'cpu-per-patient.ts', what: "fhir-fusion's own CPU ms per assessed patient (EHR in a child process), stage times, targets" },
   'similar-cases': { file: 'similar-cases.ts', what: 'similar-case query latency at 10k and 100k indexed cases' },
   hl7v2: { file: 'hl7v2-intake.ts', what: 'HL7 v2 ORU^R01 over MLLP: messages/s and ACK latency (intake role, sandbox EHR)' },
 };

@@ -1,0 +1,196 @@
+// `npm run bench -- cpu-per-patient [rate/s] [seconds] [patients] [--ehr FHIR_URL --dicomweb URL]`:
+// what one assessed patient costs fhir-fusion itself (issue 26). The sandbox EHR runs in a CHILD
+// process (`fhir-fusion sandbox`) — or is any EHR given by --ehr — so this process holds only
+// fhir-fusion: the server (intake + worker), its inference worker threads and the load generator.
+// Its CPU is `process.cpuUsage()` (user + system of every thread of this process, worker threads
+// included) over the run, divided by RiskAssessments written.
+//
+// Per-stage figures are WALL time per assessment from the server's own `fhir_fusion_stage_seconds`
+// histogram (sum ÷ count), not CPU: stages of concurrent patients interleave on one event loop, so
+// a cpuUsage() delta around an async stage would charge one patient with another's work. Stages the
+// pipeline does not time separately are named as such, not estimated.
+// Embedded Postgres runs in its own processes and is not counted (neither is the EHR).
+import type { Observation } from '@medplum/fhirtypes';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, hostname, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/load-config.js';
+import { createEhrClient } from '../src/fhir/ehr-client.js';
+import { syncSubscriptions } from '../src/subscriptions/subscription-sync.js';
+import { startServer } from '../src/main.js';
+
+const { values, positionals } = parseArgs({
+  options: { ehr: { type: 'string' }, dicomweb: { type: 'string' } },
+  allowPositionals: true,
+});
+const rate = Number(positionals[0] ?? 10);
+const seconds = Number(positionals[1] ?? 20);
+const patients = Number(positionals[2] ?? 40);
+const models = process.env.ACTIVE_MODELS ?? 'attention-fusion@1';
+
+/** Issue 26's targets. */
+const TARGET = { cpuMs: 20, patientsPerSecond: 50, p95Ms: 500, loopP99Ms: 20, rssMiB: 1024 };
+
+/** Starts `fhir-fusion sandbox` as a child process and reads its URLs from its one line of output. */
+async function startChildEhr(): Promise<{ fhir: string; dicomweb: string; stop: () => void }> {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'index.ts');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, 'sandbox', '--port', '0', '--patients', String(patients), '--seed', '3'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const m = /FHIR_BASE_URL=(\S+) DICOMWEB_BASE_URL=(\S+)/.exec(line);
+    if (m?.[1] && m[2]) return { fhir: m[1], dicomweb: m[2], stop: () => child.kill('SIGTERM') };
+  }
+  throw new Error('sandbox EHR child exited before printing its URLs');
+}
+
+const ehrProcess = values.ehr
+  ? {
+      fhir: values.ehr,
+      dicomweb: values.dicomweb ?? `${new URL(values.ehr).origin}/dicomweb`,
+      stop: () => undefined,
+    }
+  : await startChildEhr();
+const dataDir = await mkdtemp(join(tmpdir(), 'fhir-fusion-bench-'));
+await chmod(dataDir, 0o755); // the embedded Postgres runs as user postgres when we are root
+const config = loadConfig({
+  LOG_LEVEL: 'error',
+  PORT: '0',
+  DATA_DIR: dataDir,
+  EMBEDDED_POSTGRES_PORT: '54398',
+  FHIR_BASE_URL: ehrProcess.fhir,
+  DICOMWEB_BASE_URL: ehrProcess.dicomweb,
+  COALESCE_WINDOW_MS: '0',
+  ACTIVE_MODELS: models,
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+});
+const server = await startServer(config);
+const { pool, metrics } = server.runtime;
+const ehr = createEhrClient({ fhirBaseUrl: ehrProcess.fhir, fetch });
+await syncSubscriptions({ client: ehr, pool, publicUrl: server.url });
+const patientIds = (await ehr.searchResources('Patient', { _count: String(patients), _elements: 'id' }))
+  .map((p) => p.id ?? '')
+  .filter((id) => id !== '');
+if (patientIds.length === 0) throw new Error('the EHR has no patients');
+
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
+const cpu0 = process.cpuUsage();
+const started = Date.now();
+let sent = 0;
+const writes: Array<Promise<unknown>> = [];
+const timer = setInterval(() => {
+  const patientId = patientIds[sent % patientIds.length] ?? '';
+  sent++;
+  const obs: Observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+        ],
+      },
+    ],
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: new Date().toISOString(),
+    valueQuantity: {
+      value: 60 + (sent % 60),
+      unit: 'beats/minute',
+      system: 'http://unitsofmeasure.org',
+      code: '/min',
+    },
+  };
+  writes.push(ehr.createResource(obs));
+}, 1000 / rate);
+await new Promise((r) => setTimeout(r, seconds * 1000));
+clearInterval(timer);
+await Promise.allSettled(writes);
+const drainUntil = Date.now() + 60_000;
+for (;;) {
+  const { rows } = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM notification_inbox WHERE status IN ('received','queued')",
+  );
+  if ((rows[0]?.n ?? 0) === 0 || Date.now() > drainUntil) break;
+  await new Promise((r) => setTimeout(r, 250));
+}
+const cpu = process.cpuUsage(cpu0);
+const elapsed = (Date.now() - started) / 1000;
+loop.disable();
+const load = loadavg();
+
+const { rows: latency } = await pool.query<{ p95: number; n: number }>(`
+  WITH firsts AS (SELECT trace_id, min(received_at) AS received FROM notification_inbox GROUP BY trace_id)
+  SELECT count(*)::int AS n,
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM l.created_at - f.received)) AS p95
+  FROM assessment_ledger l JOIN firsts f ON f.trace_id = l.trace_id`);
+const written = latency[0]?.n ?? 0;
+const stageValues = (await metrics.stageSeconds.get()).values;
+/** Mean wall ms of one stage observation (histogram sum ÷ count), or undefined when never observed. */
+function meanMs(stage: string): number | undefined {
+  const pick = (suffix: string): number =>
+    stageValues.find((v) => v.labels.stage === stage && v.metricName?.endsWith(suffix))?.value ?? 0;
+  const count = pick('_count');
+  return count > 0 ? (pick('_sum') / count) * 1000 : undefined;
+}
+const cpuMs = written > 0 ? (cpu.user + cpu.system) / 1000 / written : Number.NaN;
+const perSecond = written / elapsed;
+const p95Ms = (latency[0]?.p95 ?? 0) * 1000;
+const loopP99 = loop.percentile(99) / 1e6;
+const rss = process.resourceUsage().maxRSS / 1024;
+const met = (ok: boolean): string => (ok ? 'met' : 'not met');
+const fmt = (ms: number | undefined): string => (ms === undefined ? '—' : ms.toFixed(1));
+
+console.log(
+  `\ncpu-per-patient: ${new Date().toISOString().slice(0, 10)}, ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`,
+);
+console.log(`load average at end (1/5/15 min): ${load.map((x) => x.toFixed(2)).join(' / ')}`);
+console.log(
+  `${rate} notifications/s offered for ${seconds} s over ${patientIds.length} patients, models ${models}`,
+);
+console.log(
+  `EHR: ${values.ehr ? `external (${values.ehr})` : 'sandbox in a child process'}; ${sent} vital signs written, ${written} RiskAssessments written in ${elapsed.toFixed(1)} s\n`,
+);
+console.log('| measure | value | target | |');
+console.log('| --- | ---: | ---: | --- |');
+console.log(
+  `| fhir-fusion CPU per assessed patient (process.cpuUsage, all threads) | ${cpuMs.toFixed(1)} ms | ≤ ${TARGET.cpuMs} ms | ${met(cpuMs <= TARGET.cpuMs)} |`,
+);
+console.log(
+  `| patients/s (RiskAssessments written ÷ run time; cannot exceed the ${rate}/s offered) | ${perSecond.toFixed(1)} | ≥ ${TARGET.patientsPerSecond} | ${met(perSecond >= TARGET.patientsPerSecond)} |`,
+);
+console.log(
+  `| notification → write-back p95 | ${p95Ms.toFixed(0)} ms | < ${TARGET.p95Ms} ms | ${met(p95Ms < TARGET.p95Ms)} |`,
+);
+console.log(
+  `| event-loop delay p99 (fhir-fusion process) | ${loopP99.toFixed(1)} ms | < ${TARGET.loopP99Ms} ms | ${met(loopP99 < TARGET.loopP99Ms)} |`,
+);
+console.log(
+  `| peak RSS (fhir-fusion process) | ${rss.toFixed(0)} MiB | < ${TARGET.rssMiB} MiB | ${met(rss < TARGET.rssMiB)} |`,
+);
+console.log('\n| stage | wall ms per observation (mean) | what it covers |');
+console.log('| --- | ---: | --- |');
+console.log(`| assembly | ${fmt(meanMs('assembly'))} | FHIR + DICOMweb reads of all four modalities |`);
+console.log(
+  `| inference | ${fmt(meanMs('inference'))} | preprocessing of every modality + ONNX inference + explanation (one timer) |`,
+);
+console.log(
+  `| write-back | ${fmt(meanMs('writeback'))} | profile validation + transaction Bundle POST (one timer) |`,
+);
+console.log(`| end-to-end job | ${fmt(meanMs('end-to-end'))} | assembly → ledger for one patient's job |`);
+console.log(
+  '| intake, queue, ledger; preprocessing per modality, explanation and validation apart | — | not timed separately by the pipeline |',
+);
+await server.stop();
+ehrProcess.stop();
+await rm(dataDir, { recursive: true, force: true });
+process.exit(0);
