@@ -155,11 +155,11 @@ function why(detail: AssessmentDetail, index: number, multiple: boolean): string
   const sentences = detail.sentences.slice(0, 6);
   const model = multiple ? `${detail.model.name} · ${when(latest.occurredAt)} · ` : '';
   return `<section class="card why" aria-labelledby="why-h-${index}" data-assessment="${escapeHtml(latest.id)}">
-  <h2 id="why-h-${index}">Why <span class="h-sub">${escapeHtml(model)}change in risk when each input is left out</span></h2>
+  <h2 id="why-h-${index}">Why <span class="h-sub">${escapeHtml(model)}each modality’s share of the risk (exact Shapley values, all inputs against none)</span></h2>
   <h3>Contribution by modality</h3>
   ${modalities.length ? contributionChartSvg(modalities.map((m) => ({ label: m.label, delta: m.delta }))) : '<p class="empty">No modality contributions recorded.</p>'}
   <h3>Top lab and vital-sign features</h3>
-  ${features.length ? `<table class="features"><thead><tr><th>Feature</th><th class="num">Value</th><th class="num">Effect</th></tr></thead><tbody>${featureRows}</tbody></table>` : '<p class="empty">No tabular features recorded.</p>'}
+  ${features.length ? `<table class="features"><thead><tr><th>Feature</th><th class="num">Value</th><th class="num">Effect when left out</th></tr></thead><tbody>${featureRows}</tbody></table>` : '<p class="empty">No tabular features recorded.</p>'}
   <h3>Report sentences the model read</h3>
   ${
     sentences.length
