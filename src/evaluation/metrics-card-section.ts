@@ -1,6 +1,7 @@
 import type { ModelManifest } from '../contracts/manifest-types.js';
 import type { ModelStatistics } from './model-statistics.js';
 import type { MetricsByOutcome } from './outcome-metrics.js';
+import { fixed3, tableHeader, tableRow } from './markdown-table.js';
 import { renderStatisticsSection } from './statistics-card-section.js';
 
 /** Markers around the generated performance section of `card.md` (written by models/training/cards.py). */
@@ -40,18 +41,38 @@ export interface ModelMetricsReport {
   statistics?: ModelStatistics;
 }
 
-function fmt(x: number | null | undefined): string {
-  return x === null || x === undefined ? '—' : x.toFixed(3);
-}
-
 /** Short label of each outcome for table headers: the coding display. */
 function outcomeHeaders(manifest: ModelManifest): string[] {
   return manifest.outcomes.map((o) => o.coding.display);
 }
 
-function aurocRow(label: string, byOutcome: MetricsByOutcome | undefined, manifest: ModelManifest, n?: number): string {
-  const cells = manifest.outcomes.map((o) => fmt(byOutcome?.[o.coding.code]?.auroc));
-  return `| ${label} |${n === undefined ? '' : ` ${n} |`} ${cells.join(' | ')} |`;
+function aurocRow(
+  label: string,
+  byOutcome: MetricsByOutcome | undefined,
+  manifest: ModelManifest,
+  n?: number,
+): string {
+  const cells = manifest.outcomes.map((o) => fixed3(byOutcome?.[o.coding.code]?.auroc));
+  return tableRow([label, ...(n === undefined ? [] : [n]), ...cells]);
+}
+
+/** The AUROC of each model against the fusion model, and whether fusion beats the best of them. */
+function comparisonTable(
+  manifest: ModelManifest,
+  headers: string[],
+  aurocByModel: Record<string, Record<string, number | null>>,
+  fusionBeats: Record<string, boolean>,
+): string[] {
+  return [
+    ...tableHeader(['model', ...headers]),
+    ...Object.entries(aurocByModel).map(([model, byOutcome]) =>
+      tableRow([model, ...manifest.outcomes.map((o) => fixed3(byOutcome[o.coding.code]))]),
+    ),
+    tableRow([
+      'fusion beats best single modality',
+      ...manifest.outcomes.map((o) => (fusionBeats[o.coding.code] ? 'yes' : 'no')),
+    ]),
+  ];
 }
 
 /** Render the performance section (Markdown) that goes between the markers. */
@@ -62,17 +83,15 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
     `Measured by \`npm run models:evaluate\` on the held-out synthetic test split (${report.dataset.patients} patients; ${report.dataset.description}).`,
     `Evaluated population: ${report.population.patients} patients with ${report.population.requires.join(', ') || 'any modality'} present. These are figures on synthetic data and say nothing about real patients.`,
     '',
-    '| outcome (SNOMED CT) | n | positives | AUROC | AUPRC | Brier | ECE (10 bins) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...tableHeader(['outcome (SNOMED CT)', 'n', 'positives', 'AUROC', 'AUPRC', 'Brier', 'ECE (10 bins)']),
+    ...manifest.outcomes.map((o) => {
+      const m = report.overall[o.coding.code];
+      const figures = [m?.auroc, m?.auprc, m?.brier, m?.ece].map(fixed3);
+      return tableRow([`${o.coding.display} (${o.coding.code})`, m?.n ?? 0, m?.positives ?? 0, ...figures]);
+    }),
   );
-  for (const o of manifest.outcomes) {
-    const m = report.overall[o.coding.code];
-    lines.push(
-      `| ${o.coding.display} (${o.coding.code}) | ${m?.n ?? 0} | ${m?.positives ?? 0} | ${fmt(m?.auroc)} | ${fmt(m?.auprc)} | ${fmt(m?.brier)} | ${fmt(m?.ece)} |`,
-    );
-  }
   lines.push('', '**Fairness: AUROC by subgroup** (sex from `Patient.gender`, age in years)', '');
-  lines.push(`| subgroup | n | ${headers.join(' | ')} |`, `| --- | --- | ${headers.map(() => '---').join(' | ')} |`);
+  lines.push(...tableHeader(['subgroup', 'n', ...headers]));
   for (const [group, byOutcome] of Object.entries(report.subgroups)) {
     const n = Object.values(byOutcome)[0]?.n ?? 0;
     lines.push(aurocRow(group, byOutcome, manifest, n));
@@ -81,20 +100,19 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
   lines.push(aurocRow('all four modalities present', report.allModalitiesPresent, manifest, allN));
   if (report.modalityRemoved) {
     lines.push('', '**Graceful degradation: AUROC with one modality removed** (fed as missing, mask 0)', '');
-    lines.push(`| removed | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
+    lines.push(...tableHeader(['removed', ...headers]));
     lines.push(aurocRow('none', report.overall, manifest));
-    for (const [modality, byOutcome] of Object.entries(report.modalityRemoved)) lines.push(aurocRow(modality, byOutcome, manifest));
+    for (const [modality, byOutcome] of Object.entries(report.modalityRemoved))
+      lines.push(aurocRow(modality, byOutcome, manifest));
   }
   if (report.comparison) {
     const c = report.comparison;
-    lines.push('', `**Fusion against single-modality models** (AUROC, ${c.patients} patients with all four modalities)`, '');
-    lines.push(`| model | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
-    for (const [model, byOutcome] of Object.entries(c.aurocByModel)) {
-      lines.push(`| ${model} | ${manifest.outcomes.map((o) => fmt(byOutcome[o.coding.code])).join(' | ')} |`);
-    }
     lines.push(
-      `| fusion beats best single modality | ${manifest.outcomes.map((o) => (c.fusionBeatsBestSingleModality[o.coding.code] ? 'yes' : 'no')).join(' | ')} |`,
+      '',
+      `**Fusion against single-modality models** (AUROC, ${c.patients} patients with all four modalities)`,
+      '',
     );
+    lines.push(...comparisonTable(manifest, headers, c.aurocByModel, c.fusionBeatsBestSingleModality));
     const w = c.wholePopulation;
     if (w) {
       lines.push(
@@ -102,13 +120,7 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
         `**Fusion against single-modality models on the whole evaluated population** (AUROC, ${w.patients} patients; a single-modality model gives its mean probability to patients without its modality, which it cannot assess)`,
         '',
       );
-      lines.push(`| model | ${headers.join(' | ')} |`, `| --- | ${headers.map(() => '---').join(' | ')} |`);
-      for (const [model, byOutcome] of Object.entries(w.aurocByModel)) {
-        lines.push(`| ${model} | ${manifest.outcomes.map((o) => fmt(byOutcome[o.coding.code])).join(' | ')} |`);
-      }
-      lines.push(
-        `| fusion beats best single modality | ${manifest.outcomes.map((o) => (w.fusionBeatsBestSingleModality[o.coding.code] ? 'yes' : 'no')).join(' | ')} |`,
-      );
+      lines.push(...comparisonTable(manifest, headers, w.aurocByModel, w.fusionBeatsBestSingleModality));
     }
   }
   if (report.statistics) lines.push(...renderStatisticsSection(manifest, report.statistics));

@@ -1,9 +1,6 @@
 import type { ModelManifest } from '../contracts/manifest-types.js';
+import { fixed3, tableHeader, tableRow } from './markdown-table.js';
 import type { Estimate, ModelStatistics } from './model-statistics.js';
-
-function f3(x: number | null | undefined): string {
-  return x === null || x === undefined ? '—' : x.toFixed(3);
-}
 
 /** "0.947 [0.931, 0.961]": point estimate and 95 % bootstrap interval. */
 export function withInterval(e: Estimate | undefined, signed = false): string {
@@ -29,41 +26,40 @@ export function renderStatisticsSection(manifest: ModelManifest, stats: ModelSta
     '',
     `**Uncertainty: 95 % bootstrap intervals** (${stats.method}; synthetic test data)`,
     '',
-    '| outcome | AUROC | AUPRC | Brier | ECE (10 bins) |',
-    '| --- | --- | --- | --- | --- |',
+    ...tableHeader(['outcome', 'AUROC', 'AUPRC', 'Brier', 'ECE (10 bins)']),
+    ...manifest.outcomes.map((o) => {
+      const m = stats.overall[o.coding.code];
+      return tableRow([
+        o.coding.display,
+        ...[m?.auroc, m?.auprc, m?.brier, m?.ece].map((e) => withInterval(e)),
+      ]);
+    }),
   );
-  for (const o of manifest.outcomes) {
-    const m = stats.overall[o.coding.code];
-    lines.push(
-      `| ${o.coding.display} | ${withInterval(m?.auroc)} | ${withInterval(m?.auprc)} | ${withInterval(m?.brier)} | ${withInterval(m?.ece)} |`,
-    );
-  }
   lines.push(
     '',
     '**At the risk-band thresholds** (the `outcomes[].thresholds` of the manifest that set the band on the CDS card and in `RiskAssessment.prediction.qualitativeRisk`; flagged = probability at or above the band’s lower bound; 95 % bootstrap intervals)',
     '',
-    '| outcome | flagged at | sensitivity | specificity | PPV | NPV |',
-    '| --- | --- | --- | --- | --- | --- |',
+    ...tableHeader(['outcome', 'flagged at', 'sensitivity', 'specificity', 'PPV', 'NPV']),
   );
   for (const o of manifest.outcomes) {
     for (const b of stats.overall[o.coding.code]?.bands ?? []) {
-      lines.push(
-        `| ${o.coding.display} | ${b.code} (p ≥ ${b.threshold}) | ${withInterval(b.sensitivity)} | ${withInterval(b.specificity)} | ${withInterval(b.ppv)} | ${withInterval(b.npv)} |`,
-      );
+      const rates = [b.sensitivity, b.specificity, b.ppv, b.npv].map((e) => withInterval(e));
+      lines.push(tableRow([o.coding.display, `${b.code} (p ≥ ${b.threshold})`, ...rates]));
     }
   }
   lines.push(
     '',
     '**Calibration by subgroup** (ECE, 10 bins, 95 % bootstrap interval; ECE is biased upward on resamples, so an interval can lie mostly above its point estimate)',
     '',
-  );
-  lines.push(
-    `| subgroup | n | ${headers.join(' | ')} |`,
-    `| --- | --- | ${headers.map(() => '---').join(' | ')} |`,
+    ...tableHeader(['subgroup', 'n', ...headers]),
   );
   for (const [group, entry] of Object.entries(stats.subgroupEce)) {
     lines.push(
-      `| ${group} | ${entry.n} | ${manifest.outcomes.map((o) => withInterval(entry.byOutcome[o.coding.code])).join(' | ')} |`,
+      tableRow([
+        group,
+        entry.n,
+        ...manifest.outcomes.map((o) => withInterval(entry.byOutcome[o.coding.code])),
+      ]),
     );
   }
   const c = stats.fusionVersusBestSingle;
@@ -72,14 +68,29 @@ export function renderStatisticsSection(manifest: ModelManifest, stats: ModelSta
       '',
       `**Fusion minus the best single-modality model** (AUROC, ${c.patients} patients with all four modalities; paired bootstrap: both models scored on the same resampled patients; two-sided p for no difference)`,
       '',
-      '| outcome | best single modality | fusion | single | difference [95 % CI] | p | fusion better (CI above 0) |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...tableHeader([
+        'outcome',
+        'best single modality',
+        'fusion',
+        'single',
+        'difference [95 % CI]',
+        'p',
+        'fusion better (CI above 0)',
+      ]),
     );
     for (const o of manifest.outcomes) {
       const d = c.byOutcome[o.coding.code];
       if (!d) continue;
       lines.push(
-        `| ${o.coding.display} | ${d.bestSingleModality} | ${f3(d.fusionAuroc)} | ${f3(d.singleAuroc)} | ${withInterval(d.difference, true)} | ${pText(d.pValue, stats.resamples)} | ${d.fusionBetter ? 'yes' : 'no'} |`,
+        tableRow([
+          o.coding.display,
+          d.bestSingleModality,
+          fixed3(d.fusionAuroc),
+          fixed3(d.singleAuroc),
+          withInterval(d.difference, true),
+          pText(d.pValue, stats.resamples),
+          d.fusionBetter ? 'yes' : 'no',
+        ]),
       );
     }
   }
