@@ -10,12 +10,11 @@ export interface DatasetWalk {
 
 const LONG_LENGTH_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 const ALL_VRS = new Set([...LONG_LENGTH_VRS, 'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US']);
+/** The undefined length, 0xFFFFFFFF (PS3.5 §7.1.2). */
 const UNDEFINED = 0xffffffff;
 const MAX_DEPTH = 16;
-const ITEM = 0xfffee000;
-const ITEM_END = 0xfffee00d;
-const SEQUENCE_END = 0xfffee0dd;
-const PIXEL_DATA = 0x7fe00010;
+/** The tags the walk acts on: item delimitation (PS3.5 §7.5) and PixelData (7FE0,0010). */
+const TAG = { item: 0xfffee000, itemEnd: 0xfffee00d, sequenceEnd: 0xfffee0dd, pixelData: 0x7fe00010 } as const;
 
 class Malformed extends Error {
   constructor(readonly at: number) {
@@ -46,8 +45,8 @@ export function walkDataset(buffer: ArrayBuffer, explicitVr: boolean): DatasetWa
       if (p + 8 > size) throw new Malformed(p);
       const tag = tagAt(p);
       const length = view.getUint32(p + 4, true);
-      if (tag === SEQUENCE_END) return p + 8;
-      if (tag !== ITEM) throw new Malformed(p);
+      if (tag === TAG.sequenceEnd) return p + 8;
+      if (tag !== TAG.item) throw new Malformed(p);
       if (length === UNDEFINED) {
         if (encapsulated) throw new Malformed(p); // fragments always have a defined length (A.4)
         p = elements(p + 8, explicit, depth + 1, true);
@@ -65,7 +64,7 @@ export function walkDataset(buffer: ArrayBuffer, explicitVr: boolean): DatasetWa
     while (p < size) {
       if (p + 8 > size) throw new Malformed(p);
       const tag = tagAt(p);
-      if (tag === ITEM_END) {
+      if (tag === TAG.itemEnd) {
         if (!inItem) throw new Malformed(p);
         return p + 8;
       }
@@ -85,7 +84,7 @@ export function walkDataset(buffer: ArrayBuffer, explicitVr: boolean): DatasetWa
       } else length = view.getUint32(p + 4, true);
       const top = depth === 0;
       if (length === UNDEFINED) {
-        const encapsulated = top && tag === PIXEL_DATA;
+        const encapsulated = top && tag === TAG.pixelData;
         // UN of undefined length is encoded implicit VR little endian (PS3.5 §6.2.2).
         const end = skipItems(p + header, vr === 'UN' ? false : isExplicit, depth, encapsulated);
         if (encapsulated) walk.pixelData = { valueOffset: p + header, declaredLength: undefined, end, overruns: false };
@@ -93,7 +92,7 @@ export function walkDataset(buffer: ArrayBuffer, explicitVr: boolean): DatasetWa
         continue;
       }
       const end = p + header + length;
-      if (top && tag === PIXEL_DATA) {
+      if (top && tag === TAG.pixelData) {
         walk.pixelData = { valueOffset: p + header, declaredLength: length, end: Math.min(end, size), overruns: end > size };
         if (end > size) throw new Malformed(p);
       }
