@@ -56,6 +56,23 @@ const MAX_SEGMENTS = 10_000;
 
 const MSH = { segment: 'MSH', occurrence: 1 } as const;
 
+/**
+ * A refusal that names MSH-`at` (a field, or `[field, component]`): the ACK code to answer with
+ * (§2.9.2) and the ERR problem. `header` goes with it once the header could be read, so the ACK can
+ * echo MSH-10.
+ */
+function refusal(
+  ack: 'AE' | 'AR',
+  at: number | [field: number, component: number],
+  code: Hl7Problem['code'],
+  text: string,
+  header?: Hl7Header,
+): DecodeResult {
+  const location =
+    typeof at === 'number' ? { ...MSH, field: at } : { ...MSH, field: at[0], component: at[1] };
+  return { ok: false, ack, problem: problem(location, code, text), ...(header ? { header } : {}) };
+}
+
 /** Whether `c` may be a delimiter: printable ASCII punctuation (§2.5.4 recommends `|^~\&`). */
 function isDelimiter(c: string | undefined): c is string {
   return c !== undefined && /^[!-/:-@[-`{-~]$/.test(c);
@@ -71,30 +88,19 @@ function isDelimiter(c: string | undefined): c is string {
  */
 export function decodeHl7Message(bytes: Buffer): DecodeResult {
   if (bytes.length < 8 || bytes.toString('latin1', 0, 3) !== 'MSH') {
-    return {
-      ok: false,
-      ack: 'AR',
-      problem: problem(
-        { ...MSH, field: 0 },
-        HL7_ERROR.segmentSequence,
-        'the message does not begin with an MSH segment',
-      ),
-    };
+    return refusal('AR', 0, HL7_ERROR.segmentSequence, 'the message does not begin with an MSH segment');
   }
   const head = bytes.toString('latin1', 0, Math.min(bytes.length, 64));
   const field = head[3];
   const [component, repetition, escape, subcomponent] = [head[4], head[5], head[6], head[7]];
   const chars = [field, component, repetition, escape, subcomponent];
   if (!chars.every(isDelimiter) || new Set(chars).size !== 5) {
-    return {
-      ok: false,
-      ack: 'AR',
-      problem: problem(
-        { ...MSH, field: 2 },
-        HL7_ERROR.dataTypeError,
-        'MSH-1 and MSH-2 must be five distinct punctuation characters',
-      ),
-    };
+    return refusal(
+      'AR',
+      2,
+      HL7_ERROR.dataTypeError,
+      'MSH-1 and MSH-2 must be five distinct punctuation characters',
+    );
   }
   const delimiters: Hl7Delimiters = {
     field: field!,
@@ -110,39 +116,25 @@ export function decodeHl7Message(bytes: Buffer): DecodeResult {
     .split(delimiters.field);
   const msh18 = (mshRaw[17] ?? '').split(delimiters.repetition)[0] ?? '';
   if (!isKnownCharset(msh18)) {
-    return {
-      ok: false,
-      ack: 'AE',
-      problem: problem(
-        { ...MSH, field: 18 },
-        HL7_ERROR.tableValueNotFound,
-        'MSH-18 names a character set fhir-fusion cannot decode',
-      ),
-    };
+    return refusal(
+      'AE',
+      18,
+      HL7_ERROR.tableValueNotFound,
+      'MSH-18 names a character set fhir-fusion cannot decode',
+    );
   }
   const text = decodeHl7Bytes(bytes, msh18);
   if (text === undefined) {
-    return {
-      ok: false,
-      ack: 'AE',
-      problem: problem(
-        { ...MSH, field: 18 },
-        HL7_ERROR.dataTypeError,
-        'the message bytes are not valid in the character set MSH-18 names',
-      ),
-    };
+    return refusal(
+      'AE',
+      18,
+      HL7_ERROR.dataTypeError,
+      'the message bytes are not valid in the character set MSH-18 names',
+    );
   }
   const lines = text.split(/\r\n|\r|\n/).filter((line) => line.length > 0);
   if (lines.length > MAX_SEGMENTS) {
-    return {
-      ok: false,
-      ack: 'AE',
-      problem: problem(
-        { ...MSH, field: 0 },
-        HL7_ERROR.segmentSequence,
-        `the message has more than ${MAX_SEGMENTS} segments`,
-      ),
-    };
+    return refusal('AE', 0, HL7_ERROR.segmentSequence, `the message has more than ${MAX_SEGMENTS} segments`);
   }
   const message = Hl7Message.parse(lines.join('\r'));
   const read = reader(message, delimiters);
@@ -166,57 +158,25 @@ export function decodeHl7Message(bytes: Buffer): DecodeResult {
     processingId: read.value(msh, 11),
     version: read.value(msh, 12),
   };
-  const refuse = (ack: 'AE' | 'AR', p: Hl7Problem): DecodeResult => ({ ok: false, ack, problem: p, header });
+  const refuse = (ack: 'AE' | 'AR', at: number | [number, number], code: Hl7Problem['code'], text: string) =>
+    refusal(ack, at, code, text, header);
   if (header.messageType === '')
-    return refuse(
-      'AR',
-      problem(
-        { ...MSH, field: 9, component: 1 },
-        HL7_ERROR.requiredFieldMissing,
-        'MSH-9 (message type) is empty',
-      ),
-    );
+    return refuse('AR', [9, 1], HL7_ERROR.requiredFieldMissing, 'MSH-9 (message type) is empty');
   if (header.messageType !== 'ORU') {
-    return refuse(
-      'AR',
-      problem(
-        { ...MSH, field: 9, component: 1 },
-        HL7_ERROR.unsupportedMessageType,
-        'only ORU messages are accepted',
-      ),
-    );
+    return refuse('AR', [9, 1], HL7_ERROR.unsupportedMessageType, 'only ORU messages are accepted');
   }
   if (header.triggerEvent !== 'R01') {
-    return refuse(
-      'AR',
-      problem(
-        { ...MSH, field: 9, component: 2 },
-        HL7_ERROR.unsupportedEventCode,
-        'only the R01 trigger event is accepted',
-      ),
-    );
+    return refuse('AR', [9, 2], HL7_ERROR.unsupportedEventCode, 'only the R01 trigger event is accepted');
   }
   if (header.controlId === '')
-    return refuse(
-      'AE',
-      problem({ ...MSH, field: 10 }, HL7_ERROR.requiredFieldMissing, 'MSH-10 (message control id) is empty'),
-    );
+    return refuse('AE', 10, HL7_ERROR.requiredFieldMissing, 'MSH-10 (message control id) is empty');
   if (header.controlId.length > 199)
-    return refuse(
-      'AE',
-      problem({ ...MSH, field: 10 }, HL7_ERROR.dataTypeError, 'MSH-10 is longer than 199 characters'),
-    );
+    return refuse('AE', 10, HL7_ERROR.dataTypeError, 'MSH-10 is longer than 199 characters');
   if (!['P', 'T', 'D', ''].includes(header.processingId)) {
-    return refuse(
-      'AR',
-      problem({ ...MSH, field: 11 }, HL7_ERROR.unsupportedProcessingId, 'MSH-11 must be P, T or D'),
-    );
+    return refuse('AR', 11, HL7_ERROR.unsupportedProcessingId, 'MSH-11 must be P, T or D');
   }
   if (!/^2\.\d/.test(header.version)) {
-    return refuse(
-      'AR',
-      problem({ ...MSH, field: 12 }, HL7_ERROR.unsupportedVersionId, 'MSH-12 must be an HL7 version 2.x'),
-    );
+    return refuse('AR', 12, HL7_ERROR.unsupportedVersionId, 'MSH-12 must be an HL7 version 2.x');
   }
   return { ok: true, decoded: { ...read, header } };
 }

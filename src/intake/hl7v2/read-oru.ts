@@ -95,6 +95,19 @@ function mimeOf(type: string, subtype: string): string {
 /** Largest number of OBX segments read from one message. */
 const MAX_RESULTS = 2000;
 
+/** The answer when an ORU is refused: the ERR problem, which the caller acknowledges `AE`. */
+type Refused = { ok: false; problem: Hl7Problem };
+
+/** A refusal naming `at` (segment, occurrence, field, component, repetition: ERR-2). */
+function refused(at: Parameters<typeof problem>[0], code: Hl7Problem['code'], text: string): Refused {
+  return { ok: false, problem: problem(at, code, text) };
+}
+
+/** The location of `field` in the first `segment` of the message. */
+function firstOf(segment: string, field: number): Parameters<typeof problem>[0] {
+  return { segment, occurrence: 1, field };
+}
+
 /**
  * Reads an `ORU^R01` (HL7 v2.5.1 §7.3.1): PID-3, each OBR and each OBX with value types NM, ST,
  * TX, FT and ED (and CE/CWE as a coded value). An OBX of another value type is skipped with a
@@ -102,9 +115,7 @@ const MAX_RESULTS = 2000;
  * wrong (a non-number in an NM, an unreadable ED, a bad date) refuses the message: `AE` naming
  * the field, so the sender fixes it rather than fhir-fusion guessing.
  */
-export function readOru(
-  decoded: DecodedHl7,
-): { ok: true; oru: OruMessage } | { ok: false; problem: Hl7Problem } {
+export function readOru(decoded: DecodedHl7): { ok: true; oru: OruMessage } | Refused {
   const { message, value, repetitions } = decoded;
   const defaultOffset = hl7Offset(decoded.header.dateTime) ?? '+0000';
   const counts = new Map<string, number>();
@@ -125,13 +136,13 @@ export function readOru(
       ...(component ? { component } : {}),
       ...(repetition ? { repetition } : {}),
     });
-    const time = (field: number): { ok: true; value?: string } | { ok: false; problem: Hl7Problem } => {
+    const time = (field: number): { ok: true; value?: string } | Refused => {
       const raw = value(segment, field);
       if (raw === '') return { ok: true };
       const fhir = hl7TimeToFhir(raw, defaultOffset);
       return fhir
         ? { ok: true, value: fhir }
-        : { ok: false, problem: problem(at(field), HL7_ERROR.dataTypeError, 'not a valid DTM date/time') };
+        : refused(at(field), HL7_ERROR.dataTypeError, 'not a valid DTM date/time');
     };
     if (segment.name === 'PID' && !pid) {
       pid = segment;
@@ -158,17 +169,11 @@ export function readOru(
       oru.orders.push(order);
     } else if (segment.name === 'OBX') {
       if (oru.results.length >= MAX_RESULTS) {
-        return {
-          ok: false,
-          problem: problem(at(0), HL7_ERROR.segmentSequence, `more than ${MAX_RESULTS} OBX segments`),
-        };
+        return refused(at(0), HL7_ERROR.segmentSequence, `more than ${MAX_RESULTS} OBX segments`);
       }
       const code = codeableOf(decoded, segment, 3);
       if (!code.coding?.length && !code.text) {
-        return {
-          ok: false,
-          problem: problem(at(3), HL7_ERROR.requiredFieldMissing, 'OBX-3 (observation identifier) is empty'),
-        };
+        return refused(at(3), HL7_ERROR.requiredFieldMissing, 'OBX-3 (observation identifier) is empty');
       }
       const effective = time(14);
       if (!effective.ok) return effective;
@@ -192,34 +197,20 @@ export function readOru(
       });
     }
   }
-  if (!pid)
-    return {
-      ok: false,
-      problem: problem(
-        { segment: 'PID', occurrence: 1, field: 0 },
-        HL7_ERROR.segmentSequence,
-        'the message has no PID segment',
-      ),
-    };
+  if (!pid) return refused(firstOf('PID', 0), HL7_ERROR.segmentSequence, 'the message has no PID segment');
   if (oru.identifiers.length === 0) {
-    return {
-      ok: false,
-      problem: problem(
-        { segment: 'PID', occurrence: 1, field: 3 },
-        HL7_ERROR.requiredFieldMissing,
-        'PID-3 (patient identifier list) is empty',
-      ),
-    };
+    return refused(
+      firstOf('PID', 3),
+      HL7_ERROR.requiredFieldMissing,
+      'PID-3 (patient identifier list) is empty',
+    );
   }
   if (oru.results.length === 0) {
-    return {
-      ok: false,
-      problem: problem(
-        { segment: 'OBX', occurrence: 1, field: 0 },
-        HL7_ERROR.segmentSequence,
-        'the message has no OBX segment with a supported value',
-      ),
-    };
+    return refused(
+      firstOf('OBX', 0),
+      HL7_ERROR.segmentSequence,
+      'the message has no OBX segment with a supported value',
+    );
   }
   return { ok: true, oru };
 }
