@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       );
       await page.getByRole('button', { name: 'Approve' }).click();
       await page.waitForURL(new RegExp(`^${sandbox.server.url}/review`));
+      // The page's images load lazily (loading="lazy"): bring each into view so it is fetched.
+      for (const img of await page.locator('img').all()) await img.scrollIntoViewIfNeeded();
       await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
       await page.locator('section.similar').screenshot({ path: join(IMAGES, 'similar-cases.png') });
       await page.evaluate(() => window.scrollTo(0, 0));
