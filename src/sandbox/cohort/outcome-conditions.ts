@@ -33,7 +33,10 @@ export function outcomeConditions(label: CohortLabel, recordedAt: Date, encounte
       category: [
         {
           coding: [
-            { system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis' },
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/condition-category',
+              code: 'encounter-diagnosis',
+            },
           ],
         },
       ],
