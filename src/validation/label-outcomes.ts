@@ -82,9 +82,14 @@ export function labelOutcome(
 
 /** Age band at the assessment time from `Patient.birthDate` ('unknown' without one). */
 export function ageBand(birthDate: string | undefined, asOf: Date): string {
-  const born = birthDate ? Date.parse(birthDate) : NaN;
-  if (!Number.isFinite(born)) return 'age unknown';
-  const age = (asOf.getTime() - born) / (365.25 * 86_400_000);
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate ?? '');
+  if (!m) return 'age unknown';
+  // Completed years on the calendar (a birthday counts on its day); a partial date (FHIR allows
+  // YYYY or YYYY-MM) is taken as the first day of the year or month.
+  const [year, month, day] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
+  const beforeBirthday =
+    asOf.getUTCMonth() + 1 < month || (asOf.getUTCMonth() + 1 === month && asOf.getUTCDate() < day);
+  const age = asOf.getUTCFullYear() - year - (beforeBirthday ? 1 : 0);
   if (age < 50) return 'age <50';
   if (age < 65) return 'age 50–64';
   if (age < 80) return 'age 65–79';
