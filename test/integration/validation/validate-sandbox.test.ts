@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateCommand } from '../../../src/cli/validate-command.js';
+import { commands } from '../../../src/cli/commands.js';
 import {
   auprc,
   auroc,
@@ -86,12 +86,10 @@ describe('fhir-fusion validate against the sandbox EHR', () => {
   });
 
   it('scores every patient, labels them from later Conditions and reports metrics that match a direct computation', async () => {
-    const code = await validateCommand({
-      export: { level: 'system' },
-      outcomes: [],
-      windowDays: 30,
-      asOf: AS_OF,
-      out,
+    // Through the command's own argument handling, as `fhir-fusion validate … --as-of … --out …` runs it.
+    const code = await commands.validate!.run({
+      values: { level: 'system', outcomes: '', 'window-days': '30', 'as-of': AS_OF.toISOString(), out },
+      positionals: [],
     });
     expect(code).toBe(0);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ValidationReport;
