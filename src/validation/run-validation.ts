@@ -5,6 +5,7 @@ import { kickOffExport, kickOffUrl, pollExport, streamNdjson } from '../backfill
 import { exportedPatientId, groupPatientResources } from '../backfill/group-patient-resources.js';
 import type { BackfillDeps } from '../backfill/run-backfill.js';
 import { missingModalities } from '../contracts/patient-record.js';
+import type { PatientRecord } from '../contracts/patient-record.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import { ageBand, labelOutcome } from './label-outcomes.js';
 import type { LabelWindow, OutcomeLabel } from './label-outcomes.js';
@@ -128,7 +129,15 @@ export async function runValidation(
   }));
   for (const patientId of patientIds) {
     const resources = grouped.get(patientId)!;
-    const record = await deps.assemble(resources, asOf);
+    let record: PatientRecord;
+    try {
+      record = await deps.assemble(resources, asOf);
+    } catch (err) {
+      // One unreadable record is a count in the report, not the end of the run (error name only:
+      // messages can carry URLs with patient ids).
+      for (const entry of models) bump(entry.abstained, `assembly failed: ${(err as Error).name}`);
+      continue;
+    }
     const missing = missingModalities(record);
     const subgroups = [
       ageBand(resources.patient.birthDate, asOf),
@@ -142,7 +151,14 @@ export async function runValidation(
         bump(entry.abstained, `requires ${lacking.join(', ')}`);
         continue;
       }
-      const { output, notAssessed } = await deps.predict(record, entry.model);
+      let predicted: Awaited<ReturnType<ValidationDeps['predict']>>;
+      try {
+        predicted = await deps.predict(record, entry.model);
+      } catch (err) {
+        bump(entry.abstained, `scoring failed: ${(err as Error).name}`);
+        continue;
+      }
+      const { output, notAssessed } = predicted;
       entry.assessed++;
       for (const o of entry.outcomes) {
         const label: OutcomeLabel = labelOutcome(
