@@ -77,6 +77,49 @@ export const commands: Record<string, Command> = {
       });
     },
   },
+  validate: {
+    summary: "Local validation on the EHR's past patients: score, label from later Conditions, report (no write-back).",
+    options: {
+      since: text(),
+      outcomes: text(''),
+      model: text(),
+      'window-days': text('30'),
+      'as-of': text(),
+      level: text('patient'),
+      group: text(),
+      out: text('validation-report'),
+    },
+    async run({ values }) {
+      const level = String(values.level);
+      if (level !== 'system' && level !== 'patient' && level !== 'group') {
+        console.error('--level must be system, patient or group');
+        return 2;
+      }
+      const windowDays = Number(values['window-days']);
+      if (!Number.isFinite(windowDays) || windowDays <= 0) {
+        console.error('--window-days must be a positive number');
+        return 2;
+      }
+      const asOf = typeof values['as-of'] === 'string' ? new Date(values['as-of']) : undefined;
+      if (asOf && Number.isNaN(asOf.getTime())) {
+        console.error('--as-of must be a date');
+        return 2;
+      }
+      const { validateCommand } = await import('./validate-command.js');
+      return validateCommand({
+        export: {
+          level,
+          groupId: typeof values.group === 'string' ? values.group : undefined,
+          since: typeof values.since === 'string' ? values.since : undefined,
+        },
+        outcomes: String(values.outcomes).split(',').filter(Boolean),
+        model: typeof values.model === 'string' ? values.model : undefined,
+        windowDays,
+        ...(asOf ? { asOf } : {}),
+        out: String(values.out),
+      });
+    },
+  },
   demo: {
     summary: 'Start embedded Postgres, the sandbox EHR with synthetic patients and the server; stream new data.',
     options: {

@@ -93,10 +93,13 @@ function column(
 }
 
 /** Several metrics of one weighted sample at once (one pass per family, not per metric). */
-type Metrics = (d: SortedOutcome, w: ArrayLike<number>) => number[];
+export type Metrics = (d: SortedOutcome, w: ArrayLike<number>) => number[];
 
-/** Point estimates (all weights 1) and bootstrap intervals of several metrics over the same resamples. */
-function bootstrapMetrics(d: SortedOutcome, metrics: Metrics, label: string): Estimate[] {
+/**
+ * Point estimates (all weights 1) and bootstrap intervals of several metrics over the same
+ * resamples ({@link BOOTSTRAP_RESAMPLES}, seeded from `label`); `fhir-fusion validate` uses it too.
+ */
+export function bootstrapMetrics(d: SortedOutcome, metrics: Metrics, label: string): Estimate[] {
   const n = d.labels.length;
   const point = metrics(d, new Uint8Array(n).fill(1));
   const samples = point.map(() => [] as number[]);

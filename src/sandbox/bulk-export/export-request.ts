@@ -4,6 +4,13 @@ import { outcome } from '../../fhir/operation-outcome.js';
 /** Resource types the sandbox exports, and which ones are in the Patient compartment. */
 export const PATIENT_COMPARTMENT_TYPES = ['Patient', 'Observation', 'DiagnosticReport', 'ImagingStudy'] as const;
 
+/**
+ * Patient-compartment types exported only when `_type` names them: the outcome record
+ * (`Condition`, `Encounter`) that `fhir-fusion validate` labels patients from (issue 19 point 5).
+ * Kept out of the default so an export without `_type` returns what it always has.
+ */
+export const ON_REQUEST_TYPES = ['Condition', 'Encounter'] as const;
+
 /** A parsed Bulk Data kick-off request (Bulk Data Access 2.0 §Query Parameters). */
 export interface ExportRequest {
   level: 'system' | 'patient' | 'group';
@@ -42,7 +49,9 @@ export function parseExportRequest(
   const allowed: readonly string[] = level === 'system' ? [...PATIENT_COMPARTMENT_TYPES, 'Endpoint', 'Group'] : PATIENT_COMPARTMENT_TYPES;
   const requested = list('_type');
   for (const type of requested) {
-    if (!allowed.includes(type)) return fail(`_type ${type} is not exported at this level`, '_type');
+    if (!allowed.includes(type) && !(ON_REQUEST_TYPES as readonly string[]).includes(type)) {
+      return fail(`_type ${type} is not exported at this level`, '_type');
+    }
   }
   const types = requested.length > 0 ? requested : [...allowed];
   const format = query._outputFormat;

@@ -8,6 +8,9 @@ export const layers: readonly (readonly string[])[] = [
   // The command line, and `main.ts` (listen + graceful shutdown) which `serve` and `demo` start.
   ['cli'],
   ['main'],
+  // Local validation (`fhir-fusion validate`): the backfill's export and scoring, the evaluation's
+  // statistics, on the hospital's own patients; above both because it uses both.
+  ['validation'],
   // Entry points over the runtime: the fastify app, the bulk backfill, the offline evaluation (which
   // measures what the stages below serve: scoring and similar-case retrieval).
   ['app', 'backfill', 'evaluation'],
