@@ -25,6 +25,8 @@ const {
   Status,
   StorageClass,
 } = constants;
+/** C-STORE Refused: Out of Resources (PS3.4 Table B.2-1, A7xx); dcmjs-dimse names only the C-FIND/C-MOVE ones. */
+const REFUSED_OUT_OF_RESOURCES = 0xa700;
 const STORAGE_CLASSES: ReadonlySet<string> = new Set(Object.values(StorageClass) as string[]);
 
 /** What one association's SCP needs; shared by all associations of a listener. */
@@ -146,7 +148,8 @@ export class DimseScp extends Scp {
     if (!dataset || !instance) {
       count('dimse-missing-attributes');
       return {
-        status: Status.MissingAttributeValue,
+        // PS3.4 Table B.2-1: A900 Error, Data Set does not match SOP Class (required attributes absent).
+        status: Status.DataSetSopClassMismatch,
         reason: 'missing study/series/instance UID or Patient ID',
       };
     }
@@ -155,7 +158,7 @@ export class DimseScp extends Scp {
     if (!stored.ok) {
       count(`dimse-stow-${stored.reason}`);
       logger.warn({ sopClassUid, outcome: 'not-stored', reason: stored.reason }, 'dicom instance received');
-      return { status: Status.ResourceLimitation, reason: `not stored: ${stored.reason}` };
+      return { status: REFUSED_OUT_OF_RESOURCES, reason: `not stored: ${stored.reason}` };
     }
     logger.info({ sopClassUid, outcome: 'stored', bytes: part10.length }, 'dicom instance received');
     this.#deps.stored(instance);

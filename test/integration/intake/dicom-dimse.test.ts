@@ -108,7 +108,7 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
     const upload = await fetch(`${orthanc.restUrl}/instances`, {
       method: 'POST',
       headers: { 'content-type': 'application/dicom' },
-      body: radiograph.bytes,
+      body: Buffer.from(radiograph.bytes),
     });
     expect(upload.ok).toBe(true);
     const { ID } = (await upload.json()) as { ID: string };

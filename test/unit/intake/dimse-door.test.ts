@@ -9,7 +9,7 @@ import type { ReceivedInstance } from '../../../src/intake/dimse/received-instan
 import { stowInstance } from '../../../src/intake/dimse/stow-instance.js';
 import { studyQuietPeriod } from '../../../src/intake/dimse/study-quiet-period.js';
 
-const { constants, association } = dimse;
+const { constants, association, Dataset, requests } = dimse;
 const { PresentationContextResult, RejectReason, SopClass, StorageClass, TransferSyntax } = constants;
 
 function scpWith(overrides: Partial<DimseScpDeps> = {}) {
@@ -76,6 +76,56 @@ describe('DIMSE association negotiation (PS3.8 §7.1, PS3.7 §D.3.3.2)', () => {
       request('MODALITY1', 'OTHERPACS', [[SopClass.Verification, ['1.2.840.10008.1.2']]]).a,
     );
     expect(elsewhere.reject.mock.calls[0]?.[2]).toBe(RejectReason.CalledAeNotRecognized);
+  });
+});
+
+describe('C-STORE: store before acknowledge (PS3.4 Table B.2-1)', () => {
+  const dx = (patientId = 'SYNTH-1') =>
+    new requests.CStoreRequest(
+      new Dataset(
+        {
+          SOPClassUID: StorageClass.DigitalXRayImageStorageForPresentation,
+          SOPInstanceUID: '1.9.1.1',
+          StudyInstanceUID: '1.9',
+          SeriesInstanceUID: '1.9.1',
+          Modality: 'DX',
+          ...(patientId ? { PatientID: patientId } : {}),
+        },
+        TransferSyntax.ExplicitVRLittleEndian,
+      ),
+    );
+  const answer = (scp: DimseScp, req: InstanceType<typeof requests.CStoreRequest>) =>
+    new Promise<{ status: number; comment: string }>((resolve) =>
+      scp.cStoreRequest(req, (r) => resolve({ status: r.getStatus(), comment: r.getErrorComment() })),
+    );
+
+  it('answers Success only after the PACS stored the instance; A700 and no hand-over when it did not', async () => {
+    const events: string[] = [];
+    const ok = scpWith({
+      store: async (bytes) => {
+        events.push(`stow ${Buffer.from(bytes.subarray(128, 132)).toString()}`);
+        return { ok: true };
+      },
+      stored: (i) => events.push(`stored ${i.sopInstanceUid}`),
+    });
+    expect(await answer(ok.scp, dx())).toMatchObject({ status: constants.Status.Success });
+    expect(events).toEqual(['stow DICM', 'stored 1.9.1.1']);
+
+    const handed: string[] = [];
+    const down = scpWith({
+      store: async () => ({ ok: false, reason: 'http-503' }),
+      stored: (i) => handed.push(i.sopInstanceUid),
+    });
+    expect(await answer(down.scp, dx())).toEqual({ status: 0xa700, comment: 'not stored: http-503' });
+    expect(handed).toEqual([]);
+    expect(down.counted).toEqual(['dimse-stow-http-503']);
+  });
+
+  it('answers A900 to an image without Patient ID and stores nothing', async () => {
+    const store = vi.fn(async () => ({ ok: true as const }));
+    const { scp } = scpWith({ store });
+    expect((await answer(scp, dx(''))).status).toBe(0xa900);
+    expect(store).not.toHaveBeenCalled();
   });
 });
 
