@@ -218,10 +218,7 @@ export const routesPlugin = fp(
         similarCases,
         fhirBaseUrl: config.FHIR_BASE_URL,
         // RFC 7662 introspection at the EHR, with fhir-fusion's own EHR credentials (issue 18.3).
-        verifyToken: createIntrospectionVerifier({
-          fhirBaseUrl: config.FHIR_BASE_URL,
-          fetch: outbound.fetch,
-        }),
+        verifyToken: createIntrospectionVerifier({ fhirBaseUrl: config.FHIR_BASE_URL, fetch: outbound.fetch }),
         ...(baseFetch ? { fetch: baseFetch } : {}),
       });
     }

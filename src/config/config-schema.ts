@@ -36,11 +36,7 @@ export type ExecutionProviderName = (typeof EXECUTION_PROVIDER_NAMES)[number];
  * {@link Config}; `required` and the presence of a default (kept as literal types) say whether it
  * may be `undefined`. A fixed default must have the parser's type.
  */
-function setting<
-  T,
-  const R extends boolean,
-  const D extends SettingDefault<NoInfer<T>> | undefined = undefined,
->(
+function setting<T, const R extends boolean, const D extends SettingDefault<NoInfer<T>> | undefined = undefined>(
   definition: Omit<SettingDefinition<T>, 'required' | 'default'> & { required: R; default?: D },
 ): SettingDefinition<T> & { required: R; default: D } {
   return definition as SettingDefinition<T> & { required: R; default: D };
@@ -49,8 +45,7 @@ function setting<
 const HTTP = ['http:', 'https:'] as const;
 
 /** An IPv4 dotted quad or an IPv6 literal (loosely: a malformed one can only never match a peer). */
-const IP_ADDRESS =
-  /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const IP_ADDRESS = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 
 /** Default SMART v2 scopes: read what assembly needs, create/update what write-back writes. */
 export const DEFAULT_SMART_SCOPES =
@@ -246,8 +241,7 @@ const SETTINGS = {
   }),
   SMART_APP_SCOPES: setting({
     type: 'string',
-    description:
-      'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
+    description: 'Space-separated scopes the review app requests (SMART v2 patient/ scopes, launch, openid fhirUser; user/DiagnosticReport.r for the similar-cases panel).',
     secret: false,
     required: false,
     parse: parseString({
@@ -262,15 +256,8 @@ const SETTINGS = {
       "Comma-separated origins allowed to embed the review app (and every other page) in a frame (CSP frame-ancestors, besides 'self'); never '*'.",
     secret: false,
     required: false,
-    parse: parseList({
-      parse: parseString({ pattern: /^https?:\/\/[^/\s*]+$/ }),
-      expected: 'http(s)://host[:port] origins',
-    }),
-    default: {
-      kind: 'derived',
-      text: 'origins of SMART_APP_ISSUERS, else of FHIR_BASE_URL',
-      derive: launchingEhrOrigins,
-    },
+    parse: parseList({ parse: parseString({ pattern: /^https?:\/\/[^/\s*]+$/ }), expected: 'http(s)://host[:port] origins' }),
+    default: { kind: 'derived', text: 'origins of SMART_APP_ISSUERS, else of FHIR_BASE_URL', derive: launchingEhrOrigins },
   }),
   CDS_HOOKS_CLIENTS: setting({
     type: 'string-map',
@@ -283,8 +270,7 @@ const SETTINGS = {
   }),
   CDS_HOOKS_MAX_ASSESSMENT_AGE_MS: setting({
     type: 'duration-ms',
-    description:
-      'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
+    description: 'CDS Hooks cards show the risk only for assessments younger than this; older ones give an info card saying so.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 1000 }),
@@ -296,10 +282,7 @@ const SETTINGS = {
       'Comma-separated model names in order of preference: a CDS Hooks call gets one card, from the first of them that assessed the patient; empty: the served models in ACTIVE_MODELS order, then any other.',
     secret: false,
     required: false,
-    parse: parseList({
-      parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }),
-      expected: 'model names',
-    }),
+    parse: parseList({ parse: parseString({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ }), expected: 'model names' }),
     default: { kind: 'value', value: [] },
   }),
   CDS_HOOKS_MIN_RISK: setting({
@@ -312,14 +295,10 @@ const SETTINGS = {
   }),
   CDS_HOOKS_CORS_ORIGINS: setting({
     type: 'list',
-    description:
-      'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
+    description: 'Comma-separated origins allowed to call the CDS Hooks service from a browser (CORS); * allows any (calls still need a signed JWT).',
     secret: false,
     required: false,
-    parse: parseList({
-      parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }),
-      expected: '* or http(s)://host[:port] origins',
-    }),
+    parse: parseList({ parse: parseString({ pattern: /^(\*|https?:\/\/[^/\s]+)$/ }), expected: '* or http(s)://host[:port] origins' }),
     default: { kind: 'value', value: ['*'] },
   }),
   WRITEBACK_FHIR_BASE_URL: setting({
@@ -367,10 +346,7 @@ const SETTINGS = {
       'name@version of the ECG ↔ report embedding model (MODELS_DIR/<name>/<version>/embedding-manifest.json) that indexes assessed patients and answers $similar-cases; off disables similar-case retrieval.',
     secret: false,
     required: false,
-    parse: parseString({
-      pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/,
-      expected: 'name@version or off',
-    }),
+    parse: parseString({ pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off' }),
     default: { kind: 'value', value: 'ecg-report-clip@1' },
   }),
   ACTIVE_MODELS: setting({
@@ -491,8 +467,7 @@ const SETTINGS = {
   }),
   SUBSCRIPTION_HEARTBEAT_S: setting({
     type: 'integer',
-    description:
-      'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
+    description: 'Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 86_400 }),
@@ -665,8 +640,7 @@ const SETTINGS = {
   }),
   JOB_MAINTENANCE_INTERVAL_S: setting({
     type: 'integer',
-    description:
-      'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
+    description: 'How often queue maintenance reclaims expired jobs, in seconds (reclaim delay is at most expiry + this).',
     secret: false,
     required: false,
     parse: parseInteger({ min: 1, max: 3600 }),
@@ -723,8 +697,7 @@ const SETTINGS = {
   }),
   OPERATOR_TOKEN: setting({
     type: 'string',
-    description:
-      'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
+    description: 'Bearer token required by the operator page (GET /, /api/assessments); unset, only loopback callers may open it.',
     secret: true,
     required: false,
     parse: parseString(),
