@@ -1,7 +1,7 @@
-import type { ImagingStudy, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { ImagingStudy, Patient, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import dimse from 'dcmjs-dimse';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
 import type { GeneratedPatient } from '../../../src/sandbox/cohort/generate-patient.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
@@ -121,6 +121,9 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
     const echo = await fetch(`${orthanc.restUrl}/modalities/fusion/echo`, { method: 'POST', body: '{}' });
     expect(echo.status).toBe(200);
 
+    // No PHI in logs: everything the door logs from here on is checked below.
+    const { logger } = fixture().runtime;
+    const logged = [vi.spyOn(logger, 'info'), vi.spyOn(logger, 'warn')];
     expect(pacsStore.size()).toBe(0);
     const store = await fetch(`${orthanc.restUrl}/modalities/fusion/store`, {
       method: 'POST',
@@ -158,6 +161,22 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
       "SELECT count(*)::int AS n FROM notification_inbox WHERE dialect = 'dimse'",
     );
     expect(rows[0]?.n).toBe(1);
+    const lines = JSON.stringify(logged.flatMap((spy) => spy.mock.calls));
+    expect(lines).toContain('dicom instance received');
+    expect(lines).toContain('dicom study complete');
+    const person = patient.resources.find((r): r is Patient => r.resourceType === 'Patient');
+    const secrets = [
+      person?.identifier?.[0]?.value,
+      person?.name?.[0]?.family,
+      radiograph.studyInstanceUid,
+      radiograph.sopInstanceUid,
+      patient.patientId,
+    ];
+    for (const secret of secrets) {
+      expect(secret).toBeTruthy();
+      expect(lines).not.toContain(secret);
+    }
+    for (const spy of logged) spy.mockRestore();
   }, 150_000);
 
   it('rejects an association from a calling AE title outside the allow-list', async () => {
