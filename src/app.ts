@@ -12,6 +12,8 @@ import type { IntakeAlerts } from './intake/intake-alerts.js';
 import { intakeRoutes } from './intake/intake-routes.js';
 import { startHl7v2Intake } from './intake/hl7v2/start-hl7v2-intake.js';
 import type { MllpListener } from './intake/hl7v2/mllp-listener.js';
+import { startDimseIntake } from './intake/dimse/start-dimse-intake.js';
+import type { DimseListener } from './intake/dimse/start-dimse-intake.js';
 import { startIntakeWorkers } from './subscriptions/intake-workers.js';
 import { createAssessmentQueue } from './jobs/assessment-queue.js';
 import type { AssessmentQueue } from './jobs/assessment-queue.js';
@@ -51,6 +53,8 @@ declare module 'fastify' {
     intakeAlerts: IntakeAlerts;
     /** The HL7 v2 MLLP listener (`HL7_MLLP_PORT`), when one is open. */
     hl7v2: MllpListener | undefined;
+    /** The DICOM C-STORE/C-ECHO SCP (`DICOM_PORT`), when one is open. */
+    dimse: DimseListener | undefined;
   }
 }
 
@@ -180,6 +184,20 @@ export const routesPlugin = fp(
         : await startHl7v2Intake(config, { pool, queue, ehr: runtime.ehr, logger, metrics });
     if (hl7v2) runtime.defer(() => hl7v2.close());
     fastify.decorate('hl7v2', hl7v2);
+    // The DICOM DIMSE door (docs/dicom-dimse-intake.md): intake as well, closed before the queue and pool.
+    const dimse =
+      role === 'worker'
+        ? undefined
+        : await startDimseIntake(config, {
+            pool,
+            queue,
+            ehr: runtime.ehr,
+            logger,
+            metrics,
+            dicomFetch: outbound.dicomFetch,
+          });
+    if (dimse) runtime.defer(() => dimse.close());
+    fastify.decorate('dimse', dimse);
     await fastify.register(assessmentsPage, {
       pool,
       writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,

@@ -559,6 +559,52 @@ const SETTINGS = {
     parse: parseStringMap(),
     default: { kind: 'value', value: {} },
   }),
+  DICOM_PORT: setting({
+    type: 'integer',
+    description:
+      'TCP port of the DICOM DIMSE C-STORE/C-ECHO SCP (docs/dicom-dimse-intake.md), bound on HOST. Unset: no listener. 0 picks a free port (tests). Not opened by the `worker` role. Received instances go to DICOMWEB_BASE_URL by STOW-RS, which must then be set.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 0, max: 65_535 }),
+  }),
+  DICOM_AE_TITLE: setting({
+    type: 'string',
+    description: "fhir-fusion's own AE title (the Called AE Title associations must name; PS3.8 §9.3.2).",
+    secret: false,
+    required: false,
+    parse: parseString({ pattern: /^[\x20-\x5b\x5d-\x7e]{1,16}$/ }),
+    default: { kind: 'value', value: 'FHIRFUSION' },
+  }),
+  DICOM_ALLOWED_CALLING_AE_TITLES: setting({
+    type: 'list',
+    description:
+      'Comma-separated Calling AE Titles whose associations are accepted; any other caller is rejected (calling-AE-title-not-recognized). Empty: every association is rejected.',
+    secret: false,
+    required: false,
+    parse: parseList({
+      parse: parseString({ pattern: /^[\x20-\x5b\x5d-\x7e]{1,16}$/ }),
+      expected: 'AE titles (1-16 characters, no backslash)',
+    }),
+    default: { kind: 'value', value: [] },
+  }),
+  DICOM_STUDY_QUIET_MS: setting({
+    type: 'duration-ms',
+    description:
+      'A study counts as complete when no instance of it has arrived for this long; then its ImagingStudy is ensured in the EHR and the patient is assessed.',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 100, max: 86_400_000 }),
+    default: { kind: 'value', value: 30_000 },
+  }),
+  DICOM_ISSUER_SYSTEMS: setting({
+    type: 'string-map',
+    description:
+      'JSON object of Issuer of Patient ID (0010,0021) → FHIR Identifier.system, for issuers that are not a URI; "" maps instances without an issuer.',
+    secret: false,
+    required: false,
+    parse: parseStringMap(),
+    default: { kind: 'value', value: {} },
+  }),
   COALESCE_WINDOW_MS: setting({
     type: 'duration-ms',
     description: 'Notifications for one patient within this window become one job.',

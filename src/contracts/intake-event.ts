@@ -6,6 +6,7 @@ export type NotificationDialect =
   | 'backport' // Subscriptions R5 Backport IG notification Bundle
   | 'recovered' // fetched with `$events` after a gap in event numbers
   | 'hl7v2' // an HL7 v2 ORU^R01 received over MLLP (src/intake/hl7v2)
+  | 'dimse' // a DICOM study received by C-STORE (src/intake/dimse)
   | 'search'; // found by a `_lastUpdated` search (ping, empty event, gap without `$events`, polling)
 
 /** One event extracted from a notification, ready to be stored in the inbox. */
