@@ -1,4 +1,5 @@
 import type { RiskAssessment } from '@medplum/fhirtypes';
+import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,16 +97,7 @@ describe('review app embedded in a cross-site EHR frame, third-party cookies blo
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: chromiumPeer.executablePath,
       viewport: { width: 1100, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: [...HEADLESS_CHROMIUM_FLAGS],
     });
   });
 
@@ -164,7 +156,9 @@ describe('review app embedded in a cross-site EHR frame, third-party cookies blo
     const page = await context.newPage();
     const launch = sandbox.auth.createLaunch({ patient: patientId });
     const publicUrl = sandbox.server.url.replace('127.0.0.1', 'localhost');
-    await page.goto(`${publicUrl}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`);
+    await page.goto(
+      `${publicUrl}/review/launch?${new URLSearchParams({ iss: sandbox.fhirBaseUrl, launch }).toString()}`,
+    );
     await page.waitForURL(new RegExp(`^${publicUrl}/review(\\?|$)`));
     const text = await page.locator('body').innerText();
     expect(text).toContain('Latest assessment');

@@ -1,4 +1,5 @@
 import type { Provenance, RiskAssessment } from '@medplum/fhirtypes';
+import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,16 +57,7 @@ describe('review app end to end in headless Chromium', () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: chromiumPeer.executablePath,
       viewport: { width: 1024, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: [...HEADLESS_CHROMIUM_FLAGS],
     });
   });
 

@@ -22,20 +22,11 @@ import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../../src/app.js';
 import type { CdsResponse } from '../../src/review/cds-hooks/cds-hooks-types.js';
 import { findChromium } from '../helpers/peers.js';
+import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
 import { renderCardsHtml } from '../helpers/render-cards-html.js';
 import { startCdsTestClient } from '../integration/cds-hooks/cds-client-keys.js';
 import { startReviewSandbox, waitFor } from '../integration/review/review-sandbox.js';
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const IMAGES = join(REPO_ROOT, 'docs', 'images');
 const MODELS = ['late-fusion', 'attention-fusion'];
 
@@ -133,7 +124,7 @@ async function main(): Promise<void> {
       executablePath: peer.executablePath,
       viewport: { width: 1024, height: 900 },
       deviceScaleFactor: 1,
-      args: CHROMIUM_FLAGS,
+      args: [...HEADLESS_CHROMIUM_FLAGS],
     });
     try {
       const page = await context.newPage();
