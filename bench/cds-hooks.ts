@@ -6,49 +6,20 @@
  * folder. Figures are measured in this run and printed; nothing is asserted.
  */
 import type { Bundle } from '@medplum/fhirtypes';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { AIAST } from '../src/contracts/fusion-terminology.js';
+import { percentile, scratchDatabase } from './scratch-database.js';
 import { startCdsEnvironment } from '../test/integration/cds-hooks/cds-environment.js';
 
 const calls = Number(process.argv[2] ?? 300);
 const SERVICE = 'fhir-fusion-patient-view';
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
-async function scratchDatabase(): Promise<{ url?: string; drop: () => Promise<void> }> {
-  const admin = process.env.DATABASE_URL;
-  if (!admin) {
-    const dir = mkdtempSync(join(tmpdir(), 'ff-bench-cds-'));
-    process.env.DATA_DIR = dir;
-    return { drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `ff_bench_${randomBytes(5).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 async function main(): Promise<void> {
-  const db = await scratchDatabase();
-  const env = await startCdsEnvironment({ databaseUrl: db.url, settings: db.url ? {} : { DATA_DIR: process.env.DATA_DIR ?? '' } });
+  const db = await scratchDatabase('cds');
+  const env = await startCdsEnvironment({ settings: db.settings });
   try {
     const serviceUrl = `${env.publicUrl}/cds-services/${SERVICE}`;
     const patientId = env.patient.id ?? '';

@@ -10,48 +10,19 @@
 import { Hl7Message } from '@medplum/core';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { Hl7Client } from '@medplum/hl7';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import { availableParallelism, loadavg } from 'node:os';
 import { loadConfig } from '../src/config/load-config.js';
 import { createEhrClient } from '../src/fhir/ehr-client.js';
 import { startServer } from '../src/main.js';
 import { createSandboxEhr } from '../src/sandbox/ehr/sandbox-ehr.js';
 import { renderOruR01 } from '../src/sandbox/hl7v2/oru-r01.js';
+import { percentile, scratchDatabase } from './scratch-database.js';
 
 const messages = Number(process.argv[2] ?? 500);
 const PATIENTS = 20;
 const MRN = 'https://hospital.example.org/fhir/sid/mrn';
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
-async function scratchDatabase(): Promise<{ settings: Record<string, string>; drop: () => Promise<void> }> {
-  const admin = process.env.DATABASE_URL;
-  if (!admin) {
-    const dir = mkdtempSync(join(tmpdir(), 'ff-bench-hl7-'));
-    return { settings: { DATA_DIR: dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `ff_bench_${randomBytes(5).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    settings: { DATABASE_URL: url.toString() },
-    drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 function lab(code: string, value: number, unit: string): Observation {
   return {
@@ -64,7 +35,7 @@ function lab(code: string, value: number, unit: string): Observation {
 }
 
 async function main(): Promise<void> {
-  const db = await scratchDatabase();
+  const db = await scratchDatabase('hl7');
   const ehr = await createSandboxEhr({ logger: false });
   const fhirBaseUrl = await ehr.listen(0, '127.0.0.1');
   const client = createEhrClient({ fhirBaseUrl, fetch });
