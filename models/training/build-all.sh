@@ -17,7 +17,8 @@ case "$SOURCE" in
   cohort)
     DATA=models/training/.data/cohort
     npx tsx models/training/export-features.ts --out "$DATA" --seed "$SEED" \
-      --train "${TRAIN:-2400}" --validation "${VALIDATION:-600}" --test "${TEST:-1000}"
+      --train "${TRAIN:-2400}" --validation "${VALIDATION:-600}" --test "${TEST:-1000}" \
+      --test-shifted "${TEST_SHIFTED:-1000}"
     ;;
   interim)
     DATA=models/training/.data/interim

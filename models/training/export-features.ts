@@ -7,8 +7,13 @@
  * drift apart.
  *
  *   npx tsx models/training/export-features.ts [--out DIR] [--seed N] [--train N] [--validation N] [--test N]
+ *     [--test-shifted N]
  *
- * Splits are separate cohorts drawn from consecutive seeds (seed, seed + 1, seed + 2). Tabular
+ * Splits are separate cohorts drawn from consecutive seeds (seed, seed + 1, seed + 2, seed + 3).
+ * `test-shifted/` comes from another site ({@link shiftedSite}: radiograph detector with another
+ * contrast curve, exposure and noise; CRP, procalcitonin, troponin, creatinine and glucose in that
+ * laboratory's units, which preprocessing converts; a sicker case mix, {@link SHIFTED_PREVALENCE}).
+ * It is never used for training, tuning or any design choice: only evaluation reads it. Tabular
  * values are written in each feature's canonical UCUM unit *before* normalisation and images in
  * [0, 1] (the export manifest uses mean 0, std 1): train.py computes the normalisation statistics
  * on the training split and writes them into every model's manifest.
@@ -27,7 +32,12 @@ import { extractReportText } from '../../src/preprocess/text/extract-report-text
 import { selectReports } from '../../src/preprocess/text/report-selection.js';
 import { buildVocabulary } from '../../src/preprocess/text/build-vocabulary.js';
 import { parseVocabulary, type Vocabulary } from '../../src/preprocess/text/vocabulary.js';
-import { generateCohort, type GeneratedPatient } from '../../src/sandbox/cohort/index.js';
+import {
+  generateCohort,
+  shiftedSite,
+  type CohortOptions,
+  type GeneratedPatient,
+} from '../../src/sandbox/cohort/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -40,6 +50,12 @@ export const EXPORT_SHAPES = {
   ecgImageSize: [96, 128] as [number, number],
   leads: ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'],
 };
+
+/**
+ * Case mix of the shifted site: a tertiary centre with more heart failure and pneumonia and less
+ * atrial fibrillation than the reference site (defaults 0.17 / 0.20 / 0.15).
+ */
+export const SHIFTED_PREVALENCE = { acuteHeartFailure: 0.26, pneumonia: 0.3, atrialFibrillation: 0.1 };
 
 /** The order of outcome labels (acute heart failure, pneumonia, atrial fibrillation), as in outcomes.json. */
 const LABEL_ORDER = ['acuteHeartFailure', 'pneumonia', 'atrialFibrillation'] as const;
@@ -193,11 +209,24 @@ async function main(): Promise<void> {
       train: { type: 'string', default: '2400' },
       validation: { type: 'string', default: '600' },
       test: { type: 'string', default: '1000' },
+      'test-shifted': { type: 'string', default: '1000' },
     },
   });
   const out = resolve(values.out);
   const seed = Number(values.seed);
-  const counts = { train: Number(values.train), validation: Number(values.validation), test: Number(values.test) };
+  const counts = {
+    train: Number(values.train),
+    validation: Number(values.validation),
+    test: Number(values.test),
+    'test-shifted': Number(values['test-shifted']),
+  };
+  // Per split: the cohort's site and case mix (only the shifted test set differs).
+  const splitOptions: Record<keyof typeof counts, Partial<CohortOptions>> = {
+    train: {},
+    validation: {},
+    test: {},
+    'test-shifted': { site: shiftedSite, prevalence: SHIFTED_PREVALENCE },
+  };
   // A fixed `now` makes the export byte-for-byte reproducible (timestamps derive from it).
   const now = new Date('2026-01-15T12:00:00Z');
   const manifest = exportManifest();
@@ -224,7 +253,15 @@ async function main(): Promise<void> {
     const arrays = new SplitArrays();
     const started = Date.now();
     let index = 0;
-    for (const p of generateCohort({ patients, seed: seed + offset, now, dicomwebBaseUrl: 'http://localhost/dicomweb', imageSize: 128 })) {
+    const cohort = generateCohort({
+      patients,
+      seed: seed + offset,
+      now,
+      dicomwebBaseUrl: 'http://localhost/dicomweb',
+      imageSize: 128,
+      ...splitOptions[split],
+    });
+    for (const p of cohort) {
       const record = recordFromGenerated(p, index, now);
       const pre = preprocessRecord(record, manifest, out, { vocabulary, convertUnit });
       for (const m of pre.missing) missingCounts[`${m.modality}:${m.reason}`] = (missingCounts[`${m.modality}:${m.reason}`] ?? 0) + 1;
@@ -244,7 +281,10 @@ async function main(): Promise<void> {
     source: 'cohort',
     description:
       `fhir-fusion synthetic cohort (src/sandbox/cohort, seed ${seed}; ${counts.train} train / ${counts.validation} validation / ` +
-      `${counts.test} test patients, one cohort per split from consecutive seeds), preprocessed by src/preprocess/preprocessRecord; every patient is synthetic`,
+      `${counts.test} test patients from the reference site and ${counts['test-shifted']} shifted-site test patients ` +
+      `(other radiograph detector, lab units and case mix), one cohort per split from consecutive seeds), ` +
+      `preprocessed by src/preprocess/preprocessRecord; labels are the recorded diagnoses with stated label noise; every patient is synthetic`,
+    shiftedSite: { ...shiftedSite, prevalence: SHIFTED_PREVALENCE },
     seed,
     counts,
     shapes,

@@ -1,5 +1,6 @@
 """PyTorch modules of the reference models: per-modality encoders, unimodal baselines and the
-two fusion models. Every module here exports to ONNX opset 17 with a dynamic batch axis: no
+fusion models (late, attention, and the early-fusion baseline). Every module here exports to
+ONNX opset 17 with a dynamic batch axis: no
 packed sequences, no -inf in masks (an all-padding report must still give finite numbers).
 """
 
@@ -232,3 +233,36 @@ class AttentionFusion(FusionBase):
         x = self.norm1(x + self.proj(y))
         x = self.norm2(x + self.ffn(x))
         return torch.sigmoid(late + self.head(torch.cat([x[:, 0], modality_mask], dim=1)))
+
+
+class EarlyFusion(nn.Module):
+    """Early (input-level) fusion baseline: each modality's input is flattened at low resolution
+    and concatenated *before* any modality-specific encoder, then one MLP decides (the
+    input-level fusion the multimodal foundation-model reviews compare with latent fusion).
+
+    Inputs as concatenated: tabular values and missingness indicators; the report as a bag of
+    words (mean of a learned token embedding over non-padding tokens, i.e. a linear map of the
+    token counts); the radiograph average-pooled 64×64 → 16×16; the ECG average-pooled
+    100 Hz → 5 Hz per lead (12 × 50). Each block is multiplied by its `modality_mask` entry, so a
+    missing modality (or one hidden by modality dropout) contributes zeros, and the mask itself
+    is concatenated so the MLP knows what is missing. No per-modality encoder, no pretrained
+    weights: it is the baseline the latent-fusion models must beat.
+    """
+
+    def __init__(self, n_features: int, vocab_size: int, n_outcomes: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, 32, padding_idx=0)
+        self.image_pool = nn.AvgPool2d(4)
+        self.ecg_pool = nn.AvgPool1d(20)
+        width = 2 * n_features + 32 + 16 * 16 + 12 * 50 + len(MODALITIES)
+        self.net = nn.Sequential(nn.Linear(width, 128), nn.ReLU(), nn.Dropout(0.2),
+                                 nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, n_outcomes))
+
+    def forward(self, tabular_values, tabular_mask, text_tokens, image, ecg_waveform, modality_mask):
+        m = modality_mask
+        tab = torch.cat([tabular_values * tabular_mask, tabular_mask], dim=1) * m[:, 0:1]
+        real = (text_tokens != 0).to(tabular_values.dtype).unsqueeze(-1)
+        bag = (self.embed(text_tokens) * real).sum(dim=1) / real.sum(dim=1).clamp(min=1.0) * m[:, 1:2]
+        img = self.image_pool(image).flatten(1) * m[:, 2:3]
+        ecg = self.ecg_pool(ecg_waveform).flatten(1) * m[:, 3:4]
+        return torch.sigmoid(self.net(torch.cat([tab, bag, img, ecg, m], dim=1)))

@@ -25,7 +25,10 @@ export interface ModelFolder {
 export interface EvaluateReferenceModelsOptions {
   /** `models/`: every `<name>/<version>/manifest.json` under it is evaluated. */
   modelsDir: string;
-  /** Feature export folder holding `test/` and `dataset.json` (models/training/.data/cohort). */
+  /**
+   * Feature export folder holding `test/`, optionally `test-shifted/`, and `dataset.json`
+   * (models/training/.data/cohort).
+   */
   datasetDir: string;
   /** Opens a runner for a `model.onnx` path and its manifest (`openOnnxRunner` in production). */
   openRunner: (modelPath: string, manifest: ModelManifest) => Promise<ModelRunner & { release(): Promise<void> }>;
@@ -98,17 +101,55 @@ export function refreshManifestFiles(folder: string, manifest: ModelManifest): M
   return { ...manifest, files };
 }
 
+/** The held-out splits: the same-site test set and, when exported, the shifted-site one (issue 19). */
+export const EVALUATION_SPLITS = ['test', 'test-shifted'] as const;
+
 /**
- * Evaluate every shipped model on the held-out split, then write the figures into each model's
- * `manifest.json` (`metrics`), the performance section of `card.md`, and `roc.png` /
- * `calibration.png`, and refresh the manifest's sha256 list. Returns the reports by model name.
+ * Evaluate every shipped model on the held-out split(s), then write the figures into each model's
+ * `manifest.json` (`metrics`; the shifted-site figures in `metrics.shiftedSite`), the performance
+ * section of `card.md`, and `roc.png` / `calibration.png` (same-site test set), and refresh the
+ * manifest's sha256 list. Returns the reports by model name.
  */
 export async function evaluateReferenceModels(options: EvaluateReferenceModelsOptions): Promise<Record<string, ModelMetricsReport>> {
   const log = options.log ?? (() => undefined);
-  const dataset = loadEvaluationDataset(join(options.datasetDir, 'test'));
   const datasetInfo = JSON.parse(readFileSync(join(options.datasetDir, 'dataset.json'), 'utf8')) as { description?: string };
   const description = datasetInfo.description ?? 'synthetic cohort';
   const models = findModelFolders(options.modelsDir).filter((m) => !options.only || options.only.includes(m.name));
+  // Single-modality models first, so the fusion models can be compared against them.
+  const ordered = [...models.filter((m) => !isFusionModel(m.manifest)), ...models.filter((m) => isFusionModel(m.manifest))];
+  const reports = await evaluateSplit(options, ordered, 'test', description, log);
+  const shiftedDir = join(options.datasetDir, 'test-shifted');
+  if (existsSync(join(shiftedDir, 'labels.npy'))) {
+    // Another site, never used for training or tuning: the same tables, no plots.
+    const shifted = await evaluateSplit(options, ordered, 'test-shifted', description, log);
+    for (const [name, report] of Object.entries(shifted)) {
+      const { plots: _plots, ...rest } = report;
+      const target = reports[name];
+      if (target) target.shiftedSite = rest;
+    }
+  }
+  for (const model of ordered) {
+    const report = reports[model.name] as ModelMetricsReport;
+    const cardPath = join(model.folder, 'card.md');
+    writeFileSync(cardPath, replaceMetricsSection(readFileSync(cardPath, 'utf8'), renderMetricsSection(model.manifest, report)));
+    const updated = refreshManifestFiles(model.folder, { ...model.manifest, metrics: report as unknown as Record<string, unknown> });
+    writeFileSync(join(model.folder, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
+  }
+  return reports;
+}
+
+/**
+ * Every model's report on one split (`test` also writes the ROC and calibration plots). Single
+ * models come first in `ordered` so the fusion models are compared against them.
+ */
+async function evaluateSplit(
+  options: EvaluateReferenceModelsOptions,
+  ordered: readonly ModelFolder[],
+  split: (typeof EVALUATION_SPLITS)[number],
+  description: string,
+  log: (line: string) => void,
+): Promise<Record<string, ModelMetricsReport>> {
+  const dataset = loadEvaluationDataset(join(options.datasetDir, split));
   const allPresentRows = rowsWith(dataset, MODALITY_ORDER);
   const reports: Record<string, ModelMetricsReport> = {};
   const allPresentAuroc: Record<string, Record<string, number | null>> = {};
@@ -148,7 +189,7 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       allPresentScores[model.name] = allPresent;
       allPresentAuroc[model.name] = Object.fromEntries(Object.entries(allModalitiesPresent).map(([code, m]) => [code, m.auroc]));
       const report: ModelMetricsReport = {
-        dataset: { description, split: 'test', patients: dataset.size },
+        dataset: { description, split, patients: dataset.size },
         population: { patients: rows.length, requires: [...requires] },
         overall: outcomeMetrics(manifest, dataset, rows, probabilities),
         subgroups,
@@ -165,20 +206,20 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
       }
       const labelsOf = (index: number): number[] => rows.map((row) => dataset.labels[row * dataset.outcomes + index] ?? 0);
       const scoresOf = (index: number): number[] => rows.map((_, r) => probabilities[r * k + index] ?? 0);
-      writeFileSync(join(model.folder, 'roc.png'), rocPlotPng(manifest.outcomes.map((o) => rocCurve(labelsOf(o.index), scoresOf(o.index)))));
-      writeFileSync(
-        join(model.folder, 'calibration.png'),
-        calibrationPlotPng(manifest.outcomes.map((o) => calibrationBins(labelsOf(o.index), scoresOf(o.index)))),
-      );
-      log(`evaluated ${model.name}/${model.version} on ${rows.length} patients`);
+      if (split === 'test') {
+        writeFileSync(join(model.folder, 'roc.png'), rocPlotPng(manifest.outcomes.map((o) => rocCurve(labelsOf(o.index), scoresOf(o.index)))));
+        writeFileSync(
+          join(model.folder, 'calibration.png'),
+          calibrationPlotPng(manifest.outcomes.map((o) => calibrationBins(labelsOf(o.index), scoresOf(o.index)))),
+        );
+      }
+      log(`evaluated ${model.name}/${model.version} on ${rows.length} ${split} patients`);
       return report;
     } finally {
       await runner.release();
     }
   };
 
-  // Single-modality models first, so the fusion models can be compared against them.
-  const ordered = [...models.filter((m) => !isFusionModel(m.manifest)), ...models.filter((m) => isFusionModel(m.manifest))];
   for (const model of ordered) reports[model.name] = await evaluateOne(model);
 
   for (const model of ordered) {
@@ -228,10 +269,6 @@ export async function evaluateReferenceModels(options: EvaluateReferenceModelsOp
         );
       }
     }
-    const cardPath = join(model.folder, 'card.md');
-    writeFileSync(cardPath, replaceMetricsSection(readFileSync(cardPath, 'utf8'), renderMetricsSection(model.manifest, report)));
-    const updated = refreshManifestFiles(model.folder, { ...model.manifest, metrics: report as unknown as Record<string, unknown> });
-    writeFileSync(join(model.folder, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
   }
   return reports;
 }

@@ -10,7 +10,7 @@ export const METRICS_END = '<!-- metrics:end -->';
 
 /** What `npm run models:evaluate` records for one model (also written to `manifest.metrics`). */
 export interface ModelMetricsReport {
-  dataset: { description: string; split: 'test'; patients: number };
+  dataset: { description: string; split: 'test' | 'test-shifted'; patients: number };
   /** Patients evaluated: those with every modality in `applicability.requires` present. */
   population: { patients: number; requires: string[] };
   overall: MetricsByOutcome;
@@ -36,7 +36,13 @@ export interface ModelMetricsReport {
       fusionBeatsBestSingleModality: Record<string, boolean>;
     };
   };
-  plots: { roc: string; calibration: string };
+  /** ROC and reliability plots of the same-site test split (none for the shifted site). */
+  plots?: { roc: string; calibration: string };
+  /**
+   * Issue 19: the same figures on the shifted-site test set (another site's detector, lab units
+   * and case mix), which nothing in training or design looked at.
+   */
+  shiftedSite?: Omit<ModelMetricsReport, 'plots' | 'shiftedSite'>;
   /** Issue 19: bootstrap intervals, rates at the risk bands, subgroup calibration, paired fusion test. */
   statistics?: ModelStatistics;
 }
@@ -77,10 +83,35 @@ function comparisonTable(
 
 /** Render the performance section (Markdown) that goes between the markers. */
 export function renderMetricsSection(manifest: ModelManifest, report: ModelMetricsReport): string {
+  const lines = splitLines(manifest, report);
+  if (report.plots) {
+    lines.push(
+      '',
+      `Plots: ROC curves \`${report.plots.roc}\` and reliability diagrams \`${report.plots.calibration}\` (same-site test split; axes 0–1; dashed diagonal = chance / perfect calibration; colours: ${manifest.outcomes
+        .map((o, i) => `${['orange', 'blue', 'green', 'pink'][i % 4]} = ${o.coding.display}`)
+        .join(', ')}).`,
+    );
+  }
+  if (report.shiftedSite) {
+    lines.push(
+      '',
+      '### Shifted-site test set (external validity, synthetic)',
+      '',
+      'A second synthetic site that no training, tuning or design choice looked at: another radiograph detector (contrast curve, exposure, noise), CRP, procalcitonin, troponin, creatinine and glucose reported in that laboratory’s own UCUM units (converted by preprocessing), and a different case mix. The same tables as above.',
+      '',
+      ...splitLines(manifest, report.shiftedSite),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The tables of one split. */
+function splitLines(manifest: ModelManifest, report: Omit<ModelMetricsReport, 'shiftedSite'>): string[] {
   const headers = outcomeHeaders(manifest);
   const lines: string[] = [];
+  const splitName = report.dataset.split === 'test' ? 'held-out synthetic test split' : 'shifted-site synthetic test split';
   lines.push(
-    `Measured by \`npm run models:evaluate\` on the held-out synthetic test split (${report.dataset.patients} patients; ${report.dataset.description}).`,
+    `Measured by \`npm run models:evaluate\` on the ${splitName} (${report.dataset.patients} patients; ${report.dataset.description}).`,
     `Evaluated population: ${report.population.patients} patients with ${report.population.requires.join(', ') || 'any modality'} present. These are figures on synthetic data and say nothing about real patients.`,
     '',
     ...tableHeader(['outcome (SNOMED CT)', 'n', 'positives', 'AUROC', 'AUPRC', 'Brier', 'ECE (10 bins)']),
@@ -124,13 +155,7 @@ export function renderMetricsSection(manifest: ModelManifest, report: ModelMetri
     }
   }
   if (report.statistics) lines.push(...renderStatisticsSection(manifest, report.statistics));
-  lines.push(
-    '',
-    `Plots: ROC curves \`${report.plots.roc}\` and reliability diagrams \`${report.plots.calibration}\` (axes 0–1; dashed diagonal = chance / perfect calibration; colours: ${manifest.outcomes
-      .map((o, i) => `${['orange', 'blue', 'green', 'pink'][i % 4]} = ${o.coding.display}`)
-      .join(', ')}).`,
-  );
-  return lines.join('\n');
+  return lines;
 }
 
 /** Replace the text between the markers; appends a section when the card has none. */

@@ -1,3 +1,4 @@
+import { referenceSite, type CohortSite } from './cohort-options.js';
 import type { LatentState, Side } from './latent-state.js';
 import type { Rng } from './seeded-random.js';
 
@@ -62,7 +63,13 @@ interface LungGeometry {
  * patient's right, as on a PA film. Uses typed arrays and scalar maths only (no per-pixel
  * allocation) because 1,000 patients must draw in seconds.
  */
-export function drawChestRadiograph(state: LatentState, rng: Rng, size: number): RadiographPixels {
+export function drawChestRadiograph(
+  state: LatentState,
+  rng: Rng,
+  size: number,
+  detector: Pick<CohortSite, 'radiographGamma' | 'radiographGain' | 'radiographExtraNoise'> = referenceSite,
+): RadiographPixels {
+  const { radiographGamma: gamma, radiographGain: gain, radiographExtraNoise: extraNoise } = detector;
   // Anatomy is smooth: draw it at up to 256² and upsample, then add full-resolution noise.
   const anatomySize = Math.min(size, 256);
   const anatomy = drawAnatomy(state, rng, anatomySize);
@@ -84,8 +91,11 @@ export function drawChestRadiograph(state: LatentState, rng: Rng, size: number):
       const b = anatomy[y0 * anatomySize + x1] as number;
       const c = anatomy[y1 * anatomySize + x0] as number;
       const d = anatomy[y1 * anatomySize + x1] as number;
-      const v = a + (b - a) * fx + (c - a + (a - b - c + d) * fx) * fy + noiseSd * rng.approxNormal();
-      values[py * size + px] = v < 0 ? 0 : v > 1 ? 1 : v;
+      let v = a + (b - a) * fx + (c - a + (a - b - c + d) * fx) * fy + noiseSd * rng.approxNormal();
+      // Another site's detector: its own contrast curve and noise (no extra draws at the reference site).
+      if (extraNoise > 0) v += extraNoise * rng.approxNormal();
+      v = v < 0 ? 0 : v > 1 ? 1 : v;
+      values[py * size + px] = gamma === 1 && gain === 1 ? v : Math.min(1, gain * v ** gamma);
     }
   }
   return { size, values };

@@ -30,6 +30,8 @@ interface SeriesSpec {
   category: Category;
   primary: Unit;
   alternative?: Unit;
+  /** The unit the shifted site's laboratory always reports in (converted by preprocessing). */
+  siteUnit?: Unit;
   /** How many measurements over the encounter (inclusive range). */
   count: [number, number];
   /** The patient's underlying value in the primary unit. */
@@ -82,7 +84,7 @@ const seriesSpecs: SeriesSpec[] = [
     noise: 2,
     errors: [0],
     range: [6, 50],
-    level: (s, r) => 15 + 7 * s.heartFailureSeverity + 6 * s.pneumoniaSeverity + 2 * r.normal(),
+    level: (s, r) => 16 + 4 * s.heartFailureSeverity + 4 * s.pneumoniaSeverity + 3 * r.normal(),
     trend: (s, r) => (s.conditions.acuteHeartFailure ? -0.2 * r.next() : 0.05 * r.normal()),
   },
   {
@@ -94,7 +96,8 @@ const seriesSpecs: SeriesSpec[] = [
     errors: [0],
     range: [65, 100],
     level: (s, r) =>
-      97.5 - 6 * s.edema - 6 * s.pneumoniaSeverity - (s.ageYears > 75 ? 1.5 : 0) + 1.2 * r.normal(),
+      // COPD and age lower saturation without either condition.
+      96.5 - 4 * s.edema - 3 * s.pneumoniaSeverity - (s.ageYears > 75 ? 1.5 : 0) + 2 * r.normal(),
     trend: (s, r) => (s.edema > 0 ? 0.03 * r.next() : 0.01 * r.normal()),
   },
   {
@@ -121,13 +124,18 @@ const seriesSpecs: SeriesSpec[] = [
     noise: 0,
     range: [5, 35000],
     level: (s, r) => {
-      // Overlap on purpose (real NT-proBNP AUC for acute HF is ~0.85–0.9): age, AF and sepsis
-      // raise it without heart failure; mild decompensation stays in the grey zone.
-      if (s.conditions.acuteHeartFailure) return logNormal(r, 700 + 2500 * s.heartFailureSeverity, 1);
-      let median = 120 + 10 * Math.max(0, s.ageYears - 40);
-      if (s.conditions.atrialFibrillation) median *= 2.5;
-      if (s.conditions.pneumonia) median *= 1 + s.pneumoniaSeverity;
-      return logNormal(r, median, 1.1);
+      // The strongest single heart-failure lab, as in the literature: NT-proBNP AUROC 0.94 against
+      // adjudicated acute HF in dyspnoeic ED patients (PRIDE, Januzzi et al., Am J Cardiol
+      // 2005;95:948; ICON, Eur Heart J 2006;27:330). Effect size set for about 0.88 against the
+      // latent condition and ≤ 0.85 against the noisy recorded label. Confounders that raise it
+      // without heart failure: age (ICON's age-specific cut-offs 450/900/1800 pg/mL), AF, CKD
+      // (renal clearance; Anwaruddin et al., J Am Coll Cardiol 2006;47:91) and sepsis.
+      let median = 110 + 9 * Math.max(0, s.ageYears - 40);
+      if (s.conditions.atrialFibrillation) median *= 2.2;
+      if (s.chronicKidneyDisease) median *= 2.5;
+      if (s.conditions.pneumonia) median *= 1 + 0.8 * s.pneumoniaSeverity;
+      if (s.conditions.acuteHeartFailure) median = Math.max(median, 500) * (2.2 + 4 * s.heartFailureSeverity);
+      return logNormal(r, median, 1.05);
     },
     trend: (s, r) => (s.conditions.acuteHeartFailure ? -0.3 * r.next() : 0.05 * r.normal()),
   },
@@ -141,10 +149,21 @@ const seriesSpecs: SeriesSpec[] = [
       1,
     ),
     alternative: u('10839-9', 'Troponin I.cardiac [Mass/volume] in Serum or Plasma', 'ng/mL', 3, 0.001),
+    siteUnit: u('10839-9', 'Troponin I.cardiac [Mass/volume] in Serum or Plasma', 'ng/mL', 3, 0.001),
     count: [1, 3],
     noise: 0,
     range: [0.5, 50000],
-    level: (s, r) => logNormal(r, s.conditions.acuteHeartFailure ? 25 + 30 * s.heartFailureSeverity : 5, 0.8),
+    // Troponin is a prognostic, not a diagnostic, heart-failure marker: it rises in many acute HF
+    // admissions (above the conventional threshold in only 6 % of ADHERE patients: Peacock et al.,
+    // N Engl J Med 2008;358:2117) and equally with age, CKD and sepsis. Designed AUROC for acute
+    // HF about 0.65–0.7, clearly below NT-proBNP.
+    level: (s, r) => {
+      let median = 4 * (1 + 0.025 * Math.max(0, s.ageYears - 40));
+      if (s.chronicKidneyDisease) median *= 2.2;
+      if (s.conditions.pneumonia) median *= 1 + 0.8 * s.pneumoniaSeverity;
+      if (s.conditions.acuteHeartFailure) median *= 1.25 + 0.9 * s.heartFailureSeverity;
+      return logNormal(r, median, 0.85);
+    },
     trend: (_s, r) => 0.2 * r.normal(),
   },
   {
@@ -154,32 +173,46 @@ const seriesSpecs: SeriesSpec[] = [
     count: [1, 3],
     noise: 0.6,
     range: [0.5, 60],
-    level: (s, r) => Math.max(2, 7.2 + 7 * s.pneumoniaSeverity * r.uniform(0.3, 1.2) + 2.2 * r.normal()),
+    level: (s, r) => Math.max(2, 7.8 + 4 * s.pneumoniaSeverity * r.uniform(0.2, 1.2) + 2.8 * r.normal()),
     trend: (s, r) => (s.conditions.pneumonia ? -0.2 * r.next() : 0.05 * r.normal()),
   },
   {
     key: 'crp',
     category: 'laboratory',
     primary: u('1988-5', 'C reactive protein [Mass/volume] in Serum or Plasma', 'mg/L', 1),
+    siteUnit: u('1988-5', 'C reactive protein [Mass/volume] in Serum or Plasma', 'mg/dL', 2, 0.1),
     count: [1, 3],
     noise: 0,
     range: [0.2, 500],
-    level: (s, r) =>
-      logNormal(
-        r,
-        s.conditions.pneumonia ? 40 + 120 * s.pneumoniaSeverity : s.conditions.acuteHeartFailure ? 9 : 4,
-        0.85,
-      ),
+    // Informative, not decisive: CRP for radiographic pneumonia AUROC about 0.75–0.8 in
+    // primary and emergency care (van Vugt et al., BMJ 2013;346:f2450, GRACE cohort; Falk & Fahey,
+    // Fam Pract 2009;26:10 review). Other infections and inflammation (urinary, skin,
+    // COPD exacerbation, gout) raise it in a share of the others.
+    level: (s, r) => {
+      let median = s.conditions.acuteHeartFailure ? 8 : 5;
+      if (r.chance(0.2)) median *= r.uniform(3, 15);
+      if (s.conditions.pneumonia) median = Math.max(median, 15 + 70 * s.pneumoniaSeverity);
+      return logNormal(r, median, 1.0);
+    },
     trend: (s, r) => (s.conditions.pneumonia ? 0.3 * r.normal() : 0.1 * r.normal()),
   },
   {
     key: 'pct',
     category: 'laboratory',
     primary: u('33959-8', 'Procalcitonin [Mass/volume] in Serum or Plasma', 'ng/mL', 2),
+    siteUnit: u('33959-8', 'Procalcitonin [Mass/volume] in Serum or Plasma', 'ug/L', 2),
     count: [1, 1],
     noise: 0,
     range: [0.01, 200],
-    level: (s, r) => logNormal(r, s.conditions.pneumonia ? 0.3 + 2 * s.pneumoniaSeverity : 0.05, 1),
+    // Procalcitonin separates bacterial from other pneumonia only moderately (AUROC 0.73, EPIC
+    // study: Self et al., Clin Infect Dis 2017;65:183) and is low in viral pneumonia, so its
+    // pneumonia-versus-not AUROC is designed near 0.7. CKD raises it (reduced clearance).
+    level: (s, r) => {
+      let median = 0.05 * (s.chronicKidneyDisease ? 2 : 1);
+      if (r.chance(0.1)) median *= r.uniform(2, 10);
+      if (s.conditions.pneumonia && r.chance(0.6)) median = Math.max(median, 0.1 + 0.9 * s.pneumoniaSeverity);
+      return logNormal(r, median, 1.1);
+    },
     trend: () => 0,
   },
   {
@@ -187,10 +220,16 @@ const seriesSpecs: SeriesSpec[] = [
     category: 'laboratory',
     primary: u('2160-0', 'Creatinine [Mass/volume] in Serum or Plasma', 'mg/dL', 2),
     alternative: u('14682-9', 'Creatinine [Moles/volume] in Serum or Plasma', 'umol/L', 0, 88.42),
+    siteUnit: u('14682-9', 'Creatinine [Moles/volume] in Serum or Plasma', 'umol/L', 0, 88.42),
     count: [1, 3],
     noise: 0.05,
     range: [0.3, 12],
-    level: (s, r) => logNormal(r, 0.9 + 0.6 * s.heartFailureSeverity + (s.ageYears > 70 ? 0.15 : 0), 0.22),
+    level: (s, r) =>
+      logNormal(
+        r,
+        (0.9 + 0.3 * s.heartFailureSeverity + (s.ageYears > 70 ? 0.15 : 0)) * (s.chronicKidneyDisease ? 1.9 : 1),
+        0.22,
+      ),
     trend: (s, r) => (s.conditions.acuteHeartFailure ? 0.15 * r.normal() : 0.03 * r.normal()),
   },
   {
@@ -198,6 +237,7 @@ const seriesSpecs: SeriesSpec[] = [
     category: 'laboratory',
     primary: u('2345-7', 'Glucose [Mass/volume] in Serum or Plasma', 'mg/dL', 0),
     alternative: u('14749-6', 'Glucose [Moles/volume] in Serum or Plasma', 'mmol/L', 1, 1 / 18.016),
+    siteUnit: u('14749-6', 'Glucose [Moles/volume] in Serum or Plasma', 'mmol/L', 1, 1 / 18.016),
     count: [1, 3],
     noise: 8,
     range: [30, 700],
@@ -211,7 +251,7 @@ const seriesSpecs: SeriesSpec[] = [
     count: [1, 3],
     noise: 1,
     range: [110, 170],
-    level: (s, r) => 139.5 - 5 * s.heartFailureSeverity - 2 * s.pneumoniaSeverity + 2.5 * r.normal(),
+    level: (s, r) => 139 - 2.5 * s.heartFailureSeverity - 1.5 * s.pneumoniaSeverity + 3 * r.normal(),
     trend: (_s, r) => 0.01 * r.normal(),
   },
   {
@@ -235,9 +275,9 @@ const seriesSpecs: SeriesSpec[] = [
       logNormal(
         r,
         1.1 +
-          1.6 * s.pneumoniaSeverity * s.pneumoniaSeverity +
-          0.8 * s.heartFailureSeverity * s.heartFailureSeverity,
-        0.3,
+          0.9 * s.pneumoniaSeverity * s.pneumoniaSeverity +
+          0.5 * s.heartFailureSeverity * s.heartFailureSeverity,
+        0.35,
       ),
     trend: (s, r) => (s.pneumoniaSeverity > 0.5 ? -0.3 * r.next() : 0.05 * r.normal()),
   },
@@ -281,13 +321,15 @@ function measurementTimes(rng: Rng, count: number, ctx: ObservationContext): num
 /**
  * Vital signs and labs for one patient as LOINC-coded `Observation`s with UCUM quantities. Some
  * series are missing, some are reported in alternative units (creatinine µmol/L, glucose mmol/L,
- * temperature °F, troponin ng/mL), and a few values are device or typing errors.
+ * temperature °F, troponin ng/mL), a second site (`siteLabUnits`) reports several labs in its own
+ * units, and a few values are device or typing errors.
  */
 export function generateClinicalObservations(
   state: LatentState,
   rng: Rng,
   ctx: ObservationContext,
   rates: CohortMissingRates,
+  siteLabUnits = false,
 ): Observation[] {
   const out: Observation[] = [];
   for (const spec of seriesSpecs) {
@@ -306,7 +348,12 @@ export function generateClinicalObservations(
       const isError = spec.errors !== undefined && rng.chance(rates.dataError);
       const errorValue = spec.errors ? rng.pick(spec.errors) : 0;
       if (missing) return;
-      const unit = useAlternative && spec.alternative ? spec.alternative : spec.primary;
+      const unit =
+        siteLabUnits && spec.siteUnit
+          ? spec.siteUnit
+          : useAlternative && spec.alternative
+            ? spec.alternative
+            : spec.primary;
       const converted = isError ? errorValue : value * unit.factor + (unit.offset ?? 0);
       const iso = new Date(t).toISOString();
       const observation: Observation = {

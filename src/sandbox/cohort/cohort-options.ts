@@ -30,6 +30,44 @@ export interface CohortMissingRates {
   alternativeUnit: number;
 }
 
+/**
+ * The hospital a cohort comes from. A second site differs in its radiography detector (contrast
+ * curve, exposure, noise), in the units its laboratory reports, and (through `prevalence`) in its
+ * case mix: the shifted test set of issue 19 is drawn from such a site, never used for tuning.
+ */
+export interface CohortSite {
+  /** Short name written nowhere in FHIR; for the export's dataset description. */
+  name: string;
+  /** Detector response applied to each radiograph pixel: displayed = gain × value^gamma. */
+  radiographGamma: number;
+  radiographGain: number;
+  /** Extra quantum noise (standard deviation, fraction of full scale) of this site's detector. */
+  radiographExtraNoise: number;
+  /** Report labs in this site's own UCUM units (CRP mg/dL, procalcitonin ug/L, troponin ng/mL …). */
+  siteLabUnits: boolean;
+}
+
+/** The site the training, validation and (same-site) test cohorts come from. */
+export const referenceSite: Readonly<CohortSite> = Object.freeze({
+  name: 'reference',
+  radiographGamma: 1,
+  radiographGain: 1,
+  radiographExtraNoise: 0,
+  siteLabUnits: false,
+});
+
+/**
+ * A second hospital: a flatter, darker detector curve with more noise, labs in its own units,
+ * and a sicker case mix (prevalence set by the caller). Used only for the shifted test set.
+ */
+export const shiftedSite: Readonly<CohortSite> = Object.freeze({
+  name: 'shifted',
+  radiographGamma: 0.8,
+  radiographGain: 0.9,
+  radiographExtraNoise: 0.015,
+  siteLabUnits: true,
+});
+
 /** Options of the synthetic multimodal cohort. */
 export interface CohortOptions {
   /** Number of patients. */
@@ -46,6 +84,8 @@ export interface CohortOptions {
   rates?: Partial<CohortMissingRates>;
   /** Condition prevalence; unspecified keys take the defaults. */
   prevalence?: Partial<CohortPrevalence>;
+  /** The acquisition site (default {@link referenceSite}). */
+  site?: CohortSite;
   /**
    * Skip the expensive parts (pixel drawing, waveform synthesis, DICOM encoding). Labels and the
    * FHIR resources that do not derive from a signal are still generated exactly as with signals
@@ -82,6 +122,7 @@ export interface ResolvedCohortOptions {
   imageSize: number;
   rates: CohortMissingRates;
   prevalence: CohortPrevalence;
+  site: CohortSite;
   labelsOnly: boolean;
 }
 
@@ -124,6 +165,7 @@ export function resolveCohortOptions(options: CohortOptions): ResolvedCohortOpti
     imageSize,
     rates,
     prevalence,
+    site: options.site ?? referenceSite,
     labelsOnly: options.labelsOnly ?? false,
   };
 }

@@ -91,7 +91,7 @@ function projectOnLeads(v: Vec3): Float64Array {
 }
 
 /** Share of atrial-fibrillation patients in sinus rhythm during the recording (paroxysmal AF). */
-export const PAROXYSMAL_AF_SHARE = 0.3;
+export const PAROXYSMAL_AF_SHARE = 0.4;
 
 /**
  * Synthesises a 10 s, 500 Hz resting 12-lead ECG from a sum-of-Gaussians heart-dipole model

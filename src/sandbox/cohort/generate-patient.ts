@@ -32,7 +32,13 @@ export interface GeneratedDicomInstance {
 /** Ground truth for one patient: written to `labels.ndjson`, never into any FHIR resource. */
 export interface CohortLabel {
   patientId: string;
+  /**
+   * The recorded diagnoses (what the EHR codes at discharge, and the models' training and
+   * evaluation labels): the latent conditions with the stated label noise (`LABEL_NOISE`).
+   */
   conditions: LatentConditions;
+  /** The conditions the patient really has, which every signal is drawn from. */
+  latentConditions: LatentConditions;
   /** The rhythm the ECG recording shows (absent without an ECG); sinus in paroxysmal AF. */
   ecgRhythm?: 'sinus' | 'atrial-fibrillation';
 }
@@ -145,7 +151,13 @@ export function generatePatient(
   };
   const resources: Resource[] = [patient, encounter];
   resources.push(
-    ...generateClinicalObservations(state, labsRng, { patientId, encounterId, startMs, endMs }, opts.rates),
+    ...generateClinicalObservations(
+      state,
+      labsRng,
+      { patientId, encounterId, startMs, endMs },
+      opts.rates,
+      opts.site.siteLabUnits,
+    ),
   );
 
   const dicom: GeneratedDicomInstance[] = [];
@@ -200,7 +212,7 @@ export function generatePatient(
       }),
     );
     if (writer) {
-      const pixels = drawChestRadiograph(state, imageRng, opts.imageSize);
+      const pixels = drawChestRadiograph(state, imageRng, opts.imageSize, opts.site);
       const bytes = encodeChestRadiographDicom(writer, pixels, encoding, {
         ...dicomPatient,
         ...cxrUids,
@@ -278,7 +290,12 @@ export function generatePatient(
       }),
     });
   }
-  const labels: CohortLabel = { patientId, conditions: { ...state.conditions }, ...(ecgRhythm ? { ecgRhythm } : {}) };
+  const labels: CohortLabel = {
+    patientId,
+    conditions: { ...state.recorded },
+    latentConditions: { ...state.conditions },
+    ...(ecgRhythm ? { ecgRhythm } : {}),
+  };
   return { patientId, resources, dicom, labels };
 }
 

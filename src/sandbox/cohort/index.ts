@@ -6,10 +6,17 @@
 export type {
   CohortMissingRates,
   CohortOptions,
+  CohortSite,
   CohortPrevalence,
   ResolvedCohortOptions,
 } from './cohort-options.js';
-export { defaultMissingRates, defaultPrevalence, resolveCohortOptions } from './cohort-options.js';
+export {
+  defaultMissingRates,
+  defaultPrevalence,
+  referenceSite,
+  resolveCohortOptions,
+  shiftedSite,
+} from './cohort-options.js';
 export type { CohortLabel, GeneratedDicomInstance, GeneratedPatient } from './generate-patient.js';
 export { cohortPatientId, generateCohort, generatePatient } from './generate-patient.js';
 export type { LatentConditions } from './latent-state.js';

@@ -16,7 +16,19 @@ export type Side = 'left' | 'right';
  * and each finding is expressed only with some probability, so no single modality is decisive.
  */
 export interface LatentState {
+  /** The disease the patient really has: every signal is drawn from these. */
   conditions: LatentConditions;
+  /**
+   * The diagnoses the EHR records at discharge (the training and evaluation labels): the latent
+   * conditions with {@link LABEL_NOISE} applied, so a recorded label differs from the disease for
+   * a stated fraction of patients, as coded diagnoses do.
+   */
+  recorded: LatentConditions;
+  /**
+   * Chronic kidney disease (eGFR < 60): a confounder that raises creatinine, NT-proBNP and
+   * troponin without acute heart failure.
+   */
+  chronicKidneyDisease: boolean;
   ageYears: number;
   sex: 'male' | 'female';
   /** 0 without heart failure; otherwise severity in (0, 1]. */
@@ -39,6 +51,20 @@ export interface LatentState {
   temperatureC: number;
 }
 
+/**
+ * Label noise: the share of patients whose recorded diagnosis differs from the latent condition.
+ * `missed`: a present condition is not coded; `spurious`: an absent one is. Coded heart-failure
+ * diagnoses have widely varying sensitivity and specificity above 0.95 (McCormick et al., PLoS One
+ * 2014;9:e104519, systematic review of administrative HF codes), so misses dominate. These rates
+ * are design values, deliberately milder than most of the coding studies.
+ */
+export const LABEL_NOISE: Readonly<Record<keyof LatentConditions, { missed: number; spurious: number }>> =
+  Object.freeze({
+    acuteHeartFailure: { missed: 0.1, spurious: 0.03 },
+    pneumonia: { missed: 0.1, spurious: 0.03 },
+    atrialFibrillation: { missed: 0.08, spurious: 0.02 },
+  });
+
 function oddsToProbability(odds: number): number {
   return odds / (1 + odds);
 }
@@ -57,67 +83,94 @@ export function sampleLatentState(rng: Rng, prevalence: CohortPrevalence): Laten
   const acuteHeartFailure = rng.chance(hfProbability);
   const pneumonia = rng.chance(prevalence.pneumonia);
 
+  const recordWithNoise = (present: boolean, noise: { missed: number; spurious: number }): boolean =>
+    present ? !rng.chance(noise.missed) : rng.chance(noise.spurious);
+  const recorded: LatentConditions = {
+    acuteHeartFailure: recordWithNoise(acuteHeartFailure, LABEL_NOISE.acuteHeartFailure),
+    pneumonia: recordWithNoise(pneumonia, LABEL_NOISE.pneumonia),
+    atrialFibrillation: recordWithNoise(atrialFibrillation, LABEL_NOISE.atrialFibrillation),
+  };
+
   const sex = rng.chance(0.5) ? 'female' : 'male';
   // Older patients in the cardiac groups, as in real admissions.
-  const ageMean = 58 + (acuteHeartFailure ? 14 : 0) + (atrialFibrillation ? 10 : 0);
-  const ageYears = Math.round(Math.min(98, Math.max(18, ageMean + 15 * rng.normal())));
+  const ageMean = 62 + (acuteHeartFailure ? 10 : 0) + (atrialFibrillation ? 8 : 0);
+  const ageYears = Math.round(Math.min(98, Math.max(18, ageMean + 16 * rng.normal())));
+  // CKD rises with age and is common in heart failure (about a third of HF patients have
+  // moderate-to-severe renal impairment: Damman et al., Eur Heart J 2014;35:455).
+  const chronicKidneyDisease = rng.chance(
+    Math.min(0.6, 0.06 + 0.005 * Math.max(0, ageYears - 50) + (acuteHeartFailure ? 0.2 : 0)),
+  );
 
-  const heartFailureSeverity = acuteHeartFailure ? rng.uniform(0.25, 1) : 0;
-  const pneumoniaSeverity = pneumonia ? rng.uniform(0.25, 1) : 0;
+  // Mild decompensations are common and look like everyone else on every modality.
+  const heartFailureSeverity = acuteHeartFailure ? rng.uniform(0.1, 1) : 0;
+  const pneumoniaSeverity = pneumonia ? rng.uniform(0.1, 1) : 0;
 
-  // Heart size: normal CTR ~0.45 with spread; heart failure shows cardiomegaly in ~65 %, and
-  // 12–30 % of the others (more with AF or age > 75) have a chronically large heart.
-  let ctr = 0.45 + 0.035 * rng.normal();
-  if (acuteHeartFailure && rng.chance(0.65)) ctr = 0.54 + 0.08 * heartFailureSeverity + 0.03 * rng.normal();
-  else if (!acuteHeartFailure && rng.chance(atrialFibrillation || ageYears > 75 ? 0.3 : 0.12))
-    ctr = 0.53 + 0.03 * rng.normal();
+  // Heart size: normal CTR ~0.46 with spread; heart failure shows cardiomegaly in about half, and
+  // 18–35 % of the others (more with AF, CKD or age > 75) have a chronically large heart. (About
+  // one in five decompensations shows no congestion on the radiograph: Collins et al., Ann Emerg
+  // Med 2006;47:13.)
+  let ctr = 0.46 + 0.04 * rng.normal();
+  if (acuteHeartFailure && rng.chance(0.5)) ctr = 0.53 + 0.06 * heartFailureSeverity + 0.035 * rng.normal();
+  else if (
+    !acuteHeartFailure &&
+    rng.chance(atrialFibrillation || chronicKidneyDisease || ageYears > 75 ? 0.35 : 0.18)
+  )
+    ctr = 0.53 + 0.035 * rng.normal();
   ctr = Math.min(0.72, Math.max(0.36, ctr));
 
-  // Oedema in half of decompensations; a few others are fluid-overloaded for other reasons.
+  // Oedema in a third of decompensations; some others are fluid-overloaded for other reasons (CKD).
   const edema =
-    acuteHeartFailure && rng.chance(0.5)
-      ? Math.min(1, heartFailureSeverity * rng.uniform(0.6, 1.2))
-      : rng.chance(0.06)
-        ? rng.uniform(0.2, 0.4)
+    acuteHeartFailure && rng.chance(0.35)
+      ? Math.min(1, heartFailureSeverity * rng.uniform(0.5, 1.1))
+      : rng.chance(chronicKidneyDisease ? 0.15 : 0.07)
+        ? rng.uniform(0.2, 0.45)
         : 0;
 
   const effusion: Record<Side, number> = { left: 0, right: 0 };
-  if (acuteHeartFailure && rng.chance(0.4)) {
+  if (acuteHeartFailure && rng.chance(0.3)) {
     effusion.right = rng.uniform(0.2, 0.5 + 0.5 * heartFailureSeverity);
     if (rng.chance(0.6)) effusion.left = rng.uniform(0.15, 0.4 + 0.4 * heartFailureSeverity);
   }
   let consolidation: LatentState['consolidation'];
-  if (pneumonia && rng.chance(0.8)) {
+  // The radiograph misses a large share of pneumonia (sensitivity 0.44 against CT for opacities:
+  // Self et al., Am J Emerg Med 2013;31:401); we keep 0.6 for a visible consolidation.
+  if (pneumonia && rng.chance(0.6)) {
     const side: Side = rng.chance(0.6) ? 'right' : 'left';
     const zone = rng.pick(
       side === 'right'
         ? (['lower', 'lower', 'middle', 'upper'] as const)
         : (['lower', 'lower', 'upper'] as const),
     );
-    consolidation = { side, zone, extent: Math.min(1, pneumoniaSeverity * rng.uniform(0.6, 1.3)) };
+    consolidation = { side, zone, extent: Math.min(1, pneumoniaSeverity * rng.uniform(0.4, 1.1)) };
     // Parapneumonic effusion on the same side.
     if (rng.chance(0.2)) effusion[side] = Math.max(effusion[side], rng.uniform(0.15, 0.45));
   }
-  if (!acuteHeartFailure && !pneumonia && rng.chance(0.03))
+  if (!acuteHeartFailure && !pneumonia && rng.chance(chronicKidneyDisease ? 0.1 : 0.04))
     effusion[rng.chance(0.5) ? 'left' : 'right'] = rng.uniform(0.12, 0.3);
-  const atelectasis: Side | undefined = rng.chance(0.1) ? (rng.chance(0.5) ? 'left' : 'right') : undefined;
+  const atelectasis: Side | undefined = rng.chance(0.15) ? (rng.chance(0.5) ? 'left' : 'right') : undefined;
 
-  let heartRateBpm = 72 + 10 * rng.normal();
-  if (acuteHeartFailure) heartRateBpm += 15 + 15 * heartFailureSeverity;
-  if (pneumonia) heartRateBpm += 8 + 12 * pneumoniaSeverity;
-  if (atrialFibrillation) heartRateBpm += 15 + 10 * rng.normal();
+  // Heart rate: wide spread (pain, anxiety, beta-blockers) and modest disease effects.
+  let heartRateBpm = 78 + 13 * rng.normal();
+  if (acuteHeartFailure) heartRateBpm += 4 + 8 * heartFailureSeverity;
+  if (pneumonia) heartRateBpm += 4 + 8 * pneumoniaSeverity;
+  if (atrialFibrillation) heartRateBpm += 8 + 10 * rng.normal();
   heartRateBpm = Math.min(165, Math.max(45, heartRateBpm));
 
+  // LVH and low voltage are non-specific: hypertension, age and CKD produce them too.
   const leftVentricularHypertrophy =
-    (acuteHeartFailure && rng.chance(0.35)) || (!acuteHeartFailure && rng.chance(0.05));
+    (acuteHeartFailure && rng.chance(0.25)) || rng.chance(chronicKidneyDisease || ageYears > 70 ? 0.12 : 0.07);
   const lowVoltage =
-    !leftVentricularHypertrophy && ((acuteHeartFailure && rng.chance(0.25)) || rng.chance(0.03));
+    !leftVentricularHypertrophy && ((acuteHeartFailure && rng.chance(0.12)) || rng.chance(0.05));
 
-  let temperatureC = 36.8 + 0.3 * rng.normal();
-  if (pneumonia && rng.chance(0.75)) temperatureC += 0.8 + 1.5 * pneumoniaSeverity * rng.uniform(0.5, 1);
+  // Fever in about half of pneumonia; other infections and inflammation give fever too.
+  let temperatureC = 36.8 + 0.35 * rng.normal();
+  if (pneumonia && rng.chance(0.55)) temperatureC += 0.5 + 1.3 * pneumoniaSeverity * rng.uniform(0.5, 1);
+  else if (rng.chance(0.08)) temperatureC += rng.uniform(0.5, 1.5);
 
   return {
     conditions: { acuteHeartFailure, pneumonia, atrialFibrillation },
+    recorded,
+    chronicKidneyDisease,
     ageYears,
     sex,
     heartFailureSeverity,
