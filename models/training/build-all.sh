@@ -16,9 +16,16 @@ models/training/install.sh
 case "$SOURCE" in
   cohort)
     DATA=models/training/.data/cohort
-    npx tsx models/training/export-features.ts --out "$DATA" --seed "$SEED" \
-      --train "${TRAIN:-2400}" --validation "${VALIDATION:-600}" --test "${TEST:-1000}" \
-      --test-shifted "${TEST_SHIFTED:-1000}"
+    # One process per split (each split is its own cohort from its own seed), then the summary.
+    EXPORT=(npx tsx models/training/export-features.ts --out "$DATA" --seed "$SEED"
+      --train "${TRAIN:-2400}" --validation "${VALIDATION:-600}" --test "${TEST:-1000}"
+      --test-shifted "${TEST_SHIFTED:-1000}")
+    pids=()
+    for split in train validation test test-shifted; do
+      "${EXPORT[@]}" --splits "$split" & pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    "${EXPORT[@]}" --splits ''
     ;;
   interim)
     DATA=models/training/.data/interim

@@ -7,7 +7,12 @@
  * drift apart.
  *
  *   npx tsx models/training/export-features.ts [--out DIR] [--seed N] [--train N] [--validation N] [--test N]
- *     [--test-shifted N]
+ *     [--test-shifted N] [--splits train,validation,test,test-shifted]
+ *
+ * `--splits` writes only the named splits (each split is its own cohort, so `build-all.sh` runs
+ * them as parallel processes; the result is identical to one sequential run). With
+ * `--splits ''` only `vocabulary.json` and `dataset.json` are written, the latter summing the
+ * per-split `missing.json` counts of the splits already exported.
  *
  * Splits are separate cohorts drawn from consecutive seeds (seed, seed + 1, seed + 2, seed + 3).
  * `test-shifted/` comes from another site ({@link shiftedSite}: radiograph detector with another
@@ -18,7 +23,7 @@
  * [0, 1] (the export manifest uses mean 0, std 1): train.py computes the normalisation statistics
  * on the training split and writes them into every model's manifest.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -210,6 +215,7 @@ async function main(): Promise<void> {
       validation: { type: 'string', default: '600' },
       test: { type: 'string', default: '1000' },
       'test-shifted': { type: 'string', default: '1000' },
+      splits: { type: 'string', default: 'train,validation,test,test-shifted' },
     },
   });
   const out = resolve(values.out);
@@ -247,9 +253,11 @@ async function main(): Promise<void> {
     age: [],
     sex_female: [],
   };
-  const missingCounts: Record<string, number> = {};
   const splits = Object.entries(counts) as Array<[keyof typeof counts, number]>;
+  const selected = new Set(values.splits.split(',').filter((x) => x !== ''));
   for (const [offset, [split, patients]] of splits.entries()) {
+    if (!selected.has(split)) continue;
+    const missingCounts: Record<string, number> = {};
     const arrays = new SplitArrays();
     const started = Date.now();
     let index = 0;
@@ -275,8 +283,18 @@ async function main(): Promise<void> {
       if (index % 500 === 0) process.stdout.write(`${split}: ${index}/${patients} (${((Date.now() - started) / index).toFixed(0)} ms/patient)\n`);
     }
     arrays.write(join(out, split), shapes);
+    writeFileSync(join(out, split, 'missing.json'), `${JSON.stringify(missingCounts)}\n`);
     process.stdout.write(`${split}: ${patients} patients in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }
+  // Missing-modality counts over every split exported so far (sorted keys: byte-stable output).
+  const missingCounts: Record<string, number> = {};
+  for (const [split] of splits) {
+    const file = join(out, split, 'missing.json');
+    if (!existsSync(file)) continue;
+    for (const [key, n] of Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>))
+      missingCounts[key] = (missingCounts[key] ?? 0) + n;
+  }
+  const sortedMissing = Object.fromEntries(Object.entries(missingCounts).sort(([a], [b]) => a.localeCompare(b)));
   const dataset = {
     source: 'cohort',
     description:
@@ -292,7 +310,7 @@ async function main(): Promise<void> {
     ecgSeconds: EXPORT_SHAPES.ecgSeconds,
     ecgLeads: EXPORT_SHAPES.leads,
     labels: ['56675007', '233604007', '49436004'],
-    missingModalities: missingCounts,
+    missingModalities: sortedMissing,
   };
   writeFileSync(join(out, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
 }

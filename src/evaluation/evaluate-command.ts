@@ -10,8 +10,9 @@ import { renderStatisticsSection } from './statistics-card-section.js';
 
 /**
  * `fhir-fusion models evaluate [--models DIR] [--data DIR] [--only NAME ...]`: evaluate the
- * shipped reference models on the held-out synthetic split and write the figures into their
- * manifests and cards. Returns the process exit code.
+ * shipped reference models on the held-out synthetic split and, when exported, the shifted-site
+ * split (`test-shifted/`), and write the figures into their manifests and cards. Returns the
+ * process exit code.
  *
  * Defaults: `models/` and `models/training/.data/cohort` under `cwd` (the folder
  * `models/training/export-features.ts` writes; `build-all.sh` runs both).
@@ -50,18 +51,24 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
     ...(values.only ? { only: values.only } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  for (const [name, report] of Object.entries(reports)) {
-    const auroc = Object.entries(report.overall)
+  const aurocLine = (overall: (typeof reports)[string]['overall']): string =>
+    Object.entries(overall)
       .map(([code, m]) => `${code} ${m.auroc?.toFixed(3) ?? '—'}`)
       .join(', ');
-    process.stdout.write(`${name}: AUROC ${auroc}\n`);
+  for (const [name, report] of Object.entries(reports)) {
+    const shifted = report.shiftedSite ? `; shifted site ${aurocLine(report.shiftedSite.overall)}` : '';
+    process.stdout.write(`${name}: AUROC ${aurocLine(report.overall)}${shifted}\n`);
   }
-  // Issue 19: the same statistics tables the cards carry, per model.
+  // Issue 19: the same statistics tables the cards carry, per model and test set.
   const manifests = Object.fromEntries(findModelFolders(resolve(cwd, values.models)).map((m) => [m.name, m.manifest]));
   for (const [name, report] of Object.entries(reports)) {
     const manifest = manifests[name];
-    if (report.statistics && manifest) {
-      process.stdout.write(`\n## ${name}\n${renderStatisticsSection(manifest, report.statistics).join('\n')}\n`);
+    if (!manifest) continue;
+    for (const [label, stats] of [
+      ['same-site test set', report.statistics],
+      ['shifted-site test set', report.shiftedSite?.statistics],
+    ] as const) {
+      if (stats) process.stdout.write(`\n## ${name} (${label})\n${renderStatisticsSection(manifest, stats).join('\n')}\n`);
     }
   }
   // Issue #17: out-of-distribution detectors, calibrated and measured on the same export.

@@ -16,6 +16,8 @@ import type { ModelManifest, TensorSpec } from '../../../src/contracts/manifest-
  * sessions; the test checks what the evaluation computes and writes.
  */
 const N = 200;
+/** Patients of the shifted-site split, whose image signal is weaker (another detector). */
+const N_SHIFTED = 120;
 let root: string;
 
 function manifestFor(name: string, inputs: TensorSpec[]): ModelManifest {
@@ -67,27 +69,34 @@ function runnerFor(path: string) {
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'evaluate-models-'));
   const data = join(root, 'data');
-  mkdirSync(join(data, 'test'), { recursive: true });
+  mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'dataset.json'), JSON.stringify({ description: 'unit-test cohort' }));
   // Deterministic pseudo-random signals (LCG), so the test needs no seed library.
   let s = 12345;
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const x = new Float32Array(N);
-  const img = new Float32Array(N);
-  const labels = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    x[i] = rand() * 2 - 1;
-    img[i] = rand() * 2 - 1;
-    labels[i] = x[i]! + 2 * img[i]! + (rand() - 0.5) > 0 ? 1 : 0;
-  }
   const f32 = (shape: number[], d: Float32Array) => serializeNpy({ dtype: 'float32', shape, data: d });
-  writeFileSync(join(data, 'test', 'tabular_values.npy'), f32([N, 1], x));
-  writeFileSync(join(data, 'test', 'tabular_mask.npy'), f32([N, 1], new Float32Array(N).fill(1)));
-  writeFileSync(join(data, 'test', 'image.npy'), f32([N, 1, 1, 1], img));
-  writeFileSync(join(data, 'test', 'labels.npy'), f32([N, 1], labels));
-  writeFileSync(join(data, 'test', 'modality_mask.npy'), f32([N, 4], Float32Array.from({ length: N * 4 }, () => 1)));
-  writeFileSync(join(data, 'test', 'age.npy'), f32([N], Float32Array.from({ length: N }, (_, i) => 30 + (i % 60))));
-  writeFileSync(join(data, 'test', 'sex_female.npy'), f32([N], Float32Array.from({ length: N }, (_, i) => i % 2)));
+  const writeSplit = (split: string, n: number, imageGain: number) => {
+    const dir = join(data, split);
+    mkdirSync(dir, { recursive: true });
+    const x = new Float32Array(n);
+    const img = new Float32Array(n);
+    const labels = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = rand() * 2 - 1;
+      img[i] = rand() * 2 - 1;
+      labels[i] = x[i]! + 2 * img[i]! + (rand() - 0.5) > 0 ? 1 : 0;
+      img[i] = img[i]! * imageGain;
+    }
+    writeFileSync(join(dir, 'tabular_values.npy'), f32([n, 1], x));
+    writeFileSync(join(dir, 'tabular_mask.npy'), f32([n, 1], new Float32Array(n).fill(1)));
+    writeFileSync(join(dir, 'image.npy'), f32([n, 1, 1, 1], img));
+    writeFileSync(join(dir, 'labels.npy'), f32([n, 1], labels));
+    writeFileSync(join(dir, 'modality_mask.npy'), f32([n, 4], Float32Array.from({ length: n * 4 }, () => 1)));
+    writeFileSync(join(dir, 'age.npy'), f32([n], Float32Array.from({ length: n }, (_, i) => 30 + (i % 60))));
+    writeFileSync(join(dir, 'sex_female.npy'), f32([n], Float32Array.from({ length: n }, (_, i) => i % 2)));
+  };
+  writeSplit('test', N, 1);
+  writeSplit('test-shifted', N_SHIFTED, 0.25);
   for (const [name, inputs] of [['tabular-only', tab], ['late-fusion', fusionInputs]] as const) {
     const folder = join(root, 'models', name, '1');
     mkdirSync(folder, { recursive: true });
@@ -125,6 +134,27 @@ describe('evaluateReferenceModels', () => {
     expect(fusion?.comparison?.wholePopulation?.fusionBeatsBestSingleModality['233604007']).toBe(true);
     // Without the image the fusion model sees what the single model sees: the same AUROC.
     expect(fusion?.modalityRemoved?.['image']?.['233604007']?.auroc).toBeCloseTo(single, 6);
+  });
+
+  it('evaluates the shifted-site split separately, with its own tables and intervals in the card', () => {
+    const fusion = reports['late-fusion'];
+    const shifted = fusion?.shiftedSite;
+    expect(shifted?.dataset.split).toBe('test-shifted');
+    expect(shifted?.overall['233604007']?.n).toBe(N_SHIFTED);
+    expect(shifted && 'plots' in shifted).toBe(false);
+    // The fusion model relies on the image, whose signal the other detector weakens.
+    const sameSite = fusion?.overall['233604007']?.auroc ?? 0;
+    expect(shifted?.overall['233604007']?.auroc ?? 1).toBeLessThan(sameSite);
+    expect(shifted?.statistics?.fusionVersusBestSingle?.patients).toBe(N_SHIFTED);
+    const folder = join(root, 'models', 'late-fusion', '1');
+    const card = readFileSync(join(folder, 'card.md'), 'utf8');
+    const tail = card.slice(card.indexOf('### Shifted-site test set'));
+    expect(card.indexOf('### Shifted-site test set')).toBeGreaterThan(card.indexOf('Plots: ROC curves'));
+    expect(tail).toContain(`shifted-site synthetic test split (${N_SHIFTED} patients`);
+    expect(tail).toContain('**Uncertainty: 95 % bootstrap intervals**');
+    expect(tail).toContain('**Fusion minus the best single-modality model**');
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as ModelManifest;
+    expect((manifest.metrics as unknown as ModelMetricsReport).shiftedSite?.overall['233604007']?.n).toBe(N_SHIFTED);
   });
 
   it('writes metrics, the card section, plots and fresh sha256 values', () => {

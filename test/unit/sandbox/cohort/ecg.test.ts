@@ -97,7 +97,7 @@ describe('ECG Observation', () => {
     }
   });
 
-  it('records AF only in patients who have it, and sinus rhythm in about 30 % of them (paroxysmal AF)', () => {
+  it('records AF only in patients who have it, and sinus rhythm in about 40 % of them (paroxysmal AF)', () => {
     const rhythms = { withAf: [] as string[], withoutAf: [] as string[] };
     for (let seed = 1; seed <= 300; seed++) {
       const state = sampleLatentState(createRng(seed), { ...defaultPrevalence, atrialFibrillation: 0.5 });

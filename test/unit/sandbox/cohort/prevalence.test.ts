@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateCohort, prevalenceTable } from '../../../../src/sandbox/cohort/index.js';
+import { LABEL_NOISE } from '../../../../src/sandbox/cohort/latent-state.js';
 import { ofType, testOptions } from './cohort-test-helpers.js';
 
 describe('prevalence over 2,000 patients (labels only)', () => {
@@ -38,9 +39,26 @@ describe('prevalence over 2,000 patients (labels only)', () => {
         }),
       ),
     ];
-    const pna = custom.filter((p) => p.labels.conditions.pneumonia).length / custom.length;
+    const pna = custom.filter((p) => p.labels.latentConditions.pneumonia).length / custom.length;
     expect(Math.abs(pna - 0.5)).toBeLessThan(0.06);
-    expect(custom.some((p) => p.labels.conditions.atrialFibrillation)).toBe(false);
+    expect(custom.some((p) => p.labels.latentConditions.atrialFibrillation)).toBe(false);
+    // Nobody has AF, but the recorded diagnoses carry the stated spurious-code rate.
+    const spuriousAf = custom.filter((p) => p.labels.conditions.atrialFibrillation).length / custom.length;
+    expect(Math.abs(spuriousAf - LABEL_NOISE.atrialFibrillation.spurious)).toBeLessThan(0.015);
+  });
+
+  it('records each diagnosis with the stated label noise (missed and spurious codes)', () => {
+    for (const key of ['acuteHeartFailure', 'pneumonia', 'atrialFibrillation'] as const) {
+      const present = labels.filter((l) => l.latentConditions[key]);
+      const absent = labels.filter((l) => !l.latentConditions[key]);
+      const missed = present.filter((l) => !l.conditions[key]).length / present.length;
+      const spurious = absent.filter((l) => l.conditions[key]).length / absent.length;
+      // Binomial sd of the missed share at ~300-400 patients is about 0.016; allow ~3.5 sd.
+      expect(Math.abs(missed - LABEL_NOISE[key].missed)).toBeLessThan(0.055);
+      expect(Math.abs(spurious - LABEL_NOISE[key].spurious)).toBeLessThan(0.015);
+      expect(missed).toBeGreaterThan(0);
+      expect(spurious).toBeGreaterThan(0);
+    }
   });
 
   it('misses whole modalities at about the default rates', () => {

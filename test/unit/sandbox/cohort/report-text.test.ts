@@ -23,7 +23,7 @@ describe('radiology report text', () => {
   });
 
   it('negates consolidation in some pneumonia-negative patients and hedges some findings', () => {
-    const negative = patients.filter((p) => !p.labels.conditions.pneumonia);
+    const negative = patients.filter((p) => !p.labels.latentConditions.pneumonia);
     const negated = negative.filter((p) =>
       /No focal (consolidation|airspace disease)|without focal consolidation/.test(textOf(p)),
     );
@@ -36,10 +36,15 @@ describe('radiology report text', () => {
     );
   });
 
-  it('is informative but not decisive: most pneumonia patients have an opacity described, not all', () => {
-    const positive = patients.filter((p) => p.labels.conditions.pneumonia);
-    const described = positive.filter((p) => /(consolidation|opacity) in the (left|right)/i.test(textOf(p)));
-    expect(described.length).toBeGreaterThan(positive.length * 0.5);
-    expect(described.length).toBeLessThan(positive.length);
+  it('is informative but not decisive: an opacity is described in many pneumonia patients, not all', () => {
+    // The radiograph shows a consolidation in 60 % of pneumonia (latent-state.ts, after Self et
+    // al. 2013) and the report states most of those; without pneumonia only atelectasis mimics it.
+    const opacity = (p: (typeof patients)[number]) => /(consolidation|opacity) in the (left|right)/i.test(textOf(p));
+    const positive = patients.filter((p) => p.labels.latentConditions.pneumonia);
+    const negative = patients.filter((p) => !p.labels.latentConditions.pneumonia);
+    const described = positive.filter(opacity).length / positive.length;
+    expect(described).toBeGreaterThan(0.3);
+    expect(described).toBeLessThan(0.7);
+    expect(negative.filter(opacity).length / negative.length).toBeLessThan(described / 2);
   });
 });
