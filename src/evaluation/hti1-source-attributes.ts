@@ -159,28 +159,40 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(6)(i)',
     title: 'Data source, clinical setting or environment of external validation',
-    answer: both(
-      'not done',
-      'no external validation: there is no real-world data; the test split comes from the same generator',
-    ),
+    answer: {
+      risk: [
+        'partial',
+        'a synthetic second site from the same generator (other radiograph detector, lab units and case mix: the shifted-site test set, never used for training or tuning); no real-world data',
+      ],
+      retrieval: [
+        'not done',
+        'no external validation: there is no real-world data; the test split comes from the same generator',
+      ],
+    },
   },
   {
     id: '(6)(ii)',
     title: 'Party that conducted the external testing',
-    answer: both('not done', 'no external testing has been done'),
+    answer: both('not done', 'no party independent of the developer has tested the model'),
   },
   {
     id: '(6)(iii)',
     title: 'Demographic representativeness of the external data',
-    answer: both('not done', 'no external data'),
+    answer: {
+      risk: ['partial', 'the shifted-site test set is synthetic; its age and sex mix is reported by subgroup'],
+      retrieval: ['not done', 'no external data'],
+    },
   },
   {
     id: '(6)(iv)',
     title: 'Description of the external validation process',
-    answer: both(
-      'not done',
-      'no external validation process exists yet (issue 19 point 5: local validation)',
-    ),
+    answer: {
+      risk: [
+        'partial',
+        '`npm run models:evaluate` scores the shifted-site test set with the same tables and intervals; `fhir-fusion validate` runs local validation on a hospital’s own data',
+      ],
+      retrieval: ['not done', 'no external validation process exists for retrieval'],
+    },
   },
   {
     id: '(7)(i)',
@@ -207,12 +219,22 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(7)(iii)',
     title: 'Validity in data external to, or from another source than, the training data',
-    answer: both(
-      'not done',
-      'no external data; only shifted copies of the synthetic test split for out-of-distribution detection',
-    ),
+    answer: {
+      risk: [
+        'partial',
+        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals on the synthetic shifted-site test set (Shifted-site test set); no real external data',
+      ],
+      retrieval: ['not done', 'no external data'],
+    },
   },
-  { id: '(7)(iv)', title: 'Fairness in external data', answer: both('not done', 'no external data') },
+  {
+    id: '(7)(iv)',
+    title: 'Fairness in external data',
+    answer: {
+      risk: ['partial', 'AUROC and ECE by sex and age band on the synthetic shifted-site test set; no real external data'],
+      retrieval: ['not done', 'no external data'],
+    },
+  },
   {
     id: '(7)(v)',
     title: 'References to evaluations of the intervention’s effect on outcomes',
