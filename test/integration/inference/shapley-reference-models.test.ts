@@ -24,7 +24,15 @@ import { repoRoot } from '../../helpers/fixtures.js';
  * way a missing modality reaches the model. Checked on the shipped (synthetic-data) reference models.
  */
 const modelsDir = join(repoRoot, 'models');
-const MODELS = ['attention-fusion', 'late-fusion', 'tabular-risk', 'image-cnn', 'ecg-cnn', 'text-bilstm'];
+const MODELS = [
+  'attention-fusion',
+  'late-fusion',
+  'early-fusion',
+  'tabular-risk',
+  'image-cnn',
+  'ecg-cnn',
+  'text-bilstm',
+];
 const ROLES: Record<ModalityName, string[]> = {
   tabular: ['tabular-values', 'tabular-mask'],
   text: ['text-tokens'],
