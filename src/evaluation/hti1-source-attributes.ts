@@ -26,6 +26,12 @@ const both = (status: Hti1Status, text: string): Record<CardKind, [Hti1Status, s
   retrieval: [status, text],
 });
 
+/** Partial for the risk models, not done for the retrieval model. */
+const shiftedSiteOnly = (risk: string, retrieval: string): Record<CardKind, [Hti1Status, string]> => ({
+  risk: ['partial', risk],
+  retrieval: ['not done', retrieval],
+});
+
 const SYNTHETIC = 'the model is trained and tested on synthetic patients only and is not for clinical use';
 
 /**
@@ -102,7 +108,7 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Known risks, inappropriate settings or uses, known limitations',
     answer: both(
       'present',
-      'synthetic generative story, invented effect sizes, missing-at-random assumption (Cautioned out-of-scope use / Limitations)',
+      'synthetic generative story, effect sizes set from published single-marker figures with stated label noise, missing-at-random assumption (Cautioned out-of-scope use / Limitations)',
     ),
   },
   {
@@ -140,13 +146,10 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(5)(i)',
     title: 'Approach taken to ensure the output is fair',
-    answer: {
-      risk: [
-        'partial',
-        'performance and calibration reported per sex and age band (Quantitative measures); no fairness target set because the data are synthetic',
-      ],
-      retrieval: ['not done', 'no subgroup analysis of retrieval yet; synthetic data only'],
-    },
+    answer: shiftedSiteOnly(
+      'performance and calibration reported per sex and age band (Quantitative measures); no fairness target set because the data are synthetic',
+      'no subgroup analysis of retrieval yet; synthetic data only',
+    ),
   },
   {
     id: '(5)(ii)',
@@ -159,16 +162,10 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(6)(i)',
     title: 'Data source, clinical setting or environment of external validation',
-    answer: {
-      risk: [
-        'partial',
-        'a synthetic second site from the same generator (other radiograph detector, lab units and case mix: the shifted-site test set, never used for training or tuning); no real-world data',
-      ],
-      retrieval: [
-        'not done',
-        'no external validation: there is no real-world data; the test split comes from the same generator',
-      ],
-    },
+    answer: shiftedSiteOnly(
+      'a synthetic second site from the same generator (other radiograph detector, lab units and case mix: the shifted-site test set, never used for training or tuning); no real-world data',
+      'no external validation: there is no real-world data; the test split comes from the same generator',
+    ),
   },
   {
     id: '(6)(ii)',
@@ -178,21 +175,18 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(6)(iii)',
     title: 'Demographic representativeness of the external data',
-    answer: {
-      risk: ['partial', 'the shifted-site test set is synthetic; its age and sex mix is reported by subgroup'],
-      retrieval: ['not done', 'no external data'],
-    },
+    answer: shiftedSiteOnly(
+      'the shifted-site test set is synthetic; its age and sex mix is reported by subgroup',
+      'no external data',
+    ),
   },
   {
     id: '(6)(iv)',
     title: 'Description of the external validation process',
-    answer: {
-      risk: [
-        'partial',
-        '`npm run models:evaluate` scores the shifted-site test set with the same tables and intervals; `fhir-fusion validate` runs local validation on a hospital’s own data',
-      ],
-      retrieval: ['not done', 'no external validation process exists for retrieval'],
-    },
+    answer: shiftedSiteOnly(
+      '`npm run models:evaluate` scores the shifted-site test set with the same tables and intervals; `fhir-fusion validate` runs local validation on a hospital’s own data',
+      'no external validation process exists for retrieval',
+    ),
   },
   {
     id: '(7)(i)',
@@ -219,21 +213,18 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(7)(iii)',
     title: 'Validity in data external to, or from another source than, the training data',
-    answer: {
-      risk: [
-        'partial',
-        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals on the synthetic shifted-site test set (Shifted-site test set); no real external data',
-      ],
-      retrieval: ['not done', 'no external data'],
-    },
+    answer: shiftedSiteOnly(
+      'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals on the synthetic shifted-site test set (Shifted-site test set); no real external data',
+      'no external data',
+    ),
   },
   {
     id: '(7)(iv)',
     title: 'Fairness in external data',
-    answer: {
-      risk: ['partial', 'AUROC and ECE by sex and age band on the synthetic shifted-site test set; no real external data'],
-      retrieval: ['not done', 'no external data'],
-    },
+    answer: shiftedSiteOnly(
+      'AUROC and ECE by sex and age band on the synthetic shifted-site test set; no real external data',
+      'no external data',
+    ),
   },
   {
     id: '(7)(v)',
