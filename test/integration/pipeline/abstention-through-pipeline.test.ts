@@ -121,7 +121,7 @@ describe('abstention through the whole pipeline (issue #17)', () => {
   it('(a) demographics plus one heart rate: every written RiskAssessment says "not assessed: too little information" for every outcome, never a probability', async () => {
     const written = await assess((id) => [heartRate(id)]);
     // The four models that read labs and vitals write; the image/text/ECG-only models have nothing to read.
-    expect(written.map(modelOf).sort()).toEqual(['attention-fusion', 'late-fusion', 'tabular-mlp', 'tabular-risk']);
+    expect(written.map(modelOf).sort()).toEqual(['attention-fusion', 'early-fusion', 'late-fusion', 'tabular-mlp', 'tabular-risk']);
     for (const ra of written) {
       expect(ra.status).toBe('final');
       expect(ra.prediction ?? [], modelOf(ra)).toEqual([]);
@@ -137,13 +137,13 @@ describe('abstention through the whole pipeline (issue #17)', () => {
   it('(b) the R4 example ECG (3 leads, unit-less origin): the ECG is named missing "ECG not usable: …" and the ECG-only models say "not assessed", never a probability of 0', async () => {
     const written = await assess((id) => [heartRate(id), r4ExampleEcg(id)]);
     const models = written.map(modelOf).sort();
-    expect(models).toEqual(['attention-fusion', 'ecg-cnn', 'ecg-image-cnn', 'late-fusion', 'tabular-mlp', 'tabular-risk']);
+    expect(models).toEqual(['attention-fusion', 'early-fusion', 'ecg-cnn', 'ecg-image-cnn', 'late-fusion', 'tabular-mlp', 'tabular-risk']);
     for (const ra of written) {
       // No probability at all — in particular not the 0.000000 "low" the issue reported.
       expect(ra.prediction ?? [], modelOf(ra)).toEqual([]);
       expect(notAssessed(ra)).toHaveLength(3);
     }
-    for (const name of ['ecg-cnn', 'ecg-image-cnn', 'late-fusion', 'attention-fusion']) {
+    for (const name of ['ecg-cnn', 'ecg-image-cnn', 'late-fusion', 'attention-fusion', 'early-fusion']) {
       const ra = written.find((r) => modelOf(r) === name)!;
       const missingEcg = (ra.extension ?? []).find((e) => e.url === EXTENSION_URLS.missingModality && sub(e, 'modality')?.valueCoding?.code === 'ecg');
       expect(sub(missingEcg!, 'detail')?.valueString, name).toMatch(/^ECG not usable: /);
