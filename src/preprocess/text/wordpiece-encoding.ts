@@ -13,7 +13,9 @@ export interface WordpieceSettings extends WordpieceOptions {
 }
 
 /** The manifest's WordPiece settings with BERT's defaults (`[UNK]`, `[CLS]`, `[SEP]`, `[PAD]`, `##`, 100). */
-export function wordpieceSettings(spec: Pick<TextSpec, 'lowercase'> & { wordpiece?: WordpieceSpec }): WordpieceSettings {
+export function wordpieceSettings(
+  spec: Pick<TextSpec, 'lowercase'> & { wordpiece?: WordpieceSpec },
+): WordpieceSettings {
   const w = spec.wordpiece ?? {};
   return {
     lowercase: spec.lowercase,
@@ -32,16 +34,28 @@ export function wordpieceSettings(spec: Pick<TextSpec, 'lowercase'> & { wordpiec
  * newline ends the last line and is not a token). Refuses duplicate tokens (the id would be
  * ambiguous) and a vocabulary missing any of the four special tokens.
  */
-export function parseWordpieceVocabulary(text: string, settings: WordpieceSettings): PreprocessResult<Vocabulary> {
+export function parseWordpieceVocabulary(
+  text: string,
+  settings: WordpieceSettings,
+): PreprocessResult<Vocabulary> {
   const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
   if (lines[lines.length - 1] === '') lines.pop();
   const ids = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
     const token = lines[i]!;
-    if (ids.has(token)) return fail('invalid-value', `vocabulary line ${i + 1} repeats the token on line ${ids.get(token)! + 1}`);
+    if (ids.has(token))
+      return fail(
+        'invalid-value',
+        `vocabulary line ${i + 1} repeats the token on line ${ids.get(token)! + 1}`,
+      );
     ids.set(token, i);
   }
-  for (const special of [settings.unknownToken, settings.classificationToken, settings.separatorToken, settings.paddingToken]) {
+  for (const special of [
+    settings.unknownToken,
+    settings.classificationToken,
+    settings.separatorToken,
+    settings.paddingToken,
+  ]) {
     if (!ids.has(special)) return fail('invalid-value', `vocabulary has no special token ${special}`);
   }
   return ok({ tokens: lines, ids });
@@ -65,9 +79,15 @@ export interface WordpieceEncoding {
  * pieces), `[SEP]`, then `[PAD]` up to `maxTokens`. Fixed length rather than the batch's longest row
  * because the dynamic batcher concatenates rows of identical shape (src/inference/README.md).
  */
-export function encodeWordpiece(text: string, vocabulary: Vocabulary, settings: WordpieceSettings, maxTokens: number): WordpieceEncoding {
+export function encodeWordpiece(
+  text: string,
+  vocabulary: Vocabulary,
+  settings: WordpieceSettings,
+  maxTokens: number,
+): WordpieceEncoding {
   const pieces = wordpieceTokens(text, vocabulary.ids, settings);
-  const id = (token: string) => BigInt(vocabulary.ids.get(token) ?? vocabulary.ids.get(settings.unknownToken) ?? 0);
+  const id = (token: string) =>
+    BigInt(vocabulary.ids.get(token) ?? vocabulary.ids.get(settings.unknownToken) ?? 0);
   const ids = new BigInt64Array(maxTokens).fill(id(settings.paddingToken));
   const attentionMask = new BigInt64Array(maxTokens);
   const kept = pieces.slice(0, Math.max(0, maxTokens - 2));

@@ -53,7 +53,10 @@ function isCjkIdeograph(cp: number): boolean {
  * The basic tokenizer: words and single punctuation characters, in order. Iterates code points, so a
  * character outside the BMP (an emoji) is one character, never two surrogate halves.
  */
-export function basicTokens(text: string, options: Pick<WordpieceOptions, 'lowercase' | 'stripAccents'>): string[] {
+export function basicTokens(
+  text: string,
+  options: Pick<WordpieceOptions, 'lowercase' | 'stripAccents'>,
+): string[] {
   let cleaned = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0) ?? 0;
@@ -86,7 +89,11 @@ export function basicTokens(text: string, options: Pick<WordpieceOptions, 'lower
  * entry starting there (`##`-prefixed after the first piece). If some position has no match, the
  * whole word is the unknown token.
  */
-export function wordpieceWord(word: string, vocabulary: ReadonlyMap<string, number>, options: WordpieceOptions): string[] {
+export function wordpieceWord(
+  word: string,
+  vocabulary: ReadonlyMap<string, number>,
+  options: WordpieceOptions,
+): string[] {
   const chars = Array.from(word);
   if (chars.length > options.maxCharsPerWord) return [options.unknownToken];
   const pieces: string[] = [];
@@ -110,6 +117,10 @@ export function wordpieceWord(word: string, vocabulary: ReadonlyMap<string, numb
 }
 
 /** {@link basicTokens} then {@link wordpieceWord} on each word: the text's WordPiece tokens, untruncated. */
-export function wordpieceTokens(text: string, vocabulary: ReadonlyMap<string, number>, options: WordpieceOptions): string[] {
+export function wordpieceTokens(
+  text: string,
+  vocabulary: ReadonlyMap<string, number>,
+  options: WordpieceOptions,
+): string[] {
   return basicTokens(text, options).flatMap((word) => wordpieceWord(word, vocabulary, options));
 }

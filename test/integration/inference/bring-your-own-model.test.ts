@@ -3,7 +3,10 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientRecord } from '../../../src/contracts/patient-record.js';
 import type { TensorData } from '../../../src/inference/manifest/tensor-data.js';
-import { createInferenceEngine, type InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
+import {
+  createInferenceEngine,
+  type InferenceEngine,
+} from '../../../src/inference/runtime/inference-engine.js';
 import { loadModelRegistry, type ModelRegistry } from '../../../src/inference/runtime/model-registry.js';
 import { preprocessRecord, type PreprocessedRecord } from '../../../src/preprocess/preprocess-record.js';
 import { createUcumConverter } from '../../../src/preprocess/tabular/unit-conversion.js';
@@ -35,9 +38,24 @@ beforeAll(async () => {
     executionProviders: ['cpu'],
     logger: capturingLogger(),
   });
-  engine = createInferenceEngine({ registry, threads: 1, maxBatchSize: 64, maxQueueDelayMs: 5, queueLimit: 50, logger: capturingLogger() });
+  engine = createInferenceEngine({
+    registry,
+    threads: 1,
+    maxBatchSize: 64,
+    maxQueueDelayMs: 5,
+    queueLimit: 50,
+    logger: capturingLogger(),
+  });
   for (const m of registry.list()) sessions.set(m.name, await ort.InferenceSession.create(m.modelPath));
-  const patients = [...generateCohort({ patients: 12, seed: 19_006, now, dicomwebBaseUrl: 'http://localhost/dicomweb', imageSize: 128 })];
+  const patients = [
+    ...generateCohort({
+      patients: 12,
+      seed: 19_006,
+      now,
+      dicomwebBaseUrl: 'http://localhost/dicomweb',
+      imageSize: 128,
+    }),
+  ];
   records = patients.map((p, i) => recordFromGenerated(p, i, now));
 }, 120_000);
 
@@ -53,7 +71,9 @@ function preprocess(name: string, record: PatientRecord): PreprocessedRecord {
 
 /** The model's raw output for one preprocessed patient, straight from ONNX Runtime (no worker, no batcher). */
 async function direct(name: string, tensors: Record<string, TensorData>): Promise<number[]> {
-  const feeds = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data.slice(), t.dims)]));
+  const feeds = Object.fromEntries(
+    Object.entries(tensors).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data.slice(), t.dims)]),
+  );
   return Array.from((await sessions.get(name)!.run(feeds)).probabilities!.data as Float32Array);
 }
 
@@ -68,7 +88,9 @@ describe('bring your own model: the worked example served end to end (untrained 
   it('scores sandbox patients with the torchvision model, batched across patients, as ONNX Runtime does alone', async () => {
     const withImage = records.map((r) => preprocess('shufflenet-cxr', r)).filter((p) => p.presence.image);
     expect(withImage.length).toBeGreaterThan(2);
-    const results = await Promise.all(withImage.map((p) => engine.infer('shufflenet-cxr', '1', p.tensors, { presence: p.presence })));
+    const results = await Promise.all(
+      withImage.map((p) => engine.infer('shufflenet-cxr', '1', p.tensors, { presence: p.presence })),
+    );
     for (const [i, result] of results.entries()) {
       const expected = await direct('shufflenet-cxr', withImage[i]!.tensors);
       expect(result.predictions.map((p) => p.outcomeIndex)).toEqual([0, 1, 2]);
@@ -89,22 +111,33 @@ describe('bring your own model: the worked example served end to end (untrained 
       expect(ids[0]).toBe(2);
       expect(ids[length - 1]).toBe(3);
       expect(ids.slice(length).every((id) => id === 0)).toBe(true);
-      expect(Array.from(p.tensors.token_type_ids!.data as BigInt64Array, Number).every((t) => t === 0)).toBe(true);
+      expect(Array.from(p.tensors.token_type_ids!.data as BigInt64Array, Number).every((t) => t === 0)).toBe(
+        true,
+      );
     }
   });
 
   it('scores sandbox reports with the WordPiece model; the text contribution is f(report) − f(no report)', async () => {
     const texts = records.map((r) => preprocess('wordpiece-text', r)).filter((p) => p.presence.text);
-    const results = await Promise.all(texts.map((p) => engine.infer('wordpiece-text', '1', p.tensors, { presence: p.presence })));
+    const results = await Promise.all(
+      texts.map((p) => engine.infer('wordpiece-text', '1', p.tensors, { presence: p.presence })),
+    );
     for (const [i, result] of results.entries()) {
       const tensors = texts[i]!.tensors;
       const all = await direct('wordpiece-text', tensors);
       // A missing report reaches the model as all-zero ids, mask and token types.
-      const zeros = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { ...t, data: new BigInt64Array(t.data.length) } as TensorData]));
+      const zeros = Object.fromEntries(
+        Object.entries(tensors).map(([k, t]) => [
+          k,
+          { ...t, data: new BigInt64Array(t.data.length) } as TensorData,
+        ]),
+      );
       const none = await direct('wordpiece-text', zeros);
       result.predictions.forEach((p, k) => {
         expect(Math.abs(p.probability - all[k]!)).toBeLessThan(1e-5);
-        expect(Math.abs(result.modalityContributions[0]!.delta[k]! - (all[k]! - none[k]!))).toBeLessThan(1e-5);
+        expect(Math.abs(result.modalityContributions[0]!.delta[k]! - (all[k]! - none[k]!))).toBeLessThan(
+          1e-5,
+        );
       });
     }
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { basicTokens, wordpieceTokens, wordpieceWord, type WordpieceOptions } from '../../../../src/preprocess/text/wordpiece.js';
+import {
+  basicTokens,
+  wordpieceTokens,
+  wordpieceWord,
+  type WordpieceOptions,
+} from '../../../../src/preprocess/text/wordpiece.js';
 import {
   encodeWordpiece,
   parseWordpieceVocabulary,
@@ -12,11 +17,34 @@ import type { Vocabulary } from '../../../../src/preprocess/text/vocabulary.js';
 // tokenization, then greedy longest-match-first WordPiece with `##` continuations), not from
 // running another implementation.
 const VOCAB_LINES = [
-  '[PAD]', '[UNK]', '[CLS]', '[SEP]', // ids 0-3
-  'un', '##aff', '##able', // 4-6: the example of the BERT reference description
-  'no', 'pleural', 'effusion', '##s', '.', ',', '-', '$', // 7-14
-  'ab', 'a', '##b', '##c', '##bc', '##a', // 15-20
-  'epanchement', 'left', 'sided', '5', '肺', '炎', 'x', // 21-27
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]', // ids 0-3
+  'un',
+  '##aff',
+  '##able', // 4-6: the example of the BERT reference description
+  'no',
+  'pleural',
+  'effusion',
+  '##s',
+  '.',
+  ',',
+  '-',
+  '$', // 7-14
+  'ab',
+  'a',
+  '##b',
+  '##c',
+  '##bc',
+  '##a', // 15-20
+  'epanchement',
+  'left',
+  'sided',
+  '5',
+  '肺',
+  '炎',
+  'x', // 21-27
 ];
 const settings = wordpieceSettings({ lowercase: true });
 const vocabulary = parseOk(VOCAB_LINES.join('\n') + '\n');
@@ -57,16 +85,38 @@ describe('WordPiece: greedy longest-match-first', () => {
 
 describe('WordPiece: basic tokenization', () => {
   it('lower-cases, splits off punctuation and continues plurals', () => {
-    expect(wordpieceTokens('No pleural effusions.', vocabulary.ids, options)).toEqual(['no', 'pleural', 'effusion', '##s', '.']);
+    expect(wordpieceTokens('No pleural effusions.', vocabulary.ids, options)).toEqual([
+      'no',
+      'pleural',
+      'effusion',
+      '##s',
+      '.',
+    ]);
   });
 
   it('treats every non-alphanumeric ASCII character as punctuation, one token each', () => {
-    expect(basicTokens('Left-sided,$5', { lowercase: true, stripAccents: true })).toEqual(['left', '-', 'sided', ',', '$', '5']);
-    expect(basicTokens('a...b', { lowercase: false, stripAccents: false })).toEqual(['a', '.', '.', '.', 'b']);
+    expect(basicTokens('Left-sided,$5', { lowercase: true, stripAccents: true })).toEqual([
+      'left',
+      '-',
+      'sided',
+      ',',
+      '$',
+      '5',
+    ]);
+    expect(basicTokens('a...b', { lowercase: false, stripAccents: false })).toEqual([
+      'a',
+      '.',
+      '.',
+      '.',
+      'b',
+    ]);
   });
 
   it('keeps case when lowercase is off, and strips accents only when asked', () => {
-    expect(basicTokens('No Épanchement', { lowercase: false, stripAccents: false })).toEqual(['No', 'Épanchement']);
+    expect(basicTokens('No Épanchement', { lowercase: false, stripAccents: false })).toEqual([
+      'No',
+      'Épanchement',
+    ]);
     expect(basicTokens('Épanchement', { lowercase: true, stripAccents: false })).toEqual(['épanchement']);
     expect(basicTokens('Épanchement', { lowercase: true, stripAccents: true })).toEqual(['epanchement']);
     expect(wordpieceTokens('Épanchement', vocabulary.ids, options)).toEqual(['epanchement']);
@@ -76,7 +126,13 @@ describe('WordPiece: basic tokenization', () => {
 
   it('drops NUL, U+FFFD and other control or format characters; tab, newline and CR are spaces', () => {
     expect(basicTokens('a\u0000b\uFFFDc\u200Bd', { lowercase: true, stripAccents: true })).toEqual(['abcd']);
-    expect(basicTokens('a\tb\nc\r\nd\u00A0e', { lowercase: true, stripAccents: true })).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(basicTokens('a\tb\nc\r\nd\u00A0e', { lowercase: true, stripAccents: true })).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
   });
 
   it('splits every CJK ideograph into its own word, and keeps an emoji as one unknown character', () => {
@@ -119,7 +175,9 @@ describe('WordPiece: model input', () => {
   it('uses the ids of the special tokens the manifest names, wherever they sit in the vocabulary', () => {
     const custom = wordpieceSettings({
       lowercase: false,
-      wordpiece: { specialTokens: { unknown: '<unk>', classification: '<s>', separator: '</s>', padding: '<pad>' } },
+      wordpiece: {
+        specialTokens: { unknown: '<unk>', classification: '<s>', separator: '</s>', padding: '<pad>' },
+      },
     });
     const v = parseOk(['<s>', '<pad>', '</s>', '<unk>', 'x'].join('\r\n'), custom);
     const e = encodeWordpiece('x y', v, custom, 6);
