@@ -197,12 +197,9 @@ export const MODEL_MANIFEST_SCHEMA = {
                 specialTokens: {
                   type: 'object',
                   additionalProperties: false,
-                  properties: {
-                    unknown: { type: 'string', minLength: 1 },
-                    classification: { type: 'string', minLength: 1 },
-                    separator: { type: 'string', minLength: 1 },
-                    padding: { type: 'string', minLength: 1 },
-                  },
+                  properties: Object.fromEntries(
+                    ['unknown', 'classification', 'separator', 'padding'].map((k) => [k, { type: 'string', minLength: 1 }]),
+                  ),
                 },
               },
             },

@@ -19,6 +19,9 @@ export interface WordpieceOptions {
   unknownToken: string;
 }
 
+/** Vocabulary lookup: piece string → id. */
+export type PieceIds = ReadonlyMap<string, number>;
+
 // Unicode categories BERT's basic tokenizer tests: other (C*) characters are dropped, every
 // space separator is whitespace, every P* character is punctuation.
 // Tab, newline and carriage return are whitespace, not control characters, as in BERT.
@@ -89,11 +92,7 @@ export function basicTokens(
  * entry starting there (`##`-prefixed after the first piece). If some position has no match, the
  * whole word is the unknown token.
  */
-export function wordpieceWord(
-  word: string,
-  vocabulary: ReadonlyMap<string, number>,
-  options: WordpieceOptions,
-): string[] {
+export function wordpieceWord(word: string, vocabulary: PieceIds, options: WordpieceOptions): string[] {
   const chars = Array.from(word);
   if (chars.length > options.maxCharsPerWord) return [options.unknownToken];
   const pieces: string[] = [];
@@ -117,10 +116,6 @@ export function wordpieceWord(
 }
 
 /** {@link basicTokens} then {@link wordpieceWord} on each word: the text's WordPiece tokens, untruncated. */
-export function wordpieceTokens(
-  text: string,
-  vocabulary: ReadonlyMap<string, number>,
-  options: WordpieceOptions,
-): string[] {
+export function wordpieceTokens(text: string, vocabulary: PieceIds, options: WordpieceOptions): string[] {
   return basicTokens(text, options).flatMap((word) => wordpieceWord(word, vocabulary, options));
 }
