@@ -80,6 +80,8 @@ export const MODEL_MANIFEST_SCHEMA = {
             'tabular-values',
             'tabular-mask',
             'text-tokens',
+            'text-attention-mask',
+            'text-token-types',
             'image',
             'ecg-waveform',
             'ecg-image',
@@ -184,6 +186,23 @@ export const MODEL_MANIFEST_SCHEMA = {
             maxTokens: { type: 'integer', minimum: 1 },
             lowercase: { type: 'boolean' },
             negationPrefix: { type: 'string' },
+            tokenizerType: { enum: ['word', 'wordpiece'] },
+            wordpiece: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                stripAccents: { type: 'boolean' },
+                continuationPrefix: { type: 'string' },
+                maxCharsPerWord: { type: 'integer', minimum: 1 },
+                specialTokens: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: Object.fromEntries(
+                    ['unknown', 'classification', 'separator', 'padding'].map((k) => [k, { type: 'string', minLength: 1 }]),
+                  ),
+                },
+              },
+            },
           },
         },
         image: {
@@ -480,7 +499,7 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       }
     });
   }
-  issues.push(...oodIssues(manifest, modalities));
+  issues.push(...oodIssues(manifest, modalities), ...textIssues(manifest));
   manifest.preprocessing.tabular?.features.forEach((f, i) => {
     if (f.plausible.min > f.plausible.max) {
       issues.push({
@@ -519,6 +538,48 @@ function oodIssues(manifest: ModelManifest, modalities: ReadonlySet<string>): Ma
     const precision = detector.precision;
     if (precision?.length !== n || precision.some((row) => row.length !== n)) {
       issues.push({ pointer: `${pointer}/precision`, message: `must be ${n} × ${n}` });
+    }
+  }
+  return issues;
+}
+
+const TEXT_ROLES: ReadonlySet<string> = new Set(['text-tokens', 'text-attention-mask', 'text-token-types']);
+
+/**
+ * Text inputs are int64 `[-1, maxTokens]` rows the preprocessing fills (fixed-length padding, so
+ * rows batch together); a WordPiece tokenizer needs its `vocab.txt` hashed in `files` and room for
+ * `[CLS]` and `[SEP]`. The text out-of-distribution statistics count the word vocabulary's pad (0)
+ * and unknown (1) ids, so they are refused for a WordPiece model rather than computed wrongly.
+ */
+function textIssues(manifest: ModelManifest): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  const text = manifest.preprocessing.text;
+  manifest.inputs.forEach((t, i) => {
+    if (!TEXT_ROLES.has(t.role)) return;
+    if (!text) {
+      issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' needs /preprocessing/text` });
+      return;
+    }
+    if (t.dtype !== 'int64') issues.push({ pointer: `/inputs/${i}/dtype`, message: `'${t.role}' must be int64` });
+    if (t.shape.length !== 2 || (t.shape[1] !== -1 && t.shape[1] !== text.maxTokens)) {
+      issues.push({ pointer: `/inputs/${i}/shape`, message: `must be [-1, ${text.maxTokens}] (or [-1, -1]) to match /preprocessing/text/maxTokens` });
+    }
+  });
+  if (!text) return issues;
+  const wordpiece = text.tokenizerType === 'wordpiece';
+  if (!wordpiece && text.wordpiece) {
+    issues.push({ pointer: '/preprocessing/text/wordpiece', message: "applies only with tokenizerType 'wordpiece'" });
+  }
+  if (wordpiece) {
+    if (!(text.tokenizer in manifest.files)) {
+      issues.push({ pointer: '/preprocessing/text/tokenizer', message: `'${text.tokenizer}' must be listed with its sha256 in /files` });
+    }
+    if (text.maxTokens < 3) issues.push({ pointer: '/preprocessing/text/maxTokens', message: 'must leave room for [CLS], a token and [SEP] (at least 3)' });
+    if (text.negationPrefix !== undefined) {
+      issues.push({ pointer: '/preprocessing/text/negationPrefix', message: 'applies only to the word tokenizer' });
+    }
+    if (manifest.outOfDistribution?.modalities.text) {
+      issues.push({ pointer: '/outOfDistribution/modalities/text', message: 'text statistics are defined for the word tokenizer only' });
     }
   }
   return issues;
