@@ -20,7 +20,10 @@ export interface PendingStudy<T> {
  * UID) replaces the attributes and restarts the study's quiet period. `clock_timestamp()`, not
  * `now()`: the quiet period is measured in wall time even inside a long transaction.
  */
-export async function upsertPendingInstance<T extends PendingInstanceKeys>(db: Queryable, instance: T): Promise<void> {
+export async function upsertPendingInstance<T extends PendingInstanceKeys>(
+  db: Queryable,
+  instance: T,
+): Promise<void> {
   await db.query(
     `INSERT INTO dimse_pending_instances (study_instance_uid, sop_instance_uid, attributes)
      VALUES ($1, $2, $3)
