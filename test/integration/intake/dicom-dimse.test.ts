@@ -1,7 +1,7 @@
 import type { ImagingStudy, Patient, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import dimse from 'dcmjs-dimse';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
 import type { GeneratedPatient } from '../../../src/sandbox/cohort/generate-patient.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
@@ -95,12 +95,13 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
     port = fixture().server.server.dimse?.port ?? 0;
     expect(port).toBeGreaterThan(0);
   });
-  beforeEach((context) => needsPeer(context, orthancPeer));
   afterAll(async () => {
     await orthanc?.stop();
   });
 
-  it('stores the pushed radiograph in the PACS before Success, then creates the ImagingStudy and assesses the patient', async () => {
+  it('stores the pushed radiograph in the PACS before Success, then creates the ImagingStudy and assesses the patient', async (context) => {
+    // Only this test needs Orthanc; the ones below play the SCU with dcmjs-dimse.
+    needsPeer(context, orthancPeer);
     const { client } = fixture();
     orthanc = await startOrthanc();
     const radiograph = patient.dicom.find((d) => d.kind === 'chest-radiograph');
