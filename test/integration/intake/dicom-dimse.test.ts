@@ -231,22 +231,29 @@ describe('DICOM DIMSE door: transfer syntax negotiation over a real association 
     const results = await new Promise<Array<{ abstract: string; result: number; syntax?: string }>>(
       (resolve, reject) => {
         let seen: Array<{ abstract: string; result: number; syntax?: string }> = [];
-        client.on('associationAccepted', (association: InstanceType<typeof dimse.association.Association>) => {
-          seen = association.getPresentationContexts().map(({ context }) => ({
-            abstract: context.getAbstractSyntaxUid(),
-            result: context.getResult(),
-            ...(context.getResult() === PresentationContextResult.Accept
-              ? { syntax: context.getAcceptedTransferSyntaxUid() }
-              : {}),
-          }));
-        });
+        client.on(
+          'associationAccepted',
+          (association: InstanceType<typeof dimse.association.Association>) => {
+            seen = association.getPresentationContexts().map(({ context }) => ({
+              abstract: context.getAbstractSyntaxUid(),
+              result: context.getResult(),
+              ...(context.getResult() === PresentationContextResult.Accept
+                ? { syntax: context.getAcceptedTransferSyntaxUid() }
+                : {}),
+            }));
+          },
+        );
         client.on('closed', () => resolve(seen));
         client.on('networkError', (e: Error) => reject(e));
         client.send('127.0.0.1', port, 'DCMJSSCU', OUR_AE);
       },
     );
     expect(results).toEqual([
-      { abstract: SopClass.Verification, result: PresentationContextResult.Accept, syntax: expect.any(String) },
+      {
+        abstract: SopClass.Verification,
+        result: PresentationContextResult.Accept,
+        syntax: expect.any(String),
+      },
       {
         abstract: StorageClass.DigitalXRayImageStorageForPresentation,
         result: PresentationContextResult.RejectTransferSyntaxesNotSupported,
