@@ -133,8 +133,8 @@ export const commands: Record<string, Command> = {
     },
     async run({ values }) {
       const { demoCommand } = await import('./demo-command.js');
-      if (values.feed !== 'fhir' && values.feed !== 'hl7v2') {
-        console.error('--feed must be fhir or hl7v2');
+      if (values.feed !== 'fhir' && values.feed !== 'hl7v2' && values.feed !== 'dimse') {
+        console.error('--feed must be fhir, hl7v2 or dimse');
         return 2;
       }
       return demoCommand({

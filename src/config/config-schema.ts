@@ -590,7 +590,7 @@ const SETTINGS = {
   DICOM_STUDY_QUIET_MS: setting({
     type: 'duration-ms',
     description:
-      'A study counts as complete when no instance of it has arrived for this long; then its ImagingStudy is ensured in the EHR and the patient is assessed.',
+      'A study counts as complete when no instance of it has arrived for this long; then its ImagingStudy is ensured in the EHR and the patient is assessed. Studies inside it are recorded in Postgres, so a restart hands them over once.',
     secret: false,
     required: false,
     parse: parseDurationMs({ min: 100, max: 86_400_000 }),
