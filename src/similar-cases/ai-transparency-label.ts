@@ -45,7 +45,9 @@ export function describeEmbeddingModel(
 ): EmbeddingModelResources {
   const digest = encodersSha256(manifest);
   const uuid = (kind: string) => {
-    const h = createHash('sha256').update(`${kind}:${manifest.name}:${manifest.version}:${digest}`).digest('hex');
+    const h = createHash('sha256')
+      .update(`${kind}:${manifest.name}:${manifest.version}:${digest}`)
+      .digest('hex');
     return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   };
   const cardUrl = uuid('card');
