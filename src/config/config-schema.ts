@@ -6,6 +6,7 @@ import {
   parseEnum,
   parseInteger,
   parseList,
+  parseNumber,
   parseString,
   parseStringMap,
   parseUrl,
@@ -669,6 +670,67 @@ const SETTINGS = {
     required: false,
     parse: parseBoolean(),
     default: { kind: 'value', value: true },
+  }),
+  MONITORING_INTERVAL_MS: setting({
+    type: 'duration-ms',
+    description:
+      'How often the model monitor labels matured assessments from the EHR (Condition / Encounter.diagnosis) and recomputes outcome metrics and input drift for /metrics and the operator page; 0 turns monitoring off. Runs only where models are loaded (not the intake role).',
+    secret: false,
+    required: false,
+    parse: parseDurationMs({ min: 0, max: 7 * 86_400_000 }),
+    default: { kind: 'value', value: 3_600_000 },
+  }),
+  MONITORING_LABEL_WINDOW_DAYS: setting({
+    type: 'integer',
+    description:
+      "Days after an assessment in which a Condition with an outcome's code makes it positive (as `fhir-fusion validate --window-days`); an assessment is labelled once this window has closed.",
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 365 }),
+    default: { kind: 'value', value: 30 },
+  }),
+  MONITORING_OUTCOME_WINDOW_DAYS: setting({
+    type: 'integer',
+    description:
+      'Rolling window of the outcome metrics: assessments written in this many days before the newest whose label window has closed (the latest per patient, model and outcome).',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 3650 }),
+    default: { kind: 'value', value: 90 },
+  }),
+  MONITORING_DRIFT_WINDOW_DAYS: setting({
+    type: 'integer',
+    description: 'Rolling window of input drift and of missing / out-of-distribution rates: assessments written in the last this many days.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1, max: 365 }),
+    default: { kind: 'value', value: 7 },
+  }),
+  MONITORING_MIN_CASES: setting({
+    type: 'integer',
+    description:
+      'Fewest cases (labelled assessments for calibration, assessments with the feature for drift) before a bound can raise an alert: smaller windows are shown but too noisy to alert on.',
+    secret: false,
+    required: false,
+    parse: parseInteger({ min: 1 }),
+    default: { kind: 'value', value: 200 },
+  }),
+  MONITORING_MAX_CALIBRATION_ERROR: setting({
+    type: 'number',
+    description: 'Alert (kind=calibration) when a model\'s 10-bin expected calibration error on an outcome over the rolling window exceeds this.',
+    secret: false,
+    required: false,
+    parse: parseNumber({ min: 0, max: 1 }),
+    default: { kind: 'value', value: 0.1 },
+  }),
+  MONITORING_MAX_DRIFT_SMD: setting({
+    type: 'number',
+    description:
+      'Alert (kind=drift) when the absolute standardised mean difference of a tabular feature or modality statistic, drift window against the training split, exceeds this (in training standard deviations).',
+    secret: false,
+    required: false,
+    parse: parseNumber({ min: 0 }),
+    default: { kind: 'value', value: 0.25 },
   }),
   TRACING_ENABLED: setting({
     type: 'boolean',

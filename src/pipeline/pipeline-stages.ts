@@ -15,6 +15,7 @@ import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
 import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { createTensorCache } from '../preprocess/tensor-cache.js';
+import { summariseInputs } from '../preprocess/ood/input-summary.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
@@ -151,6 +152,7 @@ export function createPipelineStages(options: {
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
         notAssessed: pre.notAssessed,
         unusedInputs: pre.unusedInputs,
+        inputSummary: summariseInputs(model.manifest, pre),
       };
     },
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),

@@ -43,7 +43,7 @@ export async function scorePatient(
       continue;
     }
     const t1 = process.hrtime.bigint();
-    const { output, basis, missing: modelMissing, notAssessed, unusedInputs } = await deps.predict(record, model);
+    const { output, basis, missing: modelMissing, notAssessed, unusedInputs, inputSummary } = await deps.predict(record, model);
     deps.metrics?.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
     const result: AssessmentResult = {
       ...output,
@@ -64,13 +64,19 @@ export async function scorePatient(
       modelName: model.manifest.name,
       modelVersion: model.manifest.version,
       executionProvider: output.executionProvider,
-      predictions: output.predictions.map((p) => ({
-        outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
-        probability: p.probability,
-        qualitativeRisk: p.qualitativeRisk,
-      })),
+      predictions: output.predictions.map((p) => {
+        const coding = model.manifest.outcomes[p.outcomeIndex]?.coding;
+        return {
+          outcome: coding?.display ?? String(p.outcomeIndex),
+          // The code lets the model monitor join outcomes that arrive later (issue 19 point 5).
+          ...(coding ? { system: coding.system, code: coding.code } : {}),
+          probability: p.probability,
+          qualitativeRisk: p.qualitativeRisk,
+        };
+      }),
       missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
       traceId: deps.traceId,
+      ...(inputSummary ? { inputSummary } : {}),
     };
     // Write-ahead: a crash between the EHR's commit and the ledger row leaves this intent, which
     // the next scoring of the patient settles (settleInterruptedWrites).

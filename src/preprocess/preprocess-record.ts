@@ -130,7 +130,8 @@ function expectedDims(manifest: ModelManifest): Partial<Record<string, number[]>
   return dims;
 }
 
-const ROLE_MODALITY: Partial<Record<string, ModalityName>> = {
+/** The modality each input role belongs to (`modality-mask` belongs to none). */
+export const ROLE_MODALITY: Partial<Record<string, ModalityName>> = {
   'tabular-values': 'tabular', 'tabular-mask': 'tabular', 'text-tokens': 'text', 'text-attention-mask': 'text', 'text-token-types': 'text', image: 'image', 'ecg-waveform': 'ecg', 'ecg-image': 'ecg',
 };
 
