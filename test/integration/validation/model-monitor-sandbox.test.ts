@@ -178,5 +178,58 @@ describe('model monitor against the sandbox EHR', () => {
     ).toHaveLength(enough.length);
     const text = lines.join('\n');
     for (const p of cohort) expect(text).not.toContain(p.patientId);
-  }, 300_000);
+
+    // Drift through the pipeline: a lab analyser now reports creatinine three times too high. The
+    // same patients are assessed again on the new Observation versions; the drift window then holds
+    // both batches, and the default bound (|SMD| 0.25) fires on creatinine.
+    await ehr.repo.withPrevalidatedWrites(async () => {
+      for (const p of cohort)
+        for (const r of p.resources)
+          if (
+            r.resourceType === 'Observation' &&
+            r.code?.coding?.some((c) => c.code === '2160-0') &&
+            r.valueQuantity?.value !== undefined
+          )
+            await ehr.repo.updateResource({
+              ...r,
+              valueQuantity: { ...r.valueQuantity, value: r.valueQuantity.value * 3 },
+            });
+    });
+    for (const p of cohort) {
+      const record = await serving.pipeline.assemble(p.patientId, now);
+      await scorePatient(record!, {
+        ...serving.pipeline,
+        db: pool,
+        models: serving.models,
+        traceId: `monitor-shift-${p.patientId}`,
+      });
+    }
+    const driftLines: string[] = [];
+    const drift = createModelMonitor(
+      {
+        db: pool,
+        ehr: runtime.ehr,
+        models: () => serving.models,
+        metrics: createMetrics(),
+        logger: pino(
+          { level: 'info' },
+          new Writable({ write: (chunk: Buffer, _e, done) => (driftLines.push(chunk.toString()), done()) }),
+        ),
+      },
+      { ...runtime.config, MONITORING_INTERVAL_MS: 0, MONITORING_MAX_DRIFT_SMD: 0.25 },
+    );
+    const shifted = await drift.runOnce(new Date(now.getTime() + DAY));
+    await drift.close();
+    const creatinine = shifted.drift.find((d) => d.model === 'tabular-risk@1' && d.feature === 'creatinine')!;
+    const before = early.drift.find((d) => d.model === 'tabular-risk@1' && d.feature === 'creatinine')!;
+    expect(creatinine.smd - before.smd).toBeGreaterThan(1);
+    expect(shifted.alerts).toContainEqual(
+      expect.objectContaining({ kind: 'drift', model: 'tabular-risk@1', subject: 'tabular/creatinine' }),
+    );
+    const driftEvents = driftLines.map((l) => JSON.parse(l) as { event?: string; subject?: string });
+    expect(driftEvents).toContainEqual(
+      expect.objectContaining({ event: 'model-monitoring-alert', subject: 'tabular/creatinine' }),
+    );
+    for (const p of cohort) expect(driftLines.join('\n')).not.toContain(p.patientId);
+  }, 400_000);
 });
