@@ -12,11 +12,11 @@ export interface LedgerEntry {
   provenanceRef: string;
   outcome: 'created' | 'exists';
   executionProvider: string;
-  /** `system`/`code`: the outcome's coding (absent on rows written before migration 0011). */
+  /** `system`/`code`: the outcome's coding (absent on rows written before migration 0012). */
   predictions: Array<{ outcome: string; system?: string; code?: string; probability: number; qualitativeRisk: string }>;
   missingModalities: string[];
   traceId: string;
-  /** What the model was fed, for input-drift monitoring (migration 0011). */
+  /** What the model was fed, for input-drift monitoring (migration 0012). */
   inputSummary?: InputSummary;
 }
 

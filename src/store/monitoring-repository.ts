@@ -3,8 +3,8 @@ import type { Queryable } from './sql.js';
 import { run } from './sql.js';
 
 /*
- * SQL of the model monitor (issue 19 point 5, migration 0011). Only ledger rows whose predictions
- * carry the outcome's code (written since migration 0011) take part: older rows cannot be joined
+ * SQL of the model monitor (issue 19 point 5, migration 0012). Only ledger rows whose predictions
+ * carry the outcome's code (written since migration 0012) take part: older rows cannot be joined
  * with the outcomes the EHR records.
  */
 

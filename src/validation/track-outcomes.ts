@@ -40,7 +40,7 @@ export function outcomeRange(now: Date, windows: OutcomeWindows): { from: Date; 
  * as `fhir-fusion validate` ({@link labelOutcome}: a Condition with the outcome's code recorded
  * after the assessment and within the label window is positive, one recorded at or before it
  * prevalent), from one Condition search per patient. Each assessment is labelled once (migration
- * 0011), so a run asks the EHR only about assessments whose window closed since the last run. A
+ * 0012), so a run asks the EHR only about assessments whose window closed since the last run. A
  * patient whose search fails is retried next run. Returns how many assessments were labelled.
  */
 export async function labelMaturedAssessments(
