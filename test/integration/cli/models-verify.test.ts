@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyModels } from '../../../src/cli/models-command.js';
 import { loadConfig } from '../../../src/config/load-config.js';
+import type { EmbeddingModelManifest } from '../../../src/inference/manifest/embedding-manifest.js';
 import { capturingLogger, copyTestModels } from '../../fixtures/models/model-fixtures.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
@@ -41,9 +42,9 @@ async function rewriteListed(file: string, edit: (bytes: Buffer) => Buffer): Pro
   });
 }
 
-async function editEmbeddingManifest(edit: (manifest: Record<string, any>) => void): Promise<void> {
+async function editEmbeddingManifest(edit: (manifest: EmbeddingModelManifest) => void): Promise<void> {
   const path = join(clip, 'embedding-manifest.json');
-  const manifest = JSON.parse(await readFile(path, 'utf8')) as Record<string, any>;
+  const manifest = JSON.parse(await readFile(path, 'utf8')) as EmbeddingModelManifest;
   edit(manifest);
   await writeFile(path, JSON.stringify(manifest, null, 2));
 }
@@ -91,7 +92,7 @@ describe('fhir-fusion models verify', () => {
 
   it('reports a manifest whose tensors differ from the graph (graph signature)', async () => {
     await editEmbeddingManifest((m) => {
-      m.encoders.text.inputs[0].name = 'tokens';
+      m.encoders.text.inputs[0]!.name = 'tokens';
     });
     const report = await verify();
     expect(report.models[2]?.ok).toBe(false);
