@@ -678,6 +678,15 @@ const SETTINGS = {
     parse: parseBoolean(),
     default: { kind: 'value', value: false },
   }),
+  STAGE_CPU_ACCOUNTING: setting({
+    type: 'boolean',
+    description:
+      'Charge main-thread time to pipeline stages (intake, queue, assembly, preprocessing per modality, inference, explanation, validation, write-back, ledger) for `bench cpu-per-patient`; hooks every callback, so off in production.',
+    secret: false,
+    required: false,
+    parse: parseBoolean(),
+    default: { kind: 'value', value: false },
+  }),
   RATE_LIMIT_MAX: setting({
     type: 'integer',
     description: 'Requests one client (IP) may make per RATE_LIMIT_WINDOW_MS before 429 Too Many Requests.',

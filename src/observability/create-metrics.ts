@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StageClock } from './stage-clock.js';
+import { createDisabledStageClock, createStageClock } from './stage-clock.js';
 
 /**
  * Every metric family the server exports, created up front so `/metrics` lists them all from the
@@ -44,6 +46,8 @@ export interface Metrics {
   outcomesNotAssessed: Counter<'reason'>;
   /** Preprocessed-tensor cache lookups (issue #26), by modality and result (hit, miss). */
   tensorCacheLookups: Counter<'modality' | 'result'>;
+  /** Main-thread time per pipeline stage (issue 26); measures only with `STAGE_CPU_ACCOUNTING`. */
+  stageClock: StageClock;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -55,7 +59,7 @@ const ROUND_TRIP_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
  * independent (never prom-client's global registry), so tests and several app instances in one
  * process do not collide.
  */
-export function createMetrics(): Metrics {
+export function createMetrics(options: { stageCpuAccounting?: boolean } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fhir_fusion_' });
   const registers = [registry];
@@ -94,5 +98,6 @@ export function createMetrics(): Metrics {
     inputRefusals: counter('fhir_fusion_input_refusals_total', 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.', ['modality', 'reason']),
     outcomesNotAssessed: counter('fhir_fusion_outcomes_not_assessed_total', 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.', ['reason']),
     tensorCacheLookups: counter('fhir_fusion_tensor_cache_lookups_total', 'Preprocessed image/ECG tensor cache lookups, by modality and result (hit: no decode).', ['modality', 'result']),
+    stageClock: options.stageCpuAccounting ? createStageClock() : createDisabledStageClock(),
   };
 }

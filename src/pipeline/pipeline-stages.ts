@@ -77,6 +77,14 @@ export function createPipelineStages(options: {
   logger?: Pick<Logger, 'debug'>;
 }): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
   const { config } = options;
+  const clock = options.metrics.stageClock;
+  // Validation is charged to its own stage, apart from building and POSTing the Bundle.
+  const validator: ProfileValidator = clock.enabled
+    ? {
+        structureDefinitions: options.validator.structureDefinitions,
+        validate: (resource) => clock.run('validation', () => options.validator.validate(resource)),
+      }
+    : options.validator;
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
   let codecs: Promise<PreprocessOptions['codecs']> | undefined;
@@ -103,7 +111,14 @@ export function createPipelineStages(options: {
       const loaded = loadVocabulary(model.dir, text);
       vocabularies.set(key, loaded.ok ? loaded.value : undefined);
     }
-    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage, ...(tensorCache ? { tensorCache } : {}) };
+    return {
+      convertUnit,
+      codecs: await codecs,
+      vocabulary: vocabularies.get(key),
+      onLibraryMessage,
+      stageClock: clock,
+      ...(tensorCache ? { tensorCache } : {}),
+    };
   };
   return {
     async assemble(patientId, asOf) {
@@ -135,10 +150,12 @@ export function createPipelineStages(options: {
       const output = everyOutcome
         ? abstainedOutput()
         : withoutAbstainedOutcomes(
-            await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
-              tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
-              presence: pre.presence,
-            }),
+            await clock.run('inference', () =>
+              options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
+                tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
+                presence: pre.presence,
+              }),
+            ),
             pre.notAssessed,
           );
       for (const n of pre.notAssessed) options.metrics.outcomesNotAssessed.inc({ reason: n.reason });
@@ -166,7 +183,7 @@ export function createPipelineStages(options: {
           identifierSystem: IDENTIFIER_SYSTEM,
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
-          validator: options.validator,
+          validator,
           timeoutMs: config.OUTBOUND_TIMEOUT_MS,
         });
         return {

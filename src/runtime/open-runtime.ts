@@ -129,7 +129,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = options;
   const stack = closerStack(logger);
   try {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ stageCpuAccounting: config.STAGE_CPU_ACCOUNTING });
+    stack.push(async () => metrics.stageClock.stop());
     const database = await openDatabase({
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
@@ -165,7 +166,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const inferenceMetrics = createInferenceMetrics(metrics.registry);
     let serving: RuntimeServing | undefined;
     if (options.loadModels ?? true) {
-      const loaded = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
+      const loaded = await loadServedModels({
+        config,
+        repoRoot: REPO_ROOT,
+        logger,
+        metrics: inferenceMetrics,
+        stageClock: metrics.stageClock,
+      });
       const { engine, models } = loaded;
       stack.push(() => engine.close());
       for (const m of loaded.registry.list()) {

@@ -21,6 +21,8 @@ import {
 export interface WorkerRunResult {
   outputs: Record<string, TensorData>;
   runMs: number;
+  /** The worker thread's CPU during the run (Linux `/proc/thread-self/schedstat`); absent elsewhere. */
+  cpuMs?: number;
 }
 
 /** A fixed pool of inference worker threads, each holding a session per active model. */
@@ -128,7 +130,12 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
           const pending = pw.pending.get(message.id);
           if (!pending) return;
           pw.pending.delete(message.id);
-          if (message.type === 'result') pending.resolve({ outputs: message.outputs, runMs: message.runMs });
+          if (message.type === 'result')
+            pending.resolve({
+              outputs: message.outputs,
+              runMs: message.runMs,
+              ...(message.cpuMs !== undefined ? { cpuMs: message.cpuMs } : {}),
+            });
           else pending.reject(new InferenceRunError(message.message));
           notifyIfIdle();
         }
