@@ -678,6 +678,15 @@ const SETTINGS = {
     parse: parseBoolean(),
     default: { kind: 'value', value: false },
   }),
+  VALIDATION_WORKER: setting({
+    type: 'boolean',
+    description:
+      'Validate write-back Bundles against the fhir-fusion profiles in a worker thread (its own R4 type index), so validation does not block the event loop; false validates on the main thread.',
+    secret: false,
+    required: false,
+    parse: parseBoolean(),
+    default: { kind: 'value', value: true },
+  }),
   STAGE_CPU_ACCOUNTING: setting({
     type: 'boolean',
     description:

@@ -20,6 +20,7 @@ import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
+import type { ThreadedProfileValidator } from '../writeback/threaded-validator.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
 import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
@@ -71,20 +72,27 @@ export function createPipelineStages(options: {
   outbound: EhrFetch;
   metrics: Metrics;
   models: () => ServedModel[];
-  /** The process's one profile validator: every resource is validated before it is sent. */
-  validator: ProfileValidator;
+  /**
+   * The process's profile validator (on this thread, or its worker thread): every resource is
+   * validated before it is sent.
+   */
+  validator: ProfileValidator | ThreadedProfileValidator;
   /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
   logger?: Pick<Logger, 'debug'>;
 }): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
   const { config } = options;
   const clock = options.metrics.stageClock;
-  // Validation is charged to its own stage, apart from building and POSTing the Bundle.
-  const validator: ProfileValidator = clock.enabled
-    ? {
-        structureDefinitions: options.validator.structureDefinitions,
-        validate: (resource) => clock.run('validation', () => options.validator.validate(resource)),
-      }
-    : options.validator;
+  // Validation is charged to its own stage, apart from building and POSTing the Bundle (a worker
+  // thread's CPU is added by whoever started it).
+  const given = options.validator;
+  const validator: ProfileValidator | ThreadedProfileValidator = !clock.enabled
+    ? given
+    : 'validateAll' in given
+      ? { validateAll: (resources) => clock.run('validation', () => given.validateAll(resources)), close: () => given.close() }
+      : {
+          structureDefinitions: given.structureDefinitions,
+          validate: (resource) => clock.run('validation', () => given.validate(resource)),
+        };
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
   let codecs: Promise<PreprocessOptions['codecs']> | undefined;
