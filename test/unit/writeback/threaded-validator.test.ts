@@ -6,24 +6,13 @@
  */
 import type { Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import type { ThreadedProfileValidator } from '../../../src/writeback/threaded-validator.js';
 import { startThreadedProfileValidator } from '../../../src/writeback/threaded-validator.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
-import { referenceModel, sampleResult } from './assessment-fixture.js';
+import { bundleResources, sampleResult } from './assessment-fixture.js';
 
-const { manifest, cardMarkdown } = referenceModel();
-const resourcesOf = (patientId: string): Resource[] =>
-  (
-    buildAssessmentBundle({
-      result: sampleResult(patientId),
-      manifest,
-      cardMarkdown,
-      softwareVersion: '0.1.0',
-      identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
-    }).entry ?? []
-  ).map((e) => e.resource as Resource);
+const resourcesOf = (patientId: string): Resource[] => bundleResources(sampleResult(patientId));
 
 let threaded: ThreadedProfileValidator;
 const cpu: number[] = [];
