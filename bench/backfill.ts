@@ -109,7 +109,9 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' / ')}`,
 );
-console.log(`EHR: ${ehr.description}; models ${models}; concurrency ${concurrency}; settings: ${describeOverrides()}`);
+console.log(
+  `EHR: ${ehr.description}; models ${models}; concurrency ${concurrency}; settings: ${describeOverrides()}`,
+);
 console.log(`patients                 ${patients} (EHR started and loaded in ${loadSeconds.toFixed(1)} s)`);
 console.log(`export (kick-off → manifest) ${((exportEnd - t1) / 1000).toFixed(2)} s`);
 console.log(`NDJSON → Postgres        ${((loadEnd - exportEnd) / 1000).toFixed(2)} s`);
@@ -127,7 +129,9 @@ console.log(
 console.log(
   `| event-loop delay p99 | ${loopP99.toFixed(1)} ms | < ${TARGET.loopP99Ms} ms | ${met(loopP99 < TARGET.loopP99Ms)} |`,
 );
-console.log(`| peak RSS (fhir-fusion process) | ${rss.toFixed(0)} MiB | < ${TARGET.rssMiB} MiB | ${met(rss < TARGET.rssMiB)} |`);
+console.log(
+  `| peak RSS (fhir-fusion process) | ${rss.toFixed(0)} MiB | < ${TARGET.rssMiB} MiB | ${met(rss < TARGET.rssMiB)} |`,
+);
 await runtime.close();
 ehr.stop();
 await dropDatabase();

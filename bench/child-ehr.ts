@@ -20,7 +20,18 @@ export async function startChildEhr(patients: number, seed = 3): Promise<BenchEh
   const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'index.ts');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', cli, 'sandbox', '--port', '0', '--patients', String(patients), '--seed', String(seed)],
+    [
+      '--import',
+      'tsx',
+      cli,
+      'sandbox',
+      '--port',
+      '0',
+      '--patients',
+      String(patients),
+      '--seed',
+      String(seed),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout });
