@@ -168,6 +168,8 @@ const SETTINGS = {
   MONITORING_MIN_CASES: setting.integer('Fewest cases (labelled assessments for calibration, assessments with the feature for drift) before a bound can raise an alert: smaller windows are shown but too noisy to alert on.', { min: 1, default: 200 }),
   MONITORING_MAX_CALIBRATION_ERROR: setting.number("Alert (kind=calibration) when a model's 10-bin expected calibration error on an outcome over the rolling window exceeds this.", { min: 0, max: 1, default: 0.1 }),
   MONITORING_MAX_DRIFT_SMD: setting.number('Alert (kind=drift) when the absolute standardised mean difference of a tabular feature or modality statistic, drift window against the training split, exceeds this (in training standard deviations).', { min: 0, default: 0.25 }),
+  VALIDATION_WORKER: setting.boolean('Validate write-back Bundles against the fhir-fusion profiles in a worker thread (its own R4 type index), so validation never blocks the event loop; costs a second type index in memory and a copy of each Bundle. false validates on the main thread.', { default: false }),
+  STAGE_CPU_ACCOUNTING: setting.boolean('Charge main-thread time to pipeline stages (intake, queue, assembly, preprocessing per modality, inference, explanation, validation, write-back, ledger) for `bench cpu-per-patient`; hooks every callback, so off in production.', { default: false }),
   TRACING_ENABLED: setting.boolean('Emit trace spans.', { default: false }),
   // 100/s: an EHR is one client and delivers bursts (e.g. a lab batch); abusive clients still stop.
   RATE_LIMIT_MAX: setting.integer('Requests one client (IP) may make per RATE_LIMIT_WINDOW_MS before 429 Too Many Requests.', { min: 1, default: 6000 }),

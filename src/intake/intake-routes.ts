@@ -56,6 +56,8 @@ const notificationBody = parsedBodySchema(
  */
 export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOptions): Promise<void> {
   const { pool, queue, metrics } = options;
+  // Everything a notification request runs after routing (parse, inbox write, enqueue) is intake.
+  if (metrics.stageClock.enabled) app.addHook('onRequest', (_request, _reply, done) => metrics.stageClock.run('intake', done));
   const replayWindowSeconds = options.replayWindowSeconds ?? 86_400;
   const replays = createDeliveryReplayStore(pool, replayWindowSeconds);
 

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StageClock } from './stage-clock.js';
+import { createDisabledStageClock, createStageClock } from './stage-clock.js';
 
 /**
  * Every metric family the server exports, created up front so `/metrics` lists them all from the
@@ -68,6 +70,8 @@ export interface Metrics {
   monitoringAlert: Gauge<'kind' | 'model'>;
   /** When the monitor last finished a run, Unix time in seconds. */
   monitoringLastRun: Gauge;
+  /** Main-thread time per pipeline stage (issue 26); measures only with `STAGE_CPU_ACCOUNTING`. */
+  stageClock: StageClock;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -79,7 +83,7 @@ const ROUND_TRIP_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
  * independent (never prom-client's global registry), so tests and several app instances in one
  * process do not collide.
  */
-export function createMetrics(): Metrics {
+export function createMetrics(options: { stageCpuAccounting?: boolean } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fhir_fusion_' });
   const registers = [registry];
@@ -130,5 +134,6 @@ export function createMetrics(): Metrics {
     inputWindowAssessments: gauge('fhir_fusion_input_window_assessments', 'Assessments in the drift window, by model.', ['model']),
     monitoringAlert: gauge('fhir_fusion_monitoring_alert', '1 while a configured monitoring bound is crossed, by kind (calibration, drift) and model.', ['kind', 'model']),
     monitoringLastRun: gauge('fhir_fusion_monitoring_last_run_timestamp_seconds', 'When the model monitor last finished a run, in Unix seconds.'),
+    stageClock: options.stageCpuAccounting ? createStageClock() : createDisabledStageClock(),
   };
 }

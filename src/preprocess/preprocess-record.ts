@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { StageClock } from '../observability/stage-clock.js';
 import { join } from 'node:path';
 import type { MissingReason, PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../contracts/manifest-types.js';
@@ -73,6 +74,8 @@ export interface PreprocessOptions {
    * (issue #26); absent: every input is decoded. A hit yields the same arrays a decode would.
    */
   tensorCache?: TensorCache;
+  /** Charges each modality's preprocessing to its own stage (issue 26 `bench cpu-per-patient`). */
+  stageClock?: Pick<StageClock, 'run'>;
 }
 
 /**
@@ -160,7 +163,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     }
     let result: PreprocessResult<ModalityOutput>;
     try {
-      result = build();
+      result = options.stageClock ? options.stageClock.run(`preprocess:${modality}`, build) : build();
     } catch {
       // Belt and braces: the parsers return typed failures, but one bad modality must never
       // take the others down with it.
