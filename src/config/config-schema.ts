@@ -22,6 +22,11 @@ export const FHIR_AUTH_MODES = ['none', 'bearer', 'smart-backend-services'] as c
 /** One of {@link FHIR_AUTH_MODES}. */
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
 
+/** `FHIR_VERSION`: the EHR's FHIR release, or `auto` to read it from its CapabilityStatement. */
+export const FHIR_VERSIONS = ['auto', 'R4', 'R4B', 'R5'] as const;
+/** One of {@link FHIR_VERSIONS}. */
+export type FhirVersionSetting = (typeof FHIR_VERSIONS)[number];
+
 /** THO risk-probability codes, least to most severe (RiskAssessment.prediction.qualitativeRisk). */
 export const RISK_LEVELS = ['negligible', 'low', 'moderate', 'high', 'certain'] as const;
 /** One of {@link RISK_LEVELS}. */
@@ -169,10 +174,19 @@ const SETTINGS = {
   }),
   FHIR_BASE_URL: setting({
     type: 'url',
-    description: "The EHR's FHIR R4 base URL (e.g. https://ehr.example.org/fhir/R4).",
+    description: "The EHR's FHIR base URL (e.g. https://ehr.example.org/fhir/R4); R4 for everything, R4B or R5 for topic-based subscriptions.",
     secret: false,
     required: true,
     parse: parseUrl(HTTP),
+  }),
+  FHIR_VERSION: setting({
+    type: 'enum',
+    description:
+      "The EHR's FHIR release, which decides the Subscriptions `subscriptions sync` registers: R4 (classic criteria or the Subscriptions Backport IG), R4B (Backport IG Subscription, SubscriptionTopic resources), R5 (native topic-based Subscription). auto: read CapabilityStatement.fhirVersion (4.0.x → R4, 4.3.x → R4B, 5.0.x → R5).",
+    secret: false,
+    required: false,
+    parse: parseEnum(FHIR_VERSIONS),
+    default: { kind: 'value', value: 'auto' },
   }),
   FHIR_AUTH: setting({
     type: 'enum',
@@ -460,7 +474,7 @@ const SETTINGS = {
   SUBSCRIPTION_MODE: setting({
     type: 'enum',
     description:
-      'How `subscriptions sync` subscribes: auto (topic-based where the CapabilityStatement advertises the Subscriptions Backport IG, else criteria), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).',
+      'How `subscriptions sync` subscribes: auto (topic-based where the EHR offers it — R4: the CapabilityStatement advertises the Subscriptions Backport IG; R4B/R5: it publishes SubscriptionTopics for the watched types — else criteria on R4/R4B and polling on R5, which has no criteria subscriptions), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).',
     secret: false,
     required: false,
     parse: parseEnum(['auto', 'criteria', 'topic', 'polling'] as const),
