@@ -13,6 +13,9 @@ const HEARTBEAT_PERIOD = `${BACKPORT_SD}/backport-heartbeat-period`;
 const TIMEOUT = `${BACKPORT_SD}/backport-timeout`;
 const MAX_COUNT = `${BACKPORT_SD}/backport-max-count`;
 
+/** R4 requires `Subscription.reason` (1..1), R5 does not (0..1): the stored stand-in, dropped on the way out. */
+const NO_REASON = '(R5 Subscription without a reason)';
+
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function invalid(expression: string, text: string): OperationOutcomeError {
@@ -69,7 +72,7 @@ export function r5ToBackport(body: Json, topics: readonly SandboxTopic[]): Subsc
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
     meta: { ...meta, profile: [BACKPORT_SUBSCRIPTION_PROFILE] },
     status: (typeof body.status === 'string' ? body.status : 'requested') as Subscription['status'],
-    ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+    reason: typeof body.reason === 'string' ? body.reason : NO_REASON,
     ...(typeof body.end === 'string' ? { end: body.end } : {}),
     criteria: body.topic,
     ...(filters.length > 0 ? { _criteria: { extension: filters } } : {}),
@@ -115,7 +118,7 @@ export function backportToR5(subscription: Subscription): Json {
     ...(subscription.id ? { id: subscription.id } : {}),
     meta,
     status: subscription.status,
-    ...(subscription.reason ? { reason: subscription.reason } : {}),
+    ...(subscription.reason && subscription.reason !== NO_REASON ? { reason: subscription.reason } : {}),
     ...(subscription.end ? { end: subscription.end } : {}),
     topic: subscription.criteria,
     ...(filterBy.length > 0 ? { filterBy } : {}),
