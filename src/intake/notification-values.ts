@@ -6,7 +6,13 @@ import type { IntakeParseResult, IntakeRejection } from './parse-rest-hook.js';
  * Notification types, the same codes in the Backport IG (`backport-notification-type`), R4B and
  * R5 (`subscription-notification-type`, R5 §SubscriptionStatus.type).
  */
-export const NOTIFICATION_TYPES = ['handshake', 'heartbeat', 'event-notification', 'query-status', 'query-event'] as const;
+export const NOTIFICATION_TYPES = [
+  'handshake',
+  'heartbeat',
+  'event-notification',
+  'query-status',
+  'query-event',
+] as const;
 
 /** One notification type. */
 export type BackportNotificationType = (typeof NOTIFICATION_TYPES)[number];
@@ -61,9 +67,11 @@ export interface BackportStatus {
 export type Json = Record<string, unknown>;
 
 /** Whether `value` is a JSON object (not an array, not null). */
-export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const REFERENCE_PATTERN = /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+const REFERENCE_PATTERN =
+  /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 
 /** Splits `[base/]Type/id[/_history/v]` (FHIR R4 §2.3.0 References); undefined if it is none. */
 export function parseReference(reference: unknown): ParsedReference | undefined {
@@ -88,7 +96,8 @@ export const fail = (
  */
 export function parseCount(value: unknown, expression: string): IntakeParseResult<number> {
   const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return fail('must be a non-negative integer', expression, 'value');
+  if (typeof text !== 'string' || !/^\d{1,15}$/.test(text))
+    return fail('must be a non-negative integer', expression, 'value');
   return { ok: true, value: Number(text) };
 }
 
@@ -105,5 +114,7 @@ export function codings(concept: unknown): string[] {
   if (!isObject(concept) || !Array.isArray(concept.coding)) return [];
   return concept.coding
     .filter(isObject)
-    .map((c) => `${typeof c.system === 'string' ? c.system : ''}|${typeof c.code === 'string' ? c.code : ''}`);
+    .map(
+      (c) => `${typeof c.system === 'string' ? c.system : ''}|${typeof c.code === 'string' ? c.code : ''}`,
+    );
 }

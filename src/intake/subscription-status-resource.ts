@@ -10,10 +10,17 @@ import { codings, fail, isObject, parseCount, parseReference, parseType } from '
  * `additionalContext[]`), `subscription` (1..1 Reference), `topic` (canonical) and `error[]`
  * (CodeableConcept). `path` is the element path of the resource, for errors.
  */
-export function parseSubscriptionStatus(resource: Json, path: string, release: 'R4B' | 'R5'): IntakeParseResult<BackportStatus> {
+export function parseSubscriptionStatus(
+  resource: Json,
+  path: string,
+  release: 'R4B' | 'R5',
+): IntakeParseResult<BackportStatus> {
   const subscriptionPath = `${path}.subscription.reference`;
-  const subscription = parseReference(isObject(resource.subscription) ? resource.subscription.reference : undefined);
-  if (!subscription?.id) return fail('subscription must reference a Subscription', subscriptionPath, 'required');
+  const subscription = parseReference(
+    isObject(resource.subscription) ? resource.subscription.reference : undefined,
+  );
+  if (!subscription?.id)
+    return fail('subscription must reference a Subscription', subscriptionPath, 'required');
   if (typeof resource.status !== 'string') return fail('status is required', `${path}.status`, 'required');
   const type = parseType(resource.type, `${path}.type`);
   if (!type.ok) return type;
@@ -24,7 +31,8 @@ export function parseSubscriptionStatus(resource: Json, path: string, release: '
     since = parsed.value;
   }
   const list = resource.notificationEvent ?? [];
-  if (!Array.isArray(list)) return fail('notificationEvent must be an array', `${path}.notificationEvent`, 'structure');
+  if (!Array.isArray(list))
+    return fail('notificationEvent must be an array', `${path}.notificationEvent`, 'structure');
   const events: BackportEvent[] = [];
   for (let i = 0; i < list.length; i++) {
     const parsed = parseNotificationEvent(list[i], `${path}.notificationEvent[${i}]`);
@@ -32,7 +40,8 @@ export function parseSubscriptionStatus(resource: Json, path: string, release: '
     events.push(parsed.value);
   }
   const errorList = resource.error ?? [];
-  if (!Array.isArray(errorList)) return fail('error must be an array of CodeableConcept', `${path}.error`, 'structure');
+  if (!Array.isArray(errorList))
+    return fail('error must be an array of CodeableConcept', `${path}.error`, 'structure');
   return {
     ok: true,
     value: {
@@ -51,7 +60,8 @@ export function parseSubscriptionStatus(resource: Json, path: string, release: '
 
 function parseNotificationEvent(value: unknown, at: string): IntakeParseResult<BackportEvent> {
   if (!isObject(value)) return fail('notificationEvent must be an object', at, 'structure');
-  if (value.eventNumber === undefined) return fail('eventNumber is required', `${at}.eventNumber`, 'required');
+  if (value.eventNumber === undefined)
+    return fail('eventNumber is required', `${at}.eventNumber`, 'required');
   const n = parseCount(value.eventNumber, `${at}.eventNumber`);
   if (!n.ok) return n;
   let focus: ParsedReference | undefined;
@@ -60,16 +70,27 @@ function parseNotificationEvent(value: unknown, at: string): IntakeParseResult<B
     if (!focus) return fail('focus must be a Reference', `${at}.focus.reference`, 'value');
   }
   const context = value.additionalContext ?? [];
-  if (!Array.isArray(context)) return fail('additionalContext must be an array', `${at}.additionalContext`, 'structure');
+  if (!Array.isArray(context))
+    return fail('additionalContext must be an array', `${at}.additionalContext`, 'structure');
   const additionalContext: ParsedReference[] = [];
   for (let j = 0; j < context.length; j++) {
     const c: unknown = context[j];
     const ref = parseReference(isObject(c) ? c.reference : undefined);
-    if (!ref) return fail('additionalContext must be a Reference', `${at}.additionalContext[${j}].reference`, 'value');
+    if (!ref)
+      return fail(
+        'additionalContext must be a Reference',
+        `${at}.additionalContext[${j}].reference`,
+        'value',
+      );
     additionalContext.push(ref);
   }
   return {
     ok: true,
-    value: { eventNumber: n.value, timestamp: typeof value.timestamp === 'string' ? value.timestamp : undefined, focus, additionalContext },
+    value: {
+      eventNumber: n.value,
+      timestamp: typeof value.timestamp === 'string' ? value.timestamp : undefined,
+      focus,
+      additionalContext,
+    },
   };
 }

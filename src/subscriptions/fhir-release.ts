@@ -39,7 +39,10 @@ export interface ResolvedRelease {
  * CapabilityStatement's `fhirVersion`. Throws, naming the version found, when it is none of
  * R4/R4B/R5 — subscribing in the wrong shape would be refused by the EHR or, worse, half-understood.
  */
-export async function resolveRelease(client: MedplumClient, setting: FhirVersionSetting = 'auto'): Promise<ResolvedRelease> {
+export async function resolveRelease(
+  client: MedplumClient,
+  setting: FhirVersionSetting = 'auto',
+): Promise<ResolvedRelease> {
   if (setting !== 'auto') return { release: setting, source: 'configured' };
   const statement = await readCapabilityStatement(client);
   const release = releaseOfFhirVersion(statement.fhirVersion);

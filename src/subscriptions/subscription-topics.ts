@@ -4,7 +4,8 @@ import type { WatchedResourceType } from '../intake/resource-subject.js';
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The watched type a `resourceTrigger.resource` uri names (`Observation` or its StructureDefinition URL). */
 function watchedTypeOf(resource: unknown): WatchedResourceType | undefined {
@@ -21,7 +22,8 @@ function watchedTypeOf(resource: unknown): WatchedResourceType | undefined {
 export function topicsByWatchedType(topics: readonly unknown[]): Map<WatchedResourceType, string> {
   const byType = new Map<WatchedResourceType, string>();
   for (const topic of topics) {
-    if (!isObject(topic) || topic.resourceType !== 'SubscriptionTopic' || typeof topic.url !== 'string') continue;
+    if (!isObject(topic) || topic.resourceType !== 'SubscriptionTopic' || typeof topic.url !== 'string')
+      continue;
     if (topic.status === 'retired') continue;
     const triggers = Array.isArray(topic.resourceTrigger) ? topic.resourceTrigger : [];
     for (const trigger of triggers) {
@@ -38,7 +40,9 @@ export function topicsByWatchedType(topics: readonly unknown[]): Map<WatchedReso
  * `backport-subscription-server` makes SubscriptionTopic search a SHALL, and R5 servers publish
  * their topics the same way). The R4 form (topics as `Basic`) is read by `discoverTopics` instead.
  */
-export async function discoverSubscriptionTopics(client: MedplumClient): Promise<Map<WatchedResourceType, string>> {
+export async function discoverSubscriptionTopics(
+  client: MedplumClient,
+): Promise<Map<WatchedResourceType, string>> {
   const url = client.fhirUrl('SubscriptionTopic');
   url.searchParams.set('_count', '100');
   const bundle: unknown = await client.get(url, { cache: 'no-cache' });

@@ -56,7 +56,13 @@ export interface R5Subscription {
   status: 'requested' | 'active' | 'error' | 'off' | 'entered-in-error';
   reason?: string;
   topic: string;
-  filterBy?: Array<{ resourceType?: string; filterParameter: string; comparator?: string; modifier?: string; value: string }>;
+  filterBy?: Array<{
+    resourceType?: string;
+    filterParameter: string;
+    comparator?: string;
+    modifier?: string;
+    value: string;
+  }>;
   channelType: { system: string; code: string };
   endpoint?: string;
   parameter?: Array<{ name: string; value: string }>;

@@ -47,7 +47,16 @@ describe('missing events are detected and recovered with $events in R4, R4B and 
           ),
         );
       } else if (/\/Observation\/missed-/.test(url.pathname)) {
-        response.end(JSON.stringify({ resourceType: 'Observation', id: url.pathname.split('/').pop(), status: 'final', code: {}, subject: { reference: 'Patient/p1' }, meta: { versionId: '1' } }));
+        response.end(
+          JSON.stringify({
+            resourceType: 'Observation',
+            id: url.pathname.split('/').pop(),
+            status: 'final',
+            code: {},
+            subject: { reference: 'Patient/p1' },
+            meta: { versionId: '1' },
+          }),
+        );
       } else {
         response.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [] }));
       }
@@ -63,7 +72,14 @@ describe('missing events are detected and recovered with $events in R4, R4B and 
     );
     for (const release of RELEASES) {
       await server.runtime.pool.query(
-        upsertSubscriptionSql({ key: `topic-${release.toLowerCase()}`, ehrSubscription: `sub-${release}`, kind: 'backport-topic', criteria: 'Observation', secret: SECRET, status: 'active' }),
+        upsertSubscriptionSql({
+          key: `topic-${release.toLowerCase()}`,
+          ehrSubscription: `sub-${release}`,
+          kind: 'backport-topic',
+          criteria: 'Observation',
+          secret: SECRET,
+          status: 'active',
+        }),
       );
     }
   });
@@ -74,42 +90,51 @@ describe('missing events are detected and recovered with $events in R4, R4B and 
     await new Promise<void>((resolve) => ehr?.close(() => resolve()));
   });
 
-  it.each(RELEASES)('%s: events 1 and 3 delivered, 2 recovered', async (release) => {
-    const key = `topic-${release.toLowerCase()}`;
-    for (const n of [1, 3]) {
-      const body = JSON.stringify(
-        backportBundle({ subscriptionId: `sub-${release}`, release, eventsSinceSubscriptionStart: n, events: [{ eventNumber: n, focus: `Observation/o${n}` }] }),
-      );
-      const response = await fetch(`${server.url}/intake/${key}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', 'x-signature': signBody(SECRET, body) },
-        body,
-      });
-      expect(response.status).toBe(200);
-      await response.body?.cancel();
-    }
-    const rows = await pollUntil(
-      async () => {
-        const { rows } = await server.runtime.pool.query<{ event_number: string; dialect: string }>(
-          'SELECT event_number::text, dialect FROM notification_inbox WHERE subscription = $1 ORDER BY event_number',
-          [key],
+  it.each(RELEASES)(
+    '%s: events 1 and 3 delivered, 2 recovered',
+    async (release) => {
+      const key = `topic-${release.toLowerCase()}`;
+      for (const n of [1, 3]) {
+        const body = JSON.stringify(
+          backportBundle({
+            subscriptionId: `sub-${release}`,
+            release,
+            eventsSinceSubscriptionStart: n,
+            events: [{ eventNumber: n, focus: `Observation/o${n}` }],
+          }),
         );
-        return rows.length === 3 ? rows : undefined;
-      },
-      'event 2 recovered',
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-    const dialect = release === 'R4' ? 'backport' : `topic-${release.toLowerCase()}`;
-    expect(rows).toEqual([
-      { event_number: '1', dialect },
-      { event_number: '2', dialect: 'recovered' },
-      { event_number: '3', dialect },
-    ]);
-    expect(eventsCalls).toContain(`sub-${release}`);
-    const { rows: sub } = await server.runtime.pool.query<{ gaps: number; recovered: number }>(
-      'SELECT gaps_detected::int AS gaps, events_recovered::int AS recovered FROM subscriptions WHERE key = $1',
-      [key],
-    );
-    expect(sub[0]).toEqual({ gaps: 1, recovered: 1 });
-  }, 90_000);
+        const response = await fetch(`${server.url}/intake/${key}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', 'x-signature': signBody(SECRET, body) },
+          body,
+        });
+        expect(response.status).toBe(200);
+        await response.body?.cancel();
+      }
+      const rows = await pollUntil(
+        async () => {
+          const { rows } = await server.runtime.pool.query<{ event_number: string; dialect: string }>(
+            'SELECT event_number::text, dialect FROM notification_inbox WHERE subscription = $1 ORDER BY event_number',
+            [key],
+          );
+          return rows.length === 3 ? rows : undefined;
+        },
+        'event 2 recovered',
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const dialect = release === 'R4' ? 'backport' : `topic-${release.toLowerCase()}`;
+      expect(rows).toEqual([
+        { event_number: '1', dialect },
+        { event_number: '2', dialect: 'recovered' },
+        { event_number: '3', dialect },
+      ]);
+      expect(eventsCalls).toContain(`sub-${release}`);
+      const { rows: sub } = await server.runtime.pool.query<{ gaps: number; recovered: number }>(
+        'SELECT gaps_detected::int AS gaps, events_recovered::int AS recovered FROM subscriptions WHERE key = $1',
+        [key],
+      );
+      expect(sub[0]).toEqual({ gaps: 1, recovered: 1 });
+    },
+    90_000,
+  );
 });

@@ -13,7 +13,15 @@ const r5Example = (): Json =>
   JSON.parse(readFileSync(thirdPartyFixture('subscriptions-r5', 'notification-empty.json'), 'utf8')) as Json;
 
 const row = (overrides: Partial<SubscriptionRow> = {}): SubscriptionRow =>
-  ({ key: 'obs', ehr_subscription: 's1', kind: 'backport-topic', criteria: 'Observation', secret: 's', status: 'active', ...overrides }) as SubscriptionRow;
+  ({
+    key: 'obs',
+    ehr_subscription: 's1',
+    kind: 'backport-topic',
+    criteria: 'Observation',
+    secret: 's',
+    status: 'active',
+    ...overrides,
+  }) as SubscriptionRow;
 
 function parsed(bundle: Json) {
   const result = parseNotificationBundle(bundle);
@@ -30,26 +38,93 @@ const expressionOf = (result: ReturnType<typeof parseNotificationBundle>): strin
 describe('R5 notification Bundles', () => {
   it('parses the R5 specification example notification-empty (integer64 counts as JSON strings)', () => {
     const n = parsed(r5Example());
-    expect(n).toMatchObject({ release: 'R5', type: 'event-notification', status: 'active', eventsSinceSubscriptionStart: 2 });
+    expect(n).toMatchObject({
+      release: 'R5',
+      type: 'event-notification',
+      status: 'active',
+      eventsSinceSubscriptionStart: 2,
+    });
     expect(n.subscription).toMatchObject({ resourceType: 'Subscription', id: '123' });
-    expect(n.events).toEqual([{ eventNumber: 2, timestamp: '2020-04-17T10:20:00.0000000-05:00', focus: undefined, additionalContext: [] }]);
-    expect(backportIntakeEvents('obs', n)).toEqual([{ dialect: 'topic-r5', dedupeKey: 'backport:obs:123:2', eventNumber: 2 }]);
-    expect(statusUpdateOf(n)).toMatchObject({ eventsSinceStart: 2, lastEventNumber: 2, status: 'active', ehrSubscription: '123' });
+    expect(n.events).toEqual([
+      {
+        eventNumber: 2,
+        timestamp: '2020-04-17T10:20:00.0000000-05:00',
+        focus: undefined,
+        additionalContext: [],
+      },
+    ]);
+    expect(backportIntakeEvents('obs', n)).toEqual([
+      { dialect: 'topic-r5', dedupeKey: 'backport:obs:123:2', eventNumber: 2 },
+    ]);
+    expect(statusUpdateOf(n)).toMatchObject({
+      eventsSinceStart: 2,
+      lastEventNumber: 2,
+      status: 'active',
+      ehrSubscription: '123',
+    });
   });
 
   it('id-only: the focus names the resource, resolved later; full-resource: the carried resource names the patient', () => {
-    const idOnly = parsed(backportBundle({ subscriptionId: 's1', release: 'R5', eventsSinceSubscriptionStart: 4, events: [{ eventNumber: 4, focus: 'https://ehr/fhir/Observation/o4/_history/2' }] }));
-    expect(backportIntakeEvents('obs', idOnly)[0]).toMatchObject({ dialect: 'topic-r5', resourceType: 'Observation', resourceId: 'o4', versionId: '2' });
+    const idOnly = parsed(
+      backportBundle({
+        subscriptionId: 's1',
+        release: 'R5',
+        eventsSinceSubscriptionStart: 4,
+        events: [{ eventNumber: 4, focus: 'https://ehr/fhir/Observation/o4/_history/2' }],
+      }),
+    );
+    expect(backportIntakeEvents('obs', idOnly)[0]).toMatchObject({
+      dialect: 'topic-r5',
+      resourceType: 'Observation',
+      resourceId: 'o4',
+      versionId: '2',
+    });
     expect(backportIntakeEvents('obs', idOnly)[0]?.patientId).toBeUndefined();
-    const observation = { resourceType: 'Observation', id: 'o5', meta: { versionId: '3' }, subject: { reference: 'Patient/p9' } };
-    const full = parsed(backportBundle({ subscriptionId: 's1', release: 'R5', eventsSinceSubscriptionStart: 5, events: [{ eventNumber: 5, focus: 'Observation/o5' }], resources: [observation] }));
-    expect(backportIntakeEvents('obs', full)[0]).toMatchObject({ patientId: 'p9', versionId: '3', payload: observation });
+    const observation = {
+      resourceType: 'Observation',
+      id: 'o5',
+      meta: { versionId: '3' },
+      subject: { reference: 'Patient/p9' },
+    };
+    const full = parsed(
+      backportBundle({
+        subscriptionId: 's1',
+        release: 'R5',
+        eventsSinceSubscriptionStart: 5,
+        events: [{ eventNumber: 5, focus: 'Observation/o5' }],
+        resources: [observation],
+      }),
+    );
+    expect(backportIntakeEvents('obs', full)[0]).toMatchObject({
+      patientId: 'p9',
+      versionId: '3',
+      payload: observation,
+    });
   });
 
   it('handshake while requested activates; heartbeat carries the count', () => {
-    const handshake = parsed(backportBundle({ subscriptionId: 's1', release: 'R5', type: 'handshake', status: 'requested', eventsSinceSubscriptionStart: 0 }));
-    expect(statusUpdateOf(handshake)).toMatchObject({ status: 'active', eventsSinceStart: 0, heartbeat: false });
-    const heartbeat = parsed(backportBundle({ subscriptionId: 's1', release: 'R5', type: 'heartbeat', eventsSinceSubscriptionStart: 9 }));
+    const handshake = parsed(
+      backportBundle({
+        subscriptionId: 's1',
+        release: 'R5',
+        type: 'handshake',
+        status: 'requested',
+        eventsSinceSubscriptionStart: 0,
+      }),
+    );
+    expect(statusUpdateOf(handshake)).toMatchObject({
+      status: 'active',
+      eventsSinceStart: 0,
+      heartbeat: false,
+    });
+    const heartbeat = parsed(
+      backportBundle({
+        subscriptionId: 's1',
+        release: 'R5',
+        type: 'heartbeat',
+        eventsSinceSubscriptionStart: 9,
+      }),
+    );
     expect(statusUpdateOf(heartbeat)).toMatchObject({ heartbeat: true, eventsSinceStart: 9 });
   });
 
@@ -64,24 +139,53 @@ describe('R5 notification Bundles', () => {
 
 describe('R4B notification Bundles (history + SubscriptionStatus, Backport IG §Notifications)', () => {
   it('parses into the same events, labelled R4B', () => {
-    const n = parsed(backportBundle({ subscriptionId: 's1', release: 'R4B', eventsSinceSubscriptionStart: 3, events: [{ eventNumber: 3, focus: 'Observation/o3' }] }));
+    const n = parsed(
+      backportBundle({
+        subscriptionId: 's1',
+        release: 'R4B',
+        eventsSinceSubscriptionStart: 3,
+        events: [{ eventNumber: 3, focus: 'Observation/o3' }],
+      }),
+    );
     expect(n.release).toBe('R4B');
     expect(backportIntakeEvents('obs', n)).toEqual([
-      { dialect: 'topic-r4b', dedupeKey: 'backport:obs:s1:3', eventNumber: 3, resourceType: 'Observation', resourceId: 'o3' },
+      {
+        dialect: 'topic-r4b',
+        dedupeKey: 'backport:obs:s1:3',
+        eventNumber: 3,
+        resourceType: 'Observation',
+        resourceId: 'o3',
+      },
     ]);
     expect(statusUpdateOf(n).eventsSinceStart).toBe(3);
   });
 
   it('the same event in R4, R4B and R5 encodings gives the same dedupe key: one inbox row whichever arrives', () => {
     const keys = (['R4', 'R4B', 'R5'] as const).map(
-      (release) => backportIntakeEvents('obs', parsed(backportBundle({ subscriptionId: 's1', release, events: [{ eventNumber: 12, focus: 'Observation/o' }] })))[0]?.dedupeKey,
+      (release) =>
+        backportIntakeEvents(
+          'obs',
+          parsed(
+            backportBundle({
+              subscriptionId: 's1',
+              release,
+              events: [{ eventNumber: 12, focus: 'Observation/o' }],
+            }),
+          ),
+        )[0]?.dedupeKey,
     );
     expect(new Set(keys)).toEqual(new Set(['backport:obs:s1:12']));
   });
 });
 
 describe('bad R4B/R5 notifications: 422 OperationOutcome naming the element', () => {
-  const r5 = (): Json => backportBundle({ subscriptionId: 's1', release: 'R5', eventsSinceSubscriptionStart: 2, events: [{ eventNumber: 2, focus: 'Observation/o2' }] });
+  const r5 = (): Json =>
+    backportBundle({
+      subscriptionId: 's1',
+      release: 'R5',
+      eventsSinceSubscriptionStart: 2,
+      events: [{ eventNumber: 2, focus: 'Observation/o2' }],
+    });
 
   it('a subscription-notification Bundle that starts with Parameters (bdl-13)', () => {
     const bundle = backportBundle({ subscriptionId: 's1', release: 'R4' });
@@ -92,13 +196,42 @@ describe('bad R4B/R5 notifications: 422 OperationOutcome naming the element', ()
   });
 
   it.each([
-    ['eventsSinceSubscriptionStart', (s: Json) => (s.eventsSinceSubscriptionStart = 'two'), 'Bundle.entry[0].resource.eventsSinceSubscriptionStart'],
-    ['eventNumber not a number', (s: Json) => ((s.notificationEvent as Json[])[0] = { eventNumber: '-1' }), 'Bundle.entry[0].resource.notificationEvent[0].eventNumber'],
-    ['eventNumber missing', (s: Json) => ((s.notificationEvent as Json[])[0] = { timestamp: '2026-01-01T00:00:00Z' }), 'Bundle.entry[0].resource.notificationEvent[0].eventNumber'],
-    ['focus not a Reference', (s: Json) => ((s.notificationEvent as Json[])[0] = { eventNumber: '2', focus: 'Observation/o2' }), 'Bundle.entry[0].resource.notificationEvent[0].focus.reference'],
-    ['additionalContext not References', (s: Json) => ((s.notificationEvent as Json[])[0] = { eventNumber: '2', additionalContext: [{ display: 'x' }] }), 'Bundle.entry[0].resource.notificationEvent[0].additionalContext[0].reference'],
-    ['notificationEvent not an array', (s: Json) => (s.notificationEvent = { eventNumber: '2' }), 'Bundle.entry[0].resource.notificationEvent'],
-    ['subscription missing', (s: Json) => delete s.subscription, 'Bundle.entry[0].resource.subscription.reference'],
+    [
+      'eventsSinceSubscriptionStart',
+      (s: Json) => (s.eventsSinceSubscriptionStart = 'two'),
+      'Bundle.entry[0].resource.eventsSinceSubscriptionStart',
+    ],
+    [
+      'eventNumber not a number',
+      (s: Json) => ((s.notificationEvent as Json[])[0] = { eventNumber: '-1' }),
+      'Bundle.entry[0].resource.notificationEvent[0].eventNumber',
+    ],
+    [
+      'eventNumber missing',
+      (s: Json) => ((s.notificationEvent as Json[])[0] = { timestamp: '2026-01-01T00:00:00Z' }),
+      'Bundle.entry[0].resource.notificationEvent[0].eventNumber',
+    ],
+    [
+      'focus not a Reference',
+      (s: Json) => ((s.notificationEvent as Json[])[0] = { eventNumber: '2', focus: 'Observation/o2' }),
+      'Bundle.entry[0].resource.notificationEvent[0].focus.reference',
+    ],
+    [
+      'additionalContext not References',
+      (s: Json) =>
+        ((s.notificationEvent as Json[])[0] = { eventNumber: '2', additionalContext: [{ display: 'x' }] }),
+      'Bundle.entry[0].resource.notificationEvent[0].additionalContext[0].reference',
+    ],
+    [
+      'notificationEvent not an array',
+      (s: Json) => (s.notificationEvent = { eventNumber: '2' }),
+      'Bundle.entry[0].resource.notificationEvent',
+    ],
+    [
+      'subscription missing',
+      (s: Json) => delete s.subscription,
+      'Bundle.entry[0].resource.subscription.reference',
+    ],
     ['type unknown', (s: Json) => (s.type = 'event'), 'Bundle.entry[0].resource.type'],
     ['status missing', (s: Json) => delete s.status, 'Bundle.entry[0].resource.status'],
     ['error not an array', (s: Json) => (s.error = { text: 'x' }), 'Bundle.entry[0].resource.error'],
@@ -111,10 +244,20 @@ describe('bad R4B/R5 notifications: 422 OperationOutcome naming the element', ()
   });
 
   it('a notification for another Subscription: 404 naming SubscriptionStatus.subscription', () => {
-    const result = parseBackportDelivery(Buffer.from(JSON.stringify(r5())), row({ ehr_subscription: 'other' }));
+    const result = parseBackportDelivery(
+      Buffer.from(JSON.stringify(r5())),
+      row({ ehr_subscription: 'other' }),
+    );
     expect(!result.ok && result.status).toBe(404);
-    expect(!result.ok && result.outcome.issue?.[0]?.expression?.[0]).toBe('Bundle.entry[0].resource.subscription.reference');
-    const r4 = parseBackportDelivery(Buffer.from(JSON.stringify(backportBundle({ subscriptionId: 's1' }))), row({ ehr_subscription: 'other' }));
-    expect(!r4.ok && r4.outcome.issue?.[0]?.expression?.[0]).toBe('Bundle.entry[0].resource.parameter[0].valueReference.reference');
+    expect(!result.ok && result.outcome.issue?.[0]?.expression?.[0]).toBe(
+      'Bundle.entry[0].resource.subscription.reference',
+    );
+    const r4 = parseBackportDelivery(
+      Buffer.from(JSON.stringify(backportBundle({ subscriptionId: 's1' }))),
+      row({ ehr_subscription: 'other' }),
+    );
+    expect(!r4.ok && r4.outcome.issue?.[0]?.expression?.[0]).toBe(
+      'Bundle.entry[0].resource.parameter[0].valueReference.reference',
+    );
   });
 });

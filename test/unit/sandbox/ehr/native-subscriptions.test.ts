@@ -10,7 +10,10 @@ import type { NotificationReceiver } from './notification-receiver.js';
 
 const FHIR = { 'content-type': 'application/fhir+json' };
 const OBSERVATION_TOPIC = 'https://fhir-fusion.dev/fhir/SubscriptionTopic/observation-create-or-update';
-const CHANNEL = { system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type', code: 'rest-hook' };
+const CHANNEL = {
+  system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type',
+  code: 'rest-hook',
+};
 
 let definitions: FhirDefinitions;
 let sandbox: SandboxEhr | undefined;
@@ -25,8 +28,14 @@ afterEach(async () => {
   await receiver?.close();
 });
 
-async function start(release: 'R4B' | 'R5'): Promise<{ sandbox: SandboxEhr; receiver: NotificationReceiver }> {
-  sandbox = await createSandboxEhr({ definitions, release, retry: { maxAttempts: 2, initialBackoffMs: 5, timeoutMs: 2000 } });
+async function start(
+  release: 'R4B' | 'R5',
+): Promise<{ sandbox: SandboxEhr; receiver: NotificationReceiver }> {
+  sandbox = await createSandboxEhr({
+    definitions,
+    release,
+    retry: { maxAttempts: 2, initialBackoffMs: 5, timeoutMs: 2000 },
+  });
   receiver = await startReceiver();
   return { sandbox, receiver };
 }
@@ -56,8 +65,12 @@ describe('sandbox EHR as an R5 server', () => {
     expect(metadata.body.fhirVersion).toBe('5.0.0');
     expect(metadata.body.instantiates).toBeUndefined();
     const topics = await call(ehr, 'GET', 'SubscriptionTopic');
-    const urls = (topics.body.entry as Array<{ resource: { url: string; resourceTrigger: Array<{ resource: string }> } }>).map((e) => e.resource);
-    expect(urls.find((t) => t.url === OBSERVATION_TOPIC)?.resourceTrigger[0]?.resource).toBe('http://hl7.org/fhir/StructureDefinition/Observation');
+    const urls = (
+      topics.body.entry as Array<{ resource: { url: string; resourceTrigger: Array<{ resource: string }> } }>
+    ).map((e) => e.resource);
+    expect(urls.find((t) => t.url === OBSERVATION_TOPIC)?.resourceTrigger[0]?.resource).toBe(
+      'http://hl7.org/fhir/StructureDefinition/Observation',
+    );
   });
 
   it('accepts an R5 Subscription, hand-shakes, and sends subscription-notification Bundles filtered by filterBy', async () => {
@@ -77,12 +90,22 @@ describe('sandbox EHR as an R5 server', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     // The answer is R5-shaped: the store's Backport form never shows.
-    expect(created.body).toMatchObject({ topic: OBSERVATION_TOPIC, channelType: CHANNEL, content: 'id-only', maxCount: 10, heartbeatPeriod: 3600 });
-    expect(created.body.filterBy).toEqual([{ resourceType: 'Observation', filterParameter: 'patient', value: 'Patient/p1' }]);
+    expect(created.body).toMatchObject({
+      topic: OBSERVATION_TOPIC,
+      channelType: CHANNEL,
+      content: 'id-only',
+      maxCount: 10,
+      heartbeatPeriod: 3600,
+    });
+    expect(created.body.filterBy).toEqual([
+      { resourceType: 'Observation', filterParameter: 'patient', value: 'Patient/p1' },
+    ]);
     expect(created.body.criteria).toBeUndefined();
     const [handshake] = await endpoint.waitFor(1);
     expect(handshake?.headers.authorization).toBe('Bearer s3cret');
-    const parsedHandshake = parseNotificationBundle(JSON.parse(handshake?.body ?? '{}') as Record<string, unknown>);
+    const parsedHandshake = parseNotificationBundle(
+      JSON.parse(handshake?.body ?? '{}') as Record<string, unknown>,
+    );
     expect(parsedHandshake.ok && parsedHandshake.value).toMatchObject({ release: 'R5', type: 'handshake' });
     await ehr.idle();
     await call(ehr, 'POST', 'Observation', observation('p2')); // filtered out
@@ -91,7 +114,11 @@ describe('sandbox EHR as an R5 server', () => {
     const bundle = JSON.parse(requests[1]?.body ?? '{}') as Record<string, unknown>;
     expect(bundle.type).toBe('subscription-notification');
     const parsed = parseNotificationBundle(bundle);
-    expect(parsed.ok && parsed.value).toMatchObject({ release: 'R5', type: 'event-notification', eventsSinceSubscriptionStart: 1 });
+    expect(parsed.ok && parsed.value).toMatchObject({
+      release: 'R5',
+      type: 'event-notification',
+      eventsSinceSubscriptionStart: 1,
+    });
     expect(parsed.ok && parsed.value.events[0]?.focus?.resourceType).toBe('Observation');
     const read = await call(ehr, 'GET', `Subscription/${String(created.body.id)}`);
     expect(read.body).toMatchObject({ status: 'active', topic: OBSERVATION_TOPIC });
@@ -107,9 +134,17 @@ describe('sandbox EHR as an R5 server', () => {
     });
     expect(withCriteria.status).toBeGreaterThanOrEqual(400);
     expect(withCriteria.status).toBeLessThan(500);
-    expect((withCriteria.body.issue as Array<{ expression: string[] }>)[0]?.expression).toEqual(['Subscription.criteria']);
-    const withoutTopic = await call(ehr, 'POST', 'Subscription', { resourceType: 'Subscription', status: 'requested', channelType: CHANNEL });
-    expect((withoutTopic.body.issue as Array<{ expression: string[] }>)[0]?.expression).toEqual(['Subscription.topic']);
+    expect((withCriteria.body.issue as Array<{ expression: string[] }>)[0]?.expression).toEqual([
+      'Subscription.criteria',
+    ]);
+    const withoutTopic = await call(ehr, 'POST', 'Subscription', {
+      resourceType: 'Subscription',
+      status: 'requested',
+      channelType: CHANNEL,
+    });
+    expect((withoutTopic.body.issue as Array<{ expression: string[] }>)[0]?.expression).toEqual([
+      'Subscription.topic',
+    ]);
   });
 });
 
@@ -128,11 +163,16 @@ describe('sandbox EHR as an R4B server', () => {
     });
     expect(created.status).toBe(201);
     const [handshake] = await endpoint.waitFor(1);
-    const bundle = JSON.parse(handshake?.body ?? '{}') as { type: string; entry: Array<{ resource: { resourceType: string; eventsSinceSubscriptionStart: unknown } }> };
+    const bundle = JSON.parse(handshake?.body ?? '{}') as {
+      type: string;
+      entry: Array<{ resource: { resourceType: string; eventsSinceSubscriptionStart: unknown } }>;
+    };
     expect(bundle.type).toBe('history');
     expect(bundle.entry[0]?.resource.resourceType).toBe('SubscriptionStatus');
     expect(bundle.entry[0]?.resource.eventsSinceSubscriptionStart).toBe('0');
     const status = await call(ehr, 'GET', `Subscription/${String(created.body.id)}/$status`);
-    expect((status.body.entry as Array<{ resource: { resourceType: string } }>)[0]?.resource.resourceType).toBe('SubscriptionStatus');
+    expect(
+      (status.body.entry as Array<{ resource: { resourceType: string } }>)[0]?.resource.resourceType,
+    ).toBe('SubscriptionStatus');
   });
 });

@@ -14,7 +14,8 @@ export interface NativeSubscriptionRoutesOptions {
 }
 
 /** `Subscription`, `Subscription/{id}` (with a query or `_history`) — not `$status`/`$events`. */
-const SUBSCRIPTION_PATH = /^\/Subscription(?:\/[A-Za-z0-9\-.]{1,64}(?:\/_history(?:\/[A-Za-z0-9\-.]{1,64})?)?)?\/?(?:\?.*)?$/;
+const SUBSCRIPTION_PATH =
+  /^\/Subscription(?:\/[A-Za-z0-9\-.]{1,64}(?:\/_history(?:\/[A-Za-z0-9\-.]{1,64})?)?)?\/?(?:\?.*)?$/;
 
 function pathOf(request: FastifyRequest, prefix: string): string {
   return request.url.slice(prefix.length);
@@ -30,7 +31,10 @@ function pathOf(request: FastifyRequest, prefix: string): string {
  *   every Subscription answered (read, search, create, update) is translated back.
  * R4B needs no translation: its Subscription is R4's, topic-based through the Backport profile.
  */
-export function registerNativeSubscriptionRoutes(app: FastifyInstance, options: NativeSubscriptionRoutesOptions): void {
+export function registerNativeSubscriptionRoutes(
+  app: FastifyInstance,
+  options: NativeSubscriptionRoutesOptions,
+): void {
   const topics = options.topics.map(topicAsSubscriptionTopic);
   app.get('/SubscriptionTopic', async (_request, reply) => {
     const bundle = {
@@ -44,10 +48,19 @@ export function registerNativeSubscriptionRoutes(app: FastifyInstance, options: 
   app.get<{ Params: { id: string } }>('/SubscriptionTopic/:id', async (request, reply) => {
     const found = topics.find((t) => t.id === request.params.id);
     if (!found) {
-      return reply.code(404).type('application/fhir+json').send({
-        resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: 'not-found', details: { text: `SubscriptionTopic/${request.params.id} not found` } }],
-      });
+      return reply
+        .code(404)
+        .type('application/fhir+json')
+        .send({
+          resourceType: 'OperationOutcome',
+          issue: [
+            {
+              severity: 'error',
+              code: 'not-found',
+              details: { text: `SubscriptionTopic/${request.params.id} not found` },
+            },
+          ],
+        });
     }
     return reply.type('application/fhir+json').send(found);
   });
@@ -61,7 +74,8 @@ export function registerNativeSubscriptionRoutes(app: FastifyInstance, options: 
     request.body = r5ToBackport(body, options.topics);
   });
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (typeof payload !== 'string' || !SUBSCRIPTION_PATH.test(pathOf(request, options.prefix))) return payload;
+    if (typeof payload !== 'string' || !SUBSCRIPTION_PATH.test(pathOf(request, options.prefix)))
+      return payload;
     let parsed: unknown;
     try {
       parsed = JSON.parse(payload);

@@ -16,7 +16,8 @@ const MAX_COUNT = `${BACKPORT_SD}/backport-max-count`;
 /** R4 requires `Subscription.reason` (1..1), R5 does not (0..1): the stored stand-in, dropped on the way out. */
 const NO_REASON = '(R5 Subscription without a reason)';
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function invalid(expression: string, text: string): OperationOutcomeError {
   return new OperationOutcomeError({
@@ -36,11 +37,16 @@ function invalid(expression: string, text: string): OperationOutcomeError {
  */
 export function r5ToBackport(body: Json, topics: readonly SandboxTopic[]): Subscription {
   if (typeof body.criteria === 'string') {
-    throw invalid('Subscription.criteria', 'R5 Subscriptions have no criteria (R5 §Subscription): name a SubscriptionTopic in topic');
+    throw invalid(
+      'Subscription.criteria',
+      'R5 Subscriptions have no criteria (R5 §Subscription): name a SubscriptionTopic in topic',
+    );
   }
-  if (typeof body.topic !== 'string' || body.topic === '') throw invalid('Subscription.topic', 'topic (a SubscriptionTopic canonical) is required');
+  if (typeof body.topic !== 'string' || body.topic === '')
+    throw invalid('Subscription.topic', 'topic (a SubscriptionTopic canonical) is required');
   const channelType = isObject(body.channelType) ? body.channelType : undefined;
-  if (!channelType || typeof channelType.code !== 'string') throw invalid('Subscription.channelType', 'channelType (a Coding) is required');
+  if (!channelType || typeof channelType.code !== 'string')
+    throw invalid('Subscription.channelType', 'channelType (a Coding) is required');
   if (channelType.system !== undefined && channelType.system !== CHANNEL_TYPE_SYSTEM) {
     throw invalid('Subscription.channelType.system', `channelType.system must be ${CHANNEL_TYPE_SYSTEM}`);
   }
@@ -53,19 +59,26 @@ export function r5ToBackport(body: Json, topics: readonly SandboxTopic[]): Subsc
     if (!isObject(f) || typeof f.filterParameter !== 'string' || typeof f.value !== 'string') {
       throw invalid(at, 'filterBy needs filterParameter and value');
     }
-    const type = typeof f.resourceType === 'string' ? f.resourceType.replace(/^.*\//, '') : topic?.resourceType;
+    const type =
+      typeof f.resourceType === 'string' ? f.resourceType.replace(/^.*\//, '') : topic?.resourceType;
     const modifier = typeof f.modifier === 'string' ? `:${f.modifier}` : '';
     const comparator = typeof f.comparator === 'string' ? f.comparator : '';
-    filters.push({ url: FILTER_CRITERIA, valueString: `${type ?? ''}?${f.filterParameter}${modifier}=${comparator}${f.value}` });
+    filters.push({
+      url: FILTER_CRITERIA,
+      valueString: `${type ?? ''}?${f.filterParameter}${modifier}=${comparator}${f.value}`,
+    });
   }
   const headers = (Array.isArray(body.parameter) ? body.parameter : [])
     .filter(isObject)
     .filter((p) => typeof p.name === 'string' && typeof p.value === 'string')
     .map((p) => `${String(p.name)}: ${String(p.value)}`);
   const channelExtensions: Extension[] = [];
-  if (typeof body.heartbeatPeriod === 'number') channelExtensions.push({ url: HEARTBEAT_PERIOD, valueUnsignedInt: body.heartbeatPeriod });
-  if (typeof body.timeout === 'number') channelExtensions.push({ url: TIMEOUT, valueUnsignedInt: body.timeout });
-  if (typeof body.maxCount === 'number') channelExtensions.push({ url: MAX_COUNT, valuePositiveInt: body.maxCount });
+  if (typeof body.heartbeatPeriod === 'number')
+    channelExtensions.push({ url: HEARTBEAT_PERIOD, valueUnsignedInt: body.heartbeatPeriod });
+  if (typeof body.timeout === 'number')
+    channelExtensions.push({ url: TIMEOUT, valueUnsignedInt: body.timeout });
+  if (typeof body.maxCount === 'number')
+    channelExtensions.push({ url: MAX_COUNT, valuePositiveInt: body.maxCount });
   const meta = isObject(body.meta) ? body.meta : {};
   return {
     resourceType: 'Subscription',
@@ -82,7 +95,9 @@ export function r5ToBackport(body: Json, topics: readonly SandboxTopic[]): Subsc
       ...(headers.length > 0 ? { header: headers } : {}),
       payload: typeof body.contentType === 'string' ? body.contentType : 'application/fhir+json',
       ...(channelExtensions.length > 0 ? { extension: channelExtensions } : {}),
-      ...(typeof body.content === 'string' ? { _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: body.content }] } } : {}),
+      ...(typeof body.content === 'string'
+        ? { _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: body.content }] } }
+        : {}),
     },
   } as Subscription;
 }
@@ -91,14 +106,20 @@ export function r5ToBackport(body: Json, topics: readonly SandboxTopic[]): Subsc
 export function backportToR5(subscription: Subscription): Json {
   const channel = subscription.channel;
   const channelExtensions = channel.extension ?? [];
-  const criteriaExtensions = (subscription as { _criteria?: { extension?: Extension[] } })._criteria?.extension ?? [];
+  const criteriaExtensions =
+    (subscription as { _criteria?: { extension?: Extension[] } })._criteria?.extension ?? [];
   const payloadExtensions = (channel as { _payload?: { extension?: Extension[] } })._payload?.extension ?? [];
   const filterBy = criteriaExtensions
     .filter((e) => e.url === FILTER_CRITERIA && typeof e.valueString === 'string')
     .map((e) => {
       const match = /^([A-Za-z]*)\?([^=:]+)(?::([^=]+))?=(.*)$/.exec(e.valueString ?? '');
       return match
-        ? { ...(match[1] ? { resourceType: match[1] } : {}), filterParameter: match[2], ...(match[3] ? { modifier: match[3] } : {}), value: match[4] }
+        ? {
+            ...(match[1] ? { resourceType: match[1] } : {}),
+            filterParameter: match[2],
+            ...(match[3] ? { modifier: match[3] } : {}),
+            value: match[4],
+          }
         : undefined;
     })
     .filter((f) => f !== undefined);

@@ -32,7 +32,10 @@ export function topicAsSubscriptionTopic(topic: SandboxTopic): SubscriptionTopic
         supportedInteraction: [...topic.interactions],
       },
     ],
-    canFilterBy: topic.canFilterBy.map((filterParameter) => ({ resource: topic.resourceType, filterParameter })),
+    canFilterBy: topic.canFilterBy.map((filterParameter) => ({
+      resource: topic.resourceType,
+      filterParameter,
+    })),
     notificationShape: [{ resource: topic.resourceType, include: [topic.include] }],
   };
 }
