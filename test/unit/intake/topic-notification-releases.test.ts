@@ -261,3 +261,73 @@ describe('bad R4B/R5 notifications: 422 OperationOutcome naming the element', ()
     );
   });
 });
+
+describe('property: near-valid R4B/R5 status resources never throw and fail only with an element path', () => {
+  it('on generated SubscriptionStatus entries', async () => {
+    const fc = (await import('fast-check')).default;
+    const count = fc.oneof(fc.nat().map(String), fc.nat(), fc.string(), fc.constant('-1'), fc.constant(null));
+    const reference = fc.oneof(
+      fc.constant('Observation/o1'),
+      fc.constant('Subscription/s1'),
+      fc.string(),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    const status = fc.record(
+      {
+        resourceType: fc.constantFrom('SubscriptionStatus', 'Parameters'),
+        status: fc.oneof(fc.constantFrom('active', 'requested', 'error'), fc.integer()),
+        type: fc.constantFrom(
+          'handshake',
+          'heartbeat',
+          'event-notification',
+          'query-status',
+          'query-event',
+          'bogus',
+        ),
+        eventsSinceSubscriptionStart: count,
+        notificationEvent: fc.oneof(
+          fc.array(
+            fc.record(
+              {
+                eventNumber: count,
+                focus: fc.record({ reference }),
+                additionalContext: fc.array(fc.record({ reference }), { maxLength: 2 }),
+              },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 3 },
+          ),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        subscription: fc.oneof(fc.record({ reference }), fc.jsonValue({ maxDepth: 1 })),
+        error: fc.oneof(
+          fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 2 }),
+          fc.jsonValue({ maxDepth: 1 }),
+        ),
+      },
+      { requiredKeys: ['resourceType'] },
+    );
+    const bundle = fc.record({
+      resourceType: fc.constant('Bundle'),
+      type: fc.constantFrom('history', 'subscription-notification'),
+      entry: fc.tuple(fc.record({ resource: status })),
+    });
+    fc.assert(
+      fc.property(bundle, (value) => {
+        const result = parseNotificationBundle(value as unknown as Json);
+        if (result.ok) {
+          expect(result.value.subscription.id).toBeTruthy();
+          for (const e of result.value.events)
+            expect(Number.isSafeInteger(e.eventNumber) && e.eventNumber >= 0).toBe(true);
+          expect(result.value.release).toBe(
+            value.type === 'subscription-notification' ? 'R5' : result.value.release,
+          );
+        } else {
+          expect(result.status).toBe(422);
+          expect(result.outcome.issue?.[0]?.expression?.[0]).toMatch(/^Bundle\.entry\[0\]\.resource/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
