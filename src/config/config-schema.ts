@@ -13,6 +13,11 @@ export const FHIR_AUTH_MODES = ['none', 'bearer', 'smart-backend-services'] as c
 /** One of {@link FHIR_AUTH_MODES}. */
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
 
+/** `FHIR_VERSION`: the EHR's FHIR release, or `auto` to read it from its CapabilityStatement. */
+export const FHIR_VERSIONS = ['auto', 'R4', 'R4B', 'R5'] as const;
+/** One of {@link FHIR_VERSIONS}. */
+export type FhirVersionSetting = (typeof FHIR_VERSIONS)[number];
+
 /** THO risk-probability codes, least to most severe (RiskAssessment.prediction.qualitativeRisk). */
 export const RISK_LEVELS = ['negligible', 'low', 'moderate', 'high', 'certain'] as const;
 /** One of {@link RISK_LEVELS}. */
@@ -103,7 +108,8 @@ const SETTINGS = {
   DATABASE_URL: setting.url('PostgreSQL connection URL. Unset: an embedded Postgres is started under DATA_DIR/postgres.', { schemes: ['postgres:', 'postgresql:'], secret: true }),
   DATA_DIR: setting.string('Folder for local state; the embedded Postgres keeps its data in DATA_DIR/postgres.', { default: '.data' }),
   EMBEDDED_POSTGRES_PORT: setting.integer('Loopback port of the embedded Postgres (only used when DATABASE_URL is unset).', { min: 1, max: 65535, default: 54320 }),
-  FHIR_BASE_URL: setting.url("The EHR's FHIR R4 base URL (e.g. https://ehr.example.org/fhir/R4).", { required: true }),
+  FHIR_BASE_URL: setting.url("The EHR's FHIR base URL (e.g. https://ehr.example.org/fhir/R4); R4 for everything, R4B or R5 for topic-based subscriptions.", { required: true }),
+  FHIR_VERSION: setting.enum(FHIR_VERSIONS, "The EHR's FHIR release, which decides the Subscriptions `subscriptions sync` registers: R4 (classic criteria or the Subscriptions Backport IG), R4B (Backport IG Subscription, SubscriptionTopic resources), R5 (native topic-based Subscription). auto: read CapabilityStatement.fhirVersion (4.0.x → R4, 4.3.x → R4B, 5.0.x → R5).", { default: 'auto' }),
   FHIR_AUTH: setting.enum(FHIR_AUTH_MODES, `How to authenticate to the EHR: ${FHIR_AUTH_MODES.join(', ')}.`, { default: 'none' }),
   FHIR_BEARER_TOKEN: setting.string('Static bearer token for the EHR; required when FHIR_AUTH=bearer.', { secret: true }),
   SMART_CLIENT_ID: setting.string('SMART Backend Services client_id; required when FHIR_AUTH=smart-backend-services.'),
@@ -136,7 +142,7 @@ const SETTINGS = {
   KSERVE_BASE_URL: setting.url('Base URL of the KServe V2 / Triton HTTP endpoint (e.g. http://triton:8000); required when INFERENCE_BACKEND=kserve-v2.'),
   INTAKE_MAX_BODY_BYTES: setting.integer('Largest subscription notification body accepted, in bytes.', { min: 1024, default: 1_048_576 }),
   SUBSCRIPTION_SECRETS: setting.stringMap('JSON object of Subscription id → shared secret that the notifications of that Subscription must carry.', { secret: true, default: {} }),
-  SUBSCRIPTION_MODE: setting.enum(['auto', 'criteria', 'topic', 'polling'] as const, 'How `subscriptions sync` subscribes: auto (topic-based where the CapabilityStatement advertises the Subscriptions Backport IG, else criteria), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).', { default: 'auto' }),
+  SUBSCRIPTION_MODE: setting.enum(['auto', 'criteria', 'topic', 'polling'] as const, 'How `subscriptions sync` subscribes: auto (topic-based where the EHR offers it — R4: the CapabilityStatement advertises the Subscriptions Backport IG; R4B/R5: it publishes SubscriptionTopics for the watched types — else criteria on R4/R4B and polling on R5, which has no criteria subscriptions), criteria, topic, or polling (no subscriptions: `_lastUpdated` searches).', { default: 'auto' }),
   SUBSCRIPTION_HEARTBEAT_S: setting.integer('Heartbeat period requested for topic-based subscriptions, in seconds; silence for twice as long triggers `$status`.', { min: 1, max: 86_400, default: 60 }),
   SUBSCRIPTION_CHECK_INTERVAL_MS: setting.durationMs('How often missed heartbeats are checked and polling-mode searches run.', { min: 100, max: 3_600_000, default: 10_000 }),
   SUBSCRIPTION_EVENT_GAP_WINDOW: setting.integer('Largest jump in Backport `events-since-subscription-start` whose missing event numbers are fetched one by one with `$events`; a larger jump is reconciled by one `_lastUpdated` search instead, so no notification costs more than this many inbox rows.', { min: 1, max: 10_000, default: 100 }),
