@@ -1,13 +1,27 @@
 import { defineConfig } from 'vitest/config';
 import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
+/** Settings both projects share (Vitest merges arrays from `extends`, so they are listed here). */
+const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  pool: 'forks',
+} as const;
+
+/**
+ * Unit and fuzz tests run without per-file isolation: each worker process imports the modules
+ * (and builds @medplum's R4 type index) once for all of them instead of once per file, which
+ * halves their CPU. They hold no process state between files: everything is passed in, nothing
+ * is a module singleton, and the one process-global (medplum's type index) has a single idempotent
+ * writer (test/unit/architecture/medplum-index-writer.test.ts). Integration and end-to-end tests
+ * start servers, child processes and databases, and keep Vitest's default: a fresh process per file.
+ */
+const UNIT = ['test/unit/**/*.test.ts', 'test/fuzz/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // Runs once for the whole run (not per project): one Postgres for every test file.
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
     // Two cores: more forks only thrash the embedded Postgres and the ONNX workers.
     maxWorkers: 2,
     // A fresh clone has no timing cache: start the few long files first (see the sequencer).
@@ -15,5 +29,9 @@ export default defineConfig({
     // The default reporter hides why a test of a passing file was skipped; the second one prints
     // one line per skip note (a missing Orthanc or Chromium and the command that installs it).
     reporters: ['default', './test/helpers/skip-note-reporter.ts'],
+    projects: [
+      { test: { ...shared, name: 'unit', include: UNIT, isolate: false } },
+      { test: { ...shared, name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT } },
+    ],
   },
 });

@@ -5,7 +5,7 @@
  * (a) floor: raw `session.run` on the main thread at batch 1, 8, 32, 64 — what ONNX Runtime alone
  *     can do, with nothing around it;
  * (b) engine: the registry + worker threads + dynamic batcher under closed-loop load at offered
- *     concurrency 1, 8, 32, 128 — throughput, p50/p95/p99 latency, and the ratio to the floor at
+ *     concurrency 1, 8, 32, 64, 128 — throughput, p50/p95/p99 latency, and the ratio to the floor at
  *     the batch size the engine actually formed;
  * (c) event-loop delay p99 (`perf_hooks.monitorEventLoopDelay`) while the engine is at full load,
  *     and, for contrast, while the floor runs batch-64 on the main thread.
@@ -314,8 +314,40 @@ export function formatInferenceReport(report: InferenceBenchReport): string {
     ),
     '',
     `**(c) Event-loop delay p99:** ${f(report.engine[report.engine.length - 1]?.eventLoopDelayP99Ms ?? 0, 3)} ms with the engine at concurrency ${report.engine[report.engine.length - 1]?.concurrency ?? 0}; ${f(report.floorEventLoopDelayP99Ms, 3)} ms while the floor runs batch ${Math.max(...report.settings.floorBatches)} on the main thread.`,
+    '',
+    ...issue26Targets(report, f),
   ];
   return lines.join('\n');
+}
+
+/**
+ * Issue 26's targets: engine ÷ floor with the engine offered as many concurrent patients as the
+ * floor's batch (1, 8, 32, 64; ≥ 0.9 at 32), and the engine's concurrency-1 p50 latency ÷ the
+ * floor's batch-1 p50 (≤ 2).
+ */
+function issue26Targets(report: InferenceBenchReport, f: (n: number, d?: number) => string): string[] {
+  const floorAt = (batch: number): FloorPoint | undefined => report.floor.find((p) => p.batch === batch);
+  const rows = report.engine.flatMap((p) => {
+    const floor = floorAt(p.concurrency);
+    const nearest = floorAt(p.floorBatch);
+    if (!floor || !nearest) return [];
+    // ratioToFloor is against the nearest floor batch; rescale it to the matching one.
+    const ratio = (p.ratioToFloor * nearest.rowsPerSecond) / floor.rowsPerSecond;
+    const target = p.concurrency === 32 ? ' (target ≥ 0.9)' : '';
+    const met = p.concurrency === 32 ? (ratio >= 0.9 ? ' met' : ' not met') : '';
+    return [`| engine ÷ floor at batch ${p.concurrency}${target} | ${f(ratio)} |${met} |`];
+  });
+  const c1 = report.engine.find((p) => p.concurrency === 1);
+  const f1 = floorAt(1);
+  const latency = c1 && f1 ? c1.p50Ms / f1.p50Ms : Number.NaN;
+  return [
+    '**(d) Issue 26 targets**',
+    '',
+    '| measure | value | |',
+    '| --- | ---: | --- |',
+    ...rows,
+    `| concurrency-1 p50 latency: engine ${f(c1?.p50Ms ?? Number.NaN, 3)} ms ÷ floor ${f(f1?.p50Ms ?? Number.NaN, 3)} ms (target ≤ 2) | ${f(latency)} | ${latency <= 2 ? 'met' : 'not met'} |`,
+  ];
 }
 
 /** The default model: the first version folder in `models/`, else the tiny test model. */
@@ -359,7 +391,7 @@ export async function main(argv: string[]): Promise<void> {
     maxQueueDelayMs: Number(values['delay-ms']),
     explain: values.explain ?? false,
     floorBatches: [1, 8, 32, 64],
-    concurrencies: [1, 8, 32, 128],
+    concurrencies: [1, 8, 32, 64, 128],
   });
   console.log(formatInferenceReport(report));
   if (values.out) {

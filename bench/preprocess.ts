@@ -34,7 +34,8 @@ const wfdbDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fix
  * Mean wall-clock and process CPU time per call. On a shared machine wall time includes waiting
  * for a core; CPU time (user + system of this process) is the work itself. Both are printed.
  */
-function time(label: string, fn: () => unknown, n = iterations): number {
+/** Times `fn` (after one warm-up call) and prints wall and CPU ms per call; returns both. */
+function time(label: string, fn: () => unknown, n = iterations): { ms: number; cpuMs: number } {
   fn(); // warm-up (JIT, lazily loaded tables)
   const cpu0 = process.cpuUsage();
   const start = performance.now();
@@ -43,7 +44,7 @@ function time(label: string, fn: () => unknown, n = iterations): number {
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / n;
   console.log(`${label.padEnd(62)} ${ms.toFixed(1).padStart(8)} ms wall ${cpuMs.toFixed(1).padStart(8)} ms cpu ${(1000 / ms).toFixed(1).padStart(8)} patients/s`);
-  return ms;
+  return { ms, cpuMs };
 }
 
 function radiograph(size: number): Record<string, unknown> {
@@ -120,15 +121,17 @@ async function main(): Promise<void> {
 
   // Image: a 2,000 × 2,000 16-bit radiograph → 224 × 224.
   const elements = radiograph(2000);
+  let j2k: { ms: number; cpuMs: number } | undefined;
   const imageSpec = { size: [224, 224] as [number, number], mean: 0.5, std: 0.25 };
   for (const [name, syntax] of [['native explicit VR LE', '1.2.840.10008.1.2.1'], ['RLE lossless', '1.2.840.10008.1.2.5'], ['JPEG 2000 lossless', '1.2.840.10008.1.2.4.90'], ['JPEG-LS lossless', '1.2.840.10008.1.2.4.80']] as const) {
     const bytes = part10(elements, syntax);
     const n = syntax.endsWith('.90') ? Math.max(3, Math.round(iterations / 4)) : iterations;
-    time(`image 2000×2000 16-bit ${name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) → 224×224`, () => {
+    const took = time(`image 2000×2000 16-bit ${name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) → 224×224`, () => {
       const d = decodeDicomImage(bytes, { maxPixels: 50_000_000, codecs });
       if (!d.ok) throw new Error(d.detail);
       toModelImage(d.value, imageSpec);
     }, n);
+    if (syntax.endsWith('.90')) j2k = took;
   }
   const native = decodeDicomImage(part10(elements, '1.2.840.10008.1.2.1'), { maxPixels: 50_000_000, codecs });
   if (!native.ok) throw new Error(native.detail);
@@ -156,6 +159,15 @@ async function main(): Promise<void> {
   const model = toModelEcg(leads.value, ecgSpec);
   if (!model.ok) throw new Error(model.detail);
   time('  ecg-as-image render (3×4 + rhythm, 256×512)', () => renderEcgImage(model.value, [256, 512]));
+
+  // Issue 26's target. A reduced-resolution decode (OpenJPEG's cp_reduce: a 2000² image at level 3
+  // is 250², enough for 224²) is not available: dcmjs-codecs' WASM decoder takes one parameter
+  // (convertColorspaceToRgb) and always decodes every resolution level.
+  if (j2k) {
+    console.log(
+      `\nJPEG 2000 radiograph → 224×224 tensor: ${j2k.ms.toFixed(1)} ms wall, ${j2k.cpuMs.toFixed(1)} ms CPU; target < 100 ms: ${j2k.ms < 100 ? 'met' : 'not met'} (full-resolution decode: the codec has no reduced-resolution option)`,
+    );
+  }
 }
 
 main().catch((e: unknown) => {

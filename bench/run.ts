@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Benchmark name → script under bench/ and what it measures. */
-const BENCHMARKS: Record<string, { file: string; what: string }> = {
+const BENCHMARKS: Record<string, { file: string; what: string; args?: string[] }> = {
   cohort: { file: 'cohort-generate.ts', what: 'synthetic cohort generation: patients/s for N patients with all modalities' },
   preprocess: { file: 'preprocess.ts', what: 'per-modality preprocessing time per patient; 2000×2000 radiograph → 224×224' },
   inference: { file: 'inference.ts', what: 'ONNX floor vs the batched worker-thread engine; event-loop delay' },
-  'end-to-end': { file: 'end-to-end.ts', what: 'notifications/s into the server → RiskAssessments in the sandbox EHR, stage latencies, peak RSS' },
+  'end-to-end': {
+    file: 'cpu-per-patient.ts',
+    args: ['--no-stage-clock'],
+    what: 'notifications/s into the server → RiskAssessments in the EHR (sandbox child process or --ehr URL): patients/s, p50/p95, event loop, RSS',
+  },
   assembly: { file: 'assembly.ts', what: 'FHIR round trips per patient vs one request per resource type' },
   'cds-hooks': { file: 'cds-hooks.ts', what: 'CDS Hooks patient-view latency for a patient with an assessment' },
   backfill: { file: 'backfill.ts', what: 'Bulk Data backfill patients/s' },
@@ -31,5 +35,7 @@ if (!bench || !existsSync(join(here, bench.file))) {
   for (const [key, b] of available) console.log(`  ${key.padEnd(14)} ${b.what}`);
   process.exit(name ? 2 : 0);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, bench.file), ...args], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, bench.file), ...(bench.args ?? []), ...args], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

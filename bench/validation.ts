@@ -10,32 +10,24 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseStructureDefinition } from '@medplum/core';
 import type { Extension, Resource } from '@medplum/fhirtypes';
 import { PROFILE_URLS } from '../src/contracts/fusion-terminology.js';
-import { buildAssessmentBundle } from '../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed } from '../src/writeback/index-r4-definitions.js';
 import { createProfileValidator } from '../src/writeback/validate-profiles.js';
-import { referenceModel, sampleResult } from '../test/unit/writeback/assessment-fixture.js';
+import { bundleResources, sampleResult } from '../test/unit/writeback/assessment-fixture.js';
 
 const bundles = Number(process.argv[2] ?? 200);
 const typeIndex = ensureR4DefinitionsIndexed();
 const validator = createProfileValidator(typeIndex);
-const { manifest, cardMarkdown } = referenceModel();
 const resourcesOf = (i: number): Resource[] =>
-  (
-    buildAssessmentBundle({
-      result: sampleResult(`pat-${i}`, {
-        traceId: `trace-${i}`,
-        predictions: [
-          { outcomeIndex: 0, probability: (i % 97) / 97, qualitativeRisk: 'moderate' },
-          { outcomeIndex: 1, probability: 0.12, qualitativeRisk: 'low' },
-          { outcomeIndex: 2, probability: 0.31, qualitativeRisk: 'moderate' },
-        ],
-      }),
-      manifest,
-      cardMarkdown,
-      softwareVersion: '0.1.0',
-      identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
-    }).entry ?? []
-  ).map((e) => e.resource as Resource);
+  bundleResources(
+    sampleResult(`pat-${i}`, {
+      traceId: `trace-${i}`,
+      predictions: [
+        { outcomeIndex: 0, probability: (i % 97) / 97, qualitativeRisk: 'moderate' },
+        { outcomeIndex: 1, probability: 0.12, qualitativeRisk: 'low' },
+        { outcomeIndex: 2, probability: 0.31, qualitativeRisk: 'moderate' },
+      ],
+    }),
+  );
 
 /** CPU ms of `fn`, averaged over `n` calls. */
 function cpuMs(n: number, fn: (i: number) => void): number {

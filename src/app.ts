@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config-schema.js';
 import { jwksRoute } from './fhir/ehr-auth.js';
 import type { FetchLike } from './contracts/fetch-like.js';
+import type { ModelMonitorHandle } from './contracts/model-monitoring.js';
 import { assessmentsPage } from './http/assessments-page.js';
 import { installErrorHandlers } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -41,6 +42,11 @@ export interface AppOptions {
   role?: 'intake' | 'worker' | 'all';
   /** Replaces global fetch for outbound calls (tests). */
   fetch?: FetchLike;
+  /**
+   * Starts the model monitor over the runtime (issue 19 point 5). Passed in by `main.ts` because
+   * the monitor reuses local validation's labeller and statistics, which sit above the app.
+   */
+  monitor?: (runtime: Runtime) => ModelMonitorHandle | undefined;
 }
 
 declare module 'fastify' {
@@ -55,6 +61,8 @@ declare module 'fastify' {
     hl7v2: MllpListener | undefined;
     /** The DICOM C-STORE/C-ECHO SCP (`DICOM_PORT`), when one is open. */
     dimse: DimseListener | undefined;
+    /** The model monitor, when monitoring is on and models are loaded. */
+    monitor: ModelMonitorHandle | undefined;
   }
 }
 
@@ -131,6 +139,20 @@ export const queuePlugin = fp(
   { name: 'fhir-fusion-queue', fastify: '5.x', dependencies: ['fhir-fusion-runtime'] },
 );
 
+/**
+ * The model monitor (outcome tracking, input drift, alerts), unless the role is `intake` (no
+ * models loaded) or monitoring is off. Closed before the pool it reads.
+ */
+export const monitorPlugin = fp(
+  async (fastify: FastifyInstance, options: Pick<AppOptions, 'role' | 'monitor'>) => {
+    const { runtime } = fastify;
+    const monitor = (options.role ?? 'all') === 'intake' ? undefined : options.monitor?.(runtime);
+    if (monitor) runtime.defer(() => monitor.close());
+    fastify.decorate('monitor', monitor);
+  },
+  { name: 'fhir-fusion-monitor', fastify: '5.x', dependencies: ['fhir-fusion-runtime'] },
+);
+
 /** Every route, each with its schema, over the runtime and the queue. */
 export const routesPlugin = fp(
   async (fastify: FastifyInstance, options: { role?: AppOptions['role'] }) => {
@@ -200,6 +222,7 @@ export const routesPlugin = fp(
     fastify.decorate('dimse', dimse);
     await fastify.register(assessmentsPage, {
       pool,
+      ...(fastify.monitor ? { monitoring: fastify.monitor.latest } : {}),
       writebackBaseUrl: config.WRITEBACK_FHIR_BASE_URL ?? config.FHIR_BASE_URL,
     });
     await fastify.register(jwksRoute, { keys: runtime.ehrAuth?.keys });
@@ -230,7 +253,11 @@ export const routesPlugin = fp(
       ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
     });
   },
-  { name: 'fhir-fusion-routes', fastify: '5.x', dependencies: ['fhir-fusion-runtime', 'fhir-fusion-queue'] },
+  {
+    name: 'fhir-fusion-routes',
+    fastify: '5.x',
+    dependencies: ['fhir-fusion-runtime', 'fhir-fusion-queue', 'fhir-fusion-monitor'],
+  },
 );
 
 /**
@@ -247,6 +274,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   const { tracing } = fastify.runtime;
   if (tracing) await fastify.register(tracingPlugin, { tracer: tracing.tracer });
   await fastify.register(queuePlugin, { role: options.role });
+  await fastify.register(monitorPlugin, { role: options.role, monitor: options.monitor });
   await fastify.register(routesPlugin, { role: options.role });
 }
 

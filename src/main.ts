@@ -6,6 +6,7 @@ import { operationOutcomeServerOptions } from './http/error-handler.js';
 import type { AppOptions } from './app.js';
 import type { Runtime } from './runtime/open-runtime.js';
 import { createLogger } from './observability/create-logger.js';
+import { modelMonitorOf } from './validation/model-monitor.js';
 
 /** A started server and how to stop it. */
 export interface RunningServer {
@@ -37,7 +38,9 @@ export async function startServer(
     // Router and socket errors answer OperationOutcome like every other error (issue 18.4).
     ...operationOutcomeServerOptions(),
   });
-  await server.register(app, { config, role: options.role, fetch: options.fetch });
+  // The model monitor is passed in from here: it reuses local validation (src/validation/), which
+  // sits above the app in the layers.
+  await server.register(app, { config, role: options.role, fetch: options.fetch, monitor: options.monitor ?? modelMonitorOf });
   const url = await server.listen({ host: config.HOST, port: config.PORT });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= server.close());

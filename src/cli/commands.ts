@@ -1,4 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
+import { EXPORT_SCOPE_OPTIONS, parseExportScope } from './export-scope-options.js';
+import { UsageError } from './usage-error.js';
 
 /** Parsed arguments handed to a command. */
 export interface CommandArgs {
@@ -34,8 +36,7 @@ export const commands: Record<string, Command> = {
     async run({ values }) {
       const role = String(values.role);
       if (role !== 'intake' && role !== 'worker' && role !== 'all') {
-        console.error('--role must be intake, worker or all');
-        return 2;
+        throw new UsageError('--role must be intake, worker or all');
       }
       const { serveCommand } = await import('./serve-command.js');
       return serveCommand(role);
@@ -44,32 +45,21 @@ export const commands: Record<string, Command> = {
   backfill: {
     summary: 'First assessment for every patient of a FHIR Bulk Data $export (resumable).',
     options: {
-      level: text('patient'),
-      group: text(),
+      ...EXPORT_SCOPE_OPTIONS,
       type: text('Patient,Observation,DiagnosticReport,ImagingStudy'),
-      since: text(),
       'type-filter': { type: 'string', multiple: true },
       'batch-size': text('256'),
       concurrency: text('8'),
     },
     async run({ values }) {
-      const level = String(values.level);
-      if (level !== 'system' && level !== 'patient' && level !== 'group') {
-        console.error('--level must be system, patient or group');
-        return 2;
-      }
-      if (level === 'group' && typeof values.group !== 'string') {
-        console.error('--group ID is required with --level group');
-        return 2;
-      }
+      const scope = parseExportScope(values);
+      if (!scope.ok) throw new UsageError(scope.message);
       const { backfillCommand } = await import('./backfill-command.js');
       const filters = values['type-filter'] as unknown;
       return backfillCommand({
         export: {
-          level,
-          groupId: typeof values.group === 'string' ? values.group : undefined,
+          ...scope.value,
           types: String(values.type).split(',').filter(Boolean),
-          since: typeof values.since === 'string' ? values.since : undefined,
           typeFilters: Array.isArray(filters) ? filters.map(String) : undefined,
         },
         batchSize: Number(values['batch-size']),
@@ -80,38 +70,27 @@ export const commands: Record<string, Command> = {
   validate: {
     summary: "Local validation on the EHR's past patients: score, label from later Conditions, report (no write-back).",
     options: {
-      since: text(),
+      ...EXPORT_SCOPE_OPTIONS,
       outcomes: text(''),
       model: text(),
       'window-days': text('30'),
       'as-of': text(),
-      level: text('patient'),
-      group: text(),
       out: text('validation-report'),
     },
     async run({ values }) {
-      const level = String(values.level);
-      if (level !== 'system' && level !== 'patient' && level !== 'group') {
-        console.error('--level must be system, patient or group');
-        return 2;
-      }
+      const scope = parseExportScope(values);
+      if (!scope.ok) throw new UsageError(scope.message);
       const windowDays = Number(values['window-days']);
       if (!Number.isFinite(windowDays) || windowDays <= 0) {
-        console.error('--window-days must be a positive number');
-        return 2;
+        throw new UsageError('--window-days must be a positive number');
       }
       const asOf = typeof values['as-of'] === 'string' ? new Date(values['as-of']) : undefined;
       if (asOf && Number.isNaN(asOf.getTime())) {
-        console.error('--as-of must be a date');
-        return 2;
+        throw new UsageError('--as-of must be a date');
       }
       const { validateCommand } = await import('./validate-command.js');
       return validateCommand({
-        export: {
-          level,
-          groupId: typeof values.group === 'string' ? values.group : undefined,
-          since: typeof values.since === 'string' ? values.since : undefined,
-        },
+        export: scope.value,
         outcomes: String(values.outcomes).split(',').filter(Boolean),
         model: typeof values.model === 'string' ? values.model : undefined,
         windowDays,
@@ -133,9 +112,8 @@ export const commands: Record<string, Command> = {
     },
     async run({ values }) {
       const { demoCommand } = await import('./demo-command.js');
-      if (values.feed !== 'fhir' && values.feed !== 'hl7v2') {
-        console.error('--feed must be fhir or hl7v2');
-        return 2;
+      if (values.feed !== 'fhir' && values.feed !== 'hl7v2' && values.feed !== 'dimse') {
+        throw new UsageError('--feed must be fhir, hl7v2 or dimse');
       }
       return demoCommand({
         patients: Number(values.patients),
@@ -155,8 +133,7 @@ export const commands: Record<string, Command> = {
       const port = Number(values.port);
       const patients = Number(values.patients);
       if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(patients) || patients < 1) {
-        console.error('--port must be 0..65535 and --patients a positive integer');
-        return 2;
+        throw new UsageError('--port must be 0..65535 and --patients a positive integer');
       }
       const { sandboxCommand } = await import('./sandbox-command.js');
       return sandboxCommand({ host: String(values.host), port, patients, seed: Number(values.seed) });

@@ -8,10 +8,19 @@ import { syncSubscriptions } from '../subscriptions/subscription-sync.js';
 import { startServer } from '../main.js';
 import { startDemoSandbox } from '../sandbox/demo-sandbox.js';
 import { createRng } from '../sandbox/cohort/seeded-random.js';
+import { storeOverDimse } from '../sandbox/dimse/cstore-scu.js';
+import type { HeldRadiograph } from '../sandbox/dimse/held-radiographs.js';
 import { sendOverMllp } from '../sandbox/hl7v2/mllp-sender.js';
 import { renderOruR01 } from '../sandbox/hl7v2/oru-r01.js';
 import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
 import { assessmentsAfter, latestAssessmentId } from '../store/ledger-repository.js';
+
+/** How the demo's new data reaches fhir-fusion. */
+export type DemoFeed = 'fhir' | 'hl7v2' | 'dimse';
+
+/** The demo modality's AE title, and fhir-fusion's in the demo (PS3.8 §9.3.2). */
+const DEMO_MODALITY_AE = 'SANDBOXMOD';
+const DEMO_SCP_AE = 'FHIRFUSION';
 
 /** Options of `fhir-fusion demo`. */
 export interface DemoOptions {
@@ -24,9 +33,10 @@ export interface DemoOptions {
   stopAfter?: number;
   /**
    * How new data reaches fhir-fusion: `fhir` writes vital signs to the EHR (its subscription
-   * notifies), `hl7v2` sends lab results as ORU^R01 over MLLP (the HL7 v2 door).
+   * notifies), `hl7v2` sends lab results as ORU^R01 over MLLP (the HL7 v2 door), `dimse` pushes
+   * the cohort's chest radiographs with C-STORE (the DICOM DIMSE door).
    */
-  feed?: 'fhir' | 'hl7v2';
+  feed?: DemoFeed;
 }
 
 /**
@@ -57,7 +67,13 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     console.log(`data in ${dataDir}: user postgres (the embedded Postgres) cannot enter this checkout as root\n`);
   }
   console.log(`starting the sandbox EHR and loading ${options.patients} synthetic patients...`);
-  const sandbox = await startDemoSandbox({ port: options.ehrPort, patients: options.patients, seed: options.seed });
+  const sandbox = await startDemoSandbox({
+    port: options.ehrPort,
+    patients: options.patients,
+    seed: options.seed,
+    // The radiographs are the modality's to push, so the EHR and PACS start without them.
+    holdRadiographs: options.feed === 'dimse',
+  });
   console.log(`  FHIR R4   ${sandbox.fhirBaseUrl}`);
   console.log(`  DICOMweb  ${sandbox.dicomwebBaseUrl}`);
 
@@ -73,6 +89,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     // The fusion models; the unimodal baselines in models/ are there for evaluation.
     ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1',
     ...(options.feed === 'hl7v2' ? { HL7_MLLP_PORT: '0' } : {}),
+    ...(options.feed === 'dimse'
+      ? {
+          DICOM_PORT: '0',
+          DICOM_AE_TITLE: DEMO_SCP_AE,
+          DICOM_ALLOWED_CALLING_AE_TITLES: DEMO_MODALITY_AE,
+          DICOM_STUDY_QUIET_MS: '2000',
+        }
+      : {}),
     ...process.env,
   });
   console.log(config.DATABASE_URL ? 'using DATABASE_URL' : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`);
@@ -85,6 +109,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   if (options.feed === 'hl7v2') {
     if (!mllp) throw new Error('--feed hl7v2 needs the MLLP listener (HL7_MLLP_PORT)');
     console.log(`HL7 v2 MLLP listener on 127.0.0.1:${mllp.port}: lab results arrive as ORU^R01`);
+  }
+  const dicom = server.server.dimse;
+  const radiographs = [...sandbox.heldRadiographs];
+  if (options.feed === 'dimse') {
+    if (!dicom) throw new Error('--feed dimse needs the DICOM listener (DICOM_PORT)');
+    console.log(
+      `DICOM C-STORE SCP ${config.DICOM_AE_TITLE} on 127.0.0.1:${dicom.port}: ${radiographs.length} chest radiographs arrive from modality ${DEMO_MODALITY_AE}, each study assessed after ${config.DICOM_STUDY_QUIET_MS} ms of quiet`,
+    );
   }
   console.log(`open ${publicUrl}/ to watch assessments; Ctrl-C to stop\n`);
 
@@ -99,6 +131,17 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const patientId = sandbox.patientIds[Math.floor(rng.next() * sandbox.patientIds.length)];
     if (!patientId) return;
     const u = rng.next();
+    if (options.feed === 'dimse' && dicom) {
+      const radiograph = radiographs.shift();
+      if (!radiograph) return;
+      void pushRadiograph({ host: '127.0.0.1', port: dicom.port }, radiograph, radiographs.length).catch(
+        (err: unknown) => {
+          // A push cut off by Ctrl-C or --stop-after is not an error worth printing.
+          if (!stopped) console.error(`could not push a radiograph: ${(err as Error).message}`);
+        },
+      );
+      return;
+    }
     if (options.feed === 'hl7v2' && mllp) {
       void sendLab(ehr, { host: '127.0.0.1', port: mllp.port }, patientId, u).catch((err: unknown) => {
         console.error(`could not send an ORU^R01: ${(err as Error).message}`);
@@ -179,6 +222,26 @@ async function sendLab(
   const controlId = `DEMO-${process.pid}-${++controlIds}`;
   const [ack] = await sendOverMllp(target, [renderOruR01({ controlId, patientIdentifier: identifier, observations: [observation] })]);
   console.log(`${new Date().toISOString().slice(11, 19)}  ORU^R01 ${controlId} → ACK ${ack?.code ?? '?'}`);
+}
+
+/**
+ * A modality's push: one cohort chest radiograph over a DICOM association (C-STORE), as the
+ * sandbox's SCU sends it; prints the C-STORE status (0000 Success once the PACS holds it).
+ */
+async function pushRadiograph(
+  target: { host: string; port: number },
+  radiograph: HeldRadiograph,
+  left: number,
+): Promise<void> {
+  const [outcome] = await storeOverDimse(
+    { ...target, callingAeTitle: DEMO_MODALITY_AE, calledAeTitle: DEMO_SCP_AE },
+    [radiograph.bytes],
+  );
+  const status = outcome ? outcome.status.toString(16).padStart(4, '0').toUpperCase() : '?';
+  const meaning = outcome?.status === 0 ? 'Success' : (outcome?.comment ?? 'refused');
+  console.log(
+    `${new Date().toISOString().slice(11, 19)}  C-STORE chest radiograph of Patient/${radiograph.patientId} → ${status} ${meaning}${left === 0 ? '  (the last one)' : ''}`,
+  );
 }
 
 /** A new heart-rate or SpO2 reading as a bedside monitor would send (FHIR vital-signs profile). */

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { commands } from './commands.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * The `fhir-fusion` command. Each sub-command lives in its own file under `src/cli/` and is loaded
@@ -24,6 +25,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
+    process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

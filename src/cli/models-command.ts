@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import { REPO_ROOT } from '../runtime/open-runtime.js';
+import type { Config } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
-import { loadModelRegistry } from '../inference/runtime/model-registry.js';
+import { verifyEmbeddingModel } from '../inference/runtime/embedding-registry.js';
+import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
+import { loadModelRegistry, type ModelRegistry, type RegistryVerification } from '../inference/runtime/model-registry.js';
 import { createLogger } from '../observability/create-logger.js';
 
 /**
@@ -16,13 +19,8 @@ export async function modelsCommand(action: string): Promise<number> {
   }
   const config = loadConfig({ FHIR_BASE_URL: 'http://unused.invalid/fhir', ...process.env });
   const logger = createLogger({ level: 'error' });
-  const registry = await loadModelRegistry({
-    modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
-    active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
-    executionProviders: [...config.EXECUTION_PROVIDERS],
-    logger,
-  });
   if (action === 'list') {
+    const registry = await openRegistry(config, logger);
     console.log('model                      provider  outcomes                                   synthetic training data');
     for (const m of registry.list()) {
       const outcomes = m.manifest.outcomes.map((o) => o.coding.display).join(', ');
@@ -30,7 +28,33 @@ export async function modelsCommand(action: string): Promise<number> {
     }
     return 0;
   }
-  const result = await registry.verify();
+  const result = await verifyModels(config, logger);
   for (const m of result.models) console.log(`${m.ok ? 'ok  ' : 'FAIL'} ${m.key}${m.problems.length ? `: ${m.problems.join('; ')}` : ''}`);
   return result.ok ? 0 : 1;
+}
+
+function openRegistry(config: Config, logger: InferenceLogger): Promise<ModelRegistry> {
+  return loadModelRegistry({
+    modelsDir: resolve(REPO_ROOT, config.MODELS_DIR),
+    active: config.ACTIVE_MODELS.length > 0 ? [...config.ACTIVE_MODELS] : undefined,
+    executionProviders: [...config.EXECUTION_PROVIDERS],
+    logger,
+  });
+}
+
+/**
+ * Every model the server would serve, re-checked: the active risk models, then the similar-case
+ * embedding model (`SIMILAR_CASES_MODEL`, unless `off`) with the same checks — its manifest, the
+ * sha256 of every file, both encoders' graph signatures and the golden tensors.
+ */
+export async function verifyModels(config: Config, logger: InferenceLogger): Promise<RegistryVerification> {
+  const risk = await (await openRegistry(config, logger)).verify();
+  if (config.SIMILAR_CASES_MODEL === 'off') return risk;
+  const [name, version] = config.SIMILAR_CASES_MODEL.split('@') as [string, string];
+  const embedding = await verifyEmbeddingModel({
+    dir: resolve(REPO_ROOT, config.MODELS_DIR, name, version),
+    executionProviders: [...config.EXECUTION_PROVIDERS],
+    logger,
+  });
+  return { ok: risk.ok && embedding.ok, models: [...risk.models, embedding] };
 }

@@ -23,11 +23,12 @@ export async function subscriptionsCommand(action: string): Promise<number> {
         pool: database.pool,
         publicUrl: config.PUBLIC_URL,
         mode: config.SUBSCRIPTION_MODE,
+        fhirVersion: config.FHIR_VERSION,
         heartbeatSeconds: config.SUBSCRIPTION_HEARTBEAT_S,
       });
       for (const r of results) {
         const target = r.kind === 'polling' ? '(polling: _lastUpdated search)' : `Subscription/${r.ehrSubscription}`;
-        console.log(`${r.key.padEnd(18)} ${r.kind.padEnd(20)} ${r.action.padEnd(8)} ${target}`);
+        console.log(`${r.key.padEnd(18)} ${r.kind.padEnd(20)} ${(r.release ?? '').padEnd(4)} ${r.action.padEnd(8)} ${target}`);
       }
     } else {
       const rows = await listSubscriptions(database.pool);

@@ -34,7 +34,6 @@ export const EXTENSION_URLS = {
   featureContribution: structureDefinitionUrl('feature-contribution'),
   executionProvider: structureDefinitionUrl('execution-provider'),
   softwareVersion: structureDefinitionUrl('software-version'),
-  modelCard: structureDefinitionUrl('model-card'),
   traceId: structureDefinitionUrl('trace-id'),
 } as const;
 
@@ -67,16 +66,70 @@ export const RISK_PROBABILITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/ri
 export const PROVENANCE_PARTICIPANT_TYPE =
   'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
 
-/** HL7 AI Transparency on FHIR: Device.type code for an AI system. */
+/** Canonical base of the HL7 AI Transparency on FHIR IG (`hl7.fhir.uv.aitransparency`). */
+export const AI_TRANSPARENCY_BASE = 'http://hl7.org/fhir/uv/aitransparency';
+
+/**
+ * The IG's extensions fhir-fusion writes on the model Device (IG "AI Device" profile, Device.extension
+ * slices `aiKind` and `modelCardDescription`). Their definitions are transcribed into
+ * `fhir-profiles/StructureDefinition/` under these canonical URLs so the write-back can validate
+ * them offline.
+ */
+export const AI_TRANSPARENCY_EXTENSIONS = {
+  /** `aitransparency.AIKind`: CodeableConcept from AIdeviceTypeVS (extensible) — the kind(s) of AI. */
+  aiKind: `${AI_TRANSPARENCY_BASE}/StructureDefinition/aitransparency.AIKind`,
+  /** `aitransparency.modelCardDescription`: Reference(AI Model-Card DocumentReference). */
+  modelCardDescription: `${AI_TRANSPARENCY_BASE}/StructureDefinition/aitransparency.modelCardDescription`,
+} as const;
+
+/** The IG's profiles that fhir-fusion's Device, model card and Provenance follow (documentation). */
+export const AI_TRANSPARENCY_PROFILES = {
+  Device: `${AI_TRANSPARENCY_BASE}/StructureDefinition/AI-Device`,
+  DocumentReference: `${AI_TRANSPARENCY_BASE}/StructureDefinition/AI-ModelCard`,
+  Provenance: `${AI_TRANSPARENCY_BASE}/StructureDefinition/AI-Provenance`,
+} as const;
+
+/** The IG's CodeSystem for Device.type and AIKind (`AIdeviceTypeCS`). */
+export const AI_DEVICE_TYPE_SYSTEM = `${AI_TRANSPARENCY_BASE}/CodeSystem/AIdeviceTypeCS`;
+
+/** The IG's CodeSystem for model-card DocumentReference type and category (`AIinputsCS`). */
+export const AI_INPUTS_SYSTEM = `${AI_TRANSPARENCY_BASE}/CodeSystem/AIinputsCS`;
+
+/** HL7 AI Transparency on FHIR: Device.type code for an AI system (fixed by the AI Device profile). */
 export const AI_DEVICE_TYPE: Coding = {
-  system: 'http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIdeviceTypeCS',
+  system: AI_DEVICE_TYPE_SYSTEM,
   code: 'Artificial-Intelligence',
-  display: 'Artificial Intelligence',
+  display: 'All kinds of Artificial Intelligence',
 };
 
-/** HL7 AI Transparency on FHIR: DocumentReference.type code for a model card. */
+/** HL7 AI Transparency on FHIR: DocumentReference.type code for a model card (AI Model-Card profile). */
 export const AI_MODEL_CARD_TYPE: Coding = {
-  system: 'http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIinputsCS',
+  system: AI_INPUTS_SYSTEM,
   code: 'AIModelCard',
-  display: 'AI Model Card',
+  display: 'AI Model-Card',
 };
+
+/** HL7 AI Transparency on FHIR: DocumentReference.category for a card in Markdown (slice `AImodelCardMD`). */
+export const AI_MODEL_CARD_MARKDOWN: Coding = {
+  system: AI_INPUTS_SYSTEM,
+  code: 'AIModelCardMarkdownFormat',
+  display: 'Markdown Format',
+};
+
+/** HL7 v3 ActCode: the security label code system PROCESSINLINELABEL belongs to. */
+export const V3_ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+
+/**
+ * `PROCESSINLINELABEL` (v3 ActCode): tells the reader that elements inside the resource carry
+ * their own security labels — the AI Transparency IG's element-level tagging, after the DS4P
+ * "Inline Security Labels" page.
+ */
+export const PROCESS_INLINE_LABEL: Coding = {
+  system: V3_ACT_CODE,
+  code: 'PROCESSINLINELABEL',
+  display: 'process inline security label',
+};
+
+/** DS4P inline security label extension (a Coding on the element it labels). */
+export const INLINE_SECURITY_LABEL_EXTENSION =
+  'http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label';

@@ -32,6 +32,8 @@ export interface TensorSpec {
     | 'tabular-values'
     | 'tabular-mask'
     | 'text-tokens'
+    | 'text-attention-mask'
+    | 'text-token-types'
     | 'image'
     | 'ecg-waveform'
     | 'ecg-image'
@@ -82,8 +84,16 @@ export interface ModalityPreprocessing {
     tokenizer: string;
     maxTokens: number;
     lowercase: boolean;
-    /** Prefix negated tokens (`no focal consolidation` → `NEG_consolidation`). */
+    /** Prefix negated tokens (`no focal consolidation` → `NEG_consolidation`); word tokenizer only. */
     negationPrefix?: string;
+    /**
+     * `word` (default, the shipped models): the word vocabulary above, NegEx prefixes;
+     * `wordpiece`: BERT-style subwords, `tokenizer` then names a `vocab.txt` (one token per line,
+     * line number = id) that must be listed in `files` (docs/bring-your-own-model.md).
+     */
+    tokenizerType?: 'word' | 'wordpiece';
+    /** WordPiece settings; every field has BERT's default. */
+    wordpiece?: WordpieceSpec;
   };
   image?: {
     lookbackHours: number;
@@ -114,6 +124,18 @@ export interface ModalityPreprocessing {
     /** What a recording must satisfy before it is used (checked on the recorded values, in mV). */
     inputContract?: EcgInputContract;
   };
+}
+
+/** A WordPiece tokenizer's settings (`preprocessing.text.wordpiece`); `maxTokens` counts `[CLS]` and `[SEP]`. */
+export interface WordpieceSpec {
+  /** Drop accents after NFD decomposition; defaults to `lowercase` (BERT uncased). */
+  stripAccents?: boolean;
+  /** Prefix of a piece continuing a word; default `##`. */
+  continuationPrefix?: string;
+  /** Longer words become the unknown token; default 100. */
+  maxCharsPerWord?: number;
+  /** The vocabulary's special tokens; defaults `[UNK]`, `[CLS]`, `[SEP]`, `[PAD]`. */
+  specialTokens?: { unknown?: string; classification?: string; separator?: string; padding?: string };
 }
 
 /** The ECG input contract: leads, duration and per-lead amplitude plausibility (see `checkEcgContract`). */

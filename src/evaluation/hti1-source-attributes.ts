@@ -14,25 +14,58 @@ export type Hti1Status = 'present' | 'partial' | 'not applicable' | 'not done';
 /** Which card: a risk model (RiskAssessment output) or the similar-case retrieval model. */
 export type CardKind = 'risk' | 'retrieval';
 
+/** One card's answer to one attribute. */
+export interface Hti1Answer {
+  status: Hti1Status;
+  /** The answer itself, or why the attribute is not applicable or not done. */
+  text: string;
+  /**
+   * The card section (its `## ` heading, or the heading's start) that holds the detail, when one
+   * does; a test checks every card has it, so the table never points at a section that is not there.
+   */
+  section?: string;
+}
+
 interface Attribute {
   /** Paragraph of 45 CFR 170.315(b)(11)(iv)(B), e.g. `(1)(i)`. */
   id: string;
   title: string;
-  answer: Record<CardKind, [Hti1Status, string]>;
+  answer: Record<CardKind, Hti1Answer>;
 }
 
-const both = (status: Hti1Status, text: string): Record<CardKind, [Hti1Status, string]> => ({
-  risk: [status, text],
-  retrieval: [status, text],
-});
+const answer = (status: Hti1Status, text: string, section?: string): Hti1Answer =>
+  section ? { status, text, section } : { status, text };
 
-/** Partial for the risk models, not done for the retrieval model. */
-const shiftedSiteOnly = (risk: string, retrieval: string): Record<CardKind, [Hti1Status, string]> => ({
-  risk: ['partial', risk],
-  retrieval: ['not done', retrieval],
+const both = (status: Hti1Status, text: string): Record<CardKind, Hti1Answer> => ({
+  risk: answer(status, text),
+  retrieval: answer(status, text),
 });
 
 const SYNTHETIC = 'the model is trained and tested on synthetic patients only and is not for clinical use';
+
+// Section headings of the risk cards (models/training/cards.py) and of the retrieval card
+// (models/training/train_clip.py, src/evaluation/evaluate-retrieval.ts).
+const RISK = {
+  details: 'Details and output of the intervention',
+  purpose: 'Purpose of the intervention',
+  cautioned: 'Cautioned out-of-scope use',
+  development: 'Development details and input features',
+  fairness: 'Process used to ensure fairness in development',
+  external: 'External validation process',
+  measures: 'Quantitative measures of performance',
+  ood: 'Out-of-distribution detection',
+  maintenance: 'Ongoing maintenance of intervention implementation and use',
+} as const;
+const RETRIEVAL = {
+  intended: 'Intended use',
+  architecture: 'Architecture',
+  training: 'Training data',
+  performance: 'Retrieval performance',
+  limitations: 'Limitations',
+} as const;
+
+const LOCAL_VALIDATION =
+  '`fhir-fusion validate` (README "Local validation") scores the hospital\u2019s own past patients from its EHR and reports it with 95 % intervals';
 
 /**
  * The 31 source attributes of a predictive DSI, 45 CFR 170.315(b)(11)(iv)(B) (ONC HTI-1 final rule,
@@ -43,100 +76,145 @@ const SYNTHETIC = 'the model is trained and tested on synthetic patients only an
  * itself was not reachable from the development machine, so the split of items under headings (8)
  * and (9) follows published summaries of the rule and should be checked against eCFR by a
  * certification team. Each card answers every item: where in the card, or why it is not applicable
- * or not done — never silently absent.
+ * or not done — never silently absent. The retrieval model (similar cases) is not a predictive DSI
+ * in the rule's sense (it ranks past cases, it predicts nothing); its card answers the same 31 so a
+ * reviewer can compare.
  */
 export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(1)(i)',
     title: 'Name and contact information for the intervention developer',
-    answer: both(
-      'partial',
-      'the fhir-fusion project (open source, Apache-2.0); contact is the project repository issue tracker — no named person or address',
-    ),
+    answer: {
+      risk: answer(
+        'partial',
+        'the fhir-fusion project (open source, Apache-2.0); contact is the project repository issue tracker — no named person, address or telephone',
+        RISK.details,
+      ),
+      retrieval: answer(
+        'partial',
+        'the fhir-fusion project (open source, Apache-2.0); contact is the project repository issue tracker — no named person, address or telephone',
+      ),
+    },
   },
   {
     id: '(1)(ii)',
     title: 'Funding source of the intervention’s development',
-    answer: both('present', 'none: no external funding (Details and output)'),
+    answer: {
+      risk: answer('present', 'none: no external funding', RISK.details),
+      retrieval: answer('present', 'none: no external funding'),
+    },
   },
   {
     id: '(1)(iii)',
     title: 'Description of the value the intervention produces as output',
     answer: {
-      risk: ['present', 'three calibrated probabilities and risk bands (Details and output)'],
-      retrieval: [
+      risk: answer('present', 'three calibrated probabilities and risk bands', RISK.details),
+      retrieval: answer(
         'present',
-        'L2-normalised 64-d embeddings of an ECG and of report text, ranked by cosine similarity (Architecture)',
-      ],
+        'L2-normalised 64-d embeddings of an ECG and of report text; past cases ranked by cosine similarity',
+        RETRIEVAL.architecture,
+      ),
     },
   },
   {
     id: '(1)(iv)',
     title: 'Output type: prediction, classification, recommendation, evaluation, analysis or other',
     answer: {
-      risk: ['present', 'prediction (risk of three outcomes)'],
-      retrieval: ['present', 'other: similarity retrieval of past cases, no prediction'],
+      risk: answer('present', 'prediction (risk of three outcomes)', RISK.details),
+      retrieval: answer('present', 'other: similarity retrieval of past cases, no prediction', RETRIEVAL.intended),
     },
   },
   {
     id: '(2)(i)',
     title: 'Intended use of the intervention',
-    answer: { risk: ['present', 'Purpose of the intervention'], retrieval: ['present', 'Intended use'] },
+    answer: {
+      risk: answer('present', 'demonstrating and testing the fhir-fusion pipeline', RISK.purpose),
+      retrieval: answer('present', 'similar-case retrieval in fhir-fusion, for demonstration and tests', RETRIEVAL.intended),
+    },
   },
   {
     id: '(2)(ii)',
     title: 'Intended patient population(s)',
-    answer: both('present', `the synthetic adult cohort only; ${SYNTHETIC}`),
+    answer: {
+      risk: answer('present', `the synthetic adult cohort only; ${SYNTHETIC}`, RISK.purpose),
+      retrieval: answer('present', `the synthetic adult cohort only; ${SYNTHETIC}`, RETRIEVAL.training),
+    },
   },
   {
     id: '(2)(iii)',
     title: 'Intended user(s)',
-    answer: both('present', 'integration engineers and clinical-AI teams evaluating the software'),
+    answer: {
+      risk: answer('present', 'integration engineers and clinical-AI teams evaluating the software', RISK.purpose),
+      retrieval: answer('present', 'integration engineers and clinical-AI teams evaluating the software'),
+    },
   },
   {
     id: '(2)(iv)',
     title: 'Intended decision-making role (informs, augments, replaces)',
-    answer: both('present', 'none: results must not inform, augment or replace a clinical decision'),
+    answer: {
+      risk: answer('present', 'none: results must not inform, augment or replace a clinical decision', RISK.purpose),
+      retrieval: answer('present', 'none: results must not inform, augment or replace a clinical decision'),
+    },
   },
   {
     id: '(3)(i)',
     title: 'Tasks, situations or populations where use is cautioned against',
-    answer: both('present', 'any use on real patients (Cautioned out-of-scope use / Limitations)'),
+    answer: {
+      risk: answer('present', 'any use on real patients', RISK.cautioned),
+      retrieval: answer('present', 'any use on real patients or recordings', RETRIEVAL.limitations),
+    },
   },
   {
     id: '(3)(ii)',
     title: 'Known risks, inappropriate settings or uses, known limitations',
-    answer: both(
-      'present',
-      'synthetic generative story, effect sizes set from published single-marker figures with stated label noise, missing-at-random assumption (Cautioned out-of-scope use / Limitations)',
-    ),
+    answer: {
+      risk: answer(
+        'present',
+        'synthetic generative story, invented effect sizes, missing-at-random assumption; inputs unlike the training data are refused by the out-of-distribution detectors',
+        RISK.cautioned,
+      ),
+      retrieval: answer(
+        'present',
+        'synthetic ECGs and templated reports; near-duplicate reports bound recall; quality on real data unknown',
+        RETRIEVAL.limitations,
+      ),
+    },
   },
   {
     id: '(4)(i)',
     title: 'Exclusion and inclusion criteria that influenced the training data set',
     answer: {
-      risk: ['present', 'none excluded (Development details)'],
-      retrieval: ['present', 'patients with an ECG and an ECG report (Training data)'],
+      risk: answer('present', 'none excluded', RISK.development),
+      retrieval: answer('present', 'patients with an ECG and an ECG report', RETRIEVAL.training),
     },
   },
   {
     id: '(4)(ii)',
     title: 'Use of (b)(11)(iv)(A)(5)–(13) demographic variables as input features',
     answer: {
-      risk: [
+      risk: answer(
         'present',
-        'age and sex are inputs; race, ethnicity, language, sexual orientation, gender identity, SDOH are not (Development details)',
-      ],
-      retrieval: ['present', 'none: only the ECG waveform and report text are inputs'],
+        'age and sex are inputs where the model reads labs; race, ethnicity, language, sexual orientation, gender identity, SDOH are not',
+        RISK.development,
+      ),
+      retrieval: answer('present', 'none: only the ECG waveform and report text are inputs', RETRIEVAL.architecture),
     },
   },
   {
     id: '(4)(iii)',
     title: 'Demographic representativeness of the training data',
-    answer: both(
-      'partial',
-      'age and sex drawn by the synthetic generator; the cohort represents no real population and the other (A)(5)–(13) variables are not generated',
-    ),
+    answer: {
+      risk: answer(
+        'partial',
+        'age and sex drawn by the synthetic generator; the cohort represents no real population and the other (A)(5)–(13) variables are not generated',
+        RISK.development,
+      ),
+      retrieval: answer(
+        'partial',
+        'age and sex drawn by the synthetic generator; the cohort represents no real population and the other (A)(5)–(13) variables are not generated',
+        RETRIEVAL.training,
+      ),
+    },
   },
   {
     id: '(4)(iv)',
@@ -146,86 +224,103 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(5)(i)',
     title: 'Approach taken to ensure the output is fair',
-    answer: shiftedSiteOnly(
-      'performance and calibration reported per sex and age band (Quantitative measures); no fairness target set because the data are synthetic',
-      'no subgroup analysis of retrieval yet; synthetic data only',
-    ),
+    answer: {
+      risk: answer(
+        'partial',
+        'performance and calibration reported per sex and age band; no fairness target set because the data are synthetic',
+        RISK.fairness,
+      ),
+      retrieval: answer('not done', 'no subgroup analysis of retrieval yet; synthetic data only'),
+    },
   },
   {
     id: '(5)(ii)',
     title: 'Approaches to manage, reduce or eliminate bias',
-    answer: both(
-      'not done',
-      'no mitigation beyond reporting: any subgroup difference reflects the generator, not a population',
-    ),
+    answer: {
+      risk: answer(
+        'not done',
+        'no mitigation beyond reporting: any subgroup difference reflects the generator, not a population',
+        RISK.fairness,
+      ),
+      retrieval: answer(
+        'not done',
+        'no mitigation beyond reporting: any subgroup difference reflects the generator, not a population',
+      ),
+    },
   },
   {
     id: '(6)(i)',
     title: 'Data source, clinical setting or environment of external validation',
-    answer: shiftedSiteOnly(
-      'a synthetic second site from the same generator (other radiograph detector, lab units and case mix: the shifted-site test set, never used for training or tuning); no real-world data',
-      'no external validation: there is no real-world data; the test split comes from the same generator',
-    ),
+    answer: {
+      risk: answer(
+        'not done',
+        'no external validation: there is no real-world data; the test split comes from the same generator',
+        RISK.external,
+      ),
+      retrieval: answer(
+        'not done',
+        'no external validation: there is no real-world data; the test split comes from the same generator',
+      ),
+    },
   },
   {
     id: '(6)(ii)',
     title: 'Party that conducted the external testing',
-    answer: both('not done', 'no party independent of the developer has tested the model'),
+    answer: both('not done', 'no external testing has been done'),
   },
   {
     id: '(6)(iii)',
     title: 'Demographic representativeness of the external data',
-    answer: shiftedSiteOnly(
-      'the shifted-site test set is synthetic; its age and sex mix is reported by subgroup',
-      'no external data',
-    ),
+    answer: both('not done', 'no external data'),
   },
   {
     id: '(6)(iv)',
     title: 'Description of the external validation process',
-    answer: shiftedSiteOnly(
-      '`npm run models:evaluate` scores the shifted-site test set with the same tables and intervals; `fhir-fusion validate` runs local validation on a hospital’s own data',
-      'no external validation process exists for retrieval',
-    ),
+    answer: {
+      risk: answer(
+        'partial',
+        `the process a site follows is described, not carried out: ${LOCAL_VALIDATION}`,
+      ),
+      retrieval: answer('not done', '`fhir-fusion validate` covers the risk models only; no process for retrieval'),
+    },
   },
   {
     id: '(7)(i)',
     title: 'Validity in test data from the same source as the training data',
     answer: {
-      risk: [
+      risk: answer(
         'present',
-        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals; sensitivity/specificity/PPV/NPV at the risk bands (Quantitative measures)',
-      ],
-      retrieval: [
+        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals; sensitivity/specificity/PPV/NPV at the risk bands',
+        RISK.measures,
+      ),
+      retrieval: answer(
         'present',
-        'recall@1/5/10 and condition match on the held-out split (Retrieval performance)',
-      ],
+        'recall@1/5/10 and condition match on the held-out split',
+        RETRIEVAL.performance,
+      ),
     },
   },
   {
     id: '(7)(ii)',
     title: 'Fairness in test data from the same source as the training data',
     answer: {
-      risk: ['present', 'AUROC and ECE by sex and age band (Quantitative measures)'],
-      retrieval: ['not done', 'retrieval is not yet reported by subgroup'],
+      risk: answer('present', 'AUROC and ECE by sex and age band', RISK.measures),
+      retrieval: answer('not done', 'retrieval is not yet reported by subgroup'),
     },
   },
   {
     id: '(7)(iii)',
     title: 'Validity in data external to, or from another source than, the training data',
-    answer: shiftedSiteOnly(
-      'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals on the synthetic shifted-site test set (Shifted-site test set); no real external data',
-      'no external data',
-    ),
+    answer: {
+      risk: answer(
+        'not done',
+        'no external data; shifted copies of the synthetic test split only test out-of-distribution detection',
+        RISK.ood,
+      ),
+      retrieval: answer('not done', 'no external data'),
+    },
   },
-  {
-    id: '(7)(iv)',
-    title: 'Fairness in external data',
-    answer: shiftedSiteOnly(
-      'AUROC and ECE by sex and age band on the synthetic shifted-site test set; no real external data',
-      'no external data',
-    ),
-  },
+  { id: '(7)(iv)', title: 'Fairness in external data', answer: both('not done', 'no external data') },
   {
     id: '(7)(v)',
     title: 'References to evaluations of the intervention’s effect on outcomes',
@@ -234,20 +329,30 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(8)(i)',
     title: 'Validity in local data',
-    answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
+    answer: {
+      risk: answer('not done', `no site has validated it; the tool exists: ${LOCAL_VALIDATION}`),
+      retrieval: answer('not done', 'no local validation of retrieval; `fhir-fusion validate` covers the risk models only'),
+    },
   },
   {
     id: '(8)(ii)',
     title: 'Fairness in local data',
-    answer: both('not done', 'no local-validation tool yet (issue 19 point 5)'),
+    answer: {
+      risk: answer('not done', 'no site has validated it; the local report gives each figure per age band and sex'),
+      retrieval: answer('not done', 'no local validation of retrieval'),
+    },
   },
   {
     id: '(8)(iii)',
     title: 'Process and frequency of monitoring validity over time',
-    answer: both(
-      'not done',
-      'no in-service performance monitoring yet; input drift is flagged per patient by the out-of-distribution detectors only',
-    ),
+    answer: {
+      risk: answer(
+        'not done',
+        'no in-service performance monitoring yet; inputs unlike the training data are flagged per patient by the out-of-distribution detectors',
+        RISK.ood,
+      ),
+      retrieval: answer('not done', 'no in-service monitoring of retrieval'),
+    },
   },
   {
     id: '(8)(iv)',
@@ -257,10 +362,17 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(9)(i)',
     title: 'Update and continued validation or fairness assessment schedule',
-    answer: both(
-      'partial',
-      're-created and re-evaluated whenever the generator, preprocessing or recipe changes (Ongoing maintenance); no calendar schedule',
-    ),
+    answer: {
+      risk: answer(
+        'partial',
+        're-created and re-evaluated whenever the generator, preprocessing or recipe changes; no calendar schedule',
+        RISK.maintenance,
+      ),
+      retrieval: answer(
+        'partial',
+        're-created (models/training/build-all.sh) and re-evaluated (`npm run models:evaluate -- retrieval`) whenever the generator, preprocessing or recipe changes; no calendar schedule',
+      ),
+    },
   },
   {
     id: '(9)(ii)',
@@ -272,11 +384,16 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   },
 ];
 
+/** The table cell for one answer: the answer, then the section that details it. */
+export function answerCell(a: Hti1Answer): string {
+  return a.section ? `${a.text} (see “${a.section}”)` : a.text;
+}
+
 /** The Markdown table for one card kind, between the markers. */
 export function renderHti1Section(kind: CardKind): string {
   const rows = HTI1_SOURCE_ATTRIBUTES.map((a) => {
-    const [status, text] = a.answer[kind];
-    return `| ${a.id} | ${a.title} | ${status} | ${text} |`;
+    const cell = a.answer[kind];
+    return `| ${a.id} | ${a.title} | ${cell.status} | ${answerCell(cell)} |`;
   });
   return [
     HTI1_START,

@@ -17,6 +17,8 @@ export function modalityOfRole(role: TensorSpec['role']): ModalityName | undefin
     case 'tabular-mask':
       return 'tabular';
     case 'text-tokens':
+    case 'text-attention-mask':
+    case 'text-token-types':
       return 'text';
     case 'image':
       return 'image';

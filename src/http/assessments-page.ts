@@ -4,6 +4,8 @@ import { recentAssessments } from '../store/ledger-repository.js';
 import { escapeHtml } from './escape-html.js';
 import { withoutTrailingSlash } from '../contracts/base-url.js';
 import { textResponse } from './route-schemas.js';
+import type { MonitoringSnapshot } from '../contracts/model-monitoring.js';
+import { MONITORING_STYLE, monitoringBanner, monitoringSection } from './monitoring-section.js';
 
 /** One row of `GET /api/assessments` (every column is NOT NULL in assessment_ledger). */
 const writtenAssessmentSchema = {
@@ -26,6 +28,8 @@ export interface AssessmentsPageOptions {
   pool: Pool;
   /** FHIR base the RiskAssessments were written to, for links. */
   writebackBaseUrl: string;
+  /** The model monitor's latest snapshot (issue 19 point 5); absent when monitoring is off. */
+  monitoring?: () => MonitoringSnapshot | undefined;
 }
 
 /**
@@ -63,6 +67,7 @@ export async function assessmentsPage(app: FastifyInstance, options: Assessments
   const pageSchema = { response: { 200: textResponse('text/html', 'The operator page: the most recent write-backs.') } };
   app.get('/', { schema: pageSchema }, async (_request, reply) => {
     const rows = await recentAssessments(options.pool, 100);
+    const snapshot = options.monitoring?.();
     const body = rows
       .map((r) => {
         const predictions = (r.predictions as Array<{ outcome: string; probability: number; qualitativeRisk: string }>)
@@ -81,11 +86,12 @@ export async function assessmentsPage(app: FastifyInstance, options: Assessments
 <style>body{font:14px system-ui,sans-serif;margin:1.5rem;color:#1f2933}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #d9e2ec;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f0f4f8}
 .risk{display:inline-block;margin:0 .4rem .2rem 0;padding:0 .4rem;border-radius:3px;background:#e3f8ff}
-.risk.moderate{background:#fff3c4}.risk.high,.risk.certain{background:#ffe3e3}.note{color:#7b8794}</style></head>
-<body><h1>Recent risk assessments</h1>
+.risk.moderate{background:#fff3c4}.risk.high,.risk.certain{background:#ffe3e3}.note{color:#7b8794}${MONITORING_STYLE}</style></head>
+<body>${monitoringBanner(snapshot)}<h1>Recent risk assessments</h1>
 <p class="note">Written by fhir-fusion to <code>${escapeHtml(base)}</code>. Reference models are trained on synthetic data:
 they demonstrate the pipeline and are not for clinical use. This page refreshes every 5 seconds.</p>
 <table><thead><tr><th>Written</th><th>RiskAssessment</th><th>Subject</th><th>Model</th><th>Predictions</th><th>Missing modalities</th><th>Provider</th></tr></thead>
-<tbody>${body || '<tr><td colspan="7">No assessments yet.</td></tr>'}</tbody></table></body></html>`;
+<tbody>${body || '<tr><td colspan="7">No assessments yet.</td></tr>'}</tbody></table>
+${monitoringSection(snapshot, options.monitoring !== undefined)}</body></html>`;
   });
 }

@@ -8,6 +8,8 @@ import { isWatchedResourceType, patientIdFromReference } from './resource-subjec
  * a `$events` replay and a reordered delivery of the same event all collapse to one row.
  */
 export function backportDedupeKey(subscriptionKey: string, ehrSubscription: string, eventNumber: number): string {
+  // The same key for every release: R4B/R5 eventNumber has the Backport IG's meaning (R5
+  // §SubscriptionStatus.notificationEvent.eventNumber), so gap detection works alike for all.
   return `backport:${subscriptionKey}:${ehrSubscription}:${eventNumber}`;
 }
 
@@ -31,6 +33,11 @@ function patientOf(event: BackportEvent, carried: CarriedResource | undefined): 
   return undefined;
 }
 
+/** The inbox dialect of a notification, by the release its encoding belongs to. */
+export function dialectOf(notification: Pick<BackportNotification, 'release'>): IntakeEvent['dialect'] {
+  return notification.release === 'R5' ? 'topic-r5' : notification.release === 'R4B' ? 'topic-r4b' : 'backport';
+}
+
 /**
  * Turns the events of a notification into inbox events. `full-resource` content names the
  * patient (from the carried resource); `id-only` carries the focus reference only, and `empty`
@@ -41,7 +48,7 @@ function patientOf(event: BackportEvent, carried: CarriedResource | undefined): 
 export function backportIntakeEvents(
   subscriptionKey: string,
   notification: BackportNotification,
-  dialect: IntakeEvent['dialect'] = 'backport',
+  dialect: IntakeEvent['dialect'] = dialectOf(notification),
 ): IntakeEvent[] {
   const ehrSubscription = notification.subscription.id ?? '';
   return notification.events.map((event) => {

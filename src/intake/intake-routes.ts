@@ -43,7 +43,7 @@ const responses = { 200: operationOutcomeSchema, ...errorResponses };
 
 /** The notification as sent; parsed (and its signature checked on the raw bytes) by the handler. */
 const notificationBody = parsedBodySchema(
-  'A FHIR resource (rest-hook with payload), a Subscriptions Backport IG notification Bundle, or nothing (a ping).',
+  'A FHIR resource (rest-hook with payload), a topic-based notification Bundle (R4 Backport IG, R4B or R5), or nothing (a ping).',
 );
 
 /**
@@ -56,6 +56,8 @@ const notificationBody = parsedBodySchema(
  */
 export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOptions): Promise<void> {
   const { pool, queue, metrics } = options;
+  // Everything a notification request runs after routing (parse, inbox write, enqueue) is intake.
+  if (metrics.stageClock.enabled) app.addHook('onRequest', (_request, _reply, done) => metrics.stageClock.run('intake', done));
   const replayWindowSeconds = options.replayWindowSeconds ?? 86_400;
   const replays = createDeliveryReplayStore(pool, replayWindowSeconds);
 
@@ -144,7 +146,7 @@ export async function intakeRoutes(app: FastifyInstance, options: IntakeRouteOpt
           value: { events: [{ dialect: 'rest-hook-ping', dedupeKey: `ping:${request.params.key}:${randomUUID()}` }] },
         }), 'rest-hook-ping');
       }
-      // A Bundle is a Subscriptions Backport IG notification; any other resource is Medplum's POST.
+      // A Bundle is a topic-based notification (R4 Backport, R4B, R5); any other resource is Medplum's POST.
       if (looksLikeBundle(raw)) {
         return accept(request, reply, request.params.key, (body, row) => parseBackportDelivery(body, row), 'backport');
       }

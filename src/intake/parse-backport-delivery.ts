@@ -29,7 +29,8 @@ export function statusUpdateOf(notification: BackportNotification): Subscription
 }
 
 /**
- * Parses a Subscriptions R5 Backport IG notification Bundle delivered to the endpoint of
+ * Parses a topic-based notification Bundle (Backport IG on R4, R4B or R5 — see
+ * {@link parseNotificationBundle}) delivered to the endpoint of
  * `subscription`: 400 for bad JSON, 422 for a Bundle that is not a notification (element path
  * in the OperationOutcome), 404 when it is for another Subscription than this endpoint's.
  */
@@ -47,7 +48,7 @@ export function parseBackportDelivery(raw: Buffer, subscription: SubscriptionRow
       outcome: outcome(
         'not-found',
         'The notification is for a Subscription this endpoint does not serve',
-        'Bundle.entry[0].resource.parameter[0].valueReference.reference',
+        notification.subscriptionPath,
       ),
     };
   }

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StageClock } from './stage-clock.js';
+import { createDisabledStageClock, createStageClock } from './stage-clock.js';
 
 /**
  * Every metric family the server exports, created up front so `/metrics` lists them all from the
@@ -44,6 +46,32 @@ export interface Metrics {
   outcomesNotAssessed: Counter<'reason'>;
   /** Preprocessed-tensor cache lookups (issue #26), by modality and result (hit, miss). */
   tensorCacheLookups: Counter<'modality' | 'result'>;
+  /** Model monitor (issue 19 point 5): labelled cases per model and outcome (SNOMED CT code) in the rolling window. */
+  monitoringCases: Gauge<'model' | 'outcome'>;
+  /** Of those, positives. */
+  monitoringPositiveCases: Gauge<'model' | 'outcome'>;
+  /** AUROC over the rolling window; `statistic` is estimate, ci95_lower or ci95_upper. */
+  monitoringAuroc: Gauge<'model' | 'outcome' | 'statistic'>;
+  /** Brier score over the rolling window (same `statistic` label). */
+  monitoringBrierScore: Gauge<'model' | 'outcome' | 'statistic'>;
+  /** 10-bin expected calibration error over the rolling window (same `statistic` label). */
+  monitoringCalibrationError: Gauge<'model' | 'outcome' | 'statistic'>;
+  /** Assessments whose label window has not closed, per model. */
+  monitoringPendingAssessments: Gauge<'model'>;
+  /** Standardised mean difference of each input feature, drift window vs training split. */
+  inputDrift: Gauge<'model' | 'modality' | 'feature'>;
+  /** Share of the drift window's assessments in which a modality was missing (any reason). */
+  inputMissingRatio: Gauge<'model' | 'modality'>;
+  /** Share of the drift window's assessments in which a modality was refused as out of distribution. */
+  inputOutOfDistributionRatio: Gauge<'model' | 'modality'>;
+  /** Assessments in the drift window, per model. */
+  inputWindowAssessments: Gauge<'model'>;
+  /** 1 while a configured monitoring bound is crossed, by kind (calibration, drift) and model. */
+  monitoringAlert: Gauge<'kind' | 'model'>;
+  /** When the monitor last finished a run, Unix time in seconds. */
+  monitoringLastRun: Gauge;
+  /** Main-thread time per pipeline stage (issue 26); measures only with `STAGE_CPU_ACCOUNTING`. */
+  stageClock: StageClock;
 }
 
 /** Latency buckets from 5 ms to 2 min: assembly and write-back are network-bound, inference is not. */
@@ -55,7 +83,7 @@ const ROUND_TRIP_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
  * independent (never prom-client's global registry), so tests and several app instances in one
  * process do not collide.
  */
-export function createMetrics(): Metrics {
+export function createMetrics(options: { stageCpuAccounting?: boolean } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fhir_fusion_' });
   const registers = [registry];
@@ -94,5 +122,18 @@ export function createMetrics(): Metrics {
     inputRefusals: counter('fhir_fusion_input_refusals_total', 'Inputs preprocessing refused (undecodable, or outside the model input contract), by modality and reason.', ['modality', 'reason']),
     outcomesNotAssessed: counter('fhir_fusion_outcomes_not_assessed_total', 'Outcomes written as not assessed (no probability) because the input was too little or a required input unusable, by reason.', ['reason']),
     tensorCacheLookups: counter('fhir_fusion_tensor_cache_lookups_total', 'Preprocessed image/ECG tensor cache lookups, by modality and result (hit: no decode).', ['modality', 'result']),
+    monitoringCases: gauge('fhir_fusion_monitoring_cases', 'Labelled assessments (latest per patient) in the outcome window, by model and outcome code.', ['model', 'outcome']),
+    monitoringPositiveCases: gauge('fhir_fusion_monitoring_positive_cases', 'Labelled assessments in the outcome window whose outcome occurred, by model and outcome code.', ['model', 'outcome']),
+    monitoringAuroc: gauge('fhir_fusion_monitoring_auroc', 'AUROC over the outcome window; statistic is estimate, ci95_lower or ci95_upper (patient bootstrap).', ['model', 'outcome', 'statistic']),
+    monitoringBrierScore: gauge('fhir_fusion_monitoring_brier_score', 'Brier score over the outcome window; statistic is estimate, ci95_lower or ci95_upper.', ['model', 'outcome', 'statistic']),
+    monitoringCalibrationError: gauge('fhir_fusion_monitoring_calibration_error', '10-bin expected calibration error over the outcome window; statistic is estimate, ci95_lower or ci95_upper.', ['model', 'outcome', 'statistic']),
+    monitoringPendingAssessments: gauge('fhir_fusion_monitoring_pending_assessments', 'Assessments whose outcome label window has not closed yet, by model.', ['model']),
+    inputDrift: gauge('fhir_fusion_input_drift_smd', 'Standardised mean difference of an input feature, drift window against the training split, in training standard deviations.', ['model', 'modality', 'feature']),
+    inputMissingRatio: gauge('fhir_fusion_input_missing_ratio', 'Share of assessments in the drift window in which the modality was missing (any reason).', ['model', 'modality']),
+    inputOutOfDistributionRatio: gauge('fhir_fusion_input_out_of_distribution_ratio', 'Share of assessments in the drift window in which the modality was refused as out of distribution.', ['model', 'modality']),
+    inputWindowAssessments: gauge('fhir_fusion_input_window_assessments', 'Assessments in the drift window, by model.', ['model']),
+    monitoringAlert: gauge('fhir_fusion_monitoring_alert', '1 while a configured monitoring bound is crossed, by kind (calibration, drift) and model.', ['kind', 'model']),
+    monitoringLastRun: gauge('fhir_fusion_monitoring_last_run_timestamp_seconds', 'When the model monitor last finished a run, in Unix seconds.'),
+    stageClock: options.stageCpuAccounting ? createStageClock() : createDisabledStageClock(),
   };
 }

@@ -22,8 +22,9 @@ export interface AssessRunSummary {
  */
 export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Promise<AssessRunSummary> {
   const { pool, metrics } = deps;
+  const clock = metrics.stageClock;
   const log = deps.logger.child({ jobId: job.id, traceId: job.data.traceId });
-  const pending = await pendingForPatient(pool, job.data.patientId);
+  const pending = await clock.run('queue', () => pendingForPatient(pool, job.data.patientId));
   const ids = pending.map((p) => p.id);
   if (pending.length === 0) {
     // A run of this patient's job killed after the EHR committed may have had its notifications
@@ -36,7 +37,7 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
   try {
     const asOf = deps.now?.() ?? new Date();
     const t0 = process.hrtime.bigint();
-    const record = await deps.assemble(job.data.patientId, asOf);
+    const record = await clock.run('assembly', () => deps.assemble(job.data.patientId, asOf));
     metrics.stageSeconds.observe({ stage: 'assembly' }, seconds(t0));
     if (!record) {
       await markInbox(pool, ids, 'ignored', outcome('not-found', 'Patient no longer exists in the EHR'));
@@ -56,7 +57,7 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
     summary.written = scored.written;
     summary.skipped = scored.skipped;
     await deps.afterScoring?.(record);
-    await markInbox(pool, ids, 'processed');
+    await clock.run('queue', () => markInbox(pool, ids, 'processed'));
     metrics.stageSeconds.observe({ stage: 'end-to-end' }, seconds(started));
     metrics.jobs.inc({ state: 'completed' });
     log.info({ notifications: ids.length, written: summary.written, skipped: summary.skipped.length }, 'patient assessed');

@@ -5,6 +5,7 @@ import type { Config } from '../config/config-schema.js';
 import type { InferenceEngine } from '../inference/runtime/inference-engine.js';
 import { createInferenceEngine } from '../inference/runtime/inference-engine.js';
 import type { InferenceMetrics } from '../inference/runtime/inference-metrics.js';
+import type { StageClock } from '../observability/stage-clock.js';
 import { connectKserveV2, type RemoteModelSpec } from '../inference/runtime/kserve-v2-backend.js';
 import type { ModelRegistry } from '../inference/runtime/model-registry.js';
 import { loadModelRegistry } from '../inference/runtime/model-registry.js';
@@ -29,6 +30,8 @@ export async function loadServedModels(options: {
   repoRoot: string;
   logger: Logger;
   metrics: InferenceMetrics;
+  /** Where the engine charges inference and explanation time (issue 26); absent: not charged. */
+  stageClock?: StageClock;
 }): Promise<ServingModels> {
   const { config, logger, metrics } = options;
   const registry = await loadModelRegistry({
@@ -54,6 +57,7 @@ export async function loadServedModels(options: {
     queueLimit: config.INFERENCE_QUEUE_LIMIT,
     logger,
     metrics,
+    ...(options.stageClock?.enabled ? { stageClock: options.stageClock } : {}),
     ...(config.INFERENCE_BACKEND === 'kserve-v2' && config.KSERVE_BASE_URL
       ? {
           remote: {

@@ -15,11 +15,13 @@ import type { PreprocessOptions } from '../preprocess/preprocess-record.js';
 import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-record.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { createTensorCache } from '../preprocess/tensor-cache.js';
+import { summariseInputs } from '../preprocess/ood/input-summary.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
 import { findPreviousAssessment } from '../writeback/find-previous-assessment.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
+import type { ThreadedProfileValidator } from '../writeback/threaded-validator.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
 import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
@@ -71,12 +73,27 @@ export function createPipelineStages(options: {
   outbound: EhrFetch;
   metrics: Metrics;
   models: () => ServedModel[];
-  /** The process's one profile validator: every resource is validated before it is sent. */
-  validator: ProfileValidator;
+  /**
+   * The process's profile validator (on this thread, or its worker thread): every resource is
+   * validated before it is sent.
+   */
+  validator: ProfileValidator | ThreadedProfileValidator;
   /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
   logger?: Pick<Logger, 'debug'>;
 }): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
   const { config } = options;
+  const clock = options.metrics.stageClock;
+  // Validation is charged to its own stage, apart from building and POSTing the Bundle (a worker
+  // thread's CPU is added by whoever started it).
+  const given = options.validator;
+  const validator: ProfileValidator | ThreadedProfileValidator = !clock.enabled
+    ? given
+    : 'validateAll' in given
+      ? { validateAll: (resources) => clock.run('validation', () => given.validateAll(resources)), close: () => given.close() }
+      : {
+          structureDefinitions: given.structureDefinitions,
+          validate: (resource) => clock.run('validation', () => given.validate(resource)),
+        };
   // Loaded once per process / model, not per patient: UCUM tables, WASM codecs, vocabularies.
   const convertUnit = createUcumConverter();
   let codecs: Promise<PreprocessOptions['codecs']> | undefined;
@@ -103,7 +120,14 @@ export function createPipelineStages(options: {
       const loaded = loadVocabulary(model.dir, text);
       vocabularies.set(key, loaded.ok ? loaded.value : undefined);
     }
-    return { convertUnit, codecs: await codecs, vocabulary: vocabularies.get(key), onLibraryMessage, ...(tensorCache ? { tensorCache } : {}) };
+    return {
+      convertUnit,
+      codecs: await codecs,
+      vocabulary: vocabularies.get(key),
+      onLibraryMessage,
+      stageClock: clock,
+      ...(tensorCache ? { tensorCache } : {}),
+    };
   };
   return {
     async assemble(patientId, asOf) {
@@ -135,10 +159,12 @@ export function createPipelineStages(options: {
       const output = everyOutcome
         ? abstainedOutput()
         : withoutAbstainedOutcomes(
-            await options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
-              tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
-              presence: pre.presence,
-            }),
+            await clock.run('inference', () =>
+              options.engine.infer(model.manifest.name, model.manifest.version, pre.tensors, {
+                tabularFeatures: pre.tabularFeatures.map((f) => ({ name: f.name, value: f.value ?? null })),
+                presence: pre.presence,
+              }),
+            ),
             pre.notAssessed,
           );
       for (const n of pre.notAssessed) options.metrics.outcomesNotAssessed.inc({ reason: n.reason });
@@ -151,6 +177,7 @@ export function createPipelineStages(options: {
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
         notAssessed: pre.notAssessed,
         unusedInputs: pre.unusedInputs,
+        inputSummary: summariseInputs(model.manifest, pre),
       };
     },
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
@@ -166,7 +193,7 @@ export function createPipelineStages(options: {
           identifierSystem: IDENTIFIER_SYSTEM,
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
-          validator: options.validator,
+          validator,
           timeoutMs: config.OUTBOUND_TIMEOUT_MS,
         });
         return {

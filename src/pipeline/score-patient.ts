@@ -8,6 +8,7 @@ import type { Queryable } from '../store/sql.js';
 import type { LedgerEntry, WritebackIntent } from '../store/ledger-repository.js';
 import { dropIntent, intentsForPatient, recordAssessment, recordIntent } from '../store/ledger-repository.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
+import { createDisabledStageClock } from '../observability/stage-clock.js';
 
 /** Outcome of scoring one patient with every model. */
 export interface PatientScore {
@@ -35,7 +36,9 @@ export async function scorePatient(
   const patientId = record.patient.id ?? '';
   const missing = missingModalities(record);
   const score: PatientScore = { written: 0, skipped: [] };
-  await settleInterruptedWrites(patientId, deps);
+  // Without metrics (tests, tools) nothing is timed; the job and the backfill pass theirs.
+  const clock = deps.metrics?.stageClock ?? createDisabledStageClock();
+  await clock.run('ledger', () => settleInterruptedWrites(patientId, deps));
   for (const model of deps.models) {
     const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
     if (lacking.length > 0) {
@@ -43,7 +46,7 @@ export async function scorePatient(
       continue;
     }
     const t1 = process.hrtime.bigint();
-    const { output, basis, missing: modelMissing, notAssessed, unusedInputs } = await deps.predict(record, model);
+    const { output, basis, missing: modelMissing, notAssessed, unusedInputs, inputSummary } = await deps.predict(record, model);
     deps.metrics?.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
     const result: AssessmentResult = {
       ...output,
@@ -64,28 +67,36 @@ export async function scorePatient(
       modelName: model.manifest.name,
       modelVersion: model.manifest.version,
       executionProvider: output.executionProvider,
-      predictions: output.predictions.map((p) => ({
-        outcome: model.manifest.outcomes[p.outcomeIndex]?.coding.display ?? String(p.outcomeIndex),
-        probability: p.probability,
-        qualitativeRisk: p.qualitativeRisk,
-      })),
+      predictions: output.predictions.map((p) => {
+        const coding = model.manifest.outcomes[p.outcomeIndex]?.coding;
+        return {
+          outcome: coding?.display ?? String(p.outcomeIndex),
+          // The code lets the model monitor join outcomes that arrive later (issue 19 point 5).
+          ...(coding ? { system: coding.system, code: coding.code } : {}),
+          probability: p.probability,
+          qualitativeRisk: p.qualitativeRisk,
+        };
+      }),
       missingModalities: result.missing.map((m) => `${m.modality}: ${m.reason}`),
       traceId: deps.traceId,
+      ...(inputSummary ? { inputSummary } : {}),
     };
     // Write-ahead: a crash between the EHR's commit and the ledger row leaves this intent, which
     // the next scoring of the patient settles (settleInterruptedWrites).
-    await recordIntent(deps.db, intent);
+    await clock.run('ledger', () => recordIntent(deps.db, intent));
     const t2 = process.hrtime.bigint();
-    const written = await deps.write(result, model);
+    const written = await clock.run('write-back', () => deps.write(result, model));
     deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
     deps.metrics?.writebacks.inc({ outcome: written.outcome });
-    await recordAssessment(deps.db, {
-      ...intent,
-      identity: written.identity,
-      riskAssessmentRef: written.riskAssessmentRef,
-      provenanceRef: written.provenanceRef,
-      outcome: written.outcome,
-    });
+    await clock.run('ledger', () =>
+      recordAssessment(deps.db, {
+        ...intent,
+        identity: written.identity,
+        riskAssessmentRef: written.riskAssessmentRef,
+        provenanceRef: written.provenanceRef,
+        outcome: written.outcome,
+      }),
+    );
     score.written++;
   }
   return score;

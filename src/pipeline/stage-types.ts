@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AssessmentResult, InferenceOutput } from '../contracts/assessment-result.js';
+import type { InputSummary } from '../contracts/model-monitoring.js';
 import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import type { Metrics } from '../observability/create-metrics.js';
@@ -38,6 +39,8 @@ export interface AssessPatientDeps {
     notAssessed?: AssessmentResult['notAssessed'];
     /** Observations seen but not used by this model. */
     unusedInputs?: AssessmentResult['unusedInputs'];
+    /** What the model was fed, reduced for input-drift monitoring (no patient identifiers). */
+    inputSummary?: InputSummary;
   }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
   /**

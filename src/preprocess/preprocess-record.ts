@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { StageClock } from '../observability/stage-clock.js';
 import { join } from 'node:path';
 import type { MissingReason, PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import { MODALITY_ORDER, type ModalityName, type ModelManifest, type TensorDtype } from '../contracts/manifest-types.js';
@@ -22,6 +23,7 @@ import { extractReportText, type FetchedAttachmentLookup } from './text/extract-
 import { selectReports } from './text/report-selection.js';
 import { tokenizeReport, type TextSpec } from './text/tokenize-report.js';
 import { parseVocabulary, type Vocabulary } from './text/vocabulary.js';
+import { encodeWordpiece, parseWordpieceVocabulary, reportTextForSubwords, wordpieceSettings } from './text/wordpiece-encoding.js';
 import { tensorCacheKey, type TensorCache } from './tensor-cache.js';
 
 /** One input tensor for ONNX Runtime (batch axis of 1 included). */
@@ -72,17 +74,43 @@ export interface PreprocessOptions {
    * (issue #26); absent: every input is decoded. A hit yields the same arrays a decode would.
    */
   tensorCache?: TensorCache;
+  /** Charges each modality's preprocessing to its own stage (issue 26 `bench cpu-per-patient`). */
+  stageClock?: Pick<StageClock, 'run'>;
 }
 
-/** Reads and parses the tokenizer vocabulary of a model version folder. */
-export function loadVocabulary(modelDir: string, spec: Pick<TextSpec, 'tokenizer'>): PreprocessResult<Vocabulary> {
+/**
+ * Reads and parses the tokenizer vocabulary of a model version folder: the word vocabulary's JSON,
+ * or a WordPiece `vocab.txt` when `tokenizerType` is `wordpiece`.
+ */
+export function loadVocabulary(
+  modelDir: string,
+  spec: Pick<TextSpec, 'tokenizer' | 'lowercase' | 'tokenizerType' | 'wordpiece'>,
+): PreprocessResult<Vocabulary> {
+  let content: string;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(join(modelDir, spec.tokenizer), 'utf8'));
+    content = readFileSync(join(modelDir, spec.tokenizer), 'utf8');
+    if (spec.tokenizerType === 'wordpiece') return parseWordpieceVocabulary(content, wordpieceSettings(spec));
+    json = JSON.parse(content);
   } catch {
     return fail('invalid-value', `tokenizer file ${spec.tokenizer} could not be read`);
   }
   return parseVocabulary(json);
+}
+
+/**
+ * The text modality's arrays by input role. The word tokenizer's attention mask marks the positions
+ * holding a token (ids before truncation and padding), so either tokenizer can feed a graph that
+ * takes one; the word tokenizer has one segment, so its token types are zeros as well.
+ */
+function textArrays(text: string, vocabulary: Vocabulary, spec: TextSpec): ModalityOutput['arrays'] {
+  if (spec.tokenizerType === 'wordpiece') {
+    const e = encodeWordpiece(reportTextForSubwords(text), vocabulary, wordpieceSettings(spec), spec.maxTokens);
+    return { 'text-tokens': e.ids, 'text-attention-mask': e.attentionMask, 'text-token-types': e.tokenTypes };
+  }
+  const report = tokenizeReport(text, vocabulary, spec);
+  const attentionMask = new BigInt64Array(spec.maxTokens).fill(1n, 0, Math.min(report.tokens.length, spec.maxTokens));
+  return { 'text-tokens': report.ids, 'text-attention-mask': attentionMask, 'text-token-types': new BigInt64Array(spec.maxTokens) };
 }
 
 interface ModalityOutput {
@@ -94,7 +122,7 @@ function expectedDims(manifest: ModelManifest): Partial<Record<string, number[]>
   const p = manifest.preprocessing;
   const dims: Partial<Record<string, number[]>> = {};
   if (p.tabular) dims['tabular-values'] = dims['tabular-mask'] = [p.tabular.features.length];
-  if (p.text) dims['text-tokens'] = [p.text.maxTokens];
+  if (p.text) dims['text-tokens'] = dims['text-attention-mask'] = dims['text-token-types'] = [p.text.maxTokens];
   if (p.image) dims.image = [1, p.image.size[0], p.image.size[1]];
   if (p.ecg) {
     dims['ecg-waveform'] = [p.ecg.leads.length, Math.round(p.ecg.durationSeconds * p.ecg.sampleRateHz)];
@@ -105,8 +133,9 @@ function expectedDims(manifest: ModelManifest): Partial<Record<string, number[]>
   return dims;
 }
 
-const ROLE_MODALITY: Partial<Record<string, ModalityName>> = {
-  'tabular-values': 'tabular', 'tabular-mask': 'tabular', 'text-tokens': 'text', image: 'image', 'ecg-waveform': 'ecg', 'ecg-image': 'ecg',
+/** The modality each input role belongs to (`modality-mask` belongs to none). */
+export const ROLE_MODALITY: Partial<Record<string, ModalityName>> = {
+  'tabular-values': 'tabular', 'tabular-mask': 'tabular', 'text-tokens': 'text', 'text-attention-mask': 'text', 'text-token-types': 'text', image: 'image', 'ecg-waveform': 'ecg', 'ecg-image': 'ecg',
 };
 
 /**
@@ -134,7 +163,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
     }
     let result: PreprocessResult<ModalityOutput>;
     try {
-      result = build();
+      result = options.stageClock ? options.stageClock.run(`preprocess:${modality}`, build) : build();
     } catch {
       // Belt and braces: the parsers return typed failures, but one bad modality must never
       // take the others down with it.
@@ -216,7 +245,7 @@ export function preprocessRecord(record: PatientRecord, manifest: ModelManifest,
       if (!loaded.ok) return loaded;
       vocabulary = loaded.value;
     }
-    return ok({ arrays: { 'text-tokens': tokenizeReport(texts.join('\n\n'), vocabulary, spec).ids }, sources });
+    return ok({ arrays: textArrays(texts.join('\n\n'), vocabulary, spec), sources });
   });
 
   run('image', () => {

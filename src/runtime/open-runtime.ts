@@ -27,6 +27,7 @@ import { openDatabase } from '../store/database.js';
 import type { Database } from '../store/database.js';
 import { runMigrations } from '../store/migrate.js';
 import { ensureR4DefinitionsIndexed } from '../writeback/index-r4-definitions.js';
+import { startThreadedProfileValidator } from '../writeback/threaded-validator.js';
 import type { R4TypeIndex } from '../writeback/index-r4-definitions.js';
 import { createProfileValidator } from '../writeback/validate-profiles.js';
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
@@ -129,7 +130,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = options;
   const stack = closerStack(logger);
   try {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ stageCpuAccounting: config.STAGE_CPU_ACCOUNTING });
+    stack.push(async () => metrics.stageClock.stop());
     const database = await openDatabase({
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
@@ -165,7 +167,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const inferenceMetrics = createInferenceMetrics(metrics.registry);
     let serving: RuntimeServing | undefined;
     if (options.loadModels ?? true) {
-      const loaded = await loadServedModels({ config, repoRoot: REPO_ROOT, logger, metrics: inferenceMetrics });
+      const loaded = await loadServedModels({
+        config,
+        repoRoot: REPO_ROOT,
+        logger,
+        metrics: inferenceMetrics,
+        stageClock: metrics.stageClock,
+      });
       const { engine, models } = loaded;
       stack.push(() => engine.close());
       for (const m of loaded.registry.list()) {
@@ -175,7 +183,22 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
           1,
         );
       }
-      const stages = createPipelineStages({ config, ehr, writebackEhr, engine, outbound, metrics, models: () => models, validator, logger });
+      // Issue 26: off the event loop by default; the worker indexes its own copy of the definitions.
+      const threaded = config.VALIDATION_WORKER
+        ? await startThreadedProfileValidator({ onCpu: (ms) => metrics.stageClock.add('validation', ms) })
+        : undefined;
+      if (threaded) stack.push(() => threaded.close());
+      const stages = createPipelineStages({
+        config,
+        ehr,
+        writebackEhr,
+        engine,
+        outbound,
+        metrics,
+        models: () => models,
+        validator: threaded ?? validator,
+        logger,
+      });
       serving = {
         models,
         engine,

@@ -3,6 +3,8 @@ import { dicomwebPlugin } from './dicomweb/dicomweb-plugin.js';
 import { createDicomStore } from './dicomweb/dicom-store.js';
 import { generateCohort } from './cohort/generate-patient.js';
 import { loadCohort } from './cohort/load-cohort.js';
+import type { HeldRadiograph } from './dimse/held-radiographs.js';
+import { holdRadiograph } from './dimse/held-radiographs.js';
 import { createSandboxEhr } from './ehr/sandbox-ehr.js';
 
 /** The sandbox as the demo (and end-to-end tests) run it. */
@@ -10,6 +12,8 @@ export interface DemoSandbox {
   fhirBaseUrl: string;
   dicomwebBaseUrl: string;
   patientIds: string[];
+  /** With `holdRadiographs`: the chest radiographs kept out of the EHR and PACS, one per patient that has one. */
+  heldRadiographs: HeldRadiograph[];
   close(): Promise<void>;
 }
 
@@ -23,6 +27,11 @@ export async function startDemoSandbox(options: {
   patients: number;
   seed: number;
   host?: string;
+  /**
+   * Keep the chest radiographs (and their ImagingStudy) out, for the sandbox's C-STORE SCU to push
+   * through the DICOM DIMSE door (`demo --feed dimse`).
+   */
+  holdRadiographs?: boolean;
   onProgress?: (done: number, total: number) => void;
 }): Promise<DemoSandbox> {
   const ehr = await createSandboxEhr({ logger: false });
@@ -31,11 +40,18 @@ export async function startDemoSandbox(options: {
   const fhirBaseUrl = await ehr.listen(options.port, options.host ?? '127.0.0.1');
   const dicomwebBaseUrl = `${new URL(fhirBaseUrl).origin}/dicomweb`;
   const patientIds: string[] = [];
+  const heldRadiographs: HeldRadiograph[] = [];
   const cohort = generateCohort({ patients: options.patients, seed: options.seed, dicomwebBaseUrl, now: new Date() });
   await loadCohort({
     generator: (function* () {
-      for (const patient of cohort) {
-        patientIds.push(patient.patientId);
+      for (const generated of cohort) {
+        patientIds.push(generated.patientId);
+        if (!options.holdRadiographs) {
+          yield generated;
+          continue;
+        }
+        const { patient, radiograph } = holdRadiograph(generated);
+        if (radiograph) heldRadiographs.push(radiograph);
         yield patient;
       }
     })(),
@@ -49,6 +65,7 @@ export async function startDemoSandbox(options: {
     fhirBaseUrl,
     dicomwebBaseUrl,
     patientIds,
+    heldRadiographs,
     close: () => ehr.close(),
   };
 }

@@ -1,8 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { PatientRecord } from '../contracts/patient-record.js';
 import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
+import { describeEmbeddingModel, type EmbeddingModelResources } from './ai-transparency-label.js';
 import { caseFromRecord, type CaseSkipReason } from './case-from-record.js';
 import { createCaseIndex, type CaseIndex } from './case-index.js';
 import type { FetchLike } from '../contracts/fetch-like.js';
@@ -15,6 +18,8 @@ import { similarCasesRoutes } from './similar-cases-routes.js';
 /** The loaded similar-case machinery: the verified model, the case index, and indexing. */
 export interface SimilarCases {
   model: EmbeddingModel;
+  /** The model's Device and card (AI Transparency IG), included in every similar-case answer. */
+  modelResources: EmbeddingModelResources;
   index: CaseIndex;
   /**
    * Adds an assessed patient's ECG (and ECG report) to the index so later patients can find it;
@@ -45,11 +50,15 @@ export async function loadSimilarCases(options: LoadSimilarCasesOptions): Promis
     ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  // card.md's sha256 was checked with every other file when the model loaded.
+  const cardMarkdown = await readFile(join(options.modelDir, 'card.md'), 'utf8');
+  const modelResources = describeEmbeddingModel(model.manifest, cardMarkdown, new Date().toISOString());
   const index = createCaseIndex({ pool: options.pool, model: model.key, dimensions: model.dimension });
   await index.rebuild();
   const convertUnit = createUcumConverter();
   return {
     model,
+    modelResources,
     index,
     async indexRecord(record) {
       const entry = caseFromRecord(record, model.manifest, convertUnit);
@@ -77,6 +86,7 @@ export async function similarCasesPlugin(fastify: FastifyInstance, options: Simi
   await fastify.register(similarCasesRoutes, {
     index: similarCases.index,
     model: similarCases.model,
+    modelResources: similarCases.modelResources,
     fhirBaseUrl: options.fhirBaseUrl,
     verifyToken: options.verifyToken,
     // Reads go to the configured EHR only: a redirect to another origin is refused, so the caller's

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outcome, type IssueCode } from '../fhir/operation-outcome.js';
 import { errorResponses, fhirResourceSchema } from '../http/route-schemas.js';
 import { readGrant, TokenVerificationUnavailableError, type CallerAuthorization, type CallerTokenVerifier } from '../security/caller-token.js';
+import { labelSimilarCases, type EmbeddingModelResources } from './ai-transparency-label.js';
 import type { CaseIndex } from './case-index.js';
 import type { EmbeddingModel } from './embedding-model.js';
 import { readAsCaller, type FetchLike } from './ehr-reader.js';
@@ -13,6 +14,8 @@ import { withoutTrailingSlash } from '../contracts/base-url.js';
 export interface SimilarCasesRoutesOptions {
   index: CaseIndex;
   model: Pick<EmbeddingModel, 'embedText' | 'key'>;
+  /** The model's Device and card, included in every answer with its AI labels. */
+  modelResources: EmbeddingModelResources;
   /** The EHR's FHIR base URL; every read uses the caller's token. */
   fhirBaseUrl: string;
   fetch: FetchLike;
@@ -75,7 +78,8 @@ function parseCount(raw: unknown, max: number): number | undefined {
  * - `GET /fhir-fusion/$similar-ecgs?text=...&_count=k`: past ECGs nearest a free-text description.
  *
  * Both answer a `searchset` Bundle of the neighbours' ECG interpretation reports (their
- * `conclusion`/`conclusionCode` are the diagnoses), `search.score` = cosine similarity, each read
+ * `conclusion`/`conclusionCode` are the diagnoses), `search.score` = cosine similarity, labelled as
+ * AI output with the model's Device and card included ({@link labelSimilarCases}), each read
  * through the EHR with the caller's bearer token: a neighbour the caller may not read is left out,
  * and the query patient must itself be readable. Errors are OperationOutcomes with the element
  * path in `issue.expression`.
@@ -114,14 +118,18 @@ export async function similarCasesRoutes(fastify: FastifyInstance, options: Simi
       resource: report,
       search: { mode: 'match', score: Math.round(hit.similarity * 1e4) / 1e4 },
     }));
-    return {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: entry.length,
-      link: [{ relation: 'self', url: selfUrl }],
-      meta: { tag: [{ system: 'https://fhir-fusion.dev/embedding-model', code: options.model.key }] },
-      entry,
-    };
+    // total counts the matches only (R4 Bundle.total), not the model's Device and card included after them.
+    return labelSimilarCases(
+      {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: entry.length,
+        link: [{ relation: 'self', url: selfUrl }],
+        meta: { tag: [{ system: 'https://fhir-fusion.dev/embedding-model', code: options.model.key }] },
+        entry,
+      },
+      options.modelResources,
+    );
   }
 
   fastify.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(

@@ -1,3 +1,4 @@
+import type { InputSummary } from '../contracts/model-monitoring.js';
 import type { Queryable } from './sql.js';
 import { run } from './sql.js';
 
@@ -11,9 +12,12 @@ export interface LedgerEntry {
   provenanceRef: string;
   outcome: 'created' | 'exists';
   executionProvider: string;
-  predictions: Array<{ outcome: string; probability: number; qualitativeRisk: string }>;
+  /** `system`/`code`: the outcome's coding (absent on rows written before migration 0012). */
+  predictions: Array<{ outcome: string; system?: string; code?: string; probability: number; qualitativeRisk: string }>;
   missingModalities: string[];
   traceId: string;
+  /** What the model was fed, for input-drift monitoring (migration 0012). */
+  inputSummary?: InputSummary;
 }
 
 /** What is known of a write-back before the EHR answers: its ledger entry less the EHR's side. */
@@ -54,8 +58,8 @@ export async function recordAssessment(db: Queryable, entry: LedgerEntry): Promi
     text: `WITH done AS (DELETE FROM writeback_intents WHERE identity = $1)
            INSERT INTO assessment_ledger
              (identity, patient_id, model_name, model_version, risk_assessment_ref, provenance_ref, outcome,
-              execution_provider, predictions, missing_modalities, trace_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+              execution_provider, predictions, missing_modalities, trace_id, input_summary)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (identity) DO NOTHING RETURNING id`,
     values: [
       entry.identity,
@@ -69,6 +73,7 @@ export async function recordAssessment(db: Queryable, entry: LedgerEntry): Promi
       JSON.stringify(entry.predictions),
       entry.missingModalities,
       entry.traceId,
+      entry.inputSummary ? JSON.stringify(entry.inputSummary) : null,
     ],
   });
   return rows.length > 0;

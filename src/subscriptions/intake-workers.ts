@@ -32,7 +32,9 @@ export interface IntakeWorkerOptions {
 export async function startIntakeWorkers(options: IntakeWorkerOptions): Promise<() => Promise<void>> {
   const { pool, queue, ehr, logger, metrics, alerts } = options;
   await queue.workResolve(async (job) => {
-    await resolveNotifications(job, { pool, queue, ehr, logger, metrics, ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}) });
+    await metrics.stageClock.run('queue', () =>
+      resolveNotifications(job, { pool, queue, ehr, logger, metrics, ...(options.gapWindow ? { gapWindow: options.gapWindow } : {}) }),
+    );
   });
   // Work stranded by a crash (kill -9) resumes now, not when pg-boss expires the dead claim.
   const requeued = await requeueStranded(pool, queue, 0);

@@ -6,12 +6,12 @@ import { findSubscription, upsertSubscriptionSql } from '../store/subscriptions-
 import { WATCHED_RESOURCE_TYPES } from '../intake/resource-subject.js';
 import type { WatchedResourceType } from '../intake/resource-subject.js';
 import { withoutTrailingSlash } from '../contracts/base-url.js';
+import type { FhirRelease } from './fhir-release.js';
+import type { TopicContent } from './topic-subscription-resource.js';
+import { BACKPORT_IG, BACKPORT_SUBSCRIPTION_PROFILE, backportSubscriptionResource, r5SubscriptionResource } from './topic-subscription-resource.js';
 
-/** Canonical of the Subscriptions R5 Backport IG. */
-export const BACKPORT_IG = 'http://hl7.org/fhir/uv/subscriptions-backport';
-const SD = `${BACKPORT_IG}/StructureDefinition`;
-/** Profile of a topic-based R4 Subscription (Backport IG `backport-subscription`). */
-export const BACKPORT_SUBSCRIPTION_PROFILE = `${SD}/backport-subscription`;
+export { BACKPORT_IG, BACKPORT_SUBSCRIPTION_PROFILE } from './topic-subscription-resource.js';
+
 const TOPIC_EXT = ['http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic', 'http://hl7.org/fhir/4.3/StructureDefinition/extension-SubscriptionTopic'];
 
 /**
@@ -19,8 +19,7 @@ const TOPIC_EXT = ['http://hl7.org/fhir/5.0/StructureDefinition/extension-Subscr
  * / `implementationGuide` naming the IG, or Subscription `supportedProfile` naming
  * `backport-subscription`).
  */
-export async function supportsBackport(client: MedplumClient): Promise<boolean> {
-  const statement = (await client.get(client.fhirUrl('metadata'), { cache: 'no-cache' })) as CapabilityStatement;
+export function advertisesBackport(statement: CapabilityStatement): boolean {
   const mentions = (values: readonly string[] | undefined): boolean => (values ?? []).some((v) => v.startsWith(BACKPORT_IG));
   if (mentions(statement.instantiates) || mentions(statement.implementationGuide)) return true;
   return (statement.rest ?? []).some((rest) =>
@@ -33,7 +32,7 @@ function topicExtension(extensions: readonly Extension[] | undefined, name: stri
 }
 
 /**
- * The SubscriptionTopics the server publishes for the watched types, from their R4 `Basic`
+ * The SubscriptionTopics an R4 server publishes for the watched types, from their `Basic`
  * representation (Backport IG §R4 topics: `Basic?code=SubscriptionTopic`, cross-version
  * extensions `url` and `resourceTrigger.resource`).
  */
@@ -56,56 +55,48 @@ export interface TopicSyncResult {
   action: 'created' | 'updated';
   ehrSubscription: string;
   kind: 'backport-topic';
+  /** The release whose Subscription shape was registered. */
+  release: FhirRelease;
 }
 
 /**
- * Creates or updates, idempotently, one Backport IG topic-based Subscription per watched type
- * whose topic the server publishes: profile `backport-subscription`, `criteria` = topic
- * canonical, rest-hook channel with `backport-heartbeat-period` and `backport-payload-content`,
- * the secret in `channel.header`. Our row (with the secret) is written first, so the handshake
- * the server sends while creating it authenticates.
+ * Creates or updates, idempotently, one topic-based Subscription per watched type whose topic the
+ * server publishes, in the shape of the EHR's release: R4 and R4B get the Backport IG's profiled
+ * Subscription, R5 the native one (see topic-subscription-resource.ts). Our row (with the secret)
+ * is written first, so the handshake the server sends while creating it authenticates (R5
+ * §subscriptions.html "Handshake": the server sends it before the Subscription goes `active`).
  */
 export async function syncTopicSubscriptions(options: {
   client: MedplumClient;
   pool: Pool;
   publicUrl: string;
   heartbeatSeconds: number;
-  content: 'empty' | 'id-only' | 'full-resource';
+  content: TopicContent;
+  release: FhirRelease;
+  topics: ReadonlyMap<WatchedResourceType, string>;
 }): Promise<TopicSyncResult[]> {
-  const topics = await discoverTopics(options.client);
   const results: TopicSyncResult[] = [];
-  for (const [type, topic] of topics) {
+  for (const [type, topic] of options.topics) {
     const key = `${type.toLowerCase()}-topic`;
     const existingRow = await findSubscription(options.pool, key);
     const secret = existingRow?.secret ?? randomBytes(32).toString('hex');
     const endpoint = `${withoutTrailingSlash(options.publicUrl)}/intake/${key}`;
+    // `url` searches channel.endpoint in R4/R4B and Subscription.endpoint in R5: the same question.
     const found = await options.client.searchResources('Subscription', { url: endpoint }, { cache: 'no-cache' });
     const current = found[0];
     const row = (ehrSubscription: string | undefined, status: string) =>
       upsertSubscriptionSql({ key, ehrSubscription, kind: 'backport-topic', criteria: type, secret, status, topic, heartbeatPeriodS: options.heartbeatSeconds });
     const before = row(current?.id, existingRow?.status ?? 'requested');
     await options.pool.query(before.text, before.values);
-    const resource: Subscription = {
-      resourceType: 'Subscription',
-      meta: { profile: [BACKPORT_SUBSCRIPTION_PROFILE] },
-      status: 'requested',
-      reason: `fhir-fusion: assess patients when a ${type} changes`,
-      criteria: topic,
-      channel: {
-        type: 'rest-hook',
-        endpoint,
-        payload: 'application/fhir+json',
-        header: [`Authorization: Bearer ${secret}`],
-        extension: [{ url: `${SD}/backport-heartbeat-period`, valueUnsignedInt: options.heartbeatSeconds }],
-        _payload: { extension: [{ url: `${SD}/backport-payload-content`, valueCode: options.content }] },
-      } as Subscription['channel'],
-    };
+    const spec = { type, topic, endpoint, secret, heartbeatSeconds: options.heartbeatSeconds, content: options.content };
+    // The R5 resource is not an R4 Subscription; the client only moves JSON, so the cast is safe.
+    const resource = (options.release === 'R5' ? r5SubscriptionResource(spec) : backportSubscriptionResource(spec)) as Subscription;
     const saved = current
       ? await options.client.updateResource<Subscription>({ ...resource, id: current.id })
       : await options.client.createResource<Subscription>(resource);
     const after = row(saved.id, saved.status);
     await options.pool.query(after.text, after.values);
-    results.push({ key, action: current ? 'updated' : 'created', ehrSubscription: saved.id ?? '', kind: 'backport-topic' });
+    results.push({ key, action: current ? 'updated' : 'created', ehrSubscription: saved.id ?? '', kind: 'backport-topic', release: options.release });
   }
   return results;
 }

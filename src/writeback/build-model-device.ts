@@ -1,6 +1,12 @@
 import type { Device, Reference } from '@medplum/fhirtypes';
-import type { ModelManifest } from '../contracts/manifest-types.js';
-import { AI_DEVICE_TYPE, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
+import { MODALITY_ORDER, type ModelManifest, type ModelManifestHeader, type ModalityName } from '../contracts/manifest-types.js';
+import {
+  AI_DEVICE_TYPE,
+  AI_TRANSPARENCY_EXTENSIONS,
+  CODE_SYSTEMS,
+  PROFILE_URLS,
+} from '../contracts/fusion-terminology.js';
+import { aiKindConcepts } from './ai-kind.js';
 import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 
 /** `name:version:sha256` — the model Device's identity (Device.identifier:modelIdentity.value). */
@@ -9,27 +15,42 @@ export function modelIdentityValue(name: string, version: string, sha256: string
 }
 
 /** The statement every reference model carries where it appears (DESIGN.md). */
-export function trainingDataNote(manifest: ModelManifest): string {
+export function trainingDataNote(manifest: Pick<ModelManifestHeader, 'trainingData'>): string {
   return manifest.trainingData.synthetic
     ? `Trained on synthetic data (${manifest.trainingData.description}). Demonstrates the machinery; not for clinical use.`
     : `Training data: ${manifest.trainingData.description}`;
 }
 
+/** The modalities a manifest reads (its `preprocessing` keys), in the fixed modality order. */
+export function manifestModalities(manifest: { preprocessing: Partial<Record<ModalityName, unknown>> }): ModalityName[] {
+  return MODALITY_ORDER.filter((m) => manifest.preprocessing[m] !== undefined);
+}
+
 /**
- * The model as a FusionModelDevice (HL7 AI Transparency on FHIR, AI Device): Device.type
- * Artificial-Intelligence, deviceName model-name, version, and the model-card extension pointing
- * at the card DocumentReference.
+ * The model as a FusionModelDevice, which follows the HL7 AI Transparency on FHIR "AI Device" profile:
+ * Device.type `AIdeviceTypeCS#Artificial-Intelligence`, the IG's `aitransparency.AIKind` extensions
+ * (see {@link aiKindConcepts}) and its `aitransparency.modelCardDescription` extension pointing at the
+ * card DocumentReference; deviceName model-name, version, and the identity for conditional create.
+ * Risk models and the similar-case embedding model share it (a manifest header plus `preprocessing`).
  */
 export function buildModelDevice(input: {
-  manifest: ModelManifest;
+  manifest: ModelManifestHeader & { preprocessing: Partial<Record<ModalityName, unknown>> };
+  /** sha256 that pins the weights: of `model.onnx` for a risk model, over both encoder graphs for the embedding model. */
   modelSha256: string;
   card: Reference;
 }): Device {
   const { manifest } = input;
+  const modalities = manifestModalities(manifest);
   return {
     resourceType: 'Device',
     meta: { profile: [PROFILE_URLS.Device] },
-    extension: [{ url: EXTENSION_URLS.modelCard, valueReference: input.card }],
+    extension: [
+      ...aiKindConcepts(modalities).map((valueCodeableConcept) => ({
+        url: AI_TRANSPARENCY_EXTENSIONS.aiKind,
+        valueCodeableConcept,
+      })),
+      { url: AI_TRANSPARENCY_EXTENSIONS.modelCardDescription, valueReference: input.card },
+    ],
     identifier: [
       {
         type: {
@@ -46,7 +67,10 @@ export function buildModelDevice(input: {
       { name: manifest.name, type: 'model-name' },
       { name: manifest.title, type: 'user-friendly-name' },
     ],
-    type: { coding: [AI_DEVICE_TYPE], text: 'Multimodal fusion model (ONNX)' },
+    type: {
+      coding: [AI_DEVICE_TYPE],
+      text: `Machine-learning model (ONNX) reading ${modalities.join(', ')}`,
+    },
     version: [{ value: manifest.version }],
     note: [{ text: manifest.description }, { text: trainingDataNote(manifest) }],
   };

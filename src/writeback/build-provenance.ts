@@ -1,13 +1,20 @@
 import type { Device, Provenance, ProvenanceEntity, Reference } from '@medplum/fhirtypes';
 import type { AssessmentResult } from '../contracts/assessment-result.js';
 import { versionedReferenceString } from '../contracts/assessment-identity.js';
-import { AIAST, EXTENSION_URLS, PROFILE_URLS, PROVENANCE_PARTICIPANT_TYPE } from '../contracts/fusion-terminology.js';
+import {
+  AI_DEVICE_TYPE,
+  AIAST,
+  EXTENSION_URLS,
+  PROFILE_URLS,
+  PROVENANCE_PARTICIPANT_TYPE,
+} from '../contracts/fusion-terminology.js';
 import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 
 /**
  * The FusionProvenance of one RiskAssessment, after HL7 AI Transparency on FHIR (AI Provenance):
  * - `reason` AIAST;
- * - agent `author` = the model Device, agent `assembler` = the fhir-fusion software
+ * - agent `author` = the model Device with role `AIdeviceTypeCS#Artificial-Intelligence` (the IG's
+ *   `AIagent` slice fixes that role), agent `assembler` = the fhir-fusion software
  *   (R4 provenance-participant-type);
  * - entity `source` for every input version, `derivation` for the model card (the IG's choice in
  *   R4, where `instantiates` does not exist yet) and `revision` for the assessment this one
@@ -57,6 +64,7 @@ export function buildProvenance(input: {
     agent: [
       {
         type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'author', display: 'Author' }] },
+        role: [{ coding: [AI_DEVICE_TYPE] }],
         who: input.device,
       },
       {

@@ -9,6 +9,7 @@ import type {
 import { checkFusionInvariants } from './assessment-invariants.js';
 import { PROFILE_URLS } from '../contracts/fusion-terminology.js';
 import type { R4TypeIndex } from './index-r4-definitions.js';
+import { profileTypeName } from './index-r4-definitions.js';
 
 /** Validates resources fhir-fusion writes against base FHIR R4 and the fhir-fusion profiles. */
 export interface ProfileValidator {
@@ -82,10 +83,11 @@ function tidy(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
 
 /**
  * Loads the fhir-fusion StructureDefinitions and returns a validator that runs, for each resource:
- * 1. `validateResource(resource, { profile })` against the fhir-fusion profile for its type
- *    (FusionRiskAssessment, FusionProvenance, FusionModelDevice, FusionModelCard), whose snapshot
- *    includes base R4; `validateResource(resource)` against base R4 for any other type;
- * 2. each fhir-fusion extension on the resource against its extension definition;
+ * 1. validation against the fhir-fusion profile for its type (FusionRiskAssessment,
+ *    FusionProvenance, FusionModelDevice, FusionModelCard), whose snapshot includes base R4, through
+ *    the schema the index parsed once ({@link profileTypeName}); `validateResource(resource)`
+ *    against base R4 for any other type;
+ * 2. each fhir-fusion extension on the resource against its extension definition (same way);
  * 3. {@link checkFusionInvariants}: ras-2 on the 0..1 scale and AIAST, which the validator does
  *    not evaluate everywhere.
  *
@@ -111,9 +113,7 @@ export function createProfileValidator(typeIndex: R4TypeIndex, options: ProfileV
     return extensions.flatMap((extension, index) => {
       const sd = structureDefinitions.get(extension.url);
       if (!sd || sd.type !== 'Extension') return [];
-      const issues = collectIssues(() =>
-        validateTypedValue({ type: 'Extension', value: extension }, { profile: sd }),
-      );
+      const issues = collectIssues(() => validateTypedValue({ type: profileTypeName(sd.url), value: extension }));
       return relocate(issues, 'Extension', `${resource.resourceType}.extension[${index}]`);
     });
   };
@@ -136,7 +136,9 @@ export function createProfileValidator(typeIndex: R4TypeIndex, options: ProfileV
       // (R4 §2.27.0.2 profiling.html: snapshot = base + differential), so validating against the
       // profile also validates against base R4; doing both would crawl the resource twice.
       const issues = [
-        ...collectIssues(() => (profile ? validateResource(resource, { profile }) : validateResource(resource))),
+        ...collectIssues(() =>
+          profile ? validateTypedValue({ type: profileTypeName(profile.url), value: resource }) : validateResource(resource),
+        ),
         ...extensionIssues(resource),
         ...checkFusionInvariants(resource),
       ];

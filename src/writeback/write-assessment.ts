@@ -10,6 +10,7 @@ import type {
 } from '@medplum/fhirtypes';
 import type { ProfileValidator } from './validate-profiles.js';
 import { createProfileValidator } from './validate-profiles.js';
+import type { ThreadedProfileValidator } from './threaded-validator.js';
 import { ensureR4DefinitionsIndexed } from './index-r4-definitions.js';
 import { WritebackInvalid, WritebackRejected, WritebackUnavailable } from './writeback-errors.js';
 
@@ -29,7 +30,7 @@ export interface WriteAssessmentOptions {
    * Validator to run before sending. Pass the process's one validator; when absent a new one is
    * created for this call (it re-reads the profiles, so only do that in one-off tools).
    */
-  validator?: ProfileValidator;
+  validator?: ProfileValidator | ThreadedProfileValidator;
   /** Abort the POST after this many milliseconds (then {@link WritebackUnavailable}). Default 30 s. */
   timeoutMs?: number;
 }
@@ -94,10 +95,20 @@ async function locate(
   return `${resourceType}/${found.id}`;
 }
 
-function validateBundle(bundle: Bundle, validator: ProfileValidator): void {
-  const issues = (bundle.entry ?? []).flatMap((entry, index) => {
+async function validateBundle(
+  bundle: Bundle,
+  validator: ProfileValidator | ThreadedProfileValidator,
+): Promise<void> {
+  const entries = bundle.entry ?? [];
+  const resources = entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  const outcomes =
+    'validateAll' in validator
+      ? await validator.validateAll(resources)
+      : resources.map((r) => validator.validate(r));
+  let next = 0;
+  const issues = entries.flatMap((entry, index) => {
     if (!entry.resource) return [];
-    const outcome = validator.validate(entry.resource);
+    const outcome = outcomes[next++];
     // Point each issue at the entry in the Bundle (`Bundle.entry[i].resource.…`).
     return (outcome?.issue ?? []).map((issue) => ({
       ...issue,
@@ -144,7 +155,7 @@ export async function writeAssessment(
       ],
     });
   }
-  validateBundle(bundle, options.validator ?? createProfileValidator(ensureR4DefinitionsIndexed()));
+  await validateBundle(bundle, options.validator ?? createProfileValidator(ensureR4DefinitionsIndexed()));
 
   let response: Bundle;
   try {

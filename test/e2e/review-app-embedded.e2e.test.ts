@@ -1,12 +1,9 @@
 import type { RiskAssessment } from '@medplum/fhirtypes';
-import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Frame } from 'playwright-core';
+import type { BrowserContext, Frame } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchHeadlessChromium, type HeadlessChromium } from '../helpers/headless-chromium.js';
 import { findChromium, needsPeer } from '../helpers/peers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startReviewSandbox, waitFor, type ReviewSandbox } from '../integration/review/review-sandbox.js';
@@ -35,7 +32,7 @@ describe('review app embedded in a cross-site EHR frame, third-party cookies blo
   let db: TestDatabase;
   let sandbox: ReviewSandbox;
   let context: BrowserContext;
-  let userDataDir: string;
+  let browser: HeadlessChromium | undefined;
   let patientId: string;
   let assessment: RiskAssessment;
   const servers: Server[] = [];
@@ -87,25 +84,19 @@ describe('review app embedded in a cross-site EHR frame, third-party cookies blo
     }, 'a RiskAssessment for the patient');
     ehrPageUrl = (src) => `http://127.0.0.1:${ehrPage.port}/?${new URLSearchParams({ src }).toString()}`;
     probeUrl = `http://localhost:${probe.port}`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'review-embedded-'));
-    // Chrome's "Block third-party cookies" setting (profile preferences), as browsers are heading to by default.
-    await mkdir(join(userDataDir, 'Default'), { recursive: true });
-    await writeFile(
-      join(userDataDir, 'Default', 'Preferences'),
-      JSON.stringify({ profile: { block_third_party_cookies: true, cookie_controls_mode: 1 } }),
-    );
-    context = await chromium.launchPersistentContext(userDataDir, {
+    browser = await launchHeadlessChromium({
       executablePath: chromiumPeer.executablePath,
       viewport: { width: 1100, height: 900 },
-      args: [...HEADLESS_CHROMIUM_FLAGS],
+      // Chrome's "Block third-party cookies" setting (profile preferences), as browsers are heading to by default.
+      preferences: { profile: { block_third_party_cookies: true, cookie_controls_mode: 1 } },
     });
+    context = browser.context;
   });
 
   beforeEach((testContext) => needsPeer(testContext, chromiumPeer));
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
     await sandbox?.close();
     await db?.drop();

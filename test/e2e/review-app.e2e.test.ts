@@ -1,11 +1,10 @@
 import type { Provenance, RiskAssessment } from '@medplum/fhirtypes';
-import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/app.js';
+import { launchHeadlessChromium, type HeadlessChromium } from '../helpers/headless-chromium.js';
 import { findChromium, needsPeer } from '../helpers/peers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startReviewSandbox, waitFor, type ReviewSandbox } from '../integration/review/review-sandbox.js';
@@ -18,7 +17,7 @@ describe('review app end to end in headless Chromium', () => {
   let db: TestDatabase;
   let sandbox: ReviewSandbox;
   let context: BrowserContext;
-  let userDataDir: string;
+  let browser: HeadlessChromium | undefined;
   let patientId: string;
   let assessment: RiskAssessment;
 
@@ -52,20 +51,17 @@ describe('review app end to end in headless Chromium', () => {
       return rows[0]!.n >= sandbox.patientIds.length ? true : undefined;
     }, 'every patient in the similar-case index');
     await mkdir(ARTIFACTS, { recursive: true });
-    userDataDir = await mkdtemp(join(tmpdir(), 'review-chromium-'));
-    // A fresh profile per run: launchPersistentContext owns --user-data-dir.
-    context = await chromium.launchPersistentContext(userDataDir, {
+    browser = await launchHeadlessChromium({
       executablePath: chromiumPeer.executablePath,
       viewport: { width: 1024, height: 900 },
-      args: [...HEADLESS_CHROMIUM_FLAGS],
     });
+    context = browser.context;
   });
 
   beforeEach((testContext) => needsPeer(testContext, chromiumPeer));
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await sandbox?.close();
     await db?.drop();
   });

@@ -13,6 +13,7 @@ export const SLOW_TEST_FILES: readonly string[] = [
   'test/integration/scale-out/three-workers.test.ts',
   'test/integration/faults/ehr-flaky-and-dead-letter.test.ts',
   'test/integration/faults/kill-nine.test.ts',
+  'test/integration/faults/dimse-kill-nine.test.ts',
   'test/unit/writeback/r4-type-index.test.ts',
   'test/integration/faults/hl7v2-kill-nine.test.ts',
 ];

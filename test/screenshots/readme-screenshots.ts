@@ -14,15 +14,13 @@
  */
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../../src/app.js';
 import type { CdsResponse } from '../../src/review/cds-hooks/cds-hooks-types.js';
 import { findChromium } from '../helpers/peers.js';
-import { HEADLESS_CHROMIUM_FLAGS } from '../helpers/chromium-flags.js';
+import { launchHeadlessChromium } from '../helpers/headless-chromium.js';
 import { renderCardsHtml } from '../helpers/render-cards-html.js';
 import { startCdsTestClient } from '../integration/cds-hooks/cds-client-keys.js';
 import { startReviewSandbox, waitFor } from '../integration/review/review-sandbox.js';
@@ -61,7 +59,6 @@ async function main(): Promise<void> {
     models: MODELS.map((m) => `${m}@1`).join(','),
     settings: { CDS_HOOKS_CLIENTS: JSON.stringify({ [client.iss]: client.jwksUrl }) },
   });
-  const userDataDir = await mkdtemp(join(tmpdir(), 'readme-shots-'));
   try {
     const patientId = sandbox.patientIds[0] ?? '';
     const byModel = async (min: number) =>
@@ -120,12 +117,12 @@ async function main(): Promise<void> {
     );
 
     await mkdir(IMAGES, { recursive: true });
-    const context = await chromium.launchPersistentContext(userDataDir, {
+    const browser = await launchHeadlessChromium({
       executablePath: peer.executablePath,
       viewport: { width: 1024, height: 900 },
       deviceScaleFactor: 1,
-      args: [...HEADLESS_CHROMIUM_FLAGS],
     });
+    const { context } = browser;
     try {
       const page = await context.newPage();
       const launch = sandbox.auth.createLaunch({ patient: patientId });
@@ -182,10 +179,9 @@ async function main(): Promise<void> {
         `wrote review-app.png, similar-cases.png and cds-card.png (${cards.length} card(s)) to ${IMAGES}`,
       );
     } finally {
-      await context.close();
+      await browser.close();
     }
   } finally {
-    await rm(userDataDir, { recursive: true, force: true });
     await sandbox.close();
     await client.close();
     await db.drop();

@@ -3,6 +3,34 @@ import { MODALITY_ORDER, type EvidenceRule, type ModelManifest } from '../../con
 import { err, ok, type Result } from '../../contracts/result.js';
 
 /**
+ * A draft-07 object schema that allows no other properties and requires every listed property
+ * except those named `optional`: the shape of nearly every object in a manifest, so each states
+ * its properties once instead of again in a `required` list.
+ */
+function closedObject<const P extends Record<string, object>>(
+  properties: P,
+  optional: ReadonlyArray<keyof P & string> = [],
+) {
+  const required = Object.keys(properties).filter((key) => !optional.includes(key));
+  // draft-07 allows an empty `required`, but leaving it out keeps the schema as written by hand.
+  return {
+    type: 'object',
+    additionalProperties: false,
+    ...(required.length > 0 ? { required } : {}),
+    properties,
+  } as const;
+}
+
+const NON_EMPTY_STRING = { type: 'string', minLength: 1 } as const;
+const POSITIVE_NUMBER = { type: 'number', exclusiveMinimum: 0 } as const;
+const NUMBERS = { type: 'array', items: { type: 'number' } } as const;
+const NON_EMPTY_STRINGS = { type: 'array', minItems: 1, items: NON_EMPTY_STRING } as const;
+const DISTINCT_NON_EMPTY_STRINGS = { ...NON_EMPTY_STRINGS, uniqueItems: true } as const;
+const SHA256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+const LOOKBACK_HOURS = { $ref: '#/definitions/lookbackHours' } as const;
+const WORDPIECE_SPECIAL_TOKENS = ['unknown', 'classification', 'separator', 'padding'];
+
+/**
  * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in
  * `manifest-types.ts`. Structural rules live here; rules that relate fields to each other (tensor
  * names unique, outcome indices inside the probabilities output, thresholds ascending) are checked
@@ -11,298 +39,214 @@ import { err, ok, type Result } from '../../contracts/result.js';
 export const MODEL_MANIFEST_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://fhir-fusion.dev/schemas/model-manifest.json',
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'schemaVersion',
-    'name',
-    'version',
-    'title',
-    'description',
-    'trainingData',
-    'files',
-    'inputs',
-    'outputs',
-    'preprocessing',
-    'outcomes',
-    'applicability',
-  ],
+  ...closedObject(
+    {
+      schemaVersion: { const: 1 },
+      name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+      version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+      title: NON_EMPTY_STRING,
+      description: { type: 'string' },
+      trainingData: closedObject({ synthetic: { type: 'boolean' }, description: NON_EMPTY_STRING }),
+      files: {
+        type: 'object',
+        required: ['model.onnx'],
+        properties: { 'model.onnx': SHA256 },
+        propertyNames: { not: { const: 'manifest.json' } },
+        additionalProperties: SHA256,
+      },
+      inputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
+      outputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
+      preprocessing: closedObject(
+        {
+          tabular: closedObject({
+            lookbackHours: LOOKBACK_HOURS,
+            features: { type: 'array', minItems: 1, items: { $ref: '#/definitions/feature' } },
+          }),
+          text: closedObject(
+            {
+              lookbackHours: LOOKBACK_HOURS,
+              categories: { type: 'array', items: NON_EMPTY_STRING },
+              tokenizer: NON_EMPTY_STRING,
+              maxTokens: { type: 'integer', minimum: 1 },
+              lowercase: { type: 'boolean' },
+              negationPrefix: { type: 'string' },
+              tokenizerType: { enum: ['word', 'wordpiece'] },
+              wordpiece: closedObject(
+                {
+                  stripAccents: { type: 'boolean' },
+                  continuationPrefix: { type: 'string' },
+                  maxCharsPerWord: { type: 'integer', minimum: 1 },
+                  specialTokens: closedObject(
+                    Object.fromEntries(WORDPIECE_SPECIAL_TOKENS.map((k) => [k, NON_EMPTY_STRING])),
+                    WORDPIECE_SPECIAL_TOKENS,
+                  ),
+                },
+                ['stripAccents', 'continuationPrefix', 'maxCharsPerWord', 'specialTokens'],
+              ),
+            },
+            ['negationPrefix', 'tokenizerType', 'wordpiece'],
+          ),
+          image: closedObject(
+            {
+              lookbackHours: LOOKBACK_HOURS,
+              modalities: NON_EMPTY_STRINGS,
+              bodyPart: { type: 'string' },
+              bodyParts: { type: 'array', items: NON_EMPTY_STRING },
+              viewPositions: { type: 'array', items: { type: 'string' } },
+              allowMissingTags: {
+                type: 'array',
+                uniqueItems: true,
+                items: { enum: ['Modality', 'BodyPartExamined', 'ViewPosition'] },
+              },
+              size: { $ref: '#/definitions/size' },
+              mean: { type: 'number' },
+              std: POSITIVE_NUMBER,
+            },
+            ['bodyParts', 'allowMissingTags'],
+          ),
+          ecg: closedObject(
+            {
+              lookbackHours: LOOKBACK_HOURS,
+              sampleRateHz: POSITIVE_NUMBER,
+              durationSeconds: POSITIVE_NUMBER,
+              leads: NON_EMPTY_STRINGS,
+              representation: { enum: ['waveform', 'image'] },
+              imageSize: { $ref: '#/definitions/size' },
+              inputContract: closedObject({
+                requiredLeads: DISTINCT_NON_EMPTY_STRINGS,
+                minDurationSeconds: POSITIVE_NUMBER,
+                maxAbsMv: POSITIVE_NUMBER,
+                minPeakToPeakMv: { type: 'number', minimum: 0 },
+                maxSaturatedFraction: { type: 'number', minimum: 0, maximum: 1 },
+              }),
+            },
+            ['imageSize', 'inputContract'],
+          ),
+        },
+        ['tabular', 'text', 'image', 'ecg'],
+      ),
+      outcomes: {
+        type: 'array',
+        minItems: 1,
+        items: closedObject(
+          {
+            index: { type: 'integer', minimum: 0 },
+            coding: { $ref: '#/definitions/coding' },
+            thresholds: {
+              type: 'array',
+              minItems: 1,
+              items: closedObject({
+                min: { type: 'number', minimum: 0, maximum: 1 },
+                code: { enum: ['negligible', 'low', 'moderate', 'high', 'certain'] },
+              }),
+            },
+            calibration: {
+              oneOf: [
+                closedObject({ method: { const: 'platt' }, a: { type: 'number' }, b: { type: 'number' } }),
+                closedObject({ method: { const: 'none' } }),
+              ],
+            },
+            requires: { $ref: '#/definitions/evidenceRule' },
+          },
+          ['calibration', 'requires'],
+        ),
+      },
+      abstention: closedObject({ minimumInformation: { $ref: '#/definitions/evidenceRule' } }),
+      applicability: closedObject({
+        requires: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
+        toleratesMissing: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
+      }),
+      outOfDistribution: closedObject(
+        {
+          targetFalseAlarmRate: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+          calibration: NON_EMPTY_STRING,
+          modalities: closedObject(
+            Object.fromEntries(MODALITY_ORDER.map((m) => [m, { $ref: '#/definitions/oodDetector' }])),
+            MODALITY_ORDER,
+          ),
+          evaluation: { type: 'object' },
+        },
+        ['evaluation'],
+      ),
+      metrics: { type: 'object' },
+    },
+    ['abstention', 'outOfDistribution', 'metrics'],
+  ),
   definitions: {
     modality: { enum: [...MODALITY_ORDER] },
-    evidenceRule: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['anyOf'],
-      properties: {
-        anyOf: {
-          type: 'array',
-          minItems: 1,
-          items: {
-            oneOf: [
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['modality'],
-                properties: { modality: { $ref: '#/definitions/modality' } },
-              },
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['features', 'atLeast'],
-                properties: {
-                  features: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-                  atLeast: { type: 'integer', minimum: 1 },
-                },
-              },
-            ],
-          },
-        },
-      },
-    },
-    dtype: { enum: ['float32', 'int64', 'int32', 'bool'] },
-    tensor: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'dtype', 'shape', 'role'],
-      properties: {
-        name: { type: 'string', minLength: 1 },
-        dtype: { $ref: '#/definitions/dtype' },
-        // Triton-style: -1 marks a dynamic axis; the first (batch) axis must be dynamic so the
-        // dynamic batcher can concatenate patients along it.
-        shape: {
-          type: 'array',
-          minItems: 1,
-          items: [{ const: -1 }],
-          additionalItems: { type: 'integer', minimum: -1, not: { const: 0 } },
-        },
-        role: {
-          enum: [
-            'tabular-values',
-            'tabular-mask',
-            'text-tokens',
-            'image',
-            'ecg-waveform',
-            'ecg-image',
-            'modality-mask',
-            'probabilities',
-            'embedding',
+    evidenceRule: closedObject({
+      anyOf: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          oneOf: [
+            closedObject({ modality: { $ref: '#/definitions/modality' } }),
+            closedObject({
+              features: DISTINCT_NON_EMPTY_STRINGS,
+              atLeast: { type: 'integer', minimum: 1 },
+            }),
           ],
         },
       },
-    },
-    coding: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['system', 'code', 'display'],
-      properties: {
-        system: { type: 'string', minLength: 1 },
-        code: { type: 'string', minLength: 1 },
-        display: { type: 'string', minLength: 1 },
+    }),
+    dtype: { enum: ['float32', 'int64', 'int32', 'bool'] },
+    tensor: closedObject({
+      name: NON_EMPTY_STRING,
+      dtype: { $ref: '#/definitions/dtype' },
+      // Triton-style: -1 marks a dynamic axis; the first (batch) axis must be dynamic so the
+      // dynamic batcher can concatenate patients along it.
+      shape: {
+        type: 'array',
+        minItems: 1,
+        items: [{ const: -1 }],
+        additionalItems: { type: 'integer', minimum: -1, not: { const: 0 } },
       },
-    },
-    lookbackHours: { type: 'number', exclusiveMinimum: 0 },
-    feature: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'loinc', 'unit', 'aggregate', 'plausible', 'mean', 'std'],
-      properties: {
+      role: {
+        enum: [
+          'tabular-values',
+          'tabular-mask',
+          'text-tokens',
+          'text-attention-mask',
+          'text-token-types',
+          'image',
+          'ecg-waveform',
+          'ecg-image',
+          'modality-mask',
+          'probabilities',
+          'embedding',
+        ],
+      },
+    }),
+    coding: closedObject({ system: NON_EMPTY_STRING, code: NON_EMPTY_STRING, display: NON_EMPTY_STRING }),
+    lookbackHours: POSITIVE_NUMBER,
+    feature: closedObject(
+      {
         name: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
         loinc: { type: 'array', items: { type: 'string', pattern: '^[0-9]+-[0-9]$' } },
-        unit: { type: 'string', minLength: 1 },
-        molecularWeight: { type: 'number', exclusiveMinimum: 0 },
+        unit: NON_EMPTY_STRING,
+        molecularWeight: POSITIVE_NUMBER,
         aggregate: { enum: ['last', 'min', 'max', 'mean', 'trend'] },
-        plausible: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['min', 'max'],
-          properties: { min: { type: 'number' }, max: { type: 'number' } },
-        },
+        plausible: closedObject({ min: { type: 'number' }, max: { type: 'number' } }),
         mean: { type: 'number' },
-        std: { type: 'number', exclusiveMinimum: 0 },
+        std: POSITIVE_NUMBER,
         source: { enum: ['observation', 'age', 'sex'] },
       },
-    },
+      ['molecularWeight', 'source'],
+    ),
     size: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 },
-    oodDetector: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['method', 'threshold'],
-      properties: {
+    oodDetector: closedObject(
+      {
         method: { enum: ['tabular-range', 'summary-mahalanobis'] },
-        low: { type: 'array', items: { type: 'number' } },
-        high: { type: 'array', items: { type: 'number' } },
-        statistics: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-        center: { type: 'array', items: { type: 'number' } },
-        scale: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } },
-        precision: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+        low: NUMBERS,
+        high: NUMBERS,
+        statistics: DISTINCT_NON_EMPTY_STRINGS,
+        center: NUMBERS,
+        scale: { type: 'array', items: POSITIVE_NUMBER },
+        precision: { type: 'array', items: NUMBERS },
         threshold: { type: 'number', minimum: 0 },
       },
-    },
-  },
-  properties: {
-    schemaVersion: { const: 1 },
-    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
-    version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    title: { type: 'string', minLength: 1 },
-    description: { type: 'string' },
-    trainingData: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['synthetic', 'description'],
-      properties: { synthetic: { type: 'boolean' }, description: { type: 'string', minLength: 1 } },
-    },
-    files: {
-      type: 'object',
-      required: ['model.onnx'],
-      properties: { 'model.onnx': { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-      propertyNames: { not: { const: 'manifest.json' } },
-      additionalProperties: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-    },
-    inputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
-    outputs: { type: 'array', minItems: 1, items: { $ref: '#/definitions/tensor' } },
-    preprocessing: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        tabular: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['lookbackHours', 'features'],
-          properties: {
-            lookbackHours: { $ref: '#/definitions/lookbackHours' },
-            features: { type: 'array', minItems: 1, items: { $ref: '#/definitions/feature' } },
-          },
-        },
-        text: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['lookbackHours', 'categories', 'tokenizer', 'maxTokens', 'lowercase'],
-          properties: {
-            lookbackHours: { $ref: '#/definitions/lookbackHours' },
-            categories: { type: 'array', items: { type: 'string', minLength: 1 } },
-            tokenizer: { type: 'string', minLength: 1 },
-            maxTokens: { type: 'integer', minimum: 1 },
-            lowercase: { type: 'boolean' },
-            negationPrefix: { type: 'string' },
-          },
-        },
-        image: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['lookbackHours', 'modalities', 'bodyPart', 'viewPositions', 'size', 'mean', 'std'],
-          properties: {
-            lookbackHours: { $ref: '#/definitions/lookbackHours' },
-            modalities: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-            bodyPart: { type: 'string' },
-            bodyParts: { type: 'array', items: { type: 'string', minLength: 1 } },
-            viewPositions: { type: 'array', items: { type: 'string' } },
-            allowMissingTags: { type: 'array', uniqueItems: true, items: { enum: ['Modality', 'BodyPartExamined', 'ViewPosition'] } },
-            size: { $ref: '#/definitions/size' },
-            mean: { type: 'number' },
-            std: { type: 'number', exclusiveMinimum: 0 },
-          },
-        },
-        ecg: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['lookbackHours', 'sampleRateHz', 'durationSeconds', 'leads', 'representation'],
-          properties: {
-            lookbackHours: { $ref: '#/definitions/lookbackHours' },
-            sampleRateHz: { type: 'number', exclusiveMinimum: 0 },
-            durationSeconds: { type: 'number', exclusiveMinimum: 0 },
-            leads: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-            representation: { enum: ['waveform', 'image'] },
-            imageSize: { $ref: '#/definitions/size' },
-            inputContract: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['requiredLeads', 'minDurationSeconds', 'maxAbsMv', 'minPeakToPeakMv', 'maxSaturatedFraction'],
-              properties: {
-                requiredLeads: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-                minDurationSeconds: { type: 'number', exclusiveMinimum: 0 },
-                maxAbsMv: { type: 'number', exclusiveMinimum: 0 },
-                minPeakToPeakMv: { type: 'number', minimum: 0 },
-                maxSaturatedFraction: { type: 'number', minimum: 0, maximum: 1 },
-              },
-            },
-          },
-        },
-      },
-    },
-    outcomes: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['index', 'coding', 'thresholds'],
-        properties: {
-          index: { type: 'integer', minimum: 0 },
-          coding: { $ref: '#/definitions/coding' },
-          thresholds: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['min', 'code'],
-              properties: {
-                min: { type: 'number', minimum: 0, maximum: 1 },
-                code: { enum: ['negligible', 'low', 'moderate', 'high', 'certain'] },
-              },
-            },
-          },
-          calibration: {
-            oneOf: [
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['method', 'a', 'b'],
-                properties: { method: { const: 'platt' }, a: { type: 'number' }, b: { type: 'number' } },
-              },
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['method'],
-                properties: { method: { const: 'none' } },
-              },
-            ],
-          },
-          requires: { $ref: '#/definitions/evidenceRule' },
-        },
-      },
-    },
-    abstention: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['minimumInformation'],
-      properties: { minimumInformation: { $ref: '#/definitions/evidenceRule' } },
-    },
-    applicability: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['requires', 'toleratesMissing'],
-      properties: {
-        requires: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
-        toleratesMissing: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
-      },
-    },
-    outOfDistribution: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['targetFalseAlarmRate', 'calibration', 'modalities'],
-      properties: {
-        targetFalseAlarmRate: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
-        calibration: { type: 'string', minLength: 1 },
-        modalities: {
-          type: 'object',
-          additionalProperties: false,
-          properties: Object.fromEntries(MODALITY_ORDER.map((m) => [m, { $ref: '#/definitions/oodDetector' }])),
-        },
-        evaluation: { type: 'object' },
-      },
-    },
-    metrics: { type: 'object' },
+      ['low', 'high', 'statistics', 'center', 'scale', 'precision'],
+    ),
   },
 } as const;
 
@@ -480,7 +424,7 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       }
     });
   }
-  issues.push(...oodIssues(manifest, modalities));
+  issues.push(...oodIssues(manifest, modalities), ...textIssues(manifest));
   manifest.preprocessing.tabular?.features.forEach((f, i) => {
     if (f.plausible.min > f.plausible.max) {
       issues.push({
@@ -519,6 +463,48 @@ function oodIssues(manifest: ModelManifest, modalities: ReadonlySet<string>): Ma
     const precision = detector.precision;
     if (precision?.length !== n || precision.some((row) => row.length !== n)) {
       issues.push({ pointer: `${pointer}/precision`, message: `must be ${n} × ${n}` });
+    }
+  }
+  return issues;
+}
+
+const TEXT_ROLES: ReadonlySet<string> = new Set(['text-tokens', 'text-attention-mask', 'text-token-types']);
+
+/**
+ * Text inputs are int64 `[-1, maxTokens]` rows the preprocessing fills (fixed-length padding, so
+ * rows batch together); a WordPiece tokenizer needs its `vocab.txt` hashed in `files` and room for
+ * `[CLS]` and `[SEP]`. The text out-of-distribution statistics count the word vocabulary's pad (0)
+ * and unknown (1) ids, so they are refused for a WordPiece model rather than computed wrongly.
+ */
+function textIssues(manifest: ModelManifest): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  const text = manifest.preprocessing.text;
+  manifest.inputs.forEach((t, i) => {
+    if (!TEXT_ROLES.has(t.role)) return;
+    if (!text) {
+      issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' needs /preprocessing/text` });
+      return;
+    }
+    if (t.dtype !== 'int64') issues.push({ pointer: `/inputs/${i}/dtype`, message: `'${t.role}' must be int64` });
+    if (t.shape.length !== 2 || (t.shape[1] !== -1 && t.shape[1] !== text.maxTokens)) {
+      issues.push({ pointer: `/inputs/${i}/shape`, message: `must be [-1, ${text.maxTokens}] (or [-1, -1]) to match /preprocessing/text/maxTokens` });
+    }
+  });
+  if (!text) return issues;
+  const wordpiece = text.tokenizerType === 'wordpiece';
+  if (!wordpiece && text.wordpiece) {
+    issues.push({ pointer: '/preprocessing/text/wordpiece', message: "applies only with tokenizerType 'wordpiece'" });
+  }
+  if (wordpiece) {
+    if (!(text.tokenizer in manifest.files)) {
+      issues.push({ pointer: '/preprocessing/text/tokenizer', message: `'${text.tokenizer}' must be listed with its sha256 in /files` });
+    }
+    if (text.maxTokens < 3) issues.push({ pointer: '/preprocessing/text/maxTokens', message: 'must leave room for [CLS], a token and [SEP] (at least 3)' });
+    if (text.negationPrefix !== undefined) {
+      issues.push({ pointer: '/preprocessing/text/negationPrefix', message: 'applies only to the word tokenizer' });
+    }
+    if (manifest.outOfDistribution?.modalities.text) {
+      issues.push({ pointer: '/outOfDistribution/modalities/text', message: 'text statistics are defined for the word tokenizer only' });
     }
   }
   return issues;

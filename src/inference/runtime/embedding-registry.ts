@@ -9,6 +9,7 @@ import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import { createSessionFactory, type SessionTuning } from './onnx-session-factory.js';
 import { verifyFileHashes, verifyGraph } from './verify-graph.js';
+import type { RegistryVerification } from './model-registry.js';
 import type { WorkerModelSpec } from './worker-protocol.js';
 
 /** The two graphs of a dual-encoder embedding model. */
@@ -99,4 +100,23 @@ export async function loadEmbeddingRegistration(
     'embedding model loaded, verified and warmed up',
   );
   return { name: manifest.name, version: manifest.version, key, dir, manifest, encoders };
+}
+
+/**
+ * Re-checks an embedding model version for `fhir-fusion models verify`: the same checks as
+ * {@link loadEmbeddingRegistration} (manifest, sha256 of every file, both graph signatures, warm-up,
+ * golden tensors), with the problem reported as a risk model's is by `ModelRegistry.verify`
+ * instead of thrown.
+ */
+export async function verifyEmbeddingModel(
+  options: EmbeddingRegistrationOptions,
+): Promise<RegistryVerification['models'][number]> {
+  const dir = resolve(options.dir);
+  const key = `${basename(dirname(dir))}@${basename(dir)}`;
+  try {
+    await loadEmbeddingRegistration(options);
+    return { key, ok: true, problems: [] };
+  } catch (error) {
+    return { key, ok: false, problems: [error instanceof Error ? error.message : String(error)] };
+  }
 }

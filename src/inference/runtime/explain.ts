@@ -51,7 +51,7 @@ export interface ExplainedRequest {
 /** Input roles that carry each modality's data; masking a modality zeroes all of them. */
 const MODALITY_ROLES: Record<ModalityName, ReadonlyArray<TensorSpec['role']>> = {
   tabular: ['tabular-values', 'tabular-mask'],
-  text: ['text-tokens'],
+  text: ['text-tokens', 'text-attention-mask', 'text-token-types'],
   image: ['image'],
   ecg: ['ecg-waveform', 'ecg-image'],
 };

@@ -5,6 +5,7 @@ import { explainRows, interpretRows, type ExplainedRequest, type InferenceMeta }
 import { InferenceQueueFull, InferenceRunError, ModelNotFoundError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { InferenceMetrics } from './inference-metrics.js';
+import type { StageClock } from '../../observability/stage-clock.js';
 import type { ModelRegistry, RegisteredModel } from './model-registry.js';
 import { checkRequestTensors, type RequestTensors } from './request-tensors.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
@@ -26,6 +27,11 @@ export interface InferenceEngineOptions {
   queueLimit: number;
   logger: InferenceLogger;
   metrics?: InferenceMetrics;
+  /**
+   * Charges explanation work (planning the variant rows, reading them back, and the variant rows'
+   * share of each batch's worker time) to `explanation`, the rest of the worker time to `inference`.
+   */
+  stageClock?: Pick<StageClock, 'run' | 'add'>;
   /** Feature contributions returned per patient (default 5). */
   explainTopK?: number;
   /** Compute modality and feature contributions (default true). */
@@ -73,6 +79,8 @@ interface PendingRequest {
  */
 export function createInferenceEngine(options: InferenceEngineOptions): InferenceEngine {
   const { registry, logger, metrics } = options;
+  const clock = options.stageClock;
+  const timed = <T>(fn: () => T): T => (clock ? clock.run('explanation', fn) : fn());
   const topK = options.explainTopK ?? 5;
   const explain = options.explain ?? true;
   const cores = availableParallelism();
@@ -161,6 +169,11 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     metrics?.batchSeconds.observe({ model: model.key }, (performance.now() - started) / 1000);
     metrics?.batchRows.observe({ model: model.key }, rows);
     metrics?.batchRequests.observe({ model: model.key }, requests.length);
+    // The worker thread's CPU in session.run (its wall time where the OS does not report thread
+    // CPU), split by rows: each request's first row is its prediction, the others its explanation.
+    const workerMs = result.cpuMs ?? result.runMs;
+    clock?.add('inference', (workerMs * requests.length) / rows);
+    clock?.add('explanation', (workerMs * (rows - requests.length)) / rows);
     const output = result.outputs[probabilities.name];
     if (!output || output.dims[0] !== rows) {
       throw new InferenceRunError(
@@ -174,14 +187,8 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
       const n = r.plan.variants.length;
       const slice = values.subarray(offset * outcomeCount, (offset + n) * outcomeCount);
       offset += n;
-      const interpreted = interpretRows(
-        manifest,
-        r.tensors,
-        r.meta,
-        r.plan.variants,
-        slice,
-        outcomeCount,
-        topK,
+      const interpreted = timed(() =>
+        interpretRows(manifest, r.tensors, r.meta, r.plan.variants, slice, outcomeCount, topK),
       );
       return { ...interpreted, executionProvider: providerOf(model) };
     });
@@ -196,7 +203,7 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
       const model = registry.get(modelName, modelVersion);
       if (!model) throw new ModelNotFoundError(modelName, modelVersion);
       const checked = checkRequestTensors(model.manifest, tensors);
-      const plan = explainRows(model.manifest, checked, meta, explain);
+      const plan = timed(() => explainRows(model.manifest, checked, meta, explain));
       const started = performance.now();
       const output = await batcher
         .submit(`${model.key}|${checked.shapeKey}`, { model, tensors: checked, meta, plan })

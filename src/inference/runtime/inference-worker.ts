@@ -3,6 +3,7 @@
  * blocks the thread that calls it. Started by `worker-pool.ts`; from TypeScript source (tsx, vitest)
  * the pool loads it through tsx's `tsImport` bootstrap (see `inferenceWorkerEntry`).
  */
+import { threadCpuMs } from '../../observability/thread-cpu.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorDtype } from '../../contracts/manifest-types.js';
@@ -68,8 +69,12 @@ async function main(): Promise<void> {
     for (const [name, t] of Object.entries(request.feeds))
       feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
     const started = performance.now();
+    const cpu0 = threadCpuMs();
     const results = request.outputs ? await session.run(feeds, request.outputs) : await session.run(feeds);
     const runMs = performance.now() - started;
+    const cpu1 = threadCpuMs();
+    // This thread's own CPU during the run (session.run blocks it), where Linux reports it.
+    const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
     const outputs: Record<string, TensorData> = {};
     for (const [name, value] of Object.entries(results)) {
       if (!SUPPORTED.includes(value.type))
@@ -81,7 +86,10 @@ async function main(): Promise<void> {
         raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : (raw.slice() as TensorArray);
       outputs[name] = { dtype: value.type as TensorDtype, dims: [...value.dims], data: owned };
     }
-    return { message: { type: 'result', id: request.id, outputs, runMs }, transfer: transferList(outputs) };
+    return {
+      message: { type: 'result', id: request.id, outputs, runMs, ...(cpuMs !== undefined ? { cpuMs } : {}) },
+      transfer: transferList(outputs),
+    };
   }
 }
 

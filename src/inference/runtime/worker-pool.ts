@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { WorkerEntry } from '../../contracts/worker-entry.js';
+import { workerEntry } from '../../contracts/worker-entry.js';
 // Loaded on the main thread too, on purpose: when the last worker that loaded the ONNX Runtime
 // addon exits, Node unloads the shared library, and loading it again in a new worker fails with
 // "Module did not self-register". Holding it here keeps it loaded for the process's lifetime.
@@ -21,6 +20,8 @@ import {
 export interface WorkerRunResult {
   outputs: Record<string, TensorData>;
   runMs: number;
+  /** The worker thread's CPU during the run (Linux `/proc/thread-self/schedstat`); absent elsewhere. */
+  cpuMs?: number;
 }
 
 /** A fixed pool of inference worker threads, each holding a session per active model. */
@@ -55,34 +56,14 @@ interface PoolWorker {
   pending: Map<number, Pending>;
 }
 
-/** How to start the inference worker: a script URL, or bootstrap code evaluated in the worker. */
-export type WorkerEntry = { kind: 'file'; url: URL } | { kind: 'eval'; code: string };
+export type { WorkerEntry } from '../../contracts/worker-entry.js';
 
 /**
- * Where the worker script is and how to start it. From compiled `dist/` the worker is the sibling
- * `inference-worker.js` and needs nothing. When this module runs from TypeScript source (tsx in
- * development, vitest in tests) the worker is the `.ts` file, and worker threads do not inherit
- * the parent's module hooks. On Node 20, `execArgv: ['--import', 'tsx']` does NOT help (the worker
- * still fails with "Unknown file extension .ts"), so the worker instead evaluates a two-line
- * bootstrap that loads the entry through tsx's `tsImport` API, which registers tsx's loader inside
- * the worker first. Covered by `test/unit/inference/runtime/worker-pool.test.ts`.
+ * Where the inference worker script is and how to start it (see {@link workerEntry}). Covered by
+ * `test/unit/inference/runtime/worker-pool.test.ts`.
  */
 export function inferenceWorkerEntry(moduleUrl: string = import.meta.url): WorkerEntry {
-  if (!moduleUrl.endsWith('.ts')) return { kind: 'file', url: new URL('./inference-worker.js', moduleUrl) };
-  const entry = new URL('./inference-worker.ts', moduleUrl).href;
-  const code = `import(${JSON.stringify(tsxEsmApi(moduleUrl))}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(moduleUrl)}))`;
-  return { kind: 'eval', code };
-}
-
-/** tsx's ESM API as an absolute URL, so the bootstrap does not depend on the worker's cwd. */
-function tsxEsmApi(moduleUrl: string): string {
-  try {
-    const cjs = createRequire(moduleUrl).resolve('tsx/esm/api');
-    const esm = cjs.replace(/\.cjs$/, '.mjs');
-    return pathToFileURL(existsSync(esm) ? esm : cjs).href;
-  } catch {
-    return 'tsx/esm/api';
-  }
+  return workerEntry(moduleUrl, 'inference-worker');
 }
 
 /** Starts `size` workers and resolves once every one has loaded and warmed up its sessions. */
@@ -128,7 +109,12 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
           const pending = pw.pending.get(message.id);
           if (!pending) return;
           pw.pending.delete(message.id);
-          if (message.type === 'result') pending.resolve({ outputs: message.outputs, runMs: message.runMs });
+          if (message.type === 'result')
+            pending.resolve({
+              outputs: message.outputs,
+              runMs: message.runMs,
+              ...(message.cpuMs !== undefined ? { cpuMs: message.cpuMs } : {}),
+            });
           else pending.reject(new InferenceRunError(message.message));
           notifyIfIdle();
         }

@@ -30,7 +30,7 @@ export interface RunRequestMessage {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'init-error'; message: string }
-  | { type: 'result'; id: number; outputs: Record<string, TensorData>; runMs: number }
+  | { type: 'result'; id: number; outputs: Record<string, TensorData>; runMs: number; cpuMs?: number }
   | { type: 'run-error'; id: number; message: string };
 
 /** The ArrayBuffers to put in a postMessage transfer list for these tensors. */

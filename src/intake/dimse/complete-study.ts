@@ -5,7 +5,9 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AssessmentQueue } from '../../jobs/assessment-queue.js';
 import type { Metrics } from '../../observability/create-metrics.js';
-import { storeNotification } from '../store-notification.js';
+import type { Queryable } from '../../store/sql.js';
+import { withTransaction } from '../../store/transaction.js';
+import { storeInTransaction } from '../store-notification.js';
 import type { ReceivedInstance } from './received-instance.js';
 import { studyIdentifierValue } from './received-instance.js';
 
@@ -37,17 +39,24 @@ export type StudyOutcome =
  *    identifier (FHIR R4 §3.1.0.8 `If-None-Exist`): an ImagingStudy the EHR already has is used
  *    as it is, otherwise one listing the received series and instances is created — assembly
  *    finds images only through ImagingStudy (docs/dicom-dimse-intake.md);
- * 3. the inbox row and the patient's job are committed together (`storeNotification`).
+ * 3. the inbox row and the patient's job are committed together (`storeInTransaction`), and
+ *    `handedOver` (removing the study's pending record) runs in that same transaction, so a crash
+ *    leaves either both or neither. A study that queues no job is handed over too (`handedOver`
+ *    outside a transaction): retrying it would only find the same answer.
+ * Running it again for the same instances (after a crash) makes no second job: the ImagingStudy
+ * create is conditional and the inbox dedupe key is the study's SOP Instance UIDs.
  */
 export async function completeStudy(
   instances: readonly ReceivedInstance[],
   deps: CompleteStudyDeps,
+  handedOver: (db: Queryable) => Promise<void> = async () => undefined,
 ): Promise<StudyOutcome> {
   const first = instances[0];
   if (!first) throw new Error('completeStudy needs at least one instance');
   const studyKey = createHash('sha256').update(first.studyInstanceUid).digest('hex').slice(0, 32);
   const system = identifierSystem(first.issuerOfPatientId, deps.issuerSystems);
-  const finish = (outcome: StudyOutcome): StudyOutcome => {
+  const finish = async (outcome: StudyOutcome): Promise<StudyOutcome> => {
+    if (outcome.status === 'not-queued') await handedOver(deps.pool);
     deps.logger.info(
       { studyKey, instances: instances.length, ...outcome, patientId: undefined },
       'dicom study complete',
@@ -78,22 +87,25 @@ export async function completeStudy(
     .update(JSON.stringify(instances.map((i) => i.sopInstanceUid).sort()))
     .digest('hex')
     .slice(0, 32);
-  await storeNotification(
-    deps.pool,
-    deps.queue,
-    DIMSE_INBOX_SOURCE,
-    [
-      {
-        dialect: 'dimse',
-        dedupeKey: `dimse:${studyKey}:${sopKey}`,
-        resourceType: 'ImagingStudy',
-        resourceId: study.id,
-        patientId: patient.id,
-        payload: { studyKey, instances: instances.length },
-      },
-    ],
-    randomUUID(),
-  );
+  await withTransaction(deps.pool, async (client) => {
+    await storeInTransaction(
+      client,
+      deps.queue,
+      DIMSE_INBOX_SOURCE,
+      [
+        {
+          dialect: 'dimse',
+          dedupeKey: `dimse:${studyKey}:${sopKey}`,
+          resourceType: 'ImagingStudy',
+          resourceId: study.id,
+          patientId: patient.id,
+          payload: { studyKey, instances: instances.length },
+        },
+      ],
+      randomUUID(),
+    );
+    await handedOver(client);
+  });
   deps.metrics.notificationsAccepted.inc();
   return finish({
     status: 'queued',

@@ -39,8 +39,12 @@ export interface DimseScpDeps {
     part10: Uint8Array,
     sopInstanceUid: string,
   ) => Promise<{ ok: true } | { ok: false; reason: StowFailure }>;
-  /** Called once an image instance is stored (starts or extends its study's quiet period). */
-  stored: (instance: ReceivedInstance) => void;
+  /**
+   * Records an image instance once the PACS has it (its study's quiet period starts again); the
+   * C-STORE answer waits for it too, so an acknowledged instance is always handed over, even after
+   * a crash. Rejects when it could not be recorded.
+   */
+  stored: (instance: ReceivedInstance) => Promise<void>;
   /** Counts refusals and ignored instances by reason. */
   count: (reason: string) => void;
 }
@@ -131,7 +135,8 @@ export class DimseScp extends Scp {
   }
 
   /**
-   * Store-before-acknowledge: Success (0000H) only once the PACS has answered the STOW-RS request.
+   * Store-before-acknowledge: Success (0000H) only once the PACS has answered the STOW-RS request
+   * and the instance is recorded for its study's hand-over.
    * A non-image SOP class is Success too (the SCU has nothing to resend) but stored nowhere, with
    * the reason counted; PACS trouble is A700 (Refused: Out of Resources), which SCUs retry.
    */
@@ -160,8 +165,18 @@ export class DimseScp extends Scp {
       logger.warn({ sopClassUid, outcome: 'not-stored', reason: stored.reason }, 'dicom instance received');
       return { status: REFUSED_OUT_OF_RESOURCES, reason: `not stored: ${stored.reason}` };
     }
+    try {
+      await this.#deps.stored(instance);
+    } catch {
+      // In the PACS but not recorded for its study's hand-over: refuse, the SCU's resend records it.
+      count('dimse-pending-not-recorded');
+      logger.warn(
+        { sopClassUid, outcome: 'not-recorded', reason: 'pending-not-recorded' },
+        'dicom instance received',
+      );
+      return { status: REFUSED_OUT_OF_RESOURCES, reason: 'not stored: pending-not-recorded' };
+    }
     logger.info({ sopClassUid, outcome: 'stored', bytes: part10.length }, 'dicom instance received');
-    this.#deps.stored(instance);
     return { status: Status.Success };
   }
 }

@@ -7,9 +7,16 @@ import type { Config } from '../../config/config-schema.js';
 import type { FetchLike } from '../../contracts/fetch-like.js';
 import type { AssessmentQueue } from '../../jobs/assessment-queue.js';
 import type { Metrics } from '../../observability/create-metrics.js';
+import {
+  deletePendingInstances,
+  pendingStudies,
+  pendingStudyInstances,
+  upsertPendingInstance,
+} from '../../store/dimse-pending-repository.js';
 import { completeStudy } from './complete-study.js';
 import { log } from './dcmjs-dimse-api.js';
 import { DimseScp } from './dimse-scp.js';
+import type { ReceivedInstance } from './received-instance.js';
 import { studyQuietPeriod } from './study-quiet-period.js';
 import { stowInstance } from './stow-instance.js';
 
@@ -39,7 +46,7 @@ export interface DimseIntakeDeps {
 /** An open DIMSE listener. */
 export interface DimseListener {
   port: number;
-  /** Studies received and still inside their quiet period. */
+  /** Studies received and still inside their quiet period (timers of this process). */
   pendingStudies(): number;
   close(): Promise<void>;
 }
@@ -48,6 +55,7 @@ export interface DimseListener {
  * Starts the DICOM DIMSE door when `DICOM_PORT` is set: a C-STORE/C-ECHO SCP bound on HOST whose
  * images go to `DICOMWEB_BASE_URL` by STOW-RS before the C-STORE is answered, and whose studies,
  * once quiet for DICOM_STUDY_QUIET_MS, get their ImagingStudy and patient job (docs/dicom-dimse-intake.md).
+ * Studies recorded in `dimse_pending_instances` by an earlier process are picked up at start.
  * Returns undefined when the port is unset.
  */
 export async function startDimseIntake(
@@ -64,16 +72,24 @@ export async function startDimseIntake(
   log.setLevel('silent');
   const { logger, metrics } = deps;
   const count = (reason: string): void => metrics.notificationsRejected.inc({ reason });
-  const quiet = studyQuietPeriod(config.DICOM_STUDY_QUIET_MS, async (instances) => {
-    try {
-      await completeStudy(instances, { ...deps, issuerSystems: config.DICOM_ISSUER_SYSTEMS });
-    } catch (err) {
-      logger.warn(
-        { err: { name: (err as Error)?.name } },
-        'dicom study not handed over; retried after another quiet period',
-      );
-      throw err;
-    }
+  const quiet = studyQuietPeriod(config.DICOM_STUDY_QUIET_MS, {
+    quietFor: async (studyUid) => (await pendingStudyInstances(deps.pool, studyUid))?.quietForMs,
+    async complete(studyUid) {
+      const study = await pendingStudyInstances<ReceivedInstance>(deps.pool, studyUid);
+      if (!study) return;
+      const sops = study.instances.map((i) => i.sopInstanceUid);
+      try {
+        await completeStudy(study.instances, { ...deps, issuerSystems: config.DICOM_ISSUER_SYSTEMS }, (db) =>
+          deletePendingInstances(db, studyUid, sops, study.receivedUpTo).then(() => undefined),
+        );
+      } catch (err) {
+        logger.warn(
+          { err: { name: (err as Error)?.name } },
+          'dicom study not handed over; retried after another quiet period',
+        );
+        throw err;
+      }
+    },
   });
   const scpDeps = {
     aeTitle: config.DICOM_AE_TITLE,
@@ -82,9 +98,10 @@ export async function startDimseIntake(
     count,
     store: (part10: Uint8Array, sopInstanceUid: string) =>
       stowInstance(part10, sopInstanceUid, { baseUrl: pacs, fetch: deps.dicomFetch }),
-    stored: (instance: Parameters<typeof quiet.add>[0]) => {
+    stored: async (instance: ReceivedInstance) => {
+      await upsertPendingInstance(deps.pool, instance);
       metrics.notificationsReceived.inc({ dialect: 'dimse' });
-      quiet.add(instance);
+      quiet.touch(instance.studyInstanceUid);
     },
   };
   const sockets = new Set<Socket>();
@@ -104,7 +121,14 @@ export async function startDimseIntake(
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  logger.info({ port, aeTitle: config.DICOM_AE_TITLE }, 'dicom dimse listener open');
+  // Studies a previous process acknowledged but did not hand over (stopped or killed in their
+  // quiet period) are handed over once what is left of it has passed.
+  const recorded = await pendingStudies(deps.pool);
+  quiet.restore(recorded);
+  logger.info(
+    { port, aeTitle: config.DICOM_AE_TITLE, pendingStudies: recorded.length },
+    'dicom dimse listener open',
+  );
   return {
     port,
     pendingStudies: () => quiet.pending(),

@@ -43,8 +43,8 @@ export type LibraryMessageSink = (message: LibraryMessage) => void;
  * Points every dcmjs logger (the loglevel root and its children, e.g. `validation.dcmjs`) at `sink`
  * instead of the console. dcmjs writes warnings straight to stderr — with `ignoreErrors` one per
  * unreadable "element", ~200,000 lines for a file with trailing garbage — bypassing the JSON logs.
- * The loggers are the library's own state, so this is re-applied before each read with that read's
- * sink; reads are synchronous, so two decodes cannot interleave.
+ * The loggers and their level are the library's own state, so this is re-applied before each read
+ * with that read's sink; reads are synchronous, so two decodes cannot interleave.
  */
 export function routeDcmjsLogs(dcmjs: Pick<DcmjsModule, 'log'>, sink: LibraryMessageSink): void {
   const root = dcmjs.log;
@@ -52,9 +52,11 @@ export function routeDcmjsLogs(dcmjs: Pick<DcmjsModule, 'log'>, sink: LibraryMes
   for (const logger of loggers) {
     logger.methodFactory = (methodName, _level, loggerName) => () =>
       sink({ library: 'dcmjs', logger: typeof loggerName === 'string' ? loggerName : 'dcmjs', level: methodName });
-    // loglevel binds methods when the level is set; rebuild() (1.9) re-binds them through the factory.
-    if (logger.rebuild) logger.rebuild();
-    else if (logger.setLevel && logger.getLevel) logger.setLevel(logger.getLevel(), false);
+    // loglevel binds methods when the level is set, through the factory. The level is the
+    // library's global state too: another part of the process (the sandbox's generator, in the
+    // demo) may have set it to 'error', which would hide warnings from this read's sink.
+    if (logger.setLevel) logger.setLevel('warn', false);
+    else if (logger.rebuild) logger.rebuild();
   }
 }
 

@@ -8,6 +8,7 @@ import { errorToOutcome, outcomeOf } from './error-outcome.js';
 import { addSearchLinks, fullUrlOf } from './search-bundle-links.js';
 import { preprocessBundle, rebaseOutcome } from './bundle-preprocess.js';
 import { buildCapabilityStatement } from './capability-statement.js';
+import type { SandboxRelease } from './subscriptions/backport/notification-bundle.js';
 
 /** FHIR JSON media type (FHIR R4 §3.1.0.1.6 http.html#mime-type). */
 export const FHIR_JSON = 'application/fhir+json';
@@ -23,6 +24,8 @@ export interface FhirRoutesOptions {
   definitions: FhirDefinitions;
   /** Path prefix this scope is registered under (`app.register(..., { prefix })`), e.g. `/fhir`. */
   prefix: string;
+  /** The release `metadata` announces (default R4). */
+  release?: SandboxRelease;
   /** Called before every FHIR request; throw (with `statusCode` 401/403) to refuse it. */
   authorize?: (request: FastifyRequest) => Promise<void>;
 }
@@ -69,7 +72,7 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
   }
 
   app.get('/metadata', async (request, reply) => {
-    return reply.type(FHIR_JSON).send(buildCapabilityStatement(baseUrlOf(request, prefix)));
+    return reply.type(FHIR_JSON).send(buildCapabilityStatement(baseUrlOf(request, prefix), options.release));
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

@@ -19,6 +19,8 @@ import { BackportSubscriptions } from './subscriptions/backport/backport-subscri
 import { registerSubscriptionOperations } from './subscriptions/backport/subscription-operations.js';
 import type { SandboxTopic } from './subscriptions/backport/sandbox-topics.js';
 import { SANDBOX_TOPICS, topicAsBasic } from './subscriptions/backport/sandbox-topics.js';
+import type { SandboxRelease } from './subscriptions/backport/notification-bundle.js';
+import { registerNativeSubscriptionRoutes } from './subscriptions/native/native-subscription-routes.js';
 
 /** Options of {@link createSandboxEhr}. */
 export interface SandboxEhrOptions {
@@ -37,6 +39,13 @@ export interface SandboxEhrOptions {
    * the URL `listen()` returns, or `http://localhost/fhir` before it.
    */
   publicBaseUrl?: string;
+  /**
+   * Which FHIR release the sandbox presents for subscriptions (default R4): R4 (classic criteria
+   * and the Backport IG), R4B (Backport IG Subscriptions, SubscriptionTopic resources, notifications
+   * with a SubscriptionStatus) or R5 (native R5 Subscriptions and `subscription-notification`
+   * Bundles). Everything else stays R4: the store and its validation are R4's.
+   */
+  release?: SandboxRelease;
 }
 
 /** A running (or ready to listen) sandbox EHR. */
@@ -64,7 +73,7 @@ export interface SandboxEhr {
 }
 
 /**
- * Creates the sandbox EHR: FHIR R4 REST over `@medplum/fhir-router`'s in-memory repository, with
+ * Creates the sandbox EHR: FHIR R4 REST (presenting R4B or R5 subscriptions with `release`) over `@medplum/fhir-router`'s in-memory repository, with
  * validation of every write, classic R4 rest-hook subscriptions and Subscriptions R5 Backport IG
  * topic-based subscriptions. A demo and test fixture only.
  */
@@ -87,6 +96,7 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
   const faulty = new FaultyDelivery(ordered, faults);
   const events = new SubscriptionEventStore();
   const topics = SANDBOX_TOPICS;
+  const release = options.release ?? 'R4';
   const restHooks = new RestHookSubscriptions(repo, faulty, log);
   const backport = new BackportSubscriptions({
     repo,
@@ -95,15 +105,19 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     events,
     topics,
     baseUrl: () => baseUrl,
+    release,
     ...(log ? { log } : {}),
   });
-  registerSubscriptionOperations({ router, repo, events, topics, subscriptions: backport, baseUrl: () => baseUrl });
+  registerSubscriptionOperations({ router, repo, events, topics, subscriptions: backport, baseUrl: () => baseUrl, release });
   for (const topic of topics) {
     await repo.updateResource(topicAsBasic(topic, topic.url.slice(topic.url.lastIndexOf('/') + 1)));
   }
 
   await app.register(
-    async (scope) => registerFhirRoutes(scope, { router, repo, definitions, prefix, authorize: options.authorize }),
+    async (scope) => {
+      if (release !== 'R4') registerNativeSubscriptionRoutes(scope, { release, topics, prefix });
+      await registerFhirRoutes(scope, { router, repo, definitions, prefix, release, authorize: options.authorize });
+    },
     { prefix },
   );
   const stop = (): void => {

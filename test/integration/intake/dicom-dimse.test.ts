@@ -1,7 +1,7 @@
 import type { ImagingStudy, Patient, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import dimse from 'dcmjs-dimse';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
 import type { GeneratedPatient } from '../../../src/sandbox/cohort/generate-patient.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
@@ -95,12 +95,13 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
     port = fixture().server.server.dimse?.port ?? 0;
     expect(port).toBeGreaterThan(0);
   });
-  beforeEach((context) => needsPeer(context, orthancPeer));
   afterAll(async () => {
     await orthanc?.stop();
   });
 
-  it('stores the pushed radiograph in the PACS before Success, then creates the ImagingStudy and assesses the patient', async () => {
+  it('stores the pushed radiograph in the PACS before Success, then creates the ImagingStudy and assesses the patient', async (context) => {
+    // Only this test needs Orthanc; the ones below play the SCU with dcmjs-dimse.
+    needsPeer(context, orthancPeer);
     const { client } = fixture();
     orthanc = await startOrthanc();
     const radiograph = patient.dicom.find((d) => d.kind === 'chest-radiograph');
@@ -206,5 +207,63 @@ describe('DICOM DIMSE door: C-STORE from Orthanc → STOW-RS → ImagingStudy �
       comment: 'ignored: not-an-image',
     });
     expect(pacsStore.size()).toBe(before);
+  });
+});
+
+describe('DICOM DIMSE door: transfer syntax negotiation over a real association (PS3.8 §9.3.3.2)', () => {
+  it('negotiates a context down to Explicit VR LE, rejects a context offering only JPEG 2000, and still serves the rest', async () => {
+    const port = fixture().server.server.dimse?.port ?? 0;
+    const { PresentationContext } = dimse.association;
+    const { PresentationContextResult, SopClass, StorageClass, TransferSyntax } = constants;
+    const client = new Client();
+    // Proposed besides the C-ECHO's Verification context: DX in JPEG 2000 only, CR in JPEG 2000 or Explicit VR LE.
+    const onlyJpeg2000 = new PresentationContext(0, StorageClass.DigitalXRayImageStorageForPresentation);
+    onlyJpeg2000.addTransferSyntaxUid(TransferSyntax.Jpeg2000Lossless);
+    const downToExplicit = new PresentationContext(0, StorageClass.ComputedRadiographyImageStorage);
+    downToExplicit.addTransferSyntaxUid(TransferSyntax.Jpeg2000Lossless);
+    downToExplicit.addTransferSyntaxUid(TransferSyntax.ExplicitVRLittleEndian);
+    client.addAdditionalPresentationContext(onlyJpeg2000, true);
+    client.addAdditionalPresentationContext(downToExplicit, true);
+    const echo = new requests.CEchoRequest();
+    let echoStatus: number | undefined;
+    echo.on('response', (r: InstanceType<typeof dimse.responses.Response>) => (echoStatus = r.getStatus()));
+    client.addRequest(echo);
+    const results = await new Promise<Array<{ abstract: string; result: number; syntax?: string }>>(
+      (resolve, reject) => {
+        let seen: Array<{ abstract: string; result: number; syntax?: string }> = [];
+        client.on(
+          'associationAccepted',
+          (association: InstanceType<typeof dimse.association.Association>) => {
+            seen = association.getPresentationContexts().map(({ context }) => ({
+              abstract: context.getAbstractSyntaxUid(),
+              result: context.getResult(),
+              ...(context.getResult() === PresentationContextResult.Accept
+                ? { syntax: context.getAcceptedTransferSyntaxUid() }
+                : {}),
+            }));
+          },
+        );
+        client.on('closed', () => resolve(seen));
+        client.on('networkError', (e: Error) => reject(e));
+        client.send('127.0.0.1', port, 'DCMJSSCU', OUR_AE);
+      },
+    );
+    expect(results).toEqual([
+      {
+        abstract: SopClass.Verification,
+        result: PresentationContextResult.Accept,
+        syntax: expect.any(String),
+      },
+      {
+        abstract: StorageClass.DigitalXRayImageStorageForPresentation,
+        result: PresentationContextResult.RejectTransferSyntaxesNotSupported,
+      },
+      {
+        abstract: StorageClass.ComputedRadiographyImageStorage,
+        result: PresentationContextResult.Accept,
+        syntax: TransferSyntax.ExplicitVRLittleEndian,
+      },
+    ]);
+    expect(echoStatus).toBe(constants.Status.Success);
   });
 });

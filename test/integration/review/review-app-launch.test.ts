@@ -155,10 +155,18 @@ describe('review app: SMART launch, review page, feedback, and Backend Services 
     const token = rows[0]!.access_token;
     const answer = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${patientId}/$similar-cases?_count=3`, headers: { authorization: `Bearer ${token}` } });
     expect(answer.statusCode).toBe(200);
-    const bundle = answer.json() as { type: string; entry?: Array<{ resource: { id: string; subject?: { reference?: string } }; search: { score: number } }> };
+    const bundle = answer.json() as {
+      type: string;
+      meta?: { security?: Array<{ code?: string }> };
+      entry?: Array<{ resource: { id: string; resourceType: string; subject?: { reference?: string } }; search: { mode: string; score: number } }>;
+    };
     expect(bundle.type).toBe('searchset');
-    expect(bundle.entry?.map((e) => e.resource.subject?.reference)).toEqual([`Patient/${other}`]);
-    expect(bundle.entry?.[0]?.search.score).toBeGreaterThan(-1);
+    // The matches, then the model's Device and card as included entries (AI Transparency IG labels).
+    const matches = bundle.entry?.filter((e) => e.search.mode === 'match');
+    expect(matches?.map((e) => e.resource.subject?.reference)).toEqual([`Patient/${other}`]);
+    expect(matches?.[0]?.search.score).toBeGreaterThan(-1);
+    expect(bundle.meta?.security?.map((c) => c.code)).toContain('AIAST');
+    expect(bundle.entry?.filter((e) => e.search.mode === 'include').map((e) => e.resource.resourceType)).toEqual(['Device', 'DocumentReference']);
     const refused = await app().inject({ method: 'GET', url: `/fhir-fusion/Patient/${patientId}/$similar-cases`, headers: { authorization: 'Bearer not-a-token' } });
     expect(refused.statusCode).toBe(401);
 

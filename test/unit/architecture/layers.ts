@@ -9,7 +9,8 @@ export const layers: readonly (readonly string[])[] = [
   ['cli'],
   ['main'],
   // Local validation (`fhir-fusion validate`): the backfill's export and scoring, the evaluation's
-  // statistics, on the hospital's own patients; above both because it uses both.
+  // statistics, on the hospital's own patients; above both because it uses both. The running
+  // server's model monitor lives here too (same labeller and statistics); `main` passes it to the app.
   ['validation'],
   // Entry points over the runtime: the fastify app, the bulk backfill, the offline evaluation (which
   // measures what the stages below serve: scoring and similar-case retrieval).

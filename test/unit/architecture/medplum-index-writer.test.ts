@@ -24,6 +24,8 @@ const INDEX_WRITERS = new Set([
   'indexSearchParameter',
   'indexDefaultSearchParameters',
   'loadDataType',
+  // Returns the index's own data-type map, which the caller can then write.
+  'getAllDataTypes',
 ]);
 
 /** Index writers `text` takes from @medplum/core: named imports, and any namespace or dynamic import's member use. */
@@ -86,7 +88,15 @@ describe("@medplum's type index has one writer", () => {
       }))
       .filter((w) => w.used.length > 0);
     expect(writers).toEqual([
-      { file: OWNER, used: ['indexSearchParameterBundle', 'indexStructureDefinitionBundle', 'loadDataType'] },
+      {
+        file: OWNER,
+        used: [
+          'getAllDataTypes',
+          'indexSearchParameterBundle',
+          'indexStructureDefinitionBundle',
+          'loadDataType',
+        ],
+      },
     ]);
   });
 });

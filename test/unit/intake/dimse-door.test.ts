@@ -19,7 +19,7 @@ function scpWith(overrides: Partial<DimseScpDeps> = {}) {
     allowedCallingAeTitles: ['MODALITY1'],
     logger: pino({ level: 'silent' }),
     store: async () => ({ ok: true }),
-    stored: () => undefined,
+    stored: async () => undefined,
     count: (reason) => counted.push(reason),
     ...overrides,
   };
@@ -106,7 +106,7 @@ describe('C-STORE: store before acknowledge (PS3.4 Table B.2-1)', () => {
         events.push(`stow ${Buffer.from(bytes.subarray(128, 132)).toString()}`);
         return { ok: true };
       },
-      stored: (i) => events.push(`stored ${i.sopInstanceUid}`),
+      stored: async (i) => void events.push(`stored ${i.sopInstanceUid}`),
     });
     expect(await answer(ok.scp, dx())).toMatchObject({ status: constants.Status.Success });
     expect(events).toEqual(['stow DICM', 'stored 1.9.1.1']);
@@ -114,11 +114,21 @@ describe('C-STORE: store before acknowledge (PS3.4 Table B.2-1)', () => {
     const handed: string[] = [];
     const down = scpWith({
       store: async () => ({ ok: false, reason: 'http-503' }),
-      stored: (i) => handed.push(i.sopInstanceUid),
+      stored: async (i) => void handed.push(i.sopInstanceUid),
     });
     expect(await answer(down.scp, dx())).toEqual({ status: 0xa700, comment: 'not stored: http-503' });
     expect(handed).toEqual([]);
     expect(down.counted).toEqual(['dimse-stow-http-503']);
+  });
+
+  it('answers A700 when the stored instance cannot be recorded for its study hand-over', async () => {
+    const { scp, counted } = scpWith({
+      stored: async () => {
+        throw new Error('database down');
+      },
+    });
+    expect(await answer(scp, dx())).toEqual({ status: 0xa700, comment: 'not stored: pending-not-recorded' });
+    expect(counted).toEqual(['dimse-pending-not-recorded']);
   });
 
   it('answers A900 to an image without Patient ID and stores nothing', async () => {
@@ -192,27 +202,92 @@ describe('study completion', () => {
     vi.useRealTimers();
   });
 
+  /** The pending-study record as Postgres keeps it (dimse_pending_instances), on the fake clock. */
+  function recordedStudies(failures = 0) {
+    const studies = new Map<string, { sops: Set<string>; last: number }>();
+    const handed: string[][] = [];
+    return {
+      handed,
+      record(studyUid: string, sop: string, at = Date.now()) {
+        const study = studies.get(studyUid) ?? { sops: new Set<string>(), last: at };
+        study.sops.add(sop);
+        study.last = Math.max(study.last, at);
+        studies.set(studyUid, study);
+      },
+      source: {
+        quietFor: async (studyUid: string) => {
+          const study = studies.get(studyUid);
+          return study ? Date.now() - study.last : undefined;
+        },
+        complete: async (studyUid: string) => {
+          const study = studies.get(studyUid);
+          if (!study) return;
+          handed.push([...study.sops].sort());
+          if (failures-- > 0) throw new Error('EHR down');
+          studies.delete(studyUid);
+        },
+      },
+    };
+  }
+
   it('hands a study over once, after it has been quiet, and retries a failed hand-over', async () => {
     vi.useFakeTimers();
-    const calls: string[][] = [];
-    let fail = true;
-    const quiet = studyQuietPeriod(1000, async (instances) => {
-      calls.push(instances.map((i) => i.sopInstanceUid));
-      if (fail) {
-        fail = false;
-        throw new Error('EHR down');
-      }
-    });
-    quiet.add(instance('1.9.1.1'));
+    const record = recordedStudies(1);
+    const quiet = studyQuietPeriod(1000, record.source);
+    record.record('1.9', '1.9.1.1');
+    quiet.touch('1.9');
     await vi.advanceTimersByTimeAsync(800);
-    quiet.add(instance('1.9.1.2'));
+    record.record('1.9', '1.9.1.2');
+    quiet.touch('1.9');
     await vi.advanceTimersByTimeAsync(800);
-    expect(calls).toEqual([]);
+    expect(record.handed).toEqual([]);
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toEqual([['1.9.1.1', '1.9.1.2']]);
+    expect(record.handed).toEqual([['1.9.1.1', '1.9.1.2']]);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(calls).toHaveLength(2);
-    expect(calls[1]?.sort()).toEqual(['1.9.1.1', '1.9.1.2']);
+    expect(record.handed).toEqual([
+      ['1.9.1.1', '1.9.1.2'],
+      ['1.9.1.1', '1.9.1.2'],
+    ]);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(record.handed).toHaveLength(2);
+    expect(quiet.pending()).toBe(0);
+    quiet.close();
+  });
+
+  it('after a restart, hands recorded studies over when what is left of their quiet period has passed', async () => {
+    vi.useFakeTimers();
+    const record = recordedStudies();
+    record.record('1.9', '1.9.1.1', Date.now() - 700);
+    record.record('1.8', '1.8.1.1', Date.now() - 5000);
+    const quiet = studyQuietPeriod(1000, record.source);
+    quiet.restore([
+      { studyInstanceUid: '1.9', quietForMs: 700 },
+      { studyInstanceUid: '1.8', quietForMs: 5000 },
+    ]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(record.handed).toEqual([['1.8.1.1']]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(record.handed).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(record.handed).toEqual([['1.8.1.1'], ['1.9.1.1']]);
+    quiet.close();
+  });
+
+  it('waits for an instance recorded by another process, and does nothing for a study already handed over', async () => {
+    vi.useFakeTimers();
+    const record = recordedStudies();
+    const quiet = studyQuietPeriod(1000, record.source);
+    record.record('1.9', '1.9.1.1');
+    quiet.touch('1.9');
+    await vi.advanceTimersByTimeAsync(600);
+    record.record('1.9', '1.9.1.2'); // another intake process; no touch here
+    await vi.advanceTimersByTimeAsync(500);
+    expect(record.handed).toEqual([]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(record.handed).toEqual([['1.9.1.1', '1.9.1.2']]);
+    quiet.touch('1.7'); // nothing recorded for 1.7
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(record.handed).toHaveLength(1);
     expect(quiet.pending()).toBe(0);
     quiet.close();
   });

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  answerCell,
   HTI1_END,
   HTI1_SOURCE_ATTRIBUTES,
   HTI1_START,
@@ -58,4 +59,36 @@ describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
       expect(section).toBe(renderHti1Section(kind));
     },
   );
+
+  it.each(cards.map((c) => [c.split('/').slice(-3, -1).join('/'), c]))(
+    '%s has every section its HTI-1 table points at',
+    (_label, path) => {
+      const card = readFileSync(path, 'utf8');
+      const headings = card
+        .slice(0, card.indexOf(HTI1_START))
+        .split('\n')
+        .filter((line) => line.startsWith('## '))
+        .map((line) => line.slice(3));
+      const kind = path.includes('ecg-report-clip') ? 'retrieval' : 'risk';
+      const pointed = HTI1_SOURCE_ATTRIBUTES.flatMap((a) => a.answer[kind].section ?? []);
+      expect(pointed.length).toBeGreaterThan(5);
+      for (const section of new Set(pointed)) {
+        expect(
+          headings.some((h) => h.startsWith(section)),
+          `${section} in ${headings.join(' | ')}`,
+        ).toBe(true);
+      }
+    },
+  );
+
+  it('says "see" only for a section, and gives a reason of its own for every not done / not applicable', () => {
+    for (const kind of ['risk', 'retrieval'] as const) {
+      for (const a of HTI1_SOURCE_ATTRIBUTES) {
+        const answer = a.answer[kind];
+        expect(answerCell(answer).includes('(see “'), `${kind} ${a.id}`).toBe(answer.section !== undefined);
+        if (answer.status === 'not done' || answer.status === 'not applicable')
+          expect(answer.text.length, `${kind} ${a.id}`).toBeGreaterThan(10);
+      }
+    }
+  });
 });

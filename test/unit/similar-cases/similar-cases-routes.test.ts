@@ -13,6 +13,10 @@ import { parseEmbeddingManifest } from '../../../src/inference/manifest/embeddin
 import { indexCase } from '../../../src/similar-cases/index-case.js';
 import type { CallerTokenVerifier } from '../../../src/security/caller-token.js';
 import { similarCasesRoutes } from '../../../src/similar-cases/similar-cases-routes.js';
+import { describeEmbeddingModel, SIMILAR_CASES_BUNDLE_PROFILE } from '../../../src/similar-cases/ai-transparency-label.js';
+import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
+import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
+import type { Bundle, BundleEntry, Device } from '@medplum/fhirtypes';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 
 const MODEL_DIR = resolve('models/ecg-report-clip/1');
@@ -72,7 +76,8 @@ describe('$similar-cases and $similar-ecgs', () => {
     if (path === 'DiagnosticReport/p2-ecg-report') return new Response('{}', { status: 403 });
     const [type, id] = path.split('/');
     if (type === 'Patient' && id!.startsWith('p')) return Response.json({ resourceType: 'Patient', id });
-    if (type === 'DiagnosticReport') return Response.json({ resourceType: 'DiagnosticReport', id, status: 'final', code: {}, conclusion: `report ${id}` });
+    if (type === 'DiagnosticReport')
+      return Response.json({ resourceType: 'DiagnosticReport', id, status: 'final', code: { text: 'ECG interpretation' }, conclusion: `report ${id}` });
     return new Response('{}', { status: 404 });
   };
 
@@ -104,7 +109,8 @@ describe('$similar-cases and $similar-ecgs', () => {
       });
     }
     app = Fastify();
-    await app.register(similarCasesRoutes, { index, model, fhirBaseUrl: EHR, fetch, verifyToken });
+    const modelResources = describeEmbeddingModel(model.manifest, readFileSync(resolve(MODEL_DIR, 'card.md'), 'utf8'), '2026-12-04T00:00:00Z');
+    await app.register(similarCasesRoutes, { index, model, modelResources, fhirBaseUrl: EHR, fetch, verifyToken });
   });
   afterAll(async () => {
     await app.close();
@@ -118,11 +124,50 @@ describe('$similar-cases and $similar-ecgs', () => {
     expect(res.statusCode).toBe(200);
     const bundle = res.json();
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
-    const ids = bundle.entry.map((e: { resource: { id: string } }) => e.resource.id);
+    const matches = bundle.entry.filter((e: BundleEntry) => e.search?.mode === 'match');
+    const ids = matches.map((e: { resource: { id: string } }) => e.resource.id);
     expect(ids.sort()).toEqual(['p1-ecg-report', 'p3-ecg-report']);
     expect(bundle.total).toBe(2);
-    for (const e of bundle.entry) expect(e.search.score).toBeLessThanOrEqual(1);
+    for (const e of matches) expect(e.search.score).toBeLessThanOrEqual(1);
     expect(seenTokens.every((t) => t === 'clinician')).toBe(true);
+  });
+
+  it('labels the answer as AI output (AI Transparency IG): AIAST, inline labels on each match, the model Device and card included', async () => {
+    const typeIndex = ensureR4DefinitionsIndexed();
+    const validator = createProfileValidator(typeIndex, { rememberValid: 0 });
+    for (const url of ['/fhir-fusion/Patient/p0/$similar-cases?_count=5', '/fhir-fusion/$similar-ecgs?text=atrial%20fibrillation&_count=2']) {
+      const bundle = (await app.inject({ url, headers: { authorization: 'Bearer clinician' } })).json() as Bundle;
+      expect(bundle.meta?.profile).toEqual([SIMILAR_CASES_BUNDLE_PROFILE]);
+      expect(bundle.meta?.security?.map((c) => c.code)).toEqual(['AIAST', 'PROCESSINLINELABEL']);
+      const matches = bundle.entry!.filter((e) => e.search?.mode === 'match');
+      expect(matches.length).toBeGreaterThan(0);
+      for (const m of matches) {
+        expect(m.search?.extension).toEqual([expect.objectContaining({ valueCoding: expect.objectContaining({ code: 'AIAST' }) })]);
+        // The reports are the EHR's, written by people: not labelled AI asserted.
+        expect(m.resource?.meta?.security).toBeUndefined();
+      }
+      const included = bundle.entry!.filter((e) => e.search?.mode === 'include');
+      const device = included.find((e) => e.resource?.resourceType === 'Device');
+      const card = included.find((e) => e.resource?.resourceType === 'DocumentReference');
+      expect((device?.resource as Device).deviceName?.[0]?.name).toBe('ecg-report-clip');
+      const cardRef = (device?.resource as Device).extension?.find((e) => e.url.endsWith('aitransparency.modelCardDescription'));
+      expect(cardRef?.valueReference?.reference).toBe(card?.fullUrl);
+      // The answer against base R4 and FusionSimilarCasesBundle; its Device and card against their profiles.
+      expect(validator.validate(bundle)).toBeUndefined();
+      expect(validator.validate(device!.resource!)).toBeUndefined();
+      expect(validator.validate(card!.resource!)).toBeUndefined();
+    }
+  });
+
+  it('the answer profile fails an unlabelled match and a missing model Device', async () => {
+    const validator = createProfileValidator(ensureR4DefinitionsIndexed(), { rememberValid: 0 });
+    const bundle = (await app.inject({ url: '/fhir-fusion/Patient/p0/$similar-cases', headers: { authorization: 'Bearer clinician' } })).json() as Bundle;
+    const unlabelled = structuredClone(bundle);
+    delete unlabelled.entry![0]!.search!.extension;
+    expect(JSON.stringify(validator.validate(unlabelled))).toContain('ffsc-2');
+    const anonymous = structuredClone(bundle);
+    anonymous.entry = anonymous.entry!.filter((e) => e.resource?.resourceType !== 'Device');
+    expect(JSON.stringify(validator.validate(anonymous))).toContain('ffsc-3');
   });
 
   it('answers OperationOutcomes for a missing token, a forbidden patient, an unindexed patient and a bad _count', async () => {

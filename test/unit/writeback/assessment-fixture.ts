@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
 import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
+import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
@@ -53,4 +55,18 @@ export function sampleResult(
     traceId: 'trace-0001',
     ...overrides,
   };
+}
+
+/** The resources of the write-back Bundle for `result` with the reference model, in entry order. */
+export function bundleResources(result: AssessmentResult): Resource[] {
+  const { manifest, cardMarkdown } = referenceModel();
+  return (
+    buildAssessmentBundle({
+      result,
+      manifest,
+      cardMarkdown,
+      softwareVersion: '0.1.0',
+      identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
+    }).entry ?? []
+  ).map((e) => e.resource as Resource);
 }

@@ -2,6 +2,7 @@ import type { Device, DocumentReference, Provenance, Resource, RiskAssessment } 
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
 import { assessmentIdentity } from '../../../src/contracts/assessment-identity.js';
+import { AI_TRANSPARENCY_EXTENSIONS } from '../../../src/contracts/fusion-terminology.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel, sampleResult } from './assessment-fixture.js';
@@ -80,6 +81,29 @@ describe('buildAssessmentBundle', () => {
     expect(device.resource.version?.[0]?.value).toBe('1');
   });
 
+  it('describes the Device and card with the AI Transparency IG extensions and codes', () => {
+    const { byType } = build();
+    const device = byType<Device>('Device').resource;
+    const ig = 'http://hl7.org/fhir/uv/aitransparency';
+    expect(device.type?.coding).toEqual([expect.objectContaining({ system: `${ig}/CodeSystem/AIdeviceTypeCS`, code: 'Artificial-Intelligence' })]);
+    const urls = (device.extension ?? []).map((e) => e.url);
+    expect(urls.filter((u) => u === `${ig}/StructureDefinition/aitransparency.modelCardDescription`)).toHaveLength(1);
+    // Only the IG's extensions: fhir-fusion's own model-card extension is gone (the IG has one).
+    expect(urls.every((u) => u.startsWith(`${ig}/StructureDefinition/aitransparency.`))).toBe(true);
+    const kinds = (device.extension ?? [])
+      .filter((e) => e.url === `${ig}/StructureDefinition/aitransparency.AIKind`)
+      .map((e) => e.valueCodeableConcept?.coding?.[0]?.code);
+    // tabular-risk reads labs and vital signs only: one data type, so not multimodal.
+    expect(kinds).toEqual(['Machine-Learning-Models', 'Deterministic-AI', 'AI-for-Structured-Clinical-Data']);
+    const card = byType<DocumentReference>('DocumentReference').resource;
+    expect(card.type?.coding).toEqual([expect.objectContaining({ system: `${ig}/CodeSystem/AIinputsCS`, code: 'AIModelCard' })]);
+    expect(card.category?.[0]?.coding).toEqual([
+      expect.objectContaining({ system: `${ig}/CodeSystem/AIinputsCS`, code: 'AIModelCardMarkdownFormat' }),
+    ]);
+    const author = byType<Provenance>('Provenance').resource.agent.find((a) => a.type?.coding?.[0]?.code === 'author');
+    expect(author?.role?.[0]?.coding?.[0]).toEqual(expect.objectContaining({ code: 'Artificial-Intelligence' }));
+  });
+
   it('carries the card Markdown inline, base64, with size and SHA-1', () => {
     const { byType, cardMarkdown } = build();
     const attachment = byType<DocumentReference>('DocumentReference').resource.content[0]?.attachment;
@@ -94,7 +118,8 @@ describe('buildAssessmentBundle', () => {
     const device = byType<Device>('Device');
     const ra = byType<RiskAssessment>('RiskAssessment');
     const provenance = byType<Provenance>('Provenance');
-    expect(device.resource.extension?.[0]?.valueReference?.reference).toBe(card.fullUrl);
+    const cardExtension = device.resource.extension?.find((e) => e.url === AI_TRANSPARENCY_EXTENSIONS.modelCardDescription);
+    expect(cardExtension?.valueReference?.reference).toBe(card.fullUrl);
     expect(ra.resource.performer?.reference).toBe(device.fullUrl);
     expect(provenance.resource.target[0]?.reference).toBe(ra.fullUrl);
     expect(provenance.resource.agent.find((a) => a.type?.coding?.[0]?.code === 'author')?.who.reference).toBe(

@@ -1,6 +1,7 @@
 import type {
   Bundle,
   Device,
+  DocumentReference,
   OperationOutcome,
   Provenance,
   Resource,
@@ -130,6 +131,15 @@ describe('createProfileValidator', () => {
     const device = resourceOf<Device>('Device');
     delete device.identifier;
     expect(expressions(validator.validate(device))).toContain('Device.identifier');
+  });
+
+  it('rejects a model Device without the IG modelCardDescription extension, and a card not marked Markdown', () => {
+    const device = resourceOf<Device>('Device');
+    device.extension = device.extension?.filter((e) => !e.url.endsWith('aitransparency.modelCardDescription'));
+    expect(expressions(validator.validate(device))).toContain('Device');
+    const card = resourceOf<DocumentReference>('DocumentReference');
+    delete card.category;
+    expect(expressions(validator.validate(card))).toContain('DocumentReference.category');
   });
 
   it('remembers a valid model Device across bundles yet still catches a changed one', () => {

@@ -10,7 +10,7 @@ import type { BackportSettings, PayloadContent } from './backport-settings.js';
 import { parseBackportSubscription } from './backport-settings.js';
 import type { SandboxTopic } from './sandbox-topics.js';
 import type { StoredEvent, SubscriptionEventStore } from './event-store.js';
-import type { NotificationType } from './notification-bundle.js';
+import type { NotificationType, SandboxRelease } from './notification-bundle.js';
 import { buildNotificationBundle } from './notification-bundle.js';
 
 /** Dependencies of {@link BackportSubscriptions}. */
@@ -24,6 +24,8 @@ export interface BackportSubscriptionsOptions {
   topics: readonly SandboxTopic[];
   /** The public FHIR base URL (known once the server listens). */
   baseUrl: () => string;
+  /** Which release's notification encoding to send (default R4). */
+  release?: SandboxRelease;
   log?: Logger;
 }
 
@@ -216,6 +218,7 @@ export class BackportSubscriptions {
     const bundle = buildNotificationBundle(
       {
         baseUrl: this.options.baseUrl(),
+        release: this.options.release ?? 'R4',
         subscription,
         type,
         eventsSinceSubscriptionStart: this.options.events.count(subscription.id),

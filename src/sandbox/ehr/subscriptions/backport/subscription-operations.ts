@@ -1,4 +1,4 @@
-import type { Bundle, Parameters, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, Parameters, Resource, Subscription } from '@medplum/fhirtypes';
 import type { WithId } from '@medplum/core';
 import { OperationOutcomeError, allOk } from '@medplum/core';
 import type { FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
@@ -8,7 +8,8 @@ import type { SandboxTopic } from './sandbox-topics.js';
 import type { SubscriptionEventStore } from './event-store.js';
 import type { PayloadContent } from './backport-settings.js';
 import { parseBackportSubscription } from './backport-settings.js';
-import { buildNotificationBundle, buildStatusParameters } from './notification-bundle.js';
+import type { SandboxRelease } from './notification-bundle.js';
+import { buildNotificationBundle, buildStatusResource } from './notification-bundle.js';
 import type { BackportSubscriptions } from './backport-subscriptions.js';
 
 /** Dependencies of {@link registerSubscriptionOperations}. */
@@ -19,6 +20,8 @@ export interface SubscriptionOperationsOptions {
   topics: readonly SandboxTopic[];
   subscriptions: BackportSubscriptions;
   baseUrl: () => string;
+  /** Which release's status encoding to answer with (default R4). */
+  release?: SandboxRelease;
 }
 
 /**
@@ -61,6 +64,7 @@ export function registerSubscriptionOperations(options: SubscriptionOperationsOp
     const bundle = buildNotificationBundle(
       {
         baseUrl: options.baseUrl(),
+        release: options.release ?? 'R4',
         subscription,
         type: 'query-event',
         eventsSinceSubscriptionStart: options.events.count(subscription.id),
@@ -85,13 +89,14 @@ function statusSearchset(options: SubscriptionOperationsOptions, subscriptions: 
     type: 'searchset',
     total: subscriptions.length,
     entry: subscriptions.map((subscription) => {
-      const status = buildStatusParameters({
+      const status = buildStatusResource({
         baseUrl: options.baseUrl(),
+        release: options.release ?? 'R4',
         subscription,
         type: 'query-status',
         eventsSinceSubscriptionStart: options.events.count(subscription.id),
       });
-      return { fullUrl: `urn:uuid:${status.id}`, resource: status, search: { mode: 'match' } };
+      return { fullUrl: `urn:uuid:${status.id}`, resource: status as Resource, search: { mode: 'match' } };
     }),
   };
 }
