@@ -121,7 +121,11 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Output type: prediction, classification, recommendation, evaluation, analysis or other',
     answer: {
       risk: answer('present', 'prediction (risk of three outcomes)', RISK.details),
-      retrieval: answer('present', 'other: similarity retrieval of past cases, no prediction', RETRIEVAL.intended),
+      retrieval: answer(
+        'present',
+        'other: similarity retrieval of past cases, no prediction',
+        RETRIEVAL.intended,
+      ),
     },
   },
   {
@@ -129,7 +133,11 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Intended use of the intervention',
     answer: {
       risk: answer('present', 'demonstrating and testing the fhir-fusion pipeline', RISK.purpose),
-      retrieval: answer('present', 'similar-case retrieval in fhir-fusion, for demonstration and tests', RETRIEVAL.intended),
+      retrieval: answer(
+        'present',
+        'similar-case retrieval in fhir-fusion, for demonstration and tests',
+        RETRIEVAL.intended,
+      ),
     },
   },
   {
@@ -144,7 +152,11 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     id: '(2)(iii)',
     title: 'Intended user(s)',
     answer: {
-      risk: answer('present', 'integration engineers and clinical-AI teams evaluating the software', RISK.purpose),
+      risk: answer(
+        'present',
+        'integration engineers and clinical-AI teams evaluating the software',
+        RISK.purpose,
+      ),
       retrieval: answer('present', 'integration engineers and clinical-AI teams evaluating the software'),
     },
   },
@@ -152,7 +164,11 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     id: '(2)(iv)',
     title: 'Intended decision-making role (informs, augments, replaces)',
     answer: {
-      risk: answer('present', 'none: results must not inform, augment or replace a clinical decision', RISK.purpose),
+      risk: answer(
+        'present',
+        'none: results must not inform, augment or replace a clinical decision',
+        RISK.purpose,
+      ),
       retrieval: answer('present', 'none: results must not inform, augment or replace a clinical decision'),
     },
   },
@@ -197,7 +213,11 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
         'age and sex are inputs where the model reads labs; race, ethnicity, language, sexual orientation, gender identity, SDOH are not',
         RISK.development,
       ),
-      retrieval: answer('present', 'none: only the ECG waveform and report text are inputs', RETRIEVAL.architecture),
+      retrieval: answer(
+        'present',
+        'none: only the ECG waveform and report text are inputs',
+        RETRIEVAL.architecture,
+      ),
     },
   },
   {
@@ -253,9 +273,9 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Data source, clinical setting or environment of external validation',
     answer: {
       risk: answer(
-        'not done',
-        'no external validation: there is no real-world data; the test split comes from the same generator',
-        RISK.external,
+        'partial',
+        'a synthetic second site from the same generator (other radiograph detector, lab units and case mix: the shifted-site test set, used for no training, tuning or design choice); no real-world data',
+        RISK.measures,
       ),
       retrieval: answer(
         'not done',
@@ -271,7 +291,14 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   {
     id: '(6)(iii)',
     title: 'Demographic representativeness of the external data',
-    answer: both('not done', 'no external data'),
+    answer: {
+      risk: answer(
+        'partial',
+        'the shifted-site test set is synthetic: its sex and age mix is reported by subgroup, and represents no real population',
+        RISK.measures,
+      ),
+      retrieval: answer('not done', 'no external data'),
+    },
   },
   {
     id: '(6)(iv)',
@@ -281,7 +308,10 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
         'partial',
         `the process a site follows is described, not carried out: ${LOCAL_VALIDATION}`,
       ),
-      retrieval: answer('not done', '`fhir-fusion validate` covers the risk models only; no process for retrieval'),
+      retrieval: answer(
+        'not done',
+        '`fhir-fusion validate` covers the risk models only; no process for retrieval',
+      ),
     },
   },
   {
@@ -313,14 +343,25 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Validity in data external to, or from another source than, the training data',
     answer: {
       risk: answer(
-        'not done',
-        'no external data; shifted copies of the synthetic test split only test out-of-distribution detection',
-        RISK.ood,
+        'partial',
+        'AUROC, AUPRC, Brier, ECE with 95 % bootstrap intervals on the synthetic shifted-site test set (its own subsection); no real external data',
+        RISK.measures,
       ),
       retrieval: answer('not done', 'no external data'),
     },
   },
-  { id: '(7)(iv)', title: 'Fairness in external data', answer: both('not done', 'no external data') },
+  {
+    id: '(7)(iv)',
+    title: 'Fairness in external data',
+    answer: {
+      risk: answer(
+        'partial',
+        'AUROC by sex and age band on the synthetic shifted-site test set; no real external data',
+        RISK.measures,
+      ),
+      retrieval: answer('not done', 'no external data'),
+    },
+  },
   {
     id: '(7)(v)',
     title: 'References to evaluations of the intervention’s effect on outcomes',
@@ -331,14 +372,20 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
     title: 'Validity in local data',
     answer: {
       risk: answer('not done', `no site has validated it; the tool exists: ${LOCAL_VALIDATION}`),
-      retrieval: answer('not done', 'no local validation of retrieval; `fhir-fusion validate` covers the risk models only'),
+      retrieval: answer(
+        'not done',
+        'no local validation of retrieval; `fhir-fusion validate` covers the risk models only',
+      ),
     },
   },
   {
     id: '(8)(ii)',
     title: 'Fairness in local data',
     answer: {
-      risk: answer('not done', 'no site has validated it; the local report gives each figure per age band and sex'),
+      risk: answer(
+        'not done',
+        'no site has validated it; the local report gives each figure per age band and sex',
+      ),
       retrieval: answer('not done', 'no local validation of retrieval'),
     },
   },
