@@ -18,6 +18,15 @@ export interface DemoSandbox {
 }
 
 /**
+ * The radiograph size the reference image models were trained on (`imageSize: 128` in
+ * models/training/export-features.ts). The generator adds detector noise per pixel, so a larger
+ * source downsampled to the model's 64×64 is smoother than anything in training, and the image
+ * out-of-distribution detector rightly refuses it: with the generator's 512-pixel default the demo
+ * would assess every patient without the radiograph. README "Known gaps" says so.
+ */
+export const REFERENCE_RADIOGRAPH_SIZE = 128;
+
+/**
  * Starts the sandbox EHR with its DICOMweb service on one port and loads a synthetic cohort into
  * it over HTTP (FHIR transaction Bundles and STOW-RS), the same way `fhir-fusion cohort load`
  * loads any FHIR server and PACS. Demo and test fixture only.
@@ -32,6 +41,8 @@ export async function startDemoSandbox(options: {
    * through the DICOM DIMSE door (`demo --feed dimse`).
    */
   holdRadiographs?: boolean;
+  /** Radiograph edge in pixels; default {@link REFERENCE_RADIOGRAPH_SIZE}. */
+  imageSize?: number;
   onProgress?: (done: number, total: number) => void;
 }): Promise<DemoSandbox> {
   const ehr = await createSandboxEhr({ logger: false });
@@ -41,7 +52,13 @@ export async function startDemoSandbox(options: {
   const dicomwebBaseUrl = `${new URL(fhirBaseUrl).origin}/dicomweb`;
   const patientIds: string[] = [];
   const heldRadiographs: HeldRadiograph[] = [];
-  const cohort = generateCohort({ patients: options.patients, seed: options.seed, dicomwebBaseUrl, now: new Date() });
+  const cohort = generateCohort({
+    patients: options.patients,
+    seed: options.seed,
+    dicomwebBaseUrl,
+    now: new Date(),
+    imageSize: options.imageSize ?? REFERENCE_RADIOGRAPH_SIZE,
+  });
   await loadCohort({
     generator: (function* () {
       for (const generated of cohort) {
