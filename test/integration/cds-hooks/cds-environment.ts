@@ -62,8 +62,10 @@ export async function startCdsEnvironment(options: { databaseUrl?: string; model
   const patient = await fhir.createResource<Patient>({ resourceType: 'Patient', gender: 'female', birthDate: '1948-05-17' });
   const id = patient.id ?? '';
   await fhir.createResource(vital(id, '8867-4', 124, 'beats/minute', '/min'));
-  await fhir.createResource(vital(id, '9279-1', 30, 'breaths/minute', '/min'));
-  await fhir.createResource(vital(id, '59408-5', 87, '%', '%'));
+  // Sick but inside the reference models' training range (RR ≤ 29/min, SpO2 ≥ 88 %): beyond it the
+  // labs out-of-distribution detector refuses the labs and the model abstains (README known gaps).
+  await fhir.createResource(vital(id, '9279-1', 28, 'breaths/minute', '/min'));
+  await fhir.createResource(vital(id, '59408-5', 89, '%', '%'));
   // Enough for the model to assess every outcome (issue #17: three vitals are "too little
   // information"; heart failure needs NT-proBNP/troponin, pneumonia an inflammatory marker, AF labs).
   await fhir.createResource(vital(id, '8310-5', 38.4, 'Cel', 'Cel'));

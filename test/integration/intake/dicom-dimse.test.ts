@@ -51,7 +51,9 @@ const fixture = useFusionFixture({
     [patient] = [
       ...generateCohort({
         patients: 1,
-        seed: 2_121,
+        // A patient whose radiograph the image out-of-distribution detector accepts (it refuses
+        // about 1 % of in-distribution images by design; seed 2121's scored 5.4 over 5.0).
+        seed: 2_122,
         now: new Date(),
         dicomwebBaseUrl: pacsUrl,
         imageSize: 128,
