@@ -9,7 +9,7 @@
 # Deterministic given the seeds (SEED, default 20261123). Measured on this 2-core machine
 # (2026-12-02, sequential, idle): export 4.6 min, training 14 min, evaluation 20 s, ECG <-> report
 # model 2 min. The export runs one process per split and training three processes.
-# Split sizes: TRAIN, VALIDATION, TEST, TEST_SHIFTED (defaults 2400 / 600 / 1000 / 1000).
+# Split sizes: TRAIN, VALIDATION, TEST, TEST_SHIFTED (defaults 1600 / 400 / 1000 / 1000: the shipped models).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SOURCE="${SOURCE:-cohort}"
@@ -20,7 +20,7 @@ case "$SOURCE" in
     DATA=models/training/.data/cohort
     # One process per split (each split is its own cohort from its own seed), then the summary.
     EXPORT=(npx tsx models/training/export-features.ts --out "$DATA" --seed "$SEED"
-      --train "${TRAIN:-2400}" --validation "${VALIDATION:-600}" --test "${TEST:-1000}"
+      --train "${TRAIN:-1600}" --validation "${VALIDATION:-400}" --test "${TEST:-1000}"
       --test-shifted "${TEST_SHIFTED:-1000}")
     pids=()
     for split in train validation test test-shifted; do

@@ -211,8 +211,8 @@ async function main(): Promise<void> {
     options: {
       out: { type: 'string', default: join(here, '.data', 'cohort') },
       seed: { type: 'string', default: '20261123' },
-      train: { type: 'string', default: '2400' },
-      validation: { type: 'string', default: '600' },
+      train: { type: 'string', default: '1600' },
+      validation: { type: 'string', default: '400' },
       test: { type: 'string', default: '1000' },
       'test-shifted': { type: 'string', default: '1000' },
       splits: { type: 'string', default: 'train,validation,test,test-shifted' },
