@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -31,4 +32,47 @@ function tsxEsmApi(moduleUrl: string): string {
   } catch {
     return 'tsx/esm/api';
   }
+}
+
+/** What every fhir-fusion worker posts while it starts, before any reply. */
+export type WorkerStartMessage = { type: 'ready' } | { type: 'init-error'; message: string };
+
+/** What a caller does with a started worker's messages and with its end. */
+export interface WorkerWatch<M> {
+  /** Every message after start-up (replies to requests). */
+  onReply(message: M): void;
+  /** The worker crashed (`exitCode` undefined) or exited; `ready` says whether it had started. */
+  onEnd(reason: string, ready: boolean, exitCode?: number): void;
+  /** The error type a failed start rejects with (default `Error`). */
+  makeError?: (message: string) => Error;
+}
+
+/**
+ * The start-up handshake both worker kinds (inference, validation) follow: resolves when `worker`
+ * posts `ready`; rejects if it posts `init-error` (and is terminated), crashes or exits first.
+ * Replies and a later crash or exit go to `watch`; `label` names the worker in every reason.
+ */
+export function watchWorker<M>(worker: Worker, label: string, watch: WorkerWatch<M>): Promise<void> {
+  const makeError = watch.makeError ?? ((message: string) => new Error(message));
+  return new Promise<void>((resolve, reject) => {
+    let ready = false;
+    worker.on('message', (message: M | WorkerStartMessage) => {
+      const start = message as WorkerStartMessage;
+      if (start.type === 'ready') {
+        ready = true;
+        resolve();
+      } else if (start.type === 'init-error') {
+        reject(makeError(`${label} failed to start: ${start.message}`));
+        void worker.terminate();
+      } else watch.onReply(message as M);
+    });
+    worker.on('error', (error) => {
+      if (!ready) reject(error);
+      watch.onEnd(`${label} crashed: ${error.message}`, ready);
+    });
+    worker.on('exit', (code) => {
+      if (!ready) reject(makeError(`${label} exited with code ${code} before it was ready`));
+      watch.onEnd(`${label} exited with code ${code}`, ready, code);
+    });
+  });
 }

@@ -1,6 +1,6 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../contracts/worker-entry.js';
+import { watchWorker, workerEntry } from '../contracts/worker-entry.js';
 import type { ValidateRequest, ValidationWorkerMessage } from './validation-worker.js';
 
 /**
@@ -44,36 +44,23 @@ export async function startThreadedProfileValidator(
   const start = (): Promise<Worker> => {
     const entry = workerEntry(import.meta.url, 'validation-worker');
     const worker = entry.kind === 'file' ? new Worker(entry.url) : new Worker(entry.code, { eval: true });
-    const starting = new Promise<Worker>((resolve, reject) => {
-      let ready = false;
-      worker.on('message', (message: ValidationWorkerMessage) => {
-        if (message.type === 'ready') {
-          ready = true;
-          resolve(worker);
-        } else if (message.type === 'init-error') {
-          reject(new Error(`validation worker failed to start: ${message.message}`));
-          void worker.terminate();
-        } else {
-          const p = pending.get(message.id);
-          if (!p) return;
-          pending.delete(message.id);
-          if (message.type === 'error') p.reject(new Error(`validation failed: ${message.message}`));
-          else {
-            if (message.cpuMs !== undefined) options.onCpu?.(message.cpuMs);
-            p.resolve(message.outcomes.map((o) => o ?? undefined));
-          }
+    const starting: Promise<Worker> = watchWorker<ValidationWorkerMessage>(worker, 'validation worker', {
+      onReply: (message) => {
+        if (message.type === 'ready' || message.type === 'init-error') return;
+        const p = pending.get(message.id);
+        if (!p) return;
+        pending.delete(message.id);
+        if (message.type === 'error') p.reject(new Error(`validation failed: ${message.message}`));
+        else {
+          if (message.cpuMs !== undefined) options.onCpu?.(message.cpuMs);
+          p.resolve(message.outcomes.map((o) => o ?? undefined));
         }
-      });
-      worker.on('error', (error) => {
-        if (!ready) reject(error);
-        failAll(new Error(`validation worker crashed: ${error.message}`));
-      });
-      worker.on('exit', (code) => {
-        if (!ready) reject(new Error(`validation worker exited with code ${code} before it was ready`));
-        failAll(new Error(`validation worker exited with code ${code}`));
-        if (current === starting) current = undefined;
-      });
-    });
+      },
+      onEnd: (reason, _ready, code) => {
+        failAll(new Error(reason));
+        if (code !== undefined && current === starting) current = undefined;
+      },
+    }).then(() => worker);
     return starting;
   };
   const started = start();

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { WorkerEntry } from '../../contracts/worker-entry.js';
-import { workerEntry } from '../../contracts/worker-entry.js';
+import { watchWorker, workerEntry } from '../../contracts/worker-entry.js';
 // Loaded on the main thread too, on purpose: when the last worker that loaded the ONNX Runtime
 // addon exits, Node unloads the shared library, and loading it again in a new worker fails with
 // "Module did not self-register". Holding it here keeps it loaded for the process's lifetime.
@@ -91,43 +91,31 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
         ? new Worker(entry.url, { workerData: data })
         : new Worker(entry.code, { eval: true, workerData: data });
     const pw: PoolWorker = { worker, pending: new Map() };
-    return new Promise<PoolWorker>((resolve, reject) => {
-      let ready = false;
-      const failAll = (error: Error): void => {
-        for (const p of pw.pending.values()) p.reject(error);
-        pw.pending.clear();
+    const failAll = (error: Error): void => {
+      for (const p of pw.pending.values()) p.reject(error);
+      pw.pending.clear();
+      notifyIfIdle();
+    };
+    return watchWorker<WorkerMessage>(worker, 'inference worker', {
+      makeError: (message) => new InferenceRunError(message),
+      onReply: (message) => {
+        if (message.type === 'ready' || message.type === 'init-error') return;
+        const pending = pw.pending.get(message.id);
+        if (!pending) return;
+        pw.pending.delete(message.id);
+        if (message.type === 'result')
+          pending.resolve({
+            outputs: message.outputs,
+            runMs: message.runMs,
+            ...(message.cpuMs !== undefined ? { cpuMs: message.cpuMs } : {}),
+          });
+        else pending.reject(new InferenceRunError(message.message));
         notifyIfIdle();
-      };
-      worker.on('message', (message: WorkerMessage) => {
-        if (message.type === 'ready') {
-          ready = true;
-          resolve(pw);
-        } else if (message.type === 'init-error') {
-          reject(new InferenceRunError(`inference worker failed to start: ${message.message}`));
-          void worker.terminate();
-        } else {
-          const pending = pw.pending.get(message.id);
-          if (!pending) return;
-          pw.pending.delete(message.id);
-          if (message.type === 'result')
-            pending.resolve({
-              outputs: message.outputs,
-              runMs: message.runMs,
-              ...(message.cpuMs !== undefined ? { cpuMs: message.cpuMs } : {}),
-            });
-          else pending.reject(new InferenceRunError(message.message));
-          notifyIfIdle();
-        }
-      });
-      worker.on('error', (error) => {
-        if (!ready) reject(error);
-        options.logger.error({ reason: error.message }, 'inference worker crashed');
-        failAll(new InferenceRunError(`inference worker crashed: ${error.message}`));
-      });
-      worker.on('exit', (code) => {
-        if (!ready)
-          reject(new InferenceRunError(`inference worker exited with code ${code} before it was ready`));
-        failAll(new InferenceRunError(`inference worker exited with code ${code}`));
+      },
+      onEnd: (reason, ready, code) => {
+        if (code === undefined) options.logger.error({ reason }, 'inference worker crashed');
+        failAll(new InferenceRunError(reason));
+        if (code === undefined) return;
         const index = workers.indexOf(pw);
         if (index >= 0) workers.splice(index, 1);
         // Keep the pool at size: a crashed worker is replaced unless we are shutting down.
@@ -139,8 +127,8 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
               options.logger.error({ reason: String(error) }, 'replacement inference worker failed to start'),
           );
         }
-      });
-    });
+      },
+    }).then(() => pw);
   };
 
   const started = await Promise.allSettled(Array.from({ length: options.size }, () => start()));
