@@ -71,11 +71,13 @@ describe('an EHR that is down', () => {
     expect(pending[0]?.status).toBe('queued');
 
     // The EHR comes back, holding the patient and the observation.
+    // It holds the patient and the observation before it answers: written over HTTP after it is
+    // up, a retry landing between the two writes would see a patient with no data.
     ehr = await createSandboxEhr({ logger: false });
+    await ehr.repo.updateResource(patient);
+    await ehr.repo.updateResource({ ...obs, meta: undefined });
     await ehr.listen(port, '127.0.0.1');
     const client = createEhrClient({ fhirBaseUrl: `http://127.0.0.1:${port}/fhir`, fetch });
-    await client.updateResource(patient);
-    await client.updateResource({ ...obs, meta: undefined });
 
     const status = await (async () => {
       const until = Date.now() + 60_000;
