@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
@@ -57,14 +57,18 @@ export function sampleResult(
   };
 }
 
-/** The resources of the write-back Bundle for `result` with the reference model, in entry order. */
-export function bundleResources(result: AssessmentResult): Resource[] {
+/**
+ * The resources of the write-back Bundle for `result` with the reference model, in entry order;
+ * with `previous`, the RiskAssessment it replaces.
+ */
+export function bundleResources(result: AssessmentResult, previous?: Reference): Resource[] {
   const { manifest, cardMarkdown } = referenceModel();
   return (
     buildAssessmentBundle({
       result,
       manifest,
       cardMarkdown,
+      ...(previous ? { previous } : {}),
       softwareVersion: '0.1.0',
       identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
     }).entry ?? []

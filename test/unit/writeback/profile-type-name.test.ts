@@ -5,12 +5,11 @@ import {
   validateResource,
   validateTypedValue,
 } from '@medplum/core';
-import type { Bundle, Extension, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Extension, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed, profileTypeName } from '../../../src/writeback/index-r4-definitions.js';
 import { loadStructureDefinitions } from '../../../src/writeback/load-profiles.js';
-import { referenceModel, sampleResult } from './assessment-fixture.js';
+import { bundleResources, sampleResult } from './assessment-fixture.js';
 
 /**
  * The write-back validator reads each fhir-fusion profile's schema from the index under
@@ -77,16 +76,7 @@ describe('fhir-fusion profiles indexed under their URL', () => {
   );
 
   it('validate exactly as medplum does when given the StructureDefinition, valid or broken', () => {
-    const { manifest, cardMarkdown } = referenceModel();
-    const bundle: Bundle = buildAssessmentBundle({
-      result: sampleResult(),
-      manifest,
-      cardMarkdown,
-      previous: { reference: 'RiskAssessment/earlier/_history/1' },
-      softwareVersion: '0.1.0',
-      identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
-    });
-    const built = (bundle.entry ?? []).map((e) => e.resource as Resource);
+    const built = bundleResources(sampleResult(), { reference: 'RiskAssessment/earlier/_history/1' });
     const random = seeded(20261204);
     let compared = 0;
     let withIssues = 0;

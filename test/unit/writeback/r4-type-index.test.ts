@@ -1,14 +1,13 @@
-import type { Bundle, OperationOutcome, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { OperationOutcome, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { loadFhirDefinitions } from '../../../src/sandbox/ehr/fhir-definitions.js';
 import type { FhirDefinitions } from '../../../src/sandbox/ehr/fhir-definitions.js';
 import { createSandboxEhr } from '../../../src/sandbox/ehr/sandbox-ehr.js';
-import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { loadStructureDefinitions } from '../../../src/writeback/load-profiles.js';
 import type { ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { createProfileValidator } from '../../../src/writeback/validate-profiles.js';
-import { referenceModel, sampleResult } from './assessment-fixture.js';
+import { bundleResources, sampleResult } from './assessment-fixture.js';
 
 /**
  * Issue #22 point 4: medplum's type index is global to the process and has one writer
@@ -18,16 +17,7 @@ import { referenceModel, sampleResult } from './assessment-fixture.js';
 
 /** A built bundle plus variants whose errors come from base R4, a profile and a profile extension. */
 function resourcesUnderTest(): Resource[] {
-  const { manifest, cardMarkdown } = referenceModel();
-  const bundle: Bundle = buildAssessmentBundle({
-    result: sampleResult(),
-    manifest,
-    cardMarkdown,
-    previous: { reference: 'RiskAssessment/earlier/_history/1' },
-    softwareVersion: '0.1.0',
-    identifierSystem: 'https://hospital.example.org/fhir-fusion/assessment',
-  });
-  const resources = (bundle.entry ?? []).map((e) => e.resource as Resource);
+  const resources = bundleResources(sampleResult(), { reference: 'RiskAssessment/earlier/_history/1' });
   const ra = resources.find((r): r is RiskAssessment => r.resourceType === 'RiskAssessment');
   if (!ra) throw new Error('no RiskAssessment in the bundle');
   // Breaks the modality-contribution extension's definition: an error only the extension profile finds.
