@@ -15,23 +15,15 @@ import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
 import type { ChildServer } from './child-server.js';
 import { startChildServer } from './child-server.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 const SUCCESS = 0x0000;
 const SCU_AE = 'SANDBOXMOD';
 const SCP_AE = 'FUSIONSCP';
 
-async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 120_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 }
 
 /**

@@ -10,17 +10,13 @@ import { freePort } from '../../helpers/free-port.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'ehr-down-secret';
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 }
 
 function idOnly(eventNumber: number, focus: string): string {

@@ -11,17 +11,13 @@ import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
 import type { ChildServer } from './child-server.js';
 import { startChildServer } from './child-server.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'kill-nine-secret';
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 }
 
 describe('kill -9 of the server in the middle of jobs, several times', () => {

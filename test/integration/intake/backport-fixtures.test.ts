@@ -6,7 +6,7 @@ import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import type { RunningServer } from '../../../src/main.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
 import { thirdPartyFixture } from '../../helpers/fixtures.js';
-import { useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { useFusionFixture, pollUntil } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'backport-fixture-secret';
 
@@ -14,14 +14,9 @@ function fixtureText(name: string): string {
   return readFileSync(thirdPartyFixture('subscriptions-backport', name), 'utf8');
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 200 });
 }
 
 /** A Backport IG id-only notification for one Observation, in the shape the IG examples use. */

@@ -8,20 +8,16 @@ import { backportBundle, signBody } from '../../helpers/backport-bundle.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 const SECRET = 'backport-secret-for-tests-0123456789';
 /** The hostile event number; the issue measured 23.6 s per notification at 10^8 before the fix. */
 const HUGE = Number(process.env.EVENT_NUMBER_UNDER_TEST ?? 1e14);
 const WINDOW = 100;
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 200 });
 }
 
 /**

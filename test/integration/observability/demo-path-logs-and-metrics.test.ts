@@ -12,17 +12,13 @@ import { startDemoSandbox } from '../../../src/sandbox/demo-sandbox.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 const PATIENTS = 3;
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 }
 
 /** An SpO2 reading with a value no log line could contain by accident (two decimals). */

@@ -11,6 +11,7 @@ import { EXTENSION_URLS } from '../../../src/contracts/fusion-terminology.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
+import { pollUntil } from '../../helpers/fusion-fixture.js';
 
 /**
  * Issue #17 end to end: sandbox EHR → notification → job → every served model → RiskAssessment in
@@ -20,14 +21,9 @@ import { createTestDatabase } from '../../helpers/test-database.js';
 
 const MDC = 'urn:oid:2.16.840.1.113883.6.24';
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** {@link pollUntil} with this file's bound on a hang. */
+function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  return pollUntil(probe, what, { timeoutMs, intervalMs: 250 });
 }
 
 function heartRate(patientId: string): Observation {
