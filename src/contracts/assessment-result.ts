@@ -1,6 +1,7 @@
 import type { VersionedReference } from './patient-record.js';
 import type { MissingModality } from './patient-record.js';
 import type { ModalityName, QualitativeThreshold } from './manifest-types.js';
+import type { OutcomeMap } from './localisation.js';
 
 /** One outcome's prediction. */
 export interface OutcomePrediction {
@@ -67,6 +68,11 @@ export interface InferenceOutput {
   featureContributions: FeatureContribution[];
   /** The ONNX Runtime execution provider that ran it (`cpu`, `cuda`). */
   executionProvider: string;
+  /**
+   * Per-outcome localisation maps on the model's output grid, when the model declares a
+   * localisation output and the image modality was present (absent otherwise).
+   */
+  localisationMaps?: OutcomeMap[];
 }
 
 /** Everything the write-back needs to record one assessment. */
