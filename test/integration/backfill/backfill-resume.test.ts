@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
 import type { BackfillSandbox } from './backfill-sandbox.js';
 import { startBackfillSandbox } from './backfill-sandbox.js';
+import { compiledCli } from '../../helpers/compiled-cli.js';
 
 // Issue 12's full-size case: 1,000 patients (about 2.5 min on a 2-core machine, with the sandbox
 // EHR in this process); BACKFILL_TEST_PATIENTS sets another size.
@@ -17,7 +17,7 @@ const KILL_AFTER = Math.ceil(PATIENTS * 0.15);
 
 function startBackfill(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'backfill', '--batch-size', '64', '--concurrency', '4'], {
+  const child = spawn(process.execPath, compiledCli('backfill', '--batch-size', '64', '--concurrency', '4'), {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

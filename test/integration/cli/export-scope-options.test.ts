@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EXPORT_SCOPE_OPTIONS, parseExportScope } from '../../../src/cli/export-scope-options.js';
 import { repoRoot } from '../../helpers/fixtures.js';
+import { compiledCli } from '../../helpers/compiled-cli.js';
 
 function scopeOf(args: string[]) {
   return parseExportScope(parseArgs({ args, options: EXPORT_SCOPE_OPTIONS }).values);
@@ -35,7 +35,7 @@ describe('the Bulk Data export scope of backfill and validate', () => {
   it('makes fhir-fusion print the message alone and exit 2 (usage), before touching any database or EHR', () => {
     const result = spawnSync(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'validate', '--level', 'group'],
+      compiledCli('validate', '--level', 'group'),
       {
         cwd: repoRoot,
         env: { PATH: process.env.PATH, HOME: process.env.HOME },

@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../../helpers/fixtures.js';
+import { compiledCli } from '../../helpers/compiled-cli.js';
 
-/** fhir-fusion running as a child process (`node --import tsx src/cli/index.ts serve`). */
+/** fhir-fusion running as a child process (`node .test-build/cli/index.js serve`, see compiled-cli.ts). */
 export interface ChildServer {
   url: string;
   /** `kill -9`: no shutdown hook runs. */
@@ -29,9 +30,19 @@ export async function startChildServer(
   timeoutMs = 60_000,
   role?: 'intake' | 'worker',
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve', ...(role ? ['--role', role] : [])], {
+  const child = spawn(process.execPath, compiledCli('serve', ...(role ? ['--role', role] : [])), {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', ...env },
+    // One inference thread unless a test asks for more: each thread loads its own ONNX sessions
+    // at every (re)start, and the kill tests restart dozens of times.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'error',
+      INFERENCE_THREADS: '1',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -42,7 +53,10 @@ export async function startChildServer(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

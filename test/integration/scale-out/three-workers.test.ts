@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Observation, Patient, RiskAssessment } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { repoRoot } from '../../helpers/fixtures.js';
 import { testConfig } from '../../helpers/test-config.js';
 import type { TestDatabase } from '../../helpers/test-database.js';
 import { createTestDatabase } from '../../helpers/test-database.js';
+import { compiledCli } from '../../helpers/compiled-cli.js';
 
 const PATIENTS = 40;
 
@@ -28,7 +28,7 @@ interface Worker {
 function startWorker(env: Record<string, string>): Worker {
   let output = '';
   const finished: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'serve', '--role', 'worker'], {
+  const child = spawn(process.execPath, compiledCli('serve', '--role', 'worker'), {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
