@@ -20,10 +20,10 @@ being the rendered image, role `ecg-image`):
 
     npx tsx models/training/export-clip-features.ts [--cohort DIR --out DIR]
     /usr/bin/python3 models/training/train_clip_vit.py [--data DIR --clip DIR]
-    npx tsx src/evaluation/evaluate-command.ts retrieval --model ecg-report-clip/2 [--data DIR --clip DIR]
+    npx tsx src/evaluation/evaluate-command.ts retrieval [--data DIR --clip DIR]   # every version, side by side
 
-Small by design (about 0.15 M parameters in the ViT): 12 epochs take under 10 minutes on one
-shared CPU thread.
+Small by design (about 0.14 M parameters in the ViT): 12 epochs took 12 minutes on one thread of
+the shared, busy 2-core machine (about 1 minute an epoch).
 """
 
 from __future__ import annotations
