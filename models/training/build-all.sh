@@ -54,5 +54,8 @@ npx tsx src/evaluation/evaluate-command.ts --data "$DATA"
 if [ "$SOURCE" = cohort ]; then
   npx tsx models/training/export-clip-features.ts --cohort "$DATA" --out models/training/.data/clip
   /usr/bin/python3 models/training/train_clip.py --data "$DATA" --clip models/training/.data/clip
+  # Issue 20: the same pairs with the ECG read as its rendered 12-lead image by a small ViT
+  # (ecg-report-clip/2); the evaluation then compares every version on the same queries.
+  /usr/bin/python3 models/training/train_clip_vit.py --data "$DATA" --clip models/training/.data/clip
   npx tsx src/evaluation/evaluate-command.ts retrieval --data "$DATA" --clip models/training/.data/clip
 fi

@@ -1,11 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateOutOfDistribution } from './evaluate-ood.js';
 import { evaluateReferenceModels, findModelFolders } from './evaluate-reference-models.js';
-import { evaluateRetrieval, publishRetrievalReport } from './evaluate-retrieval.js';
+import {
+  evaluateRetrieval,
+  publishRetrievalReport,
+  renderRetrievalComparison,
+  type RetrievalEvaluation,
+} from './evaluate-retrieval.js';
 import { openOnnxRunner } from './onnx-runner.js';
+import { pairedRetrievalDifference, RETRIEVAL_METRICS } from './retrieval-metrics.js';
 import { renderStatisticsSection } from './statistics-card-section.js';
 
 /**
@@ -24,13 +30,21 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
       models: { type: 'string', default: 'models' },
       data: { type: 'string', default: 'models/training/.data/cohort' },
       clip: { type: 'string', default: 'models/training/.data/clip' },
-      model: { type: 'string', default: 'ecg-report-clip/1' },
+      model: { type: 'string', multiple: true },
       only: { type: 'string', multiple: true },
     },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals[0] === 'retrieval') return runRetrievalEvaluation(resolve(cwd, values.models, values.model), resolve(cwd, values.data), resolve(cwd, values.clip));
+  if (positionals[0] === 'retrieval') {
+    const modelsDir = resolve(cwd, values.models);
+    const folders = values.model ?? embeddingModelFolders(modelsDir);
+    return runRetrievalEvaluation(
+      folders.map((f) => resolve(modelsDir, f)),
+      resolve(cwd, values.data),
+      resolve(cwd, values.clip),
+    );
+  }
   if (positionals.length > 0) {
     process.stderr.write(`unknown evaluation ${positionals.join(' ')}: use no argument (risk models) or retrieval\n`);
     return 2;
@@ -81,8 +95,30 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
   return 0;
 }
 
-/** `models evaluate retrieval`: the ECG ↔ report model on the held-out split (issue 13). */
-async function runRetrievalEvaluation(modelDir: string, cohortDir: string, clipDir: string): Promise<number> {
+/** `<name>/<version>` of every embedding model under `modelsDir` (folders with an `embedding-manifest.json`), sorted. */
+function embeddingModelFolders(modelsDir: string): string[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'training' && !d.name.startsWith('.'))
+    .flatMap((d) =>
+      readdirSync(join(modelsDir, d.name), { withFileTypes: true })
+        .filter((v) => v.isDirectory() && existsSync(join(modelsDir, d.name, v.name, 'embedding-manifest.json')))
+        .map((v) => `${d.name}/${v.name}`),
+    )
+    .sort();
+}
+
+/**
+ * `models evaluate retrieval [--model NAME/VERSION ...]`: the ECG ↔ report models (issue 13; every
+ * one under `--models` unless named; issue 20 adds the ViT over the rendered ECG) on the same
+ * held-out queries, printed side by side with bootstrap intervals and, against the first model,
+ * paired differences; each model's manifest and card get its figures and the comparison.
+ */
+async function runRetrievalEvaluation(modelDirs: string[], cohortDir: string, clipDir: string): Promise<number> {
+  if (modelDirs.length === 0) {
+    process.stderr.write('No embedding model (embedding-manifest.json) to evaluate.\n');
+    return 2;
+  }
   for (const [dir, file, how] of [
     [cohortDir, 'test/ecg_waveform.npy', 'npx tsx models/training/export-features.ts'],
     [clipDir, 'test/report_text.json', 'npx tsx models/training/export-clip-features.ts'],
@@ -92,15 +128,29 @@ async function runRetrievalEvaluation(modelDir: string, cohortDir: string, clipD
       return 2;
     }
   }
-  const report = await evaluateRetrieval({ modelDir, cohortDir, clipDir });
-  await publishRetrievalReport(modelDir, report);
+  const evaluations: RetrievalEvaluation[] = [];
+  for (const modelDir of modelDirs) evaluations.push(await evaluateRetrieval({ modelDir, cohortDir, clipDir }));
+  for (const [i, e] of evaluations.entries()) await publishRetrievalReport(modelDirs[i]!, e.report, evaluations);
   const f = (x: number) => x.toFixed(3);
-  process.stdout.write(
-    `${report.queries} held-out synthetic patients\n` +
-      `ECG → report recall@1/5/10 ${f(report.ecgToReport.recallAt1)} ${f(report.ecgToReport.recallAt5)} ${f(report.ecgToReport.recallAt10)}\n` +
-      `report → ECG recall@1/5/10 ${f(report.reportToEcg.recallAt1)} ${f(report.reportToEcg.recallAt5)} ${f(report.reportToEcg.recallAt10)}\n` +
-      `top-5 condition match ${f(report.top5ConditionMatch)} exact, ${f(report.top5ConditionMatchIndexed)} HNSW (chance ${f(report.top5ConditionMatchChance)}); HNSW recall@10 vs exact ${f(report.indexRecallAt10)}\n`,
-  );
+  const first = evaluations[0]!;
+  const lines = [
+    `${first.report.queries} held-out synthetic patients (95 % intervals: ${first.report.method})`,
+    '',
+    renderRetrievalComparison(evaluations),
+    '',
+    ...evaluations.map(
+      ({ key, report: r }) =>
+        `${key}: top-5 condition match ${f(r.top5ConditionMatch)} exact, ${f(r.top5ConditionMatchIndexed)} HNSW (chance ${f(r.top5ConditionMatchChance)}); HNSW recall@10 vs exact ${f(r.indexRecallAt10)}`,
+    ),
+  ];
+  for (const other of evaluations.slice(1)) {
+    // Paired: the same queries and the same bootstrap resamples for both encoders.
+    const d = pairedRetrievalDifference(first.perQuery, other.perQuery);
+    const cell = (m: (typeof RETRIEVAL_METRICS)[number]) =>
+      `${m} ${d[m].difference >= 0 ? '+' : ''}${f(d[m].difference)} [${d[m].lower === null ? '?' : f(d[m].lower)}, ${d[m].upper === null ? '?' : f(d[m].upper)}]`;
+    lines.push('', `${other.key} − ${first.key} (paired bootstrap):`, ...RETRIEVAL_METRICS.map((m) => `  ${cell(m)}`));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 

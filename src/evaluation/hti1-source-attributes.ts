@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findModelFolders } from './evaluate-reference-models.js';
@@ -215,7 +215,7 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
       ),
       retrieval: answer(
         'present',
-        'none: only the ECG waveform and report text are inputs',
+        'none: only the ECG (its waveform, or the 12-lead image rendered from it) and report text are inputs',
         RETRIEVAL.architecture,
       ),
     },
@@ -469,9 +469,14 @@ export function writeHti1Sections(modelsDir: string): string[] {
   const folders: Array<{ folder: string; kind: CardKind; manifest: string }> = findModelFolders(
     modelsDir,
   ).map((m) => ({ folder: m.folder, kind: 'risk', manifest: 'manifest.json' }));
-  const clip = join(modelsDir, 'ecg-report-clip', '1');
-  if (existsSync(join(clip, 'card.md')))
-    folders.push({ folder: clip, kind: 'retrieval', manifest: 'embedding-manifest.json' });
+  // Every version of the retrieval model (issue 20 added the ViT over the rendered ECG as version 2).
+  const clip = join(modelsDir, 'ecg-report-clip');
+  const versions = existsSync(clip) ? readdirSync(clip).sort() : [];
+  for (const version of versions) {
+    const folder = join(clip, version);
+    if (existsSync(join(folder, 'card.md')) && existsSync(join(folder, 'embedding-manifest.json')))
+      folders.push({ folder, kind: 'retrieval', manifest: 'embedding-manifest.json' });
+  }
   for (const { folder, kind, manifest } of folders) {
     const cardPath = join(folder, 'card.md');
     writeFileSync(cardPath, replaceHti1Section(readFileSync(cardPath, 'utf8'), renderHti1Section(kind)));

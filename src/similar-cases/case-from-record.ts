@@ -2,7 +2,8 @@ import type { DiagnosticReport } from '@medplum/fhirtypes';
 import type { PatientRecord } from '../contracts/patient-record.js';
 import type { Result } from '../contracts/result.js';
 import { ecgLeadsFromSource, isEcgObservation } from '../preprocess/ecg/ecg-from-record-source.js';
-import { toModelEcg } from '../preprocess/ecg/to-model-ecg.js';
+import { renderEcgImage } from '../preprocess/ecg/render-ecg-image.js';
+import { toModelEcg, type ModelEcg } from '../preprocess/ecg/to-model-ecg.js';
 import type { UnitConverter } from '../preprocess/tabular/unit-conversion.js';
 import { extractReportText } from '../preprocess/text/extract-report-text.js';
 import type { EmbeddingModelManifest } from '../inference/manifest/embedding-manifest.js';
@@ -23,8 +24,20 @@ function newest(reports: DiagnosticReport[]): DiagnosticReport | undefined {
 }
 
 /**
+ * The ECG encoder's input for one ECG, as `preprocessing.ecg.representation` says: the waveform
+ * itself, or the 12-lead rendering at `imageSize` (`renderEcgImage`, the very function whose output
+ * `ecg-image-cnn` and the ViT of `ecg-report-clip@2` were trained on via `preprocessRecord`).
+ * `undefined` for an image model whose manifest gives no size (the manifest parser refuses one).
+ */
+export function ecgEncoderInput(ecg: ModelEcg, spec: EmbeddingModelManifest['preprocessing']['ecg']): Float32Array | undefined {
+  if (spec.representation === 'waveform') return ecg.data;
+  return spec.imageSize ? renderEcgImage(ecg, spec.imageSize) : undefined;
+}
+
+/**
  * What to index for an assessed patient: the ECG of the assembled record, preprocessed exactly as
- * the embedding model's manifest says (the same `src/preprocess` functions the risk models use), and
+ * the embedding model's manifest says (the same `src/preprocess` functions the risk models use,
+ * rendered to the 12-lead image when the ECG encoder reads images), and
  * the newest ECG interpretation report in the record, if any. `reason` says why there is nothing to
  * index; a patient without a usable ECG is simply not a past case.
  */
@@ -40,6 +53,8 @@ export function caseFromRecord(
   if (!leads.ok) return { ok: false, reason: 'ecg-unusable' };
   const model = toModelEcg(leads.value, manifest.preprocessing.ecg);
   if (!model.ok) return { ok: false, reason: 'ecg-unusable' };
+  const ecgInput = ecgEncoderInput(model.value, manifest.preprocessing.ecg);
+  if (!ecgInput) return { ok: false, reason: 'ecg-unusable' };
   const source = ecg.sources[0];
   if (!source) return { ok: false, reason: 'no-ecg' };
   const recorded = isEcgObservation(ecg.data) ? (ecg.data.effectiveDateTime ?? ecg.data.effectiveInstant) : undefined;
@@ -52,7 +67,7 @@ export function caseFromRecord(
     value: {
       patientRef: `Patient/${patientId}`,
       ecgRef: `${source.resourceType}/${source.id}`,
-      ecgWaveform: model.value.data,
+      ecgInput,
       ...(recorded ? { ecgRecorded: recorded } : {}),
       ...(report?.id && text?.ok && text.value.text ? { report: { ref: `DiagnosticReport/${report.id}`, text: text.value.text } } : {}),
     },

@@ -11,14 +11,18 @@ import { createWorkerPool, type WorkerPool } from '../inference/runtime/worker-p
 import { parseVocabulary, type Vocabulary } from '../preprocess/text/vocabulary.js';
 import { tokenizeReport } from '../preprocess/text/tokenize-report.js';
 
-/** A loaded, verified ECG ↔ report dual encoder. */
+/** A loaded, verified ECG ↔ report dual encoder (the ECG read as a waveform or as the rendered image). */
 export interface EmbeddingModel {
   readonly manifest: EmbeddingModelManifest;
   /** `name@version`, stored with every indexed embedding. */
   readonly key: string;
   readonly dimension: number;
-  /** Embeds ECGs, each `[leads × samples]` row-major as the preprocessing produces them; one unit vector per ECG. */
-  embedEcg(waveforms: readonly Float32Array[]): Promise<Float32Array[]>;
+  /**
+   * Embeds ECGs, each the ECG encoder's input as the preprocessing produces it (`caseFromRecord`):
+   * `[leads × samples]` row-major for a waveform encoder, the rendered `[1 × H × W]` image for an
+   * image encoder (`manifest.preprocessing.ecg.representation`); one unit vector per ECG.
+   */
+  embedEcg(ecgs: readonly Float32Array[]): Promise<Float32Array[]>;
   /** Embeds free text (an ECG report or a query such as "atrial fibrillation with RVR"); one unit vector per text. */
   embedText(texts: readonly string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
@@ -83,8 +87,9 @@ function createModel(
 ): EmbeddingModel {
   const { manifest, encoders } = registered;
   const dimension = manifest.embedding.dimension;
-  const ecgIn = encoders.ecg.spec.inputs[0]!;
-  const [leads, samples] = [ecgIn.shape[1]!, ecgIn.shape[2]!];
+  // Per-ECG dims of the encoder input ([leads, samples] or [1, H, W]); the manifest parser checked them.
+  const ecgDims = encoders.ecg.spec.inputs[0]!.shape.slice(1);
+  const ecgSize = ecgDims.reduce((a, b) => a * b, 1);
   const maxTokens = manifest.preprocessing.text.maxTokens;
   const embed = async (encoder: 'ecg' | 'text', feed: TensorData, rows: number): Promise<Float32Array[]> => {
     const { worker, spec } = encoders[encoder];
@@ -96,20 +101,16 @@ function createModel(
     manifest,
     key: registered.key,
     dimension,
-    async embedEcg(waveforms) {
-      if (waveforms.length === 0) return [];
+    async embedEcg(ecgs) {
+      if (ecgs.length === 0) return [];
       // A fresh buffer: the pool transfers feeds to the worker, so the caller's arrays stay usable.
-      const data = new Float32Array(waveforms.length * leads * samples);
-      waveforms.forEach((w, i) => {
-        if (w.length !== leads * samples)
-          throw new RangeError(`ECG ${i} has ${w.length} values; the model needs ${leads}×${samples}`);
-        data.set(w, i * leads * samples);
+      const data = new Float32Array(ecgs.length * ecgSize);
+      ecgs.forEach((e, i) => {
+        if (e.length !== ecgSize)
+          throw new RangeError(`ECG ${i} has ${e.length} values; the model needs ${ecgDims.join('×')}`);
+        data.set(e, i * ecgSize);
       });
-      return embed(
-        'ecg',
-        { dtype: 'float32', dims: [waveforms.length, leads, samples], data },
-        waveforms.length,
-      );
+      return embed('ecg', { dtype: 'float32', dims: [ecgs.length, ...ecgDims], data }, ecgs.length);
     },
     async embedText(texts) {
       if (texts.length === 0) return [];

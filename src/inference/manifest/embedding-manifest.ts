@@ -13,8 +13,8 @@ export interface EncoderSpec {
 }
 
 /**
- * `models/<name>/<version>/embedding-manifest.json`: a CLIP-style dual encoder (ECG and report
- * text) projecting into one embedding space. It follows `ModelManifest` (name, version, training
+ * `models/<name>/<version>/embedding-manifest.json`: a CLIP-style dual encoder (ECG, as waveform or
+ * rendered image, and report text) projecting into one embedding space. It follows `ModelManifest` (name, version, training
  * data, sha256 of every file, tensor specs with roles, preprocessing, metrics) but has no
  * probabilities output and no outcomes, so it is deliberately not named `manifest.json`: the
  * risk-model registry serves every `manifest.json` for every patient and requires probabilities.
@@ -67,12 +67,38 @@ const schema = {
       type: 'object',
       required: ['ecg', 'text'],
       properties: {
-        ecg: { type: 'object', required: ['sampleRateHz', 'durationSeconds', 'leads', 'representation'] },
+        ecg: {
+          type: 'object',
+          required: ['sampleRateHz', 'durationSeconds', 'leads', 'representation'],
+          properties: { representation: { enum: ['waveform', 'image'] } },
+        },
         text: { type: 'object', required: ['tokenizer', 'maxTokens', 'lowercase'] },
       },
     },
   },
 } as const;
+
+/**
+ * The ECG encoder's input must be what the preprocessing produces for the manifest's
+ * `representation`: the waveform `[-1, leads, samples]` (`toModelEcg`), or the 12-lead rendering
+ * `[-1, 1, H, W]` at `imageSize` (`renderEcgImage`, the ECG-as-image encoders of issue 20).
+ */
+function ecgInputProblems(manifest: EmbeddingModelManifest): string[] {
+  const ecgIn = manifest.encoders.ecg.inputs[0];
+  const ecg = manifest.preprocessing.ecg;
+  const same = (want: number[]) => ecgIn?.shape.length === want.length && want.every((d, i) => ecgIn.shape[i] === d);
+  if (ecg.representation === 'image') {
+    const [h, w] = ecg.imageSize ?? [];
+    if (!h || !w) return ['/preprocessing/ecg/imageSize: required when representation is image'];
+    return ecgIn?.role === 'ecg-image' && ecgIn.dtype === 'float32' && same([-1, 1, h, w])
+      ? []
+      : [`/encoders/ecg/inputs/0: must be float32 ecg-image [-1, 1, ${h}, ${w}]`];
+  }
+  const samples = ecg.sampleRateHz * ecg.durationSeconds;
+  return ecgIn?.role === 'ecg-waveform' && same([-1, ecg.leads.length, samples])
+    ? []
+    : [`/encoders/ecg/inputs/0: must be ecg-waveform [-1, ${ecg.leads.length}, ${samples}]`];
+}
 
 /** Result of {@link parseEmbeddingManifest}: the manifest, or every problem as `pointer: message`. */
 export type EmbeddingManifestResult = Result<EmbeddingModelManifest, { problems: string[] }>;
@@ -80,7 +106,8 @@ export type EmbeddingManifestResult = Result<EmbeddingModelManifest, { problems:
 /**
  * Validates an embedding manifest: structure, then the semantic rules the server relies on
  * (each encoder's output has role `embedding` and width `embedding.dimension`; the ECG input is
- * the waveform the preprocessing produces, the text input is token ids of `maxTokens`).
+ * the waveform or the rendered image the preprocessing produces, the text input is token ids of
+ * `maxTokens`).
  */
 export function parseEmbeddingManifest(json: unknown): EmbeddingManifestResult {
   const ajv = new Ajv({ allErrors: true, strict: false });
@@ -98,10 +125,7 @@ export function parseEmbeddingManifest(json: unknown): EmbeddingManifestResult {
       problems.push(`/encoders/${key}/outputs/0/shape: must be float32 [-1, ${dim}]`);
     if (!(manifest.encoders[key].file in manifest.files)) problems.push(`/files: has no sha256 for ${manifest.encoders[key].file}`);
   }
-  const ecgIn = manifest.encoders.ecg.inputs[0];
-  const ecg = manifest.preprocessing.ecg;
-  if (ecgIn?.role !== 'ecg-waveform' || ecgIn.shape[1] !== ecg.leads.length || ecgIn.shape[2] !== ecg.sampleRateHz * ecg.durationSeconds)
-    problems.push(`/encoders/ecg/inputs/0: must be ecg-waveform [-1, ${ecg.leads.length}, ${ecg.sampleRateHz * ecg.durationSeconds}]`);
+  problems.push(...ecgInputProblems(manifest));
   const textIn = manifest.encoders.text.inputs[0];
   if (textIn?.role !== 'text-tokens' || textIn.dtype !== 'int64' || textIn.shape[1] !== manifest.preprocessing.text.maxTokens)
     problems.push(`/encoders/text/inputs/0: must be int64 text-tokens [-1, ${manifest.preprocessing.text.maxTokens}]`);

@@ -3,10 +3,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseNpy } from '../../../src/inference/manifest/npy-format.js';
 import { ModelRegistryError } from '../../../src/inference/runtime/inference-errors.js';
 import { loadEmbeddingModel } from '../../../src/similar-cases/embedding-model.js';
 
 const MODEL_DIR = resolve('models/ecg-report-clip/1');
+/** Version 2: the ViT over the rendered 12-lead ECG image (issue 20). */
+const VIT_DIR = resolve('models/ecg-report-clip/2');
 
 /**
  * A copy of the shipped model (synthetic training data) in `<tmp>/ecg-report-clip/1`, with `edit`
@@ -59,5 +62,34 @@ describe('the embedding model is verified by the inference registry’s checks',
       name: 'ModelRegistryError',
       subject: 'ecg-encoder.onnx',
     });
+  });
+});
+
+describe('the ViT model reads the rendered ECG image (ecg-report-clip@2)', () => {
+  it('loads, reproduces its golden embeddings through the worker and refuses a waveform', async () => {
+    const model = await loadEmbeddingModel(VIT_DIR);
+    try {
+      expect(model.key).toBe('ecg-report-clip@2');
+      expect(model.manifest.preprocessing.ecg).toMatchObject({
+        representation: 'image',
+        imageSize: [96, 128],
+      });
+      const input = parseNpy(readFileSync(join(VIT_DIR, 'golden-input-ecg_image.npy')));
+      const expected = parseNpy(readFileSync(join(VIT_DIR, 'golden-output-ecg_embedding.npy')));
+      const size = 96 * 128;
+      const images = [0, 1, 2, 3].map((i) => (input.data as Float32Array).slice(i * size, (i + 1) * size));
+      const embedded = await model.embedEcg(images);
+      embedded.forEach((z, i) => {
+        expect(Math.hypot(...z)).toBeCloseTo(1, 4);
+        z.forEach((v, k) =>
+          expect(Math.abs(v - (expected.data[i * model.dimension + k] as number))).toBeLessThan(1e-4),
+        );
+      });
+      // Two different ECGs are two different points: the encoder does read the image.
+      expect(embedded[0]!.reduce((s, v, k) => s + v * embedded[1]![k]!, 0)).toBeLessThan(0.999);
+      await expect(model.embedEcg([new Float32Array(12 * 1000)])).rejects.toThrow(/needs 1×96×128/);
+    } finally {
+      await model.close();
+    }
   });
 });

@@ -104,7 +104,7 @@ describe('$similar-cases and $similar-ecgs', () => {
       await indexCase(model, index, {
         patientRef: `Patient/p${i}`,
         ecgRef: `Observation/p${i}-ecg`,
-        ecgWaveform: (golden.data as Float32Array).slice(i * n, (i + 1) * n),
+        ecgInput: (golden.data as Float32Array).slice(i * n, (i + 1) * n),
         report: { ref: `DiagnosticReport/p${i}-ecg-report`, text: i % 2 ? AF : NSR },
       });
     }
