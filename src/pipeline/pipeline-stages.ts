@@ -16,6 +16,7 @@ import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-recor
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { createTensorCache } from '../preprocess/tensor-cache.js';
 import { summariseInputs } from '../preprocess/ood/input-summary.js';
+import { localiseOnSource } from '../preprocess/imaging/localisation-source.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
@@ -171,7 +172,21 @@ export function createPipelineStages(options: {
       // The basis is what the assessment rests on; an assessment that abstains on everything rests
       // on what it considered and declined (so a new version of that input is a new assessment).
       const basis = pre.sources.length > 0 || !everyOutcome ? pre.sources : pre.refusedSources;
+      // Issue #20: maps the model produced are placed on the image it read (or refused, named).
+      const image = record.modalities.image;
+      const maps = output.localisationMaps;
+      const localisation =
+        maps?.length && pre.presence.image && image.status === 'present' && model.manifest.preprocessing.image
+          ? localiseOnSource(
+              maps,
+              image.data.instance,
+              { resourceType: 'ImagingStudy', id: image.data.study.id ?? '', ...(image.data.study.meta?.versionId ? { versionId: image.data.study.meta.versionId } : {}) },
+              model.manifest.preprocessing.image,
+              { onLibraryMessage },
+            )
+          : undefined;
       return {
+        ...(localisation ? { localisation } : {}),
         output,
         basis: distinctReferences(basis),
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),

@@ -41,6 +41,8 @@ export interface AssessPatientDeps {
     unusedInputs?: AssessmentResult['unusedInputs'];
     /** What the model was fed, reduced for input-drift monitoring (no patient identifiers). */
     inputSummary?: InputSummary;
+    /** Where the model's localisation maps go on the source image, or why they cannot (issue #20). */
+    localisation?: AssessmentResult['localisation'];
   }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
   /**
