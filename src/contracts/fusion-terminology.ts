@@ -23,6 +23,8 @@ export const PROFILE_URLS = {
   Provenance: structureDefinitionUrl('FusionProvenance'),
   Device: structureDefinitionUrl('FusionModelDevice'),
   DocumentReference: structureDefinitionUrl('FusionModelCard'),
+  /** The imaging-finding Observation of a localised finding (issue #20). */
+  ImagingFinding: structureDefinitionUrl('FusionImagingFinding'),
 } as const;
 
 /** Extension URLs. */

@@ -47,6 +47,12 @@ export interface SourceImageInstance {
   frameOfReferenceUid?: string;
   /** The frame the model read (1-based, as Referenced Frame Number counts); always 1 for a mappable image. */
   frameNumber: number;
+  /**
+   * The source's Patient and General Study module elements (PS3.3 C.7.1.1, C.7.2.1) as DICOM JSON
+   * by tag, copied into the SEG so the PACS files it in the same patient and study. Patient data:
+   * kept in memory for the SEG only, never logged or written to FHIR.
+   */
+  studyElements: Record<string, { vr: string; Value?: unknown[] }>;
   /** The ImagingStudy version the instance was found through (FHIR `derivedFrom`). */
   imagingStudy: { resourceType: 'ImagingStudy'; id: string; versionId?: string };
 }

@@ -112,6 +112,15 @@ export function unusedInputLabel(u: NonNullable<AssessmentResult['unusedInputs']
 }
 
 /**
+ * Why the model's localisation maps were not placed on the image (issue #20), as plain text with
+ * the reason code and the DICOM attribute that says so; `undefined` when they were, or there were none.
+ */
+export function localisationNotMappedNote(result: AssessmentResult): string | undefined {
+  const n = result.localisation?.notMapped;
+  return n ? `Localisation not shown on the image (${n.reason}): ${n.detail}.` : undefined;
+}
+
+/**
  * The FusionRiskAssessment for one result: AIAST-labelled, identified by
  * {@link assessmentIdentity}, performed by the model Device, based on every input version, one
  * prediction per outcome with probabilityDecimal on the 0..1 scale (see the profile) and
@@ -126,6 +135,8 @@ export function buildRiskAssessment(input: {
   manifest: ModelManifest;
   device: Reference<Device>;
   identifierSystem: string;
+  /** The imaging-finding Observations of localised findings (issue #20), added to `basis`. */
+  findings?: Reference[];
 }): RiskAssessment {
   const { result, manifest } = input;
   // Only assessed outcomes get a prediction element. An abstained outcome has none (issue #17):
@@ -159,6 +170,7 @@ export function buildRiskAssessment(input: {
     ...unusedInputExtensions(result),
   ];
   const unused = (result.unusedInputs ?? []).map((u) => escapeXhtml(`${unusedInputLabel(u)} (${u.count})`)).join(', ');
+  const notLocalised = localisationNotMappedNote(result);
   return {
     resourceType: 'RiskAssessment',
     meta: { profile: [PROFILE_URLS.RiskAssessment], security: [AIAST] },
@@ -169,6 +181,7 @@ export function buildRiskAssessment(input: {
         `${escapeXhtml(manifest.version)}.</p><ul>${rows}</ul>` +
         (missing ? `<p>Assessed without: ${missing}.</p>` : '') +
         (unused ? `<p>Seen but not used by this model: ${unused}.</p>` : '') +
+        (notLocalised ? `<p>${escapeXhtml(notLocalised)}</p>` : '') +
         `<p>${escapeXhtml(trainingDataNote(manifest))}</p></div>`,
     },
     // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.
@@ -194,9 +207,13 @@ export function buildRiskAssessment(input: {
     subject: { reference: `Patient/${result.patientId}` },
     occurrenceDateTime: result.occurredAt,
     performer: input.device,
-    basis: result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })),
+    basis: [...result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })), ...(input.findings ?? [])],
     ...(predictions.length > 0 ? { prediction: predictions } : {}),
     // Plain text first (issue #17): a chart that ignores extensions and narrative still shows why.
-    note: [{ text: explanationNote(result, manifest) }, { text: trainingDataNote(manifest) }],
+    note: [
+      { text: explanationNote(result, manifest) },
+      { text: trainingDataNote(manifest) },
+      ...(notLocalised ? [{ text: notLocalised }] : []),
+    ],
   };
 }

@@ -32,6 +32,21 @@ const Tag = {
   displayedAreaSelectionSequence: '0070005A',
 } as const;
 
+/** Patient and General Study module tags copied into a derived object (PS3.3 C.7.1.1, C.7.2.1). */
+const STUDY_TAGS = [
+  '00080005', // Specific Character Set: how the copied strings were encoded
+  '00100010', // Patient's Name
+  '00100020', // Patient ID
+  '00100021', // Issuer of Patient ID
+  '00100030', // Patient's Birth Date
+  '00100040', // Patient's Sex
+  '00080020', // Study Date
+  '00080030', // Study Time
+  '00080050', // Accession Number
+  '00080090', // Referring Physician's Name
+  '00200010', // Study ID
+] as const;
+
 function notMapped(
   maps: OutcomeMap[],
   reason: LocalisationNotMappedReason,
@@ -115,6 +130,11 @@ export function localiseOnSource(
       'SOP Class UID (0008,0016), Rows (0028,0010) or Columns (0028,0011) is missing',
     );
   const frameOfReferenceUid = stringAt(ds, Tag.frameOfReferenceUid);
+  const studyElements: SourceImageInstance['studyElements'] = {};
+  for (const tag of STUDY_TAGS) {
+    const element = ds[tag];
+    if (element) studyElements[tag] = { vr: element.vr, ...(element.Value ? { Value: element.Value } : {}) };
+  }
   return {
     maps,
     source: {
@@ -124,6 +144,7 @@ export function localiseOnSource(
       sopClassUid,
       ...(frameOfReferenceUid ? { frameOfReferenceUid } : {}),
       frameNumber: 1,
+      studyElements,
       imagingStudy,
     },
     geometry: modelImageGeometry(columns, rows, spec.size),

@@ -28,7 +28,7 @@ function instance(extra: Record<string, unknown> = {}, width = 40, height = 20) 
 
 describe('localiseOnSource (issue #20 point 1)', () => {
   it('carries the source identity and the geometry toModelImage used', () => {
-    const fetched = instance({ FrameOfReferenceUID: '2.25.99' });
+    const fetched = instance({ FrameOfReferenceUID: '2.25.99', PatientID: 'SYN-7' });
     const loc = localiseOnSource(maps, fetched, study, { size: [16, 16] });
     expect(loc.notMapped).toBeUndefined();
     expect(loc.source).toEqual({
@@ -38,6 +38,8 @@ describe('localiseOnSource (issue #20 point 1)', () => {
       sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
       frameOfReferenceUid: '2.25.99',
       frameNumber: 1,
+      // The SEG is filed under the source's patient and study: their elements are carried as read.
+      studyElements: { '00100020': { vr: 'LO', Value: ['SYN-7'] } },
       imagingStudy: study,
     });
     const decoded = decodeDicomImage(fetched.bytes, { maxPixels: 1e6 });
