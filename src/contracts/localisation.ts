@@ -53,6 +53,8 @@ export interface SourceImageInstance {
    * kept in memory for the SEG only, never logged or written to FHIR.
    */
   studyElements: Record<string, { vr: string; Value?: unknown[] }>;
+  /** The DICOMweb base the instance came from: the PACS its SEG is stored to (STOW-RS). */
+  dicomwebBaseUrl?: string;
   /** The ImagingStudy version the instance was found through (FHIR `derivedFrom`). */
   imagingStudy: { resourceType: 'ImagingStudy'; id: string; versionId?: string };
 }

@@ -98,6 +98,9 @@ export async function scorePatient(
         outcome: written.outcome,
       }),
     );
+    // After the ledger row: a PACS that is down leaves the FHIR write recorded, and the retry
+    // (the job's, on this throw) stores the same SEG.
+    if (written.storeDerived) await clock.run('write-back', written.storeDerived);
     score.written++;
   }
   return score;

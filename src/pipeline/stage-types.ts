@@ -18,6 +18,12 @@ export interface WrittenAssessment {
   outcome: 'created' | 'exists';
   riskAssessmentRef: string;
   provenanceRef: string;
+  /**
+   * Stores what the assessment derived outside the EHR (the localisation SEG, by STOW-RS to the
+   * PACS, issue #20). Run after the ledger row; it throws when the PACS refuses or is down, so the
+   * job is retried — the FHIR write then finds its resources (`exists`) and the same SEG is sent again.
+   */
+  storeDerived?: () => Promise<void>;
 }
 
 /** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */

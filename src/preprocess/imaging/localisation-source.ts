@@ -145,6 +145,7 @@ export function localiseOnSource(
       ...(frameOfReferenceUid ? { frameOfReferenceUid } : {}),
       frameNumber: 1,
       studyElements,
+      ...(instance.dicomwebBaseUrl ? { dicomwebBaseUrl: instance.dicomwebBaseUrl } : {}),
       imagingStudy,
     },
     geometry: modelImageGeometry(columns, rows, spec.size),
