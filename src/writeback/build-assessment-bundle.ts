@@ -8,7 +8,7 @@ import { buildModelDevice } from './build-model-device.js';
 import { buildProvenance } from './build-provenance.js';
 import { buildRiskAssessment } from './build-risk-assessment.js';
 import { tokenQuery } from './naming-systems.js';
-import { buildImagingFinding, findingIdentity } from './build-imaging-finding.js';
+import { buildImagingFinding, findingIdentity, IMAGING_FINDING_DISPLAY_PREFIX } from './build-imaging-finding.js';
 import { segmentationUids, type SegmentationUids } from './build-segmentation.js';
 import type { LocalisedAssessment } from './localised-findings.js';
 
@@ -93,7 +93,10 @@ export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
     manifest,
     device: deviceRef,
     identifierSystem: input.identifierSystem,
-    findings: findings.map((f) => ({ reference: f.fullUrl })),
+    findings: findings.map((f) => ({
+      reference: f.fullUrl,
+      display: `${IMAGING_FINDING_DISPLAY_PREFIX}${f.resource.code?.text ?? ''}`,
+    })),
   });
   const provenance = buildProvenance({
     result,

@@ -7,6 +7,12 @@ import type { LocalisedAssessment, LocalisedFinding } from './localised-findings
 import { roundProbability } from './fhir-codings.js';
 import { trainingDataNote } from './build-model-device.js';
 
+/**
+ * How the RiskAssessment's `basis` names a localised finding (`Reference.display`), so a reader of
+ * the RiskAssessment alone (the CDS card) knows which basis entries are findings, not inputs.
+ */
+export const IMAGING_FINDING_DISPLAY_PREFIX = 'AI imaging finding: ';
+
 /** R4 observation-category (Observation.category). */
 const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
