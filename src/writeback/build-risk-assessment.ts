@@ -111,6 +111,21 @@ export function unusedInputLabel(u: NonNullable<AssessmentResult['unusedInputs']
   return u.code.display ?? (u.code.system === 'http://loinc.org' ? `LOINC ${u.code.code}` : u.code.code);
 }
 
+/** The localisation-not-shown extension (issue #20): coded reason and the attribute that says so. */
+function localisationNotShownExtensions(result: AssessmentResult): Extension[] {
+  const n = result.localisation?.notMapped;
+  if (!n) return [];
+  return [
+    {
+      url: EXTENSION_URLS.localisationNotShown,
+      extension: [
+        { url: 'reason', valueCoding: { system: CODE_SYSTEMS.localisationNotMappedReason, code: n.reason } },
+        { url: 'detail', valueString: n.detail },
+      ],
+    },
+  ];
+}
+
 /**
  * Why the model's localisation maps were not placed on the image (issue #20), as plain text with
  * the reason code and the DICOM attribute that says so; `undefined` when they were, or there were none.
@@ -168,6 +183,7 @@ export function buildRiskAssessment(input: {
     ...missingModalityExtensions(result),
     ...notAssessedExtensions(result, manifest),
     ...unusedInputExtensions(result),
+    ...localisationNotShownExtensions(result),
   ];
   const unused = (result.unusedInputs ?? []).map((u) => escapeXhtml(`${unusedInputLabel(u)} (${u.count})`)).join(', ');
   const notLocalised = localisationNotMappedNote(result);

@@ -1,7 +1,16 @@
-import type { Observation, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CodeSystem, Observation, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { LocalisationNotMappedReason } from '../../../src/contracts/localisation.js';
+import { repoRoot } from '../../helpers/fixtures.js';
 import { validateResource } from '@medplum/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AIAST, PROFILE_URLS } from '../../../src/contracts/fusion-terminology.js';
+import {
+  AIAST,
+  CODE_SYSTEMS,
+  EXTENSION_URLS,
+  PROFILE_URLS,
+} from '../../../src/contracts/fusion-terminology.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { segmentationUids } from '../../../src/writeback/build-segmentation.js';
 import { localisedFindings } from '../../../src/writeback/localised-findings.js';
@@ -122,6 +131,30 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
       'Localisation not shown on the image (multiframe): Number of Frames (0028,0008) is 3.',
     );
     expect(ra.text?.div).toContain('Localisation not shown on the image (multiframe)');
+    expect(ra.extension?.find((e) => e.url === EXTENSION_URLS.localisationNotShown)?.extension).toEqual([
+      {
+        url: 'reason',
+        valueCoding: { system: CODE_SYSTEMS.localisationNotMappedReason, code: 'multiframe' },
+      },
+      { url: 'detail', valueString: 'Number of Frames (0028,0008) is 3' },
+    ]);
+  });
+
+  it('the reason code system holds exactly the reasons the serving side names', () => {
+    const cs = JSON.parse(
+      readFileSync(
+        join(repoRoot, 'fhir-profiles', 'CodeSystem', 'localisation-not-mapped-reason.json'),
+        'utf8',
+      ),
+    ) as CodeSystem;
+    const named: Record<LocalisationNotMappedReason, true> = {
+      multiframe: true,
+      'rotated-or-flipped': true,
+      cropped: true,
+      'not-for-presentation': true,
+      'no-source-instance': true,
+    };
+    expect(cs.concept?.map((c) => c.code).sort()).toEqual(Object.keys(named).sort());
   });
 
   it('a model without maps writes exactly what it wrote before', () => {
