@@ -12,6 +12,9 @@ import { loadCohort } from '../../../src/sandbox/cohort/load-cohort.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { PNG } from 'pngjs';
+import { renderStudyThumbnail, reviewThumbnails } from '../../../src/review/smart-app/image-thumbnail.js';
+import { findingOverlayOf } from '../../../src/review/smart-app/localisation-overlay.js';
 
 /**
  * Issue #20 through the server's pipeline: an image model whose output carries localisation maps
@@ -161,5 +164,19 @@ describe('localisation through the pipeline (issue #20)', () => {
     ).json()) as Array<Record<string, { Value?: Array<Record<string, { Value?: unknown[] }>> }>>;
     const referenced = metadata!['00081115']?.Value?.[0];
     expect(referenced?.['0020000E']?.Value?.[0]).toBe(image!.seriesInstanceUid);
+
+    // The review app's overlay finds the SEG in the same PACS (QIDO by SOP Instance UID, WADO) and
+    // tints the region on the thumbnail; without the overlay the thumbnail stays greyscale.
+    const study =
+      record.modalities.image.status === 'present' ? record.modalities.image.data.study : undefined;
+    const thumbnails = reviewThumbnails(runtime.config, runtime.outbound);
+    const overlaid = PNG.sync.read(
+      await renderStudyThumbnail(study!, [], thumbnails, findingOverlayOf(finding)),
+    );
+    let tinted = 0;
+    for (let i = 0; i < overlaid.data.length; i += 4)
+      if (overlaid.data[i]! > overlaid.data[i + 2]! + 20) tinted++;
+    expect(tinted).toBeGreaterThan(0);
+    expect(tinted).toBeLessThan((overlaid.width * overlaid.height) / 2);
   }, 300_000);
 });
