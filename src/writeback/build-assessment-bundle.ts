@@ -8,7 +8,11 @@ import { buildModelDevice } from './build-model-device.js';
 import { buildProvenance } from './build-provenance.js';
 import { buildRiskAssessment } from './build-risk-assessment.js';
 import { tokenQuery } from './naming-systems.js';
-import { buildImagingFinding, findingIdentity, IMAGING_FINDING_DISPLAY_PREFIX } from './build-imaging-finding.js';
+import {
+  buildImagingFinding,
+  findingIdentity,
+  IMAGING_FINDING_DISPLAY_PREFIX,
+} from './build-imaging-finding.js';
 import { segmentationUids, type SegmentationUids } from './build-segmentation.js';
 import type { LocalisedAssessment } from './localised-findings.js';
 

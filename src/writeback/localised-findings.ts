@@ -54,7 +54,10 @@ export interface LocalisedAssessment {
  * empty region (a flat map) is dropped. `undefined` when nothing is localised, including when the
  * maps could not be mapped back (`localisation.notMapped`, said in the RiskAssessment instead).
  */
-export function localisedFindings(result: AssessmentResult, manifest: ModelManifest): LocalisedAssessment | undefined {
+export function localisedFindings(
+  result: AssessmentResult,
+  manifest: ModelManifest,
+): LocalisedAssessment | undefined {
   const loc = result.localisation;
   if (!loc?.source || !loc.geometry || loc.notMapped) return undefined;
   const findings: LocalisedFinding[] = [];
