@@ -107,7 +107,7 @@ export async function fetchDicomInstance(
   }
   return {
     status: 'present',
-    data: { studyInstanceUid: studyUid, seriesInstanceUid: series.uid, sopInstanceUid, bytes },
+    data: { studyInstanceUid: studyUid, seriesInstanceUid: series.uid, sopInstanceUid, bytes, dicomwebBaseUrl: base },
     sources: [{ resourceType: 'ImagingStudy', id: study.id ?? '', versionId: study.meta?.versionId }],
   };
 }

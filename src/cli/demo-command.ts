@@ -76,6 +76,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   });
   console.log(`  FHIR R4   ${sandbox.fhirBaseUrl}`);
   console.log(`  DICOMweb  ${sandbox.dicomwebBaseUrl}`);
+  // Issue #20: a served model that emits localisation maps stores a SEG per localised assessment here.
+  console.log(`  AI SEGs   ${sandbox.dicomwebBaseUrl}/studies?ModalitiesInStudy=SEG`);
 
   const publicUrl = `http://127.0.0.1:${options.port}`;
   const config = loadConfig({

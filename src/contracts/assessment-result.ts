@@ -1,7 +1,7 @@
 import type { VersionedReference } from './patient-record.js';
 import type { MissingModality } from './patient-record.js';
 import type { ModalityName, QualitativeThreshold } from './manifest-types.js';
-import type { OutcomeMap } from './localisation.js';
+import type { AssessmentLocalisation, OutcomeMap } from './localisation.js';
 
 /** One outcome's prediction. */
 export interface OutcomePrediction {
@@ -96,4 +96,9 @@ export interface AssessmentResult extends InferenceOutput {
   occurredAt: string;
   /** Trace id carried from the notification, for logs and Provenance. */
   traceId: string;
+  /**
+   * Localisation of the image findings (issue #20), when the model produced maps: where they go
+   * on the source image, or why they cannot be placed there. Not part of the assessment identity.
+   */
+  localisation?: AssessmentLocalisation;
 }

@@ -23,6 +23,8 @@ export const PROFILE_URLS = {
   Provenance: structureDefinitionUrl('FusionProvenance'),
   Device: structureDefinitionUrl('FusionModelDevice'),
   DocumentReference: structureDefinitionUrl('FusionModelCard'),
+  /** The imaging-finding Observation of a localised finding (issue #20). */
+  ImagingFinding: structureDefinitionUrl('FusionImagingFinding'),
 } as const;
 
 /** Extension URLs. */
@@ -35,6 +37,8 @@ export const EXTENSION_URLS = {
   executionProvider: structureDefinitionUrl('execution-provider'),
   softwareVersion: structureDefinitionUrl('software-version'),
   traceId: structureDefinitionUrl('trace-id'),
+  /** Why a model's localisation maps are not on the image (issue #20). */
+  localisationNotShown: structureDefinitionUrl('localisation-not-shown'),
 } as const;
 
 /** fhir-fusion code systems. */
@@ -44,6 +48,7 @@ export const CODE_SYSTEMS = {
   notAssessedReason: codeSystemUrl('not-assessed-reason'),
   identifierType: codeSystemUrl('identifier-type'),
   model: codeSystemUrl('model'),
+  localisationNotMappedReason: codeSystemUrl('localisation-not-mapped-reason'),
 } as const;
 
 /** HL7 v3 ObservationValue: the security label code system AIAST belongs to. */

@@ -35,3 +35,52 @@ export interface OutcomeMap {
   height: number;
   values: Float32Array;
 }
+
+/** The source DICOM instance an assessment's image came from: what a Segmentation must reference. */
+export interface SourceImageInstance {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  /** SOP Class UID (0008,0016) of the source, for Referenced SOP Class UID in the SEG. */
+  sopClassUid: string;
+  /** Frame of Reference UID (0020,0052) when the source has one (projection radiographs often do not). */
+  frameOfReferenceUid?: string;
+  /** The frame the model read (1-based, as Referenced Frame Number counts); always 1 for a mappable image. */
+  frameNumber: number;
+  /**
+   * The source's Patient and General Study module elements (PS3.3 C.7.1.1, C.7.2.1) as DICOM JSON
+   * by tag, copied into the SEG so the PACS files it in the same patient and study. Patient data:
+   * kept in memory for the SEG only, never logged or written to FHIR.
+   */
+  studyElements: Record<string, { vr: string; Value?: unknown[] }>;
+  /** The DICOMweb base the instance came from: the PACS its SEG is stored to (STOW-RS). */
+  dicomwebBaseUrl?: string;
+  /** The ImagingStudy version the instance was found through (FHIR `derivedFrom`). */
+  imagingStudy: { resourceType: 'ImagingStudy'; id: string; versionId?: string };
+}
+
+/**
+ * Why a localisation map was not mapped back onto the source image (CodeSystem
+ * `localisation-not-mapped-reason`): `multiframe` — Number of Frames (0028,0008) > 1;
+ * `rotated-or-flipped` — the instance carries Image Rotation (0070,0042) ≠ 0 or Image Horizontal
+ * Flip (0070,0041) = Y (PS3.3 C.10.6); `cropped` — it carries a Displayed Area Selection Sequence
+ * (0070,005A, PS3.3 C.10.4); `not-for-presentation` — Presentation Intent Type (0008,0068) is
+ * FOR PROCESSING (PS3.3 C.8.11.1); `no-source-instance` — the instance's identity could not be read.
+ */
+export type LocalisationNotMappedReason =
+  'multiframe' | 'rotated-or-flipped' | 'cropped' | 'not-for-presentation' | 'no-source-instance';
+
+/**
+ * What the write-back needs to localise an assessment's findings: the maps on the model grid, where
+ * the model input sat in the source frame, and the source instance — or why it cannot be mapped.
+ */
+export interface AssessmentLocalisation {
+  /** The model's per-outcome maps (model output grid). */
+  maps: OutcomeMap[];
+  /** Absent only with `notMapped`. */
+  source?: SourceImageInstance;
+  /** Absent only with `notMapped`. */
+  geometry?: ImageGeometry;
+  /** Set when the maps cannot be placed on the source pixel grid: no SEG, no finding, a named reason. */
+  notMapped?: { reason: LocalisationNotMappedReason; detail: string };
+}

@@ -44,6 +44,8 @@ export interface FetchedDicomInstance {
   seriesInstanceUid: string;
   sopInstanceUid: string;
   bytes: Uint8Array;
+  /** The DICOMweb base it was retrieved from: where results about it are stored (issue #20). */
+  dicomwebBaseUrl?: string;
 }
 
 /**

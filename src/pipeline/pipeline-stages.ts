@@ -16,6 +16,10 @@ import { loadVocabulary, preprocessRecord } from '../preprocess/preprocess-recor
 import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { createTensorCache } from '../preprocess/tensor-cache.js';
 import { summariseInputs } from '../preprocess/ood/input-summary.js';
+import { localiseOnSource } from '../preprocess/imaging/localisation-source.js';
+import { localisedFindings } from '../writeback/localised-findings.js';
+import { buildSegmentation } from '../writeback/build-segmentation.js';
+import { stowInstance } from '../intake/dimse/stow-instance.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
 import { locateAssessment } from '../writeback/locate-assessment.js';
 import { buildAssessmentBundle } from '../writeback/build-assessment-bundle.js';
@@ -129,6 +133,29 @@ export function createPipelineStages(options: {
       ...(tensorCache ? { tensorCache } : {}),
     };
   };
+  /**
+   * The localisation SEG to the PACS the image came from (STOW-RS, PS3.18 §10.5). Same bytes and
+   * UIDs on every try (from the assessment identity), so a retry after a lost answer stores the
+   * same instance again rather than a second one. Throws on refusal or outage (the job retries);
+   * the message names the failure, never a UID.
+   */
+  const storeSegmentation = async (
+    result: Parameters<typeof localisedFindings>[0],
+    model: ServedModel,
+    localised: NonNullable<ReturnType<typeof localisedFindings>>,
+  ): Promise<void> => {
+    const baseUrl = localised.source.dicomwebBaseUrl ?? config.DICOMWEB_BASE_URL;
+    if (!baseUrl) throw new Error('localisation SEG: no DICOMweb base to store it to');
+    const { bytes, uids } = buildSegmentation({
+      localised,
+      identity: assessmentIdentity(result),
+      algorithm: { name: model.manifest.name, version: model.manifest.version, title: model.manifest.title },
+      softwareVersion: SOFTWARE_VERSION,
+      contentDateTime: result.occurredAt,
+    });
+    const stored = await stowInstance(bytes, uids.sopInstanceUid, { baseUrl, fetch: options.outbound.dicomFetch });
+    if (!stored.ok) throw new Error(`localisation SEG: STOW-RS failed (${stored.reason}); will retry`);
+  };
   return {
     async assemble(patientId, asOf) {
       const manifests = options.models().map((m) => m.manifest);
@@ -171,7 +198,21 @@ export function createPipelineStages(options: {
       // The basis is what the assessment rests on; an assessment that abstains on everything rests
       // on what it considered and declined (so a new version of that input is a new assessment).
       const basis = pre.sources.length > 0 || !everyOutcome ? pre.sources : pre.refusedSources;
+      // Issue #20: maps the model produced are placed on the image it read (or refused, named).
+      const image = record.modalities.image;
+      const maps = output.localisationMaps;
+      const localisation =
+        maps?.length && pre.presence.image && image.status === 'present' && model.manifest.preprocessing.image
+          ? localiseOnSource(
+              maps,
+              image.data.instance,
+              { resourceType: 'ImagingStudy', id: image.data.study.id ?? '', ...(image.data.study.meta?.versionId ? { versionId: image.data.study.meta.versionId } : {}) },
+              model.manifest.preprocessing.image,
+              { onLibraryMessage },
+            )
+          : undefined;
       return {
+        ...(localisation ? { localisation } : {}),
         output,
         basis: distinctReferences(basis),
         missing: pre.missing.map((m) => ({ status: 'missing' as const, ...m })),
@@ -183,6 +224,7 @@ export function createPipelineStages(options: {
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
     async write(result, model) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
+      const localised = localisedFindings(result, model.manifest);
       try {
         const bundle = buildAssessmentBundle({
           result,
@@ -191,6 +233,7 @@ export function createPipelineStages(options: {
           previous,
           softwareVersion: SOFTWARE_VERSION,
           identifierSystem: IDENTIFIER_SYSTEM,
+          ...(localised ? { localised } : {}),
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
           validator,
@@ -201,6 +244,7 @@ export function createPipelineStages(options: {
           outcome: written.outcome,
           riskAssessmentRef: written.riskAssessment.reference ?? '',
           provenanceRef: written.provenance.reference ?? '',
+          ...(localised ? { storeDerived: () => storeSegmentation(result, model, localised) } : {}),
         };
       } catch (err: unknown) {
         if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {

@@ -46,7 +46,7 @@ export async function scorePatient(
       continue;
     }
     const t1 = process.hrtime.bigint();
-    const { output, basis, missing: modelMissing, notAssessed, unusedInputs, inputSummary } = await deps.predict(record, model);
+    const { output, basis, missing: modelMissing, notAssessed, unusedInputs, inputSummary, localisation } = await deps.predict(record, model);
     deps.metrics?.stageSeconds.observe({ stage: 'inference' }, seconds(t1));
     const result: AssessmentResult = {
       ...output,
@@ -58,6 +58,7 @@ export async function scorePatient(
       missing: modelMissing,
       ...(notAssessed?.length ? { notAssessed } : {}),
       ...(unusedInputs?.length ? { unusedInputs } : {}),
+      ...(localisation ? { localisation } : {}),
       occurredAt: record.asOf,
       traceId: deps.traceId,
     };
@@ -97,6 +98,9 @@ export async function scorePatient(
         outcome: written.outcome,
       }),
     );
+    // After the ledger row: a PACS that is down leaves the FHIR write recorded, and the retry
+    // (the job's, on this throw) stores the same SEG.
+    if (written.storeDerived) await clock.run('write-back', written.storeDerived);
     score.written++;
   }
   return score;

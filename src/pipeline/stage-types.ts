@@ -18,6 +18,12 @@ export interface WrittenAssessment {
   outcome: 'created' | 'exists';
   riskAssessmentRef: string;
   provenanceRef: string;
+  /**
+   * Stores what the assessment derived outside the EHR (the localisation SEG, by STOW-RS to the
+   * PACS, issue #20). Run after the ledger row; it throws when the PACS refuses or is down, so the
+   * job is retried — the FHIR write then finds its resources (`exists`) and the same SEG is sent again.
+   */
+  storeDerived?: () => Promise<void>;
 }
 
 /** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
@@ -41,6 +47,8 @@ export interface AssessPatientDeps {
     unusedInputs?: AssessmentResult['unusedInputs'];
     /** What the model was fed, reduced for input-drift monitoring (no patient identifiers). */
     inputSummary?: InputSummary;
+    /** Where the model's localisation maps go on the source image, or why they cannot (issue #20). */
+    localisation?: AssessmentResult['localisation'];
   }>;
   write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
   /**

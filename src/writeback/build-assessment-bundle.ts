@@ -8,6 +8,13 @@ import { buildModelDevice } from './build-model-device.js';
 import { buildProvenance } from './build-provenance.js';
 import { buildRiskAssessment } from './build-risk-assessment.js';
 import { tokenQuery } from './naming-systems.js';
+import {
+  buildImagingFinding,
+  findingIdentity,
+  IMAGING_FINDING_DISPLAY_PREFIX,
+} from './build-imaging-finding.js';
+import { segmentationUids, type SegmentationUids } from './build-segmentation.js';
+import type { LocalisedAssessment } from './localised-findings.js';
 
 /** What {@link buildAssessmentBundle} needs. */
 export interface AssessmentBundleInput {
@@ -21,6 +28,8 @@ export interface AssessmentBundleInput {
   softwareVersion: string;
   /** The deployment's identifier system for assessment identities (RiskAssessment.identifier.system). */
   identifierSystem: string;
+  /** Findings placed on the source image (`localisedFindings`): one imaging-finding Observation each. */
+  localised?: LocalisedAssessment;
 }
 
 function entry(resource: Resource, fullUrl: string, ifNoneExist: string): BundleEntry {
@@ -38,7 +47,8 @@ function firstIdentifier(resource: { identifier?: Array<{ system?: string; value
 
 /**
  * Builds ONE transaction Bundle (FHIR R4 §3.1.0.11) that records an assessment:
- * the model card DocumentReference, the model Device, the RiskAssessment and its Provenance.
+ * the model card DocumentReference, the model Device, the imaging-finding Observations of any
+ * localised findings (issue #20), the RiskAssessment and its Provenance.
  * Entries cross-reference each other through `urn:uuid:` fullUrls, which the server replaces with
  * the ids it assigns (§3.1.0.11.2). Every entry is a conditional create (`ifNoneExist`, §3.1.0.8.1
  * / §2.21.0.6): on the assessment identity for the RiskAssessment (identifier) and the Provenance
@@ -63,15 +73,39 @@ export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
     modelSha256: result.modelSha256,
     card: { reference: cardUrl },
   });
+  // Issue #20: one imaging-finding Observation per localised finding, in this same transaction,
+  // named in the RiskAssessment's basis and the Provenance's targets.
+  const localised = input.localised;
+  const segmentation = localised ? segmentationUids(identity, localised.source.studyInstanceUid) : undefined;
+  const findings = (localised && segmentation ? localised.findings : []).map((finding) => ({
+    fullUrl: `urn:uuid:${randomUUID()}`,
+    resource: buildImagingFinding({
+      finding,
+      localised: localised as LocalisedAssessment,
+      segmentation: segmentation as SegmentationUids,
+      manifest,
+      patientId: result.patientId,
+      occurredAt: result.occurredAt,
+      device: deviceRef,
+      identifierSystem: input.identifierSystem,
+      assessmentIdentity: identity,
+    }),
+    identity: findingIdentity(identity, finding),
+  }));
   const riskAssessment = buildRiskAssessment({
     result,
     manifest,
     device: deviceRef,
     identifierSystem: input.identifierSystem,
+    findings: findings.map((f) => ({
+      reference: f.fullUrl,
+      display: `${IMAGING_FINDING_DISPLAY_PREFIX}${f.resource.code?.text ?? ''}`,
+    })),
   });
   const provenance = buildProvenance({
     result,
     target: { reference: riskUrl },
+    otherTargets: findings.map((f) => ({ reference: f.fullUrl })),
     device: deviceRef,
     card: { reference: cardUrl },
     ...(input.previous ? { previous: input.previous } : {}),
@@ -88,6 +122,9 @@ export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
     entry: [
       entry(card, cardUrl, tokenQuery('identifier', cardId.system, cardId.value)),
       entry(device, deviceUrl, tokenQuery('identifier', deviceId.system, deviceId.value)),
+      ...findings.map((f) =>
+        entry(f.resource, f.fullUrl, tokenQuery('identifier', input.identifierSystem, f.identity)),
+      ),
       entry(riskAssessment, riskUrl, tokenQuery('identifier', input.identifierSystem, identity)),
       entry(provenance, provenanceUrl, tokenQuery('_tag', input.identifierSystem, identity)),
     ],

@@ -28,6 +28,8 @@ import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
 export function buildProvenance(input: {
   result: AssessmentResult;
   target: Reference;
+  /** Further resources the same activity wrote (the imaging-finding Observations, issue #20). */
+  otherTargets?: Reference[];
   device: Reference<Device>;
   card: Reference;
   previous?: Reference;
@@ -57,7 +59,7 @@ export function buildProvenance(input: {
       { url: EXTENSION_URLS.softwareVersion, valueString: input.softwareVersion },
       ...(result.traceId ? [{ url: EXTENSION_URLS.traceId, valueString: result.traceId }] : []),
     ],
-    target: [input.target],
+    target: [input.target, ...(input.otherTargets ?? [])],
     occurredDateTime: result.occurredAt,
     recorded: result.occurredAt,
     reason: [{ coding: [AIAST], text: 'AI asserted' }],

@@ -111,6 +111,30 @@ export function unusedInputLabel(u: NonNullable<AssessmentResult['unusedInputs']
   return u.code.display ?? (u.code.system === 'http://loinc.org' ? `LOINC ${u.code.code}` : u.code.code);
 }
 
+/** The localisation-not-shown extension (issue #20): coded reason and the attribute that says so. */
+function localisationNotShownExtensions(result: AssessmentResult): Extension[] {
+  const n = result.localisation?.notMapped;
+  if (!n) return [];
+  return [
+    {
+      url: EXTENSION_URLS.localisationNotShown,
+      extension: [
+        { url: 'reason', valueCoding: { system: CODE_SYSTEMS.localisationNotMappedReason, code: n.reason } },
+        { url: 'detail', valueString: n.detail },
+      ],
+    },
+  ];
+}
+
+/**
+ * Why the model's localisation maps were not placed on the image (issue #20), as plain text with
+ * the reason code and the DICOM attribute that says so; `undefined` when they were, or there were none.
+ */
+export function localisationNotMappedNote(result: AssessmentResult): string | undefined {
+  const n = result.localisation?.notMapped;
+  return n ? `Localisation not shown on the image (${n.reason}): ${n.detail}.` : undefined;
+}
+
 /**
  * The FusionRiskAssessment for one result: AIAST-labelled, identified by
  * {@link assessmentIdentity}, performed by the model Device, based on every input version, one
@@ -126,6 +150,8 @@ export function buildRiskAssessment(input: {
   manifest: ModelManifest;
   device: Reference<Device>;
   identifierSystem: string;
+  /** The imaging-finding Observations of localised findings (issue #20), added to `basis`. */
+  findings?: Reference[];
 }): RiskAssessment {
   const { result, manifest } = input;
   // Only assessed outcomes get a prediction element. An abstained outcome has none (issue #17):
@@ -157,8 +183,10 @@ export function buildRiskAssessment(input: {
     ...missingModalityExtensions(result),
     ...notAssessedExtensions(result, manifest),
     ...unusedInputExtensions(result),
+    ...localisationNotShownExtensions(result),
   ];
   const unused = (result.unusedInputs ?? []).map((u) => escapeXhtml(`${unusedInputLabel(u)} (${u.count})`)).join(', ');
+  const notLocalised = localisationNotMappedNote(result);
   return {
     resourceType: 'RiskAssessment',
     meta: { profile: [PROFILE_URLS.RiskAssessment], security: [AIAST] },
@@ -169,6 +197,7 @@ export function buildRiskAssessment(input: {
         `${escapeXhtml(manifest.version)}.</p><ul>${rows}</ul>` +
         (missing ? `<p>Assessed without: ${missing}.</p>` : '') +
         (unused ? `<p>Seen but not used by this model: ${unused}.</p>` : '') +
+        (notLocalised ? `<p>${escapeXhtml(notLocalised)}</p>` : '') +
         `<p>${escapeXhtml(trainingDataNote(manifest))}</p></div>`,
     },
     // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.
@@ -194,9 +223,13 @@ export function buildRiskAssessment(input: {
     subject: { reference: `Patient/${result.patientId}` },
     occurrenceDateTime: result.occurredAt,
     performer: input.device,
-    basis: result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })),
+    basis: [...result.basis.map((ref) => ({ reference: versionedReferenceString(ref) })), ...(input.findings ?? [])],
     ...(predictions.length > 0 ? { prediction: predictions } : {}),
     // Plain text first (issue #17): a chart that ignores extensions and narrative still shows why.
-    note: [{ text: explanationNote(result, manifest) }, { text: trainingDataNote(manifest) }],
+    note: [
+      { text: explanationNote(result, manifest) },
+      { text: trainingDataNote(manifest) },
+      ...(notLocalised ? [{ text: notLocalised }] : []),
+    ],
   };
 }

@@ -1,3 +1,4 @@
+import type { ImageGeometry } from '../../contracts/localisation.js';
 import type { ModalityPreprocessing } from '../../contracts/manifest-types.js';
 import type { DecodedImage } from './decode-dicom-image.js';
 import { resizeImage } from './resample.js';
@@ -9,6 +10,31 @@ export type ImageSpec = NonNullable<ModalityPreprocessing['image']>;
 export interface ModelImage {
   dims: [1, number, number];
   data: Float32Array;
+  /** Where the resized frame sits in the model grid, for mapping model outputs back (issue #20). */
+  geometry: ImageGeometry;
+}
+
+/**
+ * Where a `width`×`height` frame lands in a model grid of `size` = [H, W]: aspect-preserving scale
+ * to fit, rounded to whole pixels (at least 1), centred with the remainder as padding (the left and
+ * top padding get the floor). {@link toModelImage} places pixels exactly here, and the localisation
+ * write-back inverts it, so both must come from this one function.
+ */
+export function modelImageGeometry(width: number, height: number, size: readonly [number, number]): ImageGeometry {
+  const [outH, outW] = size;
+  const scale = Math.min(outW / width, outH / height);
+  const w = Math.max(1, Math.min(outW, Math.round(width * scale)));
+  const h = Math.max(1, Math.min(outH, Math.round(height * scale)));
+  return {
+    sourceWidth: width,
+    sourceHeight: height,
+    modelWidth: outW,
+    modelHeight: outH,
+    offsetX: Math.floor((outW - w) / 2),
+    offsetY: Math.floor((outH - h) / 2),
+    scaledWidth: w,
+    scaledHeight: h,
+  };
 }
 
 /**
@@ -98,14 +124,14 @@ export function applyVoi(image: DecodedImage, invert = false): Float32Array {
  * Turns a decoded frame into the model's input: VOI windowing to [0, 1]; MONOCHROME1 inverted
  * (PS3.3 C.7.6.3.1.2: there the minimum value is white) so air is dark and bone bright for every
  * image; aspect-preserving resize to fit `spec.size` (area averaging when shrinking), centred
- * zero (black) padding; then `(v - spec.mean) / spec.std`. Returns [1, H, W].
+ * zero (black) padding; then `(v - spec.mean) / spec.std`. Returns [1, H, W] and the
+ * {@link modelImageGeometry} it used.
  */
 export function toModelImage(image: DecodedImage, spec: Pick<ImageSpec, 'size' | 'mean' | 'std'>): ModelImage {
   const [outH, outW] = spec.size;
   const invert = image.photometric === 'MONOCHROME1';
-  const scale = Math.min(outW / image.width, outH / image.height);
-  const w = Math.max(1, Math.min(outW, Math.round(image.width * scale)));
-  const h = Math.max(1, Math.min(outH, Math.round(image.height * scale)));
+  const geometry = modelImageGeometry(image.width, image.height, spec.size);
+  const { scaledWidth: w, scaledHeight: h, offsetX: x0, offsetY: y0 } = geometry;
   // A linear window is fused into the resize (no full-size intermediate); others go through applyVoi.
   const linear = linearVoi(image);
   const resized = linear
@@ -113,12 +139,10 @@ export function toModelImage(image: DecodedImage, spec: Pick<ImageSpec, 'size' |
     : resizeImage(applyVoi(image, invert), image.width, image.height, w, h);
   const std = spec.std > 0 ? spec.std : 1;
   const data = new Float32Array(outH * outW).fill((0 - spec.mean) / std);
-  const x0 = Math.floor((outW - w) / 2);
-  const y0 = Math.floor((outH - h) / 2);
   for (let y = 0; y < h; y++) {
     const src = y * w;
     const dst = (y0 + y) * outW + x0;
     for (let x = 0; x < w; x++) data[dst + x] = (resized[src + x]! - spec.mean) / std;
   }
-  return { dims: [1, outH, outW], data };
+  return { dims: [1, outH, outW], data, geometry };
 }

@@ -4,6 +4,7 @@ import { cardDetailMarkdown, percent } from './card-detail-markdown.js';
 import { readNotAssessed } from './read-contributions.js';
 import { headlinePrediction, indicatorFor, riskCode } from './risk-indicator.js';
 import type { LatestAssessment } from './select-latest-assessments.js';
+import { IMAGING_FINDING_DISPLAY_PREFIX } from '../../writeback/build-imaging-finding.js';
 
 /** CDS Hooks 2.0 §Card attributes: summary "SHOULD be under 140 characters". */
 export const SUMMARY_MAX = 139;
@@ -60,6 +61,25 @@ function reviewLink(ctx: CardContext, ra: RiskAssessment): CdsLink {
 }
 
 /**
+ * Issue #20: when the assessment rests on localised imaging findings (basis entries named
+ * {@link IMAGING_FINDING_DISPLAY_PREFIX}), a second `smart` link opens the review app on the image
+ * with the model's region overlaid; the label says what the overlay is and is not.
+ */
+function localisationLinks(ctx: CardContext, ra: RiskAssessment): CdsLink[] {
+  const findings = (ra.basis ?? []).filter((b) => b.display?.startsWith(IMAGING_FINDING_DISPLAY_PREFIX) && b.reference);
+  if (findings.length === 0 || !ra.id) return [];
+  const names = findings.map((f) => f.display!.slice(IMAGING_FINDING_DISPLAY_PREFIX.length)).filter(Boolean);
+  return [
+    {
+      label: `Where on the image: ${names.join(', ') || 'finding'} (model attention, not a diagnosis)`,
+      url: ctx.reviewLaunchUrl,
+      type: 'smart',
+      appContext: JSON.stringify({ riskAssessment: `RiskAssessment/${ra.id}`, findings: findings.map((f) => f.reference) }),
+    },
+  ];
+}
+
+/**
  * One CDS Hooks card for the newest assessment of one model: summary naming the risk and outcome
  * ("High risk of acute heart failure (61%)"),
  * indicator from the qualitative risk, markdown detail with contributions, source with the model
@@ -70,7 +90,7 @@ export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCa
   const ra = latest.assessment;
   const model = ctx.model(latest);
   const source = { label: model.label, ...(model.cardUrl ? { url: model.cardUrl } : {}) };
-  const links = [reviewLink(ctx, ra)];
+  const links = [reviewLink(ctx, ra), ...localisationLinks(ctx, ra)];
   const ageMs = ctx.now - latest.at;
   if (ageMs > ctx.maxAgeMs) {
     const days = Math.floor(ageMs / 86_400_000);

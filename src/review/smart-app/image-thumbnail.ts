@@ -7,6 +7,7 @@ import { loadCompressedFrameDecoder, type CompressedFrameDecoder } from '../../p
 import { decodeDicomImage } from '../../preprocess/imaging/decode-dicom-image.js';
 import { toModelImage } from '../../preprocess/imaging/to-model-image.js';
 import { ReviewError } from './review-error.js';
+import { blendRegion, fetchFindingRegion, type FindingOverlay } from './localisation-overlay.js';
 
 /** How the thumbnail reaches the PACS: the pipeline's allow-listed DICOMweb fetch. */
 export interface ThumbnailSource {
@@ -29,6 +30,8 @@ export async function renderStudyThumbnail(
   study: ImagingStudy,
   endpoints: Endpoint[],
   source: ThumbnailSource,
+  /** A localised finding to overlay (issue #20): its SEG's region, tinted, on the thumbnail. */
+  overlay?: FindingOverlay,
 ): Promise<Buffer> {
   const series = (study.series ?? []).find((s) => s.instance?.[0]?.uid);
   const sop = series?.instance?.[0]?.uid;
@@ -50,9 +53,16 @@ export async function renderStudyThumbnail(
     throw new ReviewError(502, 'Image unavailable', 'The image could not be decoded.', 'Try again later.');
   }
   const image = toModelImage(decoded.value, { size: [THUMBNAIL_SIZE, THUMBNAIL_SIZE], mean: 0, std: 1 });
-  const png = new PNG({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, colorType: 0, inputColorType: 0, inputHasAlpha: false });
   const grey = Buffer.alloc(THUMBNAIL_SIZE * THUMBNAIL_SIZE);
   for (let i = 0; i < grey.length; i++) grey[i] = Math.round(Math.max(0, Math.min(1, image.data[i] ?? 0)) * 255);
+  const region = overlay ? await fetchFindingRegion(study, endpoints, source, overlay) : undefined;
+  if (overlay && !region) throw new ReviewError(404, 'No localisation', 'The PACS does not hold the localisation yet.', 'Try again later.');
+  if (region) {
+    const png = new PNG({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+    png.data = blendRegion(grey, image.geometry, region);
+    return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  }
+  const png = new PNG({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, colorType: 0, inputColorType: 0, inputHasAlpha: false });
   png.data = grey;
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
 }

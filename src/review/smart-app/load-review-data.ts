@@ -13,7 +13,7 @@ import type {
   Resource,
   RiskAssessment,
 } from '@medplum/fhirtypes';
-import { AIAST } from '../../contracts/fusion-terminology.js';
+import { AIAST, PROFILE_URLS } from '../../contracts/fusion-terminology.js';
 import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js';
 import {
   assessmentView,
@@ -65,6 +65,8 @@ export interface ReviewData {
   sentences: ReportSentence[];
   ecg: Observation | undefined;
   imaging: ImagingStudy | undefined;
+  /** The opened assessment's localised imaging findings (issue #20), overlaid on the image. */
+  findings?: Observation[];
   /**
    * Past patients whose ECG looked most like this patient's, with what their ECG reports said, as
    * far as the clinician's token lets them read those reports; `undefined` when similar-case
@@ -104,6 +106,8 @@ export interface AssessmentDetail {
   sentences: ReportSentence[];
   ecg: Observation | undefined;
   imaging: ImagingStudy | undefined;
+  /** Localised imaging findings the assessment rests on (FusionImagingFinding, issue #20). */
+  findings?: Observation[];
 }
 
 /** One similar past case as the page shows it: no identity, only the ECG report and the similarity. */
@@ -179,9 +183,13 @@ async function loadDetail(assessment: AssessmentView, provenances: Provenance[],
     tryRead<Device>(assessment.performer),
     ...assessment.basis.map((reference) => tryRead<Resource>(reference)),
   ]);
-  const inputs: InputView[] = assessment.basis.map((reference, i) => {
+  // Issue #20: the assessment's own imaging findings are in its basis, but they are outputs, not inputs.
+  const isFinding = (r: Resource | undefined): r is Observation =>
+    r?.resourceType === 'Observation' && (r.meta?.profile ?? []).includes(PROFILE_URLS.ImagingFinding);
+  const inputs: InputView[] = assessment.basis.flatMap((reference, i) => {
     const resource = inputResources[i];
-    return { reference, resourceType: reference.split('/')[0] ?? 'Resource', label: labelOf(resource, reference), resource };
+    if (isFinding(resource)) return [];
+    return [{ reference, resourceType: reference.split('/')[0] ?? 'Resource', label: labelOf(resource, reference), resource }];
   });
   const reports = inputResources.filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
   const cardAttachment = card?.content?.[0]?.attachment;
@@ -206,6 +214,7 @@ async function loadDetail(assessment: AssessmentView, provenances: Provenance[],
     sentences: reports.flatMap((report) => reportSentences(reportText(report))),
     ecg: inputResources.find(isWaveform),
     imaging: inputResources.find((r): r is ImagingStudy => r?.resourceType === 'ImagingStudy'),
+    findings: inputResources.filter(isFinding),
   };
 }
 
@@ -282,6 +291,7 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, opt
     sentences: opened.sentences,
     ecg: opened.ecg,
     imaging: opened.imaging,
+    ...(opened.findings?.length ? { findings: opened.findings } : {}),
     details,
     clinician,
     focus,

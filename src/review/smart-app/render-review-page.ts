@@ -174,10 +174,27 @@ function why(detail: AssessmentDetail, index: number, multiple: boolean): string
 </section>`;
 }
 
+/**
+ * Issue #20: each localised finding as the same thumbnail with the model's region overlaid
+ * (semi-transparent, from the SEG in the PACS), and a legend that says what it is and is not.
+ */
+function localisedFindings(data: ReviewData, ctx: ReviewPageContext): string {
+  const studyId = data.imaging?.id;
+  if (!studyId || !data.findings?.length) return '';
+  return data.findings
+    .filter((f) => f.id)
+    .map((f) => {
+      const name = f.code?.text ?? f.code?.coding?.[0]?.display ?? 'Finding';
+      const src = `${ctx.prefix}/images/${studyId}/thumbnail.png?finding=${encodeURIComponent(f.id ?? '')}`;
+      return `<figure class="thumb localisation" id="localisation-${escapeHtml(f.id ?? '')}"><img src="${escapeHtml(src)}" alt="${escapeHtml(`Heat map of model attention for ${name}`)}" width="256" height="256" loading="lazy"><figcaption><span class="swatch" aria-hidden="true"></span> ${escapeHtml(name)}: model attention, not a diagnosis (AI-generated; region where the model looked, above half its range)</figcaption></figure>`;
+    })
+    .join('');
+}
+
 function media(data: ReviewData, ctx: ReviewPageContext): string {
   const ecg = data.ecg ? ecgStripSvg(data.ecg) : undefined;
   const image = data.imaging?.id
-    ? `<figure class="thumb"><img src="${escapeHtml(ctx.prefix)}/images/${escapeHtml(data.imaging.id)}/thumbnail.png" alt="Image used by the model" width="256" height="256" loading="lazy"><figcaption>${escapeHtml(data.imaging.description ?? 'Imaging study')}</figcaption></figure>`
+    ? `<figure class="thumb"><img src="${escapeHtml(ctx.prefix)}/images/${escapeHtml(data.imaging.id)}/thumbnail.png" alt="Image used by the model" width="256" height="256" loading="lazy"><figcaption>${escapeHtml(data.imaging.description ?? 'Imaging study')}</figcaption></figure>${localisedFindings(data, ctx)}`
     : '<p class="empty">No image was used.</p>';
   return `<section class="card media" aria-labelledby="media-h">
   <h2 id="media-h">Image and ECG used</h2>

@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { Endpoint, ImagingStudy, RiskAssessment } from '@medplum/fhirtypes';
+import type { Endpoint, ImagingStudy, Observation, RiskAssessment } from '@medplum/fhirtypes';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { isFusionAssessment } from './assessment-view.js';
 import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
 import { buildFeedbackProvenance } from './feedback-provenance.js';
 import { renderStudyThumbnail, type ThumbnailSource } from './image-thumbnail.js';
+import { findingOverlayOf, type FindingOverlay } from './localisation-overlay.js';
 import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js';
 import { loadReviewData } from './load-review-data.js';
 import { renderErrorPage, ReviewError } from './review-error.js';
@@ -123,6 +124,7 @@ const schemas = {
   },
   thumbnail: {
     params: idParams('id', 'ImagingStudy id.'),
+    querystring: { type: 'object', properties: { finding: text('Id of a FusionImagingFinding Observation to overlay (issue #20).') } },
     response: { 200: textResponse('image/png', 'Thumbnail of the study\'s first image.', 'binary'), ...htmlErrors },
   },
   asset: {
@@ -359,7 +361,7 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ saved: '1', assessment: id }).toString()}`, 303);
   });
 
-  app.get<{ Params: { id: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { finding?: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {
     const session = await sessionFor(request);
     if (!options.thumbnails) throw new ReviewError(404, 'No image', 'Image retrieval is not configured.', 'Nothing to do.');
     const { id } = request.params;
@@ -374,7 +376,17 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     const endpoints = (await Promise.all(endpointRefs.map((r) => fhir.read<Endpoint>(r).catch(() => undefined)))).filter(
       (e): e is Endpoint => e !== undefined,
     );
-    const png = await renderStudyThumbnail(study, endpoints, options.thumbnails);
+    // Issue #20: the finding is read with the clinician's token too, and must be about this study.
+    const findingId = request.query.finding;
+    let overlay: FindingOverlay | undefined;
+    if (findingId !== undefined) {
+      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(findingId)) throw new ReviewError(400, 'No localisation', 'Not an Observation id.', 'Nothing to do.');
+      const finding = await fhir.read<Observation>(`Observation/${findingId}`);
+      const aboutStudy = (finding.derivedFrom ?? []).some((r) => (r.reference ?? '').split('/_history/')[0] === `ImagingStudy/${id}`);
+      overlay = finding.subject?.reference === `Patient/${session.patientId}` && aboutStudy ? findingOverlayOf(finding) : undefined;
+      if (!overlay) throw new ReviewError(404, 'No localisation', 'That Observation is not a localised finding on this image.', 'Nothing to do.');
+    }
+    const png = await renderStudyThumbnail(study, endpoints, options.thumbnails, overlay);
     return reply.header('cache-control', 'private, max-age=300').type('image/png').send(png);
   });
 

@@ -135,6 +135,24 @@ function stringValue(value: unknown): string | undefined {
 }
 
 /**
+ * Frames of 1-bit pixel data (a BINARY Segmentation, PS3.3 C.8.20.2.1): frames follow each other
+ * bit by bit without padding (PS3.5 §8.1.1), so a frame that starts inside a byte is shifted out
+ * into bytes of its own, first pixel in the least significant bit; `undefined` when too short.
+ */
+function bitFrames(all: Buffer, frameBits: number, numberOfFrames: number): Buffer[] | undefined {
+  if (frameBits * numberOfFrames > all.length * 8) return undefined;
+  return Array.from({ length: numberOfFrames }, (_, f) => {
+    const out = Buffer.alloc(Math.ceil(frameBits / 8));
+    const start = f * frameBits;
+    for (let i = 0; i < frameBits; i++) {
+      const bit = start + i;
+      if ((all[bit >> 3]! >> (bit & 7)) & 1) out[i >> 3]! |= 1 << (i & 7);
+    }
+    return out;
+  });
+}
+
+/**
  * Splits Pixel Data (7FE0,0010) into frames. Native: fixed-size slices of Rows × Columns ×
  * SamplesPerPixel × BitsAllocated/8 (PS3.5 §8.1.1). Encapsulated (PS3.5 §A.4): dcmjs groups
  * fragments by the Basic Offset Table when there is one; without it, one frame of a single-frame
@@ -155,6 +173,11 @@ function extractFrames(
     const samples = Number(firstString(dataset, '00280002') ?? '1');
     const bitsAllocated = Number(firstString(dataset, '00280100'));
     const all = Buffer.concat(values.map((v) => Buffer.from(v)));
+    if (rows && columns && samples && bitsAllocated === 1)
+      return {
+        frames: bitFrames(all, rows * columns * samples, numberOfFrames),
+        mediaType: 'application/octet-stream',
+      };
     if (!rows || !columns || !samples || !bitsAllocated || bitsAllocated % 8 !== 0) {
       return { frames: undefined, mediaType: undefined };
     }
