@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../contracts/manifest-types.js';
 import { faithfulnessViolation } from './localisation-output.js';
+import { outputsByRequestedName } from './ort-output-names.js';
 import { NpyFormatError, readNpyTensor } from './npy-format.js';
 import type { TensorData } from './tensor-data.js';
 
@@ -91,7 +92,7 @@ export async function checkGoldenTensors(
       ...(faithful.length === 3 ? faithful.map((o) => o.name) : []),
     ]),
   ];
-  const results = await session.run(feeds, names);
+  const results = outputsByRequestedName(names, session.outputNames, await session.run(feeds, names));
   const unfaithful = faithful.length === 3 ? faithfulnessViolation(manifest.outputs, results) : undefined;
   if (unfaithful)
     return {
