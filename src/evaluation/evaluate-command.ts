@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { evaluateLocalisation } from './evaluate-localisation.js';
 import { evaluateOutOfDistribution } from './evaluate-ood.js';
 import { evaluateReferenceModels, findModelFolders } from './evaluate-reference-models.js';
 import { evaluateRetrieval, publishRetrievalReport } from './evaluate-retrieval.js';
@@ -77,6 +78,14 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
     datasetDir: resolve(cwd, values.data),
     ...(values.only ? { only: values.only } : {}),
     log: (line) => process.stdout.write(`out-of-distribution ${line}\n`),
+  });
+  // Issue 20: localisation maps against the cohort's ground-truth lesion masks.
+  await evaluateLocalisation({
+    modelsDir: resolve(cwd, values.models),
+    datasetDir: resolve(cwd, values.data),
+    ...(values.only ? { only: values.only } : {}),
+    openRunner: openOnnxRunner,
+    log: (line) => process.stdout.write(`\n## localisation ${line}\n`),
   });
   return 0;
 }
