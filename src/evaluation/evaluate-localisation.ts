@@ -153,6 +153,7 @@ export async function evaluateLocalisation(
           const outcome = model.manifest.outcomes.find((o) => o.coding.code === code);
           if (!outcome) return;
           const withLesion = imaged.filter((r) => maskOf(masks, r, t).some((v) => v > 0));
+          if (withLesion.length === 0) return; // nothing to point at on this split
           const scores = {
             model: { hits: [] as number[], ious: [] as number[] },
             prior: { hits: [] as number[], ious: [] as number[] },
