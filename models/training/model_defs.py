@@ -74,6 +74,26 @@ class ImageEncoder(nn.Module):
         return self.out(self.conv(image).mean(dim=(2, 3)))
 
 
+class FineImageEncoder(nn.Module):
+    """The radiograph CNN with a finer last feature map, for the localisation experiment of issue 20
+    (`image-cnn-fine`, not shipped): strides 2, 2, 1, 1 with the last convolution dilated by 2 (a
+    31-pixel receptive field, about a heart's width at 64×64), so a 64×64 input gives a 16×16 map
+    instead of 4×4. Same channels and head as `ImageEncoder`; a separate class so the fusion models'
+    image encoder is unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for c_in, c_out, stride, dilation in ((1, 8, 2, 1), (8, 16, 2, 1), (16, 32, 1, 1), (32, 32, 1, 2)):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=dilation, dilation=dilation),
+                       nn.BatchNorm2d(c_out), nn.ReLU()]
+        self.conv = nn.Sequential(*layers)
+        self.out = nn.Sequential(nn.Linear(32, EMBED), nn.ReLU())
+
+    def forward(self, image):
+        return self.out(self.conv(image).mean(dim=(2, 3)))
+
+
 class EcgEncoder(nn.Module):
     """1-D CNN over 12 leads at 100 Hz; average and max pooling keep rhythm and morphology cues."""
 
