@@ -12,8 +12,9 @@ import { renderStatisticsSection } from './statistics-card-section.js';
 /**
  * `fhir-fusion models evaluate [--models DIR] [--data DIR] [--only NAME ...]`: evaluate the
  * shipped reference models on the held-out synthetic split and, when exported, the shifted-site
- * split (`test-shifted/`), and write the figures into their manifests and cards. Returns the
- * process exit code.
+ * split (`test-shifted/`), and write the figures into their manifests and cards (for a model with a
+ * localisation output, also its pointing game and IoU against the export's lesion masks). Returns
+ * the process exit code.
  *
  * Defaults: `models/` and `models/training/.data/cohort` under `cwd` (the folder
  * `models/training/export-features.ts` writes; `build-all.sh` runs both).
