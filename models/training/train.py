@@ -319,6 +319,9 @@ def main() -> None:
     for name, (ctor, names, which, modality, info) in uni.items():
         if name == "image-cnn-fine" and (want is None or name not in want):
             continue
+        if name == "image-cnn-fine" and os.path.abspath(args.models_dir) == os.path.abspath(MODELS_DIR):
+            # The server serves every folder under models/: an experiment must not land there.
+            raise SystemExit("image-cnn-fine is an experiment: pass --models-dir outside models/")
         if not wanted(name) and name not in ("tabular-mlp", "text-bilstm", "image-cnn", "ecg-cnn"):
             continue
         if not wanted(name) and not (want is None or want & {"late-fusion", "attention-fusion"}):
