@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelManifest } from '../contracts/manifest-types.js';
+import { MODALITY_ORDER, type ModelManifest } from '../contracts/manifest-types.js';
 import { localisationOutput } from '../inference/manifest/localisation-output.js';
 import { parseNpy } from '../inference/manifest/npy-format.js';
 import { seedOf } from './bootstrap.js';
@@ -68,8 +68,10 @@ function loadLesionMasks(splitDir: string, types: string[]): LesionMasks | undef
   return { types, height, width, data: array.data };
 }
 
+const IMAGE = MODALITY_ORDER.indexOf('image');
+
 function imagePresent(dataset: EvaluationDataset, row: number): boolean {
-  return (dataset.modalityMask[row * 4 + 2] ?? 0) > 0;
+  return (dataset.modalityMask[row * MODALITY_ORDER.length + IMAGE] ?? 0) > 0;
 }
 
 function maskOf(masks: LesionMasks, row: number, type: number): Uint8Array {
@@ -125,7 +127,8 @@ export async function evaluateLocalisation(
   const priors = types.map((_, t) => priorMap(train, trainMasks, t));
   for (const model of models) {
     const output = localisationOutput(model.manifest)!;
-    const [, , mapHeight = 0, mapWidth = 0] = output.shape;
+    // [batch, channels, h, w]; channel k is the outcome with index k (schema: channels = outcomes).
+    const [, channels = 0, mapHeight = 0, mapWidth = 0] = output.shape;
     const { height, width } = trainMasks;
     // Cohort radiographs are square and so is the model grid: the image fills it (no padding).
     const region: ImageRegion = { x0: 0, y0: 0, width, height };
@@ -139,13 +142,12 @@ export async function evaluateLocalisation(
         const data = loadEvaluationDataset(splitDir);
         const imaged = Array.from({ length: data.size }, (_, r) => r).filter((r) => imagePresent(data, r));
         const maps = new Map<number, Float32Array>();
-        const outcomes = model.manifest.outcomes.length;
         for (let start = 0; start < imaged.length; start += 256) {
           const batch = imaged.slice(start, start + 256);
           const values = await runner.run(buildFeeds(model.manifest, data, batch));
           const cells = mapHeight * mapWidth;
           batch.forEach((row, b) =>
-            maps.set(row, values.slice(b * outcomes * cells, (b + 1) * outcomes * cells)),
+            maps.set(row, values.slice(b * channels * cells, (b + 1) * channels * cells)),
           );
         }
         types.forEach((lesion, t) => {
