@@ -22,6 +22,13 @@
  * values are written in each feature's canonical UCUM unit *before* normalisation and images in
  * [0, 1] (the export manifest uses mean 0, std 1): train.py computes the normalisation statistics
  * on the training split and writes them into every model's manifest.
+ *
+ * Localisation ground truth (issue 20): `lesion_masks.npy` [N, 3, H, W] uint8 holds each patient's
+ * lesion masks ({@link LESION_TYPES}: cardiomegaly, effusion, consolidation; `dataset.json#lesionTypes`)
+ * on the model input grid, mapped exactly as `toModelImage` maps the image (aspect-preserving
+ * area-averaging resize, centred padding; a model pixel is inside when at least half of it is);
+ * all zero without a radiograph or without the lesion. They come from the generator's own drawing
+ * geometry, never from FHIR or DICOM, and recording them changes no other tensor.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -33,15 +40,18 @@ import { serializeNpy, type NpyArray } from '../../src/inference/manifest/npy-fo
 import type { ModelManifest, TabularFeatureSpec, TensorSpec } from '../../src/contracts/manifest-types.js';
 import { preprocessRecord } from '../../src/preprocess/preprocess-record.js';
 import { createUcumConverter } from '../../src/preprocess/tabular/unit-conversion.js';
+import { resizeImage } from '../../src/preprocess/imaging/resample.js';
 import { extractReportText } from '../../src/preprocess/text/extract-report-text.js';
 import { selectReports } from '../../src/preprocess/text/report-selection.js';
 import { buildVocabulary } from '../../src/preprocess/text/build-vocabulary.js';
 import { parseVocabulary, type Vocabulary } from '../../src/preprocess/text/vocabulary.js';
 import {
   generateCohort,
+  LESION_TYPES,
   shiftedSite,
   type CohortOptions,
   type GeneratedPatient,
+  type LesionMasks,
 } from '../../src/sandbox/cohort/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -160,6 +170,32 @@ export function recordFromGenerated(p: GeneratedPatient, index: number, asOf: Da
   };
 }
 
+/**
+ * The lesion masks on the model input grid [types, outH, outW], mapped as `toModelImage` maps a
+ * `sourceWidth`×`sourceHeight` image (same scale, rounding and centred offset; the masks' own grid
+ * covers the image's field of view). A model pixel is 1 when at least half of its area is inside.
+ */
+export function lesionMasksOnModelGrid(
+  lesions: LesionMasks | undefined,
+  sourceWidth: number,
+  sourceHeight: number,
+  [outH, outW]: [number, number],
+): Uint8Array {
+  const out = new Uint8Array(LESION_TYPES.length * outH * outW);
+  if (!lesions) return out;
+  const scale = Math.min(outW / sourceWidth, outH / sourceHeight);
+  const w = Math.max(1, Math.min(outW, Math.round(sourceWidth * scale)));
+  const h = Math.max(1, Math.min(outH, Math.round(sourceHeight * scale)));
+  const x0 = Math.floor((outW - w) / 2);
+  const y0 = Math.floor((outH - h) / 2);
+  LESION_TYPES.forEach((type, t) => {
+    const resized = resizeImage(Float32Array.from(lesions.masks[type]), lesions.size, lesions.size, w, h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) if (resized[y * w + x]! >= 0.5) out[t * outH * outW + (y0 + y) * outW + x0 + x] = 1;
+  });
+  return out;
+}
+
 /** Age in years from `Patient.birthDate` (subgroup reporting only), NaN when absent. */
 function ageAt(patient: Patient, now: Date): number {
   const born = patient.birthDate ? Date.parse(patient.birthDate) : Number.NaN;
@@ -168,9 +204,9 @@ function ageAt(patient: Patient, now: Date): number {
 
 /** Growable column store for one split. */
 class SplitArrays {
-  private readonly chunks = new Map<string, Array<Float32Array | BigInt64Array>>();
+  private readonly chunks = new Map<string, Array<Float32Array | BigInt64Array | Uint8Array>>();
   rows = 0;
-  push(name: string, data: Float32Array | BigInt64Array): void {
+  push(name: string, data: Float32Array | BigInt64Array | Uint8Array): void {
     const list = this.chunks.get(name) ?? [];
     list.push(data);
     this.chunks.set(name, list);
@@ -181,9 +217,15 @@ class SplitArrays {
       const shape = [this.rows, ...(shapes[name] ?? [])];
       const size = list[0]?.length ?? 0;
       const first = list[0];
-      const data = first instanceof BigInt64Array ? new BigInt64Array(this.rows * size) : new Float32Array(this.rows * size);
+      const data =
+        first instanceof BigInt64Array
+          ? new BigInt64Array(this.rows * size)
+          : first instanceof Uint8Array
+            ? new Uint8Array(this.rows * size)
+            : new Float32Array(this.rows * size);
       list.forEach((chunk, i) => (data as Float32Array).set(chunk as Float32Array, i * size));
-      const array: NpyArray = { dtype: data instanceof BigInt64Array ? 'int64' : 'float32', shape, data };
+      const dtype = data instanceof BigInt64Array ? 'int64' : data instanceof Uint8Array ? 'uint8' : 'float32';
+      const array: NpyArray = { dtype, shape, data };
       writeFileSync(join(folder, `${name}.npy`), serializeNpy(array));
     }
   }
@@ -252,7 +294,10 @@ async function main(): Promise<void> {
     labels: [LABEL_ORDER.length],
     age: [],
     sex_female: [],
+    lesion_masks: [LESION_TYPES.length, ...EXPORT_SHAPES.imageSize],
   };
+  // The cohort draws square radiographs of this many pixels (the masks map from that grid).
+  const radiographSize = 128;
   const splits = Object.entries(counts) as Array<[keyof typeof counts, number]>;
   const selected = new Set(values.splits.split(',').filter((x) => x !== ''));
   for (const [offset, [split, patients]] of splits.entries()) {
@@ -266,7 +311,7 @@ async function main(): Promise<void> {
       seed: seed + offset,
       now,
       dicomwebBaseUrl: 'http://localhost/dicomweb',
-      imageSize: 128,
+      imageSize: radiographSize,
       ...splitOptions[split],
     });
     for (const p of cohort) {
@@ -278,6 +323,7 @@ async function main(): Promise<void> {
       const age = pre.tabularFeatures.find((f) => f.name === 'age_years')?.value ?? ageAt(record.patient, now);
       arrays.push('age', Float32Array.of(age));
       arrays.push('sex_female', Float32Array.of(record.patient.gender === 'female' ? 1 : 0));
+      arrays.push('lesion_masks', lesionMasksOnModelGrid(p.radiographLesions, radiographSize, radiographSize, EXPORT_SHAPES.imageSize));
       arrays.rows++;
       index++;
       if (index % 500 === 0) process.stdout.write(`${split}: ${index}/${patients} (${((Date.now() - started) / index).toFixed(0)} ms/patient)\n`);
@@ -310,6 +356,7 @@ async function main(): Promise<void> {
     ecgSeconds: EXPORT_SHAPES.ecgSeconds,
     ecgLeads: EXPORT_SHAPES.leads,
     labels: ['56675007', '233604007', '49436004'],
+    lesionTypes: [...LESION_TYPES],
     missingModalities: sortedMissing,
   };
   writeFileSync(join(out, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);

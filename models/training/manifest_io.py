@@ -17,7 +17,11 @@ OPSET = 17
 # dtype of each tensor role (manifest-types.ts TensorSpec.role).
 ROLE_DTYPE = {"tabular-values": "float32", "tabular-mask": "float32", "text-tokens": "int64",
               "image": "float32", "ecg-waveform": "float32", "ecg-image": "float32",
-              "modality-mask": "float32", "probabilities": "float32"}
+              "modality-mask": "float32", "probabilities": "float32", "localisation": "float32",
+              "localisation-offset": "float32"}
+# Output roles by tensor name: the faithful localisation map of image-cnn and its offset (issue 20).
+OUTPUT_ROLE = {"probabilities": "probabilities", "localisation_map": "localisation",
+               "localisation_offset": "localisation-offset"}
 TENSOR_ROLE = {"tabular_values": "tabular-values", "tabular_mask": "tabular-mask",
                "text_tokens": "text-tokens", "image": "image", "ecg_waveform": "ecg-waveform",
                "ecg_image": "ecg-image", "modality_mask": "modality-mask"}
@@ -36,35 +40,49 @@ def load_json(name: str) -> dict:
         return json.load(f)
 
 
-def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], path: str) -> None:
-    """Export with a dynamic batch axis on every input and the output, then check the graph."""
+def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], path: str,
+                outputs: tuple[str, ...] = ("probabilities",)) -> None:
+    """Export with a dynamic batch axis on every input and output, then check the graph."""
     model.eval()
     names = list(inputs)
     args = tuple(torch.from_numpy(inputs[n]) for n in names)
-    dynamic = {n: {0: "batch"} for n in names + ["probabilities"]}
-    torch.onnx.export(model, args, path, input_names=names, output_names=["probabilities"],
+    dynamic = {n: {0: "batch"} for n in names + list(outputs)}
+    torch.onnx.export(model, args, path, input_names=names, output_names=list(outputs),
                       dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
     onnx.checker.check_model(onnx.load(path))
 
 
-def write_golden(model: torch.nn.Module, inputs: dict[str, np.ndarray], folder: str) -> list[str]:
-    """Run PyTorch on the golden inputs and save inputs and outputs as .npy; returns file names."""
+def golden_outputs(model: torch.nn.Module, inputs: dict[str, np.ndarray],
+                   outputs: tuple[str, ...] = ("probabilities",)) -> dict[str, np.ndarray]:
+    """PyTorch's outputs on the golden inputs, by output name."""
     model.eval()
     with torch.no_grad():
-        out = model(*[torch.from_numpy(v) for v in inputs.values()]).numpy().astype(np.float32)
+        out = model(*[torch.from_numpy(v) for v in inputs.values()])
+    out = out if isinstance(out, tuple) else (out,)
+    return {n: o.numpy().astype(np.float32) for n, o in zip(outputs, out)}
+
+
+def write_golden(model: torch.nn.Module, inputs: dict[str, np.ndarray], folder: str,
+                 outputs: tuple[str, ...] = ("probabilities",)) -> list[str]:
+    """Run PyTorch on the golden inputs and save inputs and outputs as .npy; returns file names."""
     files = []
-    for name, value in list(inputs.items()) + [("probabilities", out)]:
-        file = f"golden-{'output' if name == 'probabilities' else 'input'}-{name}.npy"
+    inputs_then_outputs = [(f"golden-input-{n}.npy", v) for n, v in inputs.items()] + \
+        [(f"golden-output-{n}.npy", v) for n, v in golden_outputs(model, inputs, outputs).items()]
+    for file, value in inputs_then_outputs:
         np.save(os.path.join(folder, file), value)
         files.append(file)
     return files
 
 
-def tensor_specs(inputs: dict[str, np.ndarray], n_outcomes: int) -> tuple[list[dict], list[dict]]:
+def tensor_specs(inputs: dict[str, np.ndarray], n_outcomes: int,
+                 outputs: dict[str, tuple[int, ...]] | None = None) -> tuple[list[dict], list[dict]]:
+    """Manifest `inputs` and `outputs`; `outputs` maps output names to their shapes without the
+    batch axis (default: probabilities only)."""
     specs = [{"name": n, "dtype": ROLE_DTYPE[TENSOR_ROLE[n]], "shape": [-1, *v.shape[1:]],
               "role": TENSOR_ROLE[n]} for n, v in inputs.items()]
-    return specs, [{"name": "probabilities", "dtype": "float32", "shape": [-1, n_outcomes],
-                    "role": "probabilities"}]
+    shapes = outputs if outputs is not None else {"probabilities": (n_outcomes,)}
+    return specs, [{"name": n, "dtype": "float32", "shape": [-1, *shape], "role": OUTPUT_ROLE[n]}
+                   for n, shape in shapes.items()]
 
 
 def outcome_specs() -> list[dict]:

@@ -6,6 +6,7 @@ packed sequences, no -inf in masks (an all-padding report must still give finite
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,6 +68,26 @@ class ImageEncoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = _conv2d_stack((1, 8, 16, 32, 32))
+        self.out = nn.Sequential(nn.Linear(32, EMBED), nn.ReLU())
+
+    def forward(self, image):
+        return self.out(self.conv(image).mean(dim=(2, 3)))
+
+
+class FineImageEncoder(nn.Module):
+    """The radiograph CNN with a finer last feature map, for the localisation experiment of issue 20
+    (`image-cnn-fine`, not shipped): strides 2, 2, 1, 1 with the last convolution dilated by 2 (a
+    31-pixel receptive field, about a heart's width at 64×64), so a 64×64 input gives a 16×16 map
+    instead of 4×4. Same channels and head as `ImageEncoder`; a separate class so the fusion models'
+    image encoder is unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for c_in, c_out, stride, dilation in ((1, 8, 2, 1), (8, 16, 2, 1), (16, 32, 1, 1), (32, 32, 1, 2)):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=dilation, dilation=dilation),
+                       nn.BatchNorm2d(c_out), nn.ReLU()]
+        self.conv = nn.Sequential(*layers)
         self.out = nn.Sequential(nn.Linear(32, EMBED), nn.ReLU())
 
     def forward(self, image):
@@ -266,3 +287,68 @@ class EarlyFusion(nn.Module):
         img = self.image_pool(image).flatten(1) * m[:, 2:3]
         ecg = self.ecg_pool(ecg_waveform).flatten(1) * m[:, 3:4]
         return torch.sigmoid(self.net(torch.cat([tab, bag, img, ecg, m], dim=1)))
+
+
+class LocalisingImageModel(nn.Module):
+    """A trained `Unimodal(ImageEncoder())` with a faithful class-activation map as extra outputs
+    (issue 20), so one ONNX run gives both the probabilities and where they come from.
+
+    The encoder is conv stack F [N, C, h, w] → spatial mean → Linear (W1, b1) → ReLU → head
+    Linear (W2, b2). With the ReLU gates g = 1[z > 0] of the actual input held fixed, the logit is
+    exactly linear in F:
+
+        logit_k = b2_k + Σ_e W2_ke g_e b1_e  +  mean_ij Σ_c α_kc F_cij,   α_kc = Σ_e W2_ke g_e W1_ec
+
+    so the class-activation map Σ_c α_kc F_cij (logit units) averages to the logit minus a
+    per-patient constant. `localisation_map` [N, K, h, w] is that map minus `reference` [K, h, w],
+    the mean map of the training films without the outcome: what every chest film contributes
+    (spine, mediastinum, diaphragm) would otherwise dominate every map, so the map shows where this
+    film's evidence differs from a negative film's. `localisation_offset` [N, K] = b2_k +
+    Σ_e W2_ke g_e b1_e + mean(reference_k): mean over the map's cells + offset = the logit (up to
+    float rounding). The probabilities come from the unchanged modules, so wrapping changes none of them.
+    """
+
+    OUTPUTS = ("probabilities", "localisation_map", "localisation_offset")
+
+    def __init__(self, base: Unimodal, reference: torch.Tensor | None = None):
+        super().__init__()
+        self.base = base
+        self.referenced = reference is not None
+        self.register_buffer("reference", reference if reference is not None else torch.zeros(0))
+
+    def _parts(self, image):
+        """Probabilities, the unreferenced map Σ_c α_kc F_cij [N, K, h, w] and b2 + W2 (g ⊙ b1)
+        [N, K], from one pass through the convolutions."""
+        enc = self.base.encoder
+        features = enc.conv(image)  # [N, C, h, w]
+        first = enc.out[0]  # Linear C → E
+        z = first(features.mean(dim=(2, 3)))  # [N, E], before the ReLU
+        probabilities = torch.sigmoid(self.base.head(enc.out[1](z)))
+        gate = (z > 0).to(features.dtype)  # [N, E]
+        w2 = self.base.head.weight  # [K, E]
+        alpha = torch.matmul(gate.unsqueeze(1) * w2.unsqueeze(0), first.weight)  # [N, K, C]
+        cam = torch.einsum("nkc,nchw->nkhw", alpha, features)
+        offset = self.base.head.bias.unsqueeze(0) + torch.matmul(gate * first.bias.unsqueeze(0), w2.t())
+        return probabilities, cam, offset
+
+    def forward(self, image):
+        probabilities, cam, offset = self._parts(image)
+        if not self.referenced:
+            return probabilities, cam, offset
+        ref = self.reference.unsqueeze(0)
+        return probabilities, cam - ref, offset + ref.mean(dim=(2, 3))
+
+    @staticmethod
+    def negative_reference(base: Unimodal, images: np.ndarray, labels: np.ndarray) -> torch.Tensor:
+        """Per outcome, the mean unreferenced map over the films (normalised, image present) whose
+        label for that outcome is 0."""
+        model = LocalisingImageModel(base).eval()
+        sums, counts = None, np.zeros(labels.shape[1])
+        with torch.no_grad():
+            for i in range(0, len(images), 256):
+                _, cam, _ = model._parts(torch.from_numpy(images[i:i + 256]))
+                neg = torch.from_numpy((labels[i:i + 256] < 0.5).astype(np.float32))  # [n, K]
+                part = (cam * neg[:, :, None, None]).sum(dim=0)
+                sums = part if sums is None else sums + part
+                counts += neg.sum(dim=0).numpy()
+        return (sums / torch.from_numpy(np.maximum(counts, 1)).float()[:, None, None]).float()

@@ -23,8 +23,9 @@ from torch import nn
 import cards
 import manifest_io as mio
 from abstention_rules import apply_abstention_rules
-from model_defs import (AttentionFusion, EarlyFusion, EcgEncoder, ImageEncoder, LateFusion, TabularEncoder,
-                        TabularLogistic, TextEncoder, Unimodal)
+from localisation_export import export_localising
+from model_defs import (AttentionFusion, EarlyFusion, EcgEncoder, FineImageEncoder, ImageEncoder, LateFusion,
+                        LocalisingImageModel, TabularEncoder, TabularLogistic, TextEncoder, Unimodal)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS_DIR = os.path.dirname(HERE)
@@ -180,7 +181,7 @@ MODALITY_OF = {"tabular": "tabular", "text": "text", "image": "image", "ecg-wave
 
 
 def write_version(name: str, model: nn.Module, inputs: list[str], which: list[str], info: dict, ctx: dict) -> None:
-    folder = os.path.join(MODELS_DIR, name, "1")
+    folder = os.path.join(ctx["models_dir"], name, "1")
     if os.path.isdir(folder):
         shutil.rmtree(folder)
     os.makedirs(folder)
@@ -190,12 +191,22 @@ def write_version(name: str, model: nn.Module, inputs: list[str], which: list[st
     rows = [int(np.argmax(mm.sum(1) == 4)), int(np.argmax(mm[:, 1] == 0)), int(np.argmax(mm[:, 3] == 0)),
             int(np.argmax(mm[:, 2] == 0))]
     gold = golden_inputs(test, inputs, np.array(rows))
-    mio.export_onnx(model, gold, os.path.join(folder, "model.onnx"))
-    mio.write_golden(model, gold, folder)
+    output_shapes = None
+    if info.get("localising"):
+        # The image model also outputs its faithful class-activation map (issue 20).
+        for n, value in gold.items():
+            np.save(os.path.join(folder, f"golden-input-{n}.npy"), value)
+        train = ctx["train"]
+        rows = present_rows(train, 2)
+        reference = LocalisingImageModel.negative_reference(model, train["image"][rows], train["labels"][rows])
+        output_shapes = export_localising(model, gold, folder, reference)
+    else:
+        mio.export_onnx(model, gold, os.path.join(folder, "model.onnx"))
+        mio.write_golden(model, gold, folder)
     if "text" in which:
         shutil.copyfile(ctx["vocabulary"], os.path.join(folder, "vocabulary.json"))
     modalities = sorted({MODALITY_OF[w] for w in which}, key=["tabular", "text", "image", "ecg"].index)
-    ins, outs = mio.tensor_specs(gold, 3)
+    ins, outs = mio.tensor_specs(gold, 3, output_shapes)
     manifest = {
         "schemaVersion": 1, "name": name, "version": "1", "title": info["title"],
         "description": info["summary"] + " Trained on synthetic data; for demonstrating and testing the "
@@ -223,6 +234,8 @@ def main() -> None:
     parser.add_argument("--data", default=os.path.join(HERE, ".data", "cohort"))
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models-dir", default=MODELS_DIR,
+                        help="where version folders are written (default: the shipped models/)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.data, "dataset.json"), encoding="utf-8") as f:
@@ -238,7 +251,7 @@ def main() -> None:
         vocab_size = len(json.load(f)["tokens"])
     n_feat = len(feats)
     shapes = dataset["shapes"]
-    ctx = {"test": test, "features": feats, "image_mean": image_mean, "image_std": image_std,
+    ctx = {"models_dir": args.models_dir, "train": train, "test": test, "features": feats, "image_mean": image_mean, "image_std": image_std,
            "vocabulary": vocab_path, "training_text": dataset["description"],
            "spec": {"tabular": spec, "text": {"maxTokens": shapes["text_tokens"][0]},
                     "image": {"size": shapes["image"][1:]},
@@ -276,7 +289,18 @@ def main() -> None:
                        "architecture": "4 strided 3×3 conv layers (8–32 channels), global average pool, "
                                        "linear sigmoid head.",
                        "inputs_text": f"one CR/DX chest image resized to {shapes['image'][1]}×{shapes['image'][2]} "
-                                      "pixels, scaled to [0, 1] and normalised with the manifest's mean/std."}),
+                                      "pixels, scaled to [0, 1] and normalised with the manifest's mean/std.",
+                       "localising": True}),
+        # Localisation experiment (issue 20), built only when named in --only: image-cnn with a 16×16
+        # map instead of 4×4. Not shipped; see README "Localisation".
+        "image-cnn-fine": (lambda: Unimodal(FineImageEncoder(), 3), ["image"], ["image"], 2,
+                           {"title": "Chest radiograph CNN with a 16×16 localisation map (experiment)",
+                            "summary": "image-cnn with strides 2, 2, 1, 1 so its localisation map is 16×16.",
+                            "architecture": "4 3×3 conv layers (strides 2, 2, 1, 1; the last dilated by 2; "
+                                            "8–32 channels), global average pool, linear sigmoid head.",
+                            "inputs_text": f"one CR/DX chest image resized to {shapes['image'][1]}×"
+                                           f"{shapes['image'][2]} pixels, as image-cnn.",
+                            "localising": True}),
         "ecg-cnn": (lambda: Unimodal(EcgEncoder(), 3), ["ecg_waveform"], ["ecg-waveform"], 3,
                     {"title": "12-lead ECG 1-D CNN (unimodal baseline)",
                      "summary": "One-dimensional CNN over the 12-lead ECG waveform.",
@@ -293,6 +317,11 @@ def main() -> None:
     }
     trained: dict[str, nn.Module] = {}
     for name, (ctor, names, which, modality, info) in uni.items():
+        if name == "image-cnn-fine" and (want is None or name not in want):
+            continue
+        if name == "image-cnn-fine" and os.path.abspath(args.models_dir) == os.path.abspath(MODELS_DIR):
+            # The server serves every folder under models/: an experiment must not land there.
+            raise SystemExit("image-cnn-fine is an experiment: pass --models-dir outside models/")
         if not wanted(name) and name not in ("tabular-mlp", "text-bilstm", "image-cnn", "ecg-cnn"):
             continue
         if not wanted(name) and not (want is None or want & {"late-fusion", "attention-fusion"}):

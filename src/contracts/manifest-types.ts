@@ -26,7 +26,9 @@ export interface TensorSpec {
   shape: number[];
   /**
    * What the tensor carries: for inputs, which preprocessed array feeds it; for outputs,
-   * `probabilities` ([batch, outcomes], after the model's own sigmoid) or `embedding`.
+   * `probabilities` ([batch, outcomes], after the model's own sigmoid), `embedding`, or the
+   * image model's faithful localisation map `localisation` ([batch, outcomes, h, w], logit units;
+   * issue 20) with its `localisation-offset` ([batch, outcomes]: map mean + offset = the logit).
    */
   role:
     | 'tabular-values'
@@ -39,7 +41,9 @@ export interface TensorSpec {
     | 'ecg-image'
     | 'modality-mask'
     | 'probabilities'
-    | 'embedding';
+    | 'embedding'
+    | 'localisation'
+    | 'localisation-offset';
 }
 
 /** A coded concept, as in FHIR `Coding`. */

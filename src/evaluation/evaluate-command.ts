@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { evaluateLocalisation } from './evaluate-localisation.js';
 import { evaluateOutOfDistribution } from './evaluate-ood.js';
 import { evaluateReferenceModels, findModelFolders } from './evaluate-reference-models.js';
 import {
@@ -17,8 +18,9 @@ import { renderStatisticsSection } from './statistics-card-section.js';
 /**
  * `fhir-fusion models evaluate [--models DIR] [--data DIR] [--only NAME ...]`: evaluate the
  * shipped reference models on the held-out synthetic split and, when exported, the shifted-site
- * split (`test-shifted/`), and write the figures into their manifests and cards. Returns the
- * process exit code.
+ * split (`test-shifted/`), and write the figures into their manifests and cards (for a model with a
+ * localisation output, also its pointing game and IoU against the export's lesion masks). Returns
+ * the process exit code.
  *
  * Defaults: `models/` and `models/training/.data/cohort` under `cwd` (the folder
  * `models/training/export-features.ts` writes; `build-all.sh` runs both).
@@ -91,6 +93,14 @@ export async function runEvaluateCommand(argv: readonly string[], cwd = process.
     datasetDir: resolve(cwd, values.data),
     ...(values.only ? { only: values.only } : {}),
     log: (line) => process.stdout.write(`out-of-distribution ${line}\n`),
+  });
+  // Issue 20: localisation maps against the cohort's ground-truth lesion masks.
+  await evaluateLocalisation({
+    modelsDir: resolve(cwd, values.models),
+    datasetDir: resolve(cwd, values.data),
+    ...(values.only ? { only: values.only } : {}),
+    openRunner: openOnnxRunner,
+    log: (line) => process.stdout.write(`\n## localisation ${line}\n`),
   });
   return 0;
 }

@@ -2,6 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../contracts/manifest-types.js';
+import { faithfulnessViolation } from './localisation-output.js';
+import { outputsByRequestedName } from './ort-output-names.js';
 import { NpyFormatError, readNpyTensor } from './npy-format.js';
 import type { TensorData } from './tensor-data.js';
 
@@ -80,10 +82,24 @@ export async function checkGoldenTensors(
     rows = tensor.dims[0] ?? 0;
     feeds[input.name] = makeTensor(tensor);
   }
-  const results = await session.run(
-    feeds,
-    outputs.map((o) => o.name),
+  // A localisation map is also checked for faithfulness on the same run (all three outputs).
+  const faithful = manifest.outputs.filter((o) =>
+    ['probabilities', 'localisation', 'localisation-offset'].includes(o.role),
   );
+  const names = [
+    ...new Set([
+      ...outputs.map((o) => o.name),
+      ...(faithful.length === 3 ? faithful.map((o) => o.name) : []),
+    ]),
+  ];
+  const results = outputsByRequestedName(names, session.outputNames, await session.run(feeds, names));
+  const unfaithful = faithful.length === 3 ? faithfulnessViolation(manifest.outputs, results) : undefined;
+  if (unfaithful)
+    return {
+      status: 'failed',
+      subject: 'localisation',
+      detail: `map is not faithful to the score: ${unfaithful}`,
+    };
   for (const output of outputs) {
     const file = `golden-output-${output.name}.npy`;
     const expected = await load(file);

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { MODALITY_ORDER, type EvidenceRule, type ModelManifest } from '../../contracts/manifest-types.js';
 import { err, ok, type Result } from '../../contracts/result.js';
+import { localisationOutputIssues, OUTPUT_ROLES } from './localisation-output.js';
 
 /**
  * A draft-07 object schema that allows no other properties and requires every listed property
@@ -214,6 +215,8 @@ export const MODEL_MANIFEST_SCHEMA = {
           'modality-mask',
           'probabilities',
           'embedding',
+          'localisation',
+          'localisation-offset',
         ],
       },
     }),
@@ -328,15 +331,16 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
     });
   }
   manifest.inputs.forEach((t, i) => {
-    if (t.role === 'probabilities' || t.role === 'embedding') {
+    if (OUTPUT_ROLES.has(t.role)) {
       issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' is an output role` });
     }
   });
   manifest.outputs.forEach((t, i) => {
-    if (t.role !== 'probabilities' && t.role !== 'embedding') {
+    if (!OUTPUT_ROLES.has(t.role)) {
       issues.push({ pointer: `/outputs/${i}/role`, message: `'${t.role}' is an input role` });
     }
   });
+  issues.push(...localisationOutputIssues(manifest));
   const probIndex = manifest.outputs.findIndex((t) => t.role === 'probabilities');
   const probabilities = manifest.outputs[probIndex];
   if (!probabilities) {

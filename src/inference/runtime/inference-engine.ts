@@ -11,6 +11,8 @@ import { checkRequestTensors, type RequestTensors } from './request-tensors.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
 import type { RemoteModelSpec } from './kserve-v2-backend.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
+import { localisationOutput } from '../manifest/localisation-output.js';
+import { localisationMapsOfRow } from './localisation-maps.js';
 
 export type { InferenceMeta } from './explain.js';
 
@@ -164,8 +166,11 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
         data: feeds[input.name] as TensorArray,
       };
     }
+    // The localisation map (issue 20) comes from the same run: one more output of the same graph.
+    const localisation = localisationOutput(manifest);
+    const outputNames = localisation ? [probabilities.name, localisation.name] : [probabilities.name];
     const started = performance.now();
-    const result = await pool.run(model.key, wire, [probabilities.name]);
+    const result = await pool.run(model.key, wire, outputNames);
     metrics?.batchSeconds.observe({ model: model.key }, (performance.now() - started) / 1000);
     metrics?.batchRows.observe({ model: model.key }, rows);
     metrics?.batchRequests.observe({ model: model.key }, requests.length);
@@ -182,15 +187,20 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     }
     const outcomeCount = output.dims[1] ?? 1;
     const values = output.data as Float32Array;
+    const mapOutput = localisation ? result.outputs[localisation.name] : undefined;
     offset = 0;
     return requests.map((r) => {
       const n = r.plan.variants.length;
       const slice = values.subarray(offset * outcomeCount, (offset + n) * outcomeCount);
+      // A request's first row is the patient as-is; a map of a missing (zero-filled) image means nothing.
+      const imagePresent = r.meta.presence.image === true;
+      const maps = mapOutput && imagePresent ? localisationMapsOfRow(manifest, mapOutput, offset) : undefined;
       offset += n;
       const interpreted = timed(() =>
         interpretRows(manifest, r.tensors, r.meta, r.plan.variants, slice, outcomeCount, topK),
       );
-      return { ...interpreted, executionProvider: providerOf(model) };
+      const executionProvider = providerOf(model);
+      return { ...interpreted, executionProvider, ...(maps ? { localisationMaps: maps } : {}) };
     });
   }
 

@@ -16,6 +16,7 @@ import {
 } from './worker-protocol.js';
 import { openSessionOn } from './onnx-session-factory.js';
 import { zeroFeeds } from './zero-feeds.js';
+import { outputsByRequestedName } from '../manifest/ort-output-names.js';
 
 const SUPPORTED: readonly string[] = ['float32', 'int64', 'int32', 'bool'];
 
@@ -70,7 +71,13 @@ async function main(): Promise<void> {
       feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
     const started = performance.now();
     const cpu0 = threadCpuMs();
-    const results = request.outputs ? await session.run(feeds, request.outputs) : await session.run(feeds);
+    const results = request.outputs
+      ? outputsByRequestedName(
+          request.outputs,
+          session.outputNames,
+          await session.run(feeds, request.outputs),
+        )
+      : await session.run(feeds);
     const runMs = performance.now() - started;
     const cpu1 = threadCpuMs();
     // This thread's own CPU during the run (session.run blocks it), where Linux reports it.

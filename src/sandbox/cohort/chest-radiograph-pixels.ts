@@ -1,11 +1,37 @@
 import { referenceSite, type CohortSite } from './cohort-options.js';
-import type { LatentState, Side } from './latent-state.js';
+import { CARDIOMEGALY_CTR, type LatentState, type Side } from './latent-state.js';
 import type { Rng } from './seeded-random.js';
 
 /** A drawn radiograph: brightness in [0, 1], bright = attenuating (MONOCHROME2 sense), row-major. */
 export interface RadiographPixels {
   size: number;
   values: Float32Array;
+}
+
+/** A radiograph as drawn, with where each lesion is (ground truth; never written to DICOM or FHIR). */
+export interface DrawnRadiograph extends RadiographPixels {
+  lesions: LesionMasks;
+}
+
+/** The lesion types the generator draws and records a region for, in this order everywhere. */
+export const LESION_TYPES = ['cardiomegaly', 'effusion', 'consolidation'] as const;
+
+/** One of {@link LESION_TYPES}. */
+export type LesionType = (typeof LESION_TYPES)[number];
+
+/**
+ * Ground-truth lesion regions of one radiograph: a binary mask per lesion type (1 inside), row-major
+ * on a `size`² grid covering the same field of view as the image (the anatomy grid, at most 256²;
+ * the image may be drawn larger and is upsampled from it). A mask is all zero when the lesion is
+ * absent or hidden. Regions: cardiomegaly, the heart silhouette when the cardiothoracic ratio
+ * exceeds {@link CARDIOMEGALY_CTR}; effusion, the fluid-filled lung base (both sides) where the
+ * heart does not hide it; consolidation, the lobar opacity envelope inside the lung, outside the
+ * heart. Recorded from the same geometry the pixels are drawn from, with no extra random draws,
+ * so recording cannot change a pixel.
+ */
+export interface LesionMasks {
+  size: number;
+  masks: Record<LesionType, Uint8Array>;
 }
 
 function smoothstep(edge0: number, edge1: number, x: number): number {
@@ -61,18 +87,19 @@ interface LungGeometry {
  * ratio, perihilar oedema haze, pleural effusions that blunt the costophrenic angles with a
  * meniscus, lobar consolidation as mottled opacity, and quantum noise. Image left is the
  * patient's right, as on a PA film. Uses typed arrays and scalar maths only (no per-pixel
- * allocation) because 1,000 patients must draw in seconds.
+ * allocation) because 1,000 patients must draw in seconds. Also returns the lesion masks
+ * ({@link LesionMasks}) on the anatomy grid, recorded without any random draw.
  */
 export function drawChestRadiograph(
   state: LatentState,
   rng: Rng,
   size: number,
   detector: Pick<CohortSite, 'radiographGamma' | 'radiographGain' | 'radiographExtraNoise'> = referenceSite,
-): RadiographPixels {
+): DrawnRadiograph {
   const { radiographGamma: gamma, radiographGain: gain, radiographExtraNoise: extraNoise } = detector;
   // Anatomy is smooth: draw it at up to 256² and upsample, then add full-resolution noise.
   const anatomySize = Math.min(size, 256);
-  const anatomy = drawAnatomy(state, rng, anatomySize);
+  const { values: anatomy, lesions } = drawAnatomy(state, rng, anatomySize);
   const noiseSd = rng.uniform(0.012, 0.022);
   const values = new Float32Array(size * size);
   const scale = anatomySize / size;
@@ -98,12 +125,20 @@ export function drawChestRadiograph(
       values[py * size + px] = gamma === 1 && gain === 1 ? v : Math.min(1, gain * v ** gamma);
     }
   }
-  return { size, values };
+  return { size, values, lesions };
 }
 
-/** The noiseless anatomy at `size`², brightness in [0, 1]. */
-function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
+/** The noiseless anatomy at `size`², brightness in [0, 1], and the lesion masks on the same grid. */
+function drawAnatomy(
+  state: LatentState,
+  rng: Rng,
+  size: number,
+): { values: Float32Array; lesions: LesionMasks } {
   const values = new Float32Array(size * size);
+  const cardiomegalyMask = new Uint8Array(size * size);
+  const effusionMask = new Uint8Array(size * size);
+  const consolidationMask = new Uint8Array(size * size);
+  const cardiomegaly = state.cardiothoracicRatio > CARDIOMEGALY_CTR;
   const texture = new ValueNoise(24, rng);
   const mottle = new ValueNoise(10, rng);
   const inspiration = rng.uniform(-0.03, 0.03);
@@ -210,6 +245,8 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
         }
       }
       let lungDark = 0.33 * lungMask * exposure;
+      // Lobar envelope of the consolidation at this pixel (0 outside it), for the ground truth.
+      let consolidationBlob = 0;
       if (inLung !== undefined && lungMask > 0) {
         // Vascular markings: wavy branches radiating from the hila, thinning towards the
         // periphery, plus the dense hilar vessels themselves.
@@ -234,6 +271,7 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
           const cy = y - consolidationCy;
           const r2 = (cx * cx) / 0.016 + (cy * cy) / 0.011;
           const blob = Math.exp(-r2 * (1.4 - 0.6 * consolidation.extent));
+          consolidationBlob = blob;
           const patch = smoothstep(0.35, 0.65, mottle.at(x * 2, y * 2) * 0.6 + blob * 0.7);
           opacity += 0.45 * (0.4 + 0.6 * consolidation.extent) * patch * blob;
         }
@@ -255,6 +293,13 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
       const heartR = (along * along) / (heartA * heartA) + (across * across) / (heartB * heartB);
       const heart = 1 - smoothstep(0.9, 1.05, heartR);
       lungDark *= 1 - heart;
+      // Ground truth (no random draws here): what a reader would outline on this film.
+      const at = py * size + px;
+      if (cardiomegaly && heart >= 0.5) cardiomegalyMask[at] = 1;
+      if (heart < 0.5 && lungMask >= 0.5) {
+        if (fluid >= 0.5) effusionMask[at] = 1;
+        if (consolidationBlob >= 0.5) consolidationMask[at] = 1;
+      }
       v -= lungDark;
       // The heart is as dense as the mediastinum: slightly brighter than the chest wall.
       v += 0.05 * heart * (1 - smoothstep(0.7, 0.8, y));
@@ -293,5 +338,6 @@ function drawAnatomy(state: LatentState, rng: Rng, size: number): Float32Array {
       values[py * size + px] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
-  return values;
+  const masks = { cardiomegaly: cardiomegalyMask, effusion: effusionMask, consolidation: consolidationMask };
+  return { values, lesions: { size, masks } };
 }

@@ -1,5 +1,5 @@
 import type { Encounter, Patient, Resource } from '@medplum/fhirtypes';
-import { drawChestRadiograph } from './chest-radiograph-pixels.js';
+import { drawChestRadiograph, type LesionMasks } from './chest-radiograph-pixels.js';
 import type { RadiographEncoding } from './chest-radiograph-dicom.js';
 import { encodeChestRadiographDicom, radiographSopClass } from './chest-radiograph-dicom.js';
 import { generateClinicalObservations } from './clinical-observations.js';
@@ -50,6 +50,12 @@ export interface GeneratedPatient {
   resources: Resource[];
   dicom: GeneratedDicomInstance[];
   labels: CohortLabel;
+  /**
+   * Localisation ground truth of the chest radiograph (one mask per lesion type), present when
+   * its pixels were drawn. Only for training and evaluation: never written to FHIR, DICOM or
+   * `labels.ndjson`.
+   */
+  radiographLesions?: LesionMasks;
 }
 
 /** Which modalities a patient has, decided before anything is drawn. */
@@ -161,6 +167,7 @@ export function generatePatient(
   );
 
   const dicom: GeneratedDicomInstance[] = [];
+  let radiographLesions: LesionMasks | undefined;
   const writer = opts.labelsOnly ? undefined : (dcmjs ?? loadDcmjs());
   const dicomPatient = {
     patientName: `${identity.family}^${identity.given}`,
@@ -213,6 +220,7 @@ export function generatePatient(
     );
     if (writer) {
       const pixels = drawChestRadiograph(state, imageRng, opts.imageSize, opts.site);
+      radiographLesions = pixels.lesions;
       const bytes = encodeChestRadiographDicom(writer, pixels, encoding, {
         ...dicomPatient,
         ...cxrUids,
@@ -296,7 +304,7 @@ export function generatePatient(
     latentConditions: { ...state.conditions },
     ...(ecgRhythm ? { ecgRhythm } : {}),
   };
-  return { patientId, resources, dicom, labels };
+  return { patientId, resources, dicom, labels, ...(radiographLesions ? { radiographLesions } : {}) };
 }
 
 /**

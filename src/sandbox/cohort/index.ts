@@ -20,6 +20,9 @@ export {
 export type { CohortLabel, GeneratedDicomInstance, GeneratedPatient } from './generate-patient.js';
 export { cohortPatientId, generateCohort, generatePatient } from './generate-patient.js';
 export type { LatentConditions } from './latent-state.js';
+export { CARDIOMEGALY_CTR } from './latent-state.js';
+export type { LesionMasks, LesionType } from './chest-radiograph-pixels.js';
+export { LESION_TYPES } from './chest-radiograph-pixels.js';
 export type { LoadCohortOptions, LoadProgress, LoadSummary } from './load-cohort.js';
 export { CohortLoadError, loadCohort, transactionBundle } from './load-cohort.js';
 export { prevalenceTable } from './prevalence-table.js';

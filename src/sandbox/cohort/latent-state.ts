@@ -8,6 +8,13 @@ export interface LatentConditions {
   atrialFibrillation: boolean;
 }
 
+/**
+ * Cardiothoracic ratio above which the heart counts as enlarged (cardiomegaly) in the
+ * localisation ground truth: the conventional PA-film cut-off (CTR > 0.5; Danzer 1919, still the
+ * textbook criterion), the same value the report text calls at least borderline enlarged.
+ */
+export const CARDIOMEGALY_CTR = 0.5;
+
 /** Which lung a finding is in. Radiographs are displayed PA: the patient's right is image left. */
 export type Side = 'left' | 'right';
 

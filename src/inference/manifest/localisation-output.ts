@@ -1,0 +1,123 @@
+import type { ModelManifest, TensorSpec } from '../../contracts/manifest-types.js';
+
+/** One problem in a manifest, as `manifest-schema.ts` reports them (JSON Pointer + message). */
+interface Issue {
+  pointer: string;
+  message: string;
+}
+
+/** Output roles: what the server reads from the graph (every other role is an input's). */
+export const OUTPUT_ROLES: ReadonlySet<TensorSpec['role']> = new Set([
+  'probabilities',
+  'embedding',
+  'localisation',
+  'localisation-offset',
+]);
+
+/**
+ * The localisation output a manifest declares (issue 20), or `undefined`: role `localisation`,
+ * shape `[-1, outcomes, h, w]`, channel k = the outcome with `outcomes[].index` k (the same order as
+ * `probabilities`), values in logit units on the model's output grid, row-major.
+ */
+export function localisationOutput(manifest: Pick<ModelManifest, 'outputs'>): TensorSpec | undefined {
+  return manifest.outputs.find((t) => t.role === 'localisation');
+}
+
+/**
+ * Cross-field rules of the localisation outputs: at most one `localisation` and one
+ * `localisation-offset`; the map is `[-1, K, h, w]` with K the number of outcomes in `probabilities`
+ * and h, w fixed; the offset is `[-1, K]` and only comes with a map; a map needs an `image` input
+ * (it is a map over the image, and the server returns it only when the image was present).
+ */
+export function localisationOutputIssues(manifest: ModelManifest): Issue[] {
+  const issues: Issue[] = [];
+  const outcomes = manifest.outputs.find((t) => t.role === 'probabilities')?.shape[1] ?? -1;
+  let maps = 0;
+  let offsets = 0;
+  manifest.outputs.forEach((t, i) => {
+    if (t.role === 'localisation') {
+      maps++;
+      if (maps > 1)
+        issues.push({
+          pointer: `/outputs/${i}/role`,
+          message: "only one output may have role 'localisation'",
+        });
+      const [, k, h, w] = t.shape;
+      if (t.shape.length !== 4 || k !== outcomes || !(h! > 0) || !(w! > 0))
+        issues.push({
+          pointer: `/outputs/${i}/shape`,
+          message: `localisation must be [-1, ${outcomes}, h, w]: one fixed-size map per outcome of probabilities`,
+        });
+      if (t.dtype !== 'float32')
+        issues.push({ pointer: `/outputs/${i}/dtype`, message: 'localisation must be float32' });
+      if (!manifest.inputs.some((input) => input.role === 'image'))
+        issues.push({
+          pointer: `/outputs/${i}/role`,
+          message: "a localisation map needs an input with role 'image'",
+        });
+    }
+    if (t.role === 'localisation-offset') {
+      offsets++;
+      if (offsets > 1)
+        issues.push({
+          pointer: `/outputs/${i}/role`,
+          message: "only one output may have role 'localisation-offset'",
+        });
+      if (t.shape.length !== 2 || t.shape[1] !== outcomes)
+        issues.push({
+          pointer: `/outputs/${i}/shape`,
+          message: `localisation-offset must be [-1, ${outcomes}]`,
+        });
+    }
+  });
+  if (offsets > 0 && maps === 0)
+    issues.push({
+      pointer: '/outputs',
+      message: "a 'localisation-offset' output needs a 'localisation' output",
+    });
+  return issues;
+}
+
+/** Logit tolerance of the faithfulness identity: as the golden check, |a − b| ≤ 1e-4 + 1e-3·|b|. */
+const FAITHFUL_ABS = 1e-4;
+const FAITHFUL_REL = 1e-3;
+
+/**
+ * Checks that a run's localisation map is faithful (issue 20): for every row and outcome,
+ * mean over the map's cells + `localisation-offset` = logit(probability). Needs the three outputs
+ * of one run, by name; returns the first violation as text, or `undefined` when it holds (or the
+ * manifest declares no map with an offset). Probabilities within 1e-6 of 0 or 1 are skipped: their
+ * float32 logit is not precise enough to compare.
+ */
+export function faithfulnessViolation(
+  outputs: readonly TensorSpec[],
+  results: Readonly<Record<string, { dims: readonly number[]; data: unknown } | undefined>>,
+): string | undefined {
+  const probabilities = outputs.find((t) => t.role === 'probabilities');
+  const map = outputs.find((t) => t.role === 'localisation');
+  const offset = outputs.find((t) => t.role === 'localisation-offset');
+  if (!probabilities || !map || !offset) return undefined;
+  const p = results[probabilities.name];
+  const m = results[map.name];
+  const o = results[offset.name];
+  if (!p || !m || !o)
+    return `the run did not return ${[probabilities, map, offset].map((t) => t.name).join(', ')}`;
+  const [rows = 0, outcomes = 0, h = 0, w = 0] = m.dims;
+  const cells = h * w;
+  const pv = p.data as ArrayLike<number>;
+  const mv = m.data as ArrayLike<number>;
+  const ov = o.data as ArrayLike<number>;
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < outcomes; k++) {
+      const prob = pv[r * outcomes + k]!;
+      if (!(prob > 1e-6 && prob < 1 - 1e-6)) continue;
+      let sum = 0;
+      for (let c = 0; c < cells; c++) sum += mv[(r * outcomes + k) * cells + c]!;
+      const logit = Math.log(prob / (1 - prob));
+      const got = sum / cells + ov[r * outcomes + k]!;
+      if (!(Math.abs(got - logit) <= FAITHFUL_ABS + FAITHFUL_REL * Math.abs(logit)))
+        return `row ${r} outcome ${k}: mean(${map.name}) + ${offset.name} = ${got}, logit of ${probabilities.name} = ${logit}`;
+    }
+  }
+  return undefined;
+}
