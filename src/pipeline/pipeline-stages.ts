@@ -26,6 +26,7 @@ import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeba
 import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
+import { draftDescription, type ServedDrafter } from './draft-description.js';
 
 /** Version written into Provenance as the software that made the assessment. */
 export const SOFTWARE_VERSION = 'fhir-fusion 0.1.0';
@@ -80,7 +81,9 @@ export function createPipelineStages(options: {
   validator: ProfileValidator | ThreadedProfileValidator;
   /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
   logger?: Pick<Logger, 'debug'>;
-}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
+  /** The drafting model (issue #20, `DESCRIPTION_MODEL`); absent: no description is drafted. */
+  drafter?: ServedDrafter;
+}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate' | 'draft'> {
   const { config } = options;
   const clock = options.metrics.stageClock;
   // Validation is charged to its own stage, apart from building and POSTing the Bundle (a worker
@@ -129,14 +132,32 @@ export function createPipelineStages(options: {
       ...(tensorCache ? { tensorCache } : {}),
     };
   };
+  const drafter = options.drafter;
   return {
+    ...(drafter
+      ? {
+          async draft(record, traceId) {
+            codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
+            const loaded = await codecs;
+            return draftDescription(record, drafter, {
+              ...(loaded ? { codecs: loaded } : {}),
+              onLibraryMessage,
+              traceId,
+            });
+          },
+        }
+      : {}),
     async assemble(patientId, asOf) {
       const manifests = options.models().map((m) => m.manifest);
+      const windows = assemblyWindows(manifests);
+      // The drafting model (issue #20) needs the chest radiograph even when no risk model reads one.
+      const imageTypes = [...new Set([...imageModalities(manifests), ...(drafter?.image.modalities ?? [])])];
+      if (drafter) windows.image = Math.max(windows.image, drafter.image.lookbackHours);
       try {
         return await assemblePatient(patientId, {
           client: options.ehr,
-          windows: assemblyWindows(manifests),
-          image: { modalities: imageModalities(manifests) },
+          windows,
+          image: { modalities: imageTypes },
           dicom: {
             fetch: options.outbound.dicomFetch,
             allowList: options.outbound.allowList,
@@ -181,7 +202,7 @@ export function createPipelineStages(options: {
       };
     },
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
-    async write(result, model) {
+    async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       try {
         const bundle = buildAssessmentBundle({
@@ -191,6 +212,9 @@ export function createPipelineStages(options: {
           previous,
           softwareVersion: SOFTWARE_VERSION,
           identifierSystem: IDENTIFIER_SYSTEM,
+          ...(extras?.draft && drafter
+            ? { draft: { draft: extras.draft, model: drafter.description, issued: new Date().toISOString() } }
+            : {}),
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
           validator,
@@ -201,6 +225,9 @@ export function createPipelineStages(options: {
           outcome: written.outcome,
           riskAssessmentRef: written.riskAssessment.reference ?? '',
           provenanceRef: written.provenance.reference ?? '',
+          ...(written.draftReport
+            ? { draftReport: { outcome: written.draftReport.outcome, reference: written.draftReport.reference.reference ?? '' } }
+            : {}),
         };
       } catch (err: unknown) {
         if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {

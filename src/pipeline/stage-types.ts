@@ -5,6 +5,8 @@ import type { InputSummary } from '../contracts/model-monitoring.js';
 import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import type { Metrics } from '../observability/create-metrics.js';
+import type { DraftedDescription } from '../writeback/build-draft-report.js';
+import type { DraftOutcome } from './draft-description.js';
 
 /*
  * The types that pass between the stages of the per-patient job (#22): the job (assess-patient.ts),
@@ -18,6 +20,8 @@ export interface WrittenAssessment {
   outcome: 'created' | 'exists';
   riskAssessmentRef: string;
   provenanceRef: string;
+  /** The AI-drafted DiagnosticReport written with it (issue #20), when the bundle carried one. */
+  draftReport?: { outcome: 'created' | 'exists'; reference: string };
 }
 
 /** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
@@ -42,7 +46,17 @@ export interface AssessPatientDeps {
     /** What the model was fed, reduced for input-drift monitoring (no patient identifiers). */
     inputSummary?: InputSummary;
   }>;
-  write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  /** Writes one assessment back; `extras.draft` is recorded in the same transaction (issue #20). */
+  write: (
+    result: AssessmentResult,
+    model: ServedModel,
+    extras?: { draft?: DraftedDescription },
+  ) => Promise<WrittenAssessment>;
+  /**
+   * Drafts a description of the patient's image (issue #20), when a drafting model is configured
+   * (`DESCRIPTION_MODEL`); absent when it is `off`.
+   */
+  draft?: (record: PatientRecord, traceId: string) => Promise<DraftOutcome>;
   /**
    * Finds what the EHR holds for an assessment identity (RiskAssessment + Provenance references),
    * `undefined` when it holds none: how a write-back interrupted after the EHR committed is
