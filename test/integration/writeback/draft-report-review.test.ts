@@ -13,6 +13,9 @@ import type { DescriptionDrafter, DescriptionDraftResult } from '../../../src/co
 import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import type { DrafterFactory } from '../../../src/pipeline/draft-description.js';
 import { scorePatient, type PatientScore } from '../../../src/pipeline/score-patient.js';
+import { assessPatient } from '../../../src/pipeline/assess-patient.js';
+import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
+import { pino } from 'pino';
 import { createClinicianFhir } from '../../../src/review/smart-app/clinician-fhir.js';
 import { buildDraftDecision } from '../../../src/review/smart-app/draft-decision.js';
 import { reviewAppPlugin } from '../../../src/review/smart-app/review-app-plugin.js';
@@ -31,7 +34,8 @@ import { draftingModel } from '../../unit/writeback/draft-fixture.js';
  * fixed draft, or one naming the patient), writes a preliminary AI-drafted DiagnosticReport in the
  * assessment's transaction; the review app accepts it with the clinician's token, conditional on
  * the version shown; a stale version is refused; a later write never overwrites the final report.
- * The reference models and the cohort are synthetic.
+ * The reference models and the cohort are synthetic. About 10 s: one model is loaded and two
+ * patients with radiographs are assembled and scored several times.
  */
 const dicom = Fastify({ logger: false });
 let dicomwebBaseUrl = '';
@@ -196,6 +200,59 @@ describe('AI-drafted description: preliminary write-back and clinician review (i
         { cache: 'no-cache' },
       )) as RiskAssessment[],
     ).toHaveLength(1);
+  }, 120_000);
+
+  it('the job logs why a draft was refused, naming the kind of identifier and never its value', async () => {
+    const { client, pool, runtime } = fixture();
+    const serving = runtime.serving;
+    if (!serving) throw new Error('no models loaded');
+    const id = patientIds[1] ?? '';
+    const patient = (await client.readResource('Patient', id)) as Patient;
+    const given = patient.name?.[0]?.given?.[0] ?? '';
+    expect(given.length).toBeGreaterThan(1);
+    responses.push({
+      status: 'drafted',
+      text: `Enlarged heart; patient ${given}, born ${patient.birthDate ?? ''}.`,
+      truncated: false,
+      modelName: 'cxr-caption',
+      modelVersion: '1',
+      modelSha256: 'c'.repeat(64),
+    });
+    const sub = upsertSubscriptionSql({
+      key: 'draft-log',
+      kind: 'rest-hook-criteria',
+      criteria: 'Observation',
+      secret: 's',
+      status: 'active',
+    });
+    await pool.query(sub.text, sub.values);
+    await pool.query(
+      `INSERT INTO notification_inbox (dialect, subscription, dedupe_key, resource_type, resource_id, patient_id, trace_id, status)
+       VALUES ('rest-hook-post', 'draft-log', 'draft-log-1', 'Patient', $1, $1, 'trace-draft-log', 'queued')`,
+      [id],
+    );
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const summary = await assessPatient(
+      {
+        id: 'draft-log-job',
+        data: { patientId: id, traceId: 'trace-draft-log' },
+        retryCount: 0,
+        retryLimit: 3,
+      },
+      { ...serving.pipeline, logger },
+    );
+    expect(summary.status).toBe('processed');
+    const refusal = lines
+      .map((l) => JSON.parse(l) as { msg: string; reason?: string })
+      .find((l) => l.msg === 'description not drafted');
+    expect(refusal?.reason).toMatch(
+      /^draft refused: it contains a patient identifier \((name, birth-date|birth-date, name)\)$/,
+    );
+    const logged = lines.join('\n');
+    expect(logged).not.toContain(given);
+    expect(logged).not.toContain(patient.birthDate ?? 'no birth date');
+    expect(await drafts(id)).toEqual([]);
   }, 120_000);
 
   describe('review app', () => {
