@@ -27,6 +27,8 @@ import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import { draftDescription, type ServedDrafter } from './draft-description.js';
+import type { DraftedDescription } from '../writeback/build-draft-report.js';
+import type { WrittenAssessment } from './stage-types.js';
 
 /** Version written into Provenance as the software that made the assessment. */
 export const SOFTWARE_VERSION = 'fhir-fusion 0.1.0';
@@ -204,7 +206,7 @@ export function createPipelineStages(options: {
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
     async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
-      try {
+      const send = async (draft: DraftedDescription | undefined): Promise<WrittenAssessment> => {
         const bundle = buildAssessmentBundle({
           result,
           manifest: model.manifest,
@@ -212,9 +214,7 @@ export function createPipelineStages(options: {
           previous,
           softwareVersion: SOFTWARE_VERSION,
           identifierSystem: IDENTIFIER_SYSTEM,
-          ...(extras?.draft && drafter
-            ? { draft: { draft: extras.draft, model: drafter.description, issued: new Date().toISOString() } }
-            : {}),
+          ...(draft && drafter ? { draft: { draft, model: drafter.description, issued: new Date().toISOString() } } : {}),
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
           validator,
@@ -229,10 +229,23 @@ export function createPipelineStages(options: {
             ? { draftReport: { outcome: written.draftReport.outcome, reference: written.draftReport.reference.reference ?? '' } }
             : {}),
         };
+      };
+      try {
+        return await send(extras?.draft);
       } catch (err: unknown) {
-        if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {
-          throw new PermanentJobError(err.message, err.outcome);
+        const refused = err instanceof WritebackRejected || err instanceof WritebackInvalid;
+        if (refused && extras?.draft) {
+          // A draft the EHR refuses (e.g. no scope to create a DiagnosticReport) must not cost the
+          // patient their assessment: it is written again without the draft, and the refusal is
+          // reported (issue codes and element paths only, never content).
+          const written = await send(undefined).catch((again: unknown) => {
+            throw again instanceof WritebackRejected || again instanceof WritebackInvalid
+              ? new PermanentJobError(again.message, again.outcome)
+              : again;
+          });
+          return { ...written, draftRefused: err.message };
         }
+        if (refused) throw new PermanentJobError(err.message, err.outcome);
         throw err;
       }
     },

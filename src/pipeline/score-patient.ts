@@ -99,6 +99,9 @@ export async function scorePatient(
     if (draft && written.draftReport) {
       score.draft = { status: 'written', ...written.draftReport };
       pendingDraft = undefined;
+    } else if (draft && written.draftRefused) {
+      score.draft = { status: 'not-drafted', reason: `the EHR refused the draft: ${written.draftRefused}` };
+      pendingDraft = undefined;
     }
     deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
     deps.metrics?.writebacks.inc({ outcome: written.outcome });

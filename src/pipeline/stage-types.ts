@@ -22,6 +22,8 @@ export interface WrittenAssessment {
   provenanceRef: string;
   /** The AI-drafted DiagnosticReport written with it (issue #20), when the bundle carried one. */
   draftReport?: { outcome: 'created' | 'exists'; reference: string };
+  /** Why the draft was not written while the assessment was (the EHR refused it; codes and paths only). */
+  draftRefused?: string;
 }
 
 /** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */

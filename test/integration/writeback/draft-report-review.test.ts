@@ -14,6 +14,8 @@ import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import type { DrafterFactory } from '../../../src/pipeline/draft-description.js';
 import { scorePatient, type PatientScore } from '../../../src/pipeline/score-patient.js';
 import { assessPatient } from '../../../src/pipeline/assess-patient.js';
+import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
+import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
 import { pino } from 'pino';
 import { createClinicianFhir } from '../../../src/review/smart-app/clinician-fhir.js';
@@ -252,6 +254,53 @@ describe('AI-drafted description: preliminary write-back and clinician review (i
     const logged = lines.join('\n');
     expect(logged).not.toContain(given);
     expect(logged).not.toContain(patient.birthDate ?? 'no birth date');
+    expect(await drafts(id)).toEqual([]);
+  }, 120_000);
+
+  it('an EHR that refuses the draft still gets the assessment, and the refusal is reported', async () => {
+    const { runtime, pool, fhirBaseUrl } = fixture();
+    const serving = runtime.serving;
+    if (!serving?.drafter) throw new Error('no drafter served');
+    // An EHR that lets fhir-fusion write assessments but not DiagnosticReports (e.g. no scope for it).
+    const refusing: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST' && String(init.body ?? '').includes('"resourceType":"DiagnosticReport"')) {
+        const outcome = {
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'forbidden', expression: ['Bundle.entry[6]'] }],
+        };
+        return new Response(JSON.stringify(outcome), {
+          status: 403,
+          headers: { 'content-type': 'application/fhir+json' },
+        });
+      }
+      return fetch(input, init);
+    };
+    const stages = createPipelineStages({
+      config: runtime.config,
+      ehr: runtime.ehr,
+      writebackEhr: createEhrClient({ fhirBaseUrl, fetch: refusing }),
+      engine: serving.engine,
+      outbound: runtime.outbound,
+      metrics: runtime.metrics,
+      models: () => serving.models,
+      validator: runtime.validator,
+      drafter: serving.drafter,
+    });
+    const id = patientIds[1] ?? '';
+    const record = await stages.assemble(id, now);
+    if (!record) throw new Error('patient not in the sandbox');
+    const scored = await scorePatient(record, {
+      ...stages,
+      db: pool,
+      models: serving.models,
+      traceId: 'draft-refused',
+    });
+    expect(scored.written).toBe(1);
+    expect(scored.draft).toEqual({
+      status: 'not-drafted',
+      reason:
+        'the EHR refused the draft: EHR rejected the write-back transaction: forbidden at Bundle.entry[6]',
+    });
     expect(await drafts(id)).toEqual([]);
   }, 120_000);
 
