@@ -255,6 +255,8 @@ export const routesPlugin = fp(
       ...(baseFetch ? { fetch: baseFetch } : {}),
       thumbnails: reviewThumbnails(config, outbound),
       ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
+      // The clinician's accepted or rejected draft is checked against the profiles before it is sent.
+      validator: runtime.validator,
     });
   },
   {

@@ -15,6 +15,7 @@ import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
 import { buildFeedbackProvenance } from './feedback-provenance.js';
 import { buildDraftDecision, draftState, isFusionDraft } from './draft-decision.js';
 import { loadDrafts } from './draft-section.js';
+import type { ProfileValidator } from '../../writeback/validate-profiles.js';
 import { renderStudyThumbnail, type ThumbnailSource } from './image-thumbnail.js';
 import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js';
 import { loadReviewData } from './load-review-data.js';
@@ -45,6 +46,11 @@ export interface ReviewAppOptions {
   assetsDir?: string;
   /** Similar-case retrieval; without it the page has no similar-cases panel. */
   findSimilar?: SimilarCasesFinder;
+  /**
+   * Validates the report a clinician's decision writes against base R4 and the fhir-fusion profiles
+   * before it is sent (issue #20); without it the EHR's own validation is the only check.
+   */
+  validator?: Pick<ProfileValidator, 'validate'>;
 }
 
 /** Route prefix of the app: launch URL `{PUBLIC_URL}/review/launch`, redirect URL `{PUBLIC_URL}/review/callback`. */
@@ -447,10 +453,15 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
       );
     }
     const reviewer = session.fhirUser;
-    await fhir.transaction(
-      buildDraftDecision({ report, decision, fhirUser: reviewer, reviewer, recorded: new Date().toISOString() }),
-      decision === 'accept' ? 'accept the draft as final' : 'reject the draft',
-    );
+    const transaction = buildDraftDecision({ report, decision, fhirUser: reviewer, reviewer, recorded: new Date().toISOString() });
+    const updated = transaction.entry?.[0]?.resource;
+    const invalid = updated && options.validator?.validate(updated);
+    if (invalid) {
+      // Issue codes and paths only: the report's text is not echoed into logs.
+      request.log.error({ issues: invalid.issue.map((i) => `${i.code} ${(i.expression ?? []).join(',')}`) }, 'draft decision failed validation');
+      throw new ReviewError(500, 'Decision not saved', 'The updated report does not conform to the FHIR profiles, so nothing was written.', 'Tell your EHR integration team.');
+    }
+    await fhir.transaction(transaction, decision === 'accept' ? 'accept the draft as final' : 'reject the draft');
     const outcome = decision === 'accept' ? 'accepted' : 'rejected';
     return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ draft: outcome }).toString()}`, 303);
   });

@@ -337,7 +337,12 @@ describe('AI-drafted description: preliminary write-back and clinician review (i
       };
       const config = testConfig({ FHIR_BASE_URL: fhirBaseUrl, PUBLIC_URL: 'https://fusion.example.org' });
       app = Fastify({ logger: false });
-      await app.register(reviewAppPlugin, { config, pool, fetch: ehrFetch });
+      await app.register(reviewAppPlugin, {
+        config,
+        pool,
+        fetch: ehrFetch,
+        validator: fixture().runtime.validator,
+      });
       await app.ready();
       const launch = await app.inject({
         method: 'GET',
