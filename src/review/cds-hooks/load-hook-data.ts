@@ -33,6 +33,11 @@ export interface HookDataSources {
    * Prefetched data is used from any client.
    */
   allowedFhirServers: readonly string[];
+  /**
+   * Also search the patient's preliminary AI drafts when they were not prefetched (issue #20): on
+   * when a drafting model is configured, so a server that drafts nothing costs the EHR nothing more.
+   */
+  searchDrafts?: boolean;
 }
 
 /** The resources of a searchset Bundle (anything else: none). */
@@ -123,7 +128,8 @@ export async function loadHookData(request: HookRequest, sources: HookDataSource
     return preconditionFailed(`fhirServer answered ${response.status} to the RiskAssessment search`, 'fhirServer');
   }
   const bundle = (await response.json()) as Bundle;
-  const resources = [...bundleResources(bundle), ...(await searchDrafts(fetchFn, `${server}/${draftsQuery(patientId)}`, headers))];
+  const drafts = sources.searchDrafts ? await searchDrafts(fetchFn, `${server}/${draftsQuery(patientId)}`, headers) : [];
+  const resources = [...bundleResources(bundle), ...drafts];
   return {
     ok: true,
     value: { ...(patient ? { patient } : {}), assessments: resources, source: request.fhirAuthorization ? 'fhir-server' : 'own-ehr' },

@@ -1,6 +1,7 @@
 import type { DiagnosticReport, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { answerHook } from '../../../src/review/cds-hooks/answer-hook.js';
+import { loadHookData } from '../../../src/review/cds-hooks/load-hook-data.js';
 import { createCardModelLookup } from '../../../src/review/cds-hooks/card-model-lookup.js';
 import { AIAST, CODE_SYSTEMS, RISK_PROBABILITY_SYSTEM } from '../../../src/contracts/fusion-terminology.js';
 import type { ServedModel } from '../../../src/contracts/served-model.js';
@@ -85,5 +86,44 @@ describe('CDS card and AI-drafted descriptions awaiting review (issue #20)', () 
     const c = card([assessment, draft('final'), draft('entered-in-error'), draft('preliminary', 'pat-2')]);
     expect(c.detail ?? '').not.toContain('AI-drafted');
     expect(c.links?.map((l) => l.label)).toEqual(['Open in fhir-fusion review']);
+  });
+});
+
+describe('hook data without prefetch: the drafts search (issue #20)', () => {
+  const EHR = 'https://ehr.example.org/fhir';
+  async function load(searchDrafts: boolean) {
+    const urls: string[] = [];
+    const ownFetch = async (url: string | URL | Request): Promise<Response> => {
+      urls.push(String(url));
+      const body = String(url).includes('/DiagnosticReport?')
+        ? { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: draft('preliminary') }] }
+        : { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: assessment }] };
+      return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/fhir+json' } });
+    };
+    const loaded = await loadHookData(
+      {
+        hook: 'patient-view',
+        hookInstance: 'h-1',
+        fhirServer: EHR,
+        context: { patientId: 'pat-1' },
+        prefetch: {},
+      },
+      { clientFetch: ownFetch, ownFetch, ownFhirBaseUrl: EHR, allowedFhirServers: [EHR], searchDrafts },
+    );
+    if (!loaded.ok) throw new Error('hook data not loaded');
+    return { urls, types: loaded.value.assessments.map((r) => r.resourceType) };
+  }
+
+  it('searches the preliminary AI drafts beside the assessments when drafting is on', async () => {
+    const { urls, types } = await load(true);
+    expect(types).toEqual(['RiskAssessment', 'DiagnosticReport']);
+    expect(urls[1]).toContain('/DiagnosticReport?patient=pat-1&_security=');
+    expect(urls[1]).toContain('&status=preliminary');
+  });
+
+  it('costs the EHR no second search when drafting is off', async () => {
+    const { urls, types } = await load(false);
+    expect(urls).toHaveLength(1);
+    expect(types).toEqual(['RiskAssessment']);
   });
 });
