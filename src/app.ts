@@ -25,6 +25,7 @@ import { reviewThumbnails } from './review/smart-app/image-thumbnail.js';
 import { reviewAppPlugin } from './review/smart-app/review-app-plugin.js';
 import { openRuntime } from './runtime/open-runtime.js';
 import type { Runtime } from './runtime/open-runtime.js';
+import type { DrafterFactory } from './pipeline/draft-description.js';
 import { createIntrospectionVerifier } from './security/caller-token.js';
 import { securityOptions, securityPlugin } from './security/security-plugin.js';
 import { reviewSimilarCases } from './similar-cases/open-similar-cases.js';
@@ -47,6 +48,8 @@ export interface AppOptions {
    * the monitor reuses local validation's labeller and statistics, which sit above the app.
    */
   monitor?: (runtime: Runtime) => ModelMonitorHandle | undefined;
+  /** Builds the drafting model `DESCRIPTION_MODEL` names (issue #20); passed in by `main.ts`. */
+  openDrafter?: DrafterFactory;
 }
 
 declare module 'fastify' {
@@ -80,6 +83,7 @@ export const runtimePlugin = fp(
       logger: fastify.log as unknown as Logger,
       loadModels: role !== 'intake',
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.openDrafter ? { openDrafter: options.openDrafter } : {}),
     });
     fastify.decorate('runtime', runtime);
     fastify.addHook('onClose', () => runtime.close());
@@ -251,6 +255,8 @@ export const routesPlugin = fp(
       ...(baseFetch ? { fetch: baseFetch } : {}),
       thumbnails: reviewThumbnails(config, outbound),
       ...(similarCases ? { findSimilar: reviewSimilarCases(similarCases) } : {}),
+      // The clinician's accepted or rejected draft is checked against the profiles before it is sent.
+      validator: runtime.validator,
     });
   },
   {

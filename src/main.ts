@@ -40,7 +40,14 @@ export async function startServer(
   });
   // The model monitor is passed in from here: it reuses local validation (src/validation/), which
   // sits above the app in the layers.
-  await server.register(app, { config, role: options.role, fetch: options.fetch, monitor: options.monitor ?? modelMonitorOf });
+  // The drafting model's factory (issue #20) is passed in the same way: the runtime only calls it.
+  await server.register(app, {
+    config,
+    role: options.role,
+    fetch: options.fetch,
+    monitor: options.monitor ?? modelMonitorOf,
+    ...(options.openDrafter ? { openDrafter: options.openDrafter } : {}),
+  });
   const url = await server.listen({ host: config.HOST, port: config.PORT });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= server.close());

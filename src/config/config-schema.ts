@@ -33,21 +33,26 @@ const HTTP = ['http:', 'https:'] as const;
 /** An IPv4 dotted quad or an IPv6 literal (loosely: a malformed one can only never match a peer). */
 const IP_ADDRESS = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 
-/** Default SMART v2 scopes: read what assembly needs, create/update what write-back writes. */
+/**
+ * Default SMART v2 scopes: read what assembly needs, create/update what write-back writes (create of
+ * DiagnosticReport: the AI-drafted description, issue #20).
+ */
 export const DEFAULT_SMART_SCOPES =
-  'system/Patient.rs system/Observation.rs system/DiagnosticReport.rs system/ImagingStudy.rs ' +
+  'system/Patient.rs system/Observation.rs system/DiagnosticReport.crs system/ImagingStudy.rs ' +
   'system/RiskAssessment.cu system/Provenance.c system/Device.cu system/DocumentReference.cu';
 
 /**
  * Default review-app scopes (SMART App Launch 2 §Scopes): the launch context, the clinician's
  * identity (`fhirUser`, for the feedback Provenance agent), read of what the page shows and
  * create of the feedback Provenance, `user/DiagnosticReport.r` so the similar-cases panel can
- * show other patients' ECG reports — only those the EHR lets this clinician read — and
- * `user/Practitioner.r` to read the signed-in clinician's name from their `fhirUser` resource.
+ * show other patients' ECG reports — only those the EHR lets this clinician read —,
+ * `user/Practitioner.r` to read the signed-in clinician's name from their `fhirUser` resource, and
+ * `patient/DiagnosticReport.u` so the clinician can accept or reject an AI-drafted description
+ * (issue #20) with their own token.
  */
 export const DEFAULT_SMART_APP_SCOPES =
   'launch openid fhirUser patient/Patient.r patient/RiskAssessment.rs patient/Provenance.rs patient/Provenance.c ' +
-  'patient/Observation.rs patient/DiagnosticReport.rs patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r ' +
+  'patient/Observation.rs patient/DiagnosticReport.rus patient/ImagingStudy.rs patient/Device.r patient/DocumentReference.r ' +
   'user/DiagnosticReport.r user/Practitioner.r';
 
 /**
@@ -130,6 +135,7 @@ const SETTINGS = {
   DICOMWEB_ALLOWED_HOSTS: setting.list({ parse: parseHostPort, expected: 'host or host:port' }, 'Comma-separated host[:port] entries that DICOMweb URLs found in EHR data may point to; others are never called.', { default: [] }),
   MODELS_DIR: setting.string('Model repository folder, laid out as <name>/<version>/{model.onnx,manifest.json,card.md}.', { default: 'models' }),
   SIMILAR_CASES_MODEL: setting.string('name@version of the ECG ↔ report embedding model (MODELS_DIR/<name>/<version>/embedding-manifest.json) that indexes assessed patients and answers $similar-cases; off disables similar-case retrieval.', { pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off', default: 'ecg-report-clip@1' }),
+  DESCRIPTION_MODEL: setting.string('name@version of the image-to-text model (MODELS_DIR/<name>/<version>/) that drafts a description of each assessed chest radiograph, written back with the assessment as a preliminary, AI-labelled DiagnosticReport that only a clinician can make final in the review app; off drafts nothing.', { pattern: /^(off|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$/, expected: 'name@version or off', default: 'off' }),
   ACTIVE_MODELS: setting.list({ parse: parseString({ pattern: MODEL_REF }), expected: 'name@version' }, 'Comma-separated name@version of the models to serve; empty serves every model in MODELS_DIR.', { default: [] }),
   EXECUTION_PROVIDERS: setting.list({ parse: parseEnum(EXECUTION_PROVIDER_NAMES), expected: EXECUTION_PROVIDER_NAMES.join(' or '), }, `Comma-separated ONNX Runtime execution providers in preference order: ${EXECUTION_PROVIDER_NAMES.join(', ')}.`, { default: ['cpu'] }),
   INFERENCE_THREADS: setting.integer('Worker threads that run ONNX sessions (session.run blocks its thread).', { min: 1, max: 256, derived: { text: 'min(2, CPU cores)', derive: () => Math.min(2, availableParallelism()) } }),

@@ -53,7 +53,10 @@ export async function assessPatient(job: AssessJob, deps: AssessPatientDeps): Pr
       models: deps.models(),
       traceId: job.data.traceId,
       metrics,
+      ...(deps.draft ? { draft: deps.draft } : {}),
     });
+    // The reason names what was refused (kinds of identifier, a contract tag), never a value.
+    if (scored.draft?.status === 'not-drafted') log.info({ reason: scored.draft.reason }, 'description not drafted');
     summary.written = scored.written;
     summary.skipped = scored.skipped;
     await deps.afterScoring?.(record);

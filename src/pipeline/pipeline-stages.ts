@@ -30,6 +30,9 @@ import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeba
 import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
+import { draftDescription, type ServedDrafter } from './draft-description.js';
+import type { DraftedDescription } from '../writeback/build-draft-report.js';
+import type { WrittenAssessment } from './stage-types.js';
 
 /** Version written into Provenance as the software that made the assessment. */
 export const SOFTWARE_VERSION = 'fhir-fusion 0.1.0';
@@ -84,7 +87,9 @@ export function createPipelineStages(options: {
   validator: ProfileValidator | ThreadedProfileValidator;
   /** Receives decoder chatter at debug level (dcmjs would otherwise print it to stderr). */
   logger?: Pick<Logger, 'debug'>;
-}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate'> {
+  /** The drafting model (issue #20, `DESCRIPTION_MODEL`); absent: no description is drafted. */
+  drafter?: ServedDrafter;
+}): Pick<AssessPatientDeps, 'assemble' | 'predict' | 'write' | 'locate' | 'draft'> {
   const { config } = options;
   const clock = options.metrics.stageClock;
   // Validation is charged to its own stage, apart from building and POSTing the Bundle (a worker
@@ -156,14 +161,32 @@ export function createPipelineStages(options: {
     const stored = await stowInstance(bytes, uids.sopInstanceUid, { baseUrl, fetch: options.outbound.dicomFetch });
     if (!stored.ok) throw new Error(`localisation SEG: STOW-RS failed (${stored.reason}); will retry`);
   };
+  const drafter = options.drafter;
   return {
+    ...(drafter
+      ? {
+          async draft(record, traceId) {
+            codecs ??= loadCompressedFrameDecoder().catch(() => undefined);
+            const loaded = await codecs;
+            return draftDescription(record, drafter, {
+              ...(loaded ? { codecs: loaded } : {}),
+              onLibraryMessage,
+              traceId,
+            });
+          },
+        }
+      : {}),
     async assemble(patientId, asOf) {
       const manifests = options.models().map((m) => m.manifest);
+      const windows = assemblyWindows(manifests);
+      // The drafting model (issue #20) needs the chest radiograph even when no risk model reads one.
+      const imageTypes = [...new Set([...imageModalities(manifests), ...(drafter?.image.modalities ?? [])])];
+      if (drafter) windows.image = Math.max(windows.image, drafter.image.lookbackHours);
       try {
         return await assemblePatient(patientId, {
           client: options.ehr,
-          windows: assemblyWindows(manifests),
-          image: { modalities: imageModalities(manifests) },
+          windows,
+          image: { modalities: imageTypes },
           dicom: {
             fetch: options.outbound.dicomFetch,
             allowList: options.outbound.allowList,
@@ -222,10 +245,10 @@ export function createPipelineStages(options: {
       };
     },
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
-    async write(result, model) {
+    async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       const localised = localisedFindings(result, model.manifest);
-      try {
+      const send = async (draft: DraftedDescription | undefined): Promise<WrittenAssessment> => {
         const bundle = buildAssessmentBundle({
           result,
           manifest: model.manifest,
@@ -234,6 +257,7 @@ export function createPipelineStages(options: {
           softwareVersion: SOFTWARE_VERSION,
           identifierSystem: IDENTIFIER_SYSTEM,
           ...(localised ? { localised } : {}),
+          ...(draft && drafter ? { draft: { draft, model: drafter.description, issued: new Date().toISOString() } } : {}),
         });
         const written = await writeAssessment(options.writebackEhr, bundle, {
           validator,
@@ -245,11 +269,27 @@ export function createPipelineStages(options: {
           riskAssessmentRef: written.riskAssessment.reference ?? '',
           provenanceRef: written.provenance.reference ?? '',
           ...(localised ? { storeDerived: () => storeSegmentation(result, model, localised) } : {}),
+          ...(written.draftReport
+            ? { draftReport: { outcome: written.draftReport.outcome, reference: written.draftReport.reference.reference ?? '' } }
+            : {}),
         };
+      };
+      try {
+        return await send(extras?.draft);
       } catch (err: unknown) {
-        if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {
-          throw new PermanentJobError(err.message, err.outcome);
+        const refused = err instanceof WritebackRejected || err instanceof WritebackInvalid;
+        if (refused && extras?.draft) {
+          // A draft the EHR refuses (e.g. no scope to create a DiagnosticReport) must not cost the
+          // patient their assessment: it is written again without the draft, and the refusal is
+          // reported (issue codes and element paths only, never content).
+          const written = await send(undefined).catch((again: unknown) => {
+            throw again instanceof WritebackRejected || again instanceof WritebackInvalid
+              ? new PermanentJobError(again.message, again.outcome)
+              : again;
+          });
+          return { ...written, draftRefused: err.message };
         }
+        if (refused) throw new PermanentJobError(err.message, err.outcome);
         throw err;
       }
     },

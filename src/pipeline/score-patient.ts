@@ -15,6 +15,11 @@ export interface PatientScore {
   written: number;
   /** Models skipped for lack of a required modality, with the reason. */
   skipped: Array<{ model: string; reason: string }>;
+  /**
+   * The AI-drafted description (issue #20), when a drafter is configured: `written` with the
+   * reference, or `not-drafted` with why (plain text, never a patient value).
+   */
+  draft?: { status: 'written'; outcome: 'created' | 'exists'; reference: string } | { status: 'not-drafted'; reason: string };
 }
 
 /**
@@ -25,7 +30,7 @@ export interface PatientScore {
  */
 export async function scorePatient(
   record: PatientRecord,
-  deps: Pick<AssessPatientDeps, 'predict' | 'write' | 'locate'> & {
+  deps: Pick<AssessPatientDeps, 'predict' | 'write' | 'locate' | 'draft'> & {
     db: Queryable;
     models: readonly ServedModel[];
     traceId: string;
@@ -39,6 +44,10 @@ export async function scorePatient(
   // Without metrics (tests, tools) nothing is timed; the job and the backfill pass theirs.
   const clock = deps.metrics?.stageClock ?? createDisabledStageClock();
   await clock.run('ledger', () => settleInterruptedWrites(patientId, deps));
+  // Drafted once per record; it rides in the transaction of the first assessment written (issue #20).
+  const drafted = deps.draft ? await clock.run('inference', () => deps.draft!(record, deps.traceId)) : undefined;
+  if (drafted?.status === 'not-drafted') score.draft = { status: 'not-drafted', reason: drafted.reason };
+  let pendingDraft = drafted?.status === 'drafted' ? drafted.draft : undefined;
   for (const model of deps.models) {
     const lacking = model.manifest.applicability.requires.filter((m) => missing.some((x) => x.modality === m));
     if (lacking.length > 0) {
@@ -86,7 +95,15 @@ export async function scorePatient(
     // the next scoring of the patient settles (settleInterruptedWrites).
     await clock.run('ledger', () => recordIntent(deps.db, intent));
     const t2 = process.hrtime.bigint();
-    const written = await clock.run('write-back', () => deps.write(result, model));
+    const draft = pendingDraft;
+    const written = await clock.run('write-back', () => deps.write(result, model, draft ? { draft } : undefined));
+    if (draft && written.draftReport) {
+      score.draft = { status: 'written', ...written.draftReport };
+      pendingDraft = undefined;
+    } else if (draft && written.draftRefused) {
+      score.draft = { status: 'not-drafted', reason: `the EHR refused the draft: ${written.draftRefused}` };
+      pendingDraft = undefined;
+    }
     deps.metrics?.stageSeconds.observe({ stage: 'writeback' }, seconds(t2));
     deps.metrics?.writebacks.inc({ outcome: written.outcome });
     await clock.run('ledger', () =>
@@ -103,6 +120,7 @@ export async function scorePatient(
     if (written.storeDerived) await clock.run('write-back', written.storeDerived);
     score.written++;
   }
+  if (pendingDraft) score.draft = { status: 'not-drafted', reason: 'no assessment was written to carry the draft' };
   return score;
 }
 

@@ -5,6 +5,8 @@ import type { InputSummary } from '../contracts/model-monitoring.js';
 import type { PatientRecord, VersionedReference } from '../contracts/patient-record.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import type { Metrics } from '../observability/create-metrics.js';
+import type { DraftedDescription } from '../writeback/build-draft-report.js';
+import type { DraftOutcome } from './draft-description.js';
 
 /*
  * The types that pass between the stages of the per-patient job (#22): the job (assess-patient.ts),
@@ -24,6 +26,10 @@ export interface WrittenAssessment {
    * job is retried — the FHIR write then finds its resources (`exists`) and the same SEG is sent again.
    */
   storeDerived?: () => Promise<void>;
+  /** The AI-drafted DiagnosticReport written with it (issue #20), when the bundle carried one. */
+  draftReport?: { outcome: 'created' | 'exists'; reference: string };
+  /** Why the draft was not written while the assessment was (the EHR refused it; codes and paths only). */
+  draftRefused?: string;
 }
 
 /** The stages of the pipeline, passed in (so tests and the benchmark can swap any of them). */
@@ -50,7 +56,17 @@ export interface AssessPatientDeps {
     /** Where the model's localisation maps go on the source image, or why they cannot (issue #20). */
     localisation?: AssessmentResult['localisation'];
   }>;
-  write: (result: AssessmentResult, model: ServedModel) => Promise<WrittenAssessment>;
+  /** Writes one assessment back; `extras.draft` is recorded in the same transaction (issue #20). */
+  write: (
+    result: AssessmentResult,
+    model: ServedModel,
+    extras?: { draft?: DraftedDescription },
+  ) => Promise<WrittenAssessment>;
+  /**
+   * Drafts a description of the patient's image (issue #20), when a drafting model is configured
+   * (`DESCRIPTION_MODEL`); absent when it is `off`.
+   */
+  draft?: (record: PatientRecord, traceId: string) => Promise<DraftOutcome>;
   /**
    * Finds what the EHR holds for an assessment identity (RiskAssessment + Provenance references),
    * `undefined` when it holds none: how a write-back interrupted after the EHR committed is

@@ -19,6 +19,7 @@ import type { Tracing } from '../observability/tracing.js';
 import type { AssessPatientDeps } from '../pipeline/stage-types.js';
 import { loadServedModels } from '../pipeline/load-served-models.js';
 import { createPipelineStages } from '../pipeline/pipeline-stages.js';
+import type { DrafterFactory, ServedDrafter } from '../pipeline/draft-description.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import { createAuditedFetch, startAuditRetention } from '../security/audit-trail.js';
 import { indexSimilarCase, openSimilarCases } from '../similar-cases/open-similar-cases.js';
@@ -46,6 +47,12 @@ export interface RuntimeOptions {
   loadModels?: boolean;
   /** Replaces global fetch for outbound calls (tests). It is wrapped like the global one. */
   fetch?: FetchLike;
+  /**
+   * Builds the drafting model named by `DESCRIPTION_MODEL` (issue #20); passed in (from `main.ts`)
+   * rather than imported, so the runtime does not depend on how a drafter is made. Required unless
+   * `DESCRIPTION_MODEL=off`.
+   */
+  openDrafter?: DrafterFactory;
 }
 
 /** Models, engine and the per-patient pipeline bound to them (absent when models are not loaded). */
@@ -55,6 +62,8 @@ export interface RuntimeServing {
   engine: InferenceEngine;
   /** The per-patient job's stages and dependencies, bound to this runtime. */
   pipeline: AssessPatientDeps;
+  /** The drafting model, unless `DESCRIPTION_MODEL=off`. */
+  drafter: ServedDrafter | undefined;
 }
 
 /**
@@ -97,6 +106,20 @@ export interface Runtime {
   defer(close: () => Promise<void>): void;
   /** Closes everything in reverse order of opening; a failing step is logged, the rest still run. */
   close(): Promise<void>;
+}
+
+/**
+ * The drafting model `DESCRIPTION_MODEL` names, built by `factory`; undefined when it is `off`. A
+ * named model without a factory to build it fails start-up naming the setting, rather than
+ * silently drafting nothing.
+ */
+async function openConfiguredDrafter(config: Config, factory: DrafterFactory | undefined): Promise<ServedDrafter | undefined> {
+  if (config.DESCRIPTION_MODEL === 'off') return undefined;
+  const [name = '', version = ''] = config.DESCRIPTION_MODEL.split('@');
+  if (!factory) {
+    throw new Error(`DESCRIPTION_MODEL=${config.DESCRIPTION_MODEL}: this build has no description drafter to load it; set DESCRIPTION_MODEL=off`);
+  }
+  return factory({ name, version, modelsDir: resolve(REPO_ROOT, config.MODELS_DIR) });
 }
 
 /** A stack of closers run in reverse; errors in one do not skip the others. */
@@ -188,6 +211,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
         ? await startThreadedProfileValidator({ onCpu: (ms) => metrics.stageClock.add('validation', ms) })
         : undefined;
       if (threaded) stack.push(() => threaded.close());
+      const drafter = await openConfiguredDrafter(config, options.openDrafter);
+      if (drafter) stack.push(() => drafter.drafter.close());
       const stages = createPipelineStages({
         config,
         ehr,
@@ -198,10 +223,12 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
         models: () => models,
         validator: threaded ?? validator,
         logger,
+        ...(drafter ? { drafter } : {}),
       });
       serving = {
         models,
         engine,
+        drafter,
         pipeline: {
           pool: database.pool,
           logger,
@@ -211,6 +238,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
           predict: stages.predict,
           write: stages.write,
           locate: stages.locate,
+          ...(stages.draft ? { draft: stages.draft } : {}),
           ...(similarCases ? { afterScoring: indexSimilarCase(similarCases, metrics, logger) } : {}),
         },
       };

@@ -1,5 +1,6 @@
-import type { OperationOutcomeIssue, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { DiagnosticReport, OperationOutcomeIssue, Provenance, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { AIAST, EXTENSION_URLS } from '../contracts/fusion-terminology.js';
+import { DRAFT_REPORT_PROFILE } from './build-draft-report.js';
 
 function issue(expression: string, text: string): OperationOutcomeIssue {
   return { severity: 'error', code: 'invariant', details: { text }, expression: [expression] };
@@ -47,6 +48,14 @@ function provenanceIssues(provenance: Provenance): OperationOutcomeIssue[] {
     : [issue('Provenance.reason', 'reason must include AIAST (v3-ObservationValue)')];
 }
 
+function draftReportIssues(report: DiagnosticReport): OperationOutcomeIssue[] {
+  // Only fhir-fusion's AI drafts are checked; a person's report is not AI-asserted.
+  if (!report.meta?.profile?.includes(DRAFT_REPORT_PROFILE)) return [];
+  return hasAiast(report.meta.security)
+    ? []
+    : [issue('DiagnosticReport.meta.security', 'meta.security must include AIAST (v3-ObservationValue)')];
+}
+
 /**
  * Invariants fhir-fusion relies on that medplum's validator does not evaluate in every position
  * (it checks profile constraints only on the profile's top-level elements and does not check
@@ -58,6 +67,8 @@ export function checkFusionInvariants(resource: Resource): OperationOutcomeIssue
       return riskAssessmentIssues(resource);
     case 'Provenance':
       return provenanceIssues(resource);
+    case 'DiagnosticReport':
+      return draftReportIssues(resource);
     default:
       return [];
   }

@@ -3,6 +3,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type {
   Bundle,
   BundleEntry,
+  DiagnosticReport,
   OperationOutcome,
   Provenance,
   Reference,
@@ -22,6 +23,11 @@ export interface WrittenAssessment {
   outcome: 'created' | 'exists';
   riskAssessment: Reference<RiskAssessment>;
   provenance: Reference<Provenance>;
+  /**
+   * The AI-drafted DiagnosticReport the bundle carried, if any: `created`, or `exists` when its
+   * conditional create matched (an earlier write, possibly since accepted or rejected by a clinician).
+   */
+  draftReport?: { outcome: 'created' | 'exists'; reference: Reference<DiagnosticReport> };
 }
 
 /** Options for {@link writeAssessment}. */
@@ -85,7 +91,7 @@ async function locate(
   client: MedplumClient,
   request: BundleEntry | undefined,
   response: BundleEntry | undefined,
-  resourceType: 'RiskAssessment' | 'Provenance',
+  resourceType: 'RiskAssessment' | 'Provenance' | 'DiagnosticReport',
 ): Promise<string> {
   const fromLocation = referenceFromLocation(response?.response?.location, resourceType);
   if (fromLocation) return fromLocation;
@@ -184,9 +190,21 @@ export async function writeAssessment(
       `unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`,
     );
   }
+  const reportIndex = entries.findIndex((e) => e.resource?.resourceType === 'DiagnosticReport');
+  const reportEntry = reportIndex >= 0 ? response.entry?.[reportIndex] : undefined;
   return {
     outcome: riskStatus === 201 ? 'created' : 'exists',
     riskAssessment: { reference: await locate(client, entries[riskIndex], riskEntry, 'RiskAssessment') },
     provenance: { reference: await locate(client, entries[provenanceIndex], provenanceEntry, 'Provenance') },
+    ...(reportIndex >= 0
+      ? {
+          draftReport: {
+            outcome: entryStatus(reportEntry) === 201 ? ('created' as const) : ('exists' as const),
+            reference: {
+              reference: await locate(client, entries[reportIndex], reportEntry, 'DiagnosticReport'),
+            },
+          },
+        }
+      : {}),
   };
 }

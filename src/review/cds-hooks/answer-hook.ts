@@ -4,6 +4,19 @@ import { chooseCardAssessment, type CardPolicy } from './choose-card-assessment.
 import type { IssuedCard } from '../../store/cds-card-repository.js';
 import type { HookData } from './load-hook-data.js';
 import { selectLatestAssessments } from './select-latest-assessments.js';
+import type { DiagnosticReport, Resource } from '@medplum/fhirtypes';
+import { DRAFT_REPORT_PROFILE } from '../../writeback/build-draft-report.js';
+
+/** fhir-fusion's preliminary AI drafts of this patient among the hook data (issue #20). */
+function countPendingDrafts(resources: readonly Resource[], patientId: string): number {
+  return resources.filter(
+    (r): r is DiagnosticReport =>
+      r.resourceType === 'DiagnosticReport' &&
+      r.status === 'preliminary' &&
+      (r.meta?.profile ?? []).includes(DRAFT_REPORT_PROFILE) &&
+      r.subject?.reference === `Patient/${patientId}`,
+  ).length;
+}
 
 /**
  * The response to one hook call (CDS Hooks 2.0 §CDS Service Response): at most one card, from the
@@ -22,7 +35,9 @@ export function answerHook(input: {
   const { request } = input;
   const latest = selectLatestAssessments(input.data.assessments, request.context.patientId);
   const chosen = chooseCardAssessment(latest, input.policy);
-  const built = chosen ? [{ latest: chosen, card: buildRiskCard(chosen, input.card) }] : [];
+  const pendingDrafts = countPendingDrafts(input.data.assessments, request.context.patientId);
+  const card: CardContext = pendingDrafts > 0 ? { ...input.card, pendingDrafts } : input.card;
+  const built = chosen ? [{ latest: chosen, card: buildRiskCard(chosen, card) }] : [];
   return {
     response: { cards: built.map((b) => b.card) },
     issued: built.map((b) => ({

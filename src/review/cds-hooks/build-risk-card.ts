@@ -26,6 +26,29 @@ export interface CardContext {
   now: number;
   newUuid: () => string;
   model: (latest: LatestAssessment) => CardModel;
+  /** Preliminary AI-drafted descriptions of the patient awaiting a clinician's review (issue #20). */
+  pendingDrafts?: number;
+}
+
+/** The line a card carries when AI-drafted descriptions await review (issue #20). */
+export function pendingDraftsNote(count: number): string {
+  const what = count === 1 ? 'A preliminary AI-drafted description' : `${count} preliminary AI-drafted descriptions`;
+  return `**${what} of the chest radiograph ${count === 1 ? 'awaits' : 'await'} clinician review** in the review app: not reviewed, not final.`;
+}
+
+/**
+ * Adds the awaiting-review line and a `smart` link into the review app (which lists the drafts with
+ * Accept as final / Reject) to a card, when there are drafts; the card is unchanged otherwise.
+ */
+function withPendingDrafts(card: CdsCard, ctx: CardContext): CdsCard {
+  const count = ctx.pendingDrafts ?? 0;
+  if (count <= 0) return card;
+  const note = pendingDraftsNote(count);
+  return {
+    ...card,
+    detail: card.detail ? `${card.detail}\n\n${note}` : note,
+    links: [...(card.links ?? []), { label: 'Review the AI-drafted description', url: ctx.reviewLaunchUrl, type: 'smart' }],
+  };
 }
 
 /** Override reasons offered with every card (§Overridden guidance: card.overrideReasons). */
@@ -85,8 +108,13 @@ function localisationLinks(ctx: CardContext, ra: RiskAssessment): CdsLink[] {
  * indicator from the qualitative risk, markdown detail with contributions, source with the model
  * label/version and model-card link, a `smart` link into the review app and a uuid for feedback.
  * An assessment older than `maxAgeMs` gives an `info` card that says so and shows no risk.
+ * Preliminary AI-drafted descriptions awaiting review (`ctx.pendingDrafts`) add a line and a link.
  */
 export function buildRiskCard(latest: LatestAssessment, ctx: CardContext): CdsCard {
+  return withPendingDrafts(riskCard(latest, ctx), ctx);
+}
+
+function riskCard(latest: LatestAssessment, ctx: CardContext): CdsCard {
   const ra = latest.assessment;
   const model = ctx.model(latest);
   const source = { label: model.label, ...(model.cardUrl ? { url: model.cardUrl } : {}) };

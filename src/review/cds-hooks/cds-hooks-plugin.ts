@@ -151,6 +151,7 @@ export async function cdsHooksPlugin(app: FastifyInstance, options: CdsHooksPlug
       ownFetch: options.ownFetch,
       ownFhirBaseUrl: config.FHIR_BASE_URL,
       allowedFhirServers: [config.FHIR_BASE_URL, ...config.SMART_APP_ISSUERS],
+      searchDrafts: config.DESCRIPTION_MODEL !== 'off',
     });
     if (!data.ok) return sendOutcome(reply, data.status, data.issue);
     const { response, issued } = answerHook({

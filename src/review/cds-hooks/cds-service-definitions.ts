@@ -2,7 +2,7 @@ import { AIAST } from '../../contracts/fusion-terminology.js';
 import type { CdsServiceDefinition } from './cds-hooks-types.js';
 
 /** Prefetch keys this service understands. */
-export const PREFETCH_KEYS = { patient: 'patient', assessments: 'assessments' } as const;
+export const PREFETCH_KEYS = { patient: 'patient', assessments: 'assessments', drafts: 'drafts' } as const;
 
 /**
  * Prefetch templates (CDS Hooks 2.0 §Prefetch template): the patient, and the patient's
@@ -13,6 +13,8 @@ const PREFETCH: Record<string, string> = {
   [PREFETCH_KEYS.patient]: 'Patient/{{context.patientId}}',
   [PREFETCH_KEYS.assessments]:
     `RiskAssessment?patient={{context.patientId}}&_security=${AIAST.system}|${AIAST.code}&_sort=-date&_count=20`,
+  // Issue #20: preliminary AI-drafted descriptions awaiting a clinician's review (mentioned on the card).
+  [PREFETCH_KEYS.drafts]: `DiagnosticReport?patient={{context.patientId}}&_security=${AIAST.system}|${AIAST.code}&status=preliminary&_count=5`,
 };
 
 const USAGE =

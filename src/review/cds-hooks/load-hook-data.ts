@@ -33,6 +33,36 @@ export interface HookDataSources {
    * Prefetched data is used from any client.
    */
   allowedFhirServers: readonly string[];
+  /**
+   * Also search the patient's preliminary AI drafts when they were not prefetched (issue #20): on
+   * when a drafting model is configured, so a server that drafts nothing costs the EHR nothing more.
+   */
+  searchDrafts?: boolean;
+}
+
+/** The resources of a searchset Bundle (anything else: none). */
+function bundleResources(bundle: unknown): Resource[] {
+  if (!bundle || (bundle as Bundle).resourceType !== 'Bundle') return [];
+  return ((bundle as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+}
+
+/** The preliminary AI drafts search (issue #20), as the `drafts` prefetch template says. */
+function draftsQuery(patientId: string): string {
+  return `DiagnosticReport?patient=${encodeURIComponent(patientId)}&_security=${encodeURIComponent(`${AIAST.system}|${AIAST.code}`)}&status=preliminary&_count=5`;
+}
+
+/** Drafts awaiting review only add a line to the card: a failed search leaves it out, never the card. */
+async function searchDrafts(fetchFn: FetchLike, url: string, headers: Record<string, string>): Promise<Resource[]> {
+  try {
+    const response = await fetchFn(url, { headers });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return [];
+    }
+    return bundleResources(await response.json());
+  } catch {
+    return [];
+  }
 }
 
 function assessmentsQuery(patientId: string): string {
@@ -70,7 +100,7 @@ export async function loadHookData(request: HookRequest, sources: HookDataSource
     if (prefetched.resourceType !== 'Bundle')
       return { ok: false, status: 400, issue: outcome('invalid', 'prefetch.assessments must be a Bundle', 'prefetch.assessments.resourceType') };
     const resources = ((prefetched as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-    return { ok: true, value: { ...(patient ? { patient } : {}), assessments: resources, source: 'prefetch' } };
+    return { ok: true, value: { ...(patient ? { patient } : {}), assessments: [...resources, ...bundleResources(request.prefetch[PREFETCH_KEYS.drafts])], source: 'prefetch' } };
   }
   if (!request.fhirServer) return preconditionFailed('prefetch.assessments is missing and no fhirServer was given', 'prefetch.assessments');
   const server = withoutTrailingSlash(request.fhirServer);
@@ -98,7 +128,8 @@ export async function loadHookData(request: HookRequest, sources: HookDataSource
     return preconditionFailed(`fhirServer answered ${response.status} to the RiskAssessment search`, 'fhirServer');
   }
   const bundle = (await response.json()) as Bundle;
-  const resources = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const drafts = sources.searchDrafts ? await searchDrafts(fetchFn, `${server}/${draftsQuery(patientId)}`, headers) : [];
+  const resources = [...bundleResources(bundle), ...drafts];
   return {
     ok: true,
     value: { ...(patient ? { patient } : {}), assessments: resources, source: request.fhirAuthorization ? 'fhir-server' : 'own-ehr' },

@@ -17,6 +17,12 @@ export interface ClinicianFhir {
    * by one.
    */
   readMany(references: readonly string[]): Promise<(Resource | undefined)[]>;
+  /**
+   * Posts a transaction Bundle (FHIR R4 §3.1.0.11). An EHR answering 409 or 412 (a version-aware
+   * update whose `ifMatch` no longer holds, §3.1.0.4.2) gives a 409 {@link ReviewError}: someone
+   * changed the resource since the clinician read it.
+   */
+  transaction(bundle: Bundle, what: string): Promise<Bundle>;
 }
 
 /** Entries per batch Bundle: servers cap Bundle sizes, and a page never needs more in one go. */
@@ -33,6 +39,14 @@ function refusal(status: number, what: string): ReviewError {
       'Your session has expired',
       'The EHR no longer accepts this session’s access token.',
       'Open the app again from the patient chart to sign in afresh.',
+    );
+  }
+  if (status === 409 || status === 412) {
+    return new ReviewError(
+      409,
+      'Not saved: changed since you opened it',
+      `The EHR refused to ${what} because it was changed since you opened this page (HTTP ${status}).`,
+      'Reload the review page to see the current version, then decide again.',
     );
   }
   if (status === 403) {
@@ -73,6 +87,13 @@ export function createClinicianFhir(input: { iss: string; accessToken: string; f
         method: 'POST',
         headers: { 'content-type': 'application/fhir+json' },
         body: JSON.stringify(resource),
+      });
+    },
+    transaction(bundle, what) {
+      return call<Bundle>(`${base}`, what, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(bundle),
       });
     },
     async readMany(references) {

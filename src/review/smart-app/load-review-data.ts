@@ -29,6 +29,7 @@ import { createBatchedReader, type BatchedRead } from './batched-reads.js';
 import type { ClinicianFhir } from './clinician-fhir.js';
 import { reviewView, type ReviewView } from './feedback-provenance.js';
 import { reportSentences, type ReportSentence } from './report-sentences.js';
+import type { DraftView } from './draft-decision.js';
 
 /** One input resource the assessment was based on. */
 export interface InputView {
@@ -85,6 +86,8 @@ export interface ReviewData {
   clinician?: string;
   /** The assessment the page opens on (headline, why, what made it, review form): the focused one, else the newest. */
   opened?: AssessmentView;
+  /** AI-drafted descriptions (issue #20), newest first; loaded beside the rest by the app. */
+  drafts?: DraftView[];
 }
 
 /** Options of {@link loadReviewData}. */

@@ -7,6 +7,7 @@ import { pageShell } from './html.js';
 import { inputSummary } from './input-summary.js';
 import type { AssessmentDetail, InputView, ReviewData } from './load-review-data.js';
 import { contributionChartSvg, trendChartSvg, type TrendSeries } from './svg-charts.js';
+import { renderDrafts } from './draft-section.js';
 
 /** Links and tokens the page needs besides the data. */
 export interface ReviewPageContext {
@@ -343,6 +344,6 @@ ${history(data)}`
   return pageShell({
     title: `AI risk review — ${patientName(data.patient)}`,
     assetsPrefix: `${ctx.prefix}/assets`,
-    body: `${banner(data, ctx)}<main>${notice}${body}</main>`,
+    body: `${banner(data, ctx)}<main>${notice}${renderDrafts(data.drafts, ctx)}${body}</main>`,
   });
 }

@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { Endpoint, ImagingStudy, Observation, RiskAssessment } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Endpoint, ImagingStudy, Observation, RiskAssessment } from '@medplum/fhirtypes';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +13,9 @@ import type { Queryable } from '../../store/sql.js';
 import { isFusionAssessment } from './assessment-view.js';
 import { createClinicianFhir, type ClinicianFhir } from './clinician-fhir.js';
 import { buildFeedbackProvenance } from './feedback-provenance.js';
+import { buildDraftDecision, draftState, isFusionDraft } from './draft-decision.js';
+import { loadDrafts } from './draft-section.js';
+import type { ProfileValidator } from '../../writeback/validate-profiles.js';
 import { renderStudyThumbnail, type ThumbnailSource } from './image-thumbnail.js';
 import { findingOverlayOf, type FindingOverlay } from './localisation-overlay.js';
 import type { SimilarCasesFinder } from '../../contracts/similar-cases-finder.js';
@@ -44,6 +47,11 @@ export interface ReviewAppOptions {
   assetsDir?: string;
   /** Similar-case retrieval; without it the page has no similar-cases panel. */
   findSimilar?: SimilarCasesFinder;
+  /**
+   * Validates the report a clinician's decision writes against base R4 and the fhir-fusion profiles
+   * before it is sent (issue #20); without it the EHR's own validation is the only check.
+   */
+  validator?: Pick<ProfileValidator, 'validate'>;
 }
 
 /** Route prefix of the app: launch URL `{PUBLIC_URL}/review/launch`, redirect URL `{PUBLIC_URL}/review/callback`. */
@@ -105,6 +113,7 @@ const schemas = {
       type: 'object',
       properties: {
         saved: text('1 after a review was saved.'),
+        draft: text('accepted or rejected after a decision on an AI-drafted description.'),
         assessment: text('RiskAssessment id to open on (from a CDS card\'s appContext); must be an AI assessment of the patient in context.'),
       },
     },
@@ -121,6 +130,22 @@ const schemas = {
       },
     },
     response: { 303: redirectResponse('Back to the review page with saved=1.'), ...htmlErrors },
+  },
+  draft: {
+    body: {
+      type: 'object',
+      properties: {
+        csrf: text('The session\'s form token.'),
+        report: text('DiagnosticReport id of the AI-drafted description.'),
+        version: text('The report\'s versionId as shown; the update is conditional on it (If-Match).'),
+        decision: text('accept (status final) or reject (status entered-in-error).'),
+      },
+    },
+    response: {
+      303: redirectResponse('Back to the review page with draft=accepted or draft=rejected.'),
+      ...htmlErrors,
+      409: textResponse('text/html', 'The draft changed since the page was shown (or was already reviewed); OperationOutcome when the request accepts application/fhir+json.'),
+    },
   },
   thumbnail: {
     params: idParams('id', 'ImagingStudy id.'),
@@ -150,6 +175,22 @@ export function reviewContentSecurityPolicy(frameAncestors: readonly string[]): 
     "base-uri 'none'",
     `frame-ancestors ${["'self'", ...origins].join(' ')}`,
   ].join('; ');
+}
+
+/** OperationOutcome issue type (R4 issue-type) for a refusal's HTTP status. */
+function issueCode(status: number): string {
+  if (status === 409) return 'conflict';
+  if (status === 401 || status === 403) return status === 401 ? 'login' : 'forbidden';
+  if (status === 404) return 'not-found';
+  return status >= 500 ? 'exception' : 'invalid';
+}
+
+/** A refusal as an OperationOutcome: the page's title and message, never internal detail. */
+function refusalOutcome(refusal: ReviewError): object {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: issueCode(refusal.status), details: { text: `${refusal.title}: ${refusal.message}` }, diagnostics: refusal.action }],
+  };
 }
 
 const stringQuery = (request: FastifyRequest): Record<string, string | undefined> => {
@@ -188,6 +229,15 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
           : new ReviewError(500, 'Something went wrong', 'The review page could not be shown because of an internal error.', 'Try again; if it keeps happening, tell your EHR integration team.');
     if (!(error instanceof ReviewError)) {
       request.log.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'review app request failed');
+    }
+    // A client that asks for FHIR (e.g. an EHR-side integration posting the draft decision) gets an
+    // OperationOutcome with the same status and reason instead of the page (R4 §3.1.0.1.1 / §2.21.0.8).
+    if (/application\/fhir\+json/.test(request.headers.accept ?? '')) {
+      return reply
+        .status(refusal.status)
+        .header('cache-control', 'no-store')
+        .type('application/fhir+json')
+        .send(refusalOutcome(refusal));
     }
     return reply
       .status(refusal.status)
@@ -312,14 +362,25 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
     const session = await sessionFor(request);
     const query = stringQuery(request);
     const focus = query.assessment && /^[A-Za-z0-9\-.]{1,64}$/.test(query.assessment) ? query.assessment : undefined;
-    const data = await loadReviewData(fhirFor(session), session.patientId, {
-      ...(options.findSimilar ? { findSimilar: options.findSimilar } : {}),
-      ...(focus ? { focus } : {}),
-      ...(session.fhirUser ? { fhirUser: session.fhirUser } : {}),
-      iss: session.iss,
-    });
-    const notice = query.saved === '1' ? 'Your review was saved to the chart.' : undefined;
-    const html = renderReviewPage(data, {
+    const fhir = fhirFor(session);
+    const [data, drafts] = await Promise.all([
+      loadReviewData(fhir, session.patientId, {
+        ...(options.findSimilar ? { findSimilar: options.findSimilar } : {}),
+        ...(focus ? { focus } : {}),
+        ...(session.fhirUser ? { fhirUser: session.fhirUser } : {}),
+        iss: session.iss,
+      }),
+      loadDrafts(fhir, session.patientId),
+    ]);
+    const notice =
+      query.saved === '1'
+        ? 'Your review was saved to the chart.'
+        : query.draft === 'accepted'
+          ? 'The AI-drafted description was accepted as final and saved to the chart.'
+          : query.draft === 'rejected'
+            ? 'The AI-drafted description was rejected (entered in error) in the chart.'
+            : undefined;
+    const html = renderReviewPage({ ...data, drafts }, {
       prefix: REVIEW_PREFIX,
       iss: session.iss,
       csrfToken: session.csrfToken,
@@ -359,6 +420,52 @@ export async function reviewAppPlugin(app: FastifyInstance, options: ReviewAppOp
       }),
     );
     return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ saved: '1', assessment: id }).toString()}`, 303);
+  });
+
+  // Issue #20: a clinician accepts (final) or rejects (entered-in-error) an AI-drafted description,
+  // with their own token, conditional on the version they saw, with a verifier Provenance.
+  app.post(`${REVIEW_PREFIX}/draft`, { schema: schemas.draft }, async (request, reply) => {
+    const session = await sessionFor(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const field = (name: string): string => (typeof body[name] === 'string' ? (body[name] as string) : '');
+    if (!field('csrf') || !sameSecret(field('csrf'), session.csrfToken)) {
+      throw new ReviewError(403, 'Decision not saved', 'The form did not come from this review session.', 'Reload the review page and try again.');
+    }
+    const decision = field('decision');
+    if (decision !== 'accept' && decision !== 'reject') {
+      throw new ReviewError(400, 'Decision not saved', 'Choose Accept as final or Reject.', 'Go back and choose one.');
+    }
+    const id = field('report');
+    const version = field('version');
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id) || !/^[A-Za-z0-9\-.]{1,64}$/.test(version)) {
+      throw new ReviewError(400, 'Decision not saved', 'The form names no draft version.', 'Reload the review page and try again.');
+    }
+    const fhir = fhirFor(session);
+    const report = await fhir.read<DiagnosticReport>(`DiagnosticReport/${id}`);
+    if (report.subject?.reference !== `Patient/${session.patientId}` || !isFusionDraft(report)) {
+      throw new ReviewError(403, 'Decision not saved', 'That report is not an AI-drafted description of the patient in context.');
+    }
+    // A draft someone already reviewed, or changed since this page showed it, is not overwritten.
+    if (report.status !== 'preliminary' || draftState(report) !== 'not-reviewed' || report.meta?.versionId !== version) {
+      throw new ReviewError(
+        409,
+        'Not saved: changed since you opened it',
+        `The draft is now ${report.status ?? 'in an unknown state'} (version ${report.meta?.versionId ?? 'unknown'}), not the preliminary version ${version} this page showed.`,
+        'Reload the review page to see the current version.',
+      );
+    }
+    const reviewer = session.fhirUser;
+    const transaction = buildDraftDecision({ report, decision, fhirUser: reviewer, reviewer, recorded: new Date().toISOString() });
+    const updated = transaction.entry?.[0]?.resource;
+    const invalid = updated && options.validator?.validate(updated);
+    if (invalid) {
+      // Issue codes and paths only: the report's text is not echoed into logs.
+      request.log.error({ issues: invalid.issue.map((i) => `${i.code} ${(i.expression ?? []).join(',')}`) }, 'draft decision failed validation');
+      throw new ReviewError(500, 'Decision not saved', 'The updated report does not conform to the FHIR profiles, so nothing was written.', 'Tell your EHR integration team.');
+    }
+    await fhir.transaction(transaction, decision === 'accept' ? 'accept the draft as final' : 'reject the draft');
+    const outcome = decision === 'accept' ? 'accepted' : 'rejected';
+    return reply.redirect(`${REVIEW_PREFIX}?${new URLSearchParams({ draft: outcome }).toString()}`, 303);
   });
 
   app.get<{ Params: { id: string }; Querystring: { finding?: string } }>(`${REVIEW_PREFIX}/images/:id/thumbnail.png`, { schema: schemas.thumbnail }, async (request, reply) => {
