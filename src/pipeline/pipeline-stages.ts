@@ -27,11 +27,12 @@ import { findPreviousAssessment } from '../writeback/find-previous-assessment.js
 import type { ProfileValidator } from '../writeback/validate-profiles.js';
 import type { ThreadedProfileValidator } from '../writeback/threaded-validator.js';
 import { WritebackInvalid, WritebackRejected, writeAssessment } from '../writeback/write-assessment.js';
+import { writeDraftReport } from '../writeback/write-draft-report.js';
+import { buildDraftBundle } from '../writeback/build-draft-entries.js';
 import { abstainedOutput, withoutAbstainedOutcomes } from './apply-abstention.js';
 import type { AssessPatientDeps } from './stage-types.js';
 import type { ServedModel } from '../contracts/served-model.js';
 import { draftDescription, type ServedDrafter } from './draft-description.js';
-import type { DraftedDescription } from '../writeback/build-draft-report.js';
 import type { WrittenAssessment } from './stage-types.js';
 
 /** Version written into Provenance as the software that made the assessment. */
@@ -248,7 +249,8 @@ export function createPipelineStages(options: {
     async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       const localised = localisedFindings(result, model.manifest);
-      const send = async (draft: DraftedDescription | undefined): Promise<WrittenAssessment> => {
+      let written: WrittenAssessment;
+      try {
         const bundle = buildAssessmentBundle({
           result,
           manifest: model.manifest,
@@ -257,39 +259,46 @@ export function createPipelineStages(options: {
           softwareVersion: SOFTWARE_VERSION,
           identifierSystem: IDENTIFIER_SYSTEM,
           ...(localised ? { localised } : {}),
-          ...(draft && drafter ? { draft: { draft, model: drafter.description, issued: new Date().toISOString() } } : {}),
         });
-        const written = await writeAssessment(options.writebackEhr, bundle, {
+        const sent = await writeAssessment(options.writebackEhr, bundle, {
           validator,
           timeoutMs: config.OUTBOUND_TIMEOUT_MS,
         });
-        return {
+        written = {
           identity: assessmentIdentity(result),
-          outcome: written.outcome,
-          riskAssessmentRef: written.riskAssessment.reference ?? '',
-          provenanceRef: written.provenance.reference ?? '',
+          outcome: sent.outcome,
+          riskAssessmentRef: sent.riskAssessment.reference ?? '',
+          provenanceRef: sent.provenance.reference ?? '',
           ...(localised ? { storeDerived: () => storeSegmentation(result, model, localised) } : {}),
-          ...(written.draftReport
-            ? { draftReport: { outcome: written.draftReport.outcome, reference: written.draftReport.reference.reference ?? '' } }
-            : {}),
         };
-      };
-      try {
-        return await send(extras?.draft);
       } catch (err: unknown) {
-        const refused = err instanceof WritebackRejected || err instanceof WritebackInvalid;
-        if (refused && extras?.draft) {
-          // A draft the EHR refuses (e.g. no scope to create a DiagnosticReport) must not cost the
-          // patient their assessment: it is written again without the draft, and the refusal is
-          // reported (issue codes and element paths only, never content).
-          const written = await send(undefined).catch((again: unknown) => {
-            throw again instanceof WritebackRejected || again instanceof WritebackInvalid
-              ? new PermanentJobError(again.message, again.outcome)
-              : again;
-          });
-          return { ...written, draftRefused: err.message };
+        if (err instanceof WritebackRejected || err instanceof WritebackInvalid) {
+          throw new PermanentJobError(err.message, err.outcome);
         }
-        if (refused) throw new PermanentJobError(err.message, err.outcome);
+        throw err;
+      }
+      const draft = extras?.draft;
+      if (!draft || !drafter) return written;
+      // The draft goes in its own transaction, after the assessment (see buildDraftBundle). A draft
+      // the EHR refuses (e.g. no scope to create a DiagnosticReport) must not cost the patient their
+      // assessment, which is already written: the refusal is reported (issue codes and element
+      // paths only, never content). An EHR outage throws, so the job retries; the assessment's and
+      // the draft's conditional creates then find what was already written.
+      try {
+        const report = await writeDraftReport(
+          options.writebackEhr,
+          buildDraftBundle({
+            draft,
+            model: drafter.description,
+            issued: new Date().toISOString(),
+            softwareVersion: SOFTWARE_VERSION,
+            identifierSystem: IDENTIFIER_SYSTEM,
+          }),
+          { validator, timeoutMs: config.OUTBOUND_TIMEOUT_MS },
+        );
+        return { ...written, draftReport: { outcome: report.outcome, reference: report.reference.reference ?? '' } };
+      } catch (err: unknown) {
+        if (err instanceof WritebackRejected || err instanceof WritebackInvalid) return { ...written, draftRefused: err.message };
         throw err;
       }
     },

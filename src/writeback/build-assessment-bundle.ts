@@ -7,7 +7,6 @@ import { buildModelCard } from './build-model-card.js';
 import { buildModelDevice } from './build-model-device.js';
 import { buildProvenance } from './build-provenance.js';
 import { buildRiskAssessment } from './build-risk-assessment.js';
-import { buildDraftEntries, type DraftEntriesInput } from './build-draft-entries.js';
 import { tokenQuery } from './naming-systems.js';
 import {
   buildImagingFinding,
@@ -31,8 +30,6 @@ export interface AssessmentBundleInput {
   identifierSystem: string;
   /** Findings placed on the source image (`localisedFindings`): one imaging-finding Observation each. */
   localised?: LocalisedAssessment;
-  /** An AI-drafted description to record in the same transaction (issue #20), after the assessment. */
-  draft?: Omit<DraftEntriesInput, 'softwareVersion' | 'identifierSystem'>;
 }
 
 function entry(resource: Resource, fullUrl: string, ifNoneExist: string): BundleEntry {
@@ -57,8 +54,7 @@ function firstIdentifier(resource: { identifier?: Array<{ system?: string; value
  * / §2.21.0.6): on the assessment identity for the RiskAssessment (identifier) and the Provenance
  * (meta.tag, as R4 Provenance has no identifier), and on the content identities of the Device and
  * card — so posting the same bundle twice, or a retry after an unknown outcome, creates nothing new.
- * With `draft`, the preliminary AI-drafted DiagnosticReport and its Provenance follow
- * ({@link buildDraftEntries}), in the same transaction.
+ * An AI-drafted description goes in its own transaction (`buildDraftBundle`).
  */
 export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
   const { result, manifest } = input;
@@ -132,13 +128,6 @@ export function buildAssessmentBundle(input: AssessmentBundleInput): Bundle {
       ),
       entry(riskAssessment, riskUrl, tokenQuery('identifier', input.identifierSystem, identity)),
       entry(provenance, provenanceUrl, tokenQuery('_tag', input.identifierSystem, identity)),
-      ...(input.draft
-        ? buildDraftEntries({
-            ...input.draft,
-            softwareVersion: input.softwareVersion,
-            identifierSystem: input.identifierSystem,
-          })
-        : []),
     ],
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BundleEntry, Device, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Device, Reference, Resource } from '@medplum/fhirtypes';
 import { buildModelCard } from './build-model-card.js';
 import { buildModelDevice } from './build-model-device.js';
 import { buildDraftProvenance } from './build-draft-provenance.js';
@@ -34,8 +34,6 @@ function identifierQuery(resource: { identifier?: Array<{ system?: string; value
  * Provenance on the same identity (`_tag`), the Device and card on their content identities. A
  * conditional create that matches changes nothing, so a report a clinician has since accepted
  * (`final`, same identifier) or rejected is never overwritten by a retried or repeated write.
- * `buildAssessmentBundle` appends these after the assessment's own entries, so they commit or fail
- * with it.
  */
 export function buildDraftEntries(input: DraftEntriesInput): BundleEntry[] {
   const { draft, model } = input;
@@ -82,4 +80,16 @@ export function buildDraftEntries(input: DraftEntriesInput): BundleEntry[] {
     conditionalCreate(report, reportUrl, tokenQuery('identifier', input.identifierSystem, identity)),
     conditionalCreate(provenance, provenanceUrl, tokenQuery('_tag', input.identifierSystem, identity)),
   ];
+}
+
+/**
+ * The draft's own transaction Bundle ({@link buildDraftEntries}), written after the assessment's.
+ * Not in the assessment's transaction: a transaction of conditional creates needs serializable
+ * isolation, and servers bound its size (Medplum refuses more than 8 entries: "Transaction requires
+ * strict isolation but has too many entries"); the assessment with its localised findings already
+ * takes up to 6. Every entry is a conditional create on the draft identity, so writing it again
+ * after a retry changes nothing.
+ */
+export function buildDraftBundle(input: DraftEntriesInput): Bundle {
+  return { resourceType: 'Bundle', type: 'transaction', entry: buildDraftEntries(input) };
 }

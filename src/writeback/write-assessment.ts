@@ -3,7 +3,6 @@ import { OperationOutcomeError } from '@medplum/core';
 import type {
   Bundle,
   BundleEntry,
-  DiagnosticReport,
   OperationOutcome,
   Provenance,
   Reference,
@@ -23,11 +22,6 @@ export interface WrittenAssessment {
   outcome: 'created' | 'exists';
   riskAssessment: Reference<RiskAssessment>;
   provenance: Reference<Provenance>;
-  /**
-   * The AI-drafted DiagnosticReport the bundle carried, if any: `created`, or `exists` when its
-   * conditional create matched (an earlier write, possibly since accepted or rejected by a clinician).
-   */
-  draftReport?: { outcome: 'created' | 'exists'; reference: Reference<DiagnosticReport> };
 }
 
 /** Options for {@link writeAssessment}. */
@@ -72,7 +66,8 @@ function classifyOutcome(outcome: OperationOutcome): 'rejected' | 'unavailable' 
   return 'rejected';
 }
 
-function entryStatus(entry: BundleEntry | undefined): number {
+/** The HTTP status of a transaction-response entry (`"201 Created"` → 201). */
+export function entryStatus(entry: BundleEntry | undefined): number {
   return Number.parseInt(entry?.response?.status ?? '', 10);
 }
 
@@ -87,7 +82,7 @@ function referenceFromLocation(location: string | undefined, resourceType: strin
  * when a conditional create matched (R4 §3.1.0.11.3 makes it required only for 201) — by running
  * the entry's own `ifNoneExist` query.
  */
-async function locate(
+export async function locate(
   client: MedplumClient,
   request: BundleEntry | undefined,
   response: BundleEntry | undefined,
@@ -129,6 +124,42 @@ async function validateBundle(
 }
 
 /**
+ * Validates every resource of a transaction Bundle and POSTs it (FHIR R4 §3.1.0.11), with the
+ * client's own retries off (retries are the job queue's business).
+ *
+ * @throws {@link WritebackInvalid} a resource failed validation; nothing was sent.
+ * @throws {@link WritebackRejected} the EHR answered 4xx (carries its OperationOutcome).
+ * @throws {@link WritebackUnavailable} 5xx, timeout, refused connection: retry later.
+ */
+export async function postTransaction(
+  client: MedplumClient,
+  bundle: Bundle,
+  options: WriteAssessmentOptions,
+): Promise<Bundle> {
+  await validateBundle(bundle, options.validator ?? createProfileValidator(ensureR4DefinitionsIndexed()));
+
+  let response: Bundle;
+  try {
+    response = await client.executeBatch(bundle, {
+      maxRetries: 0,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      cache: 'no-cache',
+    });
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      if (classifyOutcome(err.outcome) === 'rejected') throw new WritebackRejected(err.outcome);
+      throw new WritebackUnavailable('EHR reported a server error', err.outcome, { cause: err });
+    }
+    // fetch failures (ECONNREFUSED, DNS), AbortSignal timeouts and the like.
+    throw new WritebackUnavailable(err instanceof Error ? err.name : 'request failed', undefined, {
+      cause: err,
+    });
+  }
+
+  return response;
+}
+
+/**
  * Validates every resource in an assessment transaction Bundle (from `buildAssessmentBundle`) and
  * POSTs it to the FHIR base (FHIR R4 §3.1.0.11 transaction). Retries are the job queue's business,
  * so the client's own retries are off.
@@ -161,25 +192,7 @@ export async function writeAssessment(
       ],
     });
   }
-  await validateBundle(bundle, options.validator ?? createProfileValidator(ensureR4DefinitionsIndexed()));
-
-  let response: Bundle;
-  try {
-    response = await client.executeBatch(bundle, {
-      maxRetries: 0,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-      cache: 'no-cache',
-    });
-  } catch (err) {
-    if (err instanceof OperationOutcomeError) {
-      if (classifyOutcome(err.outcome) === 'rejected') throw new WritebackRejected(err.outcome);
-      throw new WritebackUnavailable('EHR reported a server error', err.outcome, { cause: err });
-    }
-    // fetch failures (ECONNREFUSED, DNS), AbortSignal timeouts and the like.
-    throw new WritebackUnavailable(err instanceof Error ? err.name : 'request failed', undefined, {
-      cause: err,
-    });
-  }
+  const response = await postTransaction(client, bundle, options);
 
   // §3.1.0.11.3: the response has one entry per request entry, in the same order.
   const riskEntry = response.entry?.[riskIndex];
@@ -190,21 +203,9 @@ export async function writeAssessment(
       `unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`,
     );
   }
-  const reportIndex = entries.findIndex((e) => e.resource?.resourceType === 'DiagnosticReport');
-  const reportEntry = reportIndex >= 0 ? response.entry?.[reportIndex] : undefined;
   return {
     outcome: riskStatus === 201 ? 'created' : 'exists',
     riskAssessment: { reference: await locate(client, entries[riskIndex], riskEntry, 'RiskAssessment') },
     provenance: { reference: await locate(client, entries[provenanceIndex], provenanceEntry, 'Provenance') },
-    ...(reportIndex >= 0
-      ? {
-          draftReport: {
-            outcome: entryStatus(reportEntry) === 201 ? ('created' as const) : ('exists' as const),
-            reference: {
-              reference: await locate(client, entries[reportIndex], reportEntry, 'DiagnosticReport'),
-            },
-          },
-        }
-      : {}),
   };
 }
