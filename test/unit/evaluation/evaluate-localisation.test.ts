@@ -137,6 +137,7 @@ describe('evaluateLocalisation', () => {
     expect(rows.some((r) => r.lesion === 'effusion')).toBe(false); // no effusion anywhere
     const card = readFileSync(join(root, 'models', 'loc-model', '1', 'card.md'), 'utf8');
     expect(card).toContain(LOCALISATION_START);
+    expect(card).toContain('`LOCALISATION_MIN_POINTING_GAME` (default 0.85)'); // the card says maps are gated
     expect(card).toContain(
       '| test | cardiomegaly | model (Acute heart failure) | 39 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |',
     );
