@@ -65,10 +65,17 @@ export interface SourceImageInstance {
  * `rotated-or-flipped` — the instance carries Image Rotation (0070,0042) ≠ 0 or Image Horizontal
  * Flip (0070,0041) = Y (PS3.3 C.10.6); `cropped` — it carries a Displayed Area Selection Sequence
  * (0070,005A, PS3.3 C.10.4); `not-for-presentation` — Presentation Intent Type (0008,0068) is
- * FOR PROCESSING (PS3.3 C.8.11.1); `no-source-instance` — the instance's identity could not be read.
+ * FOR PROCESSING (PS3.3 C.8.11.1); `no-source-instance` — the instance's identity could not be read;
+ * `not-validated` — the model's held-out localisation evaluation (manifest `metrics.localisation`)
+ * does not show that the map points at the lesion, or there is none (LOCALISATION_MIN_POINTING_GAME).
  */
 export type LocalisationNotMappedReason =
-  'multiframe' | 'rotated-or-flipped' | 'cropped' | 'not-for-presentation' | 'no-source-instance';
+  | 'multiframe'
+  | 'rotated-or-flipped'
+  | 'cropped'
+  | 'not-for-presentation'
+  | 'no-source-instance'
+  | 'not-validated';
 
 /**
  * What the write-back needs to localise an assessment's findings: the maps on the model grid, where
@@ -81,6 +88,10 @@ export interface AssessmentLocalisation {
   source?: SourceImageInstance;
   /** Absent only with `notMapped`. */
   geometry?: ImageGeometry;
-  /** Set when the maps cannot be placed on the source pixel grid: no SEG, no finding, a named reason. */
+  /**
+   * Set when the maps cannot be placed on the source pixel grid: no SEG, no finding, a named reason;
+   * also set at write-back (`not-validated`) for the called findings whose map is not validated,
+   * the only reason that can stand beside findings of other outcomes whose map is.
+   */
   notMapped?: { reason: LocalisationNotMappedReason; detail: string };
 }

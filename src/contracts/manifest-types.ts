@@ -228,8 +228,47 @@ export interface ModelManifest extends ModelManifestHeader {
   abstention?: AbstentionRules;
   /** Out-of-distribution detectors per modality, calibrated by `npm run models:evaluate` (issue #17). */
   outOfDistribution?: OutOfDistributionSpec;
-  /** Evaluation figures written by `npm run models:evaluate`. */
-  metrics?: Record<string, unknown>;
+  /**
+   * Evaluation figures written by `npm run models:evaluate`; free form except `localisation`,
+   * which the serving side reads to decide whether a map may be shown (issue #20).
+   */
+  metrics?: Record<string, unknown> & { localisation?: LocalisationMetrics };
+}
+
+/** A mean over held-out images with its 95 % bootstrap interval (`null` bounds: too few images). */
+export interface MeanWithBounds {
+  mean: number;
+  lower: number | null;
+  upper: number | null;
+}
+
+/**
+ * How well a model's localisation map points at one lesion type on a held-out split (issue #20),
+ * against ground-truth lesion masks: `models:evaluate` writes it for the shipped models; a BYO
+ * model states its own. Without it a map is not validated and never shown (no SEG, no finding).
+ */
+export interface LocalisationLesionMetrics {
+  /** The lesion type as the evaluation data names it, e.g. `cardiomegaly`. */
+  lesion: string;
+  /** The image finding (SNOMED CT) the lesion is: what a served SEG segment and Observation would say. */
+  finding: ManifestCoding;
+  /** Code of the outcome (`outcomes[].coding.code`) whose map was scored. */
+  outcome: string;
+  /** Held-out images with the lesion present that were scored. */
+  images: number;
+  /** Share of images where the map's maximum falls on the lesion (pointing game). */
+  pointingGame: MeanWithBounds;
+  /** IoU of the map thresholded at half its range with the lesion mask. */
+  iou: MeanWithBounds;
+  /** Pointing game of the baseline map: the training split's mean lesion mask, the same for every image. */
+  priorPointingGame: MeanWithBounds;
+}
+
+/** The localisation evaluation of a model (`metrics.localisation`). */
+export interface LocalisationMetrics {
+  /** The held-out split the figures come from (e.g. `test`). */
+  split: string;
+  lesions: LocalisationLesionMetrics[];
 }
 
 /**

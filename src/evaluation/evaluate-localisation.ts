@@ -1,6 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MODALITY_ORDER, type ModelManifest } from '../contracts/manifest-types.js';
+import {
+  MODALITY_ORDER,
+  type LocalisationLesionMetrics,
+  type LocalisationMetrics,
+  type ManifestCoding,
+  type ModelManifest,
+} from '../contracts/manifest-types.js';
 import { localisationOutput } from '../inference/manifest/localisation-output.js';
 import { parseNpy } from '../inference/manifest/npy-format.js';
 import { seedOf } from './bootstrap.js';
@@ -18,6 +24,7 @@ import {
   thresholdedIou,
   upsampleMap,
   type ImageRegion,
+  type MeanWithInterval,
 } from './localisation-metrics.js';
 import { buildFeeds } from './model-feeds.js';
 import type { ModelRunner } from './score-model.js';
@@ -32,6 +39,48 @@ export const LESION_OUTCOME: Readonly<Record<string, string>> = {
   effusion: '56675007',
   consolidation: '233604007',
 };
+
+/**
+ * The SNOMED CT image finding each lesion type is, as the manifest's `metrics.localisation` names
+ * it: the serving side looks a finding's figures up by this code before it shows a map (issue 20).
+ */
+export const LESION_FINDING: Readonly<Record<string, ManifestCoding>> = {
+  cardiomegaly: { system: 'http://snomed.info/sct', code: '8186001', display: 'Cardiomegaly' },
+  effusion: { system: 'http://snomed.info/sct', code: '60046008', display: 'Pleural effusion' },
+  consolidation: { system: 'http://snomed.info/sct', code: '95436008', display: 'Lung consolidation' },
+};
+
+/** The split whose figures go into the manifest: the same-site held-out test set. */
+const MANIFEST_SPLIT = 'test';
+
+/**
+ * `metrics.localisation` of the manifest from the report's rows on {@link MANIFEST_SPLIT}: per
+ * lesion, the model's pointing game and IoU and the prior's pointing game.
+ */
+export function localisationMetrics(
+  report: LocalisationReport,
+  outcomes: ModelManifest['outcomes'],
+): LocalisationMetrics {
+  const rows = report.rows.filter((r) => r.split === MANIFEST_SPLIT);
+  const lesions: LocalisationLesionMetrics[] = [];
+  for (const model of rows.filter((r) => r.map === 'model')) {
+    const prior = rows.find((r) => r.map === 'prior' && r.lesion === model.lesion);
+    const finding = LESION_FINDING[model.lesion];
+    const outcome = outcomes.find((o) => o.coding.code === LESION_OUTCOME[model.lesion]);
+    if (!prior || !finding || !outcome) continue;
+    const bounds = ({ mean, lower, upper }: MeanWithInterval) => ({ mean, lower, upper });
+    lesions.push({
+      lesion: model.lesion,
+      finding,
+      outcome: outcome.coding.code,
+      images: model.pointing.n,
+      pointingGame: bounds(model.pointing),
+      iou: bounds(model.iou),
+      priorPointingGame: bounds(prior.pointing),
+    });
+  }
+  return { split: MANIFEST_SPLIT, lesions };
+}
 
 /** Options of {@link evaluateLocalisation}. */
 export interface EvaluateLocalisationOptions {
@@ -100,7 +149,8 @@ function priorMap(train: EvaluationDataset, masks: LesionMasks, type: number): F
  * Issue 20: for each model with a `localisation` output, the pointing game and the IoU of the
  * thresholded map per lesion type on the held-out splits (`localisation-metrics.ts`), next to the
  * training-prior baseline, with 95 % bootstrap intervals; written into the card's "Localisation"
- * section (the manifest's sha256 list refreshed). Skips, with a log line, an export without
+ * section and, for the same-site test split, the manifest's `metrics.localisation` (what serving
+ * gates the map on; the manifest's sha256 list refreshed). Skips, with a log line, an export without
  * lesion masks (made before they existed). Returns the reports by model name.
  */
 export async function evaluateLocalisation(
@@ -195,7 +245,11 @@ export async function evaluateLocalisation(
     writeFileSync(cardPath, replaceLocalisationSection(readFileSync(cardPath, 'utf8'), section));
     const manifestPath = join(model.folder, 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
-    writeFileSync(manifestPath, `${JSON.stringify(refreshManifestFiles(model.folder, manifest), null, 2)}\n`);
+    const metrics = { ...manifest.metrics, localisation: localisationMetrics(report, manifest.outcomes) };
+    writeFileSync(
+      manifestPath,
+      `${JSON.stringify(refreshManifestFiles(model.folder, { ...manifest, metrics }), null, 2)}\n`,
+    );
     log(`${model.name}@${model.version}:\n${section}`);
   }
   return reports;

@@ -41,7 +41,8 @@ export function renderLocalisationSection(report: LocalisationReport): string {
       `The map is upsampled bilinearly to the ${ih}×${iw} input grid and only the un-padded image counts. ` +
       "Pointing game: the map's maximum falls on a lesion pixel (no tolerance). IoU: pixels at or above half of the map's range (min + 0.5·(max − min)) against the mask. " +
       'Baseline ("prior"): the mean lesion mask of the training split\'s films with that lesion, the same map for every film (where the lesion usually is), scored the same way. 95 % intervals: 2,000 bootstrap resamples of the images. ' +
-      'Trained and evaluated on synthetic data: these figures say nothing about real radiographs.',
+      'Trained and evaluated on synthetic data: these figures say nothing about real radiographs. ' +
+      "The same-site rows are also in the manifest (`metrics.localisation`): serving writes a map as a DICOM SEG and an imaging-finding Observation only for a finding whose pointing game has a lower 95 % bound of at least `LOCALISATION_MIN_POINTING_GAME` (default 0.85) and a mean above the prior's; otherwise the RiskAssessment says `not-validated`.",
     '',
     ...tableHeader(['test set', 'lesion', 'map', 'images', 'pointing game [95 % CI]', 'IoU [95 % CI]']),
   ];

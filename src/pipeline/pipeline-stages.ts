@@ -17,7 +17,7 @@ import { createUcumConverter } from '../preprocess/tabular/unit-conversion.js';
 import { createTensorCache } from '../preprocess/tensor-cache.js';
 import { summariseInputs } from '../preprocess/ood/input-summary.js';
 import { localiseOnSource } from '../preprocess/imaging/localisation-source.js';
-import { localisedFindings } from '../writeback/localised-findings.js';
+import { localisedFindings, withLocalisationDecision } from '../writeback/localised-findings.js';
 import { buildSegmentation } from '../writeback/build-segmentation.js';
 import { stowInstance } from '../intake/dimse/stow-instance.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
@@ -148,7 +148,7 @@ export function createPipelineStages(options: {
   const storeSegmentation = async (
     result: Parameters<typeof localisedFindings>[0],
     model: ServedModel,
-    localised: NonNullable<ReturnType<typeof localisedFindings>>,
+    localised: NonNullable<ReturnType<typeof localisedFindings>['localised']>,
   ): Promise<void> => {
     const baseUrl = localised.source.dicomwebBaseUrl ?? config.DICOMWEB_BASE_URL;
     if (!baseUrl) throw new Error('localisation SEG: no DICOMweb base to store it to');
@@ -248,11 +248,13 @@ export function createPipelineStages(options: {
     locate: (identity) => locateAssessment(options.writebackEhr, IDENTIFIER_SYSTEM, identity),
     async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
-      const localised = localisedFindings(result, model.manifest);
+      // Issue #20: a map is shown only where the manifest's held-out evaluation validates it.
+      const decision = localisedFindings(result, model.manifest, config.LOCALISATION_MIN_POINTING_GAME);
+      const localised = decision.localised;
       let written: WrittenAssessment;
       try {
         const bundle = buildAssessmentBundle({
-          result,
+          result: withLocalisationDecision(result, decision),
           manifest: model.manifest,
           cardMarkdown: model.cardMarkdown,
           previous,

@@ -2,6 +2,7 @@ import type { AssessmentResult } from '../contracts/assessment-result.js';
 import type { ImageGeometry, SourceImageInstance } from '../contracts/localisation.js';
 import type { ModelManifest, OutcomeSpec } from '../contracts/manifest-types.js';
 import { sourceRegion } from '../raster/map-to-source.js';
+import { mapValidity } from './localisation-validity.js';
 
 /** A SNOMED CT concept (code and its preferred term). */
 export interface SnomedConcept {
@@ -47,20 +48,34 @@ export interface LocalisedAssessment {
 }
 
 /**
+ * What the write-back does with an assessment's maps: the findings it shows, and the findings it
+ * withholds because their map is not validated (said in the RiskAssessment, reason `not-validated`).
+ */
+export interface LocalisationDecision {
+  localised?: LocalisedAssessment;
+  notValidated?: { reason: 'not-validated'; detail: string };
+}
+
+/**
  * The findings to localise (issue #20): outcomes the model calls (qualitative risk moderate or
  * above — a map of an outcome it does not call points at whatever looks least normal, which is no
- * finding), that have an image finding ({@link IMAGE_FINDING_BY_OUTCOME}) and a map, each map
- * mapped back to the source pixel grid and thresholded at {@link REGION_FRACTION} of its range. An
- * empty region (a flat map) is dropped. `undefined` when nothing is localised, including when the
- * maps could not be mapped back (`localisation.notMapped`, said in the RiskAssessment instead).
+ * finding), that have an image finding ({@link IMAGE_FINDING_BY_OUTCOME}), a map, and a map the
+ * manifest's held-out evaluation validates for that finding ({@link mapValidity} against
+ * `minPointingGame`, the LOCALISATION_MIN_POINTING_GAME setting); each map mapped back to the
+ * source pixel grid and thresholded at {@link REGION_FRACTION} of its range. An empty region (a
+ * flat map) is dropped. No `localised` when nothing is shown, including when the maps could not be
+ * mapped back (`localisation.notMapped`, said in the RiskAssessment instead); `notValidated` names
+ * every called finding whose map failed the gate.
  */
 export function localisedFindings(
   result: AssessmentResult,
   manifest: ModelManifest,
-): LocalisedAssessment | undefined {
+  minPointingGame: number,
+): LocalisationDecision {
   const loc = result.localisation;
-  if (!loc?.source || !loc.geometry || loc.notMapped) return undefined;
+  if (!loc?.source || !loc.geometry || loc.notMapped) return {};
   const findings: LocalisedFinding[] = [];
+  const withheld: string[] = [];
   for (const prediction of result.predictions) {
     if (!CALLED.has(prediction.qualitativeRisk)) continue;
     const spec = manifest.outcomes.find((o) => o.index === prediction.outcomeIndex);
@@ -68,6 +83,11 @@ export function localisedFindings(
     const finding = IMAGE_FINDING_BY_OUTCOME[spec.coding.code];
     const map = loc.maps.find((m) => m.outcomeIndex === prediction.outcomeIndex);
     if (!finding || !map) continue;
+    const validity = mapValidity(manifest, spec.coding.code, finding, minPointingGame);
+    if (!validity.valid) {
+      withheld.push(validity.detail);
+      continue;
+    }
     const { mask, marked } = sourceRegion(map, loc.geometry, REGION_FRACTION);
     if (marked === 0) continue;
     findings.push({
@@ -80,5 +100,22 @@ export function localisedFindings(
       marked,
     });
   }
-  return findings.length > 0 ? { source: loc.source, geometry: loc.geometry, findings } : undefined;
+  return {
+    ...(findings.length > 0 ? { localised: { source: loc.source, geometry: loc.geometry, findings } } : {}),
+    ...(withheld.length > 0
+      ? { notValidated: { reason: 'not-validated', detail: withheld.join('; ') } }
+      : {}),
+  };
+}
+
+/**
+ * The result as written back: a map the gate withheld is named in the RiskAssessment like any map
+ * not shown (`localisation.notMapped`, extension localisation-not-shown, note and narrative).
+ */
+export function withLocalisationDecision(
+  result: AssessmentResult,
+  decision: LocalisationDecision,
+): AssessmentResult {
+  if (!decision.notValidated || !result.localisation) return result;
+  return { ...result, localisation: { ...result.localisation, notMapped: decision.notValidated } };
 }

@@ -169,7 +169,27 @@ export const MODEL_MANIFEST_SCHEMA = {
         },
         ['evaluation'],
       ),
-      metrics: { type: 'object' },
+      // Free form, except the localisation evaluation the serving side gates maps on (issue #20).
+      metrics: {
+        type: 'object',
+        properties: {
+          localisation: closedObject({
+            split: NON_EMPTY_STRING,
+            lesions: {
+              type: 'array',
+              items: closedObject({
+                lesion: NON_EMPTY_STRING,
+                finding: { $ref: '#/definitions/coding' },
+                outcome: NON_EMPTY_STRING,
+                images: { type: 'integer', minimum: 0 },
+                pointingGame: { $ref: '#/definitions/meanWithBounds' },
+                iou: { $ref: '#/definitions/meanWithBounds' },
+                priorPointingGame: { $ref: '#/definitions/meanWithBounds' },
+              }),
+            },
+          }),
+        },
+      },
     },
     ['abstention', 'outOfDistribution', 'metrics'],
   ),
@@ -221,6 +241,13 @@ export const MODEL_MANIFEST_SCHEMA = {
       },
     }),
     coding: closedObject({ system: NON_EMPTY_STRING, code: NON_EMPTY_STRING, display: NON_EMPTY_STRING }),
+    share: { type: 'number', minimum: 0, maximum: 1 },
+    // A bound is null when too few bootstrap resamples were defined (bootstrap.ts).
+    meanWithBounds: closedObject({
+      mean: { $ref: '#/definitions/share' },
+      lower: { anyOf: [{ $ref: '#/definitions/share' }, { type: 'null' }] },
+      upper: { anyOf: [{ $ref: '#/definitions/share' }, { type: 'null' }] },
+    }),
     lookbackHours: POSITIVE_NUMBER,
     feature: closedObject(
       {

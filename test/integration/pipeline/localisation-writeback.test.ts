@@ -1,8 +1,9 @@
 import type { Observation, Provenance, RiskAssessment } from '@medplum/fhirtypes';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILE_URLS } from '../../../src/contracts/fusion-terminology.js';
+import { EXTENSION_URLS, PROFILE_URLS } from '../../../src/contracts/fusion-terminology.js';
 import type { OutcomeMap } from '../../../src/contracts/localisation.js';
+import type { ServedModel } from '../../../src/contracts/served-model.js';
 import type { FetchLike } from '../../../src/contracts/fetch-like.js';
 import type { InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
 import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
@@ -15,6 +16,7 @@ import { useFusionFixture } from '../../helpers/fusion-fixture.js';
 import { PNG } from 'pngjs';
 import { renderStudyThumbnail, reviewThumbnails } from '../../../src/review/smart-app/image-thumbnail.js';
 import { findingOverlayOf } from '../../../src/review/smart-app/localisation-overlay.js';
+import { validatedManifest } from '../../unit/writeback/localisation-fixture.js';
 
 /**
  * Issue #20 through the server's pipeline: an image model whose output carries localisation maps
@@ -41,6 +43,40 @@ const fixture = useFusionFixture({
   config: () => ({ DICOMWEB_BASE_URL: dicomwebBaseUrl, ACTIVE_MODELS: 'image-cnn@1' }),
 });
 
+/**
+ * The served models, image-cnn@1's manifest given localisation figures that pass the validity gate
+ * (its own fail it: the shipped system shows no map, tested below).
+ */
+function validatedModels(models: ServedModel[]): ServedModel[] {
+  return models.map((m) =>
+    m.manifest.name === 'image-cnn' ? { ...m, manifest: validatedManifest(m.manifest) } : m,
+  );
+}
+
+/** The engine, with heart failure called and an 8×8 map per outcome (the serving path under test). */
+function forcedEngine(engine: InferenceEngine): InferenceEngine {
+  return new Proxy(engine, {
+    get(target, property) {
+      if (property === 'infer') {
+        return async (...args: Parameters<InferenceEngine['infer']>) => {
+          const output = await target.infer(...args);
+          return {
+            ...output,
+            // Heart failure called, pneumonia not: exactly one finding (cardiomegaly) to localise.
+            predictions: output.predictions.map((p) => ({
+              ...p,
+              qualitativeRisk: p.outcomeIndex === 0 ? ('high' as const) : ('low' as const),
+            })),
+            localisationMaps: [peak(0, 2, 3), peak(1, 5, 5)],
+          };
+        };
+      }
+      const value = Reflect.get(target, property) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 function peak(outcomeIndex: number, x: number, y: number): OutcomeMap {
   const values = new Float32Array(64);
   values[y * 8 + x] = 5;
@@ -64,26 +100,8 @@ describe('localisation through the pipeline (issue #20)', () => {
       }),
     ];
     await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
-    const engine = new Proxy(serving.engine, {
-      get(target, property) {
-        if (property === 'infer') {
-          return async (...args: Parameters<InferenceEngine['infer']>) => {
-            const output = await target.infer(...args);
-            return {
-              ...output,
-              // Heart failure called, pneumonia not: exactly one finding (cardiomegaly) to localise.
-              predictions: output.predictions.map((p) => ({
-                ...p,
-                qualitativeRisk: p.outcomeIndex === 0 ? ('high' as const) : ('low' as const),
-              })),
-              localisationMaps: [peak(0, 2, 3), peak(1, 5, 5)],
-            };
-          };
-        }
-        const value = Reflect.get(target, property) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const engine = forcedEngine(serving.engine);
+    const models = validatedModels(serving.models);
     // The PACS refuses the first STOW (503), then accepts.
     let stowCalls = 0;
     const dicomFetch: FetchLike = async (input, init) => {
@@ -98,14 +116,14 @@ describe('localisation through the pipeline (issue #20)', () => {
       engine,
       outbound: { ...runtime.outbound, dicomFetch },
       metrics: runtime.metrics,
-      models: () => serving.models,
+      models: () => models,
       validator: runtime.validator,
     });
     const patientId = cohort[0]!.patientId;
     const record = await stages.assemble(patientId, now);
     if (!record) throw new Error('patient not found in the sandbox');
     expect(record.modalities.image.status).toBe('present');
-    const deps = { ...stages, db: pool, models: serving.models, traceId: 'localisation-1' };
+    const deps = { ...stages, db: pool, models, traceId: 'localisation-1' };
 
     await expect(scorePatient(record, deps)).rejects.toThrow(/STOW-RS failed \(http-503\)/);
     // The FHIR write stands and is in the ledger; no SEG yet.
@@ -178,5 +196,58 @@ describe('localisation through the pipeline (issue #20)', () => {
       if (overlaid.data[i]! > overlaid.data[i + 2]! + 20) tinted++;
     expect(tinted).toBeGreaterThan(0);
     expect(tinted).toBeLessThan((overlaid.width * overlaid.height) / 2);
+  }, 300_000);
+
+  it('the shipped image-cnn@1 map fails its own evaluation: no SEG, no finding, the RiskAssessment says not-validated', async () => {
+    const { runtime, fhirBaseUrl, client, pool } = fixture();
+    const serving = runtime.serving;
+    if (!serving) throw new Error('the fixture loaded no models');
+    const now = new Date();
+    const cohort = [
+      ...generateCohort({
+        patients: 1,
+        seed: 2_021,
+        now,
+        dicomwebBaseUrl,
+        imageSize: 96,
+        rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
+      }),
+    ];
+    await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
+    let stowCalls = 0;
+    const dicomFetch: FetchLike = async (input, init) => {
+      if (init?.method === 'POST' && String(input).endsWith('/studies')) stowCalls++;
+      return runtime.outbound.dicomFetch(input, init);
+    };
+    const stages = createPipelineStages({
+      config: runtime.config,
+      ehr: runtime.ehr,
+      writebackEhr: runtime.writebackEhr,
+      engine: forcedEngine(serving.engine),
+      outbound: { ...runtime.outbound, dicomFetch },
+      metrics: runtime.metrics,
+      models: () => serving.models,
+      validator: runtime.validator,
+    });
+    const patientId = cohort[0]!.patientId;
+    const record = await stages.assemble(patientId, now);
+    if (!record) throw new Error('patient not found in the sandbox');
+    await scorePatient(record, { ...stages, db: pool, models: serving.models, traceId: 'localisation-2' });
+    const [ra] = (await client.searchResources('RiskAssessment', {
+      subject: `Patient/${patientId}`,
+    })) as RiskAssessment[];
+    const notShown = ra?.extension?.find((e) => e.url === EXTENSION_URLS.localisationNotShown)?.extension;
+    expect(notShown?.[0]?.valueCoding?.code).toBe('not-validated');
+    expect(ra?.note?.map((n) => n.text).join(' ')).toMatch(
+      /Localisation not shown on the image \(not-validated\): the Cardiomegaly map did not pass validation \(pointing game 0\.186, lower 95 % bound 0\.147 < 0\.85/,
+    );
+    const findings = (
+      (await client.searchResources('Observation', {
+        subject: `Patient/${patientId}`,
+        category: 'imaging',
+      })) as Observation[]
+    ).filter((o) => o.meta?.profile?.includes(PROFILE_URLS.ImagingFinding));
+    expect(findings).toHaveLength(0);
+    expect(stowCalls).toBe(0);
   }, 300_000);
 });

@@ -5,7 +5,7 @@ import { selectLatestAssessments } from '../../../src/review/cds-hooks/select-la
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { localisedFindings } from '../../../src/writeback/localised-findings.js';
 import { referenceModel } from '../writeback/assessment-fixture.js';
-import { localisedResult } from '../writeback/localisation-fixture.js';
+import { localisedResult, MIN_POINTING_GAME, validatedManifest } from '../writeback/localisation-fixture.js';
 
 const context: CardContext = {
   reviewLaunchUrl: 'https://fusion.example.org/review/launch',
@@ -17,9 +17,10 @@ const context: CardContext = {
 
 /** The RiskAssessment as the EHR returns it: the transaction resolved the finding's urn:uuid. */
 function writtenAssessment(localise: boolean): RiskAssessment {
-  const { manifest, cardMarkdown } = referenceModel();
+  const { cardMarkdown } = referenceModel();
+  const manifest = validatedManifest(referenceModel().manifest);
   const result = localisedResult();
-  const localised = localise ? localisedFindings(result, manifest) : undefined;
+  const localised = localise ? localisedFindings(result, manifest, MIN_POINTING_GAME).localised : undefined;
   const bundle = buildAssessmentBundle({
     result,
     manifest,

@@ -6,6 +6,7 @@ import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { evaluateLocalisation } from '../../../src/evaluation/evaluate-localisation.js';
 import { LOCALISATION_START } from '../../../src/evaluation/localisation-card-section.js';
 import type { FeedTensor } from '../../../src/evaluation/model-feeds.js';
+import { parseManifest } from '../../../src/inference/manifest/manifest-schema.js';
 import { serializeNpy } from '../../../src/inference/manifest/npy-format.js';
 
 /**
@@ -136,6 +137,7 @@ describe('evaluateLocalisation', () => {
     expect(rows.some((r) => r.lesion === 'effusion')).toBe(false); // no effusion anywhere
     const card = readFileSync(join(root, 'models', 'loc-model', '1', 'card.md'), 'utf8');
     expect(card).toContain(LOCALISATION_START);
+    expect(card).toContain('`LOCALISATION_MIN_POINTING_GAME` (default 0.85)'); // the card says maps are gated
     expect(card).toContain(
       '| test | cardiomegaly | model (Acute heart failure) | 39 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |',
     );
@@ -143,5 +145,16 @@ describe('evaluateLocalisation', () => {
       readFileSync(join(root, 'models', 'loc-model', '1', 'manifest.json'), 'utf8'),
     ) as ModelManifest;
     expect(Object.keys(written.files)).toEqual(['card.md', 'model.onnx']);
+    // The same-site test figures go into the manifest, where serving reads them before showing a map.
+    const loc = written.metrics?.localisation;
+    expect(loc?.split).toBe('test');
+    expect(loc?.lesions.map((l) => [l.lesion, l.finding.code, l.outcome, l.images])).toEqual([
+      ['cardiomegaly', '8186001', '56675007', 39],
+      ['consolidation', '95436008', '233604007', 20],
+    ]);
+    expect(loc?.lesions[0]).toMatchObject({ pointingGame: { mean: 1, lower: 1, upper: 1 } });
+    expect(loc?.lesions[0]!.priorPointingGame.mean).toBeCloseTo(10 / 39);
+    expect(loc?.lesions[1]!.pointingGame.mean).toBe(0);
+    expect(parseManifest(written).ok).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
 import type { OutcomeMap } from '../../../src/contracts/localisation.js';
+import type { LocalisationLesionMetrics, ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { modelImageGeometry } from '../../../src/preprocess/imaging/to-model-image.js';
 import { sampleResult } from './assessment-fixture.js';
 
@@ -36,4 +37,48 @@ export function localisedResult(overrides: Partial<AssessmentResult> = {}): Asse
     },
     ...overrides,
   };
+}
+
+/** The gate's default (LOCALISATION_MIN_POINTING_GAME). */
+export const MIN_POINTING_GAME = 0.85;
+
+/** One lesion's held-out figures as `models:evaluate` writes them; pointing game as given. */
+export function lesionFigures(
+  lesion: string,
+  finding: { code: string; display: string },
+  outcome: string,
+  pointing: { mean: number; lower: number | null; upper: number | null },
+  prior = 0.5,
+): LocalisationLesionMetrics {
+  return {
+    lesion,
+    finding: { system: 'http://snomed.info/sct', ...finding },
+    outcome,
+    images: 300,
+    pointingGame: pointing,
+    iou: { mean: 0.6, lower: 0.55, upper: 0.65 },
+    priorPointingGame: { mean: prior, lower: prior - 0.05, upper: prior + 0.05 },
+  };
+}
+
+/**
+ * The manifest with a localisation evaluation whose maps pass the gate (pointing game 0.95
+ * [0.92, 0.97] against a prior of 0.5) for both image findings — or the `lesions` given.
+ */
+export function validatedManifest(
+  manifest: ModelManifest,
+  lesions: LocalisationLesionMetrics[] = [
+    lesionFigures('cardiomegaly', { code: '8186001', display: 'Cardiomegaly' }, '56675007', {
+      mean: 0.95,
+      lower: 0.92,
+      upper: 0.97,
+    }),
+    lesionFigures('consolidation', { code: '95436008', display: 'Lung consolidation' }, '233604007', {
+      mean: 0.95,
+      lower: 0.92,
+      upper: 0.97,
+    }),
+  ],
+): ModelManifest {
+  return { ...manifest, metrics: { ...manifest.metrics, localisation: { split: 'test', lesions } } };
 }

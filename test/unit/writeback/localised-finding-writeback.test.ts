@@ -13,12 +13,17 @@ import {
 } from '../../../src/contracts/fusion-terminology.js';
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { segmentationUids } from '../../../src/writeback/build-segmentation.js';
-import { localisedFindings } from '../../../src/writeback/localised-findings.js';
+import { localisedFindings, withLocalisationDecision } from '../../../src/writeback/localised-findings.js';
 import { assessmentIdentity } from '../../../src/contracts/assessment-identity.js';
 import { createProfileValidator, type ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel } from './assessment-fixture.js';
-import { localisedResult } from './localisation-fixture.js';
+import {
+  lesionFigures,
+  localisedResult,
+  MIN_POINTING_GAME,
+  validatedManifest,
+} from './localisation-fixture.js';
 import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
 
 let validator: ProfileValidator;
@@ -26,16 +31,16 @@ beforeAll(() => {
   validator = createProfileValidator(ensureR4DefinitionsIndexed());
 });
 
-function bundleOf(result: AssessmentResult) {
-  const { manifest, cardMarkdown } = referenceModel();
-  const localised = localisedFindings(result, manifest);
+/** What the pipeline writes: the gate's decision, its withheld findings named in the RiskAssessment. */
+function bundleOf(result: AssessmentResult, manifest = validatedManifest(referenceModel().manifest)) {
+  const decision = localisedFindings(result, manifest, MIN_POINTING_GAME);
   return buildAssessmentBundle({
-    result,
+    result: withLocalisationDecision(result, decision),
     manifest,
-    cardMarkdown,
+    cardMarkdown: referenceModel().cardMarkdown,
     softwareVersion: 'fhir-fusion test',
     identifierSystem: 'urn:test',
-    ...(localised ? { localised } : {}),
+    ...(decision.localised ? { localised: decision.localised } : {}),
   });
 }
 
@@ -45,7 +50,12 @@ const ofType = <T extends Resource>(resources: Resource[], type: T['resourceType
 describe('localised findings in the write-back (issue #20 point 5)', () => {
   it('localises only called outcomes with an image finding, on the source pixels under the peak', () => {
     const result = localisedResult();
-    const localised = localisedFindings(result, referenceModel().manifest);
+    const { localised, notValidated } = localisedFindings(
+      result,
+      validatedManifest(referenceModel().manifest),
+      MIN_POINTING_GAME,
+    );
+    expect(notValidated).toBeUndefined();
     expect(localised?.findings.map((f) => [f.outcomeIndex, f.finding.code, f.segmentNumber])).toEqual([
       [0, '8186001', 1],
     ]);
@@ -140,6 +150,84 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
     ]);
   });
 
+  /** The RiskAssessment of a bundle, checked valid; and whether any finding or SEG would be written. */
+  function withheld(manifest: ReturnType<typeof validatedManifest>) {
+    const result = localisedResult();
+    expect(localisedFindings(result, manifest, MIN_POINTING_GAME).localised).toBeUndefined();
+    const resources = (bundleOf(result, manifest).entry ?? []).map((e) => e.resource as Resource);
+    expect(ofType<Observation>(resources, 'Observation')).toHaveLength(0);
+    const ra = ofType<RiskAssessment>(resources, 'RiskAssessment')[0]!;
+    expect(validator.validate(ra)).toBeUndefined();
+    expect(() => validateResource(ra)).not.toThrow();
+    const extension = ra.extension?.find((e) => e.url === EXTENSION_URLS.localisationNotShown)?.extension;
+    expect(extension?.[0]).toEqual({
+      url: 'reason',
+      valueCoding: { system: CODE_SYSTEMS.localisationNotMappedReason, code: 'not-validated' },
+    });
+    return { ra, detail: extension?.[1]?.valueString };
+  }
+
+  it('a map whose evaluation fails the gate: no SEG, no finding, the figures named (not-validated)', () => {
+    // image-cnn@1's own cardiomegaly figures (models/image-cnn/1/manifest.json): far below the prior.
+    const { ra, detail } = withheld(
+      validatedManifest(referenceModel().manifest, [
+        lesionFigures(
+          'cardiomegaly',
+          { code: '8186001', display: 'Cardiomegaly' },
+          '56675007',
+          { mean: 0.186, lower: 0.147, upper: 0.228 },
+          1,
+        ),
+      ]),
+    );
+    expect(detail).toBe(
+      "the Cardiomegaly map did not pass validation (pointing game 0.186, lower 95 % bound 0.147 < 0.85, not above the anatomical prior's 1; 300 held-out synthetic images, split test)",
+    );
+    expect(ra.note?.map((n) => n.text)).toContain(
+      `Localisation not shown on the image (not-validated): ${detail}.`,
+    );
+    expect(ra.text?.div).toContain('Localisation not shown on the image (not-validated)');
+  });
+
+  it('a map without evaluation figures is not validated: no SEG, no finding, said so', () => {
+    const { localisation: _none, ...metrics } = validatedManifest(referenceModel().manifest).metrics!;
+    const { detail } = withheld({ ...referenceModel().manifest, metrics });
+    expect(detail).toBe(
+      "the Cardiomegaly map has no localisation evaluation in the model's manifest (metrics.localisation), so it is not validated",
+    );
+  });
+
+  it('gates each finding on its own figures: a validated map is shown beside a withheld one', () => {
+    const result = localisedResult({
+      predictions: localisedResult().predictions.map((p) =>
+        p.outcomeIndex === 1 ? { ...p, qualitativeRisk: 'high' as const } : p,
+      ),
+    });
+    const manifest = validatedManifest(referenceModel().manifest, [
+      lesionFigures('cardiomegaly', { code: '8186001', display: 'Cardiomegaly' }, '56675007', {
+        mean: 0.95,
+        lower: 0.92,
+        upper: 0.97,
+      }),
+      // Lower bound above the minimum, but no better than where the lesion usually is.
+      lesionFigures(
+        'consolidation',
+        { code: '95436008', display: 'Lung consolidation' },
+        '233604007',
+        { mean: 0.9, lower: 0.86, upper: 0.94 },
+        0.9,
+      ),
+    ]);
+    const { localised, notValidated } = localisedFindings(result, manifest, MIN_POINTING_GAME);
+    expect(localised?.findings.map((f) => f.finding.code)).toEqual(['8186001']);
+    expect(notValidated?.detail).toMatch(
+      /^the Lung consolidation map did not pass validation .*not above the anatomical prior's 0\.9;/,
+    );
+    const resources = (bundleOf(result, manifest).entry ?? []).map((e) => e.resource as Resource);
+    expect(ofType<Observation>(resources, 'Observation')).toHaveLength(1);
+    expect(validator.validate(ofType<RiskAssessment>(resources, 'RiskAssessment')[0]!)).toBeUndefined();
+  });
+
   it('the reason code system holds exactly the reasons the serving side names', () => {
     const cs = JSON.parse(
       readFileSync(
@@ -153,6 +241,7 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
       cropped: true,
       'not-for-presentation': true,
       'no-source-instance': true,
+      'not-validated': true,
     };
     expect(cs.concept?.map((c) => c.code).sort()).toEqual(Object.keys(named).sort());
   });

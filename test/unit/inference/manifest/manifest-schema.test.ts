@@ -85,4 +85,33 @@ describe('parseManifest', () => {
     if (!result.ok)
       expect(result.issues).toContainEqual({ pointer: '/extra', message: 'is not an allowed property' });
   });
+
+  it('keeps metrics free form but checks the localisation evaluation serving gates on (issue 20)', () => {
+    const share = (mean: number, lower: number | null, upper: number | null) => ({ mean, lower, upper });
+    const lesion = {
+      lesion: 'cardiomegaly',
+      finding: { system: 'http://snomed.info/sct', code: '8186001', display: 'Cardiomegaly' },
+      outcome: '56675007',
+      images: 334,
+      pointingGame: share(0.19, 0.15, 0.23),
+      iou: share(0.15, null, null),
+      priorPointingGame: share(1, 1, 1),
+    };
+    const withMetrics = (metrics: unknown) => parseManifest({ ...load('tiny-logistic'), metrics });
+    expect(withMetrics({ anything: 1, localisation: { split: 'test', lesions: [lesion] } }).ok).toBe(true);
+    const bad = withMetrics({
+      localisation: {
+        split: 'test',
+        lesions: [{ ...lesion, pointingGame: share(0.19, 1.5, 0.23), priorPointingGame: undefined }],
+      },
+    });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok)
+      expect(bad.issues.map((i) => i.pointer)).toEqual(
+        expect.arrayContaining([
+          '/metrics/localisation/lesions/0/pointingGame/lower',
+          '/metrics/localisation/lesions/0/priorPointingGame',
+        ]),
+      );
+  });
 });

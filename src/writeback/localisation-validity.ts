@@ -1,0 +1,50 @@
+import type { ManifestCoding, ModelManifest } from '../contracts/manifest-types.js';
+
+/** Whether a model's map may be shown for one finding, and if not, why (manifest figures only). */
+export type MapValidity = { valid: true } | { valid: false; detail: string };
+
+/** At most three decimals, no trailing zeros: 0.849 stays distinguishable from a 0.85 minimum. */
+const f3 = (x: number): string => String(Number(x.toFixed(3)));
+
+/**
+ * The validity gate of a localisation map (issue #20): a map is shown for a finding — a DICOM SEG
+ * in the PACS, where radiologists read, and an imaging-finding Observation — only when the
+ * model's own held-out evaluation (`manifest.metrics.localisation`, the entry for that finding and
+ * the outcome whose map it is) says the map points at that lesion: the pointing game's lower 95 %
+ * bound is at least `minPointingGame` and its mean beats the anatomical-prior baseline (the same
+ * map for every image). A map without figures is not validated. A faithful map of a model that
+ * does not localise still points somewhere, with the model's confidence: a confident wrong region.
+ * The detail quotes the manifest's figures only, never patient values.
+ */
+export function mapValidity(
+  manifest: ModelManifest,
+  outcomeCode: string,
+  finding: Pick<ManifestCoding, 'code' | 'display'>,
+  minPointingGame: number,
+): MapValidity {
+  const evaluation = manifest.metrics?.localisation;
+  const figures = evaluation?.lesions.find(
+    (l) => l.finding.code === finding.code && l.outcome === outcomeCode,
+  );
+  if (!evaluation || !figures)
+    return {
+      valid: false,
+      detail: `the ${finding.display} map has no localisation evaluation in the model's manifest (metrics.localisation), so it is not validated`,
+    };
+  const { mean, lower } = figures.pointingGame;
+  const prior = figures.priorPointingGame.mean;
+  const failures = [
+    ...(lower === null || lower < minPointingGame
+      ? [`lower 95 % bound ${lower === null ? 'unknown' : f3(lower)} < ${f3(minPointingGame)}`]
+      : []),
+    ...(mean <= prior ? [`not above the anatomical prior's ${f3(prior)}`] : []),
+  ];
+  if (failures.length === 0) return { valid: true };
+  const data = manifest.trainingData.synthetic ? 'held-out synthetic images' : 'held-out images';
+  return {
+    valid: false,
+    detail:
+      `the ${finding.display} map did not pass validation (pointing game ${f3(mean)}, ${failures.join(', ')}; ` +
+      `${figures.images} ${data}, split ${evaluation.split})`,
+  };
+}
