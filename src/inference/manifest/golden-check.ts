@@ -14,9 +14,16 @@ const REL_TOLERANCE = 1e-3;
  * encoder of an embedding manifest (`EncoderSpec`), so both are checked the same way.
  */
 export interface GraphTensors {
-  inputs: readonly TensorSpec[];
-  outputs: readonly TensorSpec[];
+  inputs: readonly GraphTensorSpec[];
+  outputs: readonly GraphTensorSpec[];
 }
+
+/**
+ * What the graph checks read of a tensor spec: name, dtype and shape. The role only matters to the
+ * risk-model manifest, so the drafting model's graphs (token, state and logits tensors) are checked
+ * by the same code without borrowing a risk-model role.
+ */
+export type GraphTensorSpec = Pick<TensorSpec, 'name' | 'dtype' | 'shape'>;
 
 /** Result of {@link checkGoldenTensors}: skipped when the folder has no golden tensors. */
 export type GoldenCheckResult =
