@@ -12,6 +12,16 @@
  *
  *   npx tsx models/training/export-caption-features.ts [--cohort /work/data/cohort] [--out models/training/.data/caption]
  *
+ * **One wording per meaning.** The reports say one thing several ways ("The heart is enlarged.",
+ * "Cardiomegaly."). Trained on all of them, a greedy decoder splits an abnormal finding's
+ * probability across its wordings while the normal statements share their first word ("No …"),
+ * so it writes "normal" even when the image looks abnormal. The word ids therefore come from the
+ * target with each sentence that mentions a finding replaced by the training split's most frequent
+ * sentence with the same finding signature (`findingSignature`: each finding with its negation-aware
+ * assertion, and the side and zone words); sentences that mention no finding are kept. The
+ * evaluation compares drafts with the original report text (`target_text.json`), never with this
+ * (`training_text.json`).
+ *
  * Writes `vocabulary.json` (`{tokens}`; ids 0–3 are `<pad>`, `<bos>`, `<eos>`, `<unk>`) and per
  * split `target_tokens.npy` (int64 [n, maxTokens]: the words then `<eos>`, padded),
  * `has_target.npy` (float32 [n]), `findings.npy` (float32 [n, 6]: the findings the target asserts,
@@ -27,7 +37,11 @@ import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { parseNpy, serializeNpy } from '../../src/inference/manifest/npy-format.js';
 import { descriptionWords, reportDescriptionTarget } from '../../src/preprocess/text/draft-target.js';
 import { extractReportText } from '../../src/preprocess/text/extract-report-text.js';
-import { RADIOGRAPH_FINDINGS, radiographFindings } from '../../src/preprocess/text/radiograph-findings.js';
+import {
+  findingSignature,
+  RADIOGRAPH_FINDINGS,
+  radiographFindings,
+} from '../../src/preprocess/text/radiograph-findings.js';
 import { generateCohort, shiftedSite, type CohortOptions } from '../../src/sandbox/cohort/index.js';
 import { SHIFTED_PREVALENCE } from './export-features.js';
 
@@ -50,6 +64,11 @@ function radiologyTarget(resources: readonly { resourceType: string }[]): string
     if (text.ok && text.value.text) return reportDescriptionTarget(text.value.text);
   }
   return undefined;
+}
+
+/** Sentences of a target (split after a full stop). */
+function sentencesOf(text: string): string[] {
+  return text.split(/(?<=\.)\s+/).filter((s) => s.length > 0);
 }
 
 async function main(): Promise<void> {
@@ -98,10 +117,30 @@ async function main(): Promise<void> {
     }
     texts[split] = rows;
   }
+  // One wording per finding signature, chosen on the training split only.
+  const bySignature = new Map<string, Map<string, number>>();
+  for (const t of texts.train ?? [])
+    for (const sentence of sentencesOf(t ?? '')) {
+      const signature = findingSignature(sentence);
+      if (!signature) continue;
+      const seen = bySignature.get(signature) ?? new Map<string, number>();
+      seen.set(sentence, (seen.get(sentence) ?? 0) + 1);
+      bySignature.set(signature, seen);
+    }
+  const canonical = new Map(
+    [...bySignature].map(([signature, seen]) => [
+      signature,
+      [...seen].sort(([a, x], [b, y]) => y - x || a.localeCompare(b))[0]![0],
+    ]),
+  );
+  const trainingText = (t: string): string =>
+    sentencesOf(t)
+      .map((sentence) => canonical.get(findingSignature(sentence)) ?? sentence)
+      .join(' ');
   // Vocabulary from the training split only (validation and test words the model never saw are <unk>).
   const counts = new Map<string, number>();
   for (const t of texts.train ?? [])
-    if (t) for (const w of descriptionWords(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    if (t) for (const w of descriptionWords(trainingText(t))) counts.set(w, (counts.get(w) ?? 0) + 1);
   const words = [...counts.entries()]
     .filter(([, n]) => n >= MIN_COUNT)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
@@ -123,7 +162,7 @@ async function main(): Promise<void> {
       RADIOGRAPH_FINDINGS.forEach(
         (f, k) => (findings[i * RADIOGRAPH_FINDINGS.length + k] = asserted.has(f) ? 1 : 0),
       );
-      const seq = descriptionWords(text).map((w) => ids.get(w) ?? 3);
+      const seq = descriptionWords(trainingText(text)).map((w) => ids.get(w) ?? 3);
       longest = Math.max(longest, seq.length + 1);
       seq.slice(0, MAX_TOKENS - 1).forEach((id, k) => (ids2[i * MAX_TOKENS + k] = BigInt(id)));
       ids2[i * MAX_TOKENS + Math.min(seq.length, MAX_TOKENS - 1)] = 2n;
@@ -142,6 +181,10 @@ async function main(): Promise<void> {
       serializeNpy({ dtype: 'float32', shape: [rows.length, RADIOGRAPH_FINDINGS.length], data: findings }),
     );
     writeFileSync(join(out, split, 'target_text.json'), `${JSON.stringify(rows.map((t) => t ?? null))}\n`);
+    writeFileSync(
+      join(out, split, 'training_text.json'),
+      `${JSON.stringify(rows.map((t) => (t ? trainingText(t) : null)))}\n`,
+    );
     process.stdout.write(
       `${split}: ${rows.length} patients, ${has.reduce((a, b) => a + b, 0)} with a radiology report\n`,
     );

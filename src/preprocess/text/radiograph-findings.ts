@@ -55,3 +55,48 @@ export function radiographFindings(text: string): Set<RadiographFinding> {
 function liveWords(sentence: AssertedSentence): Set<string> {
   return new Set(sentence.words.filter((w) => w.assertion !== 'negated').map((w) => w.word.toLowerCase()));
 }
+
+/** Words that place a finding (side, zone): part of a sentence's signature, so "left" never becomes "right". */
+const PLACE_WORDS = new Set([
+  'left',
+  'right',
+  'bilateral',
+  'upper',
+  'middle',
+  'lower',
+  'lobe',
+  'base',
+  'perihilar',
+]);
+
+/**
+ * What one sentence says in terms of findings: each finding it mentions with its assertion
+ * (`affirmed`, `uncertain`, `negated`) and the place words it uses, as a stable string; empty when
+ * it mentions no finding. Two sentences with the same signature say the same thing clinically
+ * ("The heart is enlarged." and "Cardiomegaly."), which the drafting export uses to train on one
+ * wording per meaning.
+ */
+export function findingSignature(sentence: string): string {
+  const parts: string[] = [];
+  const asserted = assertSentences(sentence);
+  for (const finding of RADIOGRAPH_FINDINGS) {
+    const levels = new Set<string>();
+    for (const s of asserted) {
+      const words = new Set(s.words.map((w) => w.word.toLowerCase()));
+      for (const w of s.words) {
+        const lower = w.word.toLowerCase();
+        const names =
+          FINDING_WORDS[finding].includes(lower) ||
+          (finding === 'cardiomegaly' && ENLARGED.has(lower) && [...HEART].some((h) => words.has(h))) ||
+          (finding === 'consolidation' && OPACITY.has(lower) && words.has('lobe'));
+        if (names) levels.add(w.assertion);
+      }
+    }
+    if (levels.size) parts.push(`${finding}:${[...levels].sort().join('+')}`);
+  }
+  if (parts.length === 0) return '';
+  const places = [...new Set(sentence.toLowerCase().match(/[a-z]+/g) ?? [])]
+    .filter((w) => PLACE_WORDS.has(w))
+    .sort();
+  return [...parts, ...places].join(' ');
+}

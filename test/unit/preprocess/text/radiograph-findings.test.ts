@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { radiographFindings } from '../../../../src/preprocess/text/radiograph-findings.js';
+import { findingSignature, radiographFindings } from '../../../../src/preprocess/text/radiograph-findings.js';
 
 const found = (text: string) => [...radiographFindings(text)].sort();
 
@@ -34,5 +34,28 @@ describe('radiographFindings (negation-aware)', () => {
         'Normal heart size. No pulmonary edema. The lungs are clear without focal consolidation. Costophrenic angles are sharp. No acute cardiopulmonary process.',
       ),
     ).toEqual([]);
+  });
+});
+
+describe('findingSignature', () => {
+  it('is the same for two wordings of one finding and differs by side, assertion or finding', () => {
+    expect(findingSignature('The heart is enlarged.')).toBe(findingSignature('Cardiomegaly.'));
+    expect(findingSignature('Focal consolidation in the left lower lobe.')).toBe(
+      findingSignature('Dense airspace opacity in the left lower lobe with air bronchograms.'),
+    );
+    expect(findingSignature('Small right pleural effusion.')).not.toBe(
+      findingSignature('Small left pleural effusion.'),
+    );
+    expect(findingSignature('No pleural effusion.')).not.toBe(
+      findingSignature('Small left pleural effusion.'),
+    );
+    expect(findingSignature('Cannot exclude a small left pleural effusion.')).not.toBe(
+      findingSignature('Small left pleural effusion.'),
+    );
+  });
+
+  it('is empty for a sentence that mentions no finding', () => {
+    expect(findingSignature('Heart size is normal.')).toBe('');
+    expect(findingSignature('Costophrenic angles are sharp.')).toBe('');
   });
 });
