@@ -61,6 +61,6 @@ fi
 # ROUGE-L and negation-aware finding F1 through ONNX Runtime.
 if [ "$SOURCE" = cohort ]; then
   npx tsx models/training/export-caption-features.ts --cohort "$DATA" --out models/training/.data/caption
-  /usr/bin/python3 models/training/train_caption.py --cohort "$DATA" --caption models/training/.data/caption --epochs 19 --minutes 60
+  /usr/bin/python3 models/training/train_caption.py --cohort "$DATA" --caption models/training/.data/caption --epochs 32 --minutes 60
   npx tsx src/evaluation/evaluate-command.ts drafting --data "$DATA" --caption models/training/.data/caption
 fi

@@ -479,7 +479,7 @@ const DRAFTING_ANSWERS: Record<string, Hti1Answer> = {
   '(3)(i)': answer('present', 'any use on real patients or images', DRAFTING.limitations),
   '(3)(ii)': answer(
     'present',
-    'templated synthetic reports; subtle findings are missed at 64×64; finding-level figures below the issue-20 targets',
+    'templated synthetic reports; subtle findings are missed at 64×64; more normal studies get a false finding than the issue-20 target allows',
     DRAFTING.limitations,
   ),
   '(4)(i)': answer('present', 'patients with a chest radiograph and a radiology report', DRAFTING.training),
