@@ -59,3 +59,11 @@ if [ "$SOURCE" = cohort ]; then
   /usr/bin/python3 models/training/train_clip_vit.py --data "$DATA" --clip models/training/.data/clip
   npx tsx src/evaluation/evaluate-command.ts retrieval --data "$DATA" --clip models/training/.data/clip
 fi
+# The description drafter (issue 20): FINDINGS + IMPRESSION targets from the same cohort's radiology
+# reports, image -> text training (fixed epoch count, so the run is reproducible), then BLEU-4,
+# ROUGE-L and negation-aware finding F1 through ONNX Runtime.
+if [ "$SOURCE" = cohort ]; then
+  npx tsx models/training/export-caption-features.ts --cohort "$DATA" --out models/training/.data/caption
+  /usr/bin/python3 models/training/train_caption.py --cohort "$DATA" --caption models/training/.data/caption --epochs 32 --minutes 60
+  npx tsx src/evaluation/evaluate-command.ts drafting --data "$DATA" --caption models/training/.data/caption
+fi

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { REPO_ROOT } from '../runtime/open-runtime.js';
 import type { Config } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
+import { findDraftModelFolders, verifyDraftModel } from '../inference/runtime/draft-registry.js';
 import { verifyEmbeddingModel } from '../inference/runtime/embedding-registry.js';
 import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
 import { loadModelRegistry, type ModelRegistry, type RegistryVerification } from '../inference/runtime/model-registry.js';
@@ -45,16 +46,24 @@ function openRegistry(config: Config, logger: InferenceLogger): Promise<ModelReg
 /**
  * Every model the server would serve, re-checked: the active risk models, then the similar-case
  * embedding model (`SIMILAR_CASES_MODEL`, unless `off`) with the same checks — its manifest, the
- * sha256 of every file, both encoders' graph signatures and the golden tensors.
+ * sha256 of every file, both encoders' graph signatures and the golden tensors — then every
+ * description-drafting model in the repository (`<name>/<version>/draft-manifest.json`: the same
+ * checks for its encoder and decoder-step graphs, and a vocabulary without identifier-like tokens).
  */
 export async function verifyModels(config: Config, logger: InferenceLogger): Promise<RegistryVerification> {
   const risk = await (await openRegistry(config, logger)).verify();
-  if (config.SIMILAR_CASES_MODEL === 'off') return risk;
-  const [name, version] = config.SIMILAR_CASES_MODEL.split('@') as [string, string];
-  const embedding = await verifyEmbeddingModel({
-    dir: resolve(REPO_ROOT, config.MODELS_DIR, name, version),
-    executionProviders: [...config.EXECUTION_PROVIDERS],
-    logger,
-  });
-  return { ok: risk.ok && embedding.ok, models: [...risk.models, embedding] };
+  const models = [...risk.models];
+  if (config.SIMILAR_CASES_MODEL !== 'off') {
+    const [name, version] = config.SIMILAR_CASES_MODEL.split('@') as [string, string];
+    models.push(
+      await verifyEmbeddingModel({
+        dir: resolve(REPO_ROOT, config.MODELS_DIR, name, version),
+        executionProviders: [...config.EXECUTION_PROVIDERS],
+        logger,
+      }),
+    );
+  }
+  for (const dir of await findDraftModelFolders(resolve(REPO_ROOT, config.MODELS_DIR)))
+    models.push(await verifyDraftModel({ dir, executionProviders: [...config.EXECUTION_PROVIDERS], logger }));
+  return { ok: models.every((m) => m.ok), models };
 }

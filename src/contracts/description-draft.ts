@@ -36,6 +36,12 @@ export interface DescriptionDrafter {
     image: Float32Array;
     imageDims: [number, number, number];
     contextTokens?: Int32Array;
+    /**
+     * Set when preprocessing refused the image or the patient has none (the named reason, no
+     * patient values): the drafter then answers `not-drafted` naming it and runs nothing, since a
+     * model never answers from input it was not built for. `image` may be empty then.
+     */
+    imageUnavailable?: string;
   }): Promise<DescriptionDraftResult>;
   close(): Promise<void>;
 }

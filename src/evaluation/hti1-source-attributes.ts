@@ -11,8 +11,11 @@ export const HTI1_END = '<!-- hti1-source-attributes:end -->';
 /** How a card answers one attribute. */
 export type Hti1Status = 'present' | 'partial' | 'not applicable' | 'not done';
 
-/** Which card: a risk model (RiskAssessment output) or the similar-case retrieval model. */
-export type CardKind = 'risk' | 'retrieval';
+/**
+ * Which card: a risk model (RiskAssessment output), the similar-case retrieval model, or the
+ * description drafter (preliminary DiagnosticReport text, issue 20).
+ */
+export type CardKind = 'risk' | 'retrieval' | 'drafting';
 
 /** One card's answer to one attribute. */
 export interface Hti1Answer {
@@ -33,10 +36,15 @@ interface Attribute {
   answer: Record<CardKind, Hti1Answer>;
 }
 
+/** An attribute as listed below: the drafter's answers are kept apart in {@link DRAFTING_ANSWERS}. */
+type ListedAttribute = Omit<Attribute, 'answer'> & {
+  answer: Record<Exclude<CardKind, 'drafting'>, Hti1Answer>;
+};
+
 const answer = (status: Hti1Status, text: string, section?: string): Hti1Answer =>
   section ? { status, text, section } : { status, text };
 
-const both = (status: Hti1Status, text: string): Record<CardKind, Hti1Answer> => ({
+const both = (status: Hti1Status, text: string): ListedAttribute['answer'] => ({
   risk: answer(status, text),
   retrieval: answer(status, text),
 });
@@ -80,7 +88,7 @@ const LOCAL_VALIDATION =
  * in the rule's sense (it ranks past cases, it predicts nothing); its card answers the same 31 so a
  * reviewer can compare.
  */
-export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
+const LISTED_ATTRIBUTES: readonly ListedAttribute[] = [
   {
     id: '(1)(i)',
     title: 'Name and contact information for the intervention developer',
@@ -431,6 +439,119 @@ export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = [
   },
 ];
 
+// Section headings of the drafting card (models/training/train_caption.py, src/evaluation/evaluate-drafting.ts).
+const DRAFTING = {
+  intended: 'Intended use',
+  architecture: 'Architecture',
+  training: 'Training data',
+  limitations: 'Limitations',
+  performance: 'Drafting performance',
+} as const;
+
+/**
+ * The description drafter's answers (issue 20), by attribute. It is not a predictive DSI either (it
+ * drafts text for a clinician to accept or reject); it answers the same 31 so a reviewer can compare.
+ */
+const DRAFTING_ANSWERS: Record<string, Hti1Answer> = {
+  '(1)(i)': answer(
+    'partial',
+    'the fhir-fusion project (open source, Apache-2.0); contact is the project repository issue tracker — no named person, address or telephone',
+  ),
+  '(1)(ii)': answer('present', 'none: no external funding'),
+  '(1)(iii)': answer(
+    'present',
+    'a draft of the FINDINGS and IMPRESSION of a chest radiograph, words of a closed vocabulary, capped in length',
+    DRAFTING.intended,
+  ),
+  '(1)(iv)': answer(
+    'present',
+    'other: draft text for clinician review (a preliminary DiagnosticReport), no prediction',
+    DRAFTING.intended,
+  ),
+  '(2)(i)': answer(
+    'present',
+    'drafting preliminary radiograph descriptions in fhir-fusion, for demonstration and tests',
+    DRAFTING.intended,
+  ),
+  '(2)(ii)': answer('present', `the synthetic adult cohort only; ${SYNTHETIC}`, DRAFTING.training),
+  '(2)(iii)': answer('present', 'integration engineers and clinical-AI teams evaluating the software'),
+  '(2)(iv)': answer('present', 'none: results must not inform, augment or replace a clinical decision'),
+  '(3)(i)': answer('present', 'any use on real patients or images', DRAFTING.limitations),
+  '(3)(ii)': answer(
+    'present',
+    'templated synthetic reports; subtle findings are missed at 64×64; more normal studies get a false finding than the issue-20 target allows',
+    DRAFTING.limitations,
+  ),
+  '(4)(i)': answer('present', 'patients with a chest radiograph and a radiology report', DRAFTING.training),
+  '(4)(ii)': answer('present', 'none: only the radiograph is an input', DRAFTING.architecture),
+  '(4)(iii)': answer(
+    'partial',
+    'age and sex drawn by the synthetic generator; the cohort represents no real population and the other (A)(5)–(13) variables are not generated',
+    DRAFTING.training,
+  ),
+  '(4)(iv)': answer('not applicable', `no deployed clinical setting is intended: ${SYNTHETIC}`),
+  '(5)(i)': answer('not done', 'no subgroup analysis of drafting yet; synthetic data only'),
+  '(5)(ii)': answer(
+    'not done',
+    'no mitigation beyond reporting: any subgroup difference reflects the generator, not a population',
+  ),
+  '(6)(i)': answer(
+    'partial',
+    'a synthetic second site from the same generator (the shifted-site test set, used for no training, tuning or design choice); no real-world data',
+    DRAFTING.performance,
+  ),
+  '(6)(ii)': answer('not done', 'no external testing has been done'),
+  '(6)(iii)': answer(
+    'not done',
+    'the shifted-site test set is synthetic and drafting is not reported by subgroup',
+  ),
+  '(6)(iv)': answer(
+    'not done',
+    '`fhir-fusion validate` covers the risk models only; no process for drafting',
+  ),
+  '(7)(i)': answer(
+    'present',
+    'BLEU-4, ROUGE-L, per-finding precision/recall/F1 and clean normal studies with 95 % bootstrap intervals, beside a baseline',
+    DRAFTING.performance,
+  ),
+  '(7)(ii)': answer('not done', 'drafting is not yet reported by subgroup'),
+  '(7)(iii)': answer(
+    'partial',
+    'the same figures on the synthetic shifted-site test set; no real external data',
+    DRAFTING.performance,
+  ),
+  '(7)(iv)': answer('not done', 'drafting is not yet reported by subgroup'),
+  '(7)(v)': answer('not applicable', `no clinical use, so no outcome evaluation exists: ${SYNTHETIC}`),
+  '(8)(i)': answer(
+    'not done',
+    'no local validation of drafting; `fhir-fusion validate` covers the risk models only',
+  ),
+  '(8)(ii)': answer('not done', 'no local validation of drafting'),
+  '(8)(iii)': answer(
+    'not done',
+    'no in-service monitoring of drafting; clinician acceptance or rejection of drafts is not yet tallied',
+  ),
+  '(8)(iv)': answer('not done', 'no in-service fairness monitoring yet'),
+  '(9)(i)': answer(
+    'partial',
+    're-created (models/training/build-all.sh) and re-evaluated (`npm run models:evaluate -- drafting`) whenever the generator, preprocessing or recipe changes; no calendar schedule',
+  ),
+  '(9)(ii)': answer(
+    'not done',
+    'no correction process: a new model version folder is added for any change in weights',
+  ),
+};
+
+/**
+ * The 31 attributes with every card kind's answer (see {@link LISTED_ATTRIBUTES} for the rule and
+ * the risk and retrieval answers, {@link DRAFTING_ANSWERS} for the drafter's).
+ */
+export const HTI1_SOURCE_ATTRIBUTES: readonly Attribute[] = LISTED_ATTRIBUTES.map((a) => {
+  const drafting = DRAFTING_ANSWERS[a.id];
+  if (!drafting) throw new Error(`HTI-1 attribute ${a.id} has no drafting answer`);
+  return { ...a, answer: { ...a.answer, drafting } };
+});
+
 /** The table cell for one answer: the answer, then the section that details it. */
 export function answerCell(a: Hti1Answer): string {
   return a.section ? `${a.text} (see “${a.section}”)` : a.text;
@@ -477,6 +598,9 @@ export function writeHti1Sections(modelsDir: string): string[] {
     if (existsSync(join(folder, 'card.md')) && existsSync(join(folder, 'embedding-manifest.json')))
       folders.push({ folder, kind: 'retrieval', manifest: 'embedding-manifest.json' });
   }
+  const drafter = join(modelsDir, 'report-drafter', '1');
+  if (existsSync(join(drafter, 'card.md')))
+    folders.push({ folder: drafter, kind: 'drafting', manifest: 'draft-manifest.json' });
   for (const { folder, kind, manifest } of folders) {
     const cardPath = join(folder, 'card.md');
     writeFileSync(cardPath, replaceHti1Section(readFileSync(cardPath, 'utf8'), renderHti1Section(kind)));

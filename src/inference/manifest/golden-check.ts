@@ -16,9 +16,17 @@ const REL_TOLERANCE = 1e-3;
  * encoder of an embedding manifest (`EncoderSpec`), so both are checked the same way.
  */
 export interface GraphTensors {
-  inputs: readonly TensorSpec[];
-  outputs: readonly TensorSpec[];
+  inputs: readonly GraphTensorSpec[];
+  outputs: readonly GraphTensorSpec[];
 }
+
+/**
+ * What the graph checks read of a tensor spec: name, dtype and shape, and the role where there is
+ * one. The role only matters to the risk-model manifest (the localisation faithfulness check), so
+ * the drafting model's graphs (token, state and logits tensors) are checked by the same code
+ * without borrowing a risk-model role.
+ */
+export type GraphTensorSpec = Pick<TensorSpec, 'name' | 'dtype' | 'shape'> & Partial<Pick<TensorSpec, 'role'>>;
 
 /** Result of {@link checkGoldenTensors}: skipped when the folder has no golden tensors. */
 export type GoldenCheckResult =
@@ -83,8 +91,8 @@ export async function checkGoldenTensors(
     feeds[input.name] = makeTensor(tensor);
   }
   // A localisation map is also checked for faithfulness on the same run (all three outputs).
-  const faithful = manifest.outputs.filter((o) =>
-    ['probabilities', 'localisation', 'localisation-offset'].includes(o.role),
+  const faithful = manifest.outputs.filter(
+    (o) => o.role !== undefined && ['probabilities', 'localisation', 'localisation-offset'].includes(o.role),
   );
   const names = [
     ...new Set([

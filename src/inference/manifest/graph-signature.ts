@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../../contracts/manifest-types.js';
+import type { GraphTensorSpec } from './golden-check.js';
 
 /**
  * One graph input or output as ONNX Runtime reports it (`InferenceSession.inputMetadata`, ORT >= 1.22):
@@ -32,8 +32,8 @@ export interface SignatureMismatch {
  * the manifest, since the engine can only feed what the manifest describes.
  */
 export function compareSignature(
-  inputs: readonly TensorSpec[],
-  outputs: readonly TensorSpec[],
+  inputs: readonly GraphTensorSpec[],
+  outputs: readonly GraphTensorSpec[],
   graph: GraphSignature,
 ): SignatureMismatch[] {
   return [
@@ -50,7 +50,7 @@ export function compareSignature(
 
 function compareSide(
   side: 'input' | 'output',
-  specs: readonly TensorSpec[],
+  specs: readonly GraphTensorSpec[],
   graph: readonly GraphValueInfo[],
 ): SignatureMismatch[] {
   const out: SignatureMismatch[] = [];

@@ -90,7 +90,7 @@ const FAITHFUL_REL = 1e-3;
  * float32 logit is not precise enough to compare.
  */
 export function faithfulnessViolation(
-  outputs: readonly TensorSpec[],
+  outputs: readonly (Pick<TensorSpec, 'name'> & Partial<Pick<TensorSpec, 'role'>>)[],
   results: Readonly<Record<string, { dims: readonly number[]; data: unknown } | undefined>>,
 ): string | undefined {
   const probabilities = outputs.find((t) => t.role === 'probabilities');

@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../../contracts/manifest-types.js';
+import type { GraphTensorSpec } from '../manifest/golden-check.js';
 import type { TensorData } from '../manifest/tensor-data.js';
 
 /** What a worker loads: one entry per active model version. */
@@ -7,7 +7,7 @@ export interface WorkerModelSpec {
   modelPath: string;
   executionProvider: string;
   /** Manifest inputs, for the warm-up run's zero batch. */
-  inputs: TensorSpec[];
+  inputs: GraphTensorSpec[];
 }
 
 /** `workerData` given to each inference worker. */

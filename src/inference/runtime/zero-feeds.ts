@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../../contracts/manifest-types.js';
+import type { GraphTensorSpec } from '../manifest/golden-check.js';
 import { allocateTensorArray, elementCount, type TensorData } from '../manifest/tensor-data.js';
 
 /**
@@ -6,7 +6,7 @@ import { allocateTensorArray, elementCount, type TensorData } from '../manifest/
  * other than the batch axis get size 1, the smallest shape every graph with that axis accepts.
  */
 export function zeroFeeds(
-  manifest: { inputs: readonly TensorSpec[] },
+  manifest: { inputs: readonly GraphTensorSpec[] },
   batch: number,
 ): Record<string, TensorData> {
   const feeds: Record<string, TensorData> = {};

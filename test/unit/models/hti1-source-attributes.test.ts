@@ -22,6 +22,12 @@ function shippedCards(): string[] {
     .sort();
 }
 
+/** Which HTI-1 answers a card carries, from its folder. */
+function cardKind(path: string): 'risk' | 'retrieval' | 'drafting' {
+  if (path.includes('ecg-report-clip')) return 'retrieval';
+  return path.includes('report-drafter') ? 'drafting' : 'risk';
+}
+
 describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
   it('lists 31 distinct attributes across the nine headings (1)–(9)', () => {
     const ids = HTI1_SOURCE_ATTRIBUTES.map((a) => a.id);
@@ -55,7 +61,7 @@ describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
         expect(['present', 'partial', 'not applicable', 'not done']).toContain(cells[2]);
         expect(cells[3]!.replace(/ \|$/, '').trim().length, attribute.id).toBeGreaterThan(10);
       }
-      const kind = path.includes('ecg-report-clip') ? 'retrieval' : 'risk';
+      const kind = cardKind(path);
       expect(section).toBe(renderHti1Section(kind));
     },
   );
@@ -69,7 +75,7 @@ describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
         .split('\n')
         .filter((line) => line.startsWith('## '))
         .map((line) => line.slice(3));
-      const kind = path.includes('ecg-report-clip') ? 'retrieval' : 'risk';
+      const kind = cardKind(path);
       const pointed = HTI1_SOURCE_ATTRIBUTES.flatMap((a) => a.answer[kind].section ?? []);
       expect(pointed.length).toBeGreaterThan(5);
       for (const section of new Set(pointed)) {
@@ -82,7 +88,7 @@ describe('ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(B))', () => {
   );
 
   it('says "see" only for a section, and gives a reason of its own for every not done / not applicable', () => {
-    for (const kind of ['risk', 'retrieval'] as const) {
+    for (const kind of ['risk', 'retrieval', 'drafting'] as const) {
       for (const a of HTI1_SOURCE_ATTRIBUTES) {
         const answer = a.answer[kind];
         expect(answerCell(answer).includes('(see “'), `${kind} ${a.id}`).toBe(answer.section !== undefined);
