@@ -7,6 +7,7 @@ import type { AppOptions } from './app.js';
 import type { Runtime } from './runtime/open-runtime.js';
 import { createLogger } from './observability/create-logger.js';
 import { modelMonitorOf } from './validation/model-monitor.js';
+import { drafterFactory } from './runtime/reference-drafter-factory.js';
 
 /** A started server and how to stop it. */
 export interface RunningServer {
@@ -46,7 +47,7 @@ export async function startServer(
     role: options.role,
     fetch: options.fetch,
     monitor: options.monitor ?? modelMonitorOf,
-    ...(options.openDrafter ? { openDrafter: options.openDrafter } : {}),
+    openDrafter: options.openDrafter ?? drafterFactory({ logger, executionProviders: config.EXECUTION_PROVIDERS }),
   });
   const url = await server.listen({ host: config.HOST, port: config.PORT });
   let stopping: Promise<void> | undefined;

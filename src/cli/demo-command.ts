@@ -1,4 +1,4 @@
-import type { Observation } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Observation } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import { sendOverMllp } from '../sandbox/hl7v2/mllp-sender.js';
 import { renderOruR01 } from '../sandbox/hl7v2/oru-r01.js';
 import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
 import { assessmentsAfter, latestAssessmentId } from '../store/ledger-repository.js';
+import { AIAST } from '../contracts/fusion-terminology.js';
 
 /** How the demo's new data reaches fhir-fusion. */
 export type DemoFeed = 'fhir' | 'hl7v2' | 'dimse';
@@ -64,7 +65,9 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const dataDir = process.env.DATA_DIR ?? (await defaultDemoDataDir());
   console.log('fhir-fusion demo — synthetic data only, not for clinical use\n');
   if (dataDir !== (process.env.DATA_DIR ?? '.data')) {
-    console.log(`data in ${dataDir}: user postgres (the embedded Postgres) cannot enter this checkout as root\n`);
+    console.log(
+      `data in ${dataDir}: user postgres (the embedded Postgres) cannot enter this checkout as root\n`,
+    );
   }
   console.log(`starting the sandbox EHR and loading ${options.patients} synthetic patients...`);
   const sandbox = await startDemoSandbox({
@@ -76,7 +79,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   });
   console.log(`  FHIR R4   ${sandbox.fhirBaseUrl}`);
   console.log(`  DICOMweb  ${sandbox.dicomwebBaseUrl}`);
-  // Issue #20: a served model that emits localisation maps stores a SEG per localised assessment here.
+  // Issue #20: a served model whose localisation map passed validation stores its SEGs here (the
+  // shipped image-cnn@1 map does not, so none appear: README "Localisation").
   console.log(`  AI SEGs   ${sandbox.dicomwebBaseUrl}/studies?ModalitiesInStudy=SEG`);
 
   const publicUrl = `http://127.0.0.1:${options.port}`;
@@ -90,6 +94,10 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     COALESCE_WINDOW_MS: '1000',
     // The fusion models; the unimodal baselines in models/ are there for evaluation.
     ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1',
+    // Issue #20: each assessed patient's radiograph also gets an AI-drafted description, written as a
+    // preliminary DiagnosticReport for a clinician to accept or reject in the review app (reference
+    // drafter, trained on synthetic data; off by default outside the demo).
+    DESCRIPTION_MODEL: 'report-drafter@1',
     ...(options.feed === 'hl7v2' ? { HL7_MLLP_PORT: '0' } : {}),
     ...(options.feed === 'dimse'
       ? {
@@ -101,12 +109,18 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       : {}),
     ...process.env,
   });
-  console.log(config.DATABASE_URL ? 'using DATABASE_URL' : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`);
+  console.log(
+    config.DATABASE_URL
+      ? 'using DATABASE_URL'
+      : `starting embedded Postgres under ${config.DATA_DIR}/postgres...`,
+  );
   const server = await startServer(config);
   const { pool } = server.runtime;
   const ehr = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
   const synced = await syncSubscriptions({ client: ehr, pool, publicUrl });
-  console.log(`fhir-fusion listening on ${server.url} — subscriptions: ${synced.map((s) => `${s.key} (${s.action})`).join(', ')}`);
+  console.log(
+    `fhir-fusion listening on ${server.url} — subscriptions: ${synced.map((s) => `${s.key} (${s.action})`).join(', ')}`,
+  );
   const mllp = server.server.hl7v2;
   if (options.feed === 'hl7v2') {
     if (!mllp) throw new Error('--feed hl7v2 needs the MLLP listener (HL7_MLLP_PORT)');
@@ -155,6 +169,25 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     });
   }, options.intervalMs);
 
+  // Issue #20: the AI-drafted descriptions the server writes (preliminary DiagnosticReports with
+  // the AIAST label), each printed once, until a clinician accepts or rejects it in the review app.
+  const draftsSeen = new Set<string>();
+  const printNewDrafts = async (): Promise<void> => {
+    const reports = (await ehr.searchResources('DiagnosticReport', {
+      status: 'preliminary',
+      _count: '200',
+    })) as DiagnosticReport[];
+    for (const report of reports) {
+      const aiDraft = report.meta?.security?.some((c) => c.system === AIAST.system && c.code === AIAST.code);
+      if (!aiDraft || !report.id || draftsSeen.has(report.id)) continue;
+      draftsSeen.add(report.id);
+      const text = (report.conclusion ?? '').replace(/\s+/g, ' ');
+      console.log(
+        `${new Date().toISOString().slice(11, 19)}  DiagnosticReport/${report.id}  preliminary AI draft (${config.DESCRIPTION_MODEL}): "${text.length > 90 ? `${text.slice(0, 90)}…` : text}"`,
+      );
+    }
+  };
+
   let polling = false;
   const watch = setInterval(() => {
     if (polling) return;
@@ -167,11 +200,15 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
           const predictions = row.predictions
             .map((p) => `${p.outcome} ${(p.probability * 100).toFixed(1)}% ${p.qualitativeRisk}`)
             .join(' · ');
-          const missing = row.missing_modalities.length > 0 ? `  [missing: ${row.missing_modalities.join('; ')}]` : '';
-          console.log(`${new Date().toISOString().slice(11, 19)}  ${row.risk_assessment_ref}  ${row.model_name}@${row.model_version} (${row.execution_provider})  ${predictions}${missing}`);
+          const missing =
+            row.missing_modalities.length > 0 ? `  [missing: ${row.missing_modalities.join('; ')}]` : '';
+          console.log(
+            `${new Date().toISOString().slice(11, 19)}  ${row.risk_assessment_ref}  ${row.model_name}@${row.model_version} (${row.execution_provider})  ${predictions}${missing}`,
+          );
         }
         if (options.stopAfter !== undefined && written >= options.stopAfter) resolveDone();
       })
+      .then(() => (config.DESCRIPTION_MODEL === 'off' ? undefined : printNewDrafts()))
       .catch(() => undefined)
       .finally(() => {
         polling = false;
@@ -214,15 +251,38 @@ async function sendLab(
     resourceType: 'Observation',
     status: 'final',
     code: wbc
-      ? { coding: [{ system: 'http://loinc.org', code: '6690-2', display: 'Leukocytes [#/volume] in Blood by Automated count' }] }
-      : { coding: [{ system: 'http://loinc.org', code: '1988-5', display: 'C reactive protein [Mass/volume] in Serum or Plasma' }] },
+      ? {
+          coding: [
+            {
+              system: 'http://loinc.org',
+              code: '6690-2',
+              display: 'Leukocytes [#/volume] in Blood by Automated count',
+            },
+          ],
+        }
+      : {
+          coding: [
+            {
+              system: 'http://loinc.org',
+              code: '1988-5',
+              display: 'C reactive protein [Mass/volume] in Serum or Plasma',
+            },
+          ],
+        },
     effectiveDateTime: new Date().toISOString(),
     valueQuantity: wbc
-      ? { value: Math.round((4 + u * 30) * 10) / 10, unit: '10*3/uL', system: 'http://unitsofmeasure.org', code: '10*3/uL' }
+      ? {
+          value: Math.round((4 + u * 30) * 10) / 10,
+          unit: '10*3/uL',
+          system: 'http://unitsofmeasure.org',
+          code: '10*3/uL',
+        }
       : { value: Math.round(u * 300), unit: 'mg/L', system: 'http://unitsofmeasure.org', code: 'mg/L' },
   };
   const controlId = `DEMO-${process.pid}-${++controlIds}`;
-  const [ack] = await sendOverMllp(target, [renderOruR01({ controlId, patientIdentifier: identifier, observations: [observation] })]);
+  const [ack] = await sendOverMllp(target, [
+    renderOruR01({ controlId, patientIdentifier: identifier, observations: [observation] }),
+  ]);
   console.log(`${new Date().toISOString().slice(11, 19)}  ORU^R01 ${controlId} → ACK ${ack?.code ?? '?'}`);
 }
 
@@ -255,12 +315,26 @@ function vitalSign(patientId: string, u: number): Observation {
     status: 'final',
     category: [
       {
-        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }],
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+            code: 'vital-signs',
+            display: 'Vital Signs',
+          },
+        ],
       },
     ],
     code: heartRate
       ? { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] }
-      : { coding: [{ system: 'http://loinc.org', code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }] },
+      : {
+          coding: [
+            {
+              system: 'http://loinc.org',
+              code: '59408-5',
+              display: 'Oxygen saturation in Arterial blood by Pulse oximetry',
+            },
+          ],
+        },
     subject: { reference: `Patient/${patientId}` },
     effectiveDateTime: new Date().toISOString(),
     valueQuantity: heartRate

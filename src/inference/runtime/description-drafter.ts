@@ -25,6 +25,8 @@ export interface BatchDescriptionDrafter extends DescriptionDrafter {
   readonly modelSha256: string;
   /** The words the model can write, by id (none identifier-like: checked when the model loads). */
   readonly tokens: readonly string[];
+  /** The ONNX Runtime execution provider the graphs run on (`cpu`, `cuda`), for Provenance. */
+  readonly executionProvider: string;
   /** Drafts for several normalised `[1, H, W]` images at once (one decoding loop over the batch). */
   draftBatch(images: readonly Float32Array[]): Promise<DescriptionDraftResult[]>;
 }
@@ -170,6 +172,7 @@ function createDrafter(
     modelSha256: registered.modelSha256,
     manifest,
     tokens,
+    executionProvider: registered.graphs.encoder.worker.executionProvider,
     draftBatch,
     async draft(input) {
       if (input.imageUnavailable !== undefined)

@@ -7,6 +7,7 @@ import app from '../../../src/app.js';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import { syncSubscriptions } from '../../../src/subscriptions/subscription-sync.js';
 import { createLogger } from '../../../src/observability/create-logger.js';
+import { drafterFactory } from '../../../src/runtime/reference-drafter-factory.js';
 import type { DemoSandbox } from '../../../src/sandbox/demo-sandbox.js';
 import { startDemoSandbox } from '../../../src/sandbox/demo-sandbox.js';
 import { testConfig } from '../../helpers/test-config.js';
@@ -75,6 +76,9 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
       FHIR_BASE_URL: sandbox.fhirBaseUrl,
       DICOMWEB_BASE_URL: sandbox.dicomwebBaseUrl,
       LOG_LEVEL: 'trace',
+      // As `npm run demo`: the reference drafter writes preliminary descriptions (issue #20), whose
+      // sentences must not reach a log line either.
+      DESCRIPTION_MODEL: 'report-drafter@1',
     });
     // The logger startServer builds, at trace level, into a stream the test reads back.
     let pending = '';
@@ -89,7 +93,7 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
     });
     const logger = createLogger({ level: 'trace', destination });
     server = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: config.INTAKE_MAX_BODY_BYTES, requestIdHeader: 'x-request-id', pluginTimeout: 120_000 });
-    await server.register(app, { config });
+    await server.register(app, { config, openDrafter: drafterFactory({ logger, executionProviders: ['cpu'] }) });
     url = await server.listen({ host: '127.0.0.1', port: 0 });
     const client = createEhrClient({ fhirBaseUrl: sandbox.fhirBaseUrl, fetch });
     await syncSubscriptions({ client, pool: server.runtime.pool, publicUrl: url });
@@ -102,6 +106,10 @@ describe('the demo path: logs carry no PHI, /metrics shows every family, the EHR
       const { rows } = await server.runtime.pool.query<{ n: number }>('SELECT count(DISTINCT patient_id)::int AS n FROM assessment_ledger');
       return (rows[0]?.n ?? 0) >= PATIENTS ? true : undefined;
     }, 'an assessment for every patient');
+    await waitFor(async () => {
+      const reports = (await client.searchResources('DiagnosticReport', { status: 'preliminary' })) as DiagnosticReport[];
+      return reports.some((r) => r.meta?.security?.some((c) => c.code === 'AIAST') && (r.conclusion ?? '').length > 16) ? true : undefined;
+    }, 'an AI-drafted preliminary description');
   });
 
   afterAll(async () => {
