@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   parseDraftManifest,
@@ -10,7 +10,7 @@ import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { RegistryVerification } from './model-registry.js';
 import { createSessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { isFile, verifyFileHashes, verifyGraph } from './verify-graph.js';
+import { isFile, readFolderJson, verifyFileHashes, verifyGraph } from './verify-graph.js';
 import type { WorkerModelSpec } from './worker-protocol.js';
 
 /** One verified graph of the drafting model, ready for the inference workers to open. */
@@ -90,28 +90,12 @@ export async function loadDraftRegistration(
   const fail = (subject: string, detail: string): never => {
     throw new ModelRegistryError(folder.name, folder.version, subject, detail);
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(join(dir, 'draft-manifest.json'), 'utf8'));
-  } catch (error) {
-    fail(
-      'draft-manifest.json',
-      `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const json = await readFolderJson(dir, 'draft-manifest.json', fail);
   const parsed = parseDraftManifest(json);
   if (!parsed.ok) return fail('draft-manifest.json', parsed.problems.join('; '));
   const manifest = parsed.value;
   await verifyFileHashes(dir, manifest.files, fail);
-  let vocabularyJson: unknown;
-  try {
-    vocabularyJson = JSON.parse(await readFile(join(dir, manifest.vocabulary), 'utf8'));
-  } catch (error) {
-    fail(
-      manifest.vocabulary,
-      `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const vocabularyJson = await readFolderJson(dir, manifest.vocabulary, fail);
   const tokens = checkDraftVocabulary(vocabularyJson, manifest.decoding);
   if (typeof tokens === 'string') return fail(manifest.vocabulary, tokens);
   const key = `${manifest.name}@${manifest.version}`;

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   parseEmbeddingManifest,
@@ -8,7 +7,7 @@ import {
 import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import { createSessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { verifyFileHashes, verifyGraph } from './verify-graph.js';
+import { readFolderJson, verifyFileHashes, verifyGraph } from './verify-graph.js';
 import type { RegistryVerification } from './model-registry.js';
 import type { WorkerModelSpec } from './worker-protocol.js';
 
@@ -60,15 +59,7 @@ export async function loadEmbeddingRegistration(
   const fail = (subject: string, detail: string): never => {
     throw new ModelRegistryError(folder.name, folder.version, subject, detail);
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(join(dir, 'embedding-manifest.json'), 'utf8'));
-  } catch (error) {
-    fail(
-      'embedding-manifest.json',
-      `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const json = await readFolderJson(dir, 'embedding-manifest.json', fail);
   const parsed = parseEmbeddingManifest(json);
   if (!parsed.ok) return fail('embedding-manifest.json', parsed.problems.join('; '));
   const manifest = parsed.value;

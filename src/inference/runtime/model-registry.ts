@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
@@ -6,7 +6,7 @@ import type { InferenceMetrics } from './inference-metrics.js';
 import { createManifestValidator, type ManifestValidator } from '../manifest/manifest-schema.js';
 import type { ModelManifest } from '../../contracts/manifest-types.js';
 import { createSessionFactory, type SessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { isFile, verifyFileHashes, verifyGraph } from './verify-graph.js';
+import { isFile, readFolderJson, verifyFileHashes, verifyGraph } from './verify-graph.js';
 
 /** One active, verified model version. */
 export interface RegisteredModel {
@@ -172,15 +172,7 @@ async function loadVersion(
   const fail = (subject: string, detail: string): never => {
     throw new ModelRegistryError(folder.name, folder.version, subject, detail);
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(join(folder.dir, 'manifest.json'), 'utf8'));
-  } catch (error) {
-    fail(
-      'manifest.json',
-      `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const json = await readFolderJson(folder.dir, 'manifest.json', fail);
   const parsed = validator(json);
   if (!parsed.ok)
     return fail('manifest.json', parsed.issues.map((i) => `${i.pointer || '/'} ${i.message}`).join('; '));

@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { fileSha256 } from '../manifest/file-sha256.js';
 import { checkGoldenTensors, type GraphTensors } from '../manifest/golden-check.js';
@@ -103,5 +103,18 @@ export async function isFile(path: string): Promise<boolean> {
     return (await stat(path)).isFile();
   } catch {
     return false;
+  }
+}
+
+/**
+ * Reads `file` of a model version folder as JSON (a manifest, a vocabulary), failing through `fail`
+ * with the file named when it cannot be read or parsed: every registry (risk, embedding, drafting)
+ * refuses a folder the same way.
+ */
+export async function readFolderJson(dir: string, file: string, fail: FailVerification): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(join(dir, file), 'utf8')) as unknown;
+  } catch (error) {
+    return fail(file, `cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
