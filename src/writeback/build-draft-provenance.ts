@@ -1,15 +1,9 @@
 import type { Device, Provenance, Reference } from '@medplum/fhirtypes';
 import { versionedReferenceString } from '../contracts/assessment-identity.js';
-import {
-  AI_DEVICE_TYPE,
-  AIAST,
-  EXTENSION_URLS,
-  PROFILE_URLS,
-  PROVENANCE_PARTICIPANT_TYPE,
-} from '../contracts/fusion-terminology.js';
+import { AIAST, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 import type { DraftedDescription } from './build-draft-report.js';
 import { draftIdentity } from './build-draft-report.js';
-import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
+import { aiAgents } from './build-provenance.js';
 
 /**
  * The FusionProvenance of an AI-drafted DiagnosticReport, built as the RiskAssessment's is (HL7 AI
@@ -48,22 +42,7 @@ export function buildDraftProvenance(input: {
     recorded: input.recorded,
     reason: [{ coding: [AIAST], text: 'AI asserted' }],
     activity: { text: 'AI-drafted radiology description (preliminary, awaiting clinician review)' },
-    agent: [
-      {
-        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'author', display: 'Author' }] },
-        role: [{ coding: [AI_DEVICE_TYPE] }],
-        who: input.device,
-      },
-      {
-        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'assembler', display: 'Assembler' }] },
-        who: {
-          identifier: { system: IDENTIFIER_SYSTEMS.software, value: 'fhir-fusion' },
-          display: input.softwareVersion.startsWith('fhir-fusion')
-            ? input.softwareVersion
-            : `fhir-fusion ${input.softwareVersion}`,
-        },
-      },
-    ],
+    agent: aiAgents(input.device, input.softwareVersion),
     entity: [
       ...draft.basis.map((ref) => ({
         role: 'source' as const,

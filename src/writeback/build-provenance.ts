@@ -25,6 +25,34 @@ import { IDENTIFIER_SYSTEMS } from './naming-systems.js';
  * - `meta.tag` carrying the assessment identity: R4 Provenance has no `identifier`, and the tag
  *   lets the transaction create it conditionally (`_tag=system|identity`).
  */
+/**
+ * The two agents of every Provenance fhir-fusion writes for an AI output: the model's Device as
+ * `author` with the role Artificial-Intelligence (HL7 AI Transparency IG), and fhir-fusion itself,
+ * by software identifier and version, as `assembler` (R4 provenance-participant-type).
+ */
+export function aiAgents(
+  device: Reference<Device>,
+  softwareVersion: string,
+): NonNullable<Provenance['agent']> {
+  return [
+    {
+      type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'author', display: 'Author' }] },
+      role: [{ coding: [AI_DEVICE_TYPE] }],
+      who: device,
+    },
+    {
+      type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'assembler', display: 'Assembler' }] },
+      who: {
+        identifier: { system: IDENTIFIER_SYSTEMS.software, value: 'fhir-fusion' },
+        // Accept both "0.1.0" and "fhir-fusion 0.1.0" without writing the name twice.
+        display: softwareVersion.startsWith('fhir-fusion')
+          ? softwareVersion
+          : `fhir-fusion ${softwareVersion}`,
+      },
+    },
+  ];
+}
+
 export function buildProvenance(input: {
   result: AssessmentResult;
   target: Reference;
@@ -63,23 +91,7 @@ export function buildProvenance(input: {
     occurredDateTime: result.occurredAt,
     recorded: result.occurredAt,
     reason: [{ coding: [AIAST], text: 'AI asserted' }],
-    agent: [
-      {
-        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'author', display: 'Author' }] },
-        role: [{ coding: [AI_DEVICE_TYPE] }],
-        who: input.device,
-      },
-      {
-        type: { coding: [{ system: PROVENANCE_PARTICIPANT_TYPE, code: 'assembler', display: 'Assembler' }] },
-        who: {
-          identifier: { system: IDENTIFIER_SYSTEMS.software, value: 'fhir-fusion' },
-          // Accept both "0.1.0" and "fhir-fusion 0.1.0" without writing the name twice.
-          display: input.softwareVersion.startsWith('fhir-fusion')
-            ? input.softwareVersion
-            : `fhir-fusion ${input.softwareVersion}`,
-        },
-      },
-    ],
+    agent: aiAgents(input.device, input.softwareVersion),
     entity,
   };
 }
