@@ -1,25 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   parseDraftManifest,
   type DraftGraphSpec,
   type DraftModelManifest,
 } from '../manifest/draft-manifest.js';
-import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import type { RegistryVerification } from './model-registry.js';
 import { createSessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { isFile, readFolderJson, verifyFileHashes, verifyGraph } from './verify-graph.js';
-import type { WorkerModelSpec } from './worker-protocol.js';
+import { isFile, readFolderJson, verifyFileHashes } from './verify-graph.js';
+import { registerGraph, reportVerification, versionFolder, type RegisteredGraph } from './version-folder.js';
 
 /** One verified graph of the drafting model, ready for the inference workers to open. */
-export interface RegisteredDraftGraph {
-  /** What the worker pool loads: `key` is `name@version/encoder` or `name@version/decoder`. */
-  worker: WorkerModelSpec;
-  spec: DraftGraphSpec;
-  golden: 'passed' | 'skipped';
-}
+export type RegisteredDraftGraph = RegisteredGraph<DraftGraphSpec>;
 
 /** A verified drafting model version (`models/<name>/<version>/draft-manifest.json`). */
 export interface RegisteredDraftModel {
@@ -85,11 +79,8 @@ export function checkDraftVocabulary(
 export async function loadDraftRegistration(
   options: DraftRegistrationOptions,
 ): Promise<RegisteredDraftModel> {
-  const dir = resolve(options.dir);
-  const folder = { name: basename(dirname(dir)), version: basename(dir) };
-  const fail = (subject: string, detail: string): never => {
-    throw new ModelRegistryError(folder.name, folder.version, subject, detail);
-  };
+  const folder = versionFolder(options.dir);
+  const { dir, fail } = folder;
   const json = await readFolderJson(dir, 'draft-manifest.json', fail);
   const parsed = parseDraftManifest(json);
   if (!parsed.ok) return fail('draft-manifest.json', parsed.problems.join('; '));
@@ -106,18 +97,7 @@ export async function loadDraftRegistration(
     const logits = spec.outputs.find((t) => t.name === 'logits');
     if (logits && logits.shape[1] !== tokens.length)
       fail(spec.file, `logits width ${logits.shape[1]} in manifest, vocabulary has ${tokens.length} tokens`);
-    const graphPath = join(dir, spec.file);
-    const verified = await verifyGraph(graphPath, spec, { dir, sessions, warmUp: true, fail });
-    graphs[name] = {
-      worker: {
-        key: `${key}/${name}`,
-        modelPath: graphPath,
-        executionProvider: verified.executionProvider,
-        inputs: spec.inputs,
-      },
-      spec,
-      golden: verified.golden,
-    };
+    graphs[name] = await registerGraph(folder, key, name, spec, sessions);
   }
   const identity = [manifest.graphs.encoder.file, manifest.graphs.decoder.file, manifest.vocabulary]
     .sort()
@@ -146,14 +126,7 @@ export async function loadDraftRegistration(
 export async function verifyDraftModel(
   options: DraftRegistrationOptions,
 ): Promise<RegistryVerification['models'][number]> {
-  const dir = resolve(options.dir);
-  const key = `${basename(dirname(dir))}@${basename(dir)}`;
-  try {
-    await loadDraftRegistration(options);
-    return { key, ok: true, problems: [] };
-  } catch (error) {
-    return { key, ok: false, problems: [error instanceof Error ? error.message : String(error)] };
-  }
+  return reportVerification(options.dir, () => loadDraftRegistration(options));
 }
 
 /**

@@ -1,26 +1,19 @@
-import { basename, dirname, join, resolve } from 'node:path';
 import {
   parseEmbeddingManifest,
   type EmbeddingModelManifest,
   type EncoderSpec,
 } from '../manifest/embedding-manifest.js';
-import { ModelRegistryError } from './inference-errors.js';
 import type { InferenceLogger } from './inference-logger.js';
 import { createSessionFactory, type SessionTuning } from './onnx-session-factory.js';
-import { readFolderJson, verifyFileHashes, verifyGraph } from './verify-graph.js';
+import { readFolderJson, verifyFileHashes } from './verify-graph.js';
+import { registerGraph, reportVerification, versionFolder, type RegisteredGraph } from './version-folder.js';
 import type { RegistryVerification } from './model-registry.js';
-import type { WorkerModelSpec } from './worker-protocol.js';
 
 /** The two graphs of a dual-encoder embedding model. */
 export type EncoderName = 'ecg' | 'text';
 
 /** One verified encoder graph, ready for the inference workers to open. */
-export interface RegisteredEncoder {
-  /** What the worker pool loads: `key` is `name@version/ecg` or `name@version/text`. */
-  worker: WorkerModelSpec;
-  spec: EncoderSpec;
-  golden: 'passed' | 'skipped';
-}
+export type RegisteredEncoder = RegisteredGraph<EncoderSpec>;
 
 /** A verified embedding model version (`models/<name>/<version>/embedding-manifest.json`). */
 export interface RegisteredEmbeddingModel {
@@ -54,11 +47,8 @@ export interface EmbeddingRegistrationOptions {
 export async function loadEmbeddingRegistration(
   options: EmbeddingRegistrationOptions,
 ): Promise<RegisteredEmbeddingModel> {
-  const dir = resolve(options.dir);
-  const folder = { name: basename(dirname(dir)), version: basename(dir) };
-  const fail = (subject: string, detail: string): never => {
-    throw new ModelRegistryError(folder.name, folder.version, subject, detail);
-  };
+  const folder = versionFolder(options.dir);
+  const { dir, fail } = folder;
   const json = await readFolderJson(dir, 'embedding-manifest.json', fail);
   const parsed = parseEmbeddingManifest(json);
   if (!parsed.ok) return fail('embedding-manifest.json', parsed.problems.join('; '));
@@ -68,19 +58,7 @@ export async function loadEmbeddingRegistration(
   const sessions = createSessionFactory(options.executionProviders, options.logger, options.tuning);
   const encoders = {} as Record<EncoderName, RegisteredEncoder>;
   for (const name of ['ecg', 'text'] as const) {
-    const spec = manifest.encoders[name];
-    const graphPath = join(dir, spec.file);
-    const verified = await verifyGraph(graphPath, spec, { dir, sessions, warmUp: true, fail });
-    encoders[name] = {
-      worker: {
-        key: `${key}/${name}`,
-        modelPath: graphPath,
-        executionProvider: verified.executionProvider,
-        inputs: spec.inputs,
-      },
-      spec,
-      golden: verified.golden,
-    };
+    encoders[name] = await registerGraph(folder, key, name, manifest.encoders[name], sessions);
   }
   options.logger.info(
     {
@@ -102,12 +80,5 @@ export async function loadEmbeddingRegistration(
 export async function verifyEmbeddingModel(
   options: EmbeddingRegistrationOptions,
 ): Promise<RegistryVerification['models'][number]> {
-  const dir = resolve(options.dir);
-  const key = `${basename(dirname(dir))}@${basename(dir)}`;
-  try {
-    await loadEmbeddingRegistration(options);
-    return { key, ok: true, problems: [] };
-  } catch (error) {
-    return { key, ok: false, problems: [error instanceof Error ? error.message : String(error)] };
-  }
+  return reportVerification(options.dir, () => loadEmbeddingRegistration(options));
 }
