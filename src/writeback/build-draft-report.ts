@@ -2,8 +2,9 @@ import type { DiagnosticReport, Extension } from '@medplum/fhirtypes';
 import type { ModalityName, ModelManifestHeader } from '../contracts/manifest-types.js';
 import type { VersionedReference } from '../contracts/patient-record.js';
 import { assessmentIdentity, versionedReferenceString } from '../contracts/assessment-identity.js';
-import { AIAST, CODE_SYSTEMS, structureDefinitionUrl } from '../contracts/fusion-terminology.js';
+import { AIAST, structureDefinitionUrl } from '../contracts/fusion-terminology.js';
 import { trainingDataNote } from './build-model-device.js';
+import { assessmentIdentityIdentifier } from './naming-systems.js';
 
 /** Profile of an AI-drafted description (`fhir-profiles/StructureDefinition/FusionDraftDiagnosticReport.json`). */
 export const DRAFT_REPORT_PROFILE = structureDefinitionUrl('FusionDraftDiagnosticReport');
@@ -147,21 +148,7 @@ export function buildDraftReport(input: {
     meta: { profile: [DRAFT_REPORT_PROFILE], security: [AIAST] },
     text: markers.text,
     extension: [markers.extension],
-    identifier: [
-      {
-        type: {
-          coding: [
-            {
-              system: CODE_SYSTEMS.identifierType,
-              code: 'assessment-identity',
-              display: 'Assessment identity',
-            },
-          ],
-        },
-        system: input.identifierSystem,
-        value: draftIdentity(draft),
-      },
-    ],
+    identifier: [assessmentIdentityIdentifier(input.identifierSystem, draftIdentity(draft))],
     status: DRAFT_STATUS['not-reviewed'],
     category: [{ coding: [RADIOLOGY], text: 'Radiology' }],
     code: { coding: [DRAFT_REPORT_CODE], text: 'Chest radiograph description (AI draft)' },

@@ -13,6 +13,7 @@ import {
 } from './fhir-codings.js';
 import { explanationNote } from './explanation-note.js';
 import { AIAST, CODE_SYSTEMS, EXTENSION_URLS, PROFILE_URLS } from '../contracts/fusion-terminology.js';
+import { assessmentIdentityIdentifier } from './naming-systems.js';
 
 function outcomeSpec(manifest: ModelManifest, index: number): OutcomeSpec {
   const spec = manifest.outcomes.find((o) => o.index === index);
@@ -202,21 +203,7 @@ export function buildRiskAssessment(input: {
     },
     // An empty array is invalid FHIR JSON (R4 §2.6.2: arrays are never empty), so omit it.
     ...(extension.length > 0 ? { extension } : {}),
-    identifier: [
-      {
-        type: {
-          coding: [
-            {
-              system: CODE_SYSTEMS.identifierType,
-              code: 'assessment-identity',
-              display: 'Assessment identity',
-            },
-          ],
-        },
-        system: input.identifierSystem,
-        value: assessmentIdentity(result),
-      },
-    ],
+    identifier: [assessmentIdentityIdentifier(input.identifierSystem, assessmentIdentity(result))],
     status: 'final',
     method: { coding: [modelMethodCoding(manifest)], text: manifest.title },
     code: { text: manifest.title },

@@ -1,4 +1,5 @@
-import { FUSION_CANONICAL_BASE } from '../contracts/fusion-terminology.js';
+import type { Identifier } from '@medplum/fhirtypes';
+import { CODE_SYSTEMS, FUSION_CANONICAL_BASE } from '../contracts/fusion-terminology.js';
 
 /**
  * Identifier systems for what fhir-fusion writes. The model and card identities are global (name,
@@ -17,4 +18,21 @@ export const IDENTIFIER_SYSTEMS = {
  */
 export function tokenQuery(parameter: string, system: string, value: string): string {
   return `${parameter}=${encodeURIComponent(system)}|${encodeURIComponent(value)}`;
+}
+
+/**
+ * The identifier that makes a write idempotent: the identity (a sha256 of model, version, subject
+ * and input versions) under the deployment's `identifierSystem`, typed `assessment-identity`. The
+ * RiskAssessment and the AI-drafted DiagnosticReport carry it, and their conditional creates search it.
+ */
+export function assessmentIdentityIdentifier(identifierSystem: string, identity: string): Identifier {
+  return {
+    type: {
+      coding: [
+        { system: CODE_SYSTEMS.identifierType, code: 'assessment-identity', display: 'Assessment identity' },
+      ],
+    },
+    system: identifierSystem,
+    value: identity,
+  };
 }
