@@ -66,9 +66,33 @@ function classifyOutcome(outcome: OperationOutcome): 'rejected' | 'unavailable' 
   return 'rejected';
 }
 
-/** The HTTP status of a transaction-response entry (`"201 Created"` → 201). */
-export function entryStatus(entry: BundleEntry | undefined): number {
-  return Number.parseInt(entry?.response?.status ?? '', 10);
+/**
+ * What a transaction-response entry says of a conditional create (R4 §3.1.0.8.1): `201` →
+ * `created`, `200` → `exists` (it matched an earlier write). Any other status, or none, is not an
+ * answer the write can be sure of: {@link WritebackUnavailable}, so the job retries.
+ */
+export function createdOrExists(entry: BundleEntry | undefined, resourceType: string): 'created' | 'exists' {
+  const status = Number.parseInt(entry?.response?.status ?? '', 10);
+  if (status === 201) return 'created';
+  if (status === 200) return 'exists';
+  throw new WritebackUnavailable(
+    `unexpected ${resourceType} entry status ${entry?.response?.status ?? 'missing'}`,
+  );
+}
+
+/** The refusal of a bundle that is not the transaction a writer expects; nothing is sent. */
+export function unexpectedBundle(expected: string): WritebackInvalid {
+  return new WritebackInvalid({
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'error',
+        code: 'structure',
+        details: { text: `expected ${expected}` },
+        expression: ['Bundle'],
+      },
+    ],
+  });
 }
 
 /** `RiskAssessment/123/_history/1` (or a full URL) → `RiskAssessment/123`, if it is one. */
@@ -180,31 +204,15 @@ export async function writeAssessment(
   const riskIndex = entries.findIndex((e) => e.resource?.resourceType === 'RiskAssessment');
   const provenanceIndex = entries.findIndex((e) => e.resource?.resourceType === 'Provenance');
   if (bundle.type !== 'transaction' || riskIndex < 0 || provenanceIndex < 0) {
-    throw new WritebackInvalid({
-      resourceType: 'OperationOutcome',
-      issue: [
-        {
-          severity: 'error',
-          code: 'structure',
-          details: { text: 'expected a transaction with a RiskAssessment and a Provenance' },
-          expression: ['Bundle'],
-        },
-      ],
-    });
+    throw unexpectedBundle('a transaction with a RiskAssessment and a Provenance');
   }
   const response = await postTransaction(client, bundle, options);
 
   // §3.1.0.11.3: the response has one entry per request entry, in the same order.
   const riskEntry = response.entry?.[riskIndex];
   const provenanceEntry = response.entry?.[provenanceIndex];
-  const riskStatus = entryStatus(riskEntry);
-  if (riskStatus !== 200 && riskStatus !== 201) {
-    throw new WritebackUnavailable(
-      `unexpected RiskAssessment entry status ${riskEntry?.response?.status ?? 'missing'}`,
-    );
-  }
   return {
-    outcome: riskStatus === 201 ? 'created' : 'exists',
+    outcome: createdOrExists(riskEntry, 'RiskAssessment'),
     riskAssessment: { reference: await locate(client, entries[riskIndex], riskEntry, 'RiskAssessment') },
     provenance: { reference: await locate(client, entries[provenanceIndex], provenanceEntry, 'Provenance') },
   };

@@ -1,7 +1,12 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, DiagnosticReport, Reference } from '@medplum/fhirtypes';
-import { entryStatus, locate, postTransaction, type WriteAssessmentOptions } from './write-assessment.js';
-import { WritebackInvalid, WritebackUnavailable } from './writeback-errors.js';
+import {
+  createdOrExists,
+  locate,
+  postTransaction,
+  unexpectedBundle,
+  type WriteAssessmentOptions,
+} from './write-assessment.js';
 
 /** What {@link writeDraftReport} reports. */
 export interface WrittenDraftReport {
@@ -30,29 +35,13 @@ export async function writeDraftReport(
   const entries = bundle.entry ?? [];
   const reportIndex = entries.findIndex((e) => e.resource?.resourceType === 'DiagnosticReport');
   if (bundle.type !== 'transaction' || reportIndex < 0) {
-    throw new WritebackInvalid({
-      resourceType: 'OperationOutcome',
-      issue: [
-        {
-          severity: 'error',
-          code: 'structure',
-          details: { text: 'expected a transaction with a DiagnosticReport' },
-          expression: ['Bundle'],
-        },
-      ],
-    });
+    throw unexpectedBundle('a transaction with a DiagnosticReport');
   }
   const response = await postTransaction(client, bundle, options);
   // §3.1.0.11.3: the response has one entry per request entry, in the same order.
   const reportEntry = response.entry?.[reportIndex];
-  const status = entryStatus(reportEntry);
-  if (status !== 200 && status !== 201) {
-    throw new WritebackUnavailable(
-      `unexpected DiagnosticReport entry status ${reportEntry?.response?.status ?? 'missing'}`,
-    );
-  }
   return {
-    outcome: status === 201 ? 'created' : 'exists',
+    outcome: createdOrExists(reportEntry, 'DiagnosticReport'),
     reference: { reference: await locate(client, entries[reportIndex], reportEntry, 'DiagnosticReport') },
   };
 }
