@@ -9,6 +9,9 @@ import { startServer } from '../../src/main.js';
 import type { Runtime } from '../../src/runtime/open-runtime.js';
 import type { SandboxEhr, SandboxEhrOptions } from '../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../src/sandbox/ehr/sandbox-ehr.js';
+import type { GeneratedPatient } from '../../src/sandbox/cohort/generate-patient.js';
+import { generateCohort } from '../../src/sandbox/cohort/generate-patient.js';
+import { loadCohort } from '../../src/sandbox/cohort/load-cohort.js';
 import { testConfig } from './test-config.js';
 import type { TestDatabase } from './test-database.js';
 import { createTestDatabase } from './test-database.js';
@@ -105,4 +108,22 @@ export function useFusionFixture(options: FusionFixtureOptions = {}, timeoutMs =
     if (!fixture) throw new Error('the fhir-fusion fixture did not start (see the beforeAll error)');
     return fixture;
   };
+}
+
+/**
+ * Generates `patients` synthetic patients with every modality present and no data errors (the
+ * generator's seeded cohort), loads them into the fixture's EHR and DICOMweb, and returns them.
+ */
+export async function loadCompleteCohort(options: {
+  fhirBaseUrl: string;
+  dicomwebBaseUrl: string;
+  patients: number;
+  seed: number;
+  imageSize: number;
+  now: Date;
+}): Promise<GeneratedPatient[]> {
+  const { fhirBaseUrl, dicomwebBaseUrl, ...generate } = options;
+  const cohort = [...generateCohort({ ...generate, dicomwebBaseUrl, rates: { image: 0, ecg: 0, report: 0, dataError: 0 } })];
+  await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
+  return cohort;
 }

@@ -8,11 +8,9 @@ import type { FetchLike } from '../../../src/contracts/fetch-like.js';
 import type { InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
 import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
 import { scorePatient } from '../../../src/pipeline/score-patient.js';
-import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
-import { loadCohort } from '../../../src/sandbox/cohort/load-cohort.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
-import { useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
 import { PNG } from 'pngjs';
 import { renderStudyThumbnail, reviewThumbnails } from '../../../src/review/smart-app/image-thumbnail.js';
 import { findingOverlayOf } from '../../../src/review/smart-app/localisation-overlay.js';
@@ -89,17 +87,14 @@ describe('localisation through the pipeline (issue #20)', () => {
     const serving = runtime.serving;
     if (!serving) throw new Error('the fixture loaded no models');
     const now = new Date();
-    const cohort = [
-      ...generateCohort({
-        patients: 1,
-        seed: 2_020,
-        now,
-        dicomwebBaseUrl,
-        imageSize: 96,
-        rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
-      }),
-    ];
-    await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
+    const cohort = await loadCompleteCohort({
+      fhirBaseUrl,
+      dicomwebBaseUrl,
+      patients: 1,
+      seed: 2_020,
+      imageSize: 96,
+      now,
+    });
     const engine = forcedEngine(serving.engine);
     const models = validatedModels(serving.models);
     // The PACS refuses the first STOW (503), then accepts.
@@ -203,17 +198,14 @@ describe('localisation through the pipeline (issue #20)', () => {
     const serving = runtime.serving;
     if (!serving) throw new Error('the fixture loaded no models');
     const now = new Date();
-    const cohort = [
-      ...generateCohort({
-        patients: 1,
-        seed: 2_021,
-        now,
-        dicomwebBaseUrl,
-        imageSize: 96,
-        rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
-      }),
-    ];
-    await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
+    const cohort = await loadCompleteCohort({
+      fhirBaseUrl,
+      dicomwebBaseUrl,
+      patients: 1,
+      seed: 2_021,
+      imageSize: 96,
+      now,
+    });
     let stowCalls = 0;
     const dicomFetch: FetchLike = async (input, init) => {
       if (init?.method === 'POST' && String(input).endsWith('/studies')) stowCalls++;

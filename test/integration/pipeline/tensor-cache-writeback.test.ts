@@ -3,12 +3,10 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
 import { scorePatient } from '../../../src/pipeline/score-patient.js';
-import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
-import { loadCohort } from '../../../src/sandbox/cohort/load-cohort.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { roundProbability } from '../../../src/writeback/fhir-codings.js';
-import { useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
 
 /**
  * Issue #26: the preprocessed-tensor cache must not change a single written probability. A
@@ -40,17 +38,14 @@ describe('tensor cache through the pipeline (issue #26)', () => {
     const serving = runtime.serving;
     if (!serving) throw new Error('the fixture loaded no models');
     const now = new Date();
-    const cohort = [
-      ...generateCohort({
-        patients: 4,
-        seed: 2_626,
-        now,
-        dicomwebBaseUrl,
-        imageSize: 128,
-        rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
-      }),
-    ];
-    await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
+    const cohort = await loadCompleteCohort({
+      fhirBaseUrl,
+      dicomwebBaseUrl,
+      patients: 4,
+      seed: 2_626,
+      imageSize: 128,
+      now,
+    });
     const off = createPipelineStages({
       config: { ...runtime.config, TENSOR_CACHE_MAX_BYTES: 0 },
       ehr: runtime.ehr,

@@ -21,12 +21,10 @@ import { pino } from 'pino';
 import { createClinicianFhir } from '../../../src/review/smart-app/clinician-fhir.js';
 import { buildDraftDecision } from '../../../src/review/smart-app/draft-decision.js';
 import { reviewAppPlugin } from '../../../src/review/smart-app/review-app-plugin.js';
-import { generateCohort } from '../../../src/sandbox/cohort/generate-patient.js';
-import { loadCohort } from '../../../src/sandbox/cohort/load-cohort.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { repoRoot } from '../../helpers/fixtures.js';
-import { useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
 import { testConfig } from '../../helpers/test-config.js';
 import { cookieHeader, cookiesFrom } from '../review/review-app-harness.js';
 import { draftingModel } from '../../unit/writeback/draft-fixture.js';
@@ -126,18 +124,15 @@ async function drafts(patientId: string): Promise<DiagnosticReport[]> {
 describe('AI-drafted description: preliminary write-back and clinician review (issue #20)', () => {
   beforeAll(async () => {
     const { fhirBaseUrl } = fixture();
-    const cohort = [
-      ...generateCohort({
-        patients: 2,
-        seed: 2_020,
-        now,
-        dicomwebBaseUrl,
-        imageSize: 128,
-        rates: { image: 0, ecg: 0, report: 0, dataError: 0 },
-      }),
-    ];
+    const cohort = await loadCompleteCohort({
+      fhirBaseUrl,
+      dicomwebBaseUrl,
+      patients: 2,
+      seed: 2_020,
+      imageSize: 128,
+      now,
+    });
     patientIds = cohort.map((p) => p.patientId);
-    await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
   }, 120_000);
 
   it('writes a preliminary report in the assessment transaction, valid against base R4 and the profiles, once', async () => {
