@@ -1,12 +1,10 @@
-/** Token ids and caps of greedy decoding (the drafting manifest's `decoding` section). */
-export interface DecodeSettings {
-  bosId: number;
-  eosId: number;
-  padId: number;
-  unknownId: number;
-  maxTokens: number;
-  maxCharacters: number;
-}
+import type { DraftModelManifest } from '../manifest/draft-manifest.js';
+
+/** Token ids and caps of greedy decoding: the drafting manifest's `decoding` section, as declared there. */
+export type DecodeSettings = Pick<
+  DraftModelManifest['decoding'],
+  'bosId' | 'eosId' | 'padId' | 'unknownId' | 'maxTokens' | 'maxCharacters'
+>;
 
 /**
  * One decoder step over a batch: the previous token of every row and the recurrent state in, the
