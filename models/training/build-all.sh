@@ -48,6 +48,12 @@ tpids=()
   --only tabular-mlp text-bilstm image-cnn ecg-cnn late-fusion & tpids+=($!)
 /usr/bin/python3 models/training/train.py --data "$DATA" --only attention-fusion & tpids+=($!)
 for pid in "${tpids[@]}"; do wait "$pid"; done
+# Issue 20: image-cnn's finding localiser, trained on the cohort's ground-truth lesion regions and
+# added to the image-cnn folder train.py just wrote (its risk outputs unchanged; 8.5 min here on one
+# thread, 2026-12-04). The interim source has no lesion regions.
+if [ "$SOURCE" = cohort ]; then
+  /usr/bin/python3 models/training/finding_localiser.py --data "$DATA"
+fi
 npx tsx src/evaluation/evaluate-command.ts --data "$DATA"
 # The ECG <-> report model for similar cases (issue 13): report tokens from the same cohort,
 # contrastive training, then the retrieval evaluation through ONNX Runtime.

@@ -51,7 +51,17 @@ def unimodal_from_onnx(path: str) -> Unimodal:
     BatchNorm replaced by identity because the export folded it into the convolution before it."""
     graph = onnx.load(path).graph
     weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
-    convs = [n for n in graph.node if n.op_type == "Conv"]
+    # Only the nodes `probabilities` depends on: a graph that also holds the finding localiser
+    # (issue 20, finding_localiser.py) has Conv and Gemm nodes of its own.
+    producer = {out: n for n in graph.node for out in n.output}
+    needed, stack = set(), ["probabilities"]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is not None and id(node) not in needed:
+            needed.add(id(node))
+            stack.extend(node.input)
+    nodes = [n for n in graph.node if id(n) in needed]
+    convs = [n for n in nodes if n.op_type == "Conv"]
     model = Unimodal(ImageEncoder(), 3)
     stack = model.encoder.conv
     conv_layers = [i for i, m in enumerate(stack) if isinstance(m, nn.Conv2d)]
@@ -63,7 +73,7 @@ def unimodal_from_onnx(path: str) -> Unimodal:
         stack[i + 1] = nn.Identity()  # the BatchNorm after it, already folded in
     # The two Linear layers are the graph's two Gemm nodes (transB = 1: weights stored [out, in]),
     # in order; initializer names differ between a plain and a localising export.
-    gemms = [n for n in graph.node if n.op_type == "Gemm"]
+    gemms = [n for n in nodes if n.op_type == "Gemm"]
     if len(gemms) != 2:
         raise ValueError(f"{path}: expected 2 Gemm nodes (encoder Linear, head), found {len(gemms)}")
     for node, linear in zip(gemms, (model.encoder.out[0], model.head)):

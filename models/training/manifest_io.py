@@ -18,10 +18,13 @@ OPSET = 17
 ROLE_DTYPE = {"tabular-values": "float32", "tabular-mask": "float32", "text-tokens": "int64",
               "image": "float32", "ecg-waveform": "float32", "ecg-image": "float32",
               "modality-mask": "float32", "probabilities": "float32", "localisation": "float32",
-              "localisation-offset": "float32"}
+              "localisation-offset": "float32", "finding-map": "float32",
+              "finding-probabilities": "float32"}
 # Output roles by tensor name: the faithful localisation map of image-cnn and its offset (issue 20).
+# and its finding localiser's region maps and presence probabilities.
 OUTPUT_ROLE = {"probabilities": "probabilities", "localisation_map": "localisation",
-               "localisation_offset": "localisation-offset"}
+               "localisation_offset": "localisation-offset", "finding_map": "finding-map",
+               "finding_probabilities": "finding-probabilities"}
 TENSOR_ROLE = {"tabular_values": "tabular-values", "tabular_mask": "tabular-mask",
                "text_tokens": "text-tokens", "image": "image", "ecg_waveform": "ecg-waveform",
                "ecg_image": "ecg-image", "modality_mask": "modality-mask"}

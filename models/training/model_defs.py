@@ -352,3 +352,62 @@ class LocalisingImageModel(nn.Module):
                 sums = part if sums is None else sums + part
                 counts += neg.sum(dim=0).numpy()
         return (sums / torch.from_numpy(np.maximum(counts, 1)).float()[:, None, None]).float()
+
+
+class FindingLocaliser(nn.Module):
+    """Where each image finding is, trained on the cohort's ground-truth lesion regions (issue 20).
+
+    A class-activation map of an *outcome* shows that outcome's evidence, which is not one lesion
+    (acute heart failure shows as cardiomegaly and as effusion, in different places), and the
+    shipped `image-cnn` map failed its pointing-game evaluation. This branch is supervised on the
+    regions themselves: conv stack (64 → 16×16 cells of 4 pixels; dilated convolutions so each cell
+    sees the whole film) →
+    - `finding_map` [N, F, 16, 16]: per cell, the logit that the cell lies in finding f's region,
+      trained only on films that show f (where it is *given* it is there);
+    - `finding_probabilities` [N, F]: whether the film shows f at all, from the pooled features
+      (cardiomegaly is a size relative to the thorax: a global, not a local, property).
+    It reads the same normalised `image` input as the risk model and shares no weights with it, so
+    adding it to the risk model's graph changes none of the risk probabilities.
+    """
+
+    OUTPUTS = ("finding_map", "finding_probabilities")
+
+    def __init__(self, n_findings: int):
+        super().__init__()
+        def block(c_in: int, c_out: int, dilation: int = 1) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation), nn.BatchNorm2d(c_out),
+                    nn.ReLU()]
+        self.features = nn.Sequential(
+            *block(1, 16), nn.MaxPool2d(2),   # 32×32
+            *block(16, 32), nn.MaxPool2d(2),  # 16×16
+            *block(32, 48), *block(48, 64, 2), *block(64, 64, 4), *block(64, 64, 8),  # 16×16, sees the film
+        )
+        self.region = nn.Conv2d(64, n_findings, 1)
+        self.presence = nn.Linear(128, n_findings)
+
+    def forward(self, image):
+        f = self.features(image)
+        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return self.region(f), torch.sigmoid(self.presence(pooled))
+
+    def logits(self, image):
+        f = self.features(image)
+        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return self.region(f), self.presence(pooled)
+
+
+class ImageModelWithFindings(nn.Module):
+    """`LocalisingImageModel` plus a `FindingLocaliser` over the same input: one ONNX run gives the
+    risk probabilities, the outcome maps and the finding maps with their presence probabilities."""
+
+    OUTPUTS = ("probabilities", "localisation_map", "localisation_offset") + FindingLocaliser.OUTPUTS
+
+    def __init__(self, localising: nn.Module, finder: FindingLocaliser):
+        super().__init__()
+        self.localising = localising
+        self.finder = finder
+
+    def forward(self, image):
+        probabilities, cam, offset = self.localising(image)
+        finding_map, finding_probabilities = self.finder(image)
+        return probabilities, cam, offset, finding_map, finding_probabilities

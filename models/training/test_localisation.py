@@ -13,7 +13,7 @@ import torch
 
 import manifest_io as mio
 from localisation_export import unimodal_from_onnx
-from model_defs import ImageEncoder, LocalisingImageModel, Unimodal
+from model_defs import FindingLocaliser, ImageEncoder, ImageModelWithFindings, LocalisingImageModel, Unimodal
 
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "image-cnn", "1")
 
@@ -80,6 +80,45 @@ class FaithfulMapTest(unittest.TestCase):
         logit = np.log(want["probabilities"] / (1 - want["probabilities"]))
         np.testing.assert_allclose(want["localisation_map"].mean(axis=(2, 3)) + want["localisation_offset"], logit,
                                    atol=1e-4)
+
+
+class FindingLocaliserTest(unittest.TestCase):
+    def test_wrapping_adds_finding_outputs_and_changes_no_risk_output(self):
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        base = random_model(1)
+        localising = LocalisingImageModel(base).eval()
+        model = ImageModelWithFindings(localising, FindingLocaliser(3).eval()).eval()
+        image = torch.randn(5, 1, 64, 64)
+        with torch.no_grad():
+            prob, cam, offset, finding_map, finding_prob = model(image)
+            want = localising(image)
+        for got, expected in zip((prob, cam, offset), want):
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+        self.assertEqual(tuple(finding_map.shape), (5, 3, 16, 16))
+        self.assertEqual(tuple(finding_prob.shape), (5, 3))
+        self.assertTrue(bool(((finding_prob >= 0) & (finding_prob <= 1)).all()))
+
+    def test_region_loss_counts_only_films_that_show_the_finding(self):
+        from finding_localiser import loss_of
+        torch.manual_seed(0)
+        finder = FindingLocaliser(1).eval()
+        image = torch.randn(2, 1, 64, 64)
+        empty = torch.zeros(2, 1, 64, 64)
+        with torch.no_grad():
+            region, presence = finder.logits(image)
+            # No film shows the finding: only the presence term is left.
+            expected = torch.nn.functional.binary_cross_entropy_with_logits(presence, torch.zeros_like(presence))
+            self.assertAlmostEqual(float(loss_of(finder, image, empty)), float(expected), places=5)
+
+    @unittest.skipUnless(os.path.exists(os.path.join(SHIPPED, "golden-output-finding_map.npy")),
+                         "shipped image-cnn has no finding localiser")
+    def test_shipped_risk_weights_rebuild_from_a_graph_that_also_holds_the_finder(self):
+        base = unimodal_from_onnx(os.path.join(SHIPPED, "model.onnx"))
+        gold = {"image": np.load(os.path.join(SHIPPED, "golden-input-image.npy"))}
+        got = mio.golden_outputs(base, gold)
+        np.testing.assert_allclose(got["probabilities"], np.load(os.path.join(SHIPPED, "golden-output-probabilities.npy")),
+                                   atol=1e-5)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import { sendOverMllp } from '../sandbox/hl7v2/mllp-sender.js';
 import { renderOruR01 } from '../sandbox/hl7v2/oru-r01.js';
 import { folderClosedToOthers, runningAsRoot } from '../store/postgres-user-access.js';
 import { assessmentsAfter, latestAssessmentId } from '../store/ledger-repository.js';
-import { AIAST } from '../contracts/fusion-terminology.js';
+import { AIAST, PROFILE_URLS } from '../contracts/fusion-terminology.js';
 
 /** How the demo's new data reaches fhir-fusion. */
 export type DemoFeed = 'fhir' | 'hl7v2' | 'dimse';
@@ -70,8 +70,17 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     );
   }
   console.log(`starting the sandbox EHR and loading ${options.patients} synthetic patients...`);
+  const publicUrl = `http://127.0.0.1:${options.port}`;
+  // The sandbox's SMART server registers the review app, so each localised finding can be opened
+  // in it as a chart would (EHR launch); the client id must be the one fhir-fusion sends.
+  const reviewClientId = process.env.SMART_APP_CLIENT_ID ?? 'fhir-fusion-review';
   const sandbox = await startDemoSandbox({
     port: options.ehrPort,
+    reviewApp: {
+      clientId: reviewClientId,
+      launchUrl: `${publicUrl}/review/launch`,
+      redirectUri: `${publicUrl}/review/callback`,
+    },
     patients: options.patients,
     seed: options.seed,
     // The radiographs are the modality's to push, so the EHR and PACS start without them.
@@ -79,21 +88,22 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   });
   console.log(`  FHIR R4   ${sandbox.fhirBaseUrl}`);
   console.log(`  DICOMweb  ${sandbox.dicomwebBaseUrl}`);
-  // Issue #20: a served model whose localisation map passed validation stores its SEGs here (the
-  // shipped image-cnn@1 map does not, so none appear: README "Localisation").
+  // Issue #20: image-cnn@1 stores a DICOM SEG here for each image finding it calls and locates.
   console.log(`  AI SEGs   ${sandbox.dicomwebBaseUrl}/studies?ModalitiesInStudy=SEG`);
 
-  const publicUrl = `http://127.0.0.1:${options.port}`;
   const config = loadConfig({
     LOG_LEVEL: 'warn',
     DATA_DIR: join(dataDir, 'demo'),
     PORT: String(options.port),
     PUBLIC_URL: publicUrl,
+    SMART_APP_CLIENT_ID: reviewClientId,
     FHIR_BASE_URL: sandbox.fhirBaseUrl,
     DICOMWEB_BASE_URL: sandbox.dicomwebBaseUrl,
     COALESCE_WINDOW_MS: '1000',
-    // The fusion models; the unimodal baselines in models/ are there for evaluation.
-    ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1',
+    // The fusion models, and the radiograph model for its finding localiser (issue #20: where on the
+    // image, as a DICOM SEG and an imaging-finding Observation); the other unimodal baselines in
+    // models/ are there for evaluation.
+    ACTIVE_MODELS: 'attention-fusion@1,late-fusion@1,image-cnn@1',
     // Issue #20: each assessed patient's radiograph also gets an AI-drafted description, written as a
     // preliminary DiagnosticReport for a clinician to accept or reject in the review app (reference
     // drafter, trained on synthetic data; off by default outside the demo).
@@ -188,6 +198,29 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     }
   };
 
+  // Issue #20: the image findings the server localised (FusionImagingFinding Observations, each
+  // naming the SEG it stored in the PACS), each printed once.
+  const findingsSeen = new Set<string>();
+  const printNewFindings = async (): Promise<void> => {
+    const observations = (await ehr.searchResources('Observation', {
+      category: 'imaging',
+      _count: '200',
+    })) as Observation[];
+    for (const o of observations) {
+      if (!o.id || findingsSeen.has(o.id) || !o.meta?.profile?.includes(PROFILE_URLS.ImagingFinding))
+        continue;
+      findingsSeen.add(o.id);
+      const seg = o.identifier?.find((i) => i.system === 'urn:dicom:uid')?.value?.replace(/^urn:oid:/, '');
+      const patientId = o.subject?.reference?.replace(/^Patient\//, '');
+      const launch =
+        patientId && sandbox.reviewAppLaunchUrl ? sandbox.reviewAppLaunchUrl(patientId) : undefined;
+      console.log(
+        `${new Date().toISOString().slice(11, 19)}  Observation/${o.id}  AI imaging finding (preliminary): ${o.code?.text ?? ''}; region stored in the PACS as DICOM SEG ${seg ?? ''}`,
+      );
+      if (launch) console.log(`          region on the image, in the review app: ${launch}`);
+    }
+  };
+
   let polling = false;
   const watch = setInterval(() => {
     if (polling) return;
@@ -209,6 +242,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
         if (options.stopAfter !== undefined && written >= options.stopAfter) resolveDone();
       })
       .then(() => (config.DESCRIPTION_MODEL === 'off' ? undefined : printNewDrafts()))
+      .then(() => printNewFindings())
       .catch(() => undefined)
       .finally(() => {
         polling = false;

@@ -1,7 +1,7 @@
 import type { VersionedReference } from './patient-record.js';
 import type { MissingModality } from './patient-record.js';
 import type { ModalityName, QualitativeThreshold } from './manifest-types.js';
-import type { AssessmentLocalisation, OutcomeMap } from './localisation.js';
+import type { AssessmentLocalisation, FindingMap, OutcomeMap } from './localisation.js';
 
 /** One outcome's prediction. */
 export interface OutcomePrediction {
@@ -73,6 +73,11 @@ export interface InferenceOutput {
    * localisation output and the image modality was present (absent otherwise).
    */
   localisationMaps?: OutcomeMap[];
+  /**
+   * The finding localiser's region maps and presence probabilities, when the model declares a
+   * `finding-map` output and the image modality was present (issue 20).
+   */
+  findingMaps?: FindingMap[];
 }
 
 /** Everything the write-back needs to record one assessment. */

@@ -36,6 +36,22 @@ export interface OutcomeMap {
   values: Float32Array;
 }
 
+/**
+ * One image finding's region map from a finding localiser (issue 20, output role `finding-map`):
+ * per cell of the model's output grid, row-major, the logit that the cell lies in the finding's
+ * region — trained on ground-truth regions, so it says where the finding is *given* that it is
+ * there; `probability` (role `finding-probabilities`) says whether it is there.
+ */
+export interface FindingMap {
+  /** Index into `manifest.imageFindings`. */
+  findingIndex: number;
+  /** Probability that the image shows the finding. */
+  probability: number;
+  width: number;
+  height: number;
+  values: Float32Array;
+}
+
 /** The source DICOM instance an assessment's image came from: what a Segmentation must reference. */
 export interface SourceImageInstance {
   studyInstanceUid: string;
@@ -84,6 +100,8 @@ export type LocalisationNotMappedReason =
 export interface AssessmentLocalisation {
   /** The model's per-outcome maps (model output grid). */
   maps: OutcomeMap[];
+  /** The model's finding maps with their presence probabilities (model output grid), when it has a finding localiser. */
+  findingMaps?: FindingMap[];
   /** Absent only with `notMapped`. */
   source?: SourceImageInstance;
   /** Absent only with `notMapped`. */

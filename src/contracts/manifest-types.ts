@@ -28,7 +28,10 @@ export interface TensorSpec {
    * What the tensor carries: for inputs, which preprocessed array feeds it; for outputs,
    * `probabilities` ([batch, outcomes], after the model's own sigmoid), `embedding`, or the
    * image model's faithful localisation map `localisation` ([batch, outcomes, h, w], logit units;
-   * issue 20) with its `localisation-offset` ([batch, outcomes]: map mean + offset = the logit).
+   * issue 20) with its `localisation-offset` ([batch, outcomes]: map mean + offset = the logit),
+   * or the finding localiser's `finding-map` ([batch, findings, h, w]: per cell, the logit that the
+   * cell lies in the finding's region) with its `finding-probabilities` ([batch, findings]: whether
+   * the image shows the finding), channel f being `imageFindings[].index` f.
    */
   role:
     | 'tabular-values'
@@ -43,7 +46,9 @@ export interface TensorSpec {
     | 'probabilities'
     | 'embedding'
     | 'localisation'
-    | 'localisation-offset';
+    | 'localisation-offset'
+    | 'finding-map'
+    | 'finding-probabilities';
 }
 
 /** A coded concept, as in FHIR `Coding`. */
@@ -162,6 +167,17 @@ export interface QualitativeThreshold {
   code: 'negligible' | 'low' | 'moderate' | 'high' | 'certain';
 }
 
+/**
+ * One image finding a model locates (issue 20): the channel of its `finding-map` and
+ * `finding-probabilities` outputs, what it is (SNOMED CT), and the presence probability at or above
+ * which the model calls it (and only then shows where it is).
+ */
+export interface ImageFindingSpec {
+  index: number;
+  coding: ManifestCoding;
+  threshold: number;
+}
+
 /** One predicted outcome: output index, code and thresholds. */
 export interface OutcomeSpec {
   index: number;
@@ -218,6 +234,8 @@ export interface ModelManifest extends ModelManifestHeader {
   outputs: TensorSpec[];
   preprocessing: ModalityPreprocessing;
   outcomes: OutcomeSpec[];
+  /** The image findings a `finding-map` output locates, by channel (issue 20). */
+  imageFindings?: ImageFindingSpec[];
   applicability: {
     /** Modalities that must be present for an assessment to be made. */
     requires: ModalityName[];
@@ -252,8 +270,11 @@ export interface LocalisationLesionMetrics {
   lesion: string;
   /** The image finding (SNOMED CT) the lesion is: what a served SEG segment and Observation would say. */
   finding: ManifestCoding;
-  /** Code of the outcome (`outcomes[].coding.code`) whose map was scored. */
-  outcome: string;
+  /**
+   * Code of the outcome (`outcomes[].coding.code`) whose class-activation map was scored; absent
+   * for the finding map (`finding-map`, the channel of `finding`).
+   */
+  outcome?: string;
   /** Held-out images with the lesion present that were scored. */
   images: number;
   /** Share of images where the map's maximum falls on the lesion (pointing game). */
@@ -262,6 +283,12 @@ export interface LocalisationLesionMetrics {
   iou: MeanWithBounds;
   /** Pointing game of the baseline map: the training split's mean lesion mask, the same for every image. */
   priorPointingGame: MeanWithBounds;
+  /**
+   * Finding maps only: how the presence call (`finding-probabilities` ≥ the finding's threshold)
+   * does on every held-out image: precision (of the images called, the share that show the
+   * finding) and recall (of those that show it, the share called).
+   */
+  presence?: { threshold: number; precision: MeanWithBounds; recall: MeanWithBounds };
 }
 
 /** The localisation evaluation of a model (`metrics.localisation`). */

@@ -1,4 +1,5 @@
 import { resizeImage } from '../preprocess/imaging/resample.js';
+import { HALF_RANGE, regionThreshold, type RegionRule } from '../raster/map-to-source.js';
 import { percentileInterval, resampleWeights, type Interval } from './bootstrap.js';
 
 /**
@@ -57,20 +58,18 @@ export function pointingHit(
   return at >= 0 && mask[at]! > 0 ? 1 : 0;
 }
 
-/** Threshold rule for the IoU: pixels at or above this fraction of the way from the map's minimum to its maximum. */
-export const IOU_RANGE_FRACTION = 0.5;
-
 /**
  * IoU of the thresholded map with the mask, inside the image region: the predicted region is
- * every pixel whose value is at least min + {@link IOU_RANGE_FRACTION}·(max − min) (min and max
- * over the region; a range-relative rule because a faithful map's cells can all be negative).
- * A flat map predicts the whole image.
+ * every pixel at or above the rule's threshold over the region's values (`regionThreshold`, the
+ * rule serving draws the SEG region with: half the range for an outcome map, half the largest
+ * cell probability for a finding map). A flat map predicts nothing.
  */
 export function thresholdedIou(
   values: Float32Array,
   mask: Uint8Array,
   gridWidth: number,
   region: ImageRegion,
+  rule: RegionRule = HALF_RANGE,
 ): number {
   let lo = Infinity;
   let hi = -Infinity;
@@ -81,7 +80,7 @@ export function thresholdedIou(
       if (v > hi) hi = v;
     }
   }
-  const cut = lo + IOU_RANGE_FRACTION * (hi - lo);
+  const cut = regionThreshold(lo, hi, rule) ?? Infinity;
   let inter = 0;
   let union = 0;
   for (let y = region.y0; y < region.y0 + region.height; y++) {

@@ -224,11 +224,12 @@ export function createPipelineStages(options: {
       const basis = pre.sources.length > 0 || !everyOutcome ? pre.sources : pre.refusedSources;
       // Issue #20: maps the model produced are placed on the image it read (or refused, named).
       const image = record.modalities.image;
-      const maps = output.localisationMaps;
+      const maps = output.localisationMaps ?? [];
+      const findingMaps = output.findingMaps ?? [];
       const localisation =
-        maps?.length && pre.presence.image && image.status === 'present' && model.manifest.preprocessing.image
+        (maps.length || findingMaps.length) && pre.presence.image && image.status === 'present' && model.manifest.preprocessing.image
           ? localiseOnSource(
-              maps,
+              { maps, findingMaps },
               image.data.instance,
               { resourceType: 'ImagingStudy', id: image.data.study.id ?? '', ...(image.data.study.meta?.versionId ? { versionId: image.data.study.meta.versionId } : {}) },
               model.manifest.preprocessing.image,
@@ -249,7 +250,10 @@ export function createPipelineStages(options: {
     async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       // Issue #20: a map is shown only where the manifest's held-out evaluation validates it.
-      const decision = localisedFindings(result, model.manifest, config.LOCALISATION_MIN_POINTING_GAME);
+      const decision = localisedFindings(result, model.manifest, {
+        minPointingGame: config.LOCALISATION_MIN_POINTING_GAME,
+        minPrecision: config.LOCALISATION_MIN_PRECISION,
+      });
       const localised = decision.localised;
       let written: WrittenAssessment;
       try {

@@ -1,5 +1,8 @@
 import type { ImageGeometry, OutcomeMap } from '../contracts/localisation.js';
 
+/** A map on the model's output grid (an outcome map or a finding map): row-major values. */
+export type GridMap = Pick<OutcomeMap, 'width' | 'height' | 'values'>;
+
 /*
  * Inverts the model input's preprocessing for a map on the model's output grid (issue #20): a
  * source pixel centre (x + ½, y + ½) goes through the same scale and offset `toModelImage` used
@@ -39,7 +42,7 @@ export function contentWindow(map: Pick<OutcomeMap, 'width' | 'height'>, g: Imag
 }
 
 /** Smallest and largest value among the content cells of `map` (padding cells excluded). */
-export function contentRange(map: OutcomeMap, g: ImageGeometry): { min: number; max: number } {
+export function contentRange(map: GridMap, g: ImageGeometry): { min: number; max: number } {
   const w = contentWindow(map, g);
   let min = Infinity;
   let max = -Infinity;
@@ -57,7 +60,7 @@ export function contentRange(map: OutcomeMap, g: ImageGeometry): { min: number; 
  * itself; smaller for a thumbnail of the whole frame), row-major, bilinear, in the map's units.
  */
 export function mapOntoSource(
-  map: OutcomeMap,
+  map: GridMap,
   g: ImageGeometry,
   outWidth = g.sourceWidth,
   outHeight = g.sourceHeight,
@@ -97,20 +100,48 @@ export function mapOntoSource(
 }
 
 /**
- * The binary region of `map` on the source pixel grid: the pixels whose resampled value is at
- * least `fraction` of the way from the map's smallest to its largest content value (default ½, the
- * usual class-activation-map threshold). A map with no spread (max = min) marks nothing: it points
- * nowhere. Returns one byte per pixel (0 or 1) and how many pixels are marked.
+ * Where a map's region starts (issue 20). `range`: at `fraction` of the way from the map's smallest
+ * to its largest value — for a class-activation map, whose values are logit shares with no
+ * absolute meaning (½ is the usual CAM threshold). `probability-of-max`: where the cell's
+ * probability sigmoid(value) is at least `fraction` of the largest cell's — for a finding map,
+ * whose cells are logits that the cell lies in the region, so the region is every cell nearly as
+ * likely as the likeliest (half of it: a small lesion's cells never reach 0.5 on their own).
+ */
+export type RegionRule = { kind: 'range' | 'probability-of-max'; fraction: number };
+
+/** The usual class-activation-map rule, for outcome maps: half of the map's range. */
+export const HALF_RANGE: RegionRule = { kind: 'range', fraction: 0.5 };
+
+/** The finding-map rule: cells at least half as likely as the likeliest. */
+export const HALF_MAX_PROBABILITY: RegionRule = { kind: 'probability-of-max', fraction: 0.5 };
+
+/**
+ * The value at and above which a cell is in the region, given the map's smallest and largest
+ * values; `undefined` for a map with no spread (max = min), which points nowhere.
+ */
+export function regionThreshold(min: number, max: number, rule: RegionRule): number | undefined {
+  if (!(max > min)) return undefined;
+  if (rule.kind === 'range') return min + rule.fraction * (max - min);
+  // sigmoid(v) ≥ f·sigmoid(max) ⇔ v ≥ logit(f·sigmoid(max)); f·sigmoid(max) < 1, so it is finite.
+  const p = rule.fraction / (1 + Math.exp(-max));
+  return Math.log(p / (1 - p));
+}
+
+/**
+ * The binary region of `map` on the source pixel grid: the pixels whose resampled value reaches
+ * the rule's threshold over the map's content values ({@link regionThreshold}; default half the
+ * range). A map with no spread marks nothing: it points nowhere. Returns one byte per pixel (0 or
+ * 1) and how many pixels are marked.
  */
 export function sourceRegion(
-  map: OutcomeMap,
+  map: GridMap,
   g: ImageGeometry,
-  fraction = 0.5,
+  rule: RegionRule = HALF_RANGE,
 ): { mask: Uint8Array; marked: number } {
   const { min, max } = contentRange(map, g);
   const mask = new Uint8Array(g.sourceWidth * g.sourceHeight);
-  if (!(max > min)) return { mask, marked: 0 };
-  const threshold = min + fraction * (max - min);
+  const threshold = regionThreshold(min, max, rule);
+  if (threshold === undefined) return { mask, marked: 0 };
   const values = mapOntoSource(map, g);
   let marked = 0;
   for (let i = 0; i < values.length; i++)

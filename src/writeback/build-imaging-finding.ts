@@ -16,12 +16,9 @@ export const IMAGING_FINDING_DISPLAY_PREFIX = 'AI imaging finding: ';
 /** R4 observation-category (Observation.category). */
 const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
-/** The identity of one localised finding: the assessment's, and the outcome it localises. */
-export function findingIdentity(
-  assessmentIdentity: string,
-  finding: Pick<LocalisedFinding, 'outcomeIndex'>,
-): string {
-  return `${assessmentIdentity}/finding/${finding.outcomeIndex}`;
+/** The identity of one localised finding: the assessment's, and the finding's key within it. */
+export function findingIdentity(assessmentIdentity: string, finding: Pick<LocalisedFinding, 'key'>): string {
+  return `${assessmentIdentity}/finding/${finding.key}`;
 }
 
 function escapeXhtml(text: string): string {
@@ -59,9 +56,11 @@ export function buildImagingFinding(input: {
   const where =
     `DICOM Segmentation: Study Instance UID ${segmentation.studyInstanceUid}, Series Instance UID ` +
     `${segmentation.seriesInstanceUid}, SOP Instance UID ${segmentation.sopInstanceUid}, segment ${finding.segmentNumber}.`;
-  const what =
-    `Region the model ${manifest.title} ${manifest.version} attended to for ${finding.outcome.display} ` +
-    `(probability ${roundProbability(finding.probability)}): model attention, not a diagnosis.`;
+  const what = finding.outcome
+    ? `Region the model ${manifest.title} ${manifest.version} attended to for ${finding.outcome.display} ` +
+      `(probability ${roundProbability(finding.probability)}): model attention, not a diagnosis.`
+    : `Region where the model ${manifest.title} ${manifest.version} located ${finding.finding.display} ` +
+      `(probability present ${roundProbability(finding.probability)}): an AI finding for review, not a diagnosis.`;
   return {
     resourceType: 'Observation',
     meta: { profile: [PROFILE_URLS.ImagingFinding], security: [AIAST] },

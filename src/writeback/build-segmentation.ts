@@ -164,7 +164,9 @@ export function buildSegmentation(
     SegmentSequence: findings.map((f) => ({
       SegmentNumber: f.segmentNumber,
       SegmentLabel: f.finding.display,
-      SegmentDescription: `Model attention for ${f.outcome.display} (not a diagnosis)`,
+      SegmentDescription: f.outcome
+        ? `Model attention for ${f.outcome.display} (not a diagnosis)`
+        : `Region where the model located ${f.finding.display} (not a diagnosis)`,
       SegmentedPropertyCategoryCodeSequence: [code('49755003', 'SCT', 'Morphologically abnormal structure')],
       SegmentedPropertyTypeCodeSequence: [code(f.finding.code, 'SCT', f.finding.display)],
       SegmentAlgorithmType: 'AUTOMATIC',

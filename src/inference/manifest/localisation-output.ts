@@ -12,6 +12,8 @@ export const OUTPUT_ROLES: ReadonlySet<TensorSpec['role']> = new Set([
   'embedding',
   'localisation',
   'localisation-offset',
+  'finding-map',
+  'finding-probabilities',
 ]);
 
 /**
@@ -75,6 +77,88 @@ export function localisationOutputIssues(manifest: ModelManifest): Issue[] {
       pointer: '/outputs',
       message: "a 'localisation-offset' output needs a 'localisation' output",
     });
+  return issues;
+}
+
+/** The finding localiser's outputs a manifest declares (issue 20), or `undefined` when it has none. */
+export function findingOutputs(
+  manifest: Pick<ModelManifest, 'outputs' | 'imageFindings'>,
+): { map: TensorSpec; probabilities: TensorSpec } | undefined {
+  const map = manifest.outputs.find((t) => t.role === 'finding-map');
+  const probabilities = manifest.outputs.find((t) => t.role === 'finding-probabilities');
+  return map && probabilities && manifest.imageFindings?.length ? { map, probabilities } : undefined;
+}
+
+/**
+ * Cross-field rules of the finding localiser (issue 20): `finding-map` and `finding-probabilities`
+ * come together, at most one of each, with `imageFindings` naming each channel once; the map is
+ * `[-1, F, h, w]` (h, w fixed) and the probabilities `[-1, F]` with F the number of image findings;
+ * they need an `image` input; `imageFindings` without the outputs names nothing.
+ */
+export function findingOutputIssues(manifest: ModelManifest): Issue[] {
+  const issues: Issue[] = [];
+  const findings = manifest.imageFindings ?? [];
+  const count = findings.length;
+  const maps = manifest.outputs.flatMap((t, i) => (t.role === 'finding-map' ? [{ t, i }] : []));
+  const probs = manifest.outputs.flatMap((t, i) => (t.role === 'finding-probabilities' ? [{ t, i }] : []));
+  for (const [list, role] of [
+    [maps, 'finding-map'],
+    [probs, 'finding-probabilities'],
+  ] as const) {
+    list
+      .slice(1)
+      .forEach(({ i }) =>
+        issues.push({ pointer: `/outputs/${i}/role`, message: `only one output may have role '${role}'` }),
+      );
+    list.forEach(({ t, i }) => {
+      if (t.dtype !== 'float32')
+        issues.push({ pointer: `/outputs/${i}/dtype`, message: `${role} must be float32` });
+    });
+  }
+  const map = maps[0];
+  const prob = probs[0];
+  if ((map === undefined) !== (prob === undefined))
+    issues.push({
+      pointer: '/outputs',
+      message: "'finding-map' and 'finding-probabilities' outputs come together",
+    });
+  if ((map || prob) && count === 0)
+    issues.push({
+      pointer: '/imageFindings',
+      message: 'a finding-map output needs imageFindings naming its channels',
+    });
+  if (!map && !prob && count > 0)
+    issues.push({
+      pointer: '/imageFindings',
+      message: "imageFindings need 'finding-map' and 'finding-probabilities' outputs",
+    });
+  if (map) {
+    const [, f, h, w] = map.t.shape;
+    if (map.t.shape.length !== 4 || f !== count || !(h! > 0) || !(w! > 0))
+      issues.push({
+        pointer: `/outputs/${map.i}/shape`,
+        message: `finding-map must be [-1, ${count}, h, w]: one fixed-size map per image finding`,
+      });
+    if (!manifest.inputs.some((input) => input.role === 'image'))
+      issues.push({
+        pointer: `/outputs/${map.i}/role`,
+        message: "a finding map needs an input with role 'image'",
+      });
+  }
+  if (prob && (prob.t.shape.length !== 2 || prob.t.shape[1] !== count))
+    issues.push({
+      pointer: `/outputs/${prob.i}/shape`,
+      message: `finding-probabilities must be [-1, ${count}]`,
+    });
+  const seen = new Set<number>();
+  findings.forEach((f, i) => {
+    if (f.index >= count || seen.has(f.index))
+      issues.push({
+        pointer: `/imageFindings/${i}/index`,
+        message: `each of 0…${count - 1} must name exactly one channel`,
+      });
+    seen.add(f.index);
+  });
   return issues;
 }
 

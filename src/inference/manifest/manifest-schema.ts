@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { MODALITY_ORDER, type EvidenceRule, type ModelManifest } from '../../contracts/manifest-types.js';
 import { err, ok, type Result } from '../../contracts/result.js';
-import { localisationOutputIssues, OUTPUT_ROLES } from './localisation-output.js';
+import { findingOutputIssues, localisationOutputIssues, OUTPUT_ROLES } from './localisation-output.js';
 
 /**
  * A draft-07 object schema that allows no other properties and requires every listed property
@@ -152,6 +152,16 @@ export const MODEL_MANIFEST_SCHEMA = {
           ['calibration', 'requires'],
         ),
       },
+      // Issue 20: what each channel of a `finding-map` output is.
+      imageFindings: {
+        type: 'array',
+        minItems: 1,
+        items: closedObject({
+          index: { type: 'integer', minimum: 0 },
+          coding: { $ref: '#/definitions/coding' },
+          threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        }),
+      },
       abstention: closedObject({ minimumInformation: { $ref: '#/definitions/evidenceRule' } }),
       applicability: closedObject({
         requires: { type: 'array', uniqueItems: true, items: { $ref: '#/definitions/modality' } },
@@ -185,13 +195,18 @@ export const MODEL_MANIFEST_SCHEMA = {
                 pointingGame: { $ref: '#/definitions/meanWithBounds' },
                 iou: { $ref: '#/definitions/meanWithBounds' },
                 priorPointingGame: { $ref: '#/definitions/meanWithBounds' },
-              }),
+                presence: closedObject({
+                  threshold: { $ref: '#/definitions/share' },
+                  precision: { $ref: '#/definitions/meanWithBounds' },
+                  recall: { $ref: '#/definitions/meanWithBounds' },
+                }),
+              }, ['outcome', 'presence']),
             },
           }),
         },
       },
     },
-    ['abstention', 'outOfDistribution', 'metrics'],
+    ['abstention', 'outOfDistribution', 'metrics', 'imageFindings'],
   ),
   definitions: {
     modality: { enum: [...MODALITY_ORDER] },
@@ -237,6 +252,8 @@ export const MODEL_MANIFEST_SCHEMA = {
           'embedding',
           'localisation',
           'localisation-offset',
+          'finding-map',
+          'finding-probabilities',
         ],
       },
     }),
@@ -367,7 +384,7 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       issues.push({ pointer: `/outputs/${i}/role`, message: `'${t.role}' is an input role` });
     }
   });
-  issues.push(...localisationOutputIssues(manifest));
+  issues.push(...localisationOutputIssues(manifest), ...findingOutputIssues(manifest));
   const probIndex = manifest.outputs.findIndex((t) => t.role === 'probabilities');
   const probabilities = manifest.outputs[probIndex];
   if (!probabilities) {

@@ -11,8 +11,8 @@ import { checkRequestTensors, type RequestTensors } from './request-tensors.js';
 import { allocateTensorArray, elementCount, type TensorArray, type TensorData } from '../manifest/tensor-data.js';
 import type { RemoteModelSpec } from './kserve-v2-backend.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
-import { localisationOutput } from '../manifest/localisation-output.js';
-import { localisationMapsOfRow } from './localisation-maps.js';
+import { findingOutputs, localisationOutput } from '../manifest/localisation-output.js';
+import { findingMapsOfRow, localisationMapsOfRow } from './localisation-maps.js';
 
 export type { InferenceMeta } from './explain.js';
 
@@ -168,7 +168,12 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     }
     // The localisation map (issue 20) comes from the same run: one more output of the same graph.
     const localisation = localisationOutput(manifest);
-    const outputNames = localisation ? [probabilities.name, localisation.name] : [probabilities.name];
+    const finding = findingOutputs(manifest);
+    const outputNames = [
+      probabilities.name,
+      ...(localisation ? [localisation.name] : []),
+      ...(finding ? [finding.map.name, finding.probabilities.name] : []),
+    ];
     const started = performance.now();
     const result = await pool.run(model.key, wire, outputNames);
     metrics?.batchSeconds.observe({ model: model.key }, (performance.now() - started) / 1000);
@@ -188,6 +193,8 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
     const outcomeCount = output.dims[1] ?? 1;
     const values = output.data as Float32Array;
     const mapOutput = localisation ? result.outputs[localisation.name] : undefined;
+    const findingMap = finding ? result.outputs[finding.map.name] : undefined;
+    const findingProbabilities = finding ? result.outputs[finding.probabilities.name] : undefined;
     offset = 0;
     return requests.map((r) => {
       const n = r.plan.variants.length;
@@ -195,12 +202,21 @@ export function createInferenceEngine(options: InferenceEngineOptions): Inferenc
       // A request's first row is the patient as-is; a map of a missing (zero-filled) image means nothing.
       const imagePresent = r.meta.presence.image === true;
       const maps = mapOutput && imagePresent ? localisationMapsOfRow(manifest, mapOutput, offset) : undefined;
+      const findingMaps =
+        findingMap && findingProbabilities && imagePresent
+          ? findingMapsOfRow(manifest, findingMap, findingProbabilities, offset)
+          : undefined;
       offset += n;
       const interpreted = timed(() =>
         interpretRows(manifest, r.tensors, r.meta, r.plan.variants, slice, outcomeCount, topK),
       );
       const executionProvider = providerOf(model);
-      return { ...interpreted, executionProvider, ...(maps ? { localisationMaps: maps } : {}) };
+      return {
+        ...interpreted,
+        executionProvider,
+        ...(maps ? { localisationMaps: maps } : {}),
+        ...(findingMaps ? { findingMaps } : {}),
+      };
     });
   }
 

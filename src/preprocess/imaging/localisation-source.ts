@@ -3,7 +3,6 @@ import { modelImageGeometry } from './to-model-image.js';
 import type {
   AssessmentLocalisation,
   LocalisationNotMappedReason,
-  OutcomeMap,
   SourceImageInstance,
 } from '../../contracts/localisation.js';
 import type { FetchedDicomInstance } from '../../contracts/patient-record.js';
@@ -47,12 +46,15 @@ const STUDY_TAGS = [
   '00200010', // Study ID
 ] as const;
 
+/** The maps a model produced for one image: per outcome and, with a finding localiser, per finding. */
+export type ProducedMaps = Pick<AssessmentLocalisation, 'maps' | 'findingMaps'>;
+
 function notMapped(
-  maps: OutcomeMap[],
+  produced: ProducedMaps,
   reason: LocalisationNotMappedReason,
   detail: string,
 ): AssessmentLocalisation {
-  return { maps, notMapped: { reason, detail } };
+  return { ...produced, notMapped: { reason, detail } };
 }
 
 /**
@@ -88,14 +90,14 @@ export function notMappableBecause(
 }
 
 /**
- * The localisation of an assessment whose model produced `maps`: the source instance's identity
+ * The localisation of an assessment whose model produced maps (`produced`): the source instance's identity
  * and the {@link modelImageGeometry} its frame went through — or, for an image whose stored grid
  * is not what a reader sees ({@link notMappableBecause}) or whose header cannot be read, the maps
  * with a named reason and nothing to write. Reads the header only (stops before Pixel Data
  * (7FE0,0010)); runs only for models that emit maps, so other models pay nothing.
  */
 export function localiseOnSource(
-  maps: OutcomeMap[],
+  produced: ProducedMaps,
   instance: FetchedDicomInstance,
   imagingStudy: SourceImageInstance['imagingStudy'],
   spec: Pick<ImageSpec, 'size'>,
@@ -104,7 +106,7 @@ export function localiseOnSource(
   const part10 = normaliseToPart10(instance.bytes, {
     maxInflatedBytes: options.maxInflatedBytes ?? 64 * 1024 * 1024,
   });
-  if (!part10.ok) return notMapped(maps, 'no-source-instance', part10.detail);
+  if (!part10.ok) return notMapped(produced, 'no-source-instance', part10.detail);
   let ds: DicomDataset;
   try {
     const dcmjs = options.dcmjs ?? loadDcmjs();
@@ -116,16 +118,16 @@ export function localiseOnSource(
       includeUntilTagValue: false,
     }).dict;
   } catch {
-    return notMapped(maps, 'no-source-instance', 'DICOM header could not be parsed');
+    return notMapped(produced, 'no-source-instance', 'DICOM header could not be parsed');
   }
   const reason = notMappableBecause(ds);
-  if (reason) return { maps, notMapped: reason };
+  if (reason) return { ...produced, notMapped: reason };
   const sopClassUid = stringAt(ds, Tag.sopClassUid);
   const rows = numberAt(ds, Tag.rows);
   const columns = numberAt(ds, Tag.columns);
   if (!sopClassUid || !rows || !columns)
     return notMapped(
-      maps,
+      produced,
       'no-source-instance',
       'SOP Class UID (0008,0016), Rows (0028,0010) or Columns (0028,0011) is missing',
     );
@@ -136,7 +138,7 @@ export function localiseOnSource(
     if (element) studyElements[tag] = { vr: element.vr, ...(element.Value ? { Value: element.Value } : {}) };
   }
   return {
-    maps,
+    ...produced,
     source: {
       studyInstanceUid: instance.studyInstanceUid,
       seriesInstanceUid: instance.seriesInstanceUid,

@@ -94,7 +94,7 @@ function localisationLinks(ctx: CardContext, ra: RiskAssessment): CdsLink[] {
   const names = findings.map((f) => f.display!.slice(IMAGING_FINDING_DISPLAY_PREFIX.length)).filter(Boolean);
   return [
     {
-      label: `Where on the image: ${names.join(', ') || 'finding'} (model attention, not a diagnosis)`,
+      label: `Where on the image: ${names.join(', ') || 'finding'} (AI-localised, preliminary: not a diagnosis)`,
       url: ctx.reviewLaunchUrl,
       type: 'smart',
       appContext: JSON.stringify({ riskAssessment: `RiskAssessment/${ra.id}`, findings: findings.map((f) => f.reference) }),

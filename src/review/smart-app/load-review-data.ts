@@ -66,7 +66,7 @@ export interface ReviewData {
   sentences: ReportSentence[];
   ecg: Observation | undefined;
   imaging: ImagingStudy | undefined;
-  /** The opened assessment's localised imaging findings (issue #20), overlaid on the image. */
+  /** The localised imaging findings of the assessments shown (issue #20), overlaid on the image. */
   findings?: Observation[];
   /**
    * Past patients whose ECG looked most like this patient's, with what their ECG reports said, as
@@ -284,6 +284,9 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, opt
     Promise.all(shown.map((a) => loadDetail(a, provenances, tryRead))),
   ]);
   const opened = details[0] as AssessmentDetail;
+  // Issue #20: the image findings of every assessment on the page (the image model's are not the
+  // fusion model's), once each — a radiologist looks at the image, not at which model found what.
+  const findings = [...new Map(details.flatMap((d) => d.findings ?? []).map((f) => [f.id, f])).values()];
   return {
     patient,
     assessments,
@@ -294,7 +297,7 @@ export async function loadReviewData(fhir: ClinicianFhir, patientId: string, opt
     sentences: opened.sentences,
     ecg: opened.ecg,
     imaging: opened.imaging,
-    ...(opened.findings?.length ? { findings: opened.findings } : {}),
+    ...(findings.length ? { findings } : {}),
     details,
     clinician,
     focus,

@@ -187,7 +187,10 @@ function localisedFindings(data: ReviewData, ctx: ReviewPageContext): string {
     .map((f) => {
       const name = f.code?.text ?? f.code?.coding?.[0]?.display ?? 'Finding';
       const src = `${ctx.prefix}/images/${studyId}/thumbnail.png?finding=${encodeURIComponent(f.id ?? '')}`;
-      return `<figure class="thumb localisation" id="localisation-${escapeHtml(f.id ?? '')}"><img src="${escapeHtml(src)}" alt="${escapeHtml(`Heat map of model attention for ${name}`)}" width="256" height="256" loading="lazy"><figcaption><span class="swatch" aria-hidden="true"></span> ${escapeHtml(name)}: model attention, not a diagnosis (AI-generated; region where the model looked, above half its range)</figcaption></figure>`;
+      // What the region is, as the Observation's writer said it (an outcome map's attention or a
+      // finding map's located region), never a diagnosis.
+      const what = f.note?.[0]?.text ?? 'AI-localised region: not a diagnosis.';
+      return `<figure class="thumb localisation" id="localisation-${escapeHtml(f.id ?? '')}"><img src="${escapeHtml(src)}" alt="${escapeHtml(`Heat map: ${name}`)}" width="256" height="256" loading="lazy"><figcaption><span class="swatch" aria-hidden="true"></span> ${escapeHtml(name)} (AI-generated, preliminary): ${escapeHtml(what)}</figcaption></figure>`;
     })
     .join('');
 }

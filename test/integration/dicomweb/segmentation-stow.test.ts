@@ -38,7 +38,7 @@ async function segmentationRoundTrip(
   const a = Uint8Array.of(1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0);
   const b = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1);
   const finding = (n: number, mask: Uint8Array) => ({
-    outcomeIndex: n - 1,
+    key: String(n - 1),
     outcome: { system: 'http://snomed.info/sct', code: '56675007', display: 'Acute heart failure' },
     finding: { code: '8186001', display: 'Cardiomegaly' },
     probability: 0.9,

@@ -101,6 +101,27 @@ describe('image-cnn localisation maps through the inference engine', () => {
     });
   });
 
+  it('returns the finding maps and presence probabilities of the finding localiser from the same run (issue 20)', async () => {
+    const goldenFindingMap = npy('golden-output-finding_map.npy').data as Float32Array;
+    const goldenPresence = npy('golden-output-finding_probabilities.npy').data as Float32Array;
+    const answer = await engine.infer('image-cnn', '1', { image: row(1) }, { presence: { image: true } });
+    const maps = answer.findingMaps ?? [];
+    expect(maps.map((m) => [m.findingIndex, m.width, m.height])).toEqual([
+      [0, 16, 16],
+      [1, 16, 16],
+      [2, 16, 16],
+    ]);
+    maps.forEach((m, f) => {
+      expect(Math.abs(m.probability - goldenPresence[3 + f]!)).toBeLessThan(1e-5);
+      Array.from(m.values).forEach((v, c) =>
+        expect(Math.abs(v - goldenFindingMap[(3 + f) * 256 + c]!)).toBeLessThan(1e-4),
+      );
+    });
+    const zeros: TensorData = { dtype: 'float32', dims: [1, 1, 64, 64], data: new Float32Array(4096) };
+    const absent = await engine.infer('image-cnn', '1', { image: zeros }, { presence: { image: false } });
+    expect(absent.findingMaps).toBeUndefined();
+  });
+
   it('returns no map when the image was not present, nor for a model without a localisation output', async () => {
     const zeros: TensorData = { dtype: 'float32', dims: [1, 1, 64, 64], data: new Float32Array(4096) };
     const absent = await engine.infer('image-cnn', '1', { image: zeros }, { presence: { image: false } });

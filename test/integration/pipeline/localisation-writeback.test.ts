@@ -15,6 +15,11 @@ import { PNG } from 'pngjs';
 import { renderStudyThumbnail, reviewThumbnails } from '../../../src/review/smart-app/image-thumbnail.js';
 import { findingOverlayOf } from '../../../src/review/smart-app/localisation-overlay.js';
 import { validatedManifest } from '../../unit/writeback/localisation-fixture.js';
+import { sampleResult } from '../../unit/writeback/assessment-fixture.js';
+import { localisedFindings } from '../../../src/writeback/localised-findings.js';
+
+/** An assessment result for the patient: only its `localisation` matters to `localisedFindings` with finding maps. */
+const sampleResultFor = (patientId: string) => sampleResult(patientId);
 
 /**
  * Issue #20 through the server's pipeline: an image model whose output carries localisation maps
@@ -51,13 +56,14 @@ function validatedModels(models: ServedModel[]): ServedModel[] {
   );
 }
 
-/** The engine, with heart failure called and an 8×8 map per outcome (the serving path under test). */
+/** The engine, with heart failure called and an 8×8 map per outcome (the outcome-map serving path, as a BYO model without a finding localiser has). */
 function forcedEngine(engine: InferenceEngine): InferenceEngine {
   return new Proxy(engine, {
     get(target, property) {
       if (property === 'infer') {
         return async (...args: Parameters<InferenceEngine['infer']>) => {
-          const output = await target.infer(...args);
+          // Without the shipped model's finding maps, which would take precedence over outcome maps.
+          const { findingMaps: _findingMaps, ...output } = await target.infer(...args);
           return {
             ...output,
             // Heart failure called, pneumonia not: exactly one finding (cardiomegaly) to localise.
@@ -193,19 +199,22 @@ describe('localisation through the pipeline (issue #20)', () => {
     expect(tinted).toBeLessThan((overlaid.width * overlaid.height) / 2);
   }, 300_000);
 
-  it('the shipped image-cnn@1 map fails its own evaluation: no SEG, no finding, the RiskAssessment says not-validated', async () => {
+  it('the shipped image-cnn@1 finding localiser: a film with cardiomegaly gets its SEG and finding, placed on the heart; the outcome maps are not used', async () => {
     const { runtime, fhirBaseUrl, client, pool } = fixture();
     const serving = runtime.serving;
     if (!serving) throw new Error('the fixture loaded no models');
     const now = new Date();
+    // The size the reference image model was trained on (REFERENCE_RADIOGRAPH_SIZE).
     const cohort = await loadCompleteCohort({
       fhirBaseUrl,
       dicomwebBaseUrl,
-      patients: 1,
+      patients: 8,
       seed: 2_021,
-      imageSize: 96,
+      imageSize: 128,
       now,
     });
+    const patient = cohort.find((p) => p.radiographLesions?.masks.cardiomegaly.some((v) => v > 0));
+    if (!patient) throw new Error('seed 2021 has no cardiomegaly film among 8 patients');
     let stowCalls = 0;
     const dicomFetch: FetchLike = async (input, init) => {
       if (init?.method === 'POST' && String(input).endsWith('/studies')) stowCalls++;
@@ -215,31 +224,54 @@ describe('localisation through the pipeline (issue #20)', () => {
       config: runtime.config,
       ehr: runtime.ehr,
       writebackEhr: runtime.writebackEhr,
-      engine: forcedEngine(serving.engine),
+      engine: serving.engine,
       outbound: { ...runtime.outbound, dicomFetch },
       metrics: runtime.metrics,
       models: () => serving.models,
       validator: runtime.validator,
     });
-    const patientId = cohort[0]!.patientId;
-    const record = await stages.assemble(patientId, now);
+    const record = await stages.assemble(patient.patientId, now);
     if (!record) throw new Error('patient not found in the sandbox');
+    const model = serving.models.find((m) => m.manifest.name === 'image-cnn')!;
+    const predicted = await stages.predict(record, model);
+    const findingMaps = predicted.localisation?.findingMaps ?? [];
+    expect(findingMaps.find((m) => m.findingIndex === 0)?.probability).toBeGreaterThan(0.5);
+    // Where the written region is, against where the generator drew the heart (same field of view).
+    const decision = localisedFindings(
+      { ...sampleResultFor(patient.patientId), localisation: predicted.localisation! },
+      model.manifest,
+      {
+        minPointingGame: runtime.config.LOCALISATION_MIN_POINTING_GAME,
+        minPrecision: runtime.config.LOCALISATION_MIN_PRECISION,
+      },
+    );
+    const heart = decision.localised?.findings.find((f) => f.finding.code === '8186001');
+    expect(heart?.outcome).toBeUndefined();
+    const { geometry } = decision.localised!;
+    const truth = patient.radiographLesions!;
+    let inside = 0;
+    for (let i = 0; i < heart!.mask.length; i++) {
+      if (!heart!.mask[i]) continue;
+      const x = Math.floor(((i % geometry.sourceWidth) * truth.size) / geometry.sourceWidth);
+      const y = Math.floor((Math.floor(i / geometry.sourceWidth) * truth.size) / geometry.sourceHeight);
+      inside += truth.masks.cardiomegaly[y * truth.size + x]!;
+    }
+    expect(inside / heart!.marked).toBeGreaterThan(0.5);
+
     await scorePatient(record, { ...stages, db: pool, models: serving.models, traceId: 'localisation-2' });
     const [ra] = (await client.searchResources('RiskAssessment', {
-      subject: `Patient/${patientId}`,
+      subject: `Patient/${patient.patientId}`,
     })) as RiskAssessment[];
-    const notShown = ra?.extension?.find((e) => e.url === EXTENSION_URLS.localisationNotShown)?.extension;
-    expect(notShown?.[0]?.valueCoding?.code).toBe('not-validated');
-    expect(ra?.note?.map((n) => n.text).join(' ')).toMatch(
-      /Localisation not shown on the image \(not-validated\): the Cardiomegaly map did not pass validation \(pointing game 0\.186, lower 95 % bound 0\.147 < 0\.85/,
-    );
     const findings = (
       (await client.searchResources('Observation', {
-        subject: `Patient/${patientId}`,
+        subject: `Patient/${patient.patientId}`,
         category: 'imaging',
       })) as Observation[]
     ).filter((o) => o.meta?.profile?.includes(PROFILE_URLS.ImagingFinding));
-    expect(findings).toHaveLength(0);
-    expect(stowCalls).toBe(0);
+    expect(findings.map((f) => f.code?.coding?.[0]?.code)).toContain('8186001');
+    for (const f of findings) expect(ra!.basis?.map((b) => b.reference)).toContain(`Observation/${f.id}`);
+    expect(stowCalls).toBe(1);
+    // The outcome maps (which fail their evaluation) are not what was used: no not-validated note.
+    expect(ra?.extension?.find((e) => e.url === EXTENSION_URLS.localisationNotShown)).toBeUndefined();
   }, 300_000);
 });

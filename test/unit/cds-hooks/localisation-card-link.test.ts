@@ -5,7 +5,7 @@ import { selectLatestAssessments } from '../../../src/review/cds-hooks/select-la
 import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-bundle.js';
 import { localisedFindings } from '../../../src/writeback/localised-findings.js';
 import { referenceModel } from '../writeback/assessment-fixture.js';
-import { localisedResult, MIN_POINTING_GAME, validatedManifest } from '../writeback/localisation-fixture.js';
+import { localisedResult, GATE, validatedManifest } from '../writeback/localisation-fixture.js';
 
 const context: CardContext = {
   reviewLaunchUrl: 'https://fusion.example.org/review/launch',
@@ -20,7 +20,7 @@ function writtenAssessment(localise: boolean): RiskAssessment {
   const { cardMarkdown } = referenceModel();
   const manifest = validatedManifest(referenceModel().manifest);
   const result = localisedResult();
-  const localised = localise ? localisedFindings(result, manifest, MIN_POINTING_GAME).localised : undefined;
+  const localised = localise ? localisedFindings(result, manifest, GATE).localised : undefined;
   const bundle = buildAssessmentBundle({
     result,
     manifest,
@@ -49,7 +49,7 @@ describe('CDS card link to the localisation (issue #20 point 6)', () => {
     expect(link).toMatchObject({
       type: 'smart',
       url: context.reviewLaunchUrl,
-      label: 'Where on the image: Cardiomegaly (model attention, not a diagnosis)',
+      label: 'Where on the image: Cardiomegaly (AI-localised, preliminary: not a diagnosis)',
     });
     expect(JSON.parse(link.appContext!)).toEqual({
       riskAssessment: 'RiskAssessment/ra-1',

@@ -34,6 +34,25 @@ const manifest: ModelManifest = {
   outputs: [
     { name: 'probabilities', dtype: 'float32', shape: [-1, 2], role: 'probabilities' },
     { name: 'localisation_map', dtype: 'float32', shape: [-1, 2, 2, 2], role: 'localisation' },
+    { name: 'finding_map', dtype: 'float32', shape: [-1, 3, 2, 2], role: 'finding-map' },
+    { name: 'finding_probabilities', dtype: 'float32', shape: [-1, 3], role: 'finding-probabilities' },
+  ],
+  imageFindings: [
+    {
+      index: 0,
+      coding: { system: 'http://snomed.info/sct', code: '8186001', display: 'Cardiomegaly' },
+      threshold: 0.5,
+    },
+    {
+      index: 1,
+      coding: { system: 'http://snomed.info/sct', code: '60046008', display: 'Pleural effusion' },
+      threshold: 0.5,
+    },
+    {
+      index: 2,
+      coding: { system: 'http://snomed.info/sct', code: '95436008', display: 'Lung consolidation' },
+      threshold: 0.5,
+    },
   ],
   preprocessing: {
     image: {
@@ -82,19 +101,34 @@ function writeSplit(dir: string, quadrantOf: (i: number) => number): void {
   writeFileSync(join(dir, 'sex_female.npy'), f32([N], new Float32Array(N)));
 }
 
-/** Map of a 4×4 image: each 2×2 cell is its quadrant's mean; the pneumonia map is the mirror image. */
-function fakeRunner() {
+/**
+ * Outputs by name. `localisation_map`: each 2×2 cell is its quadrant's mean; the pneumonia map is
+ * the mirror image. `finding_map`: every finding's channel is the quadrant means (points right).
+ * (as logits, ±5) `finding_probabilities`: cardiomegaly always called; consolidation called when the bright
+ * quadrant is 0 or 1; effusion never.
+ */
+function fakeRunner(_path: string, _manifest: ModelManifest, output: string) {
   return Promise.resolve({
     run(feeds: Record<string, FeedTensor>): Promise<Float32Array> {
       const image = feeds['image']!.data as Float32Array;
       const rows = feeds['image']!.dims[0]!;
-      const out = new Float32Array(rows * 2 * 4);
+      const channels = output === 'localisation_map' ? 2 : 3;
+      const out = new Float32Array(rows * channels * (output === 'finding_probabilities' ? 1 : 4));
       for (let r = 0; r < rows; r++) {
+        const means = [0, 1, 2, 3].map(
+          (q) => quadrant(q).reduce((s, m, i) => s + m * image[r * 16 + i]!, 0) / 4,
+        );
+        const bright = means.indexOf(Math.max(...means));
         for (let q = 0; q < 4; q++) {
-          const v = quadrant(q).reduce((s, m, i) => s + m * image[r * 16 + i]!, 0) / 4;
-          out[r * 8 + q] = v;
-          out[r * 8 + 4 + (3 - q)] = v;
+          if (output === 'localisation_map') {
+            out[r * 8 + q] = means[q]!;
+            out[r * 8 + 4 + (3 - q)] = means[q]!;
+          } else if (output === 'finding_map') {
+            // Logits: +5 on the bright quadrant, −5 elsewhere.
+            for (let c = 0; c < 3; c++) out[(r * 3 + c) * 4 + q] = 10 * means[q]! - 5;
+          }
         }
+        if (output === 'finding_probabilities') out.set([0.9, 0.1, bright <= 1 ? 0.8 : 0.2], r * 3);
       }
       return Promise.resolve(out);
     },
@@ -129,18 +163,31 @@ describe('evaluateLocalisation', () => {
     const rows = reports['loc-model']!.rows;
     const row = (lesion: string, map: string) => rows.find((r) => r.lesion === lesion && r.map === map)!;
     // Images with the lesion and the image present: 39 of 40 for cardiomegaly, 20 for consolidation.
-    expect(row('cardiomegaly', 'model').pointing).toMatchObject({ n: 39, mean: 1 });
-    expect(row('cardiomegaly', 'model').iou.mean).toBe(1);
-    expect(row('consolidation', 'model').pointing).toMatchObject({ n: 20, mean: 0 });
+    expect(row('cardiomegaly', 'outcome-map').pointing).toMatchObject({ n: 39, mean: 1 });
+    expect(row('cardiomegaly', 'outcome-map').iou.mean).toBe(1);
+    expect(row('consolidation', 'outcome-map').pointing).toMatchObject({ n: 20, mean: 0 });
     // The prior always points bottom-right, where a quarter of the test lesions are (0, 4, 8, …).
     expect(row('cardiomegaly', 'prior').pointing.mean).toBeCloseTo(10 / 39);
     expect(rows.some((r) => r.lesion === 'effusion')).toBe(false); // no effusion anywhere
+    // The finding map scores each lesion on its own channel, and the presence call on every imaged
+    // film: consolidation is called on quadrants 0–1 (i % 4 = 1, 2) and present on even i.
+    expect(row('consolidation', 'finding-map').pointing).toMatchObject({ n: 20, mean: 1 });
+    expect(row('consolidation', 'finding-map').presence).toMatchObject({
+      threshold: 0.5,
+      precision: { n: 20, mean: 0.5 },
+      recall: { n: 20, mean: 0.5 },
+    });
     const card = readFileSync(join(root, 'models', 'loc-model', '1', 'card.md'), 'utf8');
     expect(card).toContain(LOCALISATION_START);
     expect(card).toContain('`LOCALISATION_MIN_POINTING_GAME` (default 0.85)'); // the card says maps are gated
     expect(card).toContain(
-      '| test | cardiomegaly | model (Acute heart failure) | 39 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |',
+      '| test | cardiomegaly | outcome map (Acute heart failure) | 39 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] | — | — |',
     );
+    expect(card).toContain(
+      '| test | cardiomegaly | finding map | 39 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |',
+    );
+    // One prior row per lesion and split, however many maps are scored.
+    expect(rows.filter((r) => r.map === 'prior' && r.lesion === 'cardiomegaly')).toHaveLength(1);
     const written = JSON.parse(
       readFileSync(join(root, 'models', 'loc-model', '1', 'manifest.json'), 'utf8'),
     ) as ModelManifest;
@@ -148,13 +195,17 @@ describe('evaluateLocalisation', () => {
     // The same-site test figures go into the manifest, where serving reads them before showing a map.
     const loc = written.metrics?.localisation;
     expect(loc?.split).toBe('test');
-    expect(loc?.lesions.map((l) => [l.lesion, l.finding.code, l.outcome, l.images])).toEqual([
-      ['cardiomegaly', '8186001', '56675007', 39],
-      ['consolidation', '95436008', '233604007', 20],
+    expect(
+      loc?.lesions.map((l) => [l.lesion, l.finding.code, l.outcome, l.images, l.presence?.precision.mean]),
+    ).toEqual([
+      ['cardiomegaly', '8186001', undefined, 39, 1],
+      ['cardiomegaly', '8186001', '56675007', 39, undefined],
+      ['consolidation', '95436008', undefined, 20, 0.5],
+      ['consolidation', '95436008', '233604007', 20, undefined],
     ]);
-    expect(loc?.lesions[0]).toMatchObject({ pointingGame: { mean: 1, lower: 1, upper: 1 } });
-    expect(loc?.lesions[0]!.priorPointingGame.mean).toBeCloseTo(10 / 39);
-    expect(loc?.lesions[1]!.pointingGame.mean).toBe(0);
+    expect(loc?.lesions[1]).toMatchObject({ pointingGame: { mean: 1, lower: 1, upper: 1 } });
+    expect(loc?.lesions[1]!.priorPointingGame.mean).toBeCloseTo(10 / 39);
+    expect(loc?.lesions[3]!.pointingGame.mean).toBe(0);
     expect(parseManifest(written).ok).toBe(true);
   });
 });

@@ -70,14 +70,22 @@ describe('localisation metrics', () => {
 describe('localisation card section', () => {
   const stat = { mean: 0.5, n: 10, lower: 0.25, upper: 0.75 };
   const section = renderLocalisationSection({
-    mapSize: [4, 4],
+    mapSizes: { 'outcome-map': [4, 4], 'finding-map': [16, 16] },
     inputSize: [64, 64],
     rows: [
       {
         split: 'test',
         lesion: 'cardiomegaly',
+        map: 'finding-map',
+        pointing: stat,
+        iou: stat,
+        presence: { threshold: 0.5, precision: { ...stat, mean: 0.9 }, recall: stat },
+      },
+      {
+        split: 'test',
+        lesion: 'cardiomegaly',
         outcome: 'Acute heart failure',
-        map: 'model',
+        map: 'outcome-map',
         pointing: stat,
         iou: stat,
       },
@@ -94,8 +102,12 @@ describe('localisation card section', () => {
 
   it('renders one row per lesion, split and map, with intervals and the synthetic-data caveat', () => {
     expect(section).toContain(
-      '| test | cardiomegaly | model (Acute heart failure) | 10 | 0.500 [0.250, 0.750] |',
+      '| test | cardiomegaly | outcome map (Acute heart failure) | 10 | 0.500 [0.250, 0.750] | 0.500 [0.250, 0.750] | — | — |',
     );
+    expect(section).toContain(
+      '| test | cardiomegaly | finding map | 10 | 0.500 [0.250, 0.750] | 0.500 [0.250, 0.750] | 0.900 [0.250, 0.750] | 0.500 [0.250, 0.750] |',
+    );
+    expect(section).toMatch(/16×16 cells/);
     expect(section).toContain('| test | cardiomegaly | prior (training mean mask) | 10 |');
     expect(section).toMatch(/synthetic data/);
   });

@@ -13,12 +13,12 @@ import { buildAssessmentBundle } from '../../../src/writeback/build-assessment-b
 import { buildSegmentation } from '../../../src/writeback/build-segmentation.js';
 import { localisedFindings } from '../../../src/writeback/localised-findings.js';
 import { referenceModel } from '../writeback/assessment-fixture.js';
-import { localisedResult, MIN_POINTING_GAME, validatedManifest } from '../writeback/localisation-fixture.js';
+import { localisedResult, GATE, validatedManifest } from '../writeback/localisation-fixture.js';
 
 const { cardMarkdown } = referenceModel();
 const manifest = validatedManifest(referenceModel().manifest);
 const result = localisedResult();
-const localised = localisedFindings(result, manifest, MIN_POINTING_GAME).localised!;
+const localised = localisedFindings(result, manifest, GATE).localised!;
 const bundle = buildAssessmentBundle({
   result,
   manifest,

@@ -41,7 +41,7 @@ const localised: LocalisedAssessment = {
   geometry: modelImageGeometry(W, H, [8, 8]),
   findings: [
     {
-      outcomeIndex: 0,
+      key: '0',
       outcome: { system: 'http://snomed.info/sct', code: '56675007', display: 'Acute heart failure' },
       finding: { code: '8186001', display: 'Cardiomegaly' },
       probability: 0.8,

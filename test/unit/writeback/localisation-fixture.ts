@@ -2,6 +2,7 @@ import type { AssessmentResult } from '../../../src/contracts/assessment-result.
 import type { OutcomeMap } from '../../../src/contracts/localisation.js';
 import type { LocalisationLesionMetrics, ModelManifest } from '../../../src/contracts/manifest-types.js';
 import { modelImageGeometry } from '../../../src/preprocess/imaging/to-model-image.js';
+import type { LocalisationGate } from '../../../src/writeback/localisation-validity.js';
 import { sampleResult } from './assessment-fixture.js';
 
 /** An 8×8 map over a 64×64 model grid with its maximum on cell (x, y). */
@@ -39,8 +40,8 @@ export function localisedResult(overrides: Partial<AssessmentResult> = {}): Asse
   };
 }
 
-/** The gate's default (LOCALISATION_MIN_POINTING_GAME). */
-export const MIN_POINTING_GAME = 0.85;
+/** The gate's defaults (LOCALISATION_MIN_POINTING_GAME, LOCALISATION_MIN_PRECISION). */
+export const GATE: LocalisationGate = { minPointingGame: 0.85, minPrecision: 0.8 };
 
 /** One lesion's held-out figures as `models:evaluate` writes them; pointing game as given. */
 export function lesionFigures(

@@ -18,12 +18,7 @@ import { assessmentIdentity } from '../../../src/contracts/assessment-identity.j
 import { createProfileValidator, type ProfileValidator } from '../../../src/writeback/validate-profiles.js';
 import { ensureR4DefinitionsIndexed } from '../../../src/writeback/index-r4-definitions.js';
 import { referenceModel } from './assessment-fixture.js';
-import {
-  lesionFigures,
-  localisedResult,
-  MIN_POINTING_GAME,
-  validatedManifest,
-} from './localisation-fixture.js';
+import { lesionFigures, localisedResult, GATE, validatedManifest } from './localisation-fixture.js';
 import type { AssessmentResult } from '../../../src/contracts/assessment-result.js';
 
 let validator: ProfileValidator;
@@ -33,7 +28,7 @@ beforeAll(() => {
 
 /** What the pipeline writes: the gate's decision, its withheld findings named in the RiskAssessment. */
 function bundleOf(result: AssessmentResult, manifest = validatedManifest(referenceModel().manifest)) {
-  const decision = localisedFindings(result, manifest, MIN_POINTING_GAME);
+  const decision = localisedFindings(result, manifest, GATE);
   return buildAssessmentBundle({
     result: withLocalisationDecision(result, decision),
     manifest,
@@ -53,11 +48,11 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
     const { localised, notValidated } = localisedFindings(
       result,
       validatedManifest(referenceModel().manifest),
-      MIN_POINTING_GAME,
+      GATE,
     );
     expect(notValidated).toBeUndefined();
-    expect(localised?.findings.map((f) => [f.outcomeIndex, f.finding.code, f.segmentNumber])).toEqual([
-      [0, '8186001', 1],
+    expect(localised?.findings.map((f) => [f.key, f.finding.code, f.segmentNumber])).toEqual([
+      ['0', '8186001', 1],
     ]);
     // Peak cell (2, 4): model centre (20, 36) → source (40, (36 − 8)·96/48 = 56) on the 128×96 frame.
     const mask = localised!.findings[0]!.mask;
@@ -153,7 +148,7 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
   /** The RiskAssessment of a bundle, checked valid; and whether any finding or SEG would be written. */
   function withheld(manifest: ReturnType<typeof validatedManifest>) {
     const result = localisedResult();
-    expect(localisedFindings(result, manifest, MIN_POINTING_GAME).localised).toBeUndefined();
+    expect(localisedFindings(result, manifest, GATE).localised).toBeUndefined();
     const resources = (bundleOf(result, manifest).entry ?? []).map((e) => e.resource as Resource);
     expect(ofType<Observation>(resources, 'Observation')).toHaveLength(0);
     const ra = ofType<RiskAssessment>(resources, 'RiskAssessment')[0]!;
@@ -181,7 +176,7 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
       ]),
     );
     expect(detail).toBe(
-      "the Cardiomegaly map did not pass validation (pointing game 0.186, lower 95 % bound 0.147 < 0.85, not above the anatomical prior's 1; 300 held-out synthetic images, split test)",
+      "the Cardiomegaly map did not pass validation (pointing game 0.186, lower 95 % bound 0.147 < 0.85, below the anatomical prior's 1; 300 held-out synthetic images, split test)",
     );
     expect(ra.note?.map((n) => n.text)).toContain(
       `Localisation not shown on the image (not-validated): ${detail}.`,
@@ -209,19 +204,19 @@ describe('localised findings in the write-back (issue #20 point 5)', () => {
         lower: 0.92,
         upper: 0.97,
       }),
-      // Lower bound above the minimum, but no better than where the lesion usually is.
+      // Lower bound above the minimum, but worse than where the lesion usually is.
       lesionFigures(
         'consolidation',
         { code: '95436008', display: 'Lung consolidation' },
         '233604007',
         { mean: 0.9, lower: 0.86, upper: 0.94 },
-        0.9,
+        0.92,
       ),
     ]);
-    const { localised, notValidated } = localisedFindings(result, manifest, MIN_POINTING_GAME);
+    const { localised, notValidated } = localisedFindings(result, manifest, GATE);
     expect(localised?.findings.map((f) => f.finding.code)).toEqual(['8186001']);
     expect(notValidated?.detail).toMatch(
-      /^the Lung consolidation map did not pass validation .*not above the anatomical prior's 0\.9;/,
+      /^the Lung consolidation map did not pass validation .*below the anatomical prior's 0\.92;/,
     );
     const resources = (bundleOf(result, manifest).entry ?? []).map((e) => e.resource as Resource);
     expect(ofType<Observation>(resources, 'Observation')).toHaveLength(1);

@@ -29,7 +29,7 @@ function instance(extra: Record<string, unknown> = {}, width = 40, height = 20) 
 describe('localiseOnSource (issue #20 point 1)', () => {
   it('carries the source identity and the geometry toModelImage used', () => {
     const fetched = instance({ FrameOfReferenceUID: '2.25.99', PatientID: 'SYN-7' });
-    const loc = localiseOnSource(maps, fetched, study, { size: [16, 16] });
+    const loc = localiseOnSource({ maps }, fetched, study, { size: [16, 16] });
     expect(loc.notMapped).toBeUndefined();
     expect(loc.source).toEqual({
       studyInstanceUid: '2.25.1',
@@ -70,7 +70,7 @@ describe('localiseOnSource (issue #20 point 1)', () => {
     ],
   ])('names why %o cannot be mapped back, and keeps no source', (extra, reason, detail) => {
     const frames = Number((extra as { NumberOfFrames?: number }).NumberOfFrames ?? 1);
-    const loc = localiseOnSource(maps, instance(extra, 40, 20 * frames), study, { size: [16, 16] });
+    const loc = localiseOnSource({ maps }, instance(extra, 40, 20 * frames), study, { size: [16, 16] });
     expect(loc.notMapped).toEqual({ reason, detail });
     expect(loc.source).toBeUndefined();
     expect(loc.geometry).toBeUndefined();
@@ -78,7 +78,7 @@ describe('localiseOnSource (issue #20 point 1)', () => {
   });
 
   it('names an unreadable instance', () => {
-    const loc = localiseOnSource(maps, { ...instance(), bytes: new Uint8Array([1, 2, 3]) }, study, {
+    const loc = localiseOnSource({ maps }, { ...instance(), bytes: new Uint8Array([1, 2, 3]) }, study, {
       size: [16, 16],
     });
     expect(loc.notMapped?.reason).toBe('no-source-instance');
