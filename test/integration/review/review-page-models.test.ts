@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImagingStudy, Observation } from '@medplum/fhirtypes';
+import { AIAST, PROFILE_URLS } from '../../../src/contracts/fusion-terminology.js';
 import {
   fusionAssessment,
   startReviewApp,
@@ -160,5 +162,68 @@ describe('review page with assessments by two models (attention-fusion and late-
     const html = await page();
     expect(html).toContain('Lab 3: <span class="input-value">3 mg/dL</span>');
     expect(html).not.toContain('href="https://ehr.example.org');
+  });
+});
+
+describe('review page: image findings of every model on the page (issue 20)', () => {
+  let h: ReviewAppHarness;
+  let cookie: string;
+
+  beforeAll(async () => {
+    const study: ImagingStudy = {
+      resourceType: 'ImagingStudy',
+      id: 'img-1',
+      status: 'available',
+      subject: { reference: 'Patient/p-1' },
+      description: 'Chest radiograph',
+    };
+    const finding: Observation = {
+      resourceType: 'Observation',
+      id: 'find-1',
+      meta: { profile: [PROFILE_URLS.ImagingFinding], security: [AIAST] },
+      status: 'preliminary',
+      identifier: [{ system: 'urn:dicom:uid', value: 'urn:oid:2.25.1' }],
+      code: {
+        coding: [{ system: 'http://snomed.info/sct', code: '8186001', display: 'Cardiomegaly' }],
+        text: 'Cardiomegaly',
+      },
+      subject: { reference: 'Patient/p-1' },
+      note: [
+        {
+          text: 'Region where the model Image CNN 1 located Cardiomegaly: an AI finding for review, not a diagnosis.',
+        },
+      ],
+    };
+    // The image model found it; the fusion model, assessed later, is the one the page opens on.
+    const image = fusionAssessment({
+      id: 'ra-image',
+      model: 'image-cnn',
+      title: 'Image CNN',
+      at: '2026-01-07T10:00:00Z',
+      probability: 0.4,
+      riskCode: 'moderate',
+      inputs: ['ImagingStudy/img-1', 'Observation/find-1'],
+    });
+    const fusion = fusionAssessment({
+      id: 'ra-fusion',
+      model: 'attention-fusion',
+      title: 'Attention fusion',
+      at: '2026-01-08T10:00:00Z',
+      probability: 0.5,
+      riskCode: 'high',
+      inputs: ['ImagingStudy/img-1'],
+    });
+    h = await startReviewApp({ resources: [...twoModelChart(2), study, finding, image, fusion] });
+    cookie = await h.signIn();
+  });
+  afterAll(async () => h?.close());
+
+  it("overlays the image model's finding on the image although the page opens on the fusion assessment", async () => {
+    const response = await h.app.inject({ method: 'GET', url: '/review', headers: { cookie } });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.body).toContain('id="localisation-find-1"');
+    expect(response.body).toContain('thumbnail.png?finding=find-1');
+    expect(response.body).toContain('an AI finding for review, not a diagnosis');
+    expect(response.body.match(/id="localisation-find-1"/g)).toHaveLength(1);
   });
 });

@@ -63,7 +63,7 @@ describe('review app: the localisation overlay (issue #20 point 6)', () => {
     expect(tinted(10, 1)).toBe(false);
   });
 
-  it('shows the overlay under the image with the legend "model attention, not a diagnosis"', () => {
+  it("shows the overlay under the image with the finding's own words (an outcome map: model attention, not a diagnosis)", () => {
     const ra = {
       ...(bundle.entry!.find((e) => e.resource?.resourceType === 'RiskAssessment')!
         .resource as RiskAssessment),
@@ -95,7 +95,8 @@ describe('review app: the localisation overlay (issue #20 point 6)', () => {
       fhirUser: undefined,
     });
     expect(html).toContain('/review/images/img-1/thumbnail.png?finding=obs-1');
-    expect(html).toContain('Cardiomegaly: model attention, not a diagnosis');
+    expect(html).toContain('Cardiomegaly (AI-generated, preliminary): Region the model');
+    expect(html).toContain('model attention, not a diagnosis.');
     const without = renderReviewPage(
       { ...data, findings: [] },
       {
