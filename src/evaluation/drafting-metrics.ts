@@ -33,6 +33,14 @@ export interface DraftingScores {
   normals: number;
   /** Share of those whose generated text asserts none either (no hallucinated finding). */
   normalsClean: Estimate;
+  /**
+   * Studies normal by the report *and* by the image's ground truth (no lesion region recorded by
+   * the generator), when the image truth is known: a report can miss a lesion the film shows, and
+   * a draft that names it is not hallucinating.
+   */
+  imageNormals?: number;
+  /** Share of those whose generated text asserts no finding. */
+  imageNormalsClean?: Estimate;
   /** Drafts cut at the token or character cap. */
   truncated: number;
 }
@@ -70,7 +78,13 @@ function prf({ tp, fp, fn }: Counts): { precision: number | null; recall: number
  * studies (`bootstrap.ts`), so the same inputs give the same card.
  */
 export function scoreDrafts(
-  pairs: ReadonlyArray<{ generated: string; reference: string; truncated?: boolean }>,
+  pairs: ReadonlyArray<{
+    generated: string;
+    reference: string;
+    truncated?: boolean;
+    /** The findings the image shows by the generator's ground truth, when known. */
+    imageFindings?: ReadonlySet<RadiographFinding>;
+  }>,
   label: string,
 ): DraftingScores {
   const n = pairs.length;
@@ -80,6 +94,10 @@ export function scoreDrafts(
   const ref = pairs.map((p) => radiographFindings(p.reference));
   const normal = ref.map((r) => RADIOGRAPH_FINDINGS.every((f) => !r.has(f)));
   const clean = gen.map((g) => RADIOGRAPH_FINDINGS.every((f) => !g.has(f)));
+  const imageKnown = pairs.some((p) => p.imageFindings !== undefined);
+  const imageNormal = pairs.map(
+    (p, i) => normal[i]! && p.imageFindings !== undefined && p.imageFindings.size === 0,
+  );
 
   const counts = (findings: readonly RadiographFinding[], w?: ArrayLike<number>): Counts => {
     const c = { tp: 0, fp: 0, fn: 0 };
@@ -106,11 +124,14 @@ export function scoreDrafts(
     });
     return total > 0 ? sum / total : null;
   };
-  const normalsClean = (w?: ArrayLike<number>): number | null =>
-    meanOf(
-      clean.map((c) => (c ? 1 : 0)),
-      Array.from({ length: n }, (_, i) => (normal[i] ? (w ? w[i]! : 1) : 0)),
-    );
+  const cleanAmong =
+    (among: readonly boolean[]) =>
+    (w?: ArrayLike<number>): number | null =>
+      meanOf(
+        clean.map((c) => (c ? 1 : 0)),
+        Array.from({ length: n }, (_, i) => (among[i] ? (w ? w[i]! : 1) : 0)),
+      );
+  const normalsClean = cleanAmong(normal);
 
   // Every statistic as a function of the study weights: 1s for the point estimate, draw counts per resample.
   const statistics: Record<string, (w?: ArrayLike<number>) => number | null> = {
@@ -118,6 +139,7 @@ export function scoreDrafts(
     rougeL: (w) => meanOf(rouge, w),
     findingF1: (w) => prf(counts(MAIN_FINDINGS, w)).f1,
     normalsClean,
+    imageNormalsClean: cleanAmong(imageNormal),
   };
   for (const f of RADIOGRAPH_FINDINGS) {
     statistics[`${f}.precision`] = (w) => prf(counts([f], w)).precision;
@@ -150,6 +172,9 @@ export function scoreDrafts(
     perFinding,
     normals: normal.filter(Boolean).length,
     normalsClean: estimate('normalsClean'),
+    ...(imageKnown
+      ? { imageNormals: imageNormal.filter(Boolean).length, imageNormalsClean: estimate('imageNormalsClean') }
+      : {}),
     truncated: pairs.filter((p) => p.truncated).length,
   };
 }

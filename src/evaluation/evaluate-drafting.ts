@@ -4,7 +4,7 @@ import { fileSha256 } from '../inference/manifest/file-sha256.js';
 import { parseNpy } from '../inference/manifest/npy-format.js';
 import { openDescriptionDrafter } from '../inference/runtime/description-drafter.js';
 import type { InferenceLogger } from '../inference/runtime/inference-logger.js';
-import { RADIOGRAPH_FINDINGS } from '../preprocess/text/radiograph-findings.js';
+import { RADIOGRAPH_FINDINGS, type RadiographFinding } from '../preprocess/text/radiograph-findings.js';
 import { MAIN_FINDINGS, scoreDrafts, type DraftingScores, type Estimate } from './drafting-metrics.js';
 import { fixed3, tableHeader, tableRow } from './markdown-table.js';
 
@@ -18,6 +18,40 @@ const TEST_SETS = [
 const IMAGE_SLOT = 2;
 /** Images per decoding batch (one encoder run and one decoder run per step for the whole batch). */
 const BATCH = 128;
+
+/** The radiograph findings a cohort lesion type is (`dataset.json#lesionTypes`). */
+const LESION_FINDING: Readonly<Record<string, RadiographFinding>> = {
+  cardiomegaly: 'cardiomegaly',
+  effusion: 'effusion',
+  consolidation: 'consolidation',
+};
+
+/**
+ * Per row of a split, the findings its radiograph shows by the generator's ground truth (lesion
+ * regions, `lesion_masks.npy`: a non-empty region is a finding the film shows), or `undefined`
+ * when the export has no lesion regions.
+ */
+function imageTruth(cohortDir: string, split: string): ((row: number) => Set<RadiographFinding>) | undefined {
+  const path = join(cohortDir, split, 'lesion_masks.npy');
+  const datasetPath = join(cohortDir, 'dataset.json');
+  if (!existsSync(path) || !existsSync(datasetPath)) return undefined;
+  const types =
+    (JSON.parse(readFileSync(datasetPath, 'utf8')) as { lesionTypes?: string[] }).lesionTypes ?? [];
+  const masks = parseNpy(readFileSync(path));
+  const [, t = 0, h = 0, w = 0] = masks.shape;
+  if (!(masks.data instanceof Uint8Array) || t !== types.length) return undefined;
+  const cells = h * w;
+  const data = masks.data;
+  return (row) => {
+    const found = new Set<RadiographFinding>();
+    types.forEach((type, k) => {
+      const finding = LESION_FINDING[type];
+      const start = (row * t + k) * cells;
+      if (finding && data.subarray(start, start + cells).some((v) => v > 0)) found.add(finding);
+    });
+    return found;
+  };
+}
 
 /** Figures of the model and the baseline on each test set. */
 export interface DraftingReport {
@@ -74,7 +108,13 @@ export async function evaluateDrafting(options: {
       const rows = references.flatMap((r, i) =>
         r !== null && Number(mask.data[i * 4 + IMAGE_SLOT]) > 0.5 ? [i] : [],
       );
-      const pairs: Array<{ generated: string; reference: string; truncated: boolean }> = [];
+      const truth = imageTruth(options.cohortDir, split);
+      const pairs: Array<{
+        generated: string;
+        reference: string;
+        truncated: boolean;
+        imageFindings?: ReadonlySet<RadiographFinding>;
+      }> = [];
       for (let k = 0; k < rows.length; k += BATCH) {
         const batch = rows.slice(k, k + BATCH).map((i) => {
           const raw = images.data.subarray(i * pixels, (i + 1) * pixels) as Float32Array;
@@ -84,12 +124,18 @@ export async function evaluateDrafting(options: {
         drafts.forEach((d, j) => {
           if (d.status !== 'drafted')
             throw new Error(`${split} row ${rows[k + j]}: not drafted (${d.reason})`);
-          pairs.push({ generated: d.text, reference: references[rows[k + j]!]!, truncated: d.truncated });
+          const row = rows[k + j]!;
+          pairs.push({
+            generated: d.text,
+            reference: references[row]!,
+            truncated: d.truncated,
+            ...(truth ? { imageFindings: truth(row) } : {}),
+          });
         });
       }
       const model = scoreDrafts(pairs, `${drafter.modelName}@${drafter.modelVersion}/${split}`);
       const baseline = scoreDrafts(
-        pairs.map((p) => ({ generated: baselineText, reference: p.reference })),
+        pairs.map((p) => ({ ...p, generated: baselineText, truncated: false })),
         `baseline/${split}`,
       );
       options.log?.(
@@ -127,6 +173,7 @@ export function renderDraftingTables(report: DraftingReport): string[] {
       'ROUGE-L',
       `finding F1 (${MAIN_FINDINGS.join(', ')})`,
       'normals with no hallucinated finding',
+      'normals by report and image with no hallucinated finding',
     ]),
   ];
   for (const s of report.sets)
@@ -143,6 +190,9 @@ export function renderDraftingTables(report: DraftingReport): string[] {
           withCi(scores.rougeL),
           withCi(scores.findingF1),
           `${withCi(scores.normalsClean)} (of ${scores.normals})`,
+          scores.imageNormalsClean
+            ? `${withCi(scores.imageNormalsClean)} (of ${scores.imageNormals ?? 0})`
+            : '—',
         ]),
       );
   lines.push(
@@ -170,7 +220,7 @@ export function renderDraftingSection(report: DraftingReport): string {
     SECTION_START,
     '## Drafting performance',
     '',
-    "Measured by `npm run models:evaluate` (`npx tsx src/evaluation/evaluate-command.ts drafting`) on the held-out synthetic test sets: every test patient with a radiograph and a radiology report, the draft compared with that report's FINDINGS and IMPRESSION. BLEU-4 is corpus BLEU (no smoothing), ROUGE-L the mean LCS F-measure, both on lower-case words. Finding F1 runs the project's negation-aware finding extraction (`src/preprocess/text/radiograph-findings.ts` over `negation.ts`; affirmed or hedged mentions count, negated ones do not) on the draft and on the reference, micro-averaged over the main findings. A normal study is one whose reference asserts none of the findings. Brackets: 95 % bootstrap percentile intervals over studies (1,000 resamples, seeded). Targets set in issue 20: finding F1 ≥ 0.8 and ≥ 95 % of normal studies without a hallucinated finding. Synthetic data only; not for clinical use.",
+    "Measured by `npm run models:evaluate` (`npx tsx src/evaluation/evaluate-command.ts drafting`) on the held-out synthetic test sets: every test patient with a radiograph and a radiology report, the draft compared with that report's FINDINGS and IMPRESSION. BLEU-4 is corpus BLEU (no smoothing), ROUGE-L the mean LCS F-measure, both on lower-case words. Finding F1 runs the project's negation-aware finding extraction (`src/preprocess/text/radiograph-findings.ts` over `negation.ts`; affirmed or hedged mentions count, negated ones do not) on the draft and on the reference, micro-averaged over the main findings. A normal study is one whose reference asserts none of the findings. The synthetic report can miss a lesion the film shows (its radiologist is imperfect by design), and a draft that names such a lesion is not hallucinating: the last column counts only studies normal by the report and by the image's ground truth (no cardiomegaly, effusion or consolidation region recorded by the generator, `lesion_masks.npy`). Brackets: 95 % bootstrap percentile intervals over studies (1,000 resamples, seeded). Targets set in issue 20: finding F1 ≥ 0.8 and ≥ 95 % of normal studies without a hallucinated finding. Synthetic data only; not for clinical use.",
     '',
     ...renderDraftingTables(report),
     '',

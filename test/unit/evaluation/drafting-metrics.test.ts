@@ -36,6 +36,30 @@ describe('scoreDrafts', () => {
     expect(scores.normalsClean.value).toBeCloseTo(0.5, 12);
     expect(scores.truncated).toBe(1);
     expect(scores.bleu4.ci.lower).not.toBeNull();
+    // Without the image's ground truth there is no image-normal figure.
+    expect(scores.imageNormals).toBeUndefined();
+    expect(scores.imageNormalsClean).toBeUndefined();
+  });
+
+  it("counts as hallucinated only what neither the report nor the image's ground truth shows", () => {
+    const none = new Set<never>();
+    const scores = scoreDrafts(
+      [
+        // The report missed the cardiomegaly the film shows: the draft that names it is right.
+        { generated: cardio, reference: normal, imageFindings: new Set(['cardiomegaly'] as const) },
+        // Nothing in the film or the report: a named cardiomegaly is a hallucination.
+        { generated: cardio, reference: normal, imageFindings: none },
+        { generated: normal, reference: normal, imageFindings: none },
+        { generated: normal, reference: normal, imageFindings: none },
+        // Not normal by the report: not counted either way.
+        { generated: normal, reference: effusion, imageFindings: new Set(['effusion'] as const) },
+      ],
+      'image-truth',
+    );
+    expect(scores.normals).toBe(4);
+    expect(scores.normalsClean.value).toBeCloseTo(0.5, 12);
+    expect(scores.imageNormals).toBe(3);
+    expect(scores.imageNormalsClean?.value).toBeCloseTo(2 / 3, 12);
   });
 
   it('gives the same intervals for the same inputs (seeded bootstrap)', () => {
