@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 
 import numpy as np
 import torch
@@ -149,15 +148,8 @@ def main() -> None:
         np.save(os.path.join(folder, f"golden-output-{name}.npy"), got[name])
     _, manifest["outputs"] = mio.tensor_specs(gold, 3, {n: tuple(v.shape[1:]) for n, v in got.items()})
     manifest["imageFindings"] = findings
-    mio.write_manifest(folder, manifest)
-    # Keep TypeScript's number spelling (models:evaluate last wrote the manifest): 2.5e-7, not 2.5e-07.
-    path = os.path.join(folder, "manifest.json")
-    with open(path, encoding="utf-8") as f:
-        text = re.sub(r"(\d)e([-+])0(\d)", r"\1e\2\3", f.read())
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
     add_card_bullet(os.path.join(folder, "card.md"))
-    mio.refresh_file_hashes(folder)
+    mio.write_manifest_keeping_ts_numbers(folder, manifest)
     print(f"wrote {folder}: finding map {tuple(got['finding_map'].shape[1:])}, "
           f"{len(findings)} findings; risk outputs unchanged")
 

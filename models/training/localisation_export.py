@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 
 import numpy as np
 import onnx
@@ -107,14 +106,7 @@ def main() -> None:
     with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     _, manifest["outputs"] = mio.tensor_specs(gold, 3, shapes)
-    mio.write_manifest(folder, manifest)
-    # The manifest was last written by TypeScript (models:evaluate): keep its number spelling
-    # (JSON.stringify writes 2.5e-7 where Python writes 2.5e-07) so the diff is only the outputs.
-    path = os.path.join(folder, "manifest.json")
-    with open(path, encoding="utf-8") as f:
-        text = re.sub(r"(\d)e([-+])0(\d)", r"\1e\2\3", f.read())
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    mio.write_manifest_keeping_ts_numbers(folder, manifest)
     print(f"wrote {folder}: outputs {shapes}, probabilities within {diff:.1e} of the golden ones")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 import onnx
@@ -111,3 +112,16 @@ def write_manifest(folder: str, manifest: dict) -> dict:
     with open(os.path.join(folder, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
     return refresh_file_hashes(folder)
+
+
+def write_manifest_keeping_ts_numbers(folder: str, manifest: dict) -> dict:
+    """`write_manifest` for a manifest that TypeScript (models:evaluate) wrote last: keeps its
+    number spelling (JSON.stringify writes 2.5e-7 where Python writes 2.5e-07), so a script that
+    changes one section leaves a diff of that section only."""
+    written = write_manifest(folder, manifest)
+    path = os.path.join(folder, "manifest.json")
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"(\d)e([-+])0(\d)", r"\1e\2\3", f.read())
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return written
