@@ -131,9 +131,13 @@ describe.each([
         90_000,
       );
       expect(written[0]?.subject?.reference).toBe(`Patient/${patient.id}`);
-      const { rows } = await pool.query<{ dialect: string; event_number: string }>(
-        "SELECT dialect, event_number::text FROM notification_inbox WHERE subscription = 'observation-topic' ORDER BY event_number",
-      );
+      // The first notification can be assessed before the second one arrives: wait for both.
+      const rows = await waitFor(async () => {
+        const { rows: inbox } = await pool.query<{ dialect: string; event_number: string }>(
+          "SELECT dialect, event_number::text FROM notification_inbox WHERE subscription = 'observation-topic' ORDER BY event_number",
+        );
+        return inbox.length >= 2 ? inbox : undefined;
+      }, 'both notifications in the inbox');
       expect(rows.map((r) => r.dialect)).toEqual([dialect, dialect]);
       expect(rows.map((r) => r.event_number)).toEqual(['1', '2']);
       // eventsSinceSubscriptionStart was recorded: the counter that gap detection compares with.
