@@ -75,9 +75,10 @@ export interface LocalisationDecision {
  * evaluation validates for that finding ({@link mapValidity} against `gate`), mapped back to the
  * source pixel grid and thresholded (an outcome map at half its range, a finding map where the cell
  * probability reaches half the likeliest cell's: `HALF_RANGE`, `HALF_MAX_PROBABILITY`, the rules
- * `models:evaluate` scores the IoU with); an empty region (a flat map) is dropped. No `localised` when nothing is shown, including when the maps could not be
- * mapped back (`localisation.notMapped`, said in the RiskAssessment instead); `notValidated` names
- * every called finding whose map failed the gate.
+ * `models:evaluate` scores the IoU with); an empty region (a flat map) is dropped. No `localised`
+ * when nothing is shown, including when the maps could not be mapped back
+ * (`localisation.notMapped`, said in the RiskAssessment instead); `notValidated` names every called
+ * finding whose map failed the gate.
  */
 export function localisedFindings(
   result: AssessmentResult,
