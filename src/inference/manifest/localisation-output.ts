@@ -32,52 +32,59 @@ export function localisationOutput(manifest: Pick<ModelManifest, 'outputs'>): Te
  * (it is a map over the image, and the server returns it only when the image was present).
  */
 export function localisationOutputIssues(manifest: ModelManifest): Issue[] {
-  const issues: Issue[] = [];
   const outcomes = manifest.outputs.find((t) => t.role === 'probabilities')?.shape[1] ?? -1;
-  let maps = 0;
-  let offsets = 0;
-  manifest.outputs.forEach((t, i) => {
-    if (t.role === 'localisation') {
-      maps++;
-      if (maps > 1)
-        issues.push({
-          pointer: `/outputs/${i}/role`,
-          message: "only one output may have role 'localisation'",
-        });
-      const [, k, h, w] = t.shape;
-      if (t.shape.length !== 4 || k !== outcomes || !(h! > 0) || !(w! > 0))
-        issues.push({
-          pointer: `/outputs/${i}/shape`,
-          message: `localisation must be [-1, ${outcomes}, h, w]: one fixed-size map per outcome of probabilities`,
-        });
-      if (t.dtype !== 'float32')
-        issues.push({ pointer: `/outputs/${i}/dtype`, message: 'localisation must be float32' });
-      if (!manifest.inputs.some((input) => input.role === 'image'))
-        issues.push({
-          pointer: `/outputs/${i}/role`,
-          message: "a localisation map needs an input with role 'image'",
-        });
-    }
-    if (t.role === 'localisation-offset') {
-      offsets++;
-      if (offsets > 1)
-        issues.push({
-          pointer: `/outputs/${i}/role`,
-          message: "only one output may have role 'localisation-offset'",
-        });
-      if (t.shape.length !== 2 || t.shape[1] !== outcomes)
-        issues.push({
-          pointer: `/outputs/${i}/shape`,
-          message: `localisation-offset must be [-1, ${outcomes}]`,
-        });
-    }
-  });
-  if (offsets > 0 && maps === 0)
+  const maps = outputsWithRole(manifest, 'localisation');
+  const offsets = outputsWithRole(manifest, 'localisation-offset');
+  const issues: Issue[] = [...maps.issues, ...offsets.issues];
+  for (const { t, i } of maps.found) {
+    const [, k, h, w] = t.shape;
+    if (t.shape.length !== 4 || k !== outcomes || !(h! > 0) || !(w! > 0))
+      issues.push({
+        pointer: `/outputs/${i}/shape`,
+        message: `localisation must be [-1, ${outcomes}, h, w]: one fixed-size map per outcome of probabilities`,
+      });
+    issues.push(...imageInputIssues(manifest, i, 'a localisation map'));
+  }
+  for (const { t, i } of offsets.found)
+    if (t.shape.length !== 2 || t.shape[1] !== outcomes)
+      issues.push({
+        pointer: `/outputs/${i}/shape`,
+        message: `localisation-offset must be [-1, ${outcomes}]`,
+      });
+  if (offsets.found.length > 0 && maps.found.length === 0)
     issues.push({
       pointer: '/outputs',
       message: "a 'localisation-offset' output needs a 'localisation' output",
     });
   return issues;
+}
+
+/**
+ * The outputs with `role`, with their index, and the rules every map-related role shares: at most
+ * one output has it, and it is float32.
+ */
+function outputsWithRole(
+  manifest: Pick<ModelManifest, 'outputs'>,
+  role: TensorSpec['role'],
+): { found: Array<{ t: TensorSpec; i: number }>; issues: Issue[] } {
+  const found = manifest.outputs.flatMap((t, i) => (t.role === role ? [{ t, i }] : []));
+  const issues: Issue[] = [];
+  found
+    .slice(1)
+    .forEach(({ i }) =>
+      issues.push({ pointer: `/outputs/${i}/role`, message: `only one output may have role '${role}'` }),
+    );
+  for (const { t, i } of found)
+    if (t.dtype !== 'float32')
+      issues.push({ pointer: `/outputs/${i}/dtype`, message: `${role} must be float32` });
+  return { found, issues };
+}
+
+/** A map over the image needs an `image` input: the server returns it only when the image was present. */
+function imageInputIssues(manifest: Pick<ModelManifest, 'inputs'>, index: number, what: string): Issue[] {
+  return manifest.inputs.some((input) => input.role === 'image')
+    ? []
+    : [{ pointer: `/outputs/${index}/role`, message: `${what} needs an input with role 'image'` }];
 }
 
 /** The finding localiser's outputs a manifest declares (issue 20), or `undefined` when it has none. */
@@ -96,27 +103,13 @@ export function findingOutputs(
  * they need an `image` input; `imageFindings` without the outputs names nothing.
  */
 export function findingOutputIssues(manifest: ModelManifest): Issue[] {
-  const issues: Issue[] = [];
   const findings = manifest.imageFindings ?? [];
   const count = findings.length;
-  const maps = manifest.outputs.flatMap((t, i) => (t.role === 'finding-map' ? [{ t, i }] : []));
-  const probs = manifest.outputs.flatMap((t, i) => (t.role === 'finding-probabilities' ? [{ t, i }] : []));
-  for (const [list, role] of [
-    [maps, 'finding-map'],
-    [probs, 'finding-probabilities'],
-  ] as const) {
-    list
-      .slice(1)
-      .forEach(({ i }) =>
-        issues.push({ pointer: `/outputs/${i}/role`, message: `only one output may have role '${role}'` }),
-      );
-    list.forEach(({ t, i }) => {
-      if (t.dtype !== 'float32')
-        issues.push({ pointer: `/outputs/${i}/dtype`, message: `${role} must be float32` });
-    });
-  }
-  const map = maps[0];
-  const prob = probs[0];
+  const maps = outputsWithRole(manifest, 'finding-map');
+  const probs = outputsWithRole(manifest, 'finding-probabilities');
+  const issues: Issue[] = [...maps.issues, ...probs.issues];
+  const map = maps.found[0];
+  const prob = probs.found[0];
   if ((map === undefined) !== (prob === undefined))
     issues.push({
       pointer: '/outputs',
@@ -139,11 +132,7 @@ export function findingOutputIssues(manifest: ModelManifest): Issue[] {
         pointer: `/outputs/${map.i}/shape`,
         message: `finding-map must be [-1, ${count}, h, w]: one fixed-size map per image finding`,
       });
-    if (!manifest.inputs.some((input) => input.role === 'image'))
-      issues.push({
-        pointer: `/outputs/${map.i}/role`,
-        message: "a finding map needs an input with role 'image'",
-      });
+    issues.push(...imageInputIssues(manifest, map.i, 'a finding map'));
   }
   if (prob && (prob.t.shape.length !== 2 || prob.t.shape[1] !== count))
     issues.push({

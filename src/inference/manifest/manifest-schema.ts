@@ -30,6 +30,18 @@ const DISTINCT_NON_EMPTY_STRINGS = { ...NON_EMPTY_STRINGS, uniqueItems: true } a
 const SHA256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const LOOKBACK_HOURS = { $ref: '#/definitions/lookbackHours' } as const;
 const WORDPIECE_SPECIAL_TOKENS = ['unknown', 'classification', 'separator', 'padding'];
+/** Input roles: which preprocessed array feeds a tensor (the output roles are `OUTPUT_ROLES`). */
+const INPUT_ROLES = [
+  'tabular-values',
+  'tabular-mask',
+  'text-tokens',
+  'text-attention-mask',
+  'text-token-types',
+  'image',
+  'ecg-waveform',
+  'ecg-image',
+  'modality-mask',
+] as const;
 
 /**
  * JSON Schema (draft-07) for `models/<name>/<version>/manifest.json`, mirroring `ModelManifest` in
@@ -187,20 +199,23 @@ export const MODEL_MANIFEST_SCHEMA = {
             split: NON_EMPTY_STRING,
             lesions: {
               type: 'array',
-              items: closedObject({
-                lesion: NON_EMPTY_STRING,
-                finding: { $ref: '#/definitions/coding' },
-                outcome: NON_EMPTY_STRING,
-                images: { type: 'integer', minimum: 0 },
-                pointingGame: { $ref: '#/definitions/meanWithBounds' },
-                iou: { $ref: '#/definitions/meanWithBounds' },
-                priorPointingGame: { $ref: '#/definitions/meanWithBounds' },
-                presence: closedObject({
-                  threshold: { $ref: '#/definitions/share' },
-                  precision: { $ref: '#/definitions/meanWithBounds' },
-                  recall: { $ref: '#/definitions/meanWithBounds' },
-                }),
-              }, ['outcome', 'presence']),
+              items: closedObject(
+                {
+                  lesion: NON_EMPTY_STRING,
+                  finding: { $ref: '#/definitions/coding' },
+                  outcome: NON_EMPTY_STRING,
+                  images: { type: 'integer', minimum: 0 },
+                  pointingGame: { $ref: '#/definitions/meanWithBounds' },
+                  iou: { $ref: '#/definitions/meanWithBounds' },
+                  priorPointingGame: { $ref: '#/definitions/meanWithBounds' },
+                  presence: closedObject({
+                    threshold: { $ref: '#/definitions/share' },
+                    precision: { $ref: '#/definitions/meanWithBounds' },
+                    recall: { $ref: '#/definitions/meanWithBounds' },
+                  }),
+                },
+                ['outcome', 'presence'],
+              ),
             },
           }),
         },
@@ -237,25 +252,7 @@ export const MODEL_MANIFEST_SCHEMA = {
         items: [{ const: -1 }],
         additionalItems: { type: 'integer', minimum: -1, not: { const: 0 } },
       },
-      role: {
-        enum: [
-          'tabular-values',
-          'tabular-mask',
-          'text-tokens',
-          'text-attention-mask',
-          'text-token-types',
-          'image',
-          'ecg-waveform',
-          'ecg-image',
-          'modality-mask',
-          'probabilities',
-          'embedding',
-          'localisation',
-          'localisation-offset',
-          'finding-map',
-          'finding-probabilities',
-        ],
-      },
+      role: { enum: [...INPUT_ROLES, ...OUTPUT_ROLES] },
     }),
     coding: closedObject({ system: NON_EMPTY_STRING, code: NON_EMPTY_STRING, display: NON_EMPTY_STRING }),
     share: { type: 'number', minimum: 0, maximum: 1 },
@@ -448,7 +445,10 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
   });
   const rules: Array<[string, EvidenceRule | undefined]> = [
     ['/abstention/minimumInformation', manifest.abstention?.minimumInformation],
-    ...manifest.outcomes.map((o, i): [string, EvidenceRule | undefined] => [`/outcomes/${i}/requires`, o.requires]),
+    ...manifest.outcomes.map((o, i): [string, EvidenceRule | undefined] => [
+      `/outcomes/${i}/requires`,
+      o.requires,
+    ]),
   ];
   const featureNames = new Set((manifest.preprocessing.tabular?.features ?? []).map((f) => f.name));
   const modalities = new Set(Object.keys(manifest.preprocessing));
@@ -458,17 +458,26 @@ function crossFieldIssues(manifest: ModelManifest): ManifestIssue[] {
       // met by a typo never): refuse the manifest rather than abstain forever.
       if ('modality' in evidence) {
         if (!modalities.has(evidence.modality)) {
-          issues.push({ pointer: `${pointer}/anyOf/${j}/modality`, message: `'${evidence.modality}' is not a modality this model preprocesses` });
+          issues.push({
+            pointer: `${pointer}/anyOf/${j}/modality`,
+            message: `'${evidence.modality}' is not a modality this model preprocesses`,
+          });
         }
         return;
       }
       evidence.features.forEach((name, k) => {
         if (!featureNames.has(name)) {
-          issues.push({ pointer: `${pointer}/anyOf/${j}/features/${k}`, message: `'${name}' is not a tabular feature of this model` });
+          issues.push({
+            pointer: `${pointer}/anyOf/${j}/features/${k}`,
+            message: `'${name}' is not a tabular feature of this model`,
+          });
         }
       });
       if (evidence.atLeast > evidence.features.length) {
-        issues.push({ pointer: `${pointer}/anyOf/${j}/atLeast`, message: `exceeds the ${evidence.features.length} feature(s) listed` });
+        issues.push({
+          pointer: `${pointer}/anyOf/${j}/atLeast`,
+          message: `exceeds the ${evidence.features.length} feature(s) listed`,
+        });
       }
     });
   }
@@ -493,20 +502,31 @@ function oodIssues(manifest: ModelManifest, modalities: ReadonlySet<string>): Ma
   const issues: ManifestIssue[] = [];
   for (const [modality, detector] of Object.entries(manifest.outOfDistribution?.modalities ?? {})) {
     const pointer = `/outOfDistribution/modalities/${modality}`;
-    if (!modalities.has(modality)) issues.push({ pointer, message: `'${modality}' is not a modality this model preprocesses` });
+    if (!modalities.has(modality))
+      issues.push({ pointer, message: `'${modality}' is not a modality this model preprocesses` });
     if (!detector) continue;
     if (detector.method === 'tabular-range') {
-      if (modality !== 'tabular') issues.push({ pointer: `${pointer}/method`, message: "'tabular-range' applies to the tabular modality only" });
+      if (modality !== 'tabular')
+        issues.push({
+          pointer: `${pointer}/method`,
+          message: "'tabular-range' applies to the tabular modality only",
+        });
       const features = manifest.preprocessing.tabular?.features.length ?? 0;
       for (const key of ['low', 'high'] as const) {
-        if (detector[key]?.length !== features) issues.push({ pointer: `${pointer}/${key}`, message: `must have ${features} entries, one per tabular feature` });
+        if (detector[key]?.length !== features)
+          issues.push({
+            pointer: `${pointer}/${key}`,
+            message: `must have ${features} entries, one per tabular feature`,
+          });
       }
       continue;
     }
     const n = detector.statistics?.length ?? 0;
-    if (n === 0) issues.push({ pointer: `${pointer}/statistics`, message: 'is required for summary-mahalanobis' });
+    if (n === 0)
+      issues.push({ pointer: `${pointer}/statistics`, message: 'is required for summary-mahalanobis' });
     for (const key of ['center', 'scale'] as const) {
-      if (detector[key]?.length !== n) issues.push({ pointer: `${pointer}/${key}`, message: `must have ${n} entries, one per statistic` });
+      if (detector[key]?.length !== n)
+        issues.push({ pointer: `${pointer}/${key}`, message: `must have ${n} entries, one per statistic` });
     }
     const precision = detector.precision;
     if (precision?.length !== n || precision.some((row) => row.length !== n)) {
@@ -533,26 +553,46 @@ function textIssues(manifest: ModelManifest): ManifestIssue[] {
       issues.push({ pointer: `/inputs/${i}/role`, message: `'${t.role}' needs /preprocessing/text` });
       return;
     }
-    if (t.dtype !== 'int64') issues.push({ pointer: `/inputs/${i}/dtype`, message: `'${t.role}' must be int64` });
+    if (t.dtype !== 'int64')
+      issues.push({ pointer: `/inputs/${i}/dtype`, message: `'${t.role}' must be int64` });
     if (t.shape.length !== 2 || (t.shape[1] !== -1 && t.shape[1] !== text.maxTokens)) {
-      issues.push({ pointer: `/inputs/${i}/shape`, message: `must be [-1, ${text.maxTokens}] (or [-1, -1]) to match /preprocessing/text/maxTokens` });
+      issues.push({
+        pointer: `/inputs/${i}/shape`,
+        message: `must be [-1, ${text.maxTokens}] (or [-1, -1]) to match /preprocessing/text/maxTokens`,
+      });
     }
   });
   if (!text) return issues;
   const wordpiece = text.tokenizerType === 'wordpiece';
   if (!wordpiece && text.wordpiece) {
-    issues.push({ pointer: '/preprocessing/text/wordpiece', message: "applies only with tokenizerType 'wordpiece'" });
+    issues.push({
+      pointer: '/preprocessing/text/wordpiece',
+      message: "applies only with tokenizerType 'wordpiece'",
+    });
   }
   if (wordpiece) {
     if (!(text.tokenizer in manifest.files)) {
-      issues.push({ pointer: '/preprocessing/text/tokenizer', message: `'${text.tokenizer}' must be listed with its sha256 in /files` });
+      issues.push({
+        pointer: '/preprocessing/text/tokenizer',
+        message: `'${text.tokenizer}' must be listed with its sha256 in /files`,
+      });
     }
-    if (text.maxTokens < 3) issues.push({ pointer: '/preprocessing/text/maxTokens', message: 'must leave room for [CLS], a token and [SEP] (at least 3)' });
+    if (text.maxTokens < 3)
+      issues.push({
+        pointer: '/preprocessing/text/maxTokens',
+        message: 'must leave room for [CLS], a token and [SEP] (at least 3)',
+      });
     if (text.negationPrefix !== undefined) {
-      issues.push({ pointer: '/preprocessing/text/negationPrefix', message: 'applies only to the word tokenizer' });
+      issues.push({
+        pointer: '/preprocessing/text/negationPrefix',
+        message: 'applies only to the word tokenizer',
+      });
     }
     if (manifest.outOfDistribution?.modalities.text) {
-      issues.push({ pointer: '/outOfDistribution/modalities/text', message: 'text statistics are defined for the word tokenizer only' });
+      issues.push({
+        pointer: '/outOfDistribution/modalities/text',
+        message: 'text statistics are defined for the word tokenizer only',
+      });
     }
   }
   return issues;
