@@ -3,31 +3,49 @@ import type { ModelManifest } from '../../contracts/manifest-types.js';
 import type { TensorData } from '../manifest/tensor-data.js';
 
 /**
+ * One batch row of a map output [rows, channels, h, w]: each channel's cells copied out (the batch
+ * buffer is not kept), or `undefined` when the output does not have that layout or a requested
+ * channel is outside it — a malformed map is dropped rather than misread.
+ */
+function rowOfMaps(
+  output: Pick<TensorData, 'dims' | 'data'>,
+  row: number,
+):
+  | { channels: number; height: number; width: number; channel(c: number): Float32Array | undefined }
+  | undefined {
+  const [rows, channels, height, width] = output.dims;
+  if (output.dims.length !== 4 || rows === undefined || row >= rows || !channels || !height || !width)
+    return undefined;
+  const data = output.data;
+  if (!(data instanceof Float32Array)) return undefined;
+  const cells = height * width;
+  return {
+    channels,
+    height,
+    width,
+    channel: (c) =>
+      c < channels ? data.slice((row * channels + c) * cells, (row * channels + c + 1) * cells) : undefined,
+  };
+}
+
+/**
  * The per-outcome maps of one batch row from a `localisation` output [rows, K, h, w] (issue 20):
  * one {@link OutcomeMap} per outcome the manifest declares, channel k being the outcome with
- * `outcomes[].index` k, values copied (the batch buffer is not kept). `undefined` when the output
- * does not have the declared layout, so a malformed map is dropped rather than misread.
+ * `outcomes[].index` k, values copied. `undefined` when the output does not have the declared
+ * layout ({@link rowOfMaps}).
  */
 export function localisationMapsOfRow(
   manifest: Pick<ModelManifest, 'outcomes'>,
   output: Pick<TensorData, 'dims' | 'data'>,
   row: number,
 ): OutcomeMap[] | undefined {
-  const [rows, channels, height, width] = output.dims;
-  if (output.dims.length !== 4 || rows === undefined || row >= rows || !channels || !height || !width)
-    return undefined;
-  if (!(output.data instanceof Float32Array)) return undefined;
-  const cells = height * width;
+  const grid = rowOfMaps(output, row);
+  if (!grid) return undefined;
   const maps: OutcomeMap[] = [];
   for (const outcome of manifest.outcomes) {
-    if (outcome.index >= channels) return undefined;
-    const start = (row * channels + outcome.index) * cells;
-    maps.push({
-      outcomeIndex: outcome.index,
-      width,
-      height,
-      values: output.data.slice(start, start + cells),
-    });
+    const values = grid.channel(outcome.index);
+    if (!values) return undefined;
+    maps.push({ outcomeIndex: outcome.index, width: grid.width, height: grid.height, values });
   }
   return maps;
 }
@@ -44,26 +62,21 @@ export function findingMapsOfRow(
   probabilities: Pick<TensorData, 'dims' | 'data'>,
   row: number,
 ): FindingMap[] | undefined {
-  const [rows, channels, height, width] = map.dims;
-  if (map.dims.length !== 4 || rows === undefined || row >= rows || !channels || !height || !width)
+  const grid = rowOfMaps(map, row);
+  if (!grid || !(probabilities.data instanceof Float32Array)) return undefined;
+  const { channels } = grid;
+  if (
+    probabilities.dims.length !== 2 ||
+    probabilities.dims[0] !== map.dims[0] ||
+    probabilities.dims[1] !== channels
+  )
     return undefined;
-  if (!(map.data instanceof Float32Array) || !(probabilities.data instanceof Float32Array)) return undefined;
-  if (probabilities.dims.length !== 2 || probabilities.dims[0] !== rows || probabilities.dims[1] !== channels)
-    return undefined;
-  const cells = height * width;
   const out: FindingMap[] = [];
   for (const finding of manifest.imageFindings ?? []) {
-    if (finding.index >= channels) return undefined;
-    const probability = probabilities.data[row * channels + finding.index]!;
-    if (!(probability >= 0 && probability <= 1)) return undefined;
-    const start = (row * channels + finding.index) * cells;
-    out.push({
-      findingIndex: finding.index,
-      probability,
-      width,
-      height,
-      values: map.data.slice(start, start + cells),
-    });
+    const values = grid.channel(finding.index);
+    const probability = probabilities.data[row * channels + finding.index];
+    if (!values || probability === undefined || !(probability >= 0 && probability <= 1)) return undefined;
+    out.push({ findingIndex: finding.index, probability, width: grid.width, height: grid.height, values });
   }
   return out;
 }
