@@ -18,6 +18,7 @@ import { createTensorCache } from '../preprocess/tensor-cache.js';
 import { summariseInputs } from '../preprocess/ood/input-summary.js';
 import { localiseOnSource } from '../preprocess/imaging/localisation-source.js';
 import { localisedFindings, withLocalisationDecision } from '../writeback/localised-findings.js';
+import { localisationGate } from '../writeback/localisation-validity.js';
 import { buildSegmentation } from '../writeback/build-segmentation.js';
 import { stowInstance } from '../intake/dimse/stow-instance.js';
 import { assessmentIdentity } from '../contracts/assessment-identity.js';
@@ -250,10 +251,7 @@ export function createPipelineStages(options: {
     async write(result, model, extras) {
       const previous = await findPreviousAssessment(options.writebackEhr, result.patientId, model.manifest.name);
       // Issue #20: a map is shown only where the manifest's held-out evaluation validates it.
-      const decision = localisedFindings(result, model.manifest, {
-        minPointingGame: config.LOCALISATION_MIN_POINTING_GAME,
-        minPrecision: config.LOCALISATION_MIN_PRECISION,
-      });
+      const decision = localisedFindings(result, model.manifest, localisationGate(config));
       const localised = decision.localised;
       let written: WrittenAssessment;
       try {

@@ -1,3 +1,4 @@
+import type { Config } from '../config/config-schema.js';
 import type { ManifestCoding, ModelManifest } from '../contracts/manifest-types.js';
 
 /** Whether a model's map may be shown for one finding, and if not, why (manifest figures only). */
@@ -11,6 +12,16 @@ export interface LocalisationGate {
   minPointingGame: number;
   /** Finding maps only: lower 95 % bound of the presence call's precision. */
   minPrecision: number;
+}
+
+/** The gate the settings configure. */
+export function localisationGate(
+  config: Pick<Config, 'LOCALISATION_MIN_POINTING_GAME' | 'LOCALISATION_MIN_PRECISION'>,
+): LocalisationGate {
+  return {
+    minPointingGame: config.LOCALISATION_MIN_POINTING_GAME,
+    minPrecision: config.LOCALISATION_MIN_PRECISION,
+  };
 }
 
 /** At most three decimals, no trailing zeros: 0.849 stays distinguishable from a 0.85 minimum. */

@@ -6,6 +6,7 @@ import { syncSubscriptions } from '../../src/subscriptions/subscription-sync.js'
 import type { AppOptions } from '../../src/app.js';
 import type { RunningServer } from '../../src/main.js';
 import { startServer } from '../../src/main.js';
+import { createPipelineStages } from '../../src/pipeline/pipeline-stages.js';
 import type { Runtime } from '../../src/runtime/open-runtime.js';
 import type { SandboxEhr, SandboxEhrOptions } from '../../src/sandbox/ehr/sandbox-ehr.js';
 import { createSandboxEhr } from '../../src/sandbox/ehr/sandbox-ehr.js';
@@ -126,4 +127,29 @@ export async function loadCompleteCohort(options: {
   const cohort = [...generateCohort({ ...generate, dicomwebBaseUrl, rates: { image: 0, ecg: 0, report: 0, dataError: 0 } })];
   await loadCohort({ generator: cohort, fhirBaseUrl, dicomwebBaseUrl });
   return cohort;
+}
+
+/**
+ * The pipeline stages built from the fixture server's own runtime (its config, EHR clients,
+ * engine, models, validator and drafter), with `overrides` for the one dependency a test varies
+ * (a forced engine, a failing PACS fetch, a refusing write-back client, another config).
+ */
+export function pipelineStagesOf(
+  runtime: Runtime,
+  overrides: Partial<Parameters<typeof createPipelineStages>[0]> = {},
+): ReturnType<typeof createPipelineStages> {
+  const serving = runtime.serving;
+  if (!serving) throw new Error('the fixture loaded no models');
+  return createPipelineStages({
+    config: runtime.config,
+    ehr: runtime.ehr,
+    writebackEhr: runtime.writebackEhr,
+    engine: serving.engine,
+    outbound: runtime.outbound,
+    metrics: runtime.metrics,
+    models: () => serving.models,
+    validator: runtime.validator,
+    ...(serving.drafter ? { drafter: serving.drafter } : {}),
+    ...overrides,
+  });
 }

@@ -6,20 +6,17 @@ import type { OutcomeMap } from '../../../src/contracts/localisation.js';
 import type { ServedModel } from '../../../src/contracts/served-model.js';
 import type { FetchLike } from '../../../src/contracts/fetch-like.js';
 import type { InferenceEngine } from '../../../src/inference/runtime/inference-engine.js';
-import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
 import { scorePatient } from '../../../src/pipeline/score-patient.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
-import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, pipelineStagesOf, useFusionFixture } from '../../helpers/fusion-fixture.js';
 import { PNG } from 'pngjs';
 import { renderStudyThumbnail, reviewThumbnails } from '../../../src/review/smart-app/image-thumbnail.js';
 import { findingOverlayOf } from '../../../src/review/smart-app/localisation-overlay.js';
 import { validatedManifest } from '../../unit/writeback/localisation-fixture.js';
 import { sampleResult } from '../../unit/writeback/assessment-fixture.js';
 import { localisedFindings } from '../../../src/writeback/localised-findings.js';
-
-/** An assessment result for the patient: only its `localisation` matters to `localisedFindings` with finding maps. */
-const sampleResultFor = (patientId: string) => sampleResult(patientId);
+import { localisationGate } from '../../../src/writeback/localisation-validity.js';
 
 /**
  * Issue #20 through the server's pipeline: an image model whose output carries localisation maps
@@ -110,15 +107,10 @@ describe('localisation through the pipeline (issue #20)', () => {
         return new Response('down', { status: 503 });
       return runtime.outbound.dicomFetch(input, init);
     };
-    const stages = createPipelineStages({
-      config: runtime.config,
-      ehr: runtime.ehr,
-      writebackEhr: runtime.writebackEhr,
+    const stages = pipelineStagesOf(runtime, {
       engine,
       outbound: { ...runtime.outbound, dicomFetch },
-      metrics: runtime.metrics,
       models: () => models,
-      validator: runtime.validator,
     });
     const patientId = cohort[0]!.patientId;
     const record = await stages.assemble(patientId, now);
@@ -220,16 +212,7 @@ describe('localisation through the pipeline (issue #20)', () => {
       if (init?.method === 'POST' && String(input).endsWith('/studies')) stowCalls++;
       return runtime.outbound.dicomFetch(input, init);
     };
-    const stages = createPipelineStages({
-      config: runtime.config,
-      ehr: runtime.ehr,
-      writebackEhr: runtime.writebackEhr,
-      engine: serving.engine,
-      outbound: { ...runtime.outbound, dicomFetch },
-      metrics: runtime.metrics,
-      models: () => serving.models,
-      validator: runtime.validator,
-    });
+    const stages = pipelineStagesOf(runtime, { outbound: { ...runtime.outbound, dicomFetch } });
     const record = await stages.assemble(patient.patientId, now);
     if (!record) throw new Error('patient not found in the sandbox');
     const model = serving.models.find((m) => m.manifest.name === 'image-cnn')!;
@@ -238,12 +221,9 @@ describe('localisation through the pipeline (issue #20)', () => {
     expect(findingMaps.find((m) => m.findingIndex === 0)?.probability).toBeGreaterThan(0.5);
     // Where the written region is, against where the generator drew the heart (same field of view).
     const decision = localisedFindings(
-      { ...sampleResultFor(patient.patientId), localisation: predicted.localisation! },
+      { ...sampleResult(patient.patientId), localisation: predicted.localisation! },
       model.manifest,
-      {
-        minPointingGame: runtime.config.LOCALISATION_MIN_POINTING_GAME,
-        minPrecision: runtime.config.LOCALISATION_MIN_PRECISION,
-      },
+      localisationGate(runtime.config),
     );
     const heart = decision.localised?.findings.find((f) => f.finding.code === '8186001');
     expect(heart?.outcome).toBeUndefined();

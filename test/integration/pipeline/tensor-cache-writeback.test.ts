@@ -1,12 +1,11 @@
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
 import { scorePatient } from '../../../src/pipeline/score-patient.js';
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { roundProbability } from '../../../src/writeback/fhir-codings.js';
-import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, pipelineStagesOf, useFusionFixture } from '../../helpers/fusion-fixture.js';
 
 /**
  * Issue #26: the preprocessed-tensor cache must not change a single written probability. A
@@ -46,16 +45,7 @@ describe('tensor cache through the pipeline (issue #26)', () => {
       imageSize: 128,
       now,
     });
-    const off = createPipelineStages({
-      config: { ...runtime.config, TENSOR_CACHE_MAX_BYTES: 0 },
-      ehr: runtime.ehr,
-      writebackEhr: runtime.writebackEhr,
-      engine: serving.engine,
-      outbound: runtime.outbound,
-      metrics: runtime.metrics,
-      models: () => serving.models,
-      validator: runtime.validator,
-    });
+    const off = pipelineStagesOf(runtime, { config: { ...runtime.config, TENSOR_CACHE_MAX_BYTES: 0 } });
     const on = serving.pipeline;
     let compared = 0;
     for (const patient of cohort) {

@@ -14,7 +14,6 @@ import type { ModelManifest } from '../../../src/contracts/manifest-types.js';
 import type { DrafterFactory } from '../../../src/pipeline/draft-description.js';
 import { scorePatient, type PatientScore } from '../../../src/pipeline/score-patient.js';
 import { assessPatient } from '../../../src/pipeline/assess-patient.js';
-import { createPipelineStages } from '../../../src/pipeline/pipeline-stages.js';
 import { createEhrClient } from '../../../src/fhir/ehr-client.js';
 import { upsertSubscriptionSql } from '../../../src/store/subscriptions-repository.js';
 import { pino } from 'pino';
@@ -24,7 +23,7 @@ import { reviewAppPlugin } from '../../../src/review/smart-app/review-app-plugin
 import { createDicomStore } from '../../../src/sandbox/dicomweb/dicom-store.js';
 import { dicomwebPlugin } from '../../../src/sandbox/dicomweb/dicomweb-plugin.js';
 import { repoRoot } from '../../helpers/fixtures.js';
-import { loadCompleteCohort, useFusionFixture } from '../../helpers/fusion-fixture.js';
+import { loadCompleteCohort, pipelineStagesOf, useFusionFixture } from '../../helpers/fusion-fixture.js';
 import { testConfig } from '../../helpers/test-config.js';
 import { cookieHeader, cookiesFrom } from '../review/review-app-harness.js';
 import { draftingModel } from '../../unit/writeback/draft-fixture.js';
@@ -270,16 +269,8 @@ describe('AI-drafted description: preliminary write-back and clinician review (i
       }
       return fetch(input, init);
     };
-    const stages = createPipelineStages({
-      config: runtime.config,
-      ehr: runtime.ehr,
+    const stages = pipelineStagesOf(runtime, {
       writebackEhr: createEhrClient({ fhirBaseUrl, fetch: refusing }),
-      engine: serving.engine,
-      outbound: runtime.outbound,
-      metrics: runtime.metrics,
-      models: () => serving.models,
-      validator: runtime.validator,
-      drafter: serving.drafter,
     });
     const id = patientIds[1] ?? '';
     const record = await stages.assemble(id, now);
