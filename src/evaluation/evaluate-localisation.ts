@@ -327,16 +327,20 @@ export async function evaluateLocalisation(
           types.forEach((lesion, t) => {
             const channel = source.channelOf(lesion);
             if (channel === undefined) return;
-            const present = imaged.filter((r) => maskOf(masks, r, t).some((v) => v > 0));
-            if (present.length === 0) return; // nothing to point at on this split
+            // Per imaged film (position i in `imaged`, the row order of `outputs`): does it show the lesion?
+            const shows = imaged.map((r) => maskOf(masks, r, t).some((v) => v > 0));
+            if (!shows.includes(true)) return; // nothing to point at on this split
+            // The prior is the same map for every source: scored once per split and lesion.
+            const priorDone = rows.some((r) => r.map === 'prior' && r.split === split && r.lesion === lesion);
             const scores = {
               model: { hits: [] as number[], ious: [] as number[] },
               prior: { hits: [] as number[], ious: [] as number[] },
             };
             const priorUp = priors[t]!;
-            for (const row of present) {
+            imaged.forEach((row, i) => {
+              if (!shows[i]) return;
               const mask = maskOf(masks, row, t);
-              const at = (imaged.indexOf(row) * source.channels + channel) * cells;
+              const at = (i * source.channels + channel) * cells;
               const up = upsampleMap(
                 outputs[0]!.subarray(at, at + cells),
                 source.width,
@@ -346,9 +350,10 @@ export async function evaluateLocalisation(
               );
               scores.model.hits.push(pointingHit(up, mask, width, region));
               scores.model.ious.push(thresholdedIou(up, mask, width, region, source.region));
+              if (priorDone) return;
               scores.prior.hits.push(pointingHit(priorUp, mask, width, region));
               scores.prior.ious.push(thresholdedIou(priorUp, mask, width, region));
-            }
+            });
             const label = (map: string) => `localisation|${model.name}|${split}|${lesion}|${map}`;
             const presence = source.presence
               ? presenceFigures(
@@ -356,12 +361,11 @@ export async function evaluateLocalisation(
                     (_, i) =>
                       outputs[1]![i * source.channels + channel]! >= source.presence!.threshold(channel),
                   ),
-                  imaged.map((r) => present.includes(r)),
+                  shows,
                   source.presence.threshold(channel),
                   label(source.kind),
                 )
               : undefined;
-            const priorDone = rows.some((r) => r.map === 'prior' && r.split === split && r.lesion === lesion);
             for (const map of priorDone ? [source.kind] : ([source.kind, 'prior'] as const)) {
               rows.push({
                 split,
